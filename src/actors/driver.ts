@@ -1,0 +1,60 @@
+// The contract between the generic machines (src/machines) and a driver's I/O. A driver is a factory of
+// bus runtimes: one runtime per bus/adapter (a serial port, a HID adapter, a BlueZ adapter) holding the
+// real transport, shared by the devices on it. Machines never touch a transport: their invoked actors
+// call these methods, always with an AbortSignal that fires when the state that started the call is
+// left, so a driver must stop waiting on abort (and may leave the transport for `disconnect` to clean).
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Something a driver noticed without being asked, reported while the device is connected. */
+export type LinkEvent =
+  /** The link to this device is gone (port closed, adapter unplugged): the device goes `reconnecting`. */
+  | { type: 'lost'; error: string }
+  /** A passive observation (a BLE advertisement, a meter's spontaneous frame) that counts as a success. */
+  | { type: 'data'; operation: string; result: JsonValue }
+  /** A passive failure (a garbled frame) that counts towards `degraded`. */
+  | { type: 'failure'; error: string };
+
+/** Something a bus runtime noticed about the whole bus. */
+export type BusEvent =
+  /** Every device on the bus lost its link (the converter was unplugged). */
+  | { type: 'lost'; error: string }
+  /** The bus hardware is present again (hotplug): waiting devices should try at once. */
+  | { type: 'present' };
+
+/** One rung of a driver's recovery ladder. `restart_actor` is run by the supervisor itself. */
+export interface RecoveryStepSpec {
+  name: string;
+  /** Rate limit: at most this many runs per rolling hour, per device; absent means unlimited. */
+  maxPerHour?: number;
+}
+
+export const RESTART_ACTOR_STEP = 'restart_actor';
+
+export interface BusRuntime {
+  readonly busId: string;
+  /** Opens (or joins the already open) link to one device. Resolves when the device can be used. */
+  connect(deviceId: string, signal: AbortSignal): Promise<void>;
+  /** Releases the device's part of the link. Idempotent, never rejects. */
+  disconnect(deviceId: string): Promise<void>;
+  /** Runs one operation (a command or a poll) and resolves with its result; rejects with an Error. */
+  execute(deviceId: string, operation: string, args: JsonValue, signal: AbortSignal): Promise<JsonValue>;
+  /** Watches a connected device; returns the function that stops watching. */
+  watchDevice(deviceId: string, onEvent: (event: LinkEvent) => void): () => void;
+  /** Watches the bus as a whole for the supervisor's lifetime; returns the function that stops watching. */
+  watchBus(onEvent: (event: BusEvent) => void): () => void;
+  /** Runs one driver-specific recovery step (anything but `restart_actor`). */
+  runRecoveryStep(step: string, deviceId: string, signal: AbortSignal): Promise<void>;
+  /** Releases every resource of the bus (process shutdown or a supervisor restart). Never rejects. */
+  close(): Promise<void>;
+}
+
+/** What a driver declares once, for all its buses. */
+export interface DriverDefinition {
+  readonly name: string;
+  /** Ordered rungs, climbed one at a time; the last rung is repeated while the device stays down. */
+  readonly recoverySteps: readonly RecoveryStepSpec[];
+}
+
+/** Resolves the runtime of a bus at the moment an actor needs it (runtimes are replaced on restart). */
+export type BusRuntimeLookup = (busId: string) => BusRuntime;

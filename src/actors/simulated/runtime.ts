@@ -1,0 +1,205 @@
+import type { GatewayClock } from '../../machines/clock.js';
+import type { BusEvent, BusRuntime, JsonValue, LinkEvent } from '../driver.js';
+import { seededRandom } from './random.js';
+
+// A bus of simulated devices behind the real BusRuntime contract, with fault injection. It backs the
+// `transport: simulated` option of every driver until that driver brings a protocol-level simulator,
+// the tests of the machines and supervisors, and the actor-tree benchmark. All waiting goes through the
+// injected clock, so tests run it on a SimulatedClock.
+
+export interface SimulationOptions {
+  connectDelayMs: number;
+  operationDelayMs: number;
+  /** Probability that a connect or an operation fails. */
+  failureRate: number;
+  /** Probability that a connect or an operation never answers (until aborted). */
+  hangRate: number;
+  /** A connected device loses its link after this long; 0 = never. */
+  disconnectEveryMs: number;
+}
+
+export const DEFAULT_SIMULATION: SimulationOptions = {
+  connectDelayMs: 50,
+  operationDelayMs: 5,
+  failureRate: 0,
+  hangRate: 0,
+  disconnectEveryMs: 0,
+};
+
+type Outcome = 'ok' | 'fail' | 'hang';
+
+interface SimulatedDevice {
+  options: SimulationOptions;
+  connected: boolean;
+  readings: number;
+  state: JsonValue;
+  watchers: Set<(event: LinkEvent) => void>;
+  dropTimer: unknown;
+  /** Outcomes forced by a test, taken before the random ones. */
+  scripted: Outcome[];
+}
+
+export class SimulatedBusRuntime implements BusRuntime {
+  private readonly devices = new Map<string, SimulatedDevice>();
+  private readonly busWatchers = new Set<(event: BusEvent) => void>();
+  private readonly random: () => number;
+  private present = true;
+  /** Every call, in order, for tests that check what the machines asked for. */
+  readonly calls: string[] = [];
+  recordCalls = false;
+
+  constructor(
+    readonly busId: string,
+    private readonly clock: GatewayClock,
+    seed = 1,
+  ) {
+    this.random = seededRandom(seed);
+  }
+
+  addDevice(deviceId: string, options: Partial<SimulationOptions> = {}): void {
+    this.devices.set(deviceId, {
+      options: { ...DEFAULT_SIMULATION, ...options },
+      connected: false,
+      readings: 0,
+      state: null,
+      watchers: new Set(),
+      dropTimer: undefined,
+      scripted: [],
+    });
+  }
+
+  /** Forces the outcome of the next connects/operations of a device (tests). */
+  script(deviceId: string, ...outcomes: Outcome[]): void {
+    this.device(deviceId).scripted.push(...outcomes);
+  }
+
+  /** Unplugs the whole bus: connected devices lose their link, connects fail until `plug()`. */
+  unplug(reason = 'simulated unplug'): void {
+    this.present = false;
+    for (const [, device] of this.devices) this.dropLink(device, reason);
+    for (const watcher of this.busWatchers) watcher({ type: 'lost', error: reason });
+  }
+
+  plug(): void {
+    this.present = true;
+    for (const watcher of this.busWatchers) watcher({ type: 'present' });
+  }
+
+  /** Drops one device's link as if its cable was pulled. */
+  dropDevice(deviceId: string, reason = 'simulated link loss'): void {
+    this.dropLink(this.device(deviceId), reason);
+  }
+
+  isConnected(deviceId: string): boolean {
+    return this.device(deviceId).connected;
+  }
+
+  async connect(deviceId: string, signal: AbortSignal): Promise<void> {
+    const device = this.device(deviceId);
+    this.record(`connect ${deviceId}`);
+    if (!this.present) throw new Error(`${this.busId} is not present`);
+    await this.perform(device, device.options.connectDelayMs, signal, 'connect');
+    device.connected = true;
+    if (device.options.disconnectEveryMs > 0) {
+      device.dropTimer = this.clock.setTimeout(
+        () => this.dropLink(device, 'simulated periodic disconnect'),
+        device.options.disconnectEveryMs,
+      );
+    }
+  }
+
+  async disconnect(deviceId: string): Promise<void> {
+    const device = this.devices.get(deviceId);
+    if (!device) return;
+    this.record(`disconnect ${deviceId}`);
+    device.connected = false;
+    if (device.dropTimer !== undefined) this.clock.clearTimeout(device.dropTimer);
+    device.dropTimer = undefined;
+  }
+
+  async execute(deviceId: string, operation: string, args: JsonValue, signal: AbortSignal): Promise<JsonValue> {
+    const device = this.device(deviceId);
+    this.record(`${operation} ${deviceId}`);
+    if (!device.connected) throw new Error(`${deviceId} is not connected`);
+    await this.perform(device, device.options.operationDelayMs, signal, operation);
+    switch (operation) {
+      case 'poll':
+        device.readings += 1;
+        return { reading: device.readings, value: Math.round(device.readings * 12.5 * 100) / 100 };
+      case 'set':
+        device.state = args;
+        return device.state;
+      case 'get':
+        return device.state;
+      default:
+        throw new Error(`simulated device does not support operation "${operation}"`);
+    }
+  }
+
+  watchDevice(deviceId: string, onEvent: (event: LinkEvent) => void): () => void {
+    const device = this.device(deviceId);
+    device.watchers.add(onEvent);
+    return () => device.watchers.delete(onEvent);
+  }
+
+  watchBus(onEvent: (event: BusEvent) => void): () => void {
+    this.busWatchers.add(onEvent);
+    return () => this.busWatchers.delete(onEvent);
+  }
+
+  async runRecoveryStep(step: string, deviceId: string, signal: AbortSignal): Promise<void> {
+    this.record(`recover ${step} ${deviceId}`);
+    const device = this.device(deviceId);
+    await this.perform(device, device.options.operationDelayMs, signal, step);
+  }
+
+  async close(): Promise<void> {
+    for (const [id] of this.devices) await this.disconnect(id);
+    this.busWatchers.clear();
+  }
+
+  private device(deviceId: string): SimulatedDevice {
+    const device = this.devices.get(deviceId);
+    if (!device) throw new Error(`no simulated device "${deviceId}" on ${this.busId}`);
+    return device;
+  }
+
+  private record(call: string): void {
+    if (this.recordCalls) this.calls.push(call);
+  }
+
+  private dropLink(device: SimulatedDevice, reason: string): void {
+    if (!device.connected) return;
+    device.connected = false;
+    for (const watcher of device.watchers) watcher({ type: 'lost', error: reason });
+  }
+
+  private nextOutcome(device: SimulatedDevice): Outcome {
+    const scripted = device.scripted.shift();
+    if (scripted) return scripted;
+    const draw = this.random();
+    if (draw < device.options.hangRate) return 'hang';
+    if (draw < device.options.hangRate + device.options.failureRate) return 'fail';
+    return 'ok';
+  }
+
+  /** Waits `delayMs` on the clock, then succeeds, fails or hangs as the fault injection decides. */
+  private perform(device: SimulatedDevice, delayMs: number, signal: AbortSignal, what: string): Promise<void> {
+    const outcome = this.nextOutcome(device);
+    return new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(new Error(`${what} aborted`));
+      let timer: unknown;
+      const onAbort = () => {
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+        reject(new Error(`${what} aborted`));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (outcome === 'hang') return; // only the abort ends it
+      timer = this.clock.setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        if (outcome === 'fail') reject(new Error(`simulated ${what} failure`));
+        else resolve();
+      }, delayMs);
+    });
+  }
+}

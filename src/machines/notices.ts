@@ -1,0 +1,82 @@
+import type { JsonValue } from '../actors/driver.js';
+
+// What the machines tell the rest of the gateway. Device actors send these to their supervisor, which
+// acts on the status ones and hands every notice to the gateway's sink (logs, MQTT, health).
+
+/** The device states by name, as logs, MQTT and the inspector show them. */
+export type DeviceStatus =
+  | 'disconnected'
+  | 'connecting'
+  | 'connected.healthy'
+  | 'connected.degraded'
+  | 'reconnecting'
+  | 'offline';
+
+export interface DeviceStatusNotice {
+  type: 'device.status';
+  deviceId: string;
+  busId: string;
+  status: DeviceStatus;
+  /** Why the device is in this state: the event or error that moved it. */
+  reason: string;
+  attempts: number;
+  consecutiveFailures: number;
+  lastError: string | null;
+  lastSuccessAt: number | null;
+  /** When the next connection attempt is due (only while `reconnecting`). */
+  nextAttemptAt: number | null;
+  at: number;
+}
+
+export type CommandResult = { ok: true; result: JsonValue } | { ok: false; error: string };
+
+export interface CommandResultNotice {
+  type: 'device.commandResult';
+  deviceId: string;
+  commandId: string;
+  operation: string;
+  result: CommandResult;
+  at: number;
+}
+
+export interface DeviceDataNotice {
+  type: 'device.data';
+  deviceId: string;
+  operation: string;
+  result: JsonValue;
+  at: number;
+}
+
+export type DeviceNotice = DeviceStatusNotice | CommandResultNotice | DeviceDataNotice;
+
+type WithoutAt<T> = T extends unknown ? Omit<T, 'at'> : never;
+
+/** A notice before the machine stamps it with the time it is sent. */
+export type DeviceNoticeDraft = WithoutAt<DeviceNotice>;
+
+/** What supervisors report about themselves and the recovery they run. */
+export type SupervisorNotice =
+  | {
+      type: 'supervisor.recovery';
+      busId: string;
+      deviceId: string;
+      step: string;
+      outcome: 'started' | 'succeeded' | 'failed' | 'rate_limited';
+      detail: string;
+      at: number;
+    }
+  | {
+      type: 'supervisor.restart';
+      busId: string;
+      /** The restarted actor: a device id, or the bus id when a whole bus supervisor restarts. */
+      actorId: string;
+      reason: string;
+      delayMs: number;
+      at: number;
+    }
+  | { type: 'supervisor.escalated'; busId: string; reason: string; at: number }
+  | { type: 'supervisor.child_stopped'; busId: string; actorId: string; reason: string; at: number };
+
+export type GatewayNotice = DeviceNotice | SupervisorNotice;
+
+export type NoticeSink = (notice: GatewayNotice) => void;
