@@ -32,3 +32,192 @@ describe('connection machine: reconnect backoff', () => {
     h.stop();
   });
 });
+
+async function connected(h: ReturnType<typeof deviceHarness>) {
+  h.send({ type: 'CONNECT' });
+  await advance(h.clock, 60);
+  expect(deviceStatusOf(h.snapshot().value)).toBe('connected.healthy');
+}
+
+function resultsOf(h: ReturnType<typeof deviceHarness>) {
+  return h.notices.flatMap((n) => (n.type === 'device.commandResult' ? [{ id: n.commandId, ...n.result }] : []));
+}
+
+describe('connection machine: health', () => {
+  it('goes degraded after 3 consecutive failed operations and healthy again after one success', async () => {
+    const h = deviceHarness({ policy: { pollIntervalMs: 1_000 } });
+    await connected(h);
+    h.runtime.script('dev1', 'fail', 'fail', 'fail');
+    await advance(h.clock, 1_000);
+    expect(h.snapshot().context.consecutiveFailures).toBeGreaterThanOrEqual(1);
+    await advance(h.clock, 2_100);
+    expect(deviceStatusOf(h.snapshot().value)).toBe('connected.degraded');
+    expect(h.snapshot().context.consecutiveFailures).toBe(3);
+    expect(h.snapshot().context.lastError).toMatch(/simulated poll failure/);
+    await advance(h.clock, 1_000);
+    expect(deviceStatusOf(h.snapshot().value)).toBe('connected.healthy');
+    expect(h.snapshot().context.consecutiveFailures).toBe(0);
+    expect(h.statuses()).toEqual(['disconnected', 'connecting', 'connected.healthy', 'connected.degraded', 'connected.healthy']);
+    h.stop();
+  });
+
+  it('publishes poll results as data notices and records the last success', async () => {
+    const h = deviceHarness({ policy: { pollIntervalMs: 15_000 } });
+    await connected(h);
+    await advance(h.clock, 30_000);
+    const data = h.notices.filter((n) => n.type === 'device.data');
+    expect(data.length).toBe(3); // at connect, +15 s, +30 s
+    expect(h.snapshot().context.lastSuccessAt).toBeGreaterThan(29_000);
+    h.stop();
+  });
+});
+
+describe('connection machine: hotplug and link loss', () => {
+  it('DEVICE_PRESENT cuts the backoff wait short', async () => {
+    const h = deviceHarness();
+    await connected(h);
+    h.runtime.unplug();
+    await advance(h.clock, 10);
+    expect(deviceStatusOf(h.snapshot().value)).toBe('reconnecting');
+    expect(h.snapshot().context.reason).toMatch(/link lost: simulated unplug/);
+    await advance(h.clock, 500);
+    h.runtime.plug();
+    h.send({ type: 'DEVICE_PRESENT' });
+    await advance(h.clock, 60);
+    expect(deviceStatusOf(h.snapshot().value)).toBe('connected.healthy');
+    expect(h.clock.now()).toBeLessThan(1_000); // well before the 1.6–2.4 s backoff
+    h.stop();
+  });
+
+  it('DEVICE_PRESENT or a supervisor RETRY brings an offline device back with a fresh attempt budget', async () => {
+    const h = deviceHarness({ policy: { reconnect: { ...DEFAULT_RECONNECT, maxAttempts: 1, initialMs: 100 } } });
+    h.runtime.unplug();
+    h.send({ type: 'CONNECT' });
+    await advance(h.clock, 500);
+    expect(deviceStatusOf(h.snapshot().value)).toBe('offline');
+    h.runtime.plug();
+    h.send({ type: 'RETRY', reason: 'ladder: reopen' });
+    await advance(h.clock, 60);
+    expect(deviceStatusOf(h.snapshot().value)).toBe('connected.healthy');
+    expect(h.snapshot().context.attempts).toBe(0);
+    h.stop();
+  });
+});
+
+describe('connection machine: operation timeouts', () => {
+  it('a hung connect fails after the connect timeout and is aborted', async () => {
+    const h = deviceHarness({ policy: { timeouts: { connect: 3_000, default: 5_000 } } });
+    h.runtime.script('dev1', 'hang');
+    h.send({ type: 'CONNECT' });
+    await advance(h.clock, 2_990);
+    expect(deviceStatusOf(h.snapshot().value)).toBe('connecting');
+    await advance(h.clock, 20);
+    expect(deviceStatusOf(h.snapshot().value)).toBe('reconnecting');
+    expect(h.snapshot().context.lastError).toBe('connect timed out after 3000 ms');
+    h.stop();
+  });
+
+  it('a hung operation is a failure after its own timeout from the table, never a hang', async () => {
+    const h = deviceHarness({ policy: { timeouts: { connect: 1_000, default: 5_000, set: 2_000 } } });
+    await connected(h);
+    h.runtime.script('dev1', 'hang', 'ok');
+    h.send({ type: 'COMMAND', id: 'c1', operation: 'set', args: { level: 10 } });
+    await advance(h.clock, 1_990);
+    expect(h.snapshot().context.consecutiveFailures).toBe(0);
+    await advance(h.clock, 20);
+    expect(h.snapshot().context.consecutiveFailures).toBe(1);
+    expect(h.snapshot().context.lastError).toBe('set timed out after 2000 ms');
+    // retried after 0.5 s, and the retry succeeds
+    await advance(h.clock, 520);
+    expect(resultsOf(h)).toEqual([{ id: 'c1', ok: true, result: { level: 10 } }]);
+    h.stop();
+  });
+});
+
+describe('connection machine: commands', () => {
+  it('retries a failed command after 0.5, 1 and 1.5 s, then answers with an error', async () => {
+    const h = deviceHarness({ simulation: { operationDelayMs: 0 } });
+    await connected(h);
+    h.runtime.recordCalls = true;
+    h.runtime.script('dev1', 'fail', 'fail', 'fail', 'fail');
+    const start = h.clock.now();
+    h.send({ type: 'COMMAND', id: 'c1', operation: 'set', args: 1 });
+    expect(h.runtime.calls).toEqual(['set dev1']); // the first run starts at once
+    const runAt: number[] = [start];
+    for (let t = 0; t < 4_000; t += 10) {
+      const before = h.runtime.calls.length;
+      await advance(h.clock, 10);
+      if (h.runtime.calls.length > before) runAt.push(h.clock.now());
+    }
+    expect(runAt).toHaveLength(4);
+    // Each retry waits its delay after the previous run failed (a run takes one 10 ms clock step here).
+    const gaps = runAt.slice(1).map((t, i) => t - (runAt[i] ?? 0));
+    [500, 1_000, 1_500].forEach((delay, i) => {
+      expect(gaps[i]).toBeGreaterThanOrEqual(delay);
+      expect(gaps[i]).toBeLessThanOrEqual(delay + 20);
+    });
+    expect(resultsOf(h)).toEqual([{ id: 'c1', ok: false, error: 'set failed after 4 tries: simulated set failure' }]);
+    h.stop();
+  });
+
+  it('holds commands while disconnected and runs them in order once connected', async () => {
+    const h = deviceHarness();
+    h.send({ type: 'COMMAND', id: 'a', operation: 'set', args: 1 });
+    h.send({ type: 'COMMAND', id: 'b', operation: 'get', args: null });
+    await advance(h.clock, 1_000);
+    expect(resultsOf(h)).toEqual([]);
+    expect(h.snapshot().context.commands.map((c: { id: string }) => c.id)).toEqual(['a', 'b']);
+    await connected(h);
+    await advance(h.clock, 50);
+    expect(resultsOf(h)).toEqual([
+      { id: 'a', ok: true, result: 1 },
+      { id: 'b', ok: true, result: 1 },
+    ]);
+    h.stop();
+  });
+
+  it('answers a command that waited longer than its time-to-live with an error', async () => {
+    const h = deviceHarness({ policy: { commands: { queueSize: 10, ttlMs: 5_000, retryDelaysMs: [500] } } });
+    h.send({ type: 'COMMAND', id: 'late', operation: 'set', args: 1 });
+    await advance(h.clock, 4_990);
+    expect(resultsOf(h)).toEqual([]);
+    await advance(h.clock, 20);
+    expect(resultsOf(h)).toEqual([
+      { id: 'late', ok: false, error: 'command expired after waiting 5 s (device dev1 is not connected)' },
+    ]);
+    expect(h.snapshot().context.commands).toEqual([]);
+    h.stop();
+  });
+
+  it('refuses a command when the queue is full instead of dropping one', async () => {
+    const h = deviceHarness({ policy: { commands: { queueSize: 2, ttlMs: 60_000, retryDelaysMs: [] } } });
+    for (const id of ['1', '2', '3']) h.send({ type: 'COMMAND', id, operation: 'set', args: id });
+    await advance(h.clock, 10);
+    expect(resultsOf(h)).toEqual([{ id: '3', ok: false, error: 'command queue of dev1 is full (2 waiting)' }]);
+    expect(h.snapshot().context.commands).toHaveLength(2);
+    h.stop();
+  });
+
+  it('keeps a command queued when the link drops mid-operation and answers it after the reconnect', async () => {
+    const h = deviceHarness({ simulation: { operationDelayMs: 1_000 }, policy: { reconnect: { ...DEFAULT_RECONNECT, initialMs: 100, maxMs: 100 } } });
+    await connected(h);
+    h.send({ type: 'COMMAND', id: 'x', operation: 'set', args: 7 });
+    await advance(h.clock, 500);
+    h.runtime.dropDevice('dev1');
+    await advance(h.clock, 10);
+    expect(deviceStatusOf(h.snapshot().value)).toBe('reconnecting');
+    expect(h.snapshot().context.commands).toHaveLength(1);
+    await advance(h.clock, 1_300);
+    expect(resultsOf(h)).toEqual([{ id: 'x', ok: true, result: 7 }]);
+    h.stop();
+  });
+
+  it('answers every waiting command with an error when the device is stopped', async () => {
+    const h = deviceHarness();
+    h.send({ type: 'COMMAND', id: 'q', operation: 'set', args: 1 });
+    h.send({ type: 'DISCONNECT', reason: 'shutdown' });
+    await advance(h.clock, 10);
+    expect(resultsOf(h)).toEqual([{ id: 'q', ok: false, error: 'device dev1 stopped: shutdown' }]);
+    h.stop();
+  });
+});

@@ -143,6 +143,12 @@ function notifyParent(
   if (self._parent) queue.sendParent({ ...notice, at } as DeviceNotice);
 }
 
+/** Fixed-rate polling: the next poll is due one interval after the last was due, not after it ended. */
+function nextPollDue(context: ConnectionContext, now: number): number {
+  const next = (context.pollDueAt ?? now) + context.policy.pollIntervalMs;
+  return next > now ? next : now + context.policy.pollIntervalMs;
+}
+
 const unbound = (what: string) => () => {
   throw new Error(`connection machine used without a transport: ${what} is not bound (see deviceActors.ts)`);
 };
@@ -218,7 +224,7 @@ export const connectionMachine = setup({
       } else {
         const data: DeviceNoticeDraft = { type: 'device.data', deviceId: context.deviceId, operation: 'poll', result };
         notifyParent(queue, self, data, now);
-        queue.assign({ pollDueAt: now + context.policy.pollIntervalMs });
+        queue.assign({ pollDueAt: nextPollDue(context, now) });
       }
       queue.assign({ consecutiveFailures: 0, lastSuccessAt: now });
     }),
@@ -235,7 +241,7 @@ export const connectionMachine = setup({
         notifyParent(queue, self, commandResult(context, command, { ok: false, error }), now);
         queue.assign({ commands: removeCommand(context.commands, command.id) });
       } else {
-        queue.assign({ pollDueAt: now + context.policy.pollIntervalMs });
+        queue.assign({ pollDueAt: nextPollDue(context, now) });
       }
       queue.assign({ consecutiveFailures: context.consecutiveFailures + 1, lastError: params.error });
     }),
@@ -437,6 +443,8 @@ export const connectionMachine = setup({
       },
       states: {
         idle: {
+          // Cleared on entry, not on leaving `running`: the transition out of `running` needs it first.
+          entry: assign({ current: null }),
           always: [
             { guard: and(['linkUp', 'hasCommands', not('headWaitsForRetry')]), target: 'running' },
             { guard: and(['linkUp', 'hasCommands', 'headWaitsForRetry']), target: 'retryWait' },
@@ -451,6 +459,7 @@ export const connectionMachine = setup({
           },
         },
         retryWait: {
+          entry: assign({ current: null }),
           always: { guard: not('linkUp'), target: 'idle' },
           after: {
             untilHeadRetry: {
@@ -470,7 +479,6 @@ export const connectionMachine = setup({
                   : { kind: 'poll' as const },
             };
           }),
-          exit: assign({ current: null }),
           // Leaving the link's `connected` state stops the invoked operation: its AbortSignal fires and
           // the command stays at the head of the queue for the next connection.
           always: { guard: not('linkUp'), target: 'idle' },
