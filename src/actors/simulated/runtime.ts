@@ -44,6 +44,8 @@ export class SimulatedBusRuntime implements BusRuntime {
   private readonly busWatchers = new Set<(event: BusEvent) => void>();
   private readonly random: () => number;
   private present = true;
+  /** Devices whose next watch throws, as a driver bug would: the device actor crashes. */
+  private readonly crashOnWatch = new Set<string>();
   /** Every call, in order, for tests that check what the machines asked for. */
   readonly calls: string[] = [];
   recordCalls = false;
@@ -71,6 +73,11 @@ export class SimulatedBusRuntime implements BusRuntime {
   /** Forces the outcome of the next connects/operations of a device (tests). */
   script(deviceId: string, ...outcomes: Outcome[]): void {
     this.device(deviceId).scripted.push(...outcomes);
+  }
+
+  /** Makes the device actor crash (its link watcher throws) the next time it connects. */
+  crashNextWatch(deviceId: string): void {
+    this.crashOnWatch.add(deviceId);
   }
 
   /** Unplugs the whole bus: connected devices lose their link, connects fail until `plug()`. */
@@ -138,6 +145,7 @@ export class SimulatedBusRuntime implements BusRuntime {
 
   watchDevice(deviceId: string, onEvent: (event: LinkEvent) => void): () => void {
     const device = this.device(deviceId);
+    if (this.crashOnWatch.delete(deviceId)) throw new Error(`simulated driver bug in ${deviceId}`);
     device.watchers.add(onEvent);
     return () => device.watchers.delete(onEvent);
   }
@@ -147,10 +155,18 @@ export class SimulatedBusRuntime implements BusRuntime {
     return () => this.busWatchers.delete(onEvent);
   }
 
+  /** Recovery steps act on the bus (reopen the port, find the adapter again): they work while it is plugged in. */
   async runRecoveryStep(step: string, deviceId: string, signal: AbortSignal): Promise<void> {
     this.record(`recover ${step} ${deviceId}`);
-    const device = this.device(deviceId);
-    await this.perform(device, device.options.operationDelayMs, signal, step);
+    this.device(deviceId);
+    await new Promise<void>((resolve, reject) => {
+      const timer = this.clock.setTimeout(resolve, DEFAULT_SIMULATION.operationDelayMs);
+      signal.addEventListener('abort', () => {
+        this.clock.clearTimeout(timer);
+        reject(new Error(`${step} aborted`));
+      });
+    });
+    if (!this.present) throw new Error(`${step}: ${this.busId} is not present`);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,156 @@
+import type { JsonValue, RecoveryStepSpec } from '../actors/driver.js';
+import type { ConnectionEvent } from './connection.js';
+import { FRESH_LADDER, type LadderState } from './ladder.js';
+import type { DeviceNotice, DeviceStatus } from './notices.js';
+import type { DevicePolicy, RestartType, SupervisorPolicy } from './policy.js';
+import { EMPTY_RESTART_BOOK, type RestartBook } from './restarts.js';
+
+// The data of a bus supervisor: its input, context and events, and the pure bookkeeping on them.
+// The machine itself (busSupervisor.ts) only wires these to states and actors.
+
+export interface DeviceSpec {
+  deviceId: string;
+  restart: RestartType;
+  policy: DevicePolicy;
+}
+
+export interface BusSupervisorInput {
+  busId: string;
+  driver: string;
+  recoverySteps: readonly RecoveryStepSpec[];
+  policy: SupervisorPolicy;
+  /** In start order, which is also the order `rest_for_one` restarts in. */
+  devices: readonly DeviceSpec[];
+  /** How often degraded time, stable time and rate-limit waits are checked. */
+  housekeepingMs?: number;
+  /** Longest a driver's recovery step may run before it counts as failed. */
+  recoveryTimeoutMs?: number;
+}
+
+export interface PendingRestart {
+  deviceId: string;
+  dueAt: number;
+  reason: string;
+}
+
+export interface RecoveryRequest {
+  deviceId: string;
+  /** A named step (a manual request), or null to climb the ladder. */
+  step: string | null;
+  reason: string;
+}
+
+export interface DeviceWatch {
+  status: DeviceStatus;
+  /** When the device entered `status`. */
+  since: number;
+  ladder: LadderState;
+  /** While a rate limit holds the ladder: when the step may run again. */
+  waitUntil: number | null;
+  /** When degraded time was last turned into a climb (so it climbs once per degraded period). */
+  lastDegradedClimbAt: number | null;
+  restarts: number;
+  lastRecovery: { step: string; outcome: string; at: number } | null;
+}
+
+export interface BusSupervisorContext extends Required<BusSupervisorInput> {
+  /** Devices currently running as children (a `temporary` one that ended is dropped). */
+  running: string[];
+  watches: Record<string, DeviceWatch>;
+  restartBook: RestartBook;
+  pendingRestarts: PendingRestart[];
+  recoveryQueue: RecoveryRequest[];
+  recovering: (RecoveryRequest & { step: string }) | null;
+  failure: string | null;
+}
+
+export type BusSupervisorEvent =
+  | DeviceNotice
+  | { type: 'COMMAND'; deviceId: string; id: string; operation: string; args: JsonValue }
+  | { type: 'DEVICE_EVENT'; deviceId: string; event: ConnectionEvent }
+  | { type: 'RESTART_DEVICE'; deviceId: string; reason: string }
+  | { type: 'RECOVER'; deviceId: string; step: string | null; reason: string }
+  | { type: 'BUS_LOST'; error: string }
+  | { type: 'BUS_PRESENT' }
+  | { type: 'STOP'; reason: string }
+  /** Internal: restart a child (and its rest_for_one group) as its restart type says. */
+  | { type: 'RESTART_CHILD'; deviceId: string; reason: string; crashed: boolean }
+  /** Internal: re-arms the restart timer after a restart was scheduled. */
+  | { type: 'RESTARTS_CHANGED' };
+
+export function freshWatch(now: number): DeviceWatch {
+  return {
+    status: 'disconnected',
+    since: now,
+    ladder: FRESH_LADDER,
+    waitUntil: null,
+    lastDegradedClimbAt: null,
+    restarts: 0,
+    lastRecovery: null,
+  };
+}
+
+export function initialContext(input: BusSupervisorInput, now: number): BusSupervisorContext {
+  return {
+    housekeepingMs: 5_000,
+    recoveryTimeoutMs: 60_000,
+    ...input,
+    running: input.devices.map((d) => d.deviceId),
+    watches: Object.fromEntries(input.devices.map((d) => [d.deviceId, freshWatch(now)])),
+    restartBook: EMPTY_RESTART_BOOK,
+    pendingRestarts: [],
+    recoveryQueue: [],
+    recovering: null,
+    failure: null,
+  };
+}
+
+export function specOf(context: BusSupervisorContext, deviceId: string): DeviceSpec | undefined {
+  return context.devices.find((d) => d.deviceId === deviceId);
+}
+
+/** The devices a restart of `deviceId` takes down with it: itself, plus those started after it for rest_for_one. */
+export function restartGroup(context: BusSupervisorContext, deviceId: string): string[] {
+  if (context.policy.strategy === 'one_for_one') return [deviceId];
+  const order = context.devices.map((d) => d.deviceId);
+  const index = order.indexOf(deviceId);
+  return order.slice(index).filter((id) => id === deviceId || context.running.includes(id));
+}
+
+/** Adds a climb request unless that device already has one queued or running. */
+export function requestRecovery(context: BusSupervisorContext, request: RecoveryRequest): RecoveryRequest[] {
+  const busy =
+    context.recovering?.deviceId === request.deviceId ||
+    context.recoveryQueue.some((r) => r.deviceId === request.deviceId);
+  return busy ? context.recoveryQueue : [...context.recoveryQueue, request];
+}
+
+/** Which devices the periodic check wants a climb for, and whose ladders have been stable long enough. */
+export function housekeeping(
+  context: BusSupervisorContext,
+  now: number,
+): { climb: RecoveryRequest[]; resetLadders: string[] } {
+  const climb: RecoveryRequest[] = [];
+  const resetLadders: string[] = [];
+  for (const deviceId of context.running) {
+    const watch = context.watches[deviceId];
+    if (!watch) continue;
+    if (watch.waitUntil !== null) {
+      if (now >= watch.waitUntil && (watch.status === 'offline' || watch.status === 'connected.degraded')) {
+        climb.push({ deviceId, step: null, reason: 'rate limit expired, still ' + watch.status });
+      }
+      continue;
+    }
+    if (watch.status === 'connected.degraded') {
+      const degradedFrom = Math.max(watch.since, watch.lastDegradedClimbAt ?? 0);
+      if (now - degradedFrom >= context.policy.degradedAfterMs) {
+        const minutes = Math.round((now - watch.since) / 60_000);
+        climb.push({ deviceId, step: null, reason: `degraded for ${minutes} min` });
+      }
+    }
+    if (watch.status === 'connected.healthy' && watch.ladder.rung > 0) {
+      if (now - watch.since >= context.policy.ladderResetAfterMs) resetLadders.push(deviceId);
+    }
+  }
+  return { climb, resetLadders };
+}

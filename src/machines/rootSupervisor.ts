@@ -1,0 +1,176 @@
+import { enqueueActions, fromCallback, setup } from 'xstate';
+import type { JsonValue } from '../actors/driver.js';
+import { busSupervisorMachine } from './busSupervisor.js';
+import type { BusSupervisorEvent, BusSupervisorInput } from './busSupervisorModel.js';
+import { nowOf } from './clock.js';
+import { type ConnectionEvent, errorText } from './connection.js';
+import type { GatewayNotice } from './notices.js';
+import { deliver, OUTLET_SYSTEM_ID } from './outlet.js';
+import type { SupervisorPolicy } from './policy.js';
+import { decideRestart, EMPTY_RESTART_BOOK, type RestartBook } from './restarts.js';
+
+// The root of the actor tree: one bus supervisor per bus/adapter, and the outlet through which every
+// notice leaves the tree. A bus supervisor that escalates (restart intensity exceeded) or crashes is
+// stopped and started again from scratch, its bus reopened; the root never gives up, it only slows
+// down to the restart backoff cap. Commands and device events are routed to the right bus here.
+
+export interface RootSupervisorInput {
+  buses: readonly BusSupervisorInput[];
+  restartBackoff: SupervisorPolicy['restartBackoff'];
+}
+
+interface RootContext {
+  buses: Record<string, BusSupervisorInput>;
+  deviceBus: Record<string, string>;
+  books: Record<string, RestartBook>;
+  /** Bus supervisors waiting out their restart backoff. */
+  pending: { busId: string; dueAt: number }[];
+  restartBackoff: SupervisorPolicy['restartBackoff'];
+}
+
+export type RootEvent =
+  | { type: 'COMMAND'; deviceId: string; id: string; operation: string; args: JsonValue }
+  | { type: 'DEVICE_EVENT'; deviceId: string; event: ConnectionEvent }
+  | { type: 'RESTART_DEVICE'; deviceId: string; reason: string }
+  | { type: 'RECOVER'; deviceId: string; step: string | null; reason: string }
+  | { type: 'BUS_FAILED'; busId: string; reason: string }
+  | { type: 'RESTARTS_CHANGED' };
+
+const ERROR_PREFIX = 'xstate.error.actor.';
+
+function spawnBuses(
+  enqueue: { spawnChild(src: 'bus', options: { id: string; input: BusSupervisorInput }): void },
+  context: RootContext,
+  busIds: readonly string[],
+): void {
+  for (const busId of busIds) {
+    const input = context.buses[busId];
+    if (input) enqueue.spawnChild('bus', { id: busId, input });
+  }
+}
+
+export const rootSupervisorMachine = setup({
+  types: {
+    context: {} as RootContext,
+    events: {} as RootEvent,
+    input: {} as RootSupervisorInput,
+  },
+  actors: {
+    bus: busSupervisorMachine,
+    // Bound by the gateway to its notice sink.
+    outlet: fromCallback<GatewayNotice>(() => {}),
+  },
+  delays: {
+    untilNextRestart: ({ context, system }) =>
+      Math.max(0, Math.min(...context.pending.map((r) => r.dueAt)) - nowOf(system)),
+  },
+  guards: {
+    hasPendingRestarts: ({ context }) => context.pending.length > 0,
+  },
+  actions: {
+    spawnAllBuses: enqueueActions(({ context, enqueue }) => spawnBuses(enqueue, context, Object.keys(context.buses))),
+    // A bus supervisor that throws (a bug) is treated like one that escalated.
+    busCrashed: enqueueActions(({ event, enqueue }) => {
+      const busId = event.type.slice(ERROR_PREFIX.length);
+      const reason = `supervisor crashed: ${errorText((event as unknown as { error: unknown }).error)}`;
+      enqueue.raise({ type: 'BUS_FAILED', busId, reason });
+    }),
+    /** Routes a device-addressed event to the bus supervisor of that device. */
+    route: enqueueActions(({ context, event, enqueue, system }) => {
+      if (!('deviceId' in event)) return;
+      const busId = context.deviceBus[event.deviceId];
+      if (busId && context.pending.every((p) => p.busId !== busId)) {
+        enqueue.sendTo(busId, event as BusSupervisorEvent);
+        return;
+      }
+      if (event.type !== 'COMMAND') return;
+      deliver(enqueue, system, {
+        type: 'device.commandResult',
+        deviceId: event.deviceId,
+        commandId: event.id,
+        operation: event.operation,
+        result: {
+          ok: false,
+          error: busId
+            ? `the bus of ${event.deviceId} (${busId}) is restarting, try again shortly`
+            : `unknown device "${event.deviceId}"`,
+        },
+        at: nowOf(system),
+      });
+    }),
+    restartBus: enqueueActions(({ context, enqueue, system }, params: { busId: string; reason: string }) => {
+      if (!context.buses[params.busId]) return;
+      const now = nowOf(system);
+      // The root has no intensity limit: it never gives up, the backoff only slows it to the cap.
+      const decision = decideRestart(
+        { maxRestarts: Number.POSITIVE_INFINITY, periodMs: 0, restartBackoff: context.restartBackoff },
+        context.books[params.busId] ?? EMPTY_RESTART_BOOK,
+        now,
+      );
+      const delayMs = decision.kind === 'restart' ? decision.delayMs : context.restartBackoff.maxMs;
+      enqueue.stopChild(params.busId);
+      deliver(enqueue, system, {
+        type: 'supervisor.restart',
+        busId: params.busId,
+        actorId: params.busId,
+        reason: params.reason,
+        delayMs,
+        at: now,
+      });
+      enqueue.assign({
+        books: { ...context.books, [params.busId]: decision.book },
+        pending: [...context.pending.filter((p) => p.busId !== params.busId), { busId: params.busId, dueAt: now + delayMs }],
+      });
+      enqueue.raise({ type: 'RESTARTS_CHANGED' });
+    }),
+    startDueBuses: enqueueActions(({ context, enqueue, system }) => {
+      const now = nowOf(system);
+      const due = context.pending.filter((p) => p.dueAt <= now).map((p) => p.busId);
+      enqueue.assign({ pending: context.pending.filter((p) => p.dueAt > now) });
+      spawnBuses(enqueue, context, due);
+    }),
+  },
+}).createMachine({
+  id: 'root',
+  type: 'parallel',
+  context: ({ input }) => ({
+    buses: Object.fromEntries(input.buses.map((bus) => [bus.busId, bus])),
+    deviceBus: Object.fromEntries(input.buses.flatMap((bus) => bus.devices.map((d) => [d.deviceId, bus.busId]))),
+    books: {},
+    pending: [],
+    restartBackoff: input.restartBackoff,
+  }),
+  invoke: { id: OUTLET_SYSTEM_ID, systemId: OUTLET_SYSTEM_ID, src: 'outlet' },
+  states: {
+    supervision: {
+      initial: 'running',
+      states: {
+        running: {
+          entry: 'spawnAllBuses',
+          on: {
+            COMMAND: { actions: 'route' },
+            DEVICE_EVENT: { actions: 'route' },
+            RESTART_DEVICE: { actions: 'route' },
+            RECOVER: { actions: 'route' },
+            BUS_FAILED: {
+              actions: { type: 'restartBus', params: ({ event }) => ({ busId: event.busId, reason: event.reason }) },
+            },
+            'xstate.error.actor.*': { actions: 'busCrashed' },
+          },
+        },
+      },
+    },
+    restarts: {
+      initial: 'idle',
+      states: {
+        idle: { always: { guard: 'hasPendingRestarts', target: 'waiting' } },
+        waiting: {
+          after: { untilNextRestart: { target: 'idle', actions: 'startDueBuses' } },
+          on: { RESTARTS_CHANGED: { target: 'waiting', reenter: true } },
+        },
+      },
+    },
+  },
+});
+
+export type RootSupervisorMachine = typeof rootSupervisorMachine;

@@ -1,0 +1,81 @@
+import { createActor } from 'xstate';
+import { BusRegistry } from '../../src/actors/busRegistry.js';
+import type { RecoveryStepSpec } from '../../src/actors/driver.js';
+import { SimulatedBusRuntime, type SimulationOptions } from '../../src/actors/simulated/runtime.js';
+import { bindSupervisorTree } from '../../src/actors/supervisorActors.js';
+import type { DeviceSpec } from '../../src/machines/busSupervisorModel.js';
+import type { GatewayNotice } from '../../src/machines/notices.js';
+import {
+  DEFAULT_DEVICE_POLICY,
+  DEFAULT_SUPERVISOR_POLICY,
+  type DevicePolicy,
+  type RestartType,
+  type SupervisorPolicy,
+} from '../../src/machines/policy.js';
+import { simulatedClock } from './time.js';
+
+export interface TreeBus {
+  busId: string;
+  devices: { id: string; restart?: RestartType; simulation?: Partial<SimulationOptions> }[];
+  policy?: Partial<SupervisorPolicy>;
+  recoverySteps?: RecoveryStepSpec[];
+  housekeepingMs?: number;
+}
+
+export const TEST_STEPS: RecoveryStepSpec[] = [
+  { name: 'reopen' },
+  { name: 'reenumerate', maxPerHour: 2 },
+  { name: 'restart_actor' },
+];
+
+/** A whole supervision tree on simulated buses and a SimulatedClock, recording every notice. */
+export function treeHarness(buses: TreeBus[], devicePolicy: Partial<DevicePolicy> = {}) {
+  const clock = simulatedClock();
+  const registry = new BusRegistry();
+  const runtimes = new Map<string, SimulatedBusRuntime>();
+  for (const bus of buses) {
+    const runtime = new SimulatedBusRuntime(bus.busId, clock);
+    runtime.recordCalls = true;
+    for (const device of bus.devices) runtime.addDevice(device.id, device.simulation);
+    runtimes.set(bus.busId, runtime);
+    registry.define(bus.busId, () => runtime);
+  }
+  const notices: GatewayNotice[] = [];
+  const logic = bindSupervisorTree(registry, (notice) => notices.push(notice));
+  const policy: DevicePolicy = { ...DEFAULT_DEVICE_POLICY, ...devicePolicy };
+  const root = createActor(logic, {
+    clock,
+    input: {
+      restartBackoff: DEFAULT_SUPERVISOR_POLICY.restartBackoff,
+      buses: buses.map((bus) => ({
+        busId: bus.busId,
+        driver: 'simulated',
+        recoverySteps: bus.recoverySteps ?? TEST_STEPS,
+        ...(bus.housekeepingMs === undefined ? {} : { housekeepingMs: bus.housekeepingMs }),
+        policy: { ...DEFAULT_SUPERVISOR_POLICY, ...bus.policy },
+        devices: bus.devices.map(
+          (d): DeviceSpec => ({ deviceId: d.id, restart: d.restart ?? 'permanent', policy }),
+        ),
+      })),
+    },
+  });
+  root.start();
+  const statusOf = (deviceId: string): string | undefined => {
+    for (let i = notices.length - 1; i >= 0; i--) {
+      const notice = notices[i];
+      if (notice?.type === 'device.status' && notice.deviceId === deviceId) return notice.status;
+    }
+    return undefined;
+  };
+  return {
+    clock,
+    root,
+    registry,
+    notices,
+    runtime: (busId: string) => runtimes.get(busId) as SimulatedBusRuntime,
+    statusOf,
+    of: <T extends GatewayNotice['type']>(type: T) =>
+      notices.filter((n): n is Extract<GatewayNotice, { type: T }> => n.type === type),
+    stop: () => root.stop(),
+  };
+}

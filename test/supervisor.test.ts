@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { treeHarness } from './helpers/treeHarness.js';
+import { advance } from './helpers/time.js';
+
+describe('supervision tree', () => {
+  it('starts one bus supervisor per bus and connects every device', async () => {
+    const t = treeHarness([
+      { busId: 'busA', devices: [{ id: 'a1' }, { id: 'a2' }] },
+      { busId: 'busB', devices: [{ id: 'b1' }] },
+    ]);
+    await advance(t.clock, 100);
+    expect(Object.keys(t.root.getSnapshot().children).sort()).toEqual(['busA', 'busB', 'outlet']);
+    for (const id of ['a1', 'a2', 'b1']) expect(t.statusOf(id)).toBe('connected.healthy');
+    t.stop();
+  });
+
+  it('routes commands to the device and answers unknown devices with an error', async () => {
+    const t = treeHarness([{ busId: 'busA', devices: [{ id: 'a1' }] }]);
+    await advance(t.clock, 100);
+    t.root.send({ type: 'COMMAND', deviceId: 'a1', id: 'c1', operation: 'set', args: { on: true } });
+    t.root.send({ type: 'COMMAND', deviceId: 'nope', id: 'c2', operation: 'set', args: 1 });
+    await advance(t.clock, 50);
+    expect(t.of('device.commandResult').map((n) => [n.commandId, n.result])).toEqual([
+      ['c2', { ok: false, error: 'unknown device "nope"' }],
+      ['c1', { ok: true, result: { on: true } }],
+    ]);
+    t.stop();
+  });
+
+  it('a crashing child is restarted alone and its siblings keep running (one_for_one)', async () => {
+    const t = treeHarness([{ busId: 'busA', devices: [{ id: 'a1' }, { id: 'a2' }, { id: 'a3' }] }], {
+      pollIntervalMs: 1_000,
+    });
+    await advance(t.clock, 100);
+    const bus = t.runtime('busA');
+    bus.crashNextWatch('a2');
+    bus.dropDevice('a2');
+    await advance(t.clock, 2_600); // backoff ~2 s, reconnect, watch throws → crash
+    const restarts = t.of('supervisor.restart');
+    expect(restarts.map((r) => [r.actorId, r.delayMs])).toEqual([['a2', 1_000]]);
+    expect(restarts[0]?.reason).toMatch(/crashed: simulated driver bug in a2/);
+    await advance(t.clock, 1_200);
+    expect(t.statusOf('a2')).toBe('connected.healthy');
+    // The siblings never left `connected` and kept polling.
+    for (const id of ['a1', 'a3']) {
+      expect(t.notices.filter((n) => n.type === 'device.status' && n.deviceId === id).map((n) => n.type === 'device.status' && n.status)).toEqual([
+        'disconnected',
+        'connecting',
+        'connected.healthy',
+      ]);
+    }
+    expect(t.of('device.data').filter((n) => n.deviceId === 'a1').length).toBeGreaterThan(3);
+    t.stop();
+  });
+
+  it('rest_for_one restarts the crashed child and those started after it', async () => {
+    const t = treeHarness([
+      { busId: 'busA', policy: { strategy: 'rest_for_one' }, devices: [{ id: 'a1' }, { id: 'a2' }, { id: 'a3' }] },
+    ]);
+    await advance(t.clock, 100);
+    t.runtime('busA').crashNextWatch('a2');
+    t.root.send({ type: 'RESTART_DEVICE', deviceId: 'a2', reason: 'test' });
+    await advance(t.clock, 1_100);
+    await advance(t.clock, 2_000);
+    expect(t.of('supervisor.restart').map((r) => r.actorId).sort()).toContain('a3');
+    expect(t.of('supervisor.restart').map((r) => r.actorId)).not.toContain('a1');
+    t.stop();
+  });
+
+  it('does not restart a temporary child; restarts a transient one only after a crash', async () => {
+    const t = treeHarness([
+      { busId: 'busA', devices: [{ id: 'temp', restart: 'temporary' }, { id: 'trans', restart: 'transient' }] },
+    ]);
+    await advance(t.clock, 100);
+    t.runtime('busA').crashNextWatch('temp');
+    t.runtime('busA').crashNextWatch('trans');
+    t.runtime('busA').dropDevice('temp');
+    t.runtime('busA').dropDevice('trans');
+    await advance(t.clock, 4_000);
+    expect(t.of('supervisor.child_stopped').map((n) => n.actorId)).toEqual(['temp']);
+    expect(t.of('supervisor.restart').map((n) => n.actorId)).toEqual(['trans']);
+    expect(t.root.getSnapshot().children.busA?.getSnapshot().context.running).toEqual(['trans']);
+    t.stop();
+  });
+
+  it('escalates to the root when restart intensity is exceeded, and the root restarts the bus from scratch', async () => {
+    const t = treeHarness([
+      { busId: 'busA', policy: { maxRestarts: 2, periodMs: 60_000 }, devices: [{ id: 'a1' }] },
+      { busId: 'busB', devices: [{ id: 'b1' }] },
+    ]);
+    await advance(t.clock, 100);
+    for (let i = 0; i < 3; i++) {
+      t.root.send({ type: 'RESTART_DEVICE', deviceId: 'a1', reason: `manual ${i}` });
+      await advance(t.clock, 5_000);
+    }
+    const escalated = t.of('supervisor.escalated');
+    expect(escalated).toHaveLength(1);
+    expect(escalated[0]?.reason).toMatch(/restart intensity exceeded: 3 restarts within 60 s \(max 2\)/);
+    const busRestart = t.of('supervisor.restart').filter((r) => r.actorId === 'busA');
+    expect(busRestart).toHaveLength(1);
+    await advance(t.clock, 2_000);
+    expect(t.statusOf('a1')).toBe('connected.healthy');
+    // The other bus was never touched.
+    expect(t.of('supervisor.restart').some((r) => r.busId === 'busB')).toBe(false);
+    t.stop();
+  });
+
+  it('the root never gives up on a bus that keeps failing, it slows down to the backoff cap', async () => {
+    const t = treeHarness([{ busId: 'busA', policy: { maxRestarts: 0 }, devices: [{ id: 'a1' }] }]);
+    await advance(t.clock, 100);
+    for (let i = 0; i < 8; i++) {
+      t.root.send({ type: 'RESTART_DEVICE', deviceId: 'a1', reason: 'manual' });
+      await advance(t.clock, 35_000, 100);
+    }
+    const delays = t.of('supervisor.restart').filter((r) => r.actorId === 'busA').map((r) => r.delayMs);
+    expect(delays).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+    t.stop();
+  });
+
+  it('a replugged bus brings its devices back at once (BUS_PRESENT → DEVICE_PRESENT)', async () => {
+    const t = treeHarness([{ busId: 'busA', devices: [{ id: 'a1' }, { id: 'a2' }] }]);
+    await advance(t.clock, 100);
+    t.runtime('busA').unplug();
+    await advance(t.clock, 10_000);
+    expect(t.statusOf('a1')).toBe('reconnecting');
+    const pluggedAt = t.clock.now();
+    t.runtime('busA').plug();
+    await advance(t.clock, 100);
+    expect(t.statusOf('a1')).toBe('connected.healthy');
+    expect(t.statusOf('a2')).toBe('connected.healthy');
+    expect(t.clock.now() - pluggedAt).toBeLessThan(1_000);
+    t.stop();
+  });
+});
