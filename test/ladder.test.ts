@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { climb, FRESH_LADDER, resetLadder } from '../src/machines/ladder.js';
 import { DEFAULT_RECONNECT } from '../src/machines/policy.js';
-import { TEST_STEPS, treeHarness } from './helpers/treeHarness.js';
 import { advance } from './helpers/time.js';
+import { TEST_STEPS, treeHarness } from './helpers/treeHarness.js';
 
 const FAST_GIVE_UP = { reconnect: { ...DEFAULT_RECONNECT, initialMs: 100, maxMs: 100, maxAttempts: 1 } };
 
@@ -35,15 +35,23 @@ describe('recovery ladder (pure)', () => {
 
 describe('recovery ladder in the bus supervisor', () => {
   it('climbs reopen → reenumerate → restart_actor while the device keeps going offline', async () => {
-    const t = treeHarness([{ busId: 'busA', devices: [{ id: 'm1', simulation: { failureRate: 1 } }] }], FAST_GIVE_UP);
+    const t = treeHarness(
+      [{ busId: 'busA', devices: [{ id: 'm1', simulation: { failureRate: 1 } }] }],
+      FAST_GIVE_UP,
+    );
     await advance(t.clock, 30_000, 50);
-    const started = t.of('supervisor.recovery').filter((r) => r.outcome === 'started').map((r) => r.step);
+    const started = t
+      .of('supervisor.recovery')
+      .filter((r) => r.outcome === 'started')
+      .map((r) => r.step);
     expect(started.slice(0, 4)).toEqual(['reopen', 'reenumerate', 'restart_actor', 'restart_actor']);
     // Every step is reported once as started and once with its outcome; restart_actor by a restart.
-    expect(t.of('supervisor.recovery').filter((r) => r.step === 'reopen').map((r) => r.outcome)).toEqual([
-      'started',
-      'succeeded',
-    ]);
+    expect(
+      t
+        .of('supervisor.recovery')
+        .filter((r) => r.step === 'reopen')
+        .map((r) => r.outcome),
+    ).toEqual(['started', 'succeeded']);
     expect(t.runtime('busA').calls).toContain('recover reopen m1');
     expect(t.runtime('busA').calls).toContain('recover reenumerate m1');
     expect(t.of('supervisor.restart').filter((r) => r.actorId === 'm1').length).toBeGreaterThanOrEqual(2);
@@ -52,7 +60,14 @@ describe('recovery ladder in the bus supervisor', () => {
 
   it('a device that recovers stops the climb, and a stable period resets the ladder', async () => {
     const t = treeHarness(
-      [{ busId: 'busA', policy: { ladderResetAfterMs: 60_000 }, housekeepingMs: 1_000, devices: [{ id: 'm1' }] }],
+      [
+        {
+          busId: 'busA',
+          policy: { ladderResetAfterMs: 60_000 },
+          housekeepingMs: 1_000,
+          devices: [{ id: 'm1' }],
+        },
+      ],
       FAST_GIVE_UP,
     );
     await advance(t.clock, 100);
@@ -63,7 +78,7 @@ describe('recovery ladder in the bus supervisor', () => {
     bus.plug(); // BUS_PRESENT: the device comes back by itself after the first rung
     await advance(t.clock, 500);
     expect(t.statusOf('m1')).toBe('connected.healthy');
-    const watch = () => t.root.getSnapshot().children.busA?.getSnapshot().context.watches.m1;
+    const watch = () => t.bus('busA').watches.m1;
     expect(watch().ladder.rung).toBe(1);
     await advance(t.clock, 55_000, 500);
     expect(watch().ladder.rung).toBe(1);
@@ -74,7 +89,13 @@ describe('recovery ladder in the bus supervisor', () => {
 
   it('climbs when a device stays degraded longer than degraded_after', async () => {
     const t = treeHarness(
-      [{ busId: 'busA', policy: { degradedAfterMs: 20_000 }, devices: [{ id: 'd1', simulation: { failureRate: 1 } }] }],
+      [
+        {
+          busId: 'busA',
+          policy: { degradedAfterMs: 20_000 },
+          devices: [{ id: 'd1', simulation: { failureRate: 1 } }],
+        },
+      ],
       { pollIntervalMs: 1_000 },
     );
     t.runtime('busA').script('d1', 'ok'); // the connect succeeds, every poll fails

@@ -1,5 +1,10 @@
 import { fromCallback, fromPromise } from 'xstate';
-import { type ConnectionEvent, connectionMachine, type LinkInput, type OperationInput } from '../machines/connection.js';
+import {
+  type ConnectionEvent,
+  connectionMachine,
+  type LinkInput,
+  type OperationInput,
+} from '../machines/connection.js';
 import type { BusRuntimeLookup, JsonValue, LinkEvent } from './driver.js';
 
 // Binds the pure connection machine to real I/O: each invoked actor looks its bus runtime up at the

@@ -1,4 +1,14 @@
-import { type AnyActorRef, and, assign, enqueueActions, fromCallback, fromPromise, not, setup, stateIn } from 'xstate';
+import {
+  type AnyActorRef,
+  and,
+  assign,
+  enqueueActions,
+  fromCallback,
+  fromPromise,
+  not,
+  setup,
+  stateIn,
+} from 'xstate';
 import { RESTART_ACTOR_STEP } from '../actors/driver.js';
 import {
   type BusSupervisorContext,
@@ -15,12 +25,13 @@ import {
 import { nowOf } from './clock.js';
 import { type ConnectionInput, connectionMachine, errorText } from './connection.js';
 import { climb, resetLadder } from './ladder.js';
-import type { CommandResultNotice, DeviceNotice } from './notices.js';
-import { deliver } from './outlet.js';
+import type { CommandResultNotice, DeviceNotice, GatewayNotice } from './notices.js';
+import { deliver, OUTLET_SYSTEM_ID } from './outlet.js';
 import { decideRestart } from './restarts.js';
 
-// One supervisor per bus/adapter (XState spawning is O(N²) per parent, so devices are never all under
-// one parent). It runs the bus's devices as children with OTP semantics: a crashed child is restarted
+// One supervisor per bus/adapter, each the root of an actor system of its own: XState's spawning is
+// O(N²) per parent and its scheduler scans every timer of a system whenever an actor stops, so one
+// system for thousands of devices slows down quadratically (measured: bench/actorTree.ts). It runs the bus's devices as children with OTP semantics: a crashed child is restarted
 // alone (one_for_one) or with the children started after it (rest_for_one), restarts back off, and
 // more than `maxRestarts` within `periodMs` makes it stop everything and escalate to the root. It also
 // climbs each device's recovery ladder when the device goes offline or stays degraded, one step at a
@@ -59,7 +70,6 @@ function commandsOfStoppedChild(
   }));
 }
 
-
 interface ChildControl {
   spawnChild(src: 'device', options: { id: string; input: ConnectionInput }): void;
   stopChild(id: string): void;
@@ -70,11 +80,19 @@ interface ChildControl {
 type SystemLike = Parameters<typeof deliver>[1] & Parameters<typeof nowOf>[0];
 
 /** Spawns devices as children and tells them to connect. */
-function spawnDevices(enqueue: ChildControl, context: BusSupervisorContext, deviceIds: readonly string[], now: number) {
+function spawnDevices(
+  enqueue: ChildControl,
+  context: BusSupervisorContext,
+  deviceIds: readonly string[],
+  now: number,
+) {
   for (const deviceId of deviceIds) {
     const spec = specOf(context, deviceId);
     if (!spec) continue;
-    enqueue.spawnChild('device', { id: deviceId, input: { deviceId, busId: context.busId, policy: spec.policy } });
+    enqueue.spawnChild('device', {
+      id: deviceId,
+      input: { deviceId, busId: context.busId, policy: spec.policy },
+    });
     enqueue.sendTo(deviceId, { type: 'CONNECT' });
   }
   enqueue.assign(({ context: current }) => ({
@@ -82,7 +100,10 @@ function spawnDevices(enqueue: ChildControl, context: BusSupervisorContext, devi
     watches: {
       ...current.watches,
       ...Object.fromEntries(
-        deviceIds.map((id) => [id, { ...(current.watches[id] ?? freshWatch(now)), status: 'disconnected' as const, since: now }]),
+        deviceIds.map((id) => [
+          id,
+          { ...(current.watches[id] ?? freshWatch(now)), status: 'disconnected' as const, since: now },
+        ]),
       ),
     },
   }));
@@ -124,6 +145,7 @@ export const busSupervisorMachine = setup({
     closeBus: fromPromise<void, BusInput>(unbound('closeBus')),
     busWatch: fromCallback<BusSupervisorEvent, BusInput>(unbound('busWatch')),
     recoveryStep: fromPromise<void, RecoveryInput>(unbound('recoveryStep')),
+    outlet: fromCallback<GatewayNotice>(unbound('outlet')),
   },
   delays: {
     housekeeping: ({ context }) => context.housekeepingMs,
@@ -141,7 +163,8 @@ export const busSupervisorMachine = setup({
   },
   actions: {
     forwardNotice: enqueueActions(({ event, enqueue, system }) => {
-      if (event.type === 'device.commandResult' || event.type === 'device.data') deliver(enqueue, system, event);
+      if (event.type === 'device.commandResult' || event.type === 'device.data')
+        deliver(enqueue, system, event);
     }),
     spawnAllDevices: enqueueActions(({ context, enqueue, system }) => {
       spawnDevices(enqueue, context, context.running, nowOf(system));
@@ -177,7 +200,8 @@ export const busSupervisorMachine = setup({
           type: 'supervisor.restart',
           busId: context.busId,
           actorId: deviceId,
-          reason: deviceId === event.deviceId ? event.reason : `restarted with ${event.deviceId} (rest_for_one)`,
+          reason:
+            deviceId === event.deviceId ? event.reason : `restarted with ${event.deviceId} (rest_for_one)`,
           delayMs: decision.delayMs,
           at: now,
         });
@@ -220,7 +244,11 @@ export const busSupervisorMachine = setup({
       });
       if (event.status === 'offline' && watch.waitUntil === null) {
         enqueue.assign(({ context: current }) => ({
-          recoveryQueue: requestRecovery(current, { deviceId: event.deviceId, step: null, reason: event.reason }),
+          recoveryQueue: requestRecovery(current, {
+            deviceId: event.deviceId,
+            step: null,
+            reason: event.reason,
+          }),
         }));
       }
     }),
@@ -232,7 +260,9 @@ export const busSupervisorMachine = setup({
       if (!watch || !context.running.includes(request.deviceId)) return;
       const now = nowOf(system);
       const named = request.step !== null;
-      const steps = named ? context.recoverySteps.filter((s) => s.name === request.step) : context.recoverySteps;
+      const steps = named
+        ? context.recoverySteps.filter((s) => s.name === request.step)
+        : context.recoverySteps;
       const decision = climb(steps, named ? { rung: 0, history: watch.ladder.history } : watch.ladder, now);
       const report = (step: string, outcome: 'started' | 'rate_limited' | 'failed', detail: string) =>
         deliver(enqueue, system, {
@@ -246,13 +276,23 @@ export const busSupervisorMachine = setup({
         });
       if (decision.kind === 'no_steps') {
         const known = context.recoverySteps.map((s) => s.name).join(', ');
-        report(request.step ?? 'none', 'failed', `driver ${context.driver} has no recovery step "${request.step}" (known: ${known})`);
+        report(
+          request.step ?? 'none',
+          'failed',
+          `driver ${context.driver} has no recovery step "${request.step}" (known: ${known})`,
+        );
         return;
       }
       if (decision.kind === 'rate_limited') {
         const waitS = Math.ceil((decision.retryAt - now) / 1000);
-        report(decision.step, 'rate_limited', `rate limit reached, waiting ${waitS} s instead of trying again now`);
-        enqueue.assign({ watches: { ...context.watches, [request.deviceId]: { ...watch, waitUntil: decision.retryAt } } });
+        report(
+          decision.step,
+          'rate_limited',
+          `rate limit reached, waiting ${waitS} s instead of trying again now`,
+        );
+        enqueue.assign({
+          watches: { ...context.watches, [request.deviceId]: { ...watch, waitUntil: decision.retryAt } },
+        });
         return;
       }
       enqueue.assign({
@@ -279,36 +319,41 @@ export const busSupervisorMachine = setup({
       }
       enqueue.assign({ recovering: { ...request, step: decision.step } });
     }),
-    finishRecovery: enqueueActions(({ context, enqueue, system }, params: { ok: boolean; detail: string }) => {
-      const recovering = context.recovering;
-      if (!recovering) return;
-      const now = nowOf(system);
-      const outcome = params.ok ? 'succeeded' : 'failed';
-      deliver(enqueue, system, {
-        type: 'supervisor.recovery',
-        busId: context.busId,
-        deviceId: recovering.deviceId,
-        step: recovering.step,
-        outcome,
-        detail: params.detail,
-        at: now,
-      });
-      const watch = context.watches[recovering.deviceId];
-      if (watch) {
-        enqueue.assign({
-          watches: {
-            ...context.watches,
-            [recovering.deviceId]: { ...watch, lastRecovery: { step: recovering.step, outcome, at: now } },
-          },
+    finishRecovery: enqueueActions(
+      ({ context, enqueue, system }, params: { ok: boolean; detail: string }) => {
+        const recovering = context.recovering;
+        if (!recovering) return;
+        const now = nowOf(system);
+        const outcome = params.ok ? 'succeeded' : 'failed';
+        deliver(enqueue, system, {
+          type: 'supervisor.recovery',
+          busId: context.busId,
+          deviceId: recovering.deviceId,
+          step: recovering.step,
+          outcome,
+          detail: params.detail,
+          at: now,
         });
-      }
-      // The step is verified by the device itself: a fresh connection attempt now. If the device ends
-      // up offline again (or stays degraded), the next climb takes the next rung.
-      if (context.running.includes(recovering.deviceId)) {
-        enqueue.sendTo(recovering.deviceId, { type: 'RETRY', reason: `after recovery step ${recovering.step}` });
-      }
-      enqueue.assign({ recovering: null });
-    }),
+        const watch = context.watches[recovering.deviceId];
+        if (watch) {
+          enqueue.assign({
+            watches: {
+              ...context.watches,
+              [recovering.deviceId]: { ...watch, lastRecovery: { step: recovering.step, outcome, at: now } },
+            },
+          });
+        }
+        // The step is verified by the device itself: a fresh connection attempt now. If the device ends
+        // up offline again (or stays degraded), the next climb takes the next rung.
+        if (context.running.includes(recovering.deviceId)) {
+          enqueue.sendTo(recovering.deviceId, {
+            type: 'RETRY',
+            reason: `after recovery step ${recovering.step}`,
+          });
+        }
+        enqueue.assign({ recovering: null });
+      },
+    ),
     runHousekeeping: assign(({ context, system }) => {
       const { climb: requests, resetLadders } = housekeeping(context, nowOf(system));
       let recoveryQueue = context.recoveryQueue;
@@ -327,7 +372,12 @@ export const busSupervisorMachine = setup({
     forwardCommand: enqueueActions(({ context, event, enqueue, system }) => {
       if (event.type !== 'COMMAND') return;
       if (context.running.includes(event.deviceId)) {
-        enqueue.sendTo(event.deviceId, { type: 'COMMAND', id: event.id, operation: event.operation, args: event.args });
+        enqueue.sendTo(event.deviceId, {
+          type: 'COMMAND',
+          id: event.id,
+          operation: event.operation,
+          args: event.args,
+        });
         return;
       }
       const restarting = context.pendingRestarts.some((r) => r.deviceId === event.deviceId);
@@ -373,14 +423,20 @@ export const busSupervisorMachine = setup({
       const reason = context.failure ?? 'bus stopped';
       stopDevices(enqueue, self, system, context.running, reason);
       enqueue.assign({ pendingRestarts: [], recoveryQueue: [], recovering: null });
-      deliver(enqueue, system, { type: 'supervisor.escalated', busId: context.busId, reason, at: nowOf(system) });
-      if (self._parent) enqueue.sendParent({ type: 'BUS_FAILED', busId: context.busId, reason });
+      deliver(enqueue, system, {
+        type: 'supervisor.escalated',
+        busId: context.busId,
+        reason,
+        at: nowOf(system),
+      });
     }),
   },
 }).createMachine({
   id: 'busSupervisor',
   type: 'parallel',
   context: ({ input, self }) => initialContext(input, nowOf(self.system)),
+  // Each bus runs in an actor system of its own (see supervisorActors.ts), with its own outlet.
+  invoke: { id: OUTLET_SYSTEM_ID, systemId: OUTLET_SYSTEM_ID, src: 'outlet' },
   states: {
     lifecycle: {
       initial: 'starting',
@@ -392,7 +448,9 @@ export const busSupervisorMachine = setup({
             onDone: 'running',
             onError: {
               target: 'failed',
-              actions: assign(({ event }) => ({ failure: `bus could not be opened: ${errorText(event.error)}` })),
+              actions: assign(({ event }) => ({
+                failure: `bus could not be opened: ${errorText(event.error)}`,
+              })),
             },
           },
           on: { STOP: { target: 'failed', actions: assign(({ event }) => ({ failure: event.reason })) } },
@@ -410,13 +468,22 @@ export const busSupervisorMachine = setup({
             BUS_PRESENT: { actions: 'broadcast' },
             RESTART_DEVICE: {
               actions: enqueueActions(({ event, enqueue }) => {
-                enqueue.raise({ type: 'RESTART_CHILD', deviceId: event.deviceId, reason: event.reason, crashed: true });
+                enqueue.raise({
+                  type: 'RESTART_CHILD',
+                  deviceId: event.deviceId,
+                  reason: event.reason,
+                  crashed: true,
+                });
               }),
             },
             RESTART_CHILD: { actions: 'restartChild' },
             RECOVER: {
               actions: assign(({ context, event }) => ({
-                recoveryQueue: requestRecovery(context, { deviceId: event.deviceId, step: event.step, reason: event.reason }),
+                recoveryQueue: requestRecovery(context, {
+                  deviceId: event.deviceId,
+                  step: event.step,
+                  reason: event.reason,
+                }),
               })),
             },
             'xstate.error.actor.*': { actions: 'restartCrashedChild' },
@@ -459,10 +526,16 @@ export const busSupervisorMachine = setup({
               deviceId: context.recovering?.deviceId ?? '',
               step: context.recovering?.step ?? '',
             }),
-            onDone: { target: 'idle', actions: { type: 'finishRecovery', params: { ok: true, detail: 'step completed' } } },
+            onDone: {
+              target: 'idle',
+              actions: { type: 'finishRecovery', params: { ok: true, detail: 'step completed' } },
+            },
             onError: {
               target: 'idle',
-              actions: { type: 'finishRecovery', params: ({ event }) => ({ ok: false, detail: errorText(event.error) }) },
+              actions: {
+                type: 'finishRecovery',
+                params: ({ event }) => ({ ok: false, detail: errorText(event.error) }),
+              },
             },
           },
           after: {
@@ -470,7 +543,10 @@ export const busSupervisorMachine = setup({
               target: 'idle',
               actions: {
                 type: 'finishRecovery',
-                params: ({ context }) => ({ ok: false, detail: `step timed out after ${context.recoveryTimeoutMs} ms` }),
+                params: ({ context }) => ({
+                  ok: false,
+                  detail: `step timed out after ${context.recoveryTimeoutMs} ms`,
+                }),
               },
             },
           },

@@ -101,7 +101,12 @@ function scheduleAttempt(
 ): Partial<ConnectionContext> {
   const attempts = context.attempts + 1;
   const delay = backoffDelay(context.policy.reconnect, attempts, random);
-  return { attempts, nextAttemptAt: now + delay, lastError: reason, reason: `${reason}; retry ${attempts} in ${delay} ms` };
+  return {
+    attempts,
+    nextAttemptAt: now + delay,
+    lastError: reason,
+    reason: `${reason}; retry ${attempts} in ${delay} ms`,
+  };
 }
 
 function statusNotice(status: DeviceStatus) {
@@ -207,13 +212,15 @@ export const connectionMachine = setup({
       }
       queue.assign({ commands: valid });
     }),
-    answerAllCommands: enqueueActions(({ context, system, self, enqueue: queue }, params: { error: string }) => {
-      const now = nowOf(system);
-      for (const command of context.commands) {
-        notifyParent(queue, self, commandResult(context, command, { ok: false, error: params.error }), now);
-      }
-      queue.assign({ commands: [], current: null });
-    }),
+    answerAllCommands: enqueueActions(
+      ({ context, system, self, enqueue: queue }, params: { error: string }) => {
+        const now = nowOf(system);
+        for (const command of context.commands) {
+          notifyParent(queue, self, commandResult(context, command, { ok: false, error: params.error }), now);
+        }
+        queue.assign({ commands: [], current: null });
+      },
+    ),
     operationSucceeded: enqueueActions(({ context, event, system, self, enqueue: queue }) => {
       const now = nowOf(system);
       const result = ('output' in event ? event.output : null) as JsonValue;
@@ -222,29 +229,36 @@ export const connectionMachine = setup({
         notifyParent(queue, self, commandResult(context, command, { ok: true, result }), now);
         queue.assign({ commands: removeCommand(context.commands, command.id) });
       } else {
-        const data: DeviceNoticeDraft = { type: 'device.data', deviceId: context.deviceId, operation: 'poll', result };
+        const data: DeviceNoticeDraft = {
+          type: 'device.data',
+          deviceId: context.deviceId,
+          operation: 'poll',
+          result,
+        };
         notifyParent(queue, self, data, now);
         queue.assign({ pollDueAt: nextPollDue(context, now) });
       }
       queue.assign({ consecutiveFailures: 0, lastSuccessAt: now });
     }),
-    operationFailed: enqueueActions(({ context, system, self, enqueue: queue }, params: { error: string }) => {
-      const now = nowOf(system);
-      const command = currentCommand(context);
-      const retryDelays = context.policy.commands.retryDelaysMs;
-      if (command && command.attempts < retryDelays.length) {
-        const delay = retryDelays[command.attempts] ?? 0;
-        queue.assign({ commands: scheduleRetry(context.commands, command.id, now + delay) });
-      } else if (command) {
-        const runs = command.attempts + 1;
-        const error = `${command.operation} failed after ${runs} ${runs === 1 ? 'try' : 'tries'}: ${params.error}`;
-        notifyParent(queue, self, commandResult(context, command, { ok: false, error }), now);
-        queue.assign({ commands: removeCommand(context.commands, command.id) });
-      } else {
-        queue.assign({ pollDueAt: nextPollDue(context, now) });
-      }
-      queue.assign({ consecutiveFailures: context.consecutiveFailures + 1, lastError: params.error });
-    }),
+    operationFailed: enqueueActions(
+      ({ context, system, self, enqueue: queue }, params: { error: string }) => {
+        const now = nowOf(system);
+        const command = currentCommand(context);
+        const retryDelays = context.policy.commands.retryDelaysMs;
+        if (command && command.attempts < retryDelays.length) {
+          const delay = retryDelays[command.attempts] ?? 0;
+          queue.assign({ commands: scheduleRetry(context.commands, command.id, now + delay) });
+        } else if (command) {
+          const runs = command.attempts + 1;
+          const error = `${command.operation} failed after ${runs} ${runs === 1 ? 'try' : 'tries'}: ${params.error}`;
+          notifyParent(queue, self, commandResult(context, command, { ok: false, error }), now);
+          queue.assign({ commands: removeCommand(context.commands, command.id) });
+        } else {
+          queue.assign({ pollDueAt: nextPollDue(context, now) });
+        }
+        queue.assign({ consecutiveFailures: context.consecutiveFailures + 1, lastError: params.error });
+      },
+    ),
   },
 }).createMachine({
   id: 'connection',
@@ -302,7 +316,12 @@ export const connectionMachine = setup({
               {
                 target: 'reconnecting',
                 actions: assign(({ event, context, system }) =>
-                  scheduleAttempt(context, nowOf(system), `connect failed: ${errorText(event.error)}`, Math.random()),
+                  scheduleAttempt(
+                    context,
+                    nowOf(system),
+                    `connect failed: ${errorText(event.error)}`,
+                    Math.random(),
+                  ),
                 ),
               },
             ],
@@ -344,7 +363,12 @@ export const connectionMachine = setup({
             LINK_LOST: {
               target: 'reconnecting',
               actions: assign(({ event, context, system }) =>
-                scheduleAttempt({ ...context, attempts: 0 }, nowOf(system), `link lost: ${event.error}`, Math.random()),
+                scheduleAttempt(
+                  { ...context, attempts: 0 },
+                  nowOf(system),
+                  `link lost: ${event.error}`,
+                  Math.random(),
+                ),
               ),
             },
             LINK_DATA: {
@@ -381,7 +405,11 @@ export const connectionMachine = setup({
             },
             degraded: {
               entry: { type: 'notify', params: statusNotice('connected.degraded') },
-              always: { guard: 'noFailures', target: 'healthy', actions: assign({ reason: 'operation succeeded' }) },
+              always: {
+                guard: 'noFailures',
+                target: 'healthy',
+                actions: assign({ reason: 'operation succeeded' }),
+              },
             },
           },
         },
@@ -390,15 +418,24 @@ export const connectionMachine = setup({
           after: { untilNextAttempt: { target: 'connecting' } },
           on: {
             DEVICE_PRESENT: { target: 'connecting', actions: assign({ reason: 'device present again' }) },
-            RETRY: { target: 'connecting', actions: assign(({ event }) => ({ reason: event.reason, attempts: 0 })) },
+            RETRY: {
+              target: 'connecting',
+              actions: assign(({ event }) => ({ reason: event.reason, attempts: 0 })),
+            },
             RESUME: { target: 'reconnecting', reenter: true },
           },
         },
         offline: {
           entry: { type: 'notify', params: statusNotice('offline') },
           on: {
-            DEVICE_PRESENT: { target: 'connecting', actions: assign({ reason: 'device present again', attempts: 0 }) },
-            RETRY: { target: 'connecting', actions: assign(({ event }) => ({ reason: event.reason, attempts: 0 })) },
+            DEVICE_PRESENT: {
+              target: 'connecting',
+              actions: assign({ reason: 'device present again', attempts: 0 }),
+            },
+            RETRY: {
+              target: 'connecting',
+              actions: assign(({ event }) => ({ reason: event.reason, attempts: 0 })),
+            },
           },
         },
       },
@@ -437,7 +474,9 @@ export const connectionMachine = setup({
           target: '.idle',
           actions: {
             type: 'answerAllCommands',
-            params: ({ context, event }) => ({ error: `device ${context.deviceId} stopped: ${event.reason}` }),
+            params: ({ context, event }) => ({
+              error: `device ${context.deviceId} stopped: ${event.reason}`,
+            }),
           },
         },
       },
@@ -450,7 +489,12 @@ export const connectionMachine = setup({
             { guard: and(['linkUp', 'hasCommands', 'headWaitsForRetry']), target: 'retryWait' },
           ],
           after: {
-            untilHeadExpires: { guard: 'hasCommands', target: 'idle', reenter: true, actions: 'expireCommands' },
+            untilHeadExpires: {
+              guard: 'hasCommands',
+              target: 'idle',
+              reenter: true,
+              actions: 'expireCommands',
+            },
             untilPollDue: { guard: and(['linkUp', 'pollingEnabled']), target: 'running' },
           },
           on: {
@@ -497,7 +541,10 @@ export const connectionMachine = setup({
             onDone: { target: 'idle', actions: 'operationSucceeded' },
             onError: {
               target: 'idle',
-              actions: { type: 'operationFailed', params: ({ event }) => ({ error: errorText(event.error) }) },
+              actions: {
+                type: 'operationFailed',
+                params: ({ event }) => ({ error: errorText(event.error) }),
+              },
             },
           },
           after: {
@@ -507,7 +554,9 @@ export const connectionMachine = setup({
                 type: 'operationFailed',
                 params: ({ context }) => {
                   const operation = currentOperationName(context);
-                  return { error: `${operation} timed out after ${operationTimeout(context.policy, operation)} ms` };
+                  return {
+                    error: `${operation} timed out after ${operationTimeout(context.policy, operation)} ms`,
+                  };
                 },
               },
             },

@@ -25,7 +25,8 @@ export function decideRestart(
   now: number,
 ): RestartDecision {
   const recent = [...book.recent.filter((at) => now - at < policy.periodMs), now];
-  const stable = book.lastRestartAt === null || now - book.lastRestartAt >= policy.restartBackoff.resetAfterMs;
+  const stable =
+    book.lastRestartAt === null || now - book.lastRestartAt >= policy.restartBackoff.resetAfterMs;
   const consecutive = stable ? 1 : book.consecutive + 1;
   const next: RestartBook = { recent, consecutive, lastRestartAt: now };
   if (recent.length > policy.maxRestarts) {

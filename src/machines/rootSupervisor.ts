@@ -1,6 +1,5 @@
 import { enqueueActions, fromCallback, setup } from 'xstate';
 import type { JsonValue } from '../actors/driver.js';
-import { busSupervisorMachine } from './busSupervisor.js';
 import type { BusSupervisorEvent, BusSupervisorInput } from './busSupervisorModel.js';
 import { nowOf } from './clock.js';
 import { type ConnectionEvent, errorText } from './connection.js';
@@ -9,8 +8,8 @@ import { deliver, OUTLET_SYSTEM_ID } from './outlet.js';
 import type { SupervisorPolicy } from './policy.js';
 import { decideRestart, EMPTY_RESTART_BOOK, type RestartBook } from './restarts.js';
 
-// The root of the actor tree: one bus supervisor per bus/adapter, and the outlet through which every
-// notice leaves the tree. A bus supervisor that escalates (restart intensity exceeded) or crashes is
+// The root of the actor tree: one bus supervisor per bus/adapter (each hosted in an actor system of its
+// own, see supervisorActors.ts), and the outlet for the root's own notices. A bus supervisor that escalates (restart intensity exceeded) or crashes is
 // stopped and started again from scratch, its bus reopened; the root never gives up, it only slows
 // down to the restart backoff cap. Commands and device events are routed to the right bus here.
 
@@ -38,6 +37,10 @@ export type RootEvent =
 
 const ERROR_PREFIX = 'xstate.error.actor.';
 
+const unbound = (what: string) => () => {
+  throw new Error(`root supervisor used without I/O: ${what} is not bound (see supervisorActors.ts)`);
+};
+
 function spawnBuses(
   enqueue: { spawnChild(src: 'bus', options: { id: string; input: BusSupervisorInput }): void },
   context: RootContext,
@@ -56,9 +59,9 @@ export const rootSupervisorMachine = setup({
     input: {} as RootSupervisorInput,
   },
   actors: {
-    bus: busSupervisorMachine,
-    // Bound by the gateway to its notice sink.
-    outlet: fromCallback<GatewayNotice>(() => {}),
+    // Hosts one bus supervisor in an actor system of its own; sends BUS_FAILED when it escalates.
+    bus: fromCallback<BusSupervisorEvent, BusSupervisorInput>(unbound('bus')),
+    outlet: fromCallback<GatewayNotice>(unbound('outlet')),
   },
   delays: {
     untilNextRestart: ({ context, system }) =>
@@ -68,7 +71,9 @@ export const rootSupervisorMachine = setup({
     hasPendingRestarts: ({ context }) => context.pending.length > 0,
   },
   actions: {
-    spawnAllBuses: enqueueActions(({ context, enqueue }) => spawnBuses(enqueue, context, Object.keys(context.buses))),
+    spawnAllBuses: enqueueActions(({ context, enqueue }) =>
+      spawnBuses(enqueue, context, Object.keys(context.buses)),
+    ),
     // A bus supervisor that throws (a bug) is treated like one that escalated.
     busCrashed: enqueueActions(({ event, enqueue }) => {
       const busId = event.type.slice(ERROR_PREFIX.length);
@@ -119,7 +124,10 @@ export const rootSupervisorMachine = setup({
       });
       enqueue.assign({
         books: { ...context.books, [params.busId]: decision.book },
-        pending: [...context.pending.filter((p) => p.busId !== params.busId), { busId: params.busId, dueAt: now + delayMs }],
+        pending: [
+          ...context.pending.filter((p) => p.busId !== params.busId),
+          { busId: params.busId, dueAt: now + delayMs },
+        ],
       });
       enqueue.raise({ type: 'RESTARTS_CHANGED' });
     }),
@@ -135,7 +143,9 @@ export const rootSupervisorMachine = setup({
   type: 'parallel',
   context: ({ input }) => ({
     buses: Object.fromEntries(input.buses.map((bus) => [bus.busId, bus])),
-    deviceBus: Object.fromEntries(input.buses.flatMap((bus) => bus.devices.map((d) => [d.deviceId, bus.busId]))),
+    deviceBus: Object.fromEntries(
+      input.buses.flatMap((bus) => bus.devices.map((d) => [d.deviceId, bus.busId])),
+    ),
     books: {},
     pending: [],
     restartBackoff: input.restartBackoff,
@@ -153,7 +163,10 @@ export const rootSupervisorMachine = setup({
             RESTART_DEVICE: { actions: 'route' },
             RECOVER: { actions: 'route' },
             BUS_FAILED: {
-              actions: { type: 'restartBus', params: ({ event }) => ({ busId: event.busId, reason: event.reason }) },
+              actions: {
+                type: 'restartBus',
+                params: ({ event }) => ({ busId: event.busId, reason: event.reason }),
+              },
             },
             'xstate.error.actor.*': { actions: 'busCrashed' },
           },

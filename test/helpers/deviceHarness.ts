@@ -1,13 +1,15 @@
 import { type AnyActorRef, createActor, setup } from 'xstate';
-import { SimulatedBusRuntime, type SimulationOptions } from '../../src/actors/simulated/runtime.js';
 import { bindConnectionMachine } from '../../src/actors/deviceActors.js';
+import { SimulatedBusRuntime, type SimulationOptions } from '../../src/actors/simulated/runtime.js';
 import type { ConnectionEvent } from '../../src/machines/connection.js';
 import type { DeviceNotice } from '../../src/machines/notices.js';
 import { DEFAULT_DEVICE_POLICY, type DevicePolicy } from '../../src/machines/policy.js';
 import { simulatedClock } from './time.js';
 
 /** One device machine on a simulated bus under a minimal parent that records every notice. */
-export function deviceHarness(options: { policy?: Partial<DevicePolicy>; simulation?: Partial<SimulationOptions> } = {}) {
+export function deviceHarness(
+  options: { policy?: Partial<DevicePolicy>; simulation?: Partial<SimulationOptions> } = {},
+) {
   const clock = simulatedClock();
   const runtime = new SimulatedBusRuntime('sim', clock);
   runtime.addDevice('dev1', options.simulation);

@@ -41,9 +41,9 @@ export function treeHarness(buses: TreeBus[], devicePolicy: Partial<DevicePolicy
     registry.define(bus.busId, () => runtime);
   }
   const notices: GatewayNotice[] = [];
-  const logic = bindSupervisorTree(registry, (notice) => notices.push(notice));
+  const tree = bindSupervisorTree({ registry, sink: (notice) => notices.push(notice), clock });
   const policy: DevicePolicy = { ...DEFAULT_DEVICE_POLICY, ...devicePolicy };
-  const root = createActor(logic, {
+  const root = createActor(tree.logic, {
     clock,
     input: {
       restartBackoff: DEFAULT_SUPERVISOR_POLICY.restartBackoff,
@@ -73,6 +73,12 @@ export function treeHarness(buses: TreeBus[], devicePolicy: Partial<DevicePolicy
     registry,
     notices,
     runtime: (busId: string) => runtimes.get(busId) as SimulatedBusRuntime,
+    /** The live context of a bus supervisor. */
+    bus: (busId: string) => {
+      const actor = tree.buses.get(busId);
+      if (!actor) throw new Error(`bus ${busId} is not running`);
+      return actor.getSnapshot().context;
+    },
     statusOf,
     of: <T extends GatewayNotice['type']>(type: T) =>
       notices.filter((n): n is Extract<GatewayNotice, { type: T }> => n.type === type),

@@ -124,7 +124,12 @@ export class SimulatedBusRuntime implements BusRuntime {
     device.dropTimer = undefined;
   }
 
-  async execute(deviceId: string, operation: string, args: JsonValue, signal: AbortSignal): Promise<JsonValue> {
+  async execute(
+    deviceId: string,
+    operation: string,
+    args: JsonValue,
+    signal: AbortSignal,
+  ): Promise<JsonValue> {
     const device = this.device(deviceId);
     this.record(`${operation} ${deviceId}`);
     if (!device.connected) throw new Error(`${deviceId} is not connected`);
@@ -200,7 +205,12 @@ export class SimulatedBusRuntime implements BusRuntime {
   }
 
   /** Waits `delayMs` on the clock, then succeeds, fails or hangs as the fault injection decides. */
-  private perform(device: SimulatedDevice, delayMs: number, signal: AbortSignal, what: string): Promise<void> {
+  private perform(
+    device: SimulatedDevice,
+    delayMs: number,
+    signal: AbortSignal,
+    what: string,
+  ): Promise<void> {
     const outcome = this.nextOutcome(device);
     return new Promise<void>((resolve, reject) => {
       if (signal.aborted) return reject(new Error(`${what} aborted`));

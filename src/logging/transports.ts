@@ -1,0 +1,84 @@
+// Builds the winston transports. Entries are filtered and rendered by this module, so winston is only
+// the delivery layer: each transport's format just turns the LogEntry we attached into the line.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import winston from 'winston';
+import { formatJsonLine, formatLine, type LineFormat, type LogEntry } from './format.js';
+
+export type WinstonTransport = winston.transport;
+
+/** The entry rides on the winston info object under a private key, untouched by winston itself. */
+export const ENTRY = Symbol('fieldbridge.logEntry');
+/** triple-beam's MESSAGE: the finished string that winston's transports write out. */
+const MESSAGE = Symbol.for('message');
+
+export interface FileLogOptions {
+  path: string;
+  /** Size at which the file is rotated; fractions are fine (0.5 = 512 KiB). */
+  maxSizeMb: number;
+  /**
+   * Files kept in total, the live one included: `fieldbridge.log`, then `fieldbridge1.log` (newest
+   * rotated) up to `fieldbridge<maxFiles-1>.log`. winston's tailable scheme keeps 2 even for 1.
+   */
+  maxFiles: number;
+}
+
+function lineFormat(render: (entry: LogEntry) => string) {
+  return winston.format((info) => {
+    info[MESSAGE] = render(info[ENTRY] as LogEntry);
+    return info;
+  })();
+}
+
+/** Pretty or JSON lines on stdout (or on `stream`, for tests and for redirecting to stderr). */
+export function createConsoleTransport(format: LineFormat, stream?: NodeJS.WritableStream): WinstonTransport {
+  const target = stream ?? process.stdout;
+  // Escape codes in a file or in journald are noise, so colour only a terminal; NO_COLOR is the
+  // common convention for turning it off even there.
+  const colour =
+    format === 'pretty' && (target as { isTTY?: boolean }).isTTY === true && !process.env.NO_COLOR;
+  const transportFormat = lineFormat((entry) => formatLine(entry, format, colour));
+  if (stream !== undefined)
+    return new winston.transports.Stream({ stream, format: transportFormat, eol: '\n' });
+  // Every level goes to stdout: one stream keeps the lines in order for whatever collects them.
+  return new winston.transports.Console({ format: transportFormat, eol: '\n' });
+}
+
+/** Identity of a file configuration; a reload with the same one keeps the open transport. */
+export function fileTransportKey(file: FileLogOptions): string {
+  return `${path.resolve(file.path)}|${maxSizeBytes(file)}|${file.maxFiles}`;
+}
+
+/** Always JSON lines, rotated by size with winston's own File transport. */
+export function createFileTransport(file: FileLogOptions): WinstonTransport {
+  validateFileOptions(file);
+  const filename = path.resolve(file.path);
+  fs.mkdirSync(path.dirname(filename), { recursive: true });
+  return new winston.transports.File({
+    filename,
+    maxsize: maxSizeBytes(file),
+    // With `tailable` winston rotates only when maxFiles is set (else it stops logging for good),
+    // which validateFileOptions guarantees.
+    maxFiles: file.maxFiles,
+    tailable: true,
+    eol: '\n',
+    format: lineFormat(formatJsonLine),
+  });
+}
+
+function maxSizeBytes(file: FileLogOptions): number {
+  return Math.max(1, Math.round(file.maxSizeMb * 1024 * 1024));
+}
+
+function validateFileOptions(file: FileLogOptions): void {
+  if (typeof file.path !== 'string' || file.path.trim() === '') {
+    throw new Error('logging: file.path must be a non-empty path');
+  }
+  if (!Number.isFinite(file.maxSizeMb) || file.maxSizeMb <= 0) {
+    throw new Error(`logging: file.maxSizeMb must be > 0, got ${file.maxSizeMb}`);
+  }
+  if (!Number.isInteger(file.maxFiles) || file.maxFiles < 1) {
+    throw new Error(`logging: file.maxFiles must be an integer >= 1, got ${file.maxFiles}`);
+  }
+}
