@@ -1,0 +1,36 @@
+import { stringify } from 'yaml';
+import { deviceBus, maskSecrets } from '../config/index.js';
+import { parseCommandArgs } from './args.js';
+import { CONFIG_OPTION, CONFIG_OPTION_HELP, loadCliConfig } from './config-source.js';
+import { type CliCommand, EXIT_OK, EXIT_USAGE } from './io.js';
+
+function plural(count: number, singular: string, pluralForm: string): string {
+  return `${count} ${count === 1 ? singular : pluralForm}`;
+}
+
+export const checkConfigCommand: CliCommand = {
+  name: 'check-config',
+  summary: 'Validate the configuration and print the effective settings',
+  usage: `Usage: fieldbridge check-config [--config FILE]
+
+Validates the configuration and prints it as YAML with every default filled in and
+secrets masked. The YAML goes to stdout (so it can be saved and reused); the summary
+and any problems go to stderr. Exit code 0 when valid, 2 when not.
+
+Options:
+${CONFIG_OPTION_HELP}
+  -h, --help         Show this help`,
+
+  async run(args, { io }) {
+    const options = parseCommandArgs(args, CONFIG_OPTION);
+    const loaded = await loadCliConfig(options.config, io);
+    if (loaded === undefined) return EXIT_USAGE;
+    const { config, source } = loaded;
+    io.stdout.write(`# Effective configuration (source: ${source}; defaults filled in, secrets masked)\n`);
+    io.stdout.write(stringify(maskSecrets(config)));
+    const buses = new Set(config.devices.map(deviceBus));
+    const devices = plural(config.devices.length, 'device', 'devices');
+    io.stderr.write(`config OK: ${devices} on ${plural(buses.size, 'bus', 'buses')}\n`);
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,64 @@
+// Where start and check-config get their configuration from, with the same rules for both.
+
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import {
+  ConfigError,
+  defaultConfig,
+  type FieldbridgeConfig,
+  formatProblems,
+  loadConfigFile,
+} from '../config/index.js';
+import type { CliIo } from './io.js';
+
+export const DEFAULT_CONFIG_FILE = './fieldbridge.yaml';
+/** `configSource` when no file was read. */
+export const BUILT_IN_DEFAULTS = '(built-in defaults)';
+
+export const CONFIG_OPTION = {
+  config: { type: 'string', short: 'c' },
+} as const;
+
+export const CONFIG_OPTION_HELP = `  -c, --config FILE  Configuration file (default: ${DEFAULT_CONFIG_FILE}; if that file
+                     does not exist, the built-in defaults are used)`;
+
+export interface LoadedConfig {
+  config: FieldbridgeConfig;
+  /** The absolute path of the file read, or BUILT_IN_DEFAULTS. */
+  source: string;
+}
+
+async function isMissing(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
+/**
+ * Loads the file named by --config, else ./fieldbridge.yaml, else the defaults. A file named explicitly
+ * must exist: silently falling back to defaults would hide a typo in the path. Problems are written to
+ * stderr and yield undefined.
+ */
+export async function loadCliConfig(
+  configOption: string | undefined,
+  io: CliIo,
+): Promise<LoadedConfig | undefined> {
+  const path = resolve(io.cwd, configOption ?? DEFAULT_CONFIG_FILE);
+  if (configOption === undefined && (await isMissing(path))) {
+    io.stderr.write(`fieldbridge: no config file found at ${path}, using built-in defaults\n`);
+    return { config: defaultConfig(), source: BUILT_IN_DEFAULTS };
+  }
+  try {
+    return { config: await loadConfigFile(path, io.env), source: path };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const count = error.problems.length === 1 ? '1 problem' : `${error.problems.length} problems`;
+    io.stderr.write(
+      `${formatProblems(error.problems)}\nfieldbridge: ${count} in the configuration ${path}\n`,
+    );
+    return undefined;
+  }
+}

@@ -1,0 +1,85 @@
+// Schemas of the per-device tuning (reconnect, health, commands, timeouts): complete with defaults in
+// `device_defaults`, and as partial overrides inside each device that are merged over those defaults.
+
+import { z } from 'zod';
+import { DEFAULT_COMMANDS, DEFAULT_HEALTH, DEFAULT_RECONNECT, DEFAULT_TIMEOUTS } from '../machines/policy.js';
+import { durationMs, positiveMs, whenFieldsValid, wholeNumber } from './fields.js';
+
+export const MAX_MS_BELOW_INITIAL_MS = 'must be >= initial_ms';
+
+const reconnectFields = {
+  initial_ms: positiveMs(),
+  factor: z.number().min(1),
+  max_ms: durationMs(),
+  // 1 would allow a delay of zero, i.e. reconnecting in a tight loop.
+  jitter: z.number().min(0).lt(1),
+  max_attempts: wholeNumber(1),
+};
+
+const healthFields = {
+  failure_threshold: wholeNumber(1),
+};
+
+const commandFields = {
+  queue_size: wholeNumber(1),
+  ttl_ms: positiveMs(),
+  /** One entry per retry; empty means failed commands are not retried. */
+  retry_delays_ms: z.array(durationMs()),
+};
+
+/** Operation name → hard timeout. `connect` and `default` always exist; other keys are free-form. */
+const timeoutOverrides = z.record(z.string().min(1), positiveMs());
+
+const reconnectDefaults = z
+  .strictObject({
+    initial_ms: reconnectFields.initial_ms.default(DEFAULT_RECONNECT.initialMs),
+    factor: reconnectFields.factor.default(DEFAULT_RECONNECT.factor),
+    max_ms: reconnectFields.max_ms.default(DEFAULT_RECONNECT.maxMs),
+    jitter: reconnectFields.jitter.default(DEFAULT_RECONNECT.jitter),
+    max_attempts: reconnectFields.max_attempts.default(DEFAULT_RECONNECT.maxAttempts),
+  })
+  .superRefine(
+    (reconnect, ctx) => {
+      if (reconnect.max_ms < reconnect.initial_ms) {
+        ctx.addIssue({ code: 'custom', path: ['max_ms'], message: MAX_MS_BELOW_INITIAL_MS });
+      }
+    },
+    whenFieldsValid('initial_ms', 'max_ms'),
+  )
+  .prefault({});
+
+export const deviceDefaultsSection = z
+  .strictObject({
+    reconnect: reconnectDefaults,
+    health: z
+      .strictObject({
+        failure_threshold: healthFields.failure_threshold.default(DEFAULT_HEALTH.failureThreshold),
+      })
+      .prefault({}),
+    commands: z
+      .strictObject({
+        queue_size: commandFields.queue_size.default(DEFAULT_COMMANDS.queueSize),
+        ttl_ms: commandFields.ttl_ms.default(DEFAULT_COMMANDS.ttlMs),
+        retry_delays_ms: commandFields.retry_delays_ms.default(() => [...DEFAULT_COMMANDS.retryDelaysMs]),
+      })
+      .prefault({}),
+    timeouts: z
+      .object({
+        connect: positiveMs().default(DEFAULT_TIMEOUTS.connect),
+        default: positiveMs().default(DEFAULT_TIMEOUTS.default),
+      })
+      .catchall(positiveMs())
+      .prefault({}),
+  })
+  .prefault({});
+
+/**
+ * The tuning keys a device may override. No defaults here, so an absent key means "use device_defaults";
+ * `max_ms >= initial_ms` is checked on the merged result (./rules.ts).
+ */
+export const deviceTuningOverrides = {
+  reconnect: z.strictObject(reconnectFields).partial().optional(),
+  health: z.strictObject(healthFields).partial().optional(),
+  commands: z.strictObject(commandFields).partial().optional(),
+  timeouts: timeoutOverrides.optional(),
+};

@@ -1,0 +1,159 @@
+// Schema of one `devices[]` entry, discriminated on `driver`. Every device gets its effective `bus`
+// filled in, and simulated ones their complete `simulation` block, so consumers never re-derive them.
+
+import { z } from 'zod';
+import { deviceTuningOverrides } from './device-defaults.js';
+import {
+  bindKey,
+  deviceId,
+  durationMs,
+  fraction,
+  macAddress,
+  mbusAddress,
+  nonEmptyString,
+  whenFieldsValid,
+  wholeNumber,
+} from './fields.js';
+import { listAlternatives } from './suggest.js';
+
+export const DRIVER_NAMES = ['mbus', 'dali', 'ble'] as const;
+export type DriverName = (typeof DRIVER_NAMES)[number];
+
+export const MBUS_BAUD_RATES = [300, 600, 1200, 2400, 4800, 9600, 19200, 38400] as const;
+
+/** Behaviour of the simulated transport, used to exercise the self-healing without hardware. */
+export const DEFAULT_SIMULATION = {
+  connect_delay_ms: 50,
+  failure_rate: 0,
+  hang_rate: 0,
+  disconnect_every_ms: 0,
+  operation_delay_ms: 5,
+};
+
+const simulation = z.strictObject({
+  connect_delay_ms: durationMs().default(DEFAULT_SIMULATION.connect_delay_ms),
+  /** Probability that an operation fails. */
+  failure_rate: fraction().default(DEFAULT_SIMULATION.failure_rate),
+  /** Probability that an operation never answers (only its timeout ends it). */
+  hang_rate: fraction().default(DEFAULT_SIMULATION.hang_rate),
+  /** Drop the connection this often; 0 = never. */
+  disconnect_every_ms: durationMs().default(DEFAULT_SIMULATION.disconnect_every_ms),
+  operation_delay_ms: durationMs().default(DEFAULT_SIMULATION.operation_delay_ms),
+});
+
+// Split in two only so the effective config prints id, name, driver, transport, driver keys, rest.
+const identityFields = {
+  id: deviceId(),
+  name: nonEmptyString().optional(),
+};
+
+const commonFields = {
+  /** Sub-supervisor the device runs under; defaults to one per physical bus (see defaultBus). */
+  bus: nonEmptyString().optional(),
+  enabled: z.boolean().default(true),
+  restart: z.enum(['permanent', 'transient', 'temporary']).default('permanent'),
+  /** 0 = do not poll. */
+  poll_interval_ms: durationMs().optional(),
+  simulation: simulation.optional(),
+  ...deviceTuningOverrides,
+};
+
+function simulationNeedsSimulatedTransport(
+  device: { transport: string; simulation?: unknown },
+  ctx: z.core.$RefinementCtx,
+): void {
+  if (device.simulation !== undefined && device.transport !== 'simulated') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['simulation'],
+      message: `is only used with transport: simulated (this device uses transport: ${device.transport})`,
+    });
+  }
+}
+
+const mbusDevice = z
+  .strictObject({
+    ...identityFields,
+    driver: z.literal('mbus'),
+    transport: z.enum(['serial', 'simulated']).default('serial'),
+    /** Serial port of the M-Bus level converter, e.g. /dev/ttyUSB0. */
+    port: nonEmptyString().optional(),
+    baud: z.literal(MBUS_BAUD_RATES).default(2400),
+    address: mbusAddress().optional(),
+    ...commonFields,
+  })
+  .superRefine(simulationNeedsSimulatedTransport, whenFieldsValid('transport', 'simulation'))
+  .superRefine(
+    (device, ctx) => {
+      if (device.transport === 'serial' && device.port === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['port'],
+          message: 'is required with transport: serial (e.g. /dev/ttyUSB0)',
+        });
+      }
+    },
+    whenFieldsValid('transport', 'port'),
+  );
+
+const daliDevice = z
+  .strictObject({
+    ...identityFields,
+    driver: z.literal('dali'),
+    transport: z.enum(['hid', 'simulated']).default('hid'),
+    /** Picks one USB DALI adapter when several are plugged in. */
+    adapter_serial: nonEmptyString().optional(),
+    address: wholeNumber(0, 63).optional(),
+    ...commonFields,
+  })
+  .superRefine(simulationNeedsSimulatedTransport, whenFieldsValid('transport', 'simulation'));
+
+const bleDevice = z
+  .strictObject({
+    ...identityFields,
+    driver: z.literal('ble'),
+    transport: z.enum(['bluez', 'simulated']).default('bluez'),
+    adapter: nonEmptyString().default('hci0'),
+    mac: macAddress().optional(),
+    bind_key: bindKey().optional(),
+    ...commonFields,
+  })
+  .superRefine(simulationNeedsSimulatedTransport, whenFieldsValid('transport', 'simulation'));
+
+type ParsedDevice = z.output<typeof mbusDevice> | z.output<typeof daliDevice> | z.output<typeof bleDevice>;
+
+/** The bus a device runs on when it does not name one: one sub-supervisor per physical bus. */
+export function defaultBus(device: ParsedDevice): string {
+  if (device.transport === 'simulated') return `${device.driver}:simulated`;
+  switch (device.driver) {
+    case 'mbus':
+      // The schema requires `port` for serial M-Bus; the fallback only keeps the type honest.
+      return `mbus:${device.port ?? 'unknown'}`;
+    case 'dali':
+      return `dali:${device.adapter_serial ?? 'default'}`;
+    case 'ble':
+      return `ble:${device.adapter}`;
+  }
+}
+
+function completeDevice(device: ParsedDevice): ParsedDevice & { bus: string } {
+  const bus = device.bus ?? defaultBus(device);
+  if (device.transport === 'simulated' && device.simulation === undefined) {
+    return { ...device, bus, simulation: simulation.parse({}) };
+  }
+  return { ...device, bus };
+}
+
+const expectedDrivers = `expected ${listAlternatives([...DRIVER_NAMES])}`;
+
+function unknownDriverMessage(device: unknown): string {
+  const driver = typeof device === 'object' && device !== null ? Reflect.get(device, 'driver') : undefined;
+  if (driver === undefined) return `is required (${expectedDrivers})`;
+  return `unknown driver ${JSON.stringify(driver)} (${expectedDrivers})`;
+}
+
+export const deviceSchema = z
+  .discriminatedUnion('driver', [mbusDevice, daliDevice, bleDevice], {
+    error: (issue) => (issue.code === 'invalid_union' ? unknownDriverMessage(issue.input) : undefined),
+  })
+  .transform(completeDevice);

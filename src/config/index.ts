@@ -1,0 +1,10 @@
+// Public API of the config module.
+
+export type { DriverName } from './devices.js';
+export { DRIVER_NAMES } from './devices.js';
+export type { Environment } from './env.js';
+export { ConfigError, type ConfigProblem, formatProblems } from './errors.js';
+export { defaultConfig, loadConfigFile, parseConfig } from './load.js';
+export { MASK, maskSecrets } from './mask.js';
+export { deviceBus, devicePolicy, supervisorPolicy } from './policy.js';
+export type { DeviceConfig, FieldbridgeConfig } from './schema.js';

@@ -1,0 +1,38 @@
+// Secrets must never reach a terminal, a log or a bug report: check-config prints the effective config
+// through maskSecrets, and error messages describe secret values by kind only (see isSecretPath).
+
+import type { FieldbridgeConfig } from './schema.js';
+
+export const MASK = '***';
+
+/** Paths whose values are secret: mqtt.password, mqtt.server (may embed credentials), http.token, devices[].bind_key. */
+export function isSecretPath(path: readonly PropertyKey[]): boolean {
+  const [section, second, third] = path;
+  if (section === 'mqtt') return second === 'password' || second === 'server';
+  if (section === 'http') return second === 'token';
+  return section === 'devices' && third === 'bind_key';
+}
+
+/** `mqtt://user:secret@host` → `mqtt://user:***@host`; other URLs unchanged. */
+function maskUrlPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = MASK;
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** A deep copy of the config with every secret that is set replaced by `***`. */
+export function maskSecrets(config: FieldbridgeConfig): unknown {
+  const masked = structuredClone(config);
+  if (masked.mqtt.password !== undefined) masked.mqtt.password = MASK;
+  if (masked.mqtt.server !== undefined) masked.mqtt.server = maskUrlPassword(masked.mqtt.server);
+  if (masked.http.token !== undefined) masked.http.token = MASK;
+  for (const device of masked.devices) {
+    if (device.driver === 'ble' && device.bind_key !== undefined) device.bind_key = MASK;
+  }
+  return masked;
+}

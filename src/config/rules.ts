@@ -1,0 +1,112 @@
+// Rules that span sections or list entries. They run on the root even when other parts of the file are
+// invalid (so every problem is reported in one pass) and therefore read the half-validated tree as
+// `unknown`, skipping any value that already has a problem of its own.
+
+import type { z } from 'zod';
+import { MAX_MS_BELOW_INITIAL_MS } from './device-defaults.js';
+import { MAX_MS_BELOW_MIN_MS } from './supervisor.js';
+
+type Path = PropertyKey[];
+
+function valueAt(tree: unknown, path: Path): unknown {
+  let node = tree;
+  for (const segment of path) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = Reflect.get(node, segment);
+  }
+  return node;
+}
+
+function startsWith(path: readonly PropertyKey[], prefix: Path): boolean {
+  return prefix.every((segment, index) => path[index] === segment);
+}
+
+/** Reads the tree being validated; values that failed their own validation read as undefined. */
+class ValidatedTree {
+  constructor(private readonly payload: z.core.$RefinementCtx) {}
+
+  value(path: Path): unknown {
+    const failed = this.payload.issues.some((issue) => startsWith(issue.path ?? [], path));
+    return failed ? undefined : valueAt(this.payload.value, path);
+  }
+
+  number(path: Path): number | undefined {
+    const value = this.value(path);
+    return typeof value === 'number' ? value : undefined;
+  }
+
+  /** The value whether or not it is valid; only for looking at its shape. */
+  raw(path: Path): unknown {
+    return valueAt(this.payload.value, path);
+  }
+
+  entries(path: Path): [string | number, unknown][] {
+    const node = this.raw(path);
+    if (Array.isArray(node)) return node.map((item, index) => [index, item]);
+    if (typeof node === 'object' && node !== null) return Object.entries(node);
+    return [];
+  }
+
+  report(path: Path, message: string): void {
+    this.payload.addIssue({ code: 'custom', path, message });
+  }
+}
+
+function checkUniqueDeviceIds(tree: ValidatedTree): void {
+  const firstIndexById = new Map<string, number | string>();
+  for (const [index] of tree.entries(['devices'])) {
+    const id = tree.value(['devices', index, 'id']);
+    if (typeof id !== 'string') continue;
+    const firstIndex = firstIndexById.get(id);
+    if (firstIndex === undefined) firstIndexById.set(id, index);
+    else tree.report(['devices', index, 'id'], `duplicate id "${id}" (first used by devices[${firstIndex}])`);
+  }
+}
+
+/**
+ * `overridePath` holds a partial override of `basePath`; the merged `upper >= lower` must hold. Checked
+ * only when the override touches one of the two keys: otherwise the base itself is what is wrong, and
+ * that is reported once at the base rather than once per override.
+ */
+function checkMergedBound(
+  tree: ValidatedTree,
+  basePath: Path,
+  overridePath: Path,
+  keys: { lower: string; upper: string },
+  message: string,
+): void {
+  const override = tree.raw(overridePath);
+  if (typeof override !== 'object' || override === null) return;
+  if (!(keys.lower in override) && !(keys.upper in override)) return;
+  // An overridden but invalid value reads as undefined rather than falling back to the base.
+  const effective = (key: string) =>
+    tree.number(key in override ? [...overridePath, key] : [...basePath, key]);
+  const lower = effective(keys.lower);
+  const upper = effective(keys.upper);
+  if (lower !== undefined && upper !== undefined && upper < lower) {
+    tree.report([...overridePath, keys.upper], message);
+  }
+}
+
+export function checkCrossSectionRules(payload: z.core.$RefinementCtx): void {
+  const tree = new ValidatedTree(payload);
+  checkUniqueDeviceIds(tree);
+  for (const [index] of tree.entries(['devices'])) {
+    checkMergedBound(
+      tree,
+      ['device_defaults', 'reconnect'],
+      ['devices', index, 'reconnect'],
+      { lower: 'initial_ms', upper: 'max_ms' },
+      MAX_MS_BELOW_INITIAL_MS,
+    );
+  }
+  for (const [busId] of tree.entries(['supervisor', 'buses'])) {
+    checkMergedBound(
+      tree,
+      ['supervisor', 'restart_backoff'],
+      ['supervisor', 'buses', busId, 'restart_backoff'],
+      { lower: 'min_ms', upper: 'max_ms' },
+      MAX_MS_BELOW_MIN_MS,
+    );
+  }
+}

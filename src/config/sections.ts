@@ -1,0 +1,91 @@
+// Schemas of the service-level sections: mqtt, persistence, logging, health, http. Each section applies
+// its own defaults, so an absent section (parsed from `{}` by `.prefault`) comes out complete.
+
+import { z } from 'zod';
+import {
+  baseTopic,
+  durationMs,
+  logLevel,
+  mqttUrl,
+  nonEmptyString,
+  whenFieldsValid,
+  wholeNumber,
+} from './fields.js';
+
+const port = () => wholeNumber(1, 65_535);
+
+export const mqttSection = z
+  .strictObject({
+    /** Absent: the gateway runs its embedded broker. */
+    server: mqttUrl().optional(),
+    base_topic: baseTopic().default('fieldbridge'),
+    client_id: nonEmptyString().default('fieldbridge'),
+    user: z.string().optional(),
+    password: z.string().optional(),
+    keepalive_s: wholeNumber(1, 65_535).default(60),
+    /** 4 is MQTT 3.1.1, 5 is MQTT 5. */
+    protocol_version: z.literal([4, 5]).default(4),
+    ca: nonEmptyString().optional(),
+    cert: nonEmptyString().optional(),
+    key: nonEmptyString().optional(),
+    reject_unauthorized: z.boolean().default(true),
+  })
+  .superRefine(
+    (mqtt, ctx) => {
+      // A client certificate is useless without its private key and vice versa.
+      if (mqtt.cert !== undefined && mqtt.key === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['key'], message: 'is required when cert is given' });
+      }
+      if (mqtt.key !== undefined && mqtt.cert === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['cert'], message: 'is required when key is given' });
+      }
+    },
+    whenFieldsValid('cert', 'key'),
+  )
+  .prefault({});
+
+export const persistenceSection = z
+  .strictObject({
+    path: nonEmptyString().default('./data/fieldbridge.db'),
+    /** SQLite `synchronous` pragma: `full` survives power loss, `normal` only process crashes. */
+    synchronous: z.enum(['normal', 'full']).default('normal'),
+    retention_days: wholeNumber(1).default(30),
+  })
+  .prefault({});
+
+const logFile = z.strictObject({
+  path: nonEmptyString().default('./data/fieldbridge.log'),
+  max_size_mb: wholeNumber(1).default(50),
+  max_files: wholeNumber(1).default(5),
+});
+
+export const loggingSection = z
+  .strictObject({
+    level: logLevel().default('info'),
+    /** Per-namespace level, e.g. `supervisor: debug` or `device.heat1: warn`. */
+    namespaces: z.record(nonEmptyString(), logLevel()).default(() => ({})),
+    format: z.enum(['pretty', 'json']).default('pretty'),
+    /** Absent: no log file. */
+    file: logFile.optional(),
+    repeat_summary_ms: durationMs().default(300_000),
+  })
+  .prefault({});
+
+export const healthSection = z
+  .strictObject({
+    interval_ms: durationMs().default(30_000),
+  })
+  .prefault({});
+
+export const httpSection = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    host: nonEmptyString().default('127.0.0.1'),
+    port: port().default(8080),
+    // An empty token would silently mean "everyone is authorised", so it is refused.
+    token: z
+      .string()
+      .min(1, 'must not be empty (leave the key out to disable token authentication)')
+      .optional(),
+  })
+  .prefault({});

@@ -1,0 +1,107 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are config text with literal ${NAME} references.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, formatProblems, parseConfig } from '../src/config/index.js';
+
+function problemsOf(yaml: string, env: Record<string, string | undefined>): string[] {
+  try {
+    parseConfig(yaml, env);
+  } catch (error) {
+    if (error instanceof ConfigError) return formatProblems(error.problems).split('\n');
+    throw error;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('environment substitution', () => {
+  it('replaces ${NAME} with the variable', () => {
+    const config = parseConfig('mqtt:\n  user: ${MQTT_USER}\n  password: ${MQTT_PASSWORD}\n', {
+      MQTT_USER: 'gateway',
+      MQTT_PASSWORD: 's3cret',
+    });
+    expect(config.mqtt.user).toBe('gateway');
+    expect(config.mqtt.password).toBe('s3cret');
+  });
+
+  it('replaces references inside longer strings, several per string', () => {
+    const config = parseConfig('mqtt:\n  server: mqtt://${HOST}:${PORT}\n', { HOST: 'broker', PORT: '1884' });
+    expect(config.mqtt.server).toBe('mqtt://broker:1884');
+  });
+
+  it('uses the fallback of ${NAME:-fallback} when the variable is unset or empty', () => {
+    const yaml = 'mqtt:\n  server: ${MQTT_URL:-mqtt://localhost:1883}\n';
+    expect(parseConfig(yaml, {}).mqtt.server).toBe('mqtt://localhost:1883');
+    expect(parseConfig(yaml, { MQTT_URL: '' }).mqtt.server).toBe('mqtt://localhost:1883');
+    expect(parseConfig(yaml, { MQTT_URL: 'mqtt://other' }).mqtt.server).toBe('mqtt://other');
+  });
+
+  it('allows an empty fallback', () => {
+    expect(parseConfig('mqtt:\n  password: ${MQTT_PASSWORD:-}\n', {}).mqtt.password).toBe('');
+  });
+
+  it('substitutes an empty but set variable without a fallback', () => {
+    expect(parseConfig('mqtt:\n  password: ${MQTT_PASSWORD}\n', { MQTT_PASSWORD: '' }).mqtt.password).toBe(
+      '',
+    );
+  });
+
+  it('reports a missing variable at the path of the value', () => {
+    expect(problemsOf('mqtt:\n  password: ${MQTT_PASSWORD}\n', {})).toEqual([
+      'mqtt.password: environment variable MQTT_PASSWORD is not set',
+    ]);
+  });
+
+  it('reports missing variables inside lists and devices, and only once per value', () => {
+    const yaml =
+      'mqtt:\n  server: ${MQTT_URL}\ndevices:\n  - id: t\n    driver: ble\n    bind_key: ${BIND_KEY}\n';
+    // An unset server would also fail the URL check; only the cause is reported.
+    expect(problemsOf(yaml, {})).toEqual([
+      'mqtt.server: environment variable MQTT_URL is not set',
+      'devices[0].bind_key: environment variable BIND_KEY is not set',
+    ]);
+  });
+
+  it('turns $${ into a literal ${', () => {
+    const config = parseConfig('mqtt:\n  password: "p$${NOT_A_VAR}x"\n', {});
+    expect(config.mqtt.password).toBe('p${NOT_A_VAR}x');
+  });
+
+  it('leaves a lone $ alone', () => {
+    expect(parseConfig('mqtt:\n  password: "a$b$$c"\n', {}).mqtt.password).toBe('a$b$$c');
+  });
+
+  it('rejects malformed references', () => {
+    expect(problemsOf('mqtt:\n  user: "${NOT VALID}"\n  client_id: "abc${UNCLOSED"\n', {})).toEqual([
+      'mqtt.user: invalid environment reference "${NOT VALID}" (use ${NAME} or ${NAME:-fallback}, or $${ for a literal ${)',
+      'mqtt.client_id: unclosed "${" (use ${NAME} or ${NAME:-fallback}, or $${ for a literal ${)',
+    ]);
+  });
+
+  it('substitutes string values only, not keys', () => {
+    const config = parseConfig('logging:\n  namespaces:\n    ${NS}: debug\n', {});
+    expect(config.logging.namespaces).toEqual({ '${NS}': 'debug' });
+  });
+
+  it('produces strings: a number from the environment is not a number', () => {
+    expect(problemsOf('http:\n  port: ${PORT}\n', { PORT: '9000' })).toEqual([
+      'http.port: expected a number, got the string "9000"',
+    ]);
+  });
+
+  it('reports missing variables together with other problems', () => {
+    expect(problemsOf('mqtt:\n  password: ${PW}\nhttp:\n  port: 0\n', {})).toEqual([
+      'mqtt.password: environment variable PW is not set',
+      'http.port: must be >= 1 (got 0)',
+    ]);
+  });
+
+  it('does not read process.env', () => {
+    process.env.FIELDBRIDGE_TEST_ONLY_VARIABLE = 'from-process';
+    try {
+      expect(problemsOf('mqtt:\n  user: ${FIELDBRIDGE_TEST_ONLY_VARIABLE}\n', {})).toEqual([
+        'mqtt.user: environment variable FIELDBRIDGE_TEST_ONLY_VARIABLE is not set',
+      ]);
+    } finally {
+      delete process.env.FIELDBRIDGE_TEST_ONLY_VARIABLE;
+    }
+  });
+});
