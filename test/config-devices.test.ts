@@ -357,3 +357,19 @@ describe('device validation', () => {
     ]);
   });
 });
+
+describe('buses', () => {
+  it('refuses devices of different drivers or transports on one bus', () => {
+    const yaml = [
+      'devices:',
+      '  - { id: a, driver: mbus, transport: simulated, bus: shared }',
+      '  - { id: b, driver: dali, transport: simulated, bus: shared }',
+      '  - { id: c, driver: mbus, port: /dev/ttyUSB0, bus: shared }',
+      '  - { id: d, driver: mbus, transport: simulated, bus: shared }',
+    ].join('\n');
+    expect(problemsOf(yaml)).toEqual([
+      'devices[1].bus: bus "shared" already runs mbus/simulated (devices[0]); one bus cannot mix it with dali/simulated',
+      'devices[2].bus: bus "shared" already runs mbus/simulated (devices[0]); one bus cannot mix it with mbus/serial',
+    ]);
+  });
+});

@@ -1,6 +1,7 @@
 // Entry point of the command line, kept free of process globals so tests can drive it directly.
 
 import { closestMatch } from '../config/suggest.js';
+import { readPackageVersion } from '../version.js';
 import { wantsHelp } from './args.js';
 import { checkConfigCommand } from './check-config.js';
 import { helpCommand, overviewText } from './help.js';
@@ -14,7 +15,6 @@ import {
   UsageError,
 } from './io.js';
 import { startCommand } from './start.js';
-import { readPackageVersion } from './version.js';
 
 /** Every command, in the order `--help` lists them. New commands (decode, simulate, export) go here. */
 export const COMMANDS: readonly CliCommand[] = [

@@ -6,5 +6,5 @@ export type { Environment } from './env.js';
 export { ConfigError, type ConfigProblem, formatProblems } from './errors.js';
 export { defaultConfig, loadConfigFile, parseConfig } from './load.js';
 export { MASK, maskSecrets } from './mask.js';
-export { deviceBus, devicePolicy, supervisorPolicy } from './policy.js';
+export { deviceBus, devicePolicy, loggingOptions, supervisorPolicy } from './policy.js';
 export type { DeviceConfig, FieldbridgeConfig } from './schema.js';

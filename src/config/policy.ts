@@ -1,5 +1,6 @@
 // Config (snake_case, partial overrides) → the camelCase policies the machines run on.
 
+import type { LoggingOptions } from '../logging/index.js';
 import type { DevicePolicy, SupervisorPolicy } from '../machines/policy.js';
 import type { DeviceConfig, FieldbridgeConfig } from './schema.js';
 
@@ -56,4 +57,16 @@ export function supervisorPolicy(config: FieldbridgeConfig, busId: string | unde
 /** The id of the sub-supervisor a device runs under (filled in at parse time, see devices.ts). */
 export function deviceBus(device: DeviceConfig): string {
   return device.bus;
+}
+
+/** The logging section as the logging module takes it. */
+export function loggingOptions(config: FieldbridgeConfig): LoggingOptions {
+  const { level, namespaces, format, file, repeat_summary_ms } = config.logging;
+  return {
+    level,
+    namespaces,
+    format,
+    repeatSummaryMs: repeat_summary_ms,
+    ...(file ? { file: { path: file.path, maxSizeMb: file.max_size_mb, maxFiles: file.max_files } } : {}),
+  };
 }

@@ -63,6 +63,43 @@ function checkUniqueDeviceIds(tree: ValidatedTree): void {
   }
 }
 
+/** The bus a device runs on as far as the half-validated tree tells (see defaultBus in devices.ts). */
+function busOf(tree: ValidatedTree, index: string | number): string | undefined {
+  const explicit = tree.value(['devices', index, 'bus']);
+  if (typeof explicit === 'string') return explicit;
+  const driver = tree.value(['devices', index, 'driver']);
+  const transport = tree.value(['devices', index, 'transport']);
+  if (typeof driver !== 'string') return undefined;
+  if (transport === 'simulated') return `${driver}:simulated`;
+  const key = { mbus: 'port', dali: 'adapter_serial', ble: 'adapter' }[driver];
+  const fallback = { mbus: 'unknown', dali: 'default', ble: 'hci0' }[driver];
+  if (key === undefined) return undefined;
+  const value = tree.value(['devices', index, key]);
+  return `${driver}:${typeof value === 'string' ? value : fallback}`;
+}
+
+const DEFAULT_TRANSPORT: Record<string, string> = { mbus: 'serial', dali: 'hid', ble: 'bluez' };
+
+/** One bus is one transport: devices sharing a bus must use the same driver and transport. */
+function checkOneDriverPerBus(tree: ValidatedTree): void {
+  const firstOnBus = new Map<string, { index: string | number; kind: string }>();
+  for (const [index] of tree.entries(['devices'])) {
+    const bus = busOf(tree, index);
+    const driver = tree.value(['devices', index, 'driver']);
+    if (bus === undefined || typeof driver !== 'string') continue;
+    const transport = tree.value(['devices', index, 'transport']);
+    const kind = `${driver}/${typeof transport === 'string' ? transport : DEFAULT_TRANSPORT[driver]}`;
+    const first = firstOnBus.get(bus);
+    if (first === undefined) firstOnBus.set(bus, { index, kind });
+    else if (first.kind !== kind) {
+      tree.report(
+        ['devices', index, 'bus'],
+        `bus "${bus}" already runs ${first.kind} (devices[${first.index}]); one bus cannot mix it with ${kind}`,
+      );
+    }
+  }
+}
+
 /**
  * `overridePath` holds a partial override of `basePath`; the merged `upper >= lower` must hold. Checked
  * only when the override touches one of the two keys: otherwise the base itself is what is wrong, and
@@ -91,6 +128,7 @@ function checkMergedBound(
 export function checkCrossSectionRules(payload: z.core.$RefinementCtx): void {
   const tree = new ValidatedTree(payload);
   checkUniqueDeviceIds(tree);
+  checkOneDriverPerBus(tree);
   for (const [index] of tree.entries(['devices'])) {
     checkMergedBound(
       tree,

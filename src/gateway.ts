@@ -1,0 +1,99 @@
+import { createActor } from 'xstate';
+import { unavailableTransport } from './actors/drivers.js';
+import { bindSupervisorTree } from './actors/supervisorActors.js';
+import { type FieldbridgeConfig, loggingOptions } from './config/index.js';
+import { NoticeLog } from './gateway/noticeLog.js';
+import { buildTree } from './gateway/tree.js';
+import { closeLogging, configureLogging, getLogger } from './logging/index.js';
+import { systemClock } from './machines/clock.js';
+import { readPackageVersion } from './version.js';
+
+// The daemon: builds the supervision tree from the config, runs it until SIGTERM/SIGINT (or the
+// caller's AbortSignal), then stops every actor, closes every bus and flushes the logs. Process-level
+// failures that nothing can recover from (an exception that escaped every actor) are logged and end
+// the process with a non-zero code so the service manager restarts it.
+
+export const EXIT_OK = 0;
+export const EXIT_CONFIG = 2;
+/** EX_SOFTWARE: an internal error escaped every actor; the service manager should restart us. */
+export const EXIT_INTERNAL = 70;
+const SHUTDOWN_DEADLINE_MS = 1_500;
+
+export interface GatewayOptions {
+  configSource: string;
+  /** Stops the gateway like SIGTERM does (tests, embedding). */
+  signal?: AbortSignal;
+}
+
+/** Devices whose driver or transport this build cannot run, as `devices[i] (id): why` lines. */
+function unrunnableDevices(config: FieldbridgeConfig): string[] {
+  return config.devices.flatMap((device, index) => {
+    const why = device.enabled ? unavailableTransport(device) : undefined;
+    return why ? [`devices[${index}] (${device.id}): ${why}`] : [];
+  });
+}
+
+function withDeadline(work: Promise<unknown>, ms: number): Promise<unknown> {
+  return Promise.race([work, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+}
+
+export async function runGateway(config: FieldbridgeConfig, options: GatewayOptions): Promise<number> {
+  configureLogging(loggingOptions(config));
+  const log = getLogger('gateway');
+  const problems = unrunnableDevices(config);
+  if (problems.length > 0) {
+    for (const problem of problems) log.error(problem);
+    await closeLogging();
+    return EXIT_CONFIG;
+  }
+
+  const noticeLog = new NoticeLog();
+  const { input, registry } = buildTree(config, systemClock);
+  const tree = bindSupervisorTree({ registry, sink: noticeLog.handle, clock: systemClock });
+  const root = createActor(tree.logic, { input, clock: systemClock });
+
+  let exitCode = EXIT_OK;
+  let requestStop: (reason: string) => void = () => {};
+  const stopped = new Promise<string>((resolve) => {
+    requestStop = resolve;
+  });
+  const onSignal = (signal: NodeJS.Signals) => requestStop(signal);
+  const onFatal = (error: unknown) => {
+    log.error('unexpected error outside the supervision tree; stopping so the service manager restarts us', {
+      error,
+    });
+    exitCode = EXIT_INTERNAL;
+    requestStop('fatal error');
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
+  options.signal?.addEventListener('abort', () => requestStop('aborted'), { once: true });
+  root.subscribe({ error: onFatal });
+
+  root.start();
+  const devices = input.buses.reduce((sum, bus) => sum + bus.devices.length, 0);
+  log.info(
+    `fieldbridge ${await readPackageVersion()} started: ${devices} devices on ${input.buses.length} buses`,
+    {
+      config: options.configSource,
+    },
+  );
+  if (devices === 0) log.info('no devices configured: idling (add devices to the config file)');
+  // The health tick writes the summaries of ongoing outages; it also keeps an idle gateway alive.
+  const tick = setInterval(() => noticeLog.flush(), config.health.interval_ms);
+
+  const reason = await stopped;
+  log.info(`stopping (${reason})`);
+  clearInterval(tick);
+  root.stop();
+  await withDeadline(registry.closeAll(), SHUTDOWN_DEADLINE_MS);
+  log.info('stopped');
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  process.off('uncaughtException', onFatal);
+  process.off('unhandledRejection', onFatal);
+  await closeLogging(500);
+  return exitCode;
+}
