@@ -25,7 +25,9 @@ describe('connection machine: reconnect backoff', () => {
       await advance(h.clock, 20);
       expect(deviceStatusOf(h.snapshot().value)).toBe('connecting');
     }
-    expect(delays.map((d, i) => Math.round(d / nominalBackoffDelay(DEFAULT_RECONNECT, i + 1)))).toEqual([1, 1, 1, 1, 1]);
+    expect(delays.map((d, i) => Math.round(d / nominalBackoffDelay(DEFAULT_RECONNECT, i + 1)))).toEqual([
+      1, 1, 1, 1, 1,
+    ]);
     await advance(h.clock, 50);
     expect(deviceStatusOf(h.snapshot().value)).toBe('offline');
     expect(h.statuses().at(-1)).toBe('offline');
@@ -40,7 +42,9 @@ async function connected(h: ReturnType<typeof deviceHarness>) {
 }
 
 function resultsOf(h: ReturnType<typeof deviceHarness>) {
-  return h.notices.flatMap((n) => (n.type === 'device.commandResult' ? [{ id: n.commandId, ...n.result }] : []));
+  return h.notices.flatMap((n) =>
+    n.type === 'device.commandResult' ? [{ id: n.commandId, ...n.result }] : [],
+  );
 }
 
 describe('connection machine: health', () => {
@@ -57,7 +61,13 @@ describe('connection machine: health', () => {
     await advance(h.clock, 1_000);
     expect(deviceStatusOf(h.snapshot().value)).toBe('connected.healthy');
     expect(h.snapshot().context.consecutiveFailures).toBe(0);
-    expect(h.statuses()).toEqual(['disconnected', 'connecting', 'connected.healthy', 'connected.degraded', 'connected.healthy']);
+    expect(h.statuses()).toEqual([
+      'disconnected',
+      'connecting',
+      'connected.healthy',
+      'connected.degraded',
+      'connected.healthy',
+    ]);
     h.stop();
   });
 
@@ -90,7 +100,9 @@ describe('connection machine: hotplug and link loss', () => {
   });
 
   it('DEVICE_PRESENT or a supervisor RETRY brings an offline device back with a fresh attempt budget', async () => {
-    const h = deviceHarness({ policy: { reconnect: { ...DEFAULT_RECONNECT, maxAttempts: 1, initialMs: 100 } } });
+    const h = deviceHarness({
+      policy: { reconnect: { ...DEFAULT_RECONNECT, maxAttempts: 1, initialMs: 100 } },
+    });
     h.runtime.unplug();
     h.send({ type: 'CONNECT' });
     await advance(h.clock, 500);
@@ -156,7 +168,9 @@ describe('connection machine: commands', () => {
       expect(gaps[i]).toBeGreaterThanOrEqual(delay);
       expect(gaps[i]).toBeLessThanOrEqual(delay + 20);
     });
-    expect(resultsOf(h)).toEqual([{ id: 'c1', ok: false, error: 'set failed after 4 tries: simulated set failure' }]);
+    expect(resultsOf(h)).toEqual([
+      { id: 'c1', ok: false, error: 'set failed after 4 tries: simulated set failure' },
+    ]);
     h.stop();
   });
 
@@ -193,13 +207,18 @@ describe('connection machine: commands', () => {
     const h = deviceHarness({ policy: { commands: { queueSize: 2, ttlMs: 60_000, retryDelaysMs: [] } } });
     for (const id of ['1', '2', '3']) h.send({ type: 'COMMAND', id, operation: 'set', args: id });
     await advance(h.clock, 10);
-    expect(resultsOf(h)).toEqual([{ id: '3', ok: false, error: 'command queue of dev1 is full (2 waiting)' }]);
+    expect(resultsOf(h)).toEqual([
+      { id: '3', ok: false, error: 'command queue of dev1 is full (2 waiting)' },
+    ]);
     expect(h.snapshot().context.commands).toHaveLength(2);
     h.stop();
   });
 
   it('keeps a command queued when the link drops mid-operation and answers it after the reconnect', async () => {
-    const h = deviceHarness({ simulation: { operationDelayMs: 1_000 }, policy: { reconnect: { ...DEFAULT_RECONNECT, initialMs: 100, maxMs: 100 } } });
+    const h = deviceHarness({
+      simulation: { operationDelayMs: 1_000 },
+      policy: { reconnect: { ...DEFAULT_RECONNECT, initialMs: 100, maxMs: 100 } },
+    });
     await connected(h);
     h.send({ type: 'COMMAND', id: 'x', operation: 'set', args: 7 });
     await advance(h.clock, 500);

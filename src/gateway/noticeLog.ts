@@ -34,9 +34,8 @@ export class NoticeLog {
         return;
       }
       case 'device.data':
-        return this.#device(notice.deviceId).logger.debug(`${notice.operation} result`, {
-          result: notice.result,
-        });
+        this.#device(notice.deviceId).logger.debug(`${notice.operation} result`, { result: notice.result });
+        return;
       case 'supervisor.recovery': {
         const logger = getLogger(`supervisor.${notice.busId}`);
         const line = `recovery of ${notice.deviceId}: ${notice.step} ${notice.outcome.replace('_', ' ')} (${notice.detail})`;
