@@ -5,6 +5,7 @@
 import winston from 'winston';
 import type { LineFormat, LogEntry } from './format.js';
 import { LevelTable, type LogLevel } from './levels.js';
+import type { RotatingFileTransport } from './rotatingFile.js';
 import { sanitizeMeta, sanitizeText } from './sanitize.js';
 import {
   createConsoleTransport,
@@ -43,7 +44,7 @@ export const DEFAULT_LOGGING_OPTIONS: Readonly<LoggingOptions> = Object.freeze({
 interface Delivery {
   winstonLogger: winston.Logger;
   console?: WinstonTransport;
-  file?: { key: string; transport: WinstonTransport };
+  file?: { key: string; transport: RotatingFileTransport };
 }
 
 let options: LoggingOptions = DEFAULT_LOGGING_OPTIONS;
@@ -56,7 +57,8 @@ let delivery: Delivery | undefined;
 /** Applies (or re-applies, on a config reload) the logging configuration. Throws on invalid options. */
 export function configureLogging(next: LoggingOptions): void {
   const nextTable = new LevelTable(next.level, next.namespaces);
-  // Transports are built before anything is swapped, so a bad file path leaves the old setup working.
+  // Transports are built before anything is swapped, so invalid file settings leave the old setup
+  // working. An unwritable file does not throw: the file transport reports it and keeps retrying.
   delivery = rebuildDelivery(delivery, next);
   options = next;
   levelTable = nextTable;
@@ -102,10 +104,13 @@ export async function closeLogging(timeoutMs = 5_000): Promise<void> {
     });
     winstonLogger.end();
   });
+  // Normally already done by the end() above; if the deadline cut that short, at least every line the
+  // file transport received is synced and its descriptor closed.
+  closing.file?.transport.close();
 }
 
-/** The open file transport, if any: tests wait on its 'logged'/'open' events instead of sleeping. */
-export function activeFileTransport(): WinstonTransport | undefined {
+/** The open file transport, if any (tests). */
+export function activeFileTransport(): RotatingFileTransport | undefined {
   return delivery?.file?.transport;
 }
 
@@ -140,8 +145,8 @@ function ensureDelivery(): Delivery {
   try {
     delivery = rebuildDelivery(undefined, options);
   } catch (error) {
-    // The log directory went away (unmounted card, permissions): keep the console going rather
-    // than retrying a synchronous mkdir on every line.
+    // Not expected (the options were validated when configured, and the file transport reports its
+    // own I/O failures), but whatever it is, keep the console going.
     reportLoggingFailure(error);
     delivery = rebuildDelivery(undefined, { ...options, file: undefined });
   }
@@ -152,12 +157,15 @@ function rebuildDelivery(current: Delivery | undefined, next: LoggingOptions): D
   const keepFile = next.file !== undefined && current?.file?.key === fileTransportKey(next.file);
   const file = keepFile
     ? current?.file
-    : next.file && { key: fileTransportKey(next.file), transport: createFileTransport(next.file) };
+    : next.file && {
+        key: fileTransportKey(next.file),
+        transport: createFileTransport(next.file, reportLoggingFailure),
+      };
   const consoleTransport =
     next.console === false ? undefined : createConsoleTransport(next.format, next.consoleStream);
 
   const winstonLogger = current?.winstonLogger ?? createWinstonLogger();
-  // remove() unpipes, and winston closes an unpiped transport, which flushes a replaced file.
+  // remove() unpipes, and winston closes an unpiped transport, which syncs and closes a replaced file.
   if (current?.console) winstonLogger.remove(current.console);
   if (current?.file && !keepFile) winstonLogger.remove(current.file.transport);
   if (consoleTransport) winstonLogger.add(consoleTransport);

@@ -1,10 +1,10 @@
 // Builds the winston transports. Entries are filtered and rendered by this module, so winston is only
 // the delivery layer: each transport's format just turns the LogEntry we attached into the line.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import winston from 'winston';
 import { formatJsonLine, formatLine, type LineFormat, type LogEntry } from './format.js';
+import { RotatingFileTransport } from './rotatingFile.js';
 
 export type WinstonTransport = winston.transport;
 
@@ -18,8 +18,9 @@ export interface FileLogOptions {
   /** Size at which the file is rotated; fractions are fine (0.5 = 512 KiB). */
   maxSizeMb: number;
   /**
-   * Files kept in total, the live one included: `fieldbridge.log`, then `fieldbridge1.log` (newest
-   * rotated) up to `fieldbridge<maxFiles-1>.log`. winston's tailable scheme keeps 2 even for 1.
+   * Files kept in total, the live one included: `fieldbridge.log`, then `fieldbridge.log.1` (newest
+   * rotated) up to `fieldbridge.log.<maxFiles-1>`; older ones are deleted. With 1 there is no history:
+   * the file starts over empty whenever it is full.
    */
   maxFiles: number;
 }
@@ -50,20 +51,29 @@ export function fileTransportKey(file: FileLogOptions): string {
   return `${path.resolve(file.path)}|${maxSizeBytes(file)}|${file.maxFiles}`;
 }
 
-/** Always JSON lines, rotated by size with winston's own File transport. */
-export function createFileTransport(file: FileLogOptions): WinstonTransport {
+/**
+ * Always JSON lines, rotated by size, never dropping a line (see rotatingFile.ts). I/O failures go to
+ * `onError` and never throw; only invalid settings do.
+ */
+export function createFileTransport(
+  file: FileLogOptions,
+  onError: (error: Error) => void,
+): RotatingFileTransport {
   validateFileOptions(file);
-  const filename = path.resolve(file.path);
-  fs.mkdirSync(path.dirname(filename), { recursive: true });
-  return new winston.transports.File({
-    filename,
-    maxsize: maxSizeBytes(file),
-    // With `tailable` winston rotates only when maxFiles is set (else it stops logging for good),
-    // which validateFileOptions guarantees.
+  return new RotatingFileTransport({
+    filename: path.resolve(file.path),
+    maxSizeBytes: maxSizeBytes(file),
     maxFiles: file.maxFiles,
-    tailable: true,
-    eol: '\n',
     format: lineFormat(formatJsonLine),
+    onError,
+    lostLinesNotice: (lost) =>
+      formatJsonLine({
+        ts: new Date().toISOString(),
+        level: 'warn',
+        ns: 'logging',
+        msg: 'log file was not writable for a while; lines were lost here',
+        meta: { lost },
+      }),
   });
 }
 
