@@ -62,7 +62,6 @@ describe('connection machine: health', () => {
     expect(deviceStatusOf(h.snapshot().value)).toBe('connected.healthy');
     expect(h.snapshot().context.consecutiveFailures).toBe(0);
     expect(h.statuses()).toEqual([
-      'disconnected',
       'connecting',
       'connected.healthy',
       'connected.degraded',

@@ -6,7 +6,7 @@
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-/** Something a driver noticed without being asked, reported while the device is connected. */
+/** Something a driver noticed about one device without being asked, reported while it is connected. */
 export type LinkEvent =
   /** The link to this device is gone (port closed, adapter unplugged): the device goes `reconnecting`. */
   | { type: 'lost'; error: string }
@@ -15,8 +15,9 @@ export type LinkEvent =
   /** A passive failure (a garbled frame) that counts towards `degraded`. */
   | { type: 'failure'; error: string };
 
-/** Something a bus runtime noticed about the whole bus. */
+/** Something a bus runtime noticed, about the whole bus or one device on it. */
 export type BusEvent =
+  | { type: 'device'; deviceId: string; event: LinkEvent }
   /** Every device on the bus lost its link (the converter was unplugged). */
   | { type: 'lost'; error: string }
   /** The bus hardware is present again (hotplug): waiting devices should try at once. */
@@ -35,13 +36,15 @@ export interface BusRuntime {
   readonly busId: string;
   /** Opens (or joins the already open) link to one device. Resolves when the device can be used. */
   connect(deviceId: string, signal: AbortSignal): Promise<void>;
-  /** Releases the device's part of the link. Idempotent, never rejects. */
+  /** Releases the device's part of the link (it left `connected`, or stopped). Idempotent, never rejects. */
   disconnect(deviceId: string): Promise<void>;
   /** Runs one operation (a command or a poll) and resolves with its result; rejects with an Error. */
   execute(deviceId: string, operation: string, args: JsonValue, signal: AbortSignal): Promise<JsonValue>;
-  /** Watches a connected device; returns the function that stops watching. */
-  watchDevice(deviceId: string, onEvent: (event: LinkEvent) => void): () => void;
-  /** Watches the bus as a whole for the supervisor's lifetime; returns the function that stops watching. */
+  /**
+   * Watches the bus for the supervisor's lifetime: bus-wide events, and the events of each connected
+   * device (one watcher per bus, not one per device, keeps an idle device actor small). Returns the
+   * function that stops watching.
+   */
   watchBus(onEvent: (event: BusEvent) => void): () => void;
   /** Runs one driver-specific recovery step (anything but `restart_actor`). */
   runRecoveryStep(step: string, deviceId: string, signal: AbortSignal): Promise<void>;

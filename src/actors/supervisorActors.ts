@@ -6,13 +6,14 @@ import {
   type InspectionEvent,
   type Observer,
 } from 'xstate';
-import { busSupervisorMachine } from '../machines/busSupervisor.js';
+import { busSupervisorMachine, type ReleaseLink } from '../machines/busSupervisor.js';
 import type { BusSupervisorEvent, BusSupervisorInput } from '../machines/busSupervisorModel.js';
 import type { GatewayClock } from '../machines/clock.js';
 import type { GatewayNotice, NoticeSink } from '../machines/notices.js';
 import { rootSupervisorMachine } from '../machines/rootSupervisor.js';
 import type { BusRegistry } from './busRegistry.js';
-import { bindConnectionMachine } from './deviceActors.js';
+import { type BoundConnectionMachine, bindConnectionMachine } from './deviceActors.js';
+import type { BusEvent } from './driver.js';
 
 // Binds the supervisor machines to I/O: bus runtimes from the registry, the outlets to the gateway's
 // notice sink, and the hosting of each bus supervisor in an actor system of its own. The result is
@@ -22,8 +23,28 @@ export interface SupervisorTreeOptions {
   registry: BusRegistry;
   sink: NoticeSink;
   clock: GatewayClock;
+  /** Replaces the bound device logic, e.g. with one that has a bug injected (tests of crash handling). */
+  decorateDevice?: (logic: BoundConnectionMachine) => BoundConnectionMachine;
   /** Observes every actor of every bus system (the Stately inspector, tests). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+function toSupervisorEvent(event: BusEvent): BusSupervisorEvent {
+  if (event.type === 'lost') return { type: 'BUS_LOST', error: event.error };
+  if (event.type === 'present') return { type: 'BUS_PRESENT' };
+  const { deviceId, event: link } = event;
+  switch (link.type) {
+    case 'lost':
+      return { type: 'DEVICE_EVENT', deviceId, event: { type: 'LINK_LOST', error: link.error } };
+    case 'data':
+      return {
+        type: 'DEVICE_EVENT',
+        deviceId,
+        event: { type: 'LINK_DATA', operation: link.operation, result: link.result },
+      };
+    case 'failure':
+      return { type: 'DEVICE_EVENT', deviceId, event: { type: 'LINK_FAILURE', error: link.error } };
+  }
 }
 
 function outletLogic(sink: NoticeSink) {
@@ -44,19 +65,18 @@ export function bindSupervisorTree(options: SupervisorTreeOptions) {
   const lookup = (busId: string) => registry.get(busId);
   const busLogic = busSupervisorMachine.provide({
     actors: {
-      device: bindConnectionMachine(lookup),
+      device: (options.decorateDevice ?? ((logic) => logic))(bindConnectionMachine(lookup)),
       outlet: outletLogic(sink),
       openBus: fromPromise<void, { busId: string }>(async ({ input }) => {
         await registry.openBus(input.busId);
       }),
       closeBus: fromPromise<void, { busId: string }>(({ input }) => registry.closeBus(input.busId)),
-      busWatch: fromCallback<BusSupervisorEvent, { busId: string }>(({ input, sendBack }) =>
-        lookup(input.busId).watchBus((event) =>
-          sendBack(
-            event.type === 'lost' ? { type: 'BUS_LOST', error: event.error } : { type: 'BUS_PRESENT' },
-          ),
-        ),
-      ),
+      // The bus's one I/O watcher: bus and device events in, link releases out.
+      busWatch: fromCallback<ReleaseLink, { busId: string }>(({ input, sendBack, receive }) => {
+        const runtime = lookup(input.busId);
+        receive((event) => void runtime.disconnect(event.deviceId));
+        return runtime.watchBus((event) => sendBack(toSupervisorEvent(event)));
+      }),
       recoveryStep: fromPromise<void, { busId: string; deviceId: string; step: string }>(
         ({ input, signal }) => lookup(input.busId).runRecoveryStep(input.step, input.deviceId, signal),
       ),

@@ -6,6 +6,8 @@ import {
   fromCallback,
   fromPromise,
   not,
+  raise,
+  sendTo,
   setup,
   stateIn,
 } from 'xstate';
@@ -70,6 +72,14 @@ function commandsOfStoppedChild(
   }));
 }
 
+/** What the bus watcher (the bus's I/O actor) is sent: release the link of a device. */
+export interface ReleaseLink {
+  type: 'RELEASE';
+  deviceId: string;
+}
+
+const BUS_WATCH_ID = 'busWatch';
+
 interface ChildControl {
   spawnChild(src: 'device', options: { id: string; input: ConnectionInput }): void;
   stopChild(id: string): void;
@@ -125,6 +135,8 @@ function stopDevices(
       deliver(enqueue, system, notice);
     }
     enqueue.stopChild(deviceId);
+    // A stopped actor runs no exit actions, so its link is released here.
+    enqueue.sendTo(BUS_WATCH_ID, { type: 'RELEASE', deviceId } satisfies ReleaseLink);
   }
   enqueue.assign(({ context }) => ({ running: context.running.filter((id) => !deviceIds.includes(id)) }));
 }
@@ -143,7 +155,7 @@ export const busSupervisorMachine = setup({
     device: connectionMachine,
     openBus: fromPromise<void, BusInput>(unbound('openBus')),
     closeBus: fromPromise<void, BusInput>(unbound('closeBus')),
-    busWatch: fromCallback<BusSupervisorEvent, BusInput>(unbound('busWatch')),
+    busWatch: fromCallback<ReleaseLink, BusInput>(unbound('busWatch')),
     recoveryStep: fromPromise<void, RecoveryInput>(unbound('recoveryStep')),
     outlet: fromCallback<GatewayNotice>(unbound('outlet')),
   },
@@ -162,10 +174,6 @@ export const busSupervisorMachine = setup({
     recoveringStepChosen: ({ context }) => context.recovering !== null,
   },
   actions: {
-    forwardNotice: enqueueActions(({ event, enqueue, system }) => {
-      if (event.type === 'device.commandResult' || event.type === 'device.data')
-        deliver(enqueue, system, event);
-    }),
     spawnAllDevices: enqueueActions(({ context, enqueue, system }) => {
       spawnDevices(enqueue, context, context.running, nowOf(system));
     }),
@@ -222,7 +230,9 @@ export const busSupervisorMachine = setup({
     startDueRestarts: enqueueActions(({ context, enqueue, system }) => {
       const now = nowOf(system);
       const due = context.pendingRestarts.filter((r) => r.dueAt <= now).map((r) => r.deviceId);
-      enqueue.assign({ pendingRestarts: context.pendingRestarts.filter((r) => r.dueAt > now) });
+      const later = context.pendingRestarts.filter((r) => r.dueAt > now);
+      enqueue.assign({ pendingRestarts: later });
+      if (later.length > 0) enqueue.raise({ type: 'RESTARTS_CHANGED' });
       spawnDevices(enqueue, context, due, now);
     }),
     trackStatus: enqueueActions(({ context, event, enqueue, system }) => {
@@ -230,6 +240,9 @@ export const busSupervisorMachine = setup({
       const watch = context.watches[event.deviceId];
       if (!watch) return;
       deliver(enqueue, system, event);
+      // `connecting` is a passing step between the states supervision acts on; not copying the
+      // watches for it halves the supervisor's work while a large bus starts.
+      if (event.status === 'connecting') return;
       const changed = watch.status !== event.status;
       enqueue.assign({
         watches: {
@@ -250,6 +263,7 @@ export const busSupervisorMachine = setup({
             reason: event.reason,
           }),
         }));
+        enqueue.raise({ type: 'RECOVERY_CHECK' });
       }
     }),
     /** Pops the next recovery request and decides what it runs; restart_actor is done by the supervisor. */
@@ -457,13 +471,17 @@ export const busSupervisorMachine = setup({
         },
         running: {
           entry: 'spawnAllDevices',
-          invoke: { id: 'busWatch', src: 'busWatch', input: ({ context }) => ({ busId: context.busId }) },
+          invoke: { id: BUS_WATCH_ID, src: 'busWatch', input: ({ context }) => ({ busId: context.busId }) },
           on: {
             'device.status': { actions: 'trackStatus' },
-            'device.commandResult': { actions: 'forwardNotice' },
-            'device.data': { actions: 'forwardNotice' },
             COMMAND: { actions: 'forwardCommand' },
             DEVICE_EVENT: { actions: 'forwardDeviceEvent' },
+            LINK_RELEASE: {
+              actions: sendTo(
+                BUS_WATCH_ID,
+                ({ event }): ReleaseLink => ({ type: 'RELEASE', deviceId: event.deviceId }),
+              ),
+            },
             BUS_LOST: { actions: 'broadcast' },
             BUS_PRESENT: { actions: 'broadcast' },
             RESTART_DEVICE: {
@@ -478,13 +496,16 @@ export const busSupervisorMachine = setup({
             },
             RESTART_CHILD: { actions: 'restartChild' },
             RECOVER: {
-              actions: assign(({ context, event }) => ({
-                recoveryQueue: requestRecovery(context, {
-                  deviceId: event.deviceId,
-                  step: event.step,
-                  reason: event.reason,
-                }),
-              })),
+              actions: [
+                assign(({ context, event }) => ({
+                  recoveryQueue: requestRecovery(context, {
+                    deviceId: event.deviceId,
+                    step: event.step,
+                    reason: event.reason,
+                  }),
+                })),
+                raise({ type: 'RECOVERY_CHECK' }),
+              ],
             },
             'xstate.error.actor.*': { actions: 'restartCrashedChild' },
             'xstate.done.actor.*': { actions: 'restartFinishedChild' },
@@ -500,7 +521,11 @@ export const busSupervisorMachine = setup({
     restarts: {
       initial: 'idle',
       states: {
-        idle: { always: { guard: and(['hasPendingRestarts', 'isRunning']), target: 'waiting' } },
+        // Event-driven, not `always`: these regions sit in `idle` nearly all the time, and an eventless
+        // transition there would be evaluated on every event the supervisor handles.
+        idle: {
+          on: { RESTARTS_CHANGED: { guard: and(['hasPendingRestarts', 'isRunning']), target: 'waiting' } },
+        },
         waiting: {
           always: { guard: not('isRunning'), target: 'idle' },
           after: { untilNextRestart: { target: 'idle', actions: 'startDueRestarts' } },
@@ -512,10 +537,16 @@ export const busSupervisorMachine = setup({
       initial: 'idle',
       states: {
         idle: {
-          always: [
-            { guard: 'recoveringStepChosen', target: 'running' },
-            { guard: and(['hasRecoveryRequest', 'isRunning']), actions: 'chooseRecovery' },
-          ],
+          entry: raise({ type: 'RECOVERY_CHECK' }),
+          on: {
+            RECOVERY_CHECK: [
+              { guard: 'recoveringStepChosen', target: 'running' },
+              {
+                guard: and(['hasRecoveryRequest', 'isRunning']),
+                actions: ['chooseRecovery', raise({ type: 'RECOVERY_CHECK' })],
+              },
+            ],
+          },
         },
         running: {
           always: { guard: not('isRunning'), target: 'idle' },
@@ -557,7 +588,13 @@ export const busSupervisorMachine = setup({
       initial: 'ticking',
       states: {
         ticking: {
-          after: { housekeeping: { target: 'ticking', reenter: true, actions: 'runHousekeeping' } },
+          after: {
+            housekeeping: {
+              target: 'ticking',
+              reenter: true,
+              actions: ['runHousekeeping', raise({ type: 'RECOVERY_CHECK' })],
+            },
+          },
         },
       },
     },

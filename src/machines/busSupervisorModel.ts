@@ -68,6 +68,8 @@ export type BusSupervisorEvent =
   | DeviceNotice
   | { type: 'COMMAND'; deviceId: string; id: string; operation: string; args: JsonValue }
   | { type: 'DEVICE_EVENT'; deviceId: string; event: ConnectionEvent }
+  /** From a device leaving `connected`: its link is to be released by the bus watcher. */
+  | { type: 'LINK_RELEASE'; deviceId: string }
   | { type: 'RESTART_DEVICE'; deviceId: string; reason: string }
   | { type: 'RECOVER'; deviceId: string; step: string | null; reason: string }
   | { type: 'BUS_LOST'; error: string }
@@ -75,6 +77,8 @@ export type BusSupervisorEvent =
   | { type: 'STOP'; reason: string }
   /** Internal: restart a child (and its rest_for_one group) as its restart type says. */
   | { type: 'RESTART_CHILD'; deviceId: string; reason: string; crashed: boolean }
+  /** Internal: the recovery region looks at its queue (after it grew or a step ended). */
+  | { type: 'RECOVERY_CHECK' }
   /** Internal: re-arms the restart timer after a restart was scheduled. */
   | { type: 'RESTARTS_CHANGED' };
 

@@ -1,4 +1,4 @@
-import { and, assign, enqueueActions, fromCallback, fromPromise, not, raise, setup, stateIn } from 'xstate';
+import { type AnyActorRef, and, assign, enqueueActions, fromPromise, not, setup, stateIn } from 'xstate';
 import type { JsonValue } from '../actors/driver.js';
 import { backoffDelay } from './backoff.js';
 import { nowOf } from './clock.js';
@@ -12,14 +12,17 @@ import {
   scheduleRetry,
 } from './commandQueue.js';
 import type { CommandResult, DeviceNotice, DeviceNoticeDraft, DeviceStatus } from './notices.js';
+import { deliver } from './outlet.js';
 import type { DevicePolicy } from './policy.js';
 
 // One machine definition serves every device of every driver. Two parallel regions:
 // - `link`: disconnected → connecting → connected (healthy | degraded) → reconnecting → offline, with the
 //   backoff, the health counters and the hand-off to the supervisor;
 // - `work`: the command queue and the periodic poll, one operation at a time while the link is up.
-// All I/O is in the three invoked actors (`connectLink`, `linkSession`, `runOperation`), which a bus binds
-// to its transport (src/actors/deviceActors.ts); the definition itself is pure. Every timer is derived
+// All I/O is in the two invoked actors (`connectLink`, `runOperation`), which a bus binds to its transport
+// (src/actors/deviceActors.ts); link events arrive from the bus supervisor, and leaving `connected` asks it
+// to release the link (`LINK_RELEASE`), so an idle connected device has no child actor at all. The
+// definition itself is pure. Every timer is derived
 // from a deadline kept in context, so a restored snapshot re-arms them on `RESUME`.
 
 /** Bumped whenever a change makes older persisted snapshots unusable. */
@@ -59,9 +62,7 @@ export type ConnectionEvent =
   | { type: 'LINK_FAILURE'; error: string }
   | { type: 'COMMAND'; id: string; operation: string; args: JsonValue }
   /** Sent once after a persisted snapshot is restored, to re-arm the timers of the current state. */
-  | { type: 'RESUME' }
-  /** Internal: re-arms the work region's timers after the queue or the link changed. */
-  | { type: 'WAKE' };
+  | { type: 'RESUME' };
 
 export interface LinkInput {
   deviceId: string;
@@ -138,14 +139,22 @@ function commandResult(
   };
 }
 
-/** Sends a notice to the supervisor, when there is one (a device machine may also run alone, in tests). */
-function notifyParent(
-  queue: { sendParent: (event: DeviceNotice) => void },
-  self: { _parent?: unknown },
+/**
+ * Sends a notice on its way: a status change to the supervisor (which acts on it and passes it on),
+ * data and command results straight to the system's outlet, sparing the supervisor the hot path.
+ */
+function notify(
+  queue: {
+    sendParent: (event: DeviceNotice) => void;
+    sendTo: (to: AnyActorRef, event: DeviceNotice) => void;
+  },
+  self: { _parent?: unknown; system: Parameters<typeof deliver>[1] },
   notice: DeviceNoticeDraft,
   at: number,
 ): void {
-  if (self._parent) queue.sendParent({ ...notice, at } as DeviceNotice);
+  const stamped = { ...notice, at } as DeviceNotice;
+  if (stamped.type !== 'device.status') deliver(queue, self.system, stamped);
+  else if (self._parent) queue.sendParent(stamped);
 }
 
 /** Fixed-rate polling: the next poll is due one interval after the last was due, not after it ended. */
@@ -166,7 +175,6 @@ export const connectionMachine = setup({
   },
   actors: {
     connectLink: fromPromise<void, LinkInput>(unbound('connectLink')),
-    linkSession: fromCallback<ConnectionEvent, LinkInput>(unbound('linkSession')),
     runOperation: fromPromise<JsonValue, OperationInput>(unbound('runOperation')),
   },
   delays: {
@@ -198,9 +206,13 @@ export const connectionMachine = setup({
     headWaitsForRetry: ({ context }) => (context.commands[0]?.retryAt ?? null) !== null,
   },
   actions: {
+    /** Asks the bus supervisor to release this device's link (the bus's I/O actor does it). */
+    releaseLink: enqueueActions(({ context, enqueue: queue, self }) => {
+      if (self._parent) queue.sendParent({ type: 'LINK_RELEASE', deviceId: context.deviceId });
+    }),
     /** Tells the supervisor, when there is one, and through it the rest of the gateway. */
     notify: enqueueActions(({ enqueue: queue, self, system }, notice: DeviceNoticeDraft) => {
-      notifyParent(queue, self, notice, nowOf(system));
+      notify(queue, self, notice, nowOf(system));
     }),
     expireCommands: enqueueActions(({ context, system, self, enqueue: queue }) => {
       const now = nowOf(system);
@@ -208,7 +220,7 @@ export const connectionMachine = setup({
       for (const command of expired) {
         const waited = Math.round((now - command.enqueuedAt) / 1000);
         const error = `command expired after waiting ${waited} s (device ${context.deviceId} is not connected)`;
-        notifyParent(queue, self, commandResult(context, command, { ok: false, error }), now);
+        notify(queue, self, commandResult(context, command, { ok: false, error }), now);
       }
       queue.assign({ commands: valid });
     }),
@@ -216,7 +228,7 @@ export const connectionMachine = setup({
       ({ context, system, self, enqueue: queue }, params: { error: string }) => {
         const now = nowOf(system);
         for (const command of context.commands) {
-          notifyParent(queue, self, commandResult(context, command, { ok: false, error: params.error }), now);
+          notify(queue, self, commandResult(context, command, { ok: false, error: params.error }), now);
         }
         queue.assign({ commands: [], current: null });
       },
@@ -226,7 +238,7 @@ export const connectionMachine = setup({
       const result = ('output' in event ? event.output : null) as JsonValue;
       const command = currentCommand(context);
       if (command) {
-        notifyParent(queue, self, commandResult(context, command, { ok: true, result }), now);
+        notify(queue, self, commandResult(context, command, { ok: true, result }), now);
         queue.assign({ commands: removeCommand(context.commands, command.id) });
       } else {
         const data: DeviceNoticeDraft = {
@@ -235,7 +247,7 @@ export const connectionMachine = setup({
           operation: 'poll',
           result,
         };
-        notifyParent(queue, self, data, now);
+        notify(queue, self, data, now);
         queue.assign({ pollDueAt: nextPollDue(context, now) });
       }
       queue.assign({ consecutiveFailures: 0, lastSuccessAt: now });
@@ -251,7 +263,7 @@ export const connectionMachine = setup({
         } else if (command) {
           const runs = command.attempts + 1;
           const error = `${command.operation} failed after ${runs} ${runs === 1 ? 'try' : 'tries'}: ${params.error}`;
-          notifyParent(queue, self, commandResult(context, command, { ok: false, error }), now);
+          notify(queue, self, commandResult(context, command, { ok: false, error }), now);
           queue.assign({ commands: removeCommand(context.commands, command.id) });
         } else {
           queue.assign({ pollDueAt: nextPollDue(context, now) });
@@ -279,11 +291,18 @@ export const connectionMachine = setup({
     link: {
       initial: 'disconnected',
       on: {
-        DISCONNECT: { target: '.disconnected', actions: assign({ reason: ({ event }) => event.reason }) },
+        DISCONNECT: {
+          target: '.disconnected',
+          actions: [
+            assign({ reason: ({ event }) => event.reason }),
+            { type: 'notify', params: statusNotice('disconnected') },
+          ],
+        },
       },
       states: {
+        // No entry notice: a new device is known to be disconnected, and 10,000 of them starting at
+        // once should not cost 10,000 messages (spawning is the expensive part of a large bus).
         disconnected: {
-          entry: { type: 'notify', params: statusNotice('disconnected') },
           on: {
             CONNECT: { target: 'connecting', actions: assign({ reason: 'start', attempts: 0 }) },
           },
@@ -352,13 +371,7 @@ export const connectionMachine = setup({
         },
         connected: {
           initial: 'healthy',
-          // The work region computed its timers while the link was down: re-arm them now.
-          entry: raise({ type: 'WAKE' }),
-          invoke: {
-            id: 'linkSession',
-            src: 'linkSession',
-            input: ({ context }) => ({ deviceId: context.deviceId, busId: context.busId }),
-          },
+          exit: 'releaseLink',
           on: {
             LINK_LOST: {
               target: 'reconnecting',
@@ -466,7 +479,6 @@ export const connectionMachine = setup({
                   ttlMs: context.policy.commands.ttlMs,
                 }),
               })),
-              raise({ type: 'WAKE' }),
             ],
           },
         ],
@@ -481,26 +493,31 @@ export const connectionMachine = setup({
         },
       },
       states: {
+        // Decides what the work region waits for; it arms no timer itself, so an idle push-only
+        // device (nothing queued, no polling) holds no scheduled event at all.
         idle: {
           // Cleared on entry, not on leaving `running`: the transition out of `running` needs it first.
           entry: assign({ current: null }),
           always: [
             { guard: and(['linkUp', 'hasCommands', not('headWaitsForRetry')]), target: 'running' },
             { guard: and(['linkUp', 'hasCommands', 'headWaitsForRetry']), target: 'retryWait' },
+            { guard: 'hasCommands', target: 'queued' },
+            { guard: and(['linkUp', 'pollingEnabled']), target: 'pollWait' },
           ],
-          after: {
-            untilHeadExpires: {
-              guard: 'hasCommands',
-              target: 'idle',
-              reenter: true,
-              actions: 'expireCommands',
-            },
-            untilPollDue: { guard: and(['linkUp', 'pollingEnabled']), target: 'running' },
-          },
-          on: {
-            WAKE: { target: 'idle', reenter: true },
-            RESUME: { target: 'idle', reenter: true },
-          },
+        },
+        /** Commands wait for the link; the oldest expires first (they share one time-to-live). */
+        queued: {
+          always: { guard: 'linkUp', target: 'idle' },
+          after: { untilHeadExpires: { target: 'idle', actions: 'expireCommands' } },
+          on: { RESUME: { target: 'queued', reenter: true } },
+        },
+        pollWait: {
+          always: [
+            { guard: not('linkUp'), target: 'idle' },
+            { guard: 'hasCommands', target: 'idle' },
+          ],
+          after: { untilPollDue: { target: 'running' } },
+          on: { RESUME: { target: 'pollWait', reenter: true } },
         },
         retryWait: {
           entry: assign({ current: null }),

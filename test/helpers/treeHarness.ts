@@ -1,5 +1,6 @@
 import { createActor } from 'xstate';
 import { BusRegistry } from '../../src/actors/busRegistry.js';
+import type { BoundConnectionMachine } from '../../src/actors/deviceActors.js';
 import type { RecoveryStepSpec } from '../../src/actors/driver.js';
 import { SimulatedBusRuntime, type SimulationOptions } from '../../src/actors/simulated/runtime.js';
 import { bindSupervisorTree } from '../../src/actors/supervisorActors.js';
@@ -41,7 +42,23 @@ export function treeHarness(buses: TreeBus[], devicePolicy: Partial<DevicePolicy
     registry.define(bus.busId, () => runtime);
   }
   const notices: GatewayNotice[] = [];
-  const tree = bindSupervisorTree({ registry, sink: (notice) => notices.push(notice), clock });
+  // A bug injected into the machine code: the next evaluation of one of its guards throws.
+  const crashNext = new Set<string>();
+  const decorateDevice = (logic: BoundConnectionMachine) =>
+    logic.provide({
+      guards: {
+        degradedThresholdReached: ({ context }) => {
+          if (crashNext.delete(context.deviceId)) throw new Error(`simulated bug in ${context.deviceId}`);
+          return context.consecutiveFailures >= context.policy.health.failureThreshold;
+        },
+      },
+    });
+  const tree = bindSupervisorTree({
+    registry,
+    sink: (notice) => notices.push(notice),
+    clock,
+    decorateDevice,
+  });
   const policy: DevicePolicy = { ...DEFAULT_DEVICE_POLICY, ...devicePolicy };
   const root = createActor(tree.logic, {
     clock,
@@ -73,6 +90,8 @@ export function treeHarness(buses: TreeBus[], devicePolicy: Partial<DevicePolicy
     registry,
     notices,
     runtime: (busId: string) => runtimes.get(busId) as SimulatedBusRuntime,
+    /** Makes the device actor throw (a bug in machine code) the next time it is connected and healthy. */
+    crashNext: (deviceId: string) => crashNext.add(deviceId),
     /** The live context of a bus supervisor. */
     bus: (busId: string) => {
       const actor = tree.buses.get(busId);

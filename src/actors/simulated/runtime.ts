@@ -1,5 +1,5 @@
 import type { GatewayClock } from '../../machines/clock.js';
-import type { BusEvent, BusRuntime, JsonValue, LinkEvent } from '../driver.js';
+import type { BusEvent, BusRuntime, JsonValue } from '../driver.js';
 import { seededRandom } from './random.js';
 
 // A bus of simulated devices behind the real BusRuntime contract, with fault injection. It backs the
@@ -33,7 +33,6 @@ interface SimulatedDevice {
   connected: boolean;
   readings: number;
   state: JsonValue;
-  watchers: Set<(event: LinkEvent) => void>;
   dropTimer: unknown;
   /** Outcomes forced by a test, taken before the random ones. */
   scripted: Outcome[];
@@ -44,8 +43,6 @@ export class SimulatedBusRuntime implements BusRuntime {
   private readonly busWatchers = new Set<(event: BusEvent) => void>();
   private readonly random: () => number;
   private present = true;
-  /** Devices whose next watch throws, as a driver bug would: the device actor crashes. */
-  private readonly crashOnWatch = new Set<string>();
   /** Every call, in order, for tests that check what the machines asked for. */
   readonly calls: string[] = [];
   recordCalls = false;
@@ -64,7 +61,6 @@ export class SimulatedBusRuntime implements BusRuntime {
       connected: false,
       readings: 0,
       state: null,
-      watchers: new Set(),
       dropTimer: undefined,
       scripted: [],
     });
@@ -75,15 +71,11 @@ export class SimulatedBusRuntime implements BusRuntime {
     this.device(deviceId).scripted.push(...outcomes);
   }
 
-  /** Makes the device actor crash (its link watcher throws) the next time it connects. */
-  crashNextWatch(deviceId: string): void {
-    this.crashOnWatch.add(deviceId);
-  }
-
   /** Unplugs the whole bus: connected devices lose their link, connects fail until `plug()`. */
   unplug(reason = 'simulated unplug'): void {
     this.present = false;
-    for (const [, device] of this.devices) this.dropLink(device, reason);
+    // One bus-wide event, not one per device: the supervisor tells every device.
+    for (const device of this.devices.values()) device.connected = false;
     for (const watcher of this.busWatchers) watcher({ type: 'lost', error: reason });
   }
 
@@ -94,7 +86,14 @@ export class SimulatedBusRuntime implements BusRuntime {
 
   /** Drops one device's link as if its cable was pulled. */
   dropDevice(deviceId: string, reason = 'simulated link loss'): void {
-    this.dropLink(this.device(deviceId), reason);
+    this.dropLink(deviceId, this.device(deviceId), reason);
+  }
+
+  /** A spontaneous reading from a connected device (an advertisement, an unsolicited frame). */
+  pushData(deviceId: string, result: JsonValue, operation = 'reading'): void {
+    if (!this.device(deviceId).connected) return;
+    for (const watcher of this.busWatchers)
+      watcher({ type: 'device', deviceId, event: { type: 'data', operation, result } });
   }
 
   isConnected(deviceId: string): boolean {
@@ -109,7 +108,7 @@ export class SimulatedBusRuntime implements BusRuntime {
     device.connected = true;
     if (device.options.disconnectEveryMs > 0) {
       device.dropTimer = this.clock.setTimeout(
-        () => this.dropLink(device, 'simulated periodic disconnect'),
+        () => this.dropLink(deviceId, device, 'simulated periodic disconnect'),
         device.options.disconnectEveryMs,
       );
     }
@@ -148,13 +147,6 @@ export class SimulatedBusRuntime implements BusRuntime {
     }
   }
 
-  watchDevice(deviceId: string, onEvent: (event: LinkEvent) => void): () => void {
-    const device = this.device(deviceId);
-    if (this.crashOnWatch.delete(deviceId)) throw new Error(`simulated driver bug in ${deviceId}`);
-    device.watchers.add(onEvent);
-    return () => device.watchers.delete(onEvent);
-  }
-
   watchBus(onEvent: (event: BusEvent) => void): () => void {
     this.busWatchers.add(onEvent);
     return () => this.busWatchers.delete(onEvent);
@@ -189,10 +181,11 @@ export class SimulatedBusRuntime implements BusRuntime {
     if (this.recordCalls) this.calls.push(call);
   }
 
-  private dropLink(device: SimulatedDevice, reason: string): void {
+  private dropLink(deviceId: string, device: SimulatedDevice, reason: string): void {
     if (!device.connected) return;
     device.connected = false;
-    for (const watcher of device.watchers) watcher({ type: 'lost', error: reason });
+    for (const watcher of this.busWatchers)
+      watcher({ type: 'device', deviceId, event: { type: 'lost', error: reason } });
   }
 
   private nextOutcome(device: SimulatedDevice): Outcome {
