@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nominalBackoffDelay } from '../src/machines/backoff.js';
-import { deviceStatusOf } from '../src/machines/connection.js';
+import { deviceStatusOf } from '../src/machines/connectionModel.js';
 import { DEFAULT_RECONNECT } from '../src/machines/policy.js';
 import { deviceHarness } from './helpers/deviceHarness.js';
 import { advance } from './helpers/time.js';

@@ -1,5 +1,6 @@
 import { fromPromise } from 'xstate';
-import { connectionMachine, type LinkInput, type OperationInput } from '../machines/connection.js';
+import { connectionMachine } from '../machines/connection.js';
+import type { LinkInput, OperationInput } from '../machines/connectionModel.js';
 import type { BusRuntimeLookup, JsonValue } from './driver.js';
 
 // Binds the pure connection machine to real I/O: each invoked actor looks its bus runtime up at the

@@ -6,7 +6,8 @@ import {
   type InspectionEvent,
   type Observer,
 } from 'xstate';
-import { busSupervisorMachine, type ReleaseLink } from '../machines/busSupervisor.js';
+import { busSupervisorMachine } from '../machines/busSupervisor.js';
+import type { ReleaseLink } from '../machines/busSupervisorChildren.js';
 import type { BusSupervisorEvent, BusSupervisorInput } from '../machines/busSupervisorModel.js';
 import type { GatewayClock } from '../machines/clock.js';
 import type { GatewayNotice, NoticeSink } from '../machines/notices.js';

@@ -1,5 +1,4 @@
 import {
-  type AnyActorRef,
   and,
   assign,
   enqueueActions,
@@ -13,32 +12,41 @@ import {
 } from 'xstate';
 import { RESTART_ACTOR_STEP } from '../actors/driver.js';
 import {
+  BUS_WATCH_ID,
+  type ReleaseLink,
+  restartDevice,
+  spawnDevices,
+  stopDevices,
+} from './busSupervisorChildren.js';
+import {
+  afterHousekeeping,
   type BusSupervisorContext,
   type BusSupervisorEvent,
   type BusSupervisorInput,
-  freshWatch,
-  housekeeping,
+  commandRejection,
   initialContext,
+  planRecovery,
+  type RecoveryReport,
   type RecoveryRequest,
+  recoveryNotice,
   requestRecovery,
-  restartGroup,
-  specOf,
 } from './busSupervisorModel.js';
 import { nowOf } from './clock.js';
-import { type ConnectionInput, connectionMachine, errorText } from './connection.js';
-import { climb, resetLadder } from './ladder.js';
-import type { CommandResultNotice, DeviceNotice, GatewayNotice } from './notices.js';
+import { connectionMachine } from './connection.js';
+import { errorText } from './connectionModel.js';
+import type { GatewayNotice } from './notices.js';
 import { deliver, OUTLET_SYSTEM_ID } from './outlet.js';
-import { decideRestart } from './restarts.js';
 
 // One supervisor per bus/adapter, each the root of an actor system of its own: XState's spawning is
 // O(N²) per parent and its scheduler scans every timer of a system whenever an actor stops, so one
-// system for thousands of devices slows down quadratically (measured: bench/actorTree.ts). It runs the bus's devices as children with OTP semantics: a crashed child is restarted
-// alone (one_for_one) or with the children started after it (rest_for_one), restarts back off, and
-// more than `maxRestarts` within `periodMs` makes it stop everything and escalate to the root. It also
-// climbs each device's recovery ladder when the device goes offline or stays degraded, one step at a
-// time per bus. I/O (opening the bus, watching it, recovery steps) is in invoked actors bound by
-// src/actors/supervisorActors.ts; notices leave through the system's outlet (outlet.ts).
+// system for thousands of devices slows down quadratically (measured: bench/actorTree.ts). It runs the
+// bus's devices as children with OTP semantics: a crashed child is restarted alone (one_for_one) or
+// with the children started after it (rest_for_one), restarts back off, and more than `maxRestarts`
+// within `periodMs` makes it stop everything and escalate to the root. It also climbs each device's
+// recovery ladder when the device goes offline or stays degraded, one step at a time per bus. I/O
+// (opening the bus, watching it, recovery steps) is in invoked actors bound by
+// src/actors/supervisorActors.ts; notices leave through the system's outlet (outlet.ts). The data and
+// decisions are in busSupervisorModel.ts, the starting and stopping of children in busSupervisorChildren.ts.
 
 const ERROR_PREFIX = 'xstate.error.actor.';
 const DONE_PREFIX = 'xstate.done.actor.';
@@ -50,95 +58,6 @@ interface BusInput {
 interface RecoveryInput extends BusInput {
   deviceId: string;
   step: string;
-}
-
-type ChildRef = { getSnapshot(): { context?: { commands?: readonly { id: string; operation: string }[] } } };
-
-/** Answers the commands still queued in a child that is about to be stopped, so none is lost silently. */
-function commandsOfStoppedChild(
-  child: ChildRef | undefined,
-  deviceId: string,
-  error: string,
-  at: number,
-): CommandResultNotice[] {
-  const commands = child?.getSnapshot().context?.commands ?? [];
-  return commands.map((command) => ({
-    type: 'device.commandResult',
-    deviceId,
-    commandId: command.id,
-    operation: command.operation,
-    result: { ok: false, error },
-    at,
-  }));
-}
-
-/** What the bus watcher (the bus's I/O actor) is sent: release the link of a device. */
-export interface ReleaseLink {
-  type: 'RELEASE';
-  deviceId: string;
-}
-
-const BUS_WATCH_ID = 'busWatch';
-
-interface ChildControl {
-  spawnChild(src: 'device', options: { id: string; input: ConnectionInput }): void;
-  stopChild(id: string): void;
-  sendTo(to: AnyActorRef | string, event: { type: string } & Record<string, unknown>): void;
-  assign(update: (args: { context: BusSupervisorContext }) => Partial<BusSupervisorContext>): void;
-}
-
-type SystemLike = Parameters<typeof deliver>[1] & Parameters<typeof nowOf>[0];
-
-/** Spawns devices as children and tells them to connect. */
-function spawnDevices(
-  enqueue: ChildControl,
-  context: BusSupervisorContext,
-  deviceIds: readonly string[],
-  now: number,
-) {
-  for (const deviceId of deviceIds) {
-    const spec = specOf(context, deviceId);
-    if (!spec) continue;
-    enqueue.spawnChild('device', {
-      id: deviceId,
-      input: { deviceId, busId: context.busId, policy: spec.policy },
-    });
-    enqueue.sendTo(deviceId, { type: 'CONNECT' });
-  }
-  enqueue.assign(({ context: current }) => ({
-    running: [...new Set([...current.running, ...deviceIds])],
-    watches: {
-      ...current.watches,
-      ...Object.fromEntries(
-        deviceIds.map((id) => [
-          id,
-          { ...(current.watches[id] ?? freshWatch(now)), status: 'disconnected' as const, since: now },
-        ]),
-      ),
-    },
-  }));
-}
-
-/** Stops children, answering the commands still queued in them first so none is lost silently. */
-function stopDevices(
-  enqueue: ChildControl,
-  self: { getSnapshot(): { children: unknown } },
-  system: SystemLike,
-  deviceIds: readonly string[],
-  reason: string,
-) {
-  const now = nowOf(system);
-  const children = self.getSnapshot().children as Record<string, ChildRef | undefined>;
-  for (const deviceId of deviceIds) {
-    const error = `device ${deviceId} was restarted (${reason}) before the command ran`;
-    for (const notice of commandsOfStoppedChild(children[deviceId], deviceId, error, now)) {
-      deliver(enqueue, system, notice);
-    }
-    enqueue.stopChild(deviceId);
-    // A stopped actor runs no exit actions, so its link is released here.
-    enqueue.sendTo(BUS_WATCH_ID, { type: 'RELEASE', deviceId } satisfies ReleaseLink);
-  }
-  enqueue.assign(({ context }) => ({ running: context.running.filter((id) => !deviceIds.includes(id)) }));
 }
 
 const unbound = (what: string) => () => {
@@ -177,55 +96,8 @@ export const busSupervisorMachine = setup({
     spawnAllDevices: enqueueActions(({ context, enqueue, system }) => {
       spawnDevices(enqueue, context, context.running, nowOf(system));
     }),
-    /** Restarts a child (with its rest_for_one group) as its restart type says, or escalates. */
     restartChild: enqueueActions(({ context, event, enqueue, self, system }) => {
-      if (event.type !== 'RESTART_CHILD') return;
-      const now = nowOf(system);
-      const spec = specOf(context, event.deviceId);
-      if (!spec) return;
-      const group = restartGroup(context, event.deviceId);
-      stopDevices(enqueue, self, system, group, event.reason);
-      const restarts = spec.restart === 'permanent' || (spec.restart === 'transient' && event.crashed);
-      const toRestart = restarts ? group : group.filter((id) => id !== event.deviceId);
-      if (!restarts) {
-        deliver(enqueue, system, {
-          type: 'supervisor.child_stopped',
-          busId: context.busId,
-          actorId: event.deviceId,
-          reason: `${event.reason}; not restarted (restart: ${spec.restart})`,
-          at: now,
-        });
-      }
-      if (toRestart.length === 0) return;
-      const decision = decideRestart(context.policy, context.restartBook, now);
-      enqueue.assign({ restartBook: decision.book });
-      if (decision.kind === 'escalate') {
-        enqueue.raise({ type: 'STOP', reason: decision.reason });
-        return;
-      }
-      for (const deviceId of toRestart) {
-        deliver(enqueue, system, {
-          type: 'supervisor.restart',
-          busId: context.busId,
-          actorId: deviceId,
-          reason:
-            deviceId === event.deviceId ? event.reason : `restarted with ${event.deviceId} (rest_for_one)`,
-          delayMs: decision.delayMs,
-          at: now,
-        });
-      }
-      enqueue.assign(({ context: current }) => ({
-        pendingRestarts: [
-          ...current.pendingRestarts.filter((r) => !toRestart.includes(r.deviceId)),
-          ...toRestart.map((deviceId) => ({ deviceId, dueAt: now + decision.delayMs, reason: event.reason })),
-        ],
-        watches: Object.fromEntries(
-          Object.entries(current.watches).map(([id, watch]) =>
-            toRestart.includes(id) ? [id, { ...watch, restarts: watch.restarts + 1 }] : [id, watch],
-          ),
-        ),
-      }));
-      enqueue.raise({ type: 'RESTARTS_CHANGED' });
+      if (event.type === 'RESTART_CHILD') restartDevice(enqueue, context, self, system, event);
     }),
     startDueRestarts: enqueueActions(({ context, enqueue, system }) => {
       const now = nowOf(system);
@@ -273,65 +145,19 @@ export const busSupervisorMachine = setup({
       const watch = context.watches[request.deviceId];
       if (!watch || !context.running.includes(request.deviceId)) return;
       const now = nowOf(system);
-      const named = request.step !== null;
-      const steps = named
-        ? context.recoverySteps.filter((s) => s.name === request.step)
-        : context.recoverySteps;
-      const decision = climb(steps, named ? { rung: 0, history: watch.ladder.history } : watch.ladder, now);
-      const report = (step: string, outcome: 'started' | 'rate_limited' | 'failed', detail: string) =>
-        deliver(enqueue, system, {
-          type: 'supervisor.recovery',
-          busId: context.busId,
-          deviceId: request.deviceId,
-          step,
-          outcome,
-          detail,
-          at: now,
-        });
-      if (decision.kind === 'no_steps') {
-        const known = context.recoverySteps.map((s) => s.name).join(', ');
-        report(
-          request.step ?? 'none',
-          'failed',
-          `driver ${context.driver} has no recovery step "${request.step}" (known: ${known})`,
-        );
-        return;
-      }
-      if (decision.kind === 'rate_limited') {
-        const waitS = Math.ceil((decision.retryAt - now) / 1000);
-        report(
-          decision.step,
-          'rate_limited',
-          `rate limit reached, waiting ${waitS} s instead of trying again now`,
-        );
-        enqueue.assign({
-          watches: { ...context.watches, [request.deviceId]: { ...watch, waitUntil: decision.retryAt } },
-        });
-        return;
-      }
-      enqueue.assign({
-        watches: {
-          ...context.watches,
-          [request.deviceId]: {
-            ...watch,
-            ladder: named ? { ...watch.ladder, history: decision.ladder.history } : decision.ladder,
-            waitUntil: null,
-            lastDegradedClimbAt: watch.status === 'connected.degraded' ? now : watch.lastDegradedClimbAt,
-            lastRecovery: { step: decision.step, outcome: 'started', at: now },
-          },
-        },
-      });
-      report(decision.step, 'started', request.reason);
-      if (decision.step === RESTART_ACTOR_STEP) {
+      const plan = planRecovery(context, request, watch, now);
+      if (plan.watch) enqueue.assign({ watches: { ...context.watches, [request.deviceId]: plan.watch } });
+      deliver(enqueue, system, recoveryNotice(context, request.deviceId, plan.report, now));
+      if (plan.start === RESTART_ACTOR_STEP) {
         enqueue.raise({
           type: 'RESTART_CHILD',
           deviceId: request.deviceId,
           reason: `recovery step ${RESTART_ACTOR_STEP}`,
           crashed: true,
         });
-        return;
+      } else if (plan.start !== null) {
+        enqueue.assign({ recovering: { ...request, step: plan.start } });
       }
-      enqueue.assign({ recovering: { ...request, step: decision.step } });
     }),
     finishRecovery: enqueueActions(
       ({ context, enqueue, system }, params: { ok: boolean; detail: string }) => {
@@ -339,15 +165,8 @@ export const busSupervisorMachine = setup({
         if (!recovering) return;
         const now = nowOf(system);
         const outcome = params.ok ? 'succeeded' : 'failed';
-        deliver(enqueue, system, {
-          type: 'supervisor.recovery',
-          busId: context.busId,
-          deviceId: recovering.deviceId,
-          step: recovering.step,
-          outcome,
-          detail: params.detail,
-          at: now,
-        });
+        const report: RecoveryReport = { step: recovering.step, outcome, detail: params.detail };
+        deliver(enqueue, system, recoveryNotice(context, recovering.deviceId, report, now));
         const watch = context.watches[recovering.deviceId];
         if (watch) {
           enqueue.assign({
@@ -368,21 +187,7 @@ export const busSupervisorMachine = setup({
         enqueue.assign({ recovering: null });
       },
     ),
-    runHousekeeping: assign(({ context, system }) => {
-      const { climb: requests, resetLadders } = housekeeping(context, nowOf(system));
-      let recoveryQueue = context.recoveryQueue;
-      for (const request of requests) recoveryQueue = requestRecovery({ ...context, recoveryQueue }, request);
-      const watches = { ...context.watches };
-      for (const deviceId of resetLadders) {
-        const watch = watches[deviceId];
-        if (watch) watches[deviceId] = { ...watch, ladder: resetLadder(watch.ladder) };
-      }
-      for (const request of requests) {
-        const watch = watches[request.deviceId];
-        if (watch) watches[request.deviceId] = { ...watch, waitUntil: null };
-      }
-      return { recoveryQueue, watches };
-    }),
+    runHousekeeping: assign(({ context, system }) => afterHousekeeping(context, nowOf(system))),
     forwardCommand: enqueueActions(({ context, event, enqueue, system }) => {
       if (event.type !== 'COMMAND') return;
       if (context.running.includes(event.deviceId)) {
@@ -394,21 +199,7 @@ export const busSupervisorMachine = setup({
         });
         return;
       }
-      const restarting = context.pendingRestarts.some((r) => r.deviceId === event.deviceId);
-      const notice: DeviceNotice = {
-        type: 'device.commandResult',
-        deviceId: event.deviceId,
-        commandId: event.id,
-        operation: event.operation,
-        result: {
-          ok: false,
-          error: restarting
-            ? `device ${event.deviceId} is restarting, try again shortly`
-            : `device ${event.deviceId} is not running on ${context.busId}`,
-        },
-        at: nowOf(system),
-      };
-      deliver(enqueue, system, notice);
+      deliver(enqueue, system, commandRejection(context, event, nowOf(system)));
     }),
     forwardDeviceEvent: enqueueActions(({ context, event, enqueue }) => {
       if (event.type === 'DEVICE_EVENT' && context.running.includes(event.deviceId)) {

@@ -1,7 +1,7 @@
 import type { JsonValue, RecoveryStepSpec } from '../actors/driver.js';
-import type { ConnectionEvent } from './connection.js';
-import { FRESH_LADDER, type LadderState } from './ladder.js';
-import type { DeviceNotice, DeviceStatus } from './notices.js';
+import type { ConnectionEvent } from './connectionModel.js';
+import { climb, FRESH_LADDER, type LadderState, resetLadder } from './ladder.js';
+import type { CommandResultNotice, DeviceNotice, DeviceStatus, SupervisorNotice } from './notices.js';
 import type { DevicePolicy, RestartType, SupervisorPolicy } from './policy.js';
 import { EMPTY_RESTART_BOOK, type RestartBook } from './restarts.js';
 
@@ -157,4 +157,107 @@ export function housekeeping(
     }
   }
   return { climb, resetLadders };
+}
+
+/** The answer to a command for a device that is not running, so the caller is not left waiting. */
+export function commandRejection(
+  context: BusSupervisorContext,
+  command: Extract<BusSupervisorEvent, { type: 'COMMAND' }>,
+  at: number,
+): CommandResultNotice {
+  const restarting = context.pendingRestarts.some((r) => r.deviceId === command.deviceId);
+  const error = restarting
+    ? `device ${command.deviceId} is restarting, try again shortly`
+    : `device ${command.deviceId} is not running on ${context.busId}`;
+  return {
+    type: 'device.commandResult',
+    deviceId: command.deviceId,
+    commandId: command.id,
+    operation: command.operation,
+    result: { ok: false, error },
+    at,
+  };
+}
+
+/** The context change of the periodic check: climbs it asks for queued, stable ladders back on rung 0. */
+export function afterHousekeeping(
+  context: BusSupervisorContext,
+  now: number,
+): Pick<BusSupervisorContext, 'recoveryQueue' | 'watches'> {
+  const { climb: requests, resetLadders } = housekeeping(context, now);
+  let recoveryQueue = context.recoveryQueue;
+  for (const request of requests) recoveryQueue = requestRecovery({ ...context, recoveryQueue }, request);
+  const watches = { ...context.watches };
+  for (const deviceId of resetLadders) {
+    const watch = watches[deviceId];
+    if (watch) watches[deviceId] = { ...watch, ladder: resetLadder(watch.ladder) };
+  }
+  for (const request of requests) {
+    const watch = watches[request.deviceId];
+    if (watch) watches[request.deviceId] = { ...watch, waitUntil: null };
+  }
+  return { recoveryQueue, watches };
+}
+
+type RecoveryNotice = Extract<SupervisorNotice, { type: 'supervisor.recovery' }>;
+
+/** What is reported about a recovery step: everything of the notice but where and when. */
+export type RecoveryReport = Pick<RecoveryNotice, 'step' | 'outcome' | 'detail'>;
+
+export function recoveryNotice(
+  context: BusSupervisorContext,
+  deviceId: string,
+  report: RecoveryReport,
+  at: number,
+): RecoveryNotice {
+  return { type: 'supervisor.recovery', busId: context.busId, deviceId, ...report, at };
+}
+
+/** What a recovery request comes to: the report, the device's watch after it, and the step to start. */
+export interface RecoveryPlan {
+  report: RecoveryReport;
+  /** The device's watch after the decision, or null when it stays as it is. */
+  watch: DeviceWatch | null;
+  /** The step to start now, or null when none runs (no such step, or a rate limit holds). */
+  start: string | null;
+}
+
+/**
+ * Decides a recovery request: a named step (a manual request) runs from its own rate-limit history
+ * without moving the ladder; otherwise the device's ladder climbs one rung.
+ */
+export function planRecovery(
+  context: BusSupervisorContext,
+  request: RecoveryRequest,
+  watch: DeviceWatch,
+  now: number,
+): RecoveryPlan {
+  const named = request.step !== null;
+  const steps = named ? context.recoverySteps.filter((s) => s.name === request.step) : context.recoverySteps;
+  const decision = climb(steps, named ? { rung: 0, history: watch.ladder.history } : watch.ladder, now);
+  if (decision.kind === 'no_steps') {
+    const known = context.recoverySteps.map((s) => s.name).join(', ');
+    const detail = `driver ${context.driver} has no recovery step "${request.step}" (known: ${known})`;
+    return { report: { step: request.step ?? 'none', outcome: 'failed', detail }, watch: null, start: null };
+  }
+  if (decision.kind === 'rate_limited') {
+    const waitS = Math.ceil((decision.retryAt - now) / 1000);
+    const detail = `rate limit reached, waiting ${waitS} s instead of trying again now`;
+    return {
+      report: { step: decision.step, outcome: 'rate_limited', detail },
+      watch: { ...watch, waitUntil: decision.retryAt },
+      start: null,
+    };
+  }
+  return {
+    report: { step: decision.step, outcome: 'started', detail: request.reason },
+    watch: {
+      ...watch,
+      ladder: named ? { ...watch.ladder, history: decision.ladder.history } : decision.ladder,
+      waitUntil: null,
+      lastDegradedClimbAt: watch.status === 'connected.degraded' ? now : watch.lastDegradedClimbAt,
+      lastRecovery: { step: decision.step, outcome: 'started', at: now },
+    },
+    start: decision.step,
+  };
 }

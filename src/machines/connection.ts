@@ -1,19 +1,32 @@
-import { type AnyActorRef, and, assign, enqueueActions, fromPromise, not, setup, stateIn } from 'xstate';
+import { and, assign, enqueueActions, fromPromise, not, setup, stateIn } from 'xstate';
 import type { JsonValue } from '../actors/driver.js';
-import { backoffDelay } from './backoff.js';
 import { nowOf } from './clock.js';
+import { enqueue, releaseHead } from './commandQueue.js';
 import {
-  type Command,
-  type CommandQueue,
-  enqueue,
-  partitionExpired,
-  releaseHead,
-  removeCommand,
-  scheduleRetry,
-} from './commandQueue.js';
-import type { CommandResult, DeviceNotice, DeviceNoticeDraft, DeviceStatus } from './notices.js';
-import { deliver } from './outlet.js';
-import type { DevicePolicy } from './policy.js';
+  type ConnectionContext,
+  type ConnectionEvent,
+  type ConnectionInput,
+  commandResult,
+  connectTimeoutError,
+  currentOperationName,
+  errorText,
+  giveUp,
+  type LinkInput,
+  nextOperation,
+  notify,
+  type OperationInput,
+  operationInput,
+  operationTimeout,
+  operationTimeoutError,
+  outcomeOfExpiry,
+  outcomeOfFailure,
+  outcomeOfStop,
+  outcomeOfSuccess,
+  scheduleAttempt,
+  settle,
+  statusNotice,
+} from './connectionModel.js';
+import type { DeviceNoticeDraft } from './notices.js';
 
 // One machine definition serves every device of every driver. Two parallel regions:
 // - `link`: disconnected → connecting → connected (healthy | degraded) → reconnecting → offline, with the
@@ -22,146 +35,11 @@ import type { DevicePolicy } from './policy.js';
 // All I/O is in the two invoked actors (`connectLink`, `runOperation`), which a bus binds to its transport
 // (src/actors/deviceActors.ts); link events arrive from the bus supervisor, and leaving `connected` asks it
 // to release the link (`LINK_RELEASE`), so an idle connected device has no child actor at all. The
-// definition itself is pure. Every timer is derived
+// definition itself is pure; its data and decisions are in connectionModel.ts. Every timer is derived
 // from a deadline kept in context, so a restored snapshot re-arms them on `RESUME`.
 
 /** Bumped whenever a change makes older persisted snapshots unusable. */
 export const CONNECTION_MACHINE_VERSION = 1;
-
-export interface ConnectionInput {
-  deviceId: string;
-  busId: string;
-  policy: DevicePolicy;
-}
-
-type CurrentOperation = { kind: 'command'; commandId: string } | { kind: 'poll' };
-
-export interface ConnectionContext extends ConnectionInput {
-  /** Reconnect attempts since the link was last up; reset by a successful connect or a `RETRY`. */
-  attempts: number;
-  consecutiveFailures: number;
-  lastSuccessAt: number | null;
-  lastError: string | null;
-  /** Why the last transition of the link happened (logged and published with it). */
-  reason: string;
-  nextAttemptAt: number | null;
-  pollDueAt: number | null;
-  commands: CommandQueue;
-  current: CurrentOperation | null;
-}
-
-export type ConnectionEvent =
-  | { type: 'CONNECT' }
-  | { type: 'DISCONNECT'; reason: string }
-  /** Hotplug: the hardware reappeared; cut the backoff wait short. */
-  | { type: 'DEVICE_PRESENT' }
-  /** The supervisor's `reopen`: try again now with a fresh attempt budget. */
-  | { type: 'RETRY'; reason: string }
-  | { type: 'LINK_LOST'; error: string }
-  | { type: 'LINK_DATA'; operation: string; result: JsonValue }
-  | { type: 'LINK_FAILURE'; error: string }
-  | { type: 'COMMAND'; id: string; operation: string; args: JsonValue }
-  /** Sent once after a persisted snapshot is restored, to re-arm the timers of the current state. */
-  | { type: 'RESUME' };
-
-export interface LinkInput {
-  deviceId: string;
-  busId: string;
-}
-
-export interface OperationInput extends LinkInput {
-  operation: string;
-  args: JsonValue;
-}
-
-export function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : JSON.stringify(error);
-}
-
-function operationTimeout(policy: DevicePolicy, operation: string): number {
-  return policy.timeouts[operation] ?? policy.timeouts.default;
-}
-
-/** The command being run, or undefined while the poll runs. */
-function currentCommand(context: ConnectionContext): Command | undefined {
-  const current = context.current;
-  return current?.kind === 'command' ? context.commands.find((c) => c.id === current.commandId) : undefined;
-}
-
-function currentOperationName(context: ConnectionContext): string {
-  return currentCommand(context)?.operation ?? 'poll';
-}
-
-/** The context change for going `reconnecting`: one more attempt and its deadline. */
-function scheduleAttempt(
-  context: ConnectionContext,
-  now: number,
-  reason: string,
-  random: number,
-): Partial<ConnectionContext> {
-  const attempts = context.attempts + 1;
-  const delay = backoffDelay(context.policy.reconnect, attempts, random);
-  return {
-    attempts,
-    nextAttemptAt: now + delay,
-    lastError: reason,
-    reason: `${reason}; retry ${attempts} in ${delay} ms`,
-  };
-}
-
-function statusNotice(status: DeviceStatus) {
-  return ({ context }: { context: ConnectionContext }): DeviceNoticeDraft => ({
-    type: 'device.status',
-    deviceId: context.deviceId,
-    busId: context.busId,
-    status,
-    reason: context.reason,
-    attempts: context.attempts,
-    consecutiveFailures: context.consecutiveFailures,
-    lastError: context.lastError,
-    lastSuccessAt: context.lastSuccessAt,
-    nextAttemptAt: status === 'reconnecting' ? context.nextAttemptAt : null,
-  });
-}
-
-function commandResult(
-  context: ConnectionContext,
-  command: Pick<Command, 'id' | 'operation'>,
-  result: CommandResult,
-): DeviceNoticeDraft {
-  return {
-    type: 'device.commandResult',
-    deviceId: context.deviceId,
-    commandId: command.id,
-    operation: command.operation,
-    result,
-  };
-}
-
-/**
- * Sends a notice on its way: a status change to the supervisor (which acts on it and passes it on),
- * data and command results straight to the system's outlet, sparing the supervisor the hot path.
- */
-function notify(
-  queue: {
-    sendParent: (event: DeviceNotice) => void;
-    sendTo: (to: AnyActorRef, event: DeviceNotice) => void;
-  },
-  self: { _parent?: unknown; system: Parameters<typeof deliver>[1] },
-  notice: DeviceNoticeDraft,
-  at: number,
-): void {
-  const stamped = { ...notice, at } as DeviceNotice;
-  if (stamped.type !== 'device.status') deliver(queue, self.system, stamped);
-  else if (self._parent) queue.sendParent(stamped);
-}
-
-/** Fixed-rate polling: the next poll is due one interval after the last was due, not after it ended. */
-function nextPollDue(context: ConnectionContext, now: number): number {
-  const next = (context.pollDueAt ?? now) + context.policy.pollIntervalMs;
-  return next > now ? next : now + context.policy.pollIntervalMs;
-}
 
 const unbound = (what: string) => () => {
   throw new Error(`connection machine used without a transport: ${what} is not bound (see deviceActors.ts)`);
@@ -216,59 +94,22 @@ export const connectionMachine = setup({
     }),
     expireCommands: enqueueActions(({ context, system, self, enqueue: queue }) => {
       const now = nowOf(system);
-      const { valid, expired } = partitionExpired(context.commands, now);
-      for (const command of expired) {
-        const waited = Math.round((now - command.enqueuedAt) / 1000);
-        const error = `command expired after waiting ${waited} s (device ${context.deviceId} is not connected)`;
-        notify(queue, self, commandResult(context, command, { ok: false, error }), now);
-      }
-      queue.assign({ commands: valid });
+      settle(queue, self, outcomeOfExpiry(context, now), now);
     }),
     answerAllCommands: enqueueActions(
       ({ context, system, self, enqueue: queue }, params: { error: string }) => {
-        const now = nowOf(system);
-        for (const command of context.commands) {
-          notify(queue, self, commandResult(context, command, { ok: false, error: params.error }), now);
-        }
-        queue.assign({ commands: [], current: null });
+        settle(queue, self, outcomeOfStop(context, params.error), nowOf(system));
       },
     ),
     operationSucceeded: enqueueActions(({ context, event, system, self, enqueue: queue }) => {
       const now = nowOf(system);
       const result = ('output' in event ? event.output : null) as JsonValue;
-      const command = currentCommand(context);
-      if (command) {
-        notify(queue, self, commandResult(context, command, { ok: true, result }), now);
-        queue.assign({ commands: removeCommand(context.commands, command.id) });
-      } else {
-        const data: DeviceNoticeDraft = {
-          type: 'device.data',
-          deviceId: context.deviceId,
-          operation: 'poll',
-          result,
-        };
-        notify(queue, self, data, now);
-        queue.assign({ pollDueAt: nextPollDue(context, now) });
-      }
-      queue.assign({ consecutiveFailures: 0, lastSuccessAt: now });
+      settle(queue, self, outcomeOfSuccess(context, now, result), now);
     }),
     operationFailed: enqueueActions(
       ({ context, system, self, enqueue: queue }, params: { error: string }) => {
         const now = nowOf(system);
-        const command = currentCommand(context);
-        const retryDelays = context.policy.commands.retryDelaysMs;
-        if (command && command.attempts < retryDelays.length) {
-          const delay = retryDelays[command.attempts] ?? 0;
-          queue.assign({ commands: scheduleRetry(context.commands, command.id, now + delay) });
-        } else if (command) {
-          const runs = command.attempts + 1;
-          const error = `${command.operation} failed after ${runs} ${runs === 1 ? 'try' : 'tries'}: ${params.error}`;
-          notify(queue, self, commandResult(context, command, { ok: false, error }), now);
-          queue.assign({ commands: removeCommand(context.commands, command.id) });
-        } else {
-          queue.assign({ pollDueAt: nextPollDue(context, now) });
-        }
-        queue.assign({ consecutiveFailures: context.consecutiveFailures + 1, lastError: params.error });
+        settle(queue, self, outcomeOfFailure(context, now, params.error), now);
       },
     ),
   },
@@ -327,10 +168,7 @@ export const connectionMachine = setup({
               {
                 guard: 'attemptsExhausted',
                 target: 'offline',
-                actions: assign(({ event, context }) => ({
-                  lastError: errorText(event.error),
-                  reason: `gave up after ${context.attempts} attempts: ${errorText(event.error)}`,
-                })),
+                actions: assign(({ event, context }) => giveUp(context, errorText(event.error))),
               },
               {
                 target: 'reconnecting',
@@ -350,20 +188,14 @@ export const connectionMachine = setup({
               {
                 guard: 'attemptsExhausted',
                 target: 'offline',
-                actions: assign(({ context }) => ({
-                  lastError: `connect timed out after ${context.policy.timeouts.connect} ms`,
-                  reason: `gave up after ${context.attempts} attempts: connect timed out`,
-                })),
+                actions: assign(({ context }) =>
+                  giveUp(context, connectTimeoutError(context), 'connect timed out'),
+                ),
               },
               {
                 target: 'reconnecting',
                 actions: assign(({ context, system }) =>
-                  scheduleAttempt(
-                    context,
-                    nowOf(system),
-                    `connect timed out after ${context.policy.timeouts.connect} ms`,
-                    Math.random(),
-                  ),
+                  scheduleAttempt(context, nowOf(system), connectTimeoutError(context), Math.random()),
                 ),
               },
             ],
@@ -531,30 +363,14 @@ export const connectionMachine = setup({
           on: { RESUME: { target: 'retryWait', reenter: true } },
         },
         running: {
-          entry: assign(({ context }) => {
-            const head = context.commands[0];
-            return {
-              current:
-                head && head.retryAt === null
-                  ? { kind: 'command' as const, commandId: head.id }
-                  : { kind: 'poll' as const },
-            };
-          }),
+          entry: assign(({ context }) => ({ current: nextOperation(context) })),
           // Leaving the link's `connected` state stops the invoked operation: its AbortSignal fires and
           // the command stays at the head of the queue for the next connection.
           always: { guard: not('linkUp'), target: 'idle' },
           invoke: {
             id: 'runOperation',
             src: 'runOperation',
-            input: ({ context }) => {
-              const command = currentCommand(context);
-              return {
-                deviceId: context.deviceId,
-                busId: context.busId,
-                operation: command?.operation ?? 'poll',
-                args: command?.args ?? null,
-              };
-            },
+            input: ({ context }) => operationInput(context),
             onDone: { target: 'idle', actions: 'operationSucceeded' },
             onError: {
               target: 'idle',
@@ -569,12 +385,7 @@ export const connectionMachine = setup({
               target: 'idle',
               actions: {
                 type: 'operationFailed',
-                params: ({ context }) => {
-                  const operation = currentOperationName(context);
-                  return {
-                    error: `${operation} timed out after ${operationTimeout(context.policy, operation)} ms`,
-                  };
-                },
+                params: ({ context }) => ({ error: operationTimeoutError(context) }),
               },
             },
           },
@@ -583,13 +394,3 @@ export const connectionMachine = setup({
     },
   },
 });
-
-export type ConnectionMachine = typeof connectionMachine;
-
-/** The device's state by the names logs and MQTT use (the `link` region; `work` is an implementation detail). */
-export function deviceStatusOf(value: unknown): DeviceStatus {
-  const link = (value as { link?: unknown }).link;
-  if (typeof link === 'string') return link as DeviceStatus;
-  const connected = (link as { connected?: string } | undefined)?.connected;
-  return connected === 'degraded' ? 'connected.degraded' : 'connected.healthy';
-}

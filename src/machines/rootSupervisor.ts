@@ -2,7 +2,7 @@ import { enqueueActions, fromCallback, setup } from 'xstate';
 import type { JsonValue } from '../actors/driver.js';
 import type { BusSupervisorEvent, BusSupervisorInput } from './busSupervisorModel.js';
 import { nowOf } from './clock.js';
-import { type ConnectionEvent, errorText } from './connection.js';
+import { type ConnectionEvent, errorText } from './connectionModel.js';
 import type { GatewayNotice } from './notices.js';
 import { deliver, OUTLET_SYSTEM_ID } from './outlet.js';
 import type { SupervisorPolicy } from './policy.js';

@@ -1,0 +1,275 @@
+import type { AnyActorRef } from 'xstate';
+import type { JsonValue } from '../actors/driver.js';
+import { backoffDelay } from './backoff.js';
+import {
+  type Command,
+  type CommandQueue,
+  partitionExpired,
+  removeCommand,
+  scheduleRetry,
+} from './commandQueue.js';
+import type { CommandResult, DeviceNotice, DeviceNoticeDraft, DeviceStatus } from './notices.js';
+import { deliver } from './outlet.js';
+import type { DevicePolicy } from './policy.js';
+
+// The data of a device connection: its input, context and events, and the decisions on them as pure
+// functions (plus `notify` and `settle`, which put their results on an action queue). The machine
+// itself (connection.ts) only wires these to states and actors.
+
+export interface ConnectionInput {
+  deviceId: string;
+  busId: string;
+  policy: DevicePolicy;
+}
+
+export type CurrentOperation = { kind: 'command'; commandId: string } | { kind: 'poll' };
+
+export interface ConnectionContext extends ConnectionInput {
+  /** Reconnect attempts since the link was last up; reset by a successful connect or a `RETRY`. */
+  attempts: number;
+  consecutiveFailures: number;
+  lastSuccessAt: number | null;
+  lastError: string | null;
+  /** Why the last transition of the link happened (logged and published with it). */
+  reason: string;
+  nextAttemptAt: number | null;
+  pollDueAt: number | null;
+  commands: CommandQueue;
+  current: CurrentOperation | null;
+}
+
+export type ConnectionEvent =
+  | { type: 'CONNECT' }
+  | { type: 'DISCONNECT'; reason: string }
+  /** Hotplug: the hardware reappeared; cut the backoff wait short. */
+  | { type: 'DEVICE_PRESENT' }
+  /** The supervisor's `reopen`: try again now with a fresh attempt budget. */
+  | { type: 'RETRY'; reason: string }
+  | { type: 'LINK_LOST'; error: string }
+  | { type: 'LINK_DATA'; operation: string; result: JsonValue }
+  | { type: 'LINK_FAILURE'; error: string }
+  | { type: 'COMMAND'; id: string; operation: string; args: JsonValue }
+  /** Sent once after a persisted snapshot is restored, to re-arm the timers of the current state. */
+  | { type: 'RESUME' };
+
+export interface LinkInput {
+  deviceId: string;
+  busId: string;
+}
+
+export interface OperationInput extends LinkInput {
+  operation: string;
+  args: JsonValue;
+}
+
+export function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : JSON.stringify(error);
+}
+
+export function operationTimeout(policy: DevicePolicy, operation: string): number {
+  return policy.timeouts[operation] ?? policy.timeouts.default;
+}
+
+/** The command being run, or undefined while the poll runs. */
+function currentCommand(context: ConnectionContext): Command | undefined {
+  const current = context.current;
+  return current?.kind === 'command' ? context.commands.find((c) => c.id === current.commandId) : undefined;
+}
+
+export function currentOperationName(context: ConnectionContext): string {
+  return currentCommand(context)?.operation ?? 'poll';
+}
+
+/** The context change for going `reconnecting`: one more attempt and its deadline. */
+export function scheduleAttempt(
+  context: ConnectionContext,
+  now: number,
+  reason: string,
+  random: number,
+): Partial<ConnectionContext> {
+  const attempts = context.attempts + 1;
+  const delay = backoffDelay(context.policy.reconnect, attempts, random);
+  return {
+    attempts,
+    nextAttemptAt: now + delay,
+    lastError: reason,
+    reason: `${reason}; retry ${attempts} in ${delay} ms`,
+  };
+}
+
+/** The context change for going `offline`: the attempt budget is spent. */
+export function giveUp(
+  context: ConnectionContext,
+  lastError: string,
+  cause: string = lastError,
+): Partial<ConnectionContext> {
+  return { lastError, reason: `gave up after ${context.attempts} attempts: ${cause}` };
+}
+
+export function connectTimeoutError(context: ConnectionContext): string {
+  return `connect timed out after ${context.policy.timeouts.connect} ms`;
+}
+
+export function statusNotice(status: DeviceStatus) {
+  return ({ context }: { context: ConnectionContext }): DeviceNoticeDraft => ({
+    type: 'device.status',
+    deviceId: context.deviceId,
+    busId: context.busId,
+    status,
+    reason: context.reason,
+    attempts: context.attempts,
+    consecutiveFailures: context.consecutiveFailures,
+    lastError: context.lastError,
+    lastSuccessAt: context.lastSuccessAt,
+    nextAttemptAt: status === 'reconnecting' ? context.nextAttemptAt : null,
+  });
+}
+
+export function commandResult(
+  context: ConnectionContext,
+  command: Pick<Command, 'id' | 'operation'>,
+  result: CommandResult,
+): DeviceNoticeDraft {
+  return {
+    type: 'device.commandResult',
+    deviceId: context.deviceId,
+    commandId: command.id,
+    operation: command.operation,
+    result,
+  };
+}
+
+/** The parts of an `enqueueActions` queue that notices go out through. */
+export interface NoticeQueue {
+  sendParent: (event: DeviceNotice) => void;
+  sendTo: (to: AnyActorRef, event: DeviceNotice) => void;
+}
+
+/** The parts of the sending actor that decide where a notice goes. */
+export interface NoticeSender {
+  _parent?: unknown;
+  system: Parameters<typeof deliver>[1];
+}
+
+/**
+ * Sends a notice on its way: a status change to the supervisor (which acts on it and passes it on),
+ * data and command results straight to the system's outlet, sparing the supervisor the hot path.
+ */
+export function notify(queue: NoticeQueue, self: NoticeSender, notice: DeviceNoticeDraft, at: number): void {
+  const stamped = { ...notice, at } as DeviceNotice;
+  if (stamped.type !== 'device.status') deliver(queue, self.system, stamped);
+  else if (self._parent) queue.sendParent(stamped);
+}
+
+/** Fixed-rate polling: the next poll is due one interval after the last was due, not after it ended. */
+function nextPollDue(context: ConnectionContext, now: number): number {
+  const next = (context.pollDueAt ?? now) + context.policy.pollIntervalMs;
+  return next > now ? next : now + context.policy.pollIntervalMs;
+}
+
+/** What the head of the queue says to run next: its first command, unless that waits for a retry. */
+export function nextOperation(context: ConnectionContext): CurrentOperation {
+  const head = context.commands[0];
+  return head && head.retryAt === null ? { kind: 'command', commandId: head.id } : { kind: 'poll' };
+}
+
+export function operationInput(context: ConnectionContext): OperationInput {
+  const command = currentCommand(context);
+  return {
+    deviceId: context.deviceId,
+    busId: context.busId,
+    operation: command?.operation ?? 'poll',
+    args: command?.args ?? null,
+  };
+}
+
+export function operationTimeoutError(context: ConnectionContext): string {
+  const operation = currentOperationName(context);
+  return `${operation} timed out after ${operationTimeout(context.policy, operation)} ms`;
+}
+
+/**
+ * What a step of the work region does, as data: the notices it sends, then one change to the context.
+ * Keeping the decisions here keeps the machine's actions thin and the decisions testable on their own.
+ */
+export interface WorkOutcome {
+  notices: DeviceNoticeDraft[];
+  update: Partial<ConnectionContext>;
+}
+
+/** Sends an outcome's notices, then applies its context change. */
+export function settle(
+  queue: NoticeQueue & { assign: (update: Partial<ConnectionContext>) => void },
+  self: NoticeSender,
+  outcome: WorkOutcome,
+  now: number,
+): void {
+  for (const notice of outcome.notices) notify(queue, self, notice, now);
+  queue.assign(outcome.update);
+}
+
+/** Answers the commands whose time-to-live ran out while they waited for the link. */
+export function outcomeOfExpiry(context: ConnectionContext, now: number): WorkOutcome {
+  const { valid, expired } = partitionExpired(context.commands, now);
+  const notices = expired.map((command) => {
+    const waited = Math.round((now - command.enqueuedAt) / 1000);
+    const error = `command expired after waiting ${waited} s (device ${context.deviceId} is not connected)`;
+    return commandResult(context, command, { ok: false, error });
+  });
+  return { notices, update: { commands: valid } };
+}
+
+/** Answers every queued command with `error`, so none is lost silently when the device stops. */
+export function outcomeOfStop(context: ConnectionContext, error: string): WorkOutcome {
+  return {
+    notices: context.commands.map((command) => commandResult(context, command, { ok: false, error })),
+    update: { commands: [], current: null },
+  };
+}
+
+export function outcomeOfSuccess(context: ConnectionContext, now: number, result: JsonValue): WorkOutcome {
+  const command = currentCommand(context);
+  const succeeded = { consecutiveFailures: 0, lastSuccessAt: now };
+  if (command) {
+    return {
+      notices: [commandResult(context, command, { ok: true, result })],
+      update: { ...succeeded, commands: removeCommand(context.commands, command.id) },
+    };
+  }
+  return {
+    notices: [{ type: 'device.data', deviceId: context.deviceId, operation: 'poll', result }],
+    update: { ...succeeded, pollDueAt: nextPollDue(context, now) },
+  };
+}
+
+/** A failed command is retried while it has retry delays left, then answered; a failed poll waits. */
+export function outcomeOfFailure(context: ConnectionContext, now: number, error: string): WorkOutcome {
+  const command = currentCommand(context);
+  const failed = { consecutiveFailures: context.consecutiveFailures + 1, lastError: error };
+  const retryDelays = context.policy.commands.retryDelaysMs;
+  if (command && command.attempts < retryDelays.length) {
+    const retryAt = now + (retryDelays[command.attempts] ?? 0);
+    return {
+      notices: [],
+      update: { ...failed, commands: scheduleRetry(context.commands, command.id, retryAt) },
+    };
+  }
+  if (command) {
+    const runs = command.attempts + 1;
+    const answer = `${command.operation} failed after ${runs} ${runs === 1 ? 'try' : 'tries'}: ${error}`;
+    return {
+      notices: [commandResult(context, command, { ok: false, error: answer })],
+      update: { ...failed, commands: removeCommand(context.commands, command.id) },
+    };
+  }
+  return { notices: [], update: { ...failed, pollDueAt: nextPollDue(context, now) } };
+}
+
+/** The device's state by the names logs and MQTT use (the `link` region; `work` is an implementation detail). */
+export function deviceStatusOf(value: unknown): DeviceStatus {
+  const link = (value as { link?: unknown }).link;
+  if (typeof link === 'string') return link as DeviceStatus;
+  const connected = (link as { connected?: string } | undefined)?.connected;
+  return connected === 'degraded' ? 'connected.degraded' : 'connected.healthy';
+}
