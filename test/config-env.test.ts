@@ -1,4 +1,3 @@
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are config text with literal ${NAME} references.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, formatProblems, parseConfig } from '../src/config/index.js';
 

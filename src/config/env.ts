@@ -14,7 +14,6 @@ export interface SubstitutionResult {
 // `$${` is an escaped literal `${`; `${...}` a reference; a `${` without `}` is malformed.
 const TOKEN = /\$\$\{|\$\{([^}]*)\}|\$\{/g;
 const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
-// biome-ignore lint/suspicious/noTemplateCurlyInString: the literal syntax is what the user is shown.
 const USAGE = 'use ${NAME} or ${NAME:-fallback}, or $${ for a literal ${';
 
 function substituteString(text: string, env: Environment, report: (message: string) => void): string {

@@ -268,10 +268,10 @@ export const busSupervisorMachine = setup({
             COMMAND: { actions: 'forwardCommand' },
             DEVICE_EVENT: { actions: 'forwardDeviceEvent' },
             LINK_RELEASE: {
-              actions: sendTo(
-                BUS_WATCH_ID,
-                ({ event }): ReleaseLink => ({ type: 'RELEASE', deviceId: event.deviceId }),
-              ),
+              actions: sendTo(BUS_WATCH_ID, ({ event }): ReleaseLink => ({
+                type: 'RELEASE',
+                deviceId: event.deviceId,
+              })),
             },
             BUS_LOST: { actions: 'broadcast' },
             BUS_PRESENT: { actions: 'broadcast' },

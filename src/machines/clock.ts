@@ -4,7 +4,7 @@
 
 /** The clock XState schedules with (its own `Clock` type is not exported), plus the time. */
 export interface GatewayClock {
-  // biome-ignore lint/suspicious/noExplicitAny: XState's Clock signature, matched structurally.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- XState's Clock signature, matched structurally.
   setTimeout(fn: (...args: any[]) => void, timeout: number): unknown;
   clearTimeout(id: unknown): void;
   now(): number;

@@ -5,12 +5,7 @@ import type { JsonValue } from '../actors/driver.js';
 
 /** The device states by name, as logs, MQTT and the inspector show them. */
 export type DeviceStatus =
-  | 'disconnected'
-  | 'connecting'
-  | 'connected.healthy'
-  | 'connected.degraded'
-  | 'reconnecting'
-  | 'offline';
+  'disconnected' | 'connecting' | 'connected.healthy' | 'connected.degraded' | 'reconnecting' | 'offline';
 
 export interface DeviceStatusNotice {
   type: 'device.status';

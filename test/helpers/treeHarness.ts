@@ -70,9 +70,11 @@ export function treeHarness(buses: TreeBus[], devicePolicy: Partial<DevicePolicy
         recoverySteps: bus.recoverySteps ?? TEST_STEPS,
         ...(bus.housekeepingMs === undefined ? {} : { housekeepingMs: bus.housekeepingMs }),
         policy: { ...DEFAULT_SUPERVISOR_POLICY, ...bus.policy },
-        devices: bus.devices.map(
-          (d): DeviceSpec => ({ deviceId: d.id, restart: d.restart ?? 'permanent', policy }),
-        ),
+        devices: bus.devices.map((d): DeviceSpec => ({
+          deviceId: d.id,
+          restart: d.restart ?? 'permanent',
+          policy,
+        })),
       })),
     },
   });

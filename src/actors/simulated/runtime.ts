@@ -207,18 +207,20 @@ export class SimulatedBusRuntime implements BusRuntime {
     const outcome = this.nextOutcome(device);
     return new Promise<void>((resolve, reject) => {
       if (signal.aborted) return reject(new Error(`${what} aborted`));
-      let timer: unknown;
+      // A hung operation arms no timer: only the abort ends it.
+      const timer =
+        outcome === 'hang'
+          ? undefined
+          : this.clock.setTimeout(() => {
+              signal.removeEventListener('abort', onAbort);
+              if (outcome === 'fail') reject(new Error(`simulated ${what} failure`));
+              else resolve();
+            }, delayMs);
       const onAbort = () => {
         if (timer !== undefined) this.clock.clearTimeout(timer);
         reject(new Error(`${what} aborted`));
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      if (outcome === 'hang') return; // only the abort ends it
-      timer = this.clock.setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        if (outcome === 'fail') reject(new Error(`simulated ${what} failure`));
-        else resolve();
-      }, delayMs);
     });
   }
 }
