@@ -149,3 +149,20 @@ describe('supervision tree', () => {
     t.stop();
   });
 });
+
+describe('restart backoff', () => {
+  it('backs restarts off from 1 s, doubling, and starts again from 1 s after a stable minute', async () => {
+    const t = treeHarness([{ busId: 'busA', policy: { maxRestarts: 100 }, devices: [{ id: 'a1' }] }]);
+    await advance(t.clock, 100);
+    for (let i = 0; i < 4; i++) {
+      t.root.send({ type: 'RESTART_DEVICE', deviceId: 'a1', reason: `manual ${i}` });
+      await advance(t.clock, 10_000, 50);
+    }
+    await advance(t.clock, 61_000, 500); // a stable minute
+    t.root.send({ type: 'RESTART_DEVICE', deviceId: 'a1', reason: 'after a stable minute' });
+    await advance(t.clock, 2_000);
+    expect(t.of('supervisor.restart').map((r) => r.delayMs)).toEqual([1_000, 2_000, 4_000, 8_000, 1_000]);
+    expect(t.statusOf('a1')).toBe('connected.healthy');
+    t.stop();
+  });
+});
