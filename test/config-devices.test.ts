@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, type DeviceConfig, formatProblems, parseConfig } from '../src/config/index.js';
-
-function problemsOf(yaml: string): string[] {
-  try {
-    parseConfig(yaml, {});
-  } catch (error) {
-    if (error instanceof ConfigError) return formatProblems(error.problems).split('\n');
-    throw error;
-  }
-  throw new Error('expected the config to be rejected');
-}
+import { problemsOf } from './helpers/config.js';
+import { type DeviceConfig, parseConfig } from '../src/config/index.js';
 
 /** Problems of a config holding just these device lines (flow mappings, one per line). */
 function deviceProblems(...devices: string[]): string[] {

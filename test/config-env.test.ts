@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, formatProblems, parseConfig } from '../src/config/index.js';
-
-function problemsOf(yaml: string, env: Record<string, string | undefined>): string[] {
-  try {
-    parseConfig(yaml, env);
-  } catch (error) {
-    if (error instanceof ConfigError) return formatProblems(error.problems).split('\n');
-    throw error;
-  }
-  throw new Error('expected the config to be rejected');
-}
+import { problemsOf } from './helpers/config.js';
+import { parseConfig } from '../src/config/index.js';
 
 describe('environment substitution', () => {
   it('replaces ${NAME} with the variable', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, defaultConfig, formatProblems, parseConfig } from '../src/config/index.js';
+import { problemsOf } from './helpers/config.js';
+import { ConfigError, defaultConfig, parseConfig } from '../src/config/index.js';
 import {
   DEFAULT_COMMANDS,
   DEFAULT_HEALTH,
@@ -7,17 +8,6 @@ import {
   DEFAULT_SUPERVISOR_POLICY,
   DEFAULT_TIMEOUTS,
 } from '../src/machines/policy.js';
-
-/** The problems of an invalid config, as the `path: message` lines the CLI prints. */
-function problemsOf(yaml: string, env: Record<string, string | undefined> = {}): string[] {
-  try {
-    parseConfig(yaml, env);
-  } catch (error) {
-    if (error instanceof ConfigError) return formatProblems(error.problems).split('\n');
-    throw error;
-  }
-  throw new Error('expected the config to be rejected');
-}
 
 describe('defaults', () => {
   it('an empty file, a comment-only file and {} all give the complete default config', () => {
