@@ -38,7 +38,13 @@ describe('defaults', () => {
       format: 'pretty',
       repeat_summary_ms: 300_000,
     });
-    expect(config.health).toEqual({ interval_ms: 30_000 });
+    expect(config.health).toEqual({ interval_ms: 30_000, state_refresh_ms: 60_000 });
+    expect(config.queue).toEqual({ max_messages: 1_000_000, max_bytes: 268_435_456, inflight: 100 });
+    expect(config.homeassistant).toEqual({
+      enabled: true,
+      discovery_prefix: 'homeassistant',
+      status_topic: 'homeassistant/status',
+    });
     expect(config.http).toEqual({ enabled: true, host: '127.0.0.1', port: 8080 });
     expect(config.devices).toEqual([]);
   });
@@ -320,7 +326,7 @@ describe('unknown keys', () => {
 
   it('lists the known keys when nothing is close', () => {
     expect(problemsOf('health:\n  frequency: 5\n')).toEqual([
-      'health.frequency: unknown key (expected one of: interval_ms)',
+      'health.frequency: unknown key (expected one of: interval_ms, state_refresh_ms)',
     ]);
   });
 

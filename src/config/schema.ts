@@ -5,13 +5,23 @@ import { z } from 'zod';
 import { deviceDefaultsSection } from './device-defaults.js';
 import { deviceSchema } from './devices.js';
 import { checkCrossSectionRules } from './rules.js';
-import { healthSection, httpSection, loggingSection, mqttSection, persistenceSection } from './sections.js';
+import {
+  healthSection,
+  homeassistantSection,
+  httpSection,
+  loggingSection,
+  mqttSection,
+  persistenceSection,
+  queueSection,
+} from './sections.js';
 import { supervisorSection } from './supervisor.js';
 
 export const configSchema = z
   .strictObject({
     mqtt: mqttSection,
     persistence: persistenceSection,
+    queue: queueSection,
+    homeassistant: homeassistantSection,
     logging: loggingSection,
     health: healthSection,
     http: httpSection,

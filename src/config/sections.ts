@@ -1,4 +1,4 @@
-// Schemas of the service-level sections: mqtt, persistence, logging, health, http. Each section applies
+// Schemas of the service-level sections: mqtt, persistence, queue, homeassistant, logging, health, http. Each section applies
 // its own defaults, so an absent section (parsed from `{}` by `.prefault`) comes out complete.
 
 import { z } from 'zod';
@@ -73,7 +73,29 @@ export const loggingSection = z
 
 export const healthSection = z
   .strictObject({
+    /** bridge/health is published this often, and at once on any status change. */
     interval_ms: durationMs().default(30_000),
+    /** Retained device states are republished this often, so Home Assistant's expire_after never fires while a device is fine. */
+    state_refresh_ms: durationMs().default(60_000),
+  })
+  .prefault({});
+
+/** The offline MQTT queue (outbox) in SQLite. */
+export const queueSection = z
+  .strictObject({
+    max_messages: wholeNumber(1).default(1_000_000),
+    max_bytes: wholeNumber(1).default(256 * 1024 * 1024),
+    /** Messages published but not yet acknowledged by the broker, at most, while draining. */
+    inflight: wholeNumber(1, 65_535).default(100),
+  })
+  .prefault({});
+
+export const homeassistantSection = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    discovery_prefix: baseTopic().default('homeassistant'),
+    /** Home Assistant's birth/last-will topic: discovery is republished when it says `online`. */
+    status_topic: nonEmptyString().default('homeassistant/status'),
   })
   .prefault({});
 

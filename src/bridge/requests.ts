@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { closestMatch } from '../config/suggest.js';
+import { LOG_LEVELS } from '../logging/index.js';
+
+// Bridge requests (`<base>/bridge/request/<name>`) and device commands (`<base>/<id>/set|get`) arrive
+// as untrusted MQTT payloads. Everything is checked here before it reaches an actor: size, JSON,
+// shape, types. A bad message gets an error that names the problem; nothing else happens.
+
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+export type Transaction = string | number;
+
+const transaction = z.union([z.string().max(256), z.number()]).optional();
+const deviceId = z.string().min(1, 'must not be empty');
+
+const REQUEST_SCHEMAS = {
+  health_check: z.strictObject({ transaction }),
+  'device/restart': z.strictObject({ id: deviceId, transaction }),
+  'device/recover': z.strictObject({ id: deviceId, step: z.string().min(1).optional(), transaction }),
+  scan: z.strictObject({ driver: z.enum(['mbus', 'dali', 'ble']), transaction }),
+  'adapter/power_cycle': z.strictObject({ adapter: z.string().min(1).default('hci0'), transaction }),
+  log_level: z.strictObject({
+    level: z.enum(LOG_LEVELS),
+    namespace: z.string().min(1).optional(),
+    transaction,
+  }),
+  'queue/stats': z.strictObject({ transaction }),
+  'config/reload': z.strictObject({ transaction }),
+} as const;
+
+export type RequestName = keyof typeof REQUEST_SCHEMAS;
+export const REQUEST_NAMES = Object.keys(REQUEST_SCHEMAS) as RequestName[];
+
+export type BridgeRequest = {
+  [N in RequestName]: { name: N } & Omit<z.output<(typeof REQUEST_SCHEMAS)[N]>, 'transaction'>;
+}[RequestName];
+
+export type Parsed<T> =
+  { ok: true; value: T; transaction?: Transaction } | { ok: false; error: string; transaction?: Transaction };
+
+/** `{"status":"ok"|"error","data":…,"error":"…","transaction":…}` as published on bridge/response. */
+export interface BridgeResponse {
+  status: 'ok' | 'error';
+  data: unknown;
+  error?: string;
+  transaction?: Transaction;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.join('.');
+      const message =
+        issue.code === 'unrecognized_keys'
+          ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+          : issue.message;
+      return path ? `${path}: ${message}` : message;
+    })
+    .join('; ');
+}
+
+/** The JSON object in a payload, or why there is none. An empty payload is an empty object. */
+export function parseJsonObject(payload: Buffer | string): Parsed<Record<string, unknown>> {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  if (size > MAX_PAYLOAD_BYTES) {
+    return { ok: false, error: `payload of ${size} bytes is larger than the ${MAX_PAYLOAD_BYTES} allowed` };
+  }
+  const text = payload.toString().trim();
+  if (text === '') return { ok: true, value: {} };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, error: `malformed JSON: ${(error as Error).message}` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return {
+      ok: false,
+      error: `expected a JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}`,
+    };
+  }
+  return { ok: true, value: value as Record<string, unknown> };
+}
+
+/** The transaction of a payload when it has a usable one, so even a refused request can be matched. */
+function transactionOf(object: Record<string, unknown>): Transaction | undefined {
+  const parsed = transaction.safeParse(object.transaction);
+  return parsed.success ? parsed.data : undefined;
+}
+
+export function parseRequest(name: string, payload: Buffer | string): Parsed<BridgeRequest> {
+  const schema = (REQUEST_SCHEMAS as Record<string, z.ZodType | undefined>)[name];
+  const json = parseJsonObject(payload);
+  const echo = json.ok ? transactionOf(json.value) : undefined;
+  if (!schema) {
+    const close = closestMatch(name, REQUEST_NAMES);
+    const hint = close ? `did you mean "${close}"?` : `known: ${REQUEST_NAMES.join(', ')}`;
+    return { ok: false, error: `unknown request "${name}" (${hint})`, transaction: echo };
+  }
+  if (!json.ok) return json;
+  const result = schema.safeParse(json.value);
+  if (!result.success) return { ok: false, error: describeIssues(result.error), transaction: echo };
+  const { transaction: _echoed, ...fields } = result.data as Record<string, unknown>;
+  return { ok: true, value: { name, ...fields } as BridgeRequest, transaction: echo };
+}
+
+/** A `set` or `get` command for a device: any JSON object; the driver checks the fields it knows. */
+export function parseDeviceCommand(payload: Buffer | string): Parsed<Record<string, unknown>> {
+  const json = parseJsonObject(payload);
+  if (!json.ok) return json;
+  const { transaction: _echoed, ...args } = json.value;
+  const echo = transactionOf(json.value);
+  if (json.value.transaction !== undefined && echo === undefined) {
+    return { ok: false, error: 'transaction: expected a string or a number', transaction: undefined };
+  }
+  return { ok: true, value: args, transaction: echo };
+}
+
+export function okResponse(data: unknown, transaction?: Transaction): BridgeResponse {
+  return transaction === undefined ? { status: 'ok', data } : { status: 'ok', data, transaction };
+}
+
+export function errorResponse(error: string, transaction?: Transaction): BridgeResponse {
+  return transaction === undefined
+    ? { status: 'error', data: {}, error }
+    : { status: 'error', data: {}, error, transaction };
+}
