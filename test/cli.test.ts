@@ -110,7 +110,7 @@ describe('check-config', () => {
     expect(result.stderr.split('\n')).toEqual([
       'mqtt.password: environment variable MQTT_PASSWORD is not set',
       'mqtt.servr: unknown key (did you mean "server"?)',
-      'devices[0].driver: unknown driver "mbsu" (expected mbus, dali or ble)',
+      'devices[0].driver: unknown driver "mbsu" (expected mbus, dali, ble or simulated)',
       'devices[1].id: duplicate id "a" (first used by devices[0])',
       `fieldbridge: 4 problems in the configuration ${path}`,
       '',

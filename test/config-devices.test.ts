@@ -164,10 +164,10 @@ describe('device ids', () => {
 describe('device validation', () => {
   it('rejects an unknown driver, naming the valid ones', () => {
     expect(deviceProblems('{ id: a, driver: mbsu }')).toEqual([
-      'devices[0].driver: unknown driver "mbsu" (expected mbus, dali or ble)',
+      'devices[0].driver: unknown driver "mbsu" (expected mbus, dali, ble or simulated)',
     ]);
     expect(deviceProblems('{ id: a }')).toEqual([
-      'devices[0].driver: is required (expected mbus, dali or ble)',
+      'devices[0].driver: is required (expected mbus, dali, ble or simulated)',
     ]);
   });
 
@@ -361,6 +361,25 @@ describe('buses', () => {
     expect(problemsOf(yaml)).toEqual([
       'devices[1].bus: bus "shared" already runs mbus/simulated (devices[0]); one bus cannot mix it with dali/simulated',
       'devices[2].bus: bus "shared" already runs mbus/simulated (devices[0]); one bus cannot mix it with mbus/serial',
+    ]);
+  });
+});
+
+describe('the simulated driver', () => {
+  it('needs only an id, polls every second and runs on the "simulated" bus', () => {
+    const config = parseConfig('devices:\n  - { id: demo1, driver: simulated }\n', {});
+    expect(config.devices[0]).toMatchObject({
+      id: 'demo1',
+      driver: 'simulated',
+      transport: 'simulated',
+      poll_interval_ms: 1_000,
+      bus: 'simulated',
+    });
+  });
+
+  it('has no other transport', () => {
+    expect(problemsOf('devices:\n  - { id: demo1, driver: simulated, transport: serial }\n')).toEqual([
+      'devices[0].transport: must be simulated (got the string "serial")',
     ]);
   });
 });

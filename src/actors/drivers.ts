@@ -61,6 +61,10 @@ export const DRIVERS: Record<DriverName, DriverEntry> = {
     },
     transports: { simulated: openSimulatedBus },
   },
+  simulated: {
+    definition: { name: 'simulated', recoverySteps: [{ name: 'reopen' }, { name: 'restart_actor' }] },
+    transports: { simulated: openSimulatedBus },
+  },
 };
 
 /** Why a device cannot run in this build, or undefined when its driver and transport are available. */

@@ -16,7 +16,7 @@ import {
 } from './fields.js';
 import { listAlternatives } from './suggest.js';
 
-export const DRIVER_NAMES = ['mbus', 'dali', 'ble'] as const;
+export const DRIVER_NAMES = ['mbus', 'dali', 'ble', 'simulated'] as const;
 export type DriverName = (typeof DRIVER_NAMES)[number];
 
 export const MBUS_BAUD_RATES = [300, 600, 1200, 2400, 4800, 9600, 19200, 38400] as const;
@@ -120,10 +120,30 @@ const bleDevice = z
   })
   .superRefine(simulationNeedsSimulatedTransport, whenFieldsValid('transport', 'simulation'));
 
-type ParsedDevice = z.output<typeof mbusDevice> | z.output<typeof daliDevice> | z.output<typeof bleDevice>;
+/**
+ * A device that exists only in software: readings (temperature, humidity, energy) every
+ * `poll_interval_ms` (default 1 s) and a dimmable light, through the same machines, outbox and topics
+ * as real hardware. For the demo and the tests.
+ */
+const simulatedDevice = z
+  .strictObject({
+    ...identityFields,
+    driver: z.literal('simulated'),
+    transport: z.literal('simulated').default('simulated'),
+    ...commonFields,
+    poll_interval_ms: durationMs().default(1_000),
+  })
+  .superRefine(simulationNeedsSimulatedTransport, whenFieldsValid('transport', 'simulation'));
+
+type ParsedDevice =
+  | z.output<typeof mbusDevice>
+  | z.output<typeof daliDevice>
+  | z.output<typeof bleDevice>
+  | z.output<typeof simulatedDevice>;
 
 /** The bus a device runs on when it does not name one: one sub-supervisor per physical bus. */
 export function defaultBus(device: ParsedDevice): string {
+  if (device.driver === 'simulated') return 'simulated';
   if (device.transport === 'simulated') return `${device.driver}:simulated`;
   switch (device.driver) {
     case 'mbus':
@@ -153,7 +173,7 @@ function unknownDriverMessage(device: unknown): string {
 }
 
 export const deviceSchema = z
-  .discriminatedUnion('driver', [mbusDevice, daliDevice, bleDevice], {
+  .discriminatedUnion('driver', [mbusDevice, daliDevice, bleDevice, simulatedDevice], {
     error: (issue) => (issue.code === 'invalid_union' ? unknownDriverMessage(issue.input) : undefined),
   })
   .transform(completeDevice);

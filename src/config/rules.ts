@@ -70,6 +70,7 @@ function busOf(tree: ValidatedTree, index: string | number): string | undefined 
   const driver = tree.value(['devices', index, 'driver']);
   const transport = tree.value(['devices', index, 'transport']);
   if (typeof driver !== 'string') return undefined;
+  if (driver === 'simulated') return 'simulated';
   if (transport === 'simulated') return `${driver}:simulated`;
   const key = { mbus: 'port', dali: 'adapter_serial', ble: 'adapter' }[driver];
   const fallback = { mbus: 'unknown', dali: 'default', ble: 'hci0' }[driver];
@@ -78,7 +79,12 @@ function busOf(tree: ValidatedTree, index: string | number): string | undefined 
   return `${driver}:${typeof value === 'string' ? value : fallback}`;
 }
 
-const DEFAULT_TRANSPORT: Record<string, string> = { mbus: 'serial', dali: 'hid', ble: 'bluez' };
+const DEFAULT_TRANSPORT: Record<string, string> = {
+  mbus: 'serial',
+  dali: 'hid',
+  ble: 'bluez',
+  simulated: 'simulated',
+};
 
 /** One bus is one transport: devices sharing a bus must use the same driver and transport. */
 function checkOneDriverPerBus(tree: ValidatedTree): void {
