@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { type EntityDescriptor, simulatedEntities } from '../bridge/entities.js';
 import type { DeviceConfig, DriverName } from '../config/index.js';
 import type { GatewayClock } from '../machines/clock.js';
 import type { BusRuntime, DriverDefinition } from './driver.js';
@@ -12,6 +14,44 @@ type BusOpener = (busId: string, devices: readonly DeviceConfig[], clock: Gatewa
 export interface DriverEntry {
   definition: DriverDefinition;
   transports: Partial<Record<string, BusOpener>>;
+  /** Manufacturer and model shown in Home Assistant's device registry. */
+  model: { manufacturer: string; model: string };
+  /** The Home Assistant entities of a device of this driver. */
+  entities(device: DeviceConfig): EntityDescriptor[];
+  /**
+   * Checks the fields of a `set`/`get` command before it is queued, so an out-of-range value is an
+   * error answer, never a clamp or a retry. Fields a driver does not list are refused.
+   */
+  commands: Partial<Record<'set' | 'get', z.ZodType>>;
+}
+
+const lightSet = z.strictObject({
+  state: z.enum(['ON', 'OFF']).optional(),
+  brightness: z.number().int('must be a whole number').min(0).max(254).optional(),
+  /** Seconds. */
+  transition: z.number().min(0).max(90).optional(),
+});
+const lightGet = z.strictObject({ state: z.literal('').optional(), brightness: z.literal('').optional() });
+
+/** Why a command's fields are refused, or undefined when the driver accepts them. */
+export function invalidCommand(
+  driver: DriverName,
+  operation: 'set' | 'get',
+  args: unknown,
+): string | undefined {
+  const schema = DRIVERS[driver].commands[operation];
+  if (!schema) return `driver ${driver} does not support "${operation}" yet`;
+  const result = schema.safeParse(args);
+  if (result.success) return undefined;
+  return result.error.issues
+    .map((issue) => {
+      const message =
+        issue.code === 'unrecognized_keys'
+          ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+          : issue.message;
+      return issue.path.length > 0 ? `${issue.path.join('.')}: ${message}` : message;
+    })
+    .join('; ');
 }
 
 function openSimulatedBus(busId: string, devices: readonly DeviceConfig[], clock: GatewayClock): BusRuntime {
@@ -42,13 +82,20 @@ function hashSeed(text: string): number {
 const SERIAL_LADDER = [{ name: 'reopen' }, { name: 'reenumerate' }, { name: 'restart_actor' }];
 
 export const DRIVERS: Record<DriverName, DriverEntry> = {
+  // The hardware drivers' entities and commands arrive with each driver.
   mbus: {
     definition: { name: 'mbus', recoverySteps: SERIAL_LADDER },
     transports: { simulated: openSimulatedBus },
+    model: { manufacturer: 'M-Bus', model: 'Meter' },
+    entities: () => [],
+    commands: {},
   },
   dali: {
     definition: { name: 'dali', recoverySteps: SERIAL_LADDER },
     transports: { simulated: openSimulatedBus },
+    model: { manufacturer: 'DALI', model: 'Control gear' },
+    entities: () => [],
+    commands: {},
   },
   ble: {
     definition: {
@@ -60,10 +107,16 @@ export const DRIVERS: Record<DriverName, DriverEntry> = {
       ],
     },
     transports: { simulated: openSimulatedBus },
+    model: { manufacturer: 'BLE', model: 'Sensor' },
+    entities: () => [],
+    commands: {},
   },
   simulated: {
     definition: { name: 'simulated', recoverySteps: [{ name: 'reopen' }, { name: 'restart_actor' }] },
     transports: { simulated: openSimulatedBus },
+    model: { manufacturer: 'fieldbridge', model: 'Simulated device' },
+    entities: () => simulatedEntities(),
+    commands: { set: lightSet, get: lightGet },
   },
 };
 

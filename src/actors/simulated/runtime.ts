@@ -38,6 +38,17 @@ interface SimulatedDevice {
   scripted: Outcome[];
 }
 
+const round1 = (value: number) => Math.round(value * 10) / 10;
+
+/** The n-th reading of a simulated device: slowly drifting climate values and a growing energy counter. */
+export function simulatedReading(n: number): { temperature: number; humidity: number; energy: number } {
+  return {
+    temperature: round1(21 + 2 * Math.sin(n / 30)),
+    humidity: round1(45 + 5 * Math.cos(n / 45)),
+    energy: round1(n * 12.5),
+  };
+}
+
 export class SimulatedBusRuntime implements BusRuntime {
   private readonly devices = new Map<string, SimulatedDevice>();
   private readonly busWatchers = new Set<(event: BusEvent) => void>();
@@ -136,7 +147,7 @@ export class SimulatedBusRuntime implements BusRuntime {
     switch (operation) {
       case 'poll':
         device.readings += 1;
-        return { reading: device.readings, value: Math.round(device.readings * 12.5 * 100) / 100 };
+        return simulatedReading(device.readings);
       case 'set':
         device.state = args;
         return device.state;
