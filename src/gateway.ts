@@ -1,11 +1,17 @@
 import { createActor } from 'xstate';
 import { unavailableTransport } from './actors/drivers.js';
 import { bindSupervisorTree } from './actors/supervisorActors.js';
+import { Bridge } from './bridge/bridge.js';
 import { type FieldbridgeConfig, loggingOptions } from './config/index.js';
+import { bridgeLinkOf } from './gateway/bridgeLink.js';
 import { NoticeLog } from './gateway/noticeLog.js';
 import { buildTree } from './gateway/tree.js';
 import { closeLogging, configureLogging, getLogger } from './logging/index.js';
 import { systemClock } from './machines/clock.js';
+import type { GatewayNotice } from './machines/notices.js';
+import type { RootEvent } from './machines/rootSupervisor.js';
+import { type OpenedMqtt, openMqtt } from './mqtt/index.js';
+import { openPersistence } from './persistence/index.js';
 import { readPackageVersion } from './version.js';
 
 // The daemon: builds the supervision tree from the config, runs it until SIGTERM/SIGINT (or the
@@ -24,6 +30,8 @@ export interface GatewayOptions {
   /** Stops the gateway like SIGTERM does (tests, embedding). */
   signal?: AbortSignal;
 }
+
+const DAY_MS = 86_400_000;
 
 /** Devices whose driver or transport this build cannot run, as `devices[i] (id): why` lines. */
 function unrunnableDevices(config: FieldbridgeConfig): string[] {
@@ -47,10 +55,42 @@ export async function runGateway(config: FieldbridgeConfig, options: GatewayOpti
     return EXIT_CONFIG;
   }
 
+  const version = await readPackageVersion();
+  const persistence = openPersistence({
+    path: config.persistence.path,
+    synchronous: config.persistence.synchronous,
+    retentionDays: config.persistence.retention_days,
+    maxMessages: config.queue.max_messages,
+    maxBytes: config.queue.max_bytes,
+  });
+  let mqtt: OpenedMqtt;
+  try {
+    mqtt = await openMqtt(config.mqtt, { embeddedPort: config.mqtt.embedded_port });
+  } catch (error) {
+    log.error(error instanceof Error ? error.message : String(error));
+    persistence.close();
+    await closeLogging();
+    return EXIT_CONFIG;
+  }
+  if (mqtt.broker) log.info(`no mqtt.server configured: running the embedded broker at ${mqtt.broker.url}`);
+
   const noticeLog = new NoticeLog();
   const { input, registry } = buildTree(config, systemClock);
-  const tree = bindSupervisorTree({ registry, sink: noticeLog.handle, clock: systemClock });
+  let send: (event: RootEvent) => void = () => {};
+  const bridge = new Bridge({
+    config,
+    version,
+    persistence,
+    link: bridgeLinkOf(mqtt.link),
+    send: (event) => send(event),
+  });
+  const sink = (notice: GatewayNotice) => {
+    noticeLog.handle(notice);
+    bridge.handleNotice(notice);
+  };
+  const tree = bindSupervisorTree({ registry, sink, clock: systemClock });
   const root = createActor(tree.logic, { input, clock: systemClock });
+  send = (event) => root.send(event);
 
   let exitCode = EXIT_OK;
   let requestStop: (reason: string) => void = () => {};
@@ -72,6 +112,7 @@ export async function runGateway(config: FieldbridgeConfig, options: GatewayOpti
   options.signal?.addEventListener('abort', () => requestStop('aborted'), { once: true });
   root.subscribe({ error: onFatal });
 
+  bridge.start();
   root.start();
   const devices = input.buses.reduce((sum, bus) => sum + bus.devices.length, 0);
   log.info(
@@ -83,12 +124,17 @@ export async function runGateway(config: FieldbridgeConfig, options: GatewayOpti
   if (devices === 0) log.info('no devices configured: idling (add devices to the config file)');
   // The health tick writes the summaries of ongoing outages; it also keeps an idle gateway alive.
   const tick = setInterval(() => noticeLog.flush(), config.health.interval_ms);
+  const cleanup = setInterval(() => void persistence.cleanup(), DAY_MS);
 
   const reason = await stopped;
   log.info(`stopping (${reason})`);
   clearInterval(tick);
+  clearInterval(cleanup);
   root.stop();
+  bridge.stop();
   await withDeadline(registry.closeAll(), SHUTDOWN_DEADLINE_MS);
+  await withDeadline(mqtt.close(), SHUTDOWN_DEADLINE_MS);
+  persistence.close();
   log.info('stopped');
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);

@@ -1,3 +1,4 @@
+import { demoConfig } from '../src/config/demo.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { CliDependencies } from '../src/cli/io.js';
 import { runCli } from '../src/cli/run.js';
-import { defaultConfig, type FieldbridgeConfig, parseConfig } from '../src/config/index.js';
+import { type FieldbridgeConfig, parseConfig } from '../src/config/index.js';
 
 interface CliRun {
   code: number;
@@ -150,14 +151,15 @@ describe('check-config', () => {
     );
   });
 
-  it('uses the defaults when ./fieldbridge.yaml does not exist, and says so', async () => {
+  it('uses the demo when ./fieldbridge.yaml does not exist, and says so', async () => {
     const empty = await mkdtemp(join(directory, 'empty-'));
     const result = await run(['check-config'], { cwd: empty });
     expect(result.code).toBe(0);
-    expect(result.stderr).toBe(
-      `fieldbridge: no config file found at ${join(empty, 'fieldbridge.yaml')}, using built-in defaults\n` +
-        'config OK: 0 devices on 0 buses\n',
+    expect(result.stderr).toContain(
+      `fieldbridge: no config file found at ${join(empty, 'fieldbridge.yaml')}\n`,
     );
+    expect(result.stderr).toContain('running the demo');
+    expect(result.stderr).toContain('config OK: 4 devices on 4 buses\n');
   });
 
   it('reads ./fieldbridge.yaml by default', async () => {
@@ -179,14 +181,12 @@ describe('start', () => {
     expect(result.gatewayCalls[0]?.config.http.port).toBe(8181);
   });
 
-  it('starts with the defaults and one line saying so when ./fieldbridge.yaml is missing', async () => {
+  it('starts the demo and says where to look when ./fieldbridge.yaml is missing', async () => {
     const empty = await mkdtemp(join(directory, 'start-empty-'));
     const result = await run(['start'], { cwd: empty });
     expect(result.code).toBe(0);
-    expect(result.stderr.trim().split('\n')).toEqual([
-      `fieldbridge: no config file found at ${join(empty, 'fieldbridge.yaml')}, using built-in defaults`,
-    ]);
-    expect(result.gatewayCalls).toEqual([{ config: defaultConfig(), configSource: '(built-in defaults)' }]);
+    expect(result.stderr).toContain('mqtt://127.0.0.1:1883');
+    expect(result.gatewayCalls).toEqual([{ config: demoConfig(), configSource: '(demo)' }]);
   });
 
   it('does not start when an explicitly named file is missing (exit 2)', async () => {

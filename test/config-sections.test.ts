@@ -20,6 +20,7 @@ describe('defaults', () => {
   it('fills every section with the documented defaults', () => {
     const config = defaultConfig();
     expect(config.mqtt).toEqual({
+      embedded_port: 1883,
       base_topic: 'fieldbridge',
       client_id: 'fieldbridge',
       keepalive_s: 60,

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from './helpers/mosquitto.js';
 import { GatewayProcess } from './helpers/process.js';
 
 const started: GatewayProcess[] = [];
@@ -9,14 +10,12 @@ afterEach(() => {
   for (const gateway of started.splice(0)) gateway.kill('SIGKILL');
 });
 
-function startGateway(config: string | undefined): GatewayProcess {
+/** Starts a gateway in a temp directory with its own embedded broker on a free port. */
+async function startGateway(config: string): Promise<GatewayProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'fieldbridge-gateway-'));
-  const args = ['start'];
-  if (config !== undefined) {
-    writeFileSync(join(dir, 'fieldbridge.yaml'), config);
-    args.push('--config', join(dir, 'fieldbridge.yaml'));
-  }
-  const gateway = new GatewayProcess(args, { cwd: dir });
+  const port = await freePort();
+  writeFileSync(join(dir, 'fieldbridge.yaml'), `mqtt: { embedded_port: ${port} }\n${config}`);
+  const gateway = new GatewayProcess(['start', '--config', join(dir, 'fieldbridge.yaml')], { cwd: dir });
   started.push(gateway);
   return gateway;
 }
@@ -30,7 +29,7 @@ async function stopAndTime(gateway: GatewayProcess, signal: NodeJS.Signals) {
 
 describe('fieldbridge start', () => {
   it('idles cleanly with no devices and stops on SIGTERM within 2 s', async () => {
-    const gateway = startGateway(undefined);
+    const gateway = await startGateway('');
     await gateway.waitFor(/no devices configured: idling/);
     await new Promise((resolve) => setTimeout(resolve, 300)); // still alive, not exited on its own
     expect(gateway.child.exitCode).toBeNull();
@@ -42,7 +41,7 @@ describe('fieldbridge start', () => {
   });
 
   it('runs simulated devices of every driver under the supervisor tree and stops on SIGINT within 2 s', async () => {
-    const gateway = startGateway(
+    const gateway = await startGateway(
       [
         'logging: { format: json }',
         'devices:',
@@ -63,7 +62,7 @@ describe('fieldbridge start', () => {
   });
 
   it('logs an outage once and a summary later, not a line per retry', async () => {
-    const gateway = startGateway(
+    const gateway = await startGateway(
       [
         'logging: { format: json, repeat_summary_ms: 1500 }',
         'health: { interval_ms: 250 }',
@@ -89,7 +88,7 @@ describe('fieldbridge start', () => {
   });
 
   it('refuses to start devices whose transport this build cannot run, naming them, exit 2', async () => {
-    const gateway = startGateway(
+    const gateway = await startGateway(
       ['devices:', '  - { id: heat1, driver: mbus, port: /dev/ttyUSB0 }'].join('\n'),
     );
     const { code } = await gateway.exited;

@@ -2,25 +2,20 @@
 
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import {
-  ConfigError,
-  defaultConfig,
-  type FieldbridgeConfig,
-  formatProblems,
-  loadConfigFile,
-} from '../config/index.js';
+import { demoBanner, demoConfig } from '../config/demo.js';
+import { ConfigError, type FieldbridgeConfig, formatProblems, loadConfigFile } from '../config/index.js';
 import type { CliIo } from './io.js';
 
 export const DEFAULT_CONFIG_FILE = './fieldbridge.yaml';
-/** `configSource` when no file was read. */
-export const BUILT_IN_DEFAULTS = '(built-in defaults)';
+/** `configSource` when no file was read: the demo (see src/config/demo.ts). */
+export const DEMO_SOURCE = '(demo)';
 
 export const CONFIG_OPTION = {
   config: { type: 'string', short: 'c' },
 } as const;
 
 export const CONFIG_OPTION_HELP = `  -c, --config FILE  Configuration file (default: ${DEFAULT_CONFIG_FILE}; if that file
-                     does not exist, the built-in defaults are used)`;
+                     does not exist, the demo runs: simulated devices, embedded broker)`;
 
 export interface LoadedConfig {
   config: FieldbridgeConfig;
@@ -38,7 +33,7 @@ async function isMissing(path: string): Promise<boolean> {
 }
 
 /**
- * Loads the file named by --config, else ./fieldbridge.yaml, else the defaults. A file named explicitly
+ * Loads the file named by --config, else ./fieldbridge.yaml, else the demo. A file named explicitly
  * must exist: silently falling back to defaults would hide a typo in the path. Problems are written to
  * stderr and yield undefined.
  */
@@ -48,8 +43,9 @@ export async function loadCliConfig(
 ): Promise<LoadedConfig | undefined> {
   const path = resolve(io.cwd, configOption ?? DEFAULT_CONFIG_FILE);
   if (configOption === undefined && (await isMissing(path))) {
-    io.stderr.write(`fieldbridge: no config file found at ${path}, using built-in defaults\n`);
-    return { config: defaultConfig(), source: BUILT_IN_DEFAULTS };
+    const config = demoConfig();
+    io.stderr.write(`fieldbridge: no config file found at ${path}\n${demoBanner(config)}\n`);
+    return { config, source: DEMO_SOURCE };
   }
   try {
     return { config: await loadConfigFile(path, io.env), source: path };

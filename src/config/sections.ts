@@ -18,6 +18,8 @@ export const mqttSection = z
   .strictObject({
     /** Absent: the gateway runs its embedded broker. */
     server: mqttUrl().optional(),
+    /** Port of the embedded broker (on 127.0.0.1), used only when `server` is absent. */
+    embedded_port: port().default(1883),
     base_topic: baseTopic().default('fieldbridge'),
     client_id: nonEmptyString().default('fieldbridge'),
     user: z.string().optional(),

@@ -1,0 +1,417 @@
+import { randomUUID } from 'node:crypto';
+import { DRIVERS, invalidCommand } from '../actors/drivers.js';
+import type { JsonValue } from '../actors/driver.js';
+import { type DeviceConfig, type FieldbridgeConfig, maskSecrets } from '../config/index.js';
+import { getLogger } from '../logging/index.js';
+import type { GatewayNotice } from '../machines/notices.js';
+import type { RootEvent } from '../machines/rootSupervisor.js';
+import type { OutboxKind, Persistence } from '../persistence/index.js';
+import {
+  bridgeDiscovery,
+  deviceDiscovery,
+  type DiscoveryMessage,
+  isOurDiscoveryTopic,
+  staleDiscovery,
+} from './discovery.js';
+import { OutboxDrainer, type PublishLink } from './drainer.js';
+import { type DeviceHealth, bridgeStatus, healthPayload } from './health.js';
+import { RequestHandler } from './requestHandler.js';
+import { type Transaction, errorResponse, okResponse, parseDeviceCommand } from './requests.js';
+import { Topics } from './topics.js';
+
+// The MQTT side of the gateway. Every message bound for the broker is written to the outbox (SQLite)
+// in the same transaction as the state change that caused it, before any publish; the drainer sends
+// it and deletes it on PUBACK. Incoming commands and requests are checked and handed to the actors.
+
+export interface BridgeLink extends PublishLink {
+  subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): void;
+  onStateChange(listener: (online: boolean) => void): void;
+}
+
+export interface BridgeOptions {
+  config: FieldbridgeConfig;
+  version: string;
+  persistence: Persistence;
+  link: BridgeLink;
+  /** Into the supervision tree. */
+  send: (event: RootEvent) => void;
+  now?: () => number;
+}
+
+interface PendingCommand {
+  deviceId: string;
+  transaction?: Transaction;
+}
+
+const AVAILABLE = new Set(['connected.healthy', 'connected.degraded']);
+
+export class Bridge {
+  readonly topics: Topics;
+  readonly #config: FieldbridgeConfig;
+  readonly #version: string;
+  readonly #persistence: Persistence;
+  readonly #link: BridgeLink;
+  readonly #send: (event: RootEvent) => void;
+  readonly #now: () => number;
+  readonly #drainer: OutboxDrainer;
+  readonly #requests: RequestHandler;
+  readonly #devices = new Map<string, DeviceConfig>();
+  readonly #health = new Map<string, DeviceHealth>();
+  readonly #states = new Map<string, Record<string, JsonValue>>();
+  readonly #commands = new Map<string, PendingCommand>();
+  readonly #announced = new Set<string>();
+  readonly #logger = getLogger('bridge');
+  readonly #startedAt: number;
+  #lastMqttAt: number | null = null;
+  #catchingUp = false;
+  #lastStatus: string | undefined;
+  #timers: NodeJS.Timeout[] = [];
+
+  constructor(options: BridgeOptions) {
+    this.#config = options.config;
+    this.#version = options.version;
+    this.#persistence = options.persistence;
+    this.#link = options.link;
+    this.#send = options.send;
+    this.#now = options.now ?? Date.now;
+    this.#startedAt = this.#now();
+    this.topics = new Topics(
+      options.config.mqtt.base_topic,
+      options.config.homeassistant.discovery_prefix,
+      options.config.homeassistant.status_topic,
+    );
+    this.#drainer = new OutboxDrainer(
+      options.persistence.outbox,
+      options.link,
+      options.config.queue.inflight,
+    );
+    this.#requests = new RequestHandler({
+      devices: this.#devices,
+      send: this.#send,
+      queueStats: () => this.#persistence.outbox.stats(),
+      health: () => this.#healthPayload(),
+    });
+    for (const device of options.config.devices) {
+      if (!device.enabled) continue;
+      this.#devices.set(device.id, device);
+      this.#health.set(device.id, {
+        driver: device.driver,
+        status: 'disconnected',
+        reason: 'starting',
+        consecutiveFailures: 0,
+        lastSuccessAt: null,
+        restarts: 0,
+        lastRecoveryStep: null,
+      });
+    }
+  }
+
+  /** Publishes what Home Assistant should know at once, subscribes, and starts the periodic work. */
+  start(): void {
+    this.#persistence.transaction(() => {
+      for (const stored of this.#persistence.states.all()) {
+        if (!this.#devices.has(stored.deviceId)) continue;
+        // The last known state, marked stale until the device says something new.
+        const state = { ...stored.state, stale: true, last_seen: new Date(stored.at).toISOString() };
+        this.#states.set(stored.deviceId, stored.state);
+        this.#enqueue(this.topics.device(stored.deviceId), state, 'state', true);
+      }
+      this.#enqueue(this.topics.bridgeInfo, this.#info(), 'state', true);
+      this.#enqueue(this.topics.bridgeDevices, this.#deviceList(), 'state', true);
+      if (this.#persistence.recovery) {
+        this.#enqueue(
+          this.topics.bridgeEvent,
+          { type: 'database_recovered', data: this.#persistence.recovery },
+          'event',
+        );
+      }
+    });
+    for (const filter of this.topics.subscriptions)
+      this.#link.subscribe(filter, (t, p) => this.#incoming(t, p));
+    this.#link.subscribe(`${this.topics.discoveryPrefix}/+/+/+/config`, (topic, payload) => {
+      if (isOurDiscoveryTopic(this.topics, topic) && payload.length > 0) this.#announced.add(topic);
+    });
+    this.#link.onStateChange((online) => this.#linkChanged(online));
+    if (this.#link.online) this.#linkChanged(true);
+    this.#timers = [
+      setInterval(() => this.#publishHealth(), this.#config.health.interval_ms),
+      setInterval(() => this.#refreshStates(), this.#config.health.state_refresh_ms),
+    ];
+    this.#publishHealth();
+  }
+
+  stop(): void {
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#drainer.stop();
+  }
+
+  /** The supervision tree's sink. */
+  readonly handleNotice = (notice: GatewayNotice): void => {
+    switch (notice.type) {
+      case 'device.data':
+        this.#reading(notice.deviceId, notice.result, notice.at);
+        return;
+      case 'device.status':
+        this.#status(notice);
+        return;
+      case 'device.commandResult': {
+        const pending = this.#commands.get(notice.commandId);
+        this.#commands.delete(notice.commandId);
+        const response = notice.result.ok
+          ? okResponse(notice.result.result, pending?.transaction)
+          : errorResponse(notice.result.error, pending?.transaction);
+        this.#persistence.transaction(() => {
+          this.#enqueue(this.topics.deviceResponse(notice.deviceId), response, 'event');
+          const result = notice.result.ok ? notice.result.result : null;
+          if (
+            notice.operation === 'set' &&
+            result !== null &&
+            typeof result === 'object' &&
+            !Array.isArray(result)
+          ) {
+            this.#updateState(notice.deviceId, result, notice.at);
+          }
+        });
+        return;
+      }
+      case 'supervisor.recovery':
+        if (notice.outcome !== 'started') {
+          const health = this.#health.get(notice.deviceId);
+          if (health) health.lastRecoveryStep = notice.step;
+        }
+        this.#event('recovery', { ...notice });
+        return;
+      case 'supervisor.restart': {
+        const health = this.#health.get(notice.actorId);
+        if (health) health.restarts += 1;
+        this.#event('restart', { ...notice });
+        return;
+      }
+      case 'supervisor.escalated':
+      case 'supervisor.child_stopped':
+        this.#event(notice.type.replace('supervisor.', ''), { ...notice });
+        return;
+    }
+  };
+
+  #reading(deviceId: string, result: JsonValue, at: number): void {
+    const values =
+      result !== null && typeof result === 'object' && !Array.isArray(result) ? result : { value: result };
+    const ts = new Date(at).toISOString();
+    this.#persistence.transaction(() => {
+      this.#persistence.enqueueReading({ deviceId, topic: this.topics.reading(deviceId), ts: at }, (seq) =>
+        JSON.stringify({ seq, ts, ...values }),
+      );
+      this.#updateState(deviceId, values, at);
+    });
+    const health = this.#health.get(deviceId);
+    if (health) health.lastSuccessAt = at;
+    this.#drainer.kick();
+  }
+
+  /** Merges values into the device's retained state and queues it (to be called in a transaction). */
+  #updateState(deviceId: string, values: Record<string, JsonValue>, at: number): void {
+    const state = { ...this.#states.get(deviceId), ...values };
+    this.#states.set(deviceId, state);
+    this.#persistence.states.save(deviceId, state, at);
+    this.#persistence.states.writePending();
+    this.#enqueue(
+      this.topics.device(deviceId),
+      { ...state, last_seen: new Date(at).toISOString() },
+      'state',
+      true,
+    );
+  }
+
+  #status(notice: Extract<GatewayNotice, { type: 'device.status' }>): void {
+    const health = this.#health.get(notice.deviceId);
+    if (!health) return;
+    const wasAvailable = AVAILABLE.has(health.status);
+    Object.assign(health, {
+      status: notice.status,
+      reason: notice.reason,
+      consecutiveFailures: notice.consecutiveFailures,
+      lastSuccessAt: notice.lastSuccessAt ?? health.lastSuccessAt,
+    });
+    const available = AVAILABLE.has(notice.status);
+    if (available !== wasAvailable || notice.status === 'offline') {
+      this.#persistence.transaction(() => {
+        this.#enqueue(
+          this.topics.availability(notice.deviceId),
+          available ? 'online' : 'offline',
+          'state',
+          true,
+        );
+        this.#enqueue(
+          this.topics.bridgeEvent,
+          {
+            type: available ? 'device_connected' : 'device_disconnected',
+            data: { id: notice.deviceId, status: notice.status, reason: notice.reason },
+          },
+          'event',
+        );
+      });
+    }
+    this.#publishHealthIfChanged();
+  }
+
+  #event(type: string, data: Record<string, unknown>): void {
+    this.#persistence.transaction(() => this.#enqueue(this.topics.bridgeEvent, { type, data }, 'event'));
+    this.#publishHealthIfChanged();
+  }
+
+  #enqueue(topic: string, payload: unknown, kind: OutboxKind, retain = false): void {
+    this.#persistence.outbox.enqueue({
+      topic,
+      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+      qos: 1,
+      retain,
+      kind,
+    });
+    this.#drainer.kick();
+  }
+
+  #incoming(topic: string, payload: Buffer): void {
+    const parsed = this.topics.parse(topic);
+    if (!parsed) return;
+    if (parsed.kind === 'homeassistant_status') {
+      if (payload.toString().trim() === 'online') this.#publishDiscovery();
+      return;
+    }
+    if (parsed.kind === 'request') {
+      const response = this.#requests.handle(parsed.name, payload);
+      this.#persistence.transaction(() =>
+        this.#enqueue(this.topics.response(parsed.name), response, 'event'),
+      );
+      return;
+    }
+    const operation = parsed.kind === 'device_set' ? 'set' : 'get';
+    const command = parseDeviceCommand(payload);
+    const device = this.#devices.get(parsed.deviceId);
+    const refuse = (error: string, transaction?: Transaction) => {
+      this.#logger.info(`${operation} for ${parsed.deviceId} refused: ${error}`);
+      this.#persistence.transaction(() =>
+        this.#enqueue(
+          this.topics.deviceResponse(parsed.deviceId),
+          errorResponse(error, transaction),
+          'event',
+        ),
+      );
+    };
+    if (!command.ok) return refuse(command.error, command.transaction);
+    if (!device) return refuse(`unknown device "${parsed.deviceId}"`, command.transaction);
+    const invalid = invalidCommand(device.driver, operation, command.value);
+    if (invalid) return refuse(invalid, command.transaction);
+    const id = randomUUID();
+    this.#commands.set(id, { deviceId: device.id, transaction: command.transaction });
+    this.#send({ type: 'COMMAND', deviceId: device.id, id, operation, args: command.value as JsonValue });
+  }
+
+  #linkChanged(online: boolean): void {
+    if (online) {
+      this.#lastMqttAt = this.#now();
+      this.#catchingUp = this.#persistence.outbox.stats().depth > 0;
+      this.#publishDiscovery();
+      this.#drainer.kick();
+    } else {
+      this.#drainer.linkLost();
+    }
+    this.#publishHealthIfChanged();
+  }
+
+  #publishDiscovery(): void {
+    if (!this.#config.homeassistant.enabled) return;
+    const messages: DiscoveryMessage[] = [...bridgeDiscovery(this.topics, this.#version)];
+    for (const device of this.#devices.values()) {
+      const driver = DRIVERS[device.driver];
+      messages.push(
+        ...deviceDiscovery(
+          this.topics,
+          this.#version,
+          device,
+          { ...driver.model, expireAfterS: this.#expireAfterS() },
+          driver.entities(device),
+        ),
+      );
+    }
+    this.#persistence.transaction(() => {
+      for (const message of [...messages, ...staleDiscovery(this.#announced, messages)]) {
+        this.#enqueue(message.topic, message.payload, 'state', true);
+      }
+    });
+    this.#announced.clear();
+    for (const message of messages) this.#announced.add(message.topic);
+  }
+
+  /** HA marks an entity unavailable after this; states are refreshed well within it. */
+  #expireAfterS(): number {
+    return Math.ceil((3 * this.#config.health.state_refresh_ms) / 1000);
+  }
+
+  #refreshStates(): void {
+    this.#persistence.transaction(() => {
+      for (const [deviceId, state] of this.#states) {
+        const health = this.#health.get(deviceId);
+        if (!health || !AVAILABLE.has(health.status)) continue;
+        this.#enqueue(
+          this.topics.device(deviceId),
+          { ...state, last_seen: new Date(health.lastSuccessAt ?? this.#now()).toISOString() },
+          'state',
+          true,
+        );
+      }
+    });
+  }
+
+  #healthPayload(): Record<string, unknown> {
+    const queue = this.#persistence.outbox.stats();
+    if (this.#catchingUp && queue.depth <= this.#drainer.inFlight) this.#catchingUp = false;
+    return healthPayload({
+      now: this.#now(),
+      startedAt: this.#startedAt,
+      linkOnline: this.#link.online,
+      lastMqttAt: this.#link.online ? this.#now() : this.#lastMqttAt,
+      catchingUp: this.#catchingUp,
+      devices: this.#health,
+      queue,
+    });
+  }
+
+  #publishHealth(): void {
+    const payload = this.#healthPayload();
+    this.#lastStatus = String(payload.status);
+    this.#persistence.transaction(() => this.#enqueue(this.topics.bridgeHealth, payload, 'state', true));
+  }
+
+  /** bridge/health goes out at once on any status change, not only on the interval. */
+  #publishHealthIfChanged(): void {
+    const status = bridgeStatus({
+      now: this.#now(),
+      startedAt: this.#startedAt,
+      linkOnline: this.#link.online,
+      lastMqttAt: this.#lastMqttAt,
+      catchingUp: this.#catchingUp,
+      devices: this.#health,
+      queue: this.#persistence.outbox.stats(),
+    });
+    if (status !== this.#lastStatus) this.#publishHealth();
+  }
+
+  #info(): Record<string, unknown> {
+    return {
+      version: this.#version,
+      drivers: [...new Set([...this.#devices.values()].map((d) => d.driver))],
+      config: maskSecrets(this.#config),
+    };
+  }
+
+  #deviceList(): unknown[] {
+    return [...this.#devices.values()].map((d) => ({
+      id: d.id,
+      name: d.name ?? d.id,
+      driver: d.driver,
+      transport: d.transport,
+      bus: d.bus,
+    }));
+  }
+}

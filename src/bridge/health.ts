@@ -1,0 +1,111 @@
+import type { DeviceStatus } from '../machines/notices.js';
+import type { OutboxStats } from '../persistence/index.js';
+
+// bridge/health, computed from what the gateway knows. The field names are the ones users'
+// automations already rely on: status, timestamp, health.{status, mqtt_ok, <driver>_ok,
+// consecutive_failures, issues, time_since_mqtt, time_since_<driver>}, plus devices and queue.
+
+export type BridgeStatus = 'online' | 'degraded' | 'offline' | 'reconnecting';
+
+export interface DeviceHealth {
+  driver: string;
+  status: DeviceStatus;
+  reason: string;
+  consecutiveFailures: number;
+  lastSuccessAt: number | null;
+  restarts: number;
+  lastRecoveryStep: string | null;
+}
+
+export interface HealthInput {
+  now: number;
+  startedAt: number;
+  linkOnline: boolean;
+  /** When the link was last online (now while it is). */
+  lastMqttAt: number | null;
+  /** The backlog of an outage is still being sent. */
+  catchingUp: boolean;
+  devices: ReadonlyMap<string, DeviceHealth>;
+  queue: OutboxStats;
+}
+
+const seconds = (ms: number) => Math.round(ms / 1000);
+
+function isDown(status: DeviceStatus): boolean {
+  return status === 'offline' || status === 'reconnecting' || status === 'disconnected';
+}
+
+export function bridgeStatus(input: HealthInput): BridgeStatus {
+  if (!input.linkOnline) return 'offline';
+  const statuses = [...input.devices.values()].map((d) => d.status);
+  if (input.catchingUp || statuses.some((s) => s === 'reconnecting' || s === 'connecting'))
+    return 'reconnecting';
+  if (statuses.some((s) => s === 'offline' || s === 'connected.degraded' || s === 'disconnected'))
+    return 'degraded';
+  return 'online';
+}
+
+function issues(input: HealthInput): string[] {
+  const found: string[] = [];
+  if (!input.linkOnline) {
+    const since = input.lastMqttAt === null ? 'start' : `${seconds(input.now - input.lastMqttAt)} s`;
+    found.push(`MQTT broker unreachable for ${since}; messages are queued`);
+  }
+  if (input.catchingUp) found.push(`sending ${input.queue.depth} queued messages after an outage`);
+  for (const [id, device] of input.devices) {
+    if (device.status === 'offline') found.push(`${id} is offline: ${device.reason}`);
+    else if (device.status === 'reconnecting') found.push(`${id} is reconnecting: ${device.reason}`);
+    else if (device.status === 'connected.degraded') found.push(`${id} is degraded: ${device.reason}`);
+  }
+  if (input.queue.dropped > 0)
+    found.push(`${input.queue.dropped} queued messages were dropped because the queue was full`);
+  return found.length > 0 ? found : ['System operational'];
+}
+
+export function healthPayload(input: HealthInput): Record<string, unknown> {
+  const status = bridgeStatus(input);
+  const byDriver = new Map<string, DeviceHealth[]>();
+  for (const device of input.devices.values())
+    byDriver.set(device.driver, [...(byDriver.get(device.driver) ?? []), device]);
+  const health: Record<string, unknown> = {
+    status,
+    mqtt_ok: input.linkOnline,
+    consecutive_failures: Math.max(0, ...[...input.devices.values()].map((d) => d.consecutiveFailures)),
+    issues: issues(input),
+    time_since_mqtt: input.lastMqttAt === null ? null : seconds(input.now - input.lastMqttAt),
+  };
+  for (const [driver, devices] of byDriver) {
+    health[`${driver}_ok`] = devices.every((d) => !isDown(d.status) && d.status !== 'connected.degraded');
+    const lastSuccess = Math.max(...devices.map((d) => d.lastSuccessAt ?? Number.NEGATIVE_INFINITY));
+    health[`time_since_${driver}`] = Number.isFinite(lastSuccess) ? seconds(input.now - lastSuccess) : null;
+  }
+  return {
+    status,
+    timestamp: new Date(input.now).toISOString(),
+    uptime_s: seconds(input.now - input.startedAt),
+    health,
+    devices: Object.fromEntries(
+      [...input.devices].map(([id, d]) => [
+        id,
+        {
+          state: d.status,
+          health:
+            d.status === 'connected.healthy'
+              ? 'healthy'
+              : d.status === 'connected.degraded'
+                ? 'degraded'
+                : 'down',
+          consecutive_failures: d.consecutiveFailures,
+          restarts: d.restarts,
+          last_recovery_step: d.lastRecoveryStep,
+        },
+      ]),
+    ),
+    queue: {
+      depth: input.queue.depth,
+      oldest_age_s: seconds(input.queue.oldestAgeMs),
+      dropped: input.queue.dropped,
+      published: input.queue.published,
+    },
+  };
+}

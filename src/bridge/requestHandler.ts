@@ -1,0 +1,94 @@
+import type { DeviceConfig } from '../config/index.js';
+import { configureLogging, currentLoggingOptions } from '../logging/index.js';
+import type { RootEvent } from '../machines/rootSupervisor.js';
+import type { OutboxStats } from '../persistence/index.js';
+import {
+  type BridgeRequest,
+  type BridgeResponse,
+  errorResponse,
+  okResponse,
+  parseRequest,
+} from './requests.js';
+
+// Answers `<base>/bridge/request/<name>`: every request is checked (requests.ts), then acted on.
+// Requests that start work in the actors (restart, recover) answer "ok" once the work was handed over;
+// what the work did is published on bridge/event.
+
+interface RequestContext {
+  devices: ReadonlyMap<string, DeviceConfig>;
+  send: (event: RootEvent) => void;
+  queueStats: () => OutboxStats;
+  health: () => Record<string, unknown>;
+}
+
+export class RequestHandler {
+  readonly #context: RequestContext;
+
+  constructor(context: RequestContext) {
+    this.#context = context;
+  }
+
+  handle(name: string, payload: Buffer | string): BridgeResponse {
+    const parsed = parseRequest(name, payload);
+    if (!parsed.ok) return errorResponse(parsed.error, parsed.transaction);
+    const outcome = this.#run(parsed.value);
+    return 'error' in outcome
+      ? errorResponse(outcome.error, parsed.transaction)
+      : okResponse(outcome.data, parsed.transaction);
+  }
+
+  #run(request: BridgeRequest): { data: unknown } | { error: string } {
+    const { devices, send } = this.#context;
+    switch (request.name) {
+      case 'health_check':
+        return { data: this.#context.health() };
+      case 'queue/stats':
+        return { data: this.#context.queueStats() };
+      case 'device/restart': {
+        if (!devices.has(request.id)) return { error: `unknown device "${request.id}"` };
+        send({ type: 'RESTART_DEVICE', deviceId: request.id, reason: 'requested over MQTT' });
+        return { data: { id: request.id } };
+      }
+      case 'device/recover': {
+        if (!devices.has(request.id)) return { error: `unknown device "${request.id}"` };
+        send({
+          type: 'RECOVER',
+          deviceId: request.id,
+          step: request.step ?? null,
+          reason: 'requested over MQTT',
+        });
+        return { data: { id: request.id, step: request.step ?? 'next ladder step' } };
+      }
+      case 'adapter/power_cycle': {
+        const device = [...devices.values()].find(
+          (d) => d.driver === 'ble' && d.bus === `ble:${request.adapter}`,
+        );
+        if (!device) return { error: `no BLE device is configured on adapter ${request.adapter}` };
+        send({
+          type: 'RECOVER',
+          deviceId: device.id,
+          step: 'power_cycle_adapter',
+          reason: 'requested over MQTT',
+        });
+        return { data: { adapter: request.adapter } };
+      }
+      case 'log_level': {
+        const options = currentLoggingOptions();
+        configureLogging(
+          request.namespace === undefined
+            ? { ...options, level: request.level }
+            : { ...options, namespaces: { ...options.namespaces, [request.namespace]: request.level } },
+        );
+        return { data: { level: request.level, namespace: request.namespace ?? null } };
+      }
+      case 'scan':
+        return {
+          error: `bus scans of driver ${request.driver} arrive with that driver; nothing was scanned`,
+        };
+      case 'config/reload':
+        return {
+          error: 'config reload is not available in this version; restart fieldbridge to apply a new config',
+        };
+    }
+  }
+}

@@ -1,0 +1,30 @@
+// The demo: what `npm start` runs when there is no config file, so a fresh checkout shows the whole
+// pipeline (supervised devices → SQLite outbox → MQTT → Home Assistant discovery) with nothing else
+// installed: the embedded broker, the database in ./data, and a simulated device of every driver.
+
+import { parseConfig } from './load.js';
+import type { FieldbridgeConfig } from './schema.js';
+
+export const DEMO_CONFIG_YAML = `
+devices:
+  - { id: demo_climate, name: Demo climate sensor and lamp, driver: simulated }
+  - { id: demo_heat_meter, name: Demo heat meter, driver: mbus, transport: simulated, poll_interval_ms: 15000 }
+  - { id: demo_dali_lamp, name: Demo DALI lamp, driver: dali, transport: simulated }
+  - { id: demo_thermometer, name: Demo BLE thermometer, driver: ble, transport: simulated, poll_interval_ms: 5000 }
+`;
+
+export function demoConfig(): FieldbridgeConfig {
+  return parseConfig(DEMO_CONFIG_YAML, {}, '(demo)');
+}
+
+/** What the demo prints at start: where to look. */
+export function demoBanner(config: FieldbridgeConfig): string {
+  const base = config.mqtt.base_topic;
+  return [
+    'fieldbridge: no fieldbridge.yaml here, running the demo:',
+    `  - an embedded MQTT broker on mqtt://127.0.0.1:1883 (watch it: mosquitto_sub -h 127.0.0.1 -t '${base}/#' -v)`,
+    `  - the database in ${config.persistence.path}`,
+    `  - ${config.devices.length} simulated devices: ${config.devices.map((d) => d.id).join(', ')}`,
+    '  Copy fieldbridge.example.yaml to fieldbridge.yaml to configure your own devices.',
+  ].join('\n');
+}

@@ -1,0 +1,218 @@
+import { type Actor, createActor } from 'xstate';
+import { getLogger, type Logger } from '../logging/index.js';
+import { type GatewayClock, systemClock } from '../machines/clock.js';
+import { clientActor, type ConnectFn } from './clientActor.js';
+import { LinkLog } from './linkLog.js';
+import { linkMachine } from './linkMachine.js';
+import { type LinkState, linkStateOf } from './linkModel.js';
+import { DEFAULT_LINK_TIMING, type MqttLinkSettings, type MqttLinkTiming } from './settings.js';
+import { topicMatches } from './topics.js';
+
+// The gateway's one way to the broker. It owns the link machine's actor and turns its events into
+// promises and handler calls. A publish resolves on PUBACK (QoS 1) or once written (QoS 0), and is
+// rejected promptly otherwise: at once when the link is not online, as soon as the link leaves
+// `online` while it waits, or after publishTimeoutMs. It is never retried here: the outbox
+// owns retries, and a promise that hangs would stall it.
+
+export interface MqttLinkOptions {
+  clock?: GatewayClock;
+  timing?: Partial<MqttLinkTiming>;
+  logger?: Logger;
+  /** Creates the mqtt.js client; tests wrap it to break the client on purpose. */
+  connect?: ConnectFn;
+}
+
+export interface PublishOptions {
+  qos?: 0 | 1;
+  retain?: boolean;
+}
+
+export interface IncomingMessage {
+  topic: string;
+  payload: Buffer;
+  retain: boolean;
+}
+
+export type MessageHandler = (message: IncomingMessage) => void;
+export type StateListener = (state: LinkState, previous: LinkState, reason: string) => void;
+
+export interface LinkHealth {
+  state: LinkState;
+  reason: string;
+  /** Failed attempts since the link was last online. */
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: number | null;
+  onlineSince: number | null;
+}
+
+interface PendingPublish {
+  resolve: () => void;
+  reject: (error: Error) => void;
+  timer: unknown;
+}
+
+export class MqttLink {
+  readonly #actor: Actor<typeof linkMachine>;
+  readonly #clock: GatewayClock;
+  readonly #logger: Logger;
+  readonly #log: LinkLog;
+  readonly #publishTimeoutMs: number;
+  readonly #pending = new Map<number, PendingPublish>();
+  readonly #handlers = new Map<string, Set<MessageHandler>>();
+  readonly #listeners = new Set<StateListener>();
+  readonly #done: Promise<void>;
+  #state: LinkState;
+  #nextId = 1;
+  #started = false;
+
+  constructor(settings: MqttLinkSettings, options: MqttLinkOptions = {}) {
+    const timing = { ...DEFAULT_LINK_TIMING, ...options.timing };
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? getLogger('mqtt');
+    this.#log = new LinkLog(this.#logger, settings.url, () => this.#clock.now());
+    this.#publishTimeoutMs = timing.publishTimeoutMs;
+    const client = clientActor(settings, timing, {
+      log: this.#logger,
+      ...(options.connect ? { connect: options.connect } : {}),
+    });
+    const { backoff, connectTimeoutMs, stuckClientMs, stopTimeoutMs } = timing;
+    this.#actor = createActor(linkMachine.provide({ actors: { client } }), {
+      input: { backoff, connectTimeoutMs, stuckClientMs, stopTimeoutMs },
+      clock: this.#clock,
+    });
+    this.#state = linkStateOf(this.#actor.getSnapshot().value);
+    this.#done = new Promise<void>((resolve) => {
+      this.#actor.subscribe({
+        next: (snapshot) => {
+          this.#onSnapshot(linkStateOf(snapshot.value));
+          if (snapshot.status === 'done') resolve();
+        },
+        error: (error) => {
+          this.#logger.error('the MQTT link failed', { error });
+          this.#rejectPending(`the MQTT link failed: ${String(error)}`);
+          resolve();
+        },
+      });
+    });
+    this.#actor.on('publish.settled', ({ id, error }) => this.#settle(id, error));
+    this.#actor.on('message', (message) => this.#deliver(message));
+  }
+
+  /** Starts connecting; returns the link. */
+  start(): this {
+    this.#started = true;
+    this.#actor.start();
+    return this;
+  }
+
+  get state(): LinkState {
+    return this.#state;
+  }
+
+  get health(): LinkHealth {
+    const { reason, attempts, lastError, nextAttemptAt, onlineSince } = this.#actor.getSnapshot().context;
+    return { state: this.#state, reason, attempts, lastError, nextAttemptAt, onlineSince };
+  }
+
+  /** Calls `listener` after every change of state; returns the function that removes it. */
+  onStateChange(listener: StateListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
+    // A stopped actor drops events silently, which would leave this promise to the timeout.
+    if (this.#actor.getSnapshot().status !== 'active') {
+      return Promise.reject(new Error(`not connected to the MQTT broker (link ${this.#state})`));
+    }
+    const id = this.#nextId++;
+    const settled = new Promise<void>((resolve, reject) => {
+      const timer = this.#clock.setTimeout(
+        () => this.#settle(id, `no PUBACK for ${topic} within ${this.#publishTimeoutMs} ms`),
+        this.#publishTimeoutMs,
+      );
+      this.#pending.set(id, { resolve, reject, timer });
+    });
+    const { qos = 1, retain = false } = options;
+    this.#actor.send({ type: 'PUBLISH', id, topic, payload, qos, retain });
+    return settled;
+  }
+
+  /**
+   * Delivers messages on topics matching `topicFilter` to `handler`, across reconnects (the link
+   * subscribes again whenever it comes online). Returns the function that unsubscribes.
+   */
+  subscribe(topicFilter: string, handler: MessageHandler): () => void {
+    let handlers = this.#handlers.get(topicFilter);
+    if (!handlers) {
+      handlers = new Set();
+      this.#handlers.set(topicFilter, handlers);
+      this.#actor.send({ type: 'SUBSCRIBE', filter: topicFilter });
+    }
+    handlers.add(handler);
+    return () => {
+      const current = this.#handlers.get(topicFilter);
+      if (!current?.delete(handler) || current.size > 0) return;
+      this.#handlers.delete(topicFilter);
+      this.#actor.send({ type: 'UNSUBSCRIBE', filter: topicFilter });
+    };
+  }
+
+  /**
+   * Publishes the bridge's offline state and disconnects cleanly; after the stop timeout the client is
+   * ended by force (the broker then publishes the Last Will, which says offline too).
+   */
+  async stop(): Promise<void> {
+    if (!this.#started) {
+      this.#actor.stop();
+      return;
+    }
+    if (this.#actor.getSnapshot().status === 'active') this.#actor.send({ type: 'STOP' });
+    await this.#done;
+    this.#actor.stop();
+  }
+
+  /** Writes the outage summaries that are due (for a periodic health tick). */
+  flushLog(): void {
+    this.#log.flush();
+  }
+
+  #onSnapshot(state: LinkState): void {
+    const previous = this.#state;
+    if (state === previous) return;
+    this.#state = state;
+    const context = this.#actor.getSnapshot().context;
+    this.#log.transition(previous, state, context);
+    // Nothing that waits for a PUBACK outlives the connection it was sent on: the client is dropped
+    // with it, and mqtt.js would keep a QoS 1 message waiting for a reconnect that never comes.
+    if (previous === 'online') this.#rejectPending(`MQTT link went ${state} before the broker acknowledged`);
+    for (const listener of this.#listeners) listener(state, previous, context.reason);
+  }
+
+  #settle(id: number, error: string | null): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    this.#pending.delete(id);
+    this.#clock.clearTimeout(pending.timer);
+    if (error === null) pending.resolve();
+    else pending.reject(new Error(error));
+  }
+
+  #rejectPending(error: string): void {
+    for (const id of [...this.#pending.keys()]) this.#settle(id, error);
+  }
+
+  #deliver(message: IncomingMessage): void {
+    for (const [filter, handlers] of this.#handlers) {
+      if (!topicMatches(filter, message.topic)) continue;
+      for (const handler of handlers) {
+        try {
+          handler(message);
+        } catch (error) {
+          this.#logger.error(`message handler for ${filter} failed on ${message.topic}`, { error });
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,184 @@
+// The persistence facade: one database file and the stores on it. Open it once at start, hand the
+// stores to whoever needs them, close it last (close() writes what is still pending).
+
+import type Database from 'better-sqlite3';
+import { getLogger } from '../logging/index.js';
+import { type DatabaseRecovery, openDatabase, type SynchronousMode } from './database.js';
+import { DeviceStateStore } from './deviceStates.js';
+import { DAY_MS, ReadingsHistory } from './history.js';
+import { DEFAULT_OUTBOX_LIMITS, Outbox } from './outbox.js';
+import { SequenceStore } from './sequences.js';
+import { SnapshotStore } from './snapshots.js';
+import { errorText, WriteBehind } from './writeBehind.js';
+
+export interface PersistenceOptions {
+  /** The database file; its directory is created. */
+  path: string;
+  synchronous?: SynchronousMode;
+  /** How long readings_history keeps a reading. Default 30. */
+  retentionDays?: number;
+  /** Outbox bounds; the oldest readings are dropped beyond them. Defaults 1,000,000 and 256 MiB. */
+  maxMessages?: number;
+  maxBytes?: number;
+  now?: () => number;
+}
+
+export interface ReadingDraft {
+  deviceId: string;
+  topic: string;
+  /** Default 1: a reading is worth the PUBACK. */
+  qos?: 0 | 1;
+  /** Default false. */
+  retain?: boolean;
+  /** When the reading was taken; default now. */
+  ts?: number;
+}
+
+export interface EnqueuedReading {
+  id: number;
+  seq: number;
+}
+
+export interface CleanupResult {
+  historyDeleted: number;
+  pagesReleased: number;
+}
+
+export interface DatabaseSettings {
+  journalMode: string;
+  synchronous: 'off' | 'normal' | 'full' | 'extra';
+  autoVacuum: 'none' | 'full' | 'incremental';
+}
+
+const SYNCHRONOUS_NAMES = ['off', 'normal', 'full', 'extra'] as const;
+const AUTO_VACUUM_NAMES = ['none', 'full', 'incremental'] as const;
+
+export class Persistence {
+  readonly path: string;
+  /** Set when the file was corrupt and replaced at open; the gateway publishes it. */
+  readonly recovery: DatabaseRecovery | undefined;
+  readonly snapshots: SnapshotStore;
+  readonly states: DeviceStateStore;
+  readonly sequences: SequenceStore;
+  readonly outbox: Outbox;
+  readonly history: ReadingsHistory;
+  readonly #db: Database.Database;
+  readonly #writeBehind: WriteBehind;
+  readonly #retentionDays: number;
+  readonly #now: () => number;
+  readonly #runInTransaction: (fn: () => unknown) => unknown;
+  readonly #logger = getLogger('persistence');
+
+  constructor(options: PersistenceOptions) {
+    this.path = options.path;
+    this.#now = options.now ?? Date.now;
+    this.#retentionDays = options.retentionDays ?? 30;
+    const opened = openDatabase({
+      path: options.path,
+      synchronous: options.synchronous ?? 'normal',
+      logger: this.#logger,
+      now: this.#now,
+    });
+    this.#db = opened.db;
+    this.recovery = opened.recovery;
+    this.#runInTransaction = this.#db.transaction((fn: () => unknown) => fn());
+    this.#writeBehind = new WriteBehind((fn) => this.transaction(fn), this.#logger);
+    this.snapshots = new SnapshotStore(this.#db, this.#writeBehind, this.#logger, this.#now);
+    this.states = new DeviceStateStore(this.#db, this.#writeBehind, this.#logger);
+    this.sequences = new SequenceStore(this.#db);
+    this.outbox = new Outbox(
+      this.#db,
+      {
+        maxMessages: options.maxMessages ?? DEFAULT_OUTBOX_LIMITS.maxMessages,
+        maxBytes: options.maxBytes ?? DEFAULT_OUTBOX_LIMITS.maxBytes,
+      },
+      this.#logger,
+      this.#now,
+    );
+    this.history = new ReadingsHistory(this.#db);
+  }
+
+  get isOpen(): boolean {
+    return this.#db.open;
+  }
+
+  /**
+   * Runs `fn` in one transaction: everything it writes commits together or not at all (it throws).
+   * Nested calls become savepoints. `fn` must be synchronous.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.#runInTransaction(fn) as T;
+  }
+
+  /**
+   * Enqueues a reading with its next sequence number, and records it in the history, in one
+   * transaction: `buildPayload` receives the number to put in the payload. If anything throws, nothing
+   * is written and the number is not used up.
+   */
+  enqueueReading(reading: ReadingDraft, buildPayload: (seq: number) => string): EnqueuedReading {
+    return this.transaction(() => {
+      const seq = this.sequences.next(reading.deviceId);
+      const payload = buildPayload(seq);
+      const id = this.outbox.enqueue({
+        topic: reading.topic,
+        payload,
+        qos: reading.qos ?? 1,
+        retain: reading.retain ?? false,
+        kind: 'reading',
+      });
+      this.history.record({ deviceId: reading.deviceId, seq, ts: reading.ts ?? this.#now(), payload });
+      return { id, seq };
+    });
+  }
+
+  /** Writes the pending snapshots and device states now (normally done once per burst). */
+  flush(): boolean {
+    return this.#writeBehind.flush();
+  }
+
+  /** Deletes history older than retention_days and gives freed space back; for a daily timer. */
+  async cleanup(now: number = this.#now()): Promise<CleanupResult> {
+    const keepGoing = () => this.#db.open;
+    const historyDeleted = await this.history.deleteBefore(now - this.#retentionDays * DAY_MS, keepGoing);
+    const pagesReleased = await this.history.releaseFreePages(keepGoing);
+    if (historyDeleted > 0 || pagesReleased > 0) {
+      this.#logger.info(
+        `cleanup: deleted ${historyDeleted} readings older than ${this.#retentionDays} days, ` +
+          `released ${pagesReleased} free pages`,
+        { historyDeleted, pagesReleased },
+      );
+    }
+    return { historyDeleted, pagesReleased };
+  }
+
+  /** The pragmas in force on this connection, read back from SQLite. */
+  settings(): DatabaseSettings {
+    const synchronous = this.#db.pragma('synchronous', { simple: true }) as number;
+    const autoVacuum = this.#db.pragma('auto_vacuum', { simple: true }) as number;
+    return {
+      journalMode: String(this.#db.pragma('journal_mode', { simple: true })),
+      synchronous: SYNCHRONOUS_NAMES[synchronous] ?? 'normal',
+      autoVacuum: AUTO_VACUUM_NAMES[autoVacuum] ?? 'none',
+    };
+  }
+
+  /** Flushes what is pending, folds the WAL back into the file and closes. Safe to call twice. */
+  close(): void {
+    if (!this.#db.open) return;
+    if (!this.#writeBehind.close()) {
+      this.#logger.error('closing with unsaved snapshots and device states: the last flush failed');
+    }
+    try {
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (error) {
+      // Another process reading the file (an export) can hold the WAL; closing is still safe.
+      this.#logger.warn(`final WAL checkpoint failed: ${errorText(error)}`);
+    }
+    this.#db.close();
+  }
+}
+
+/** Opens (creating, checking, migrating and if need be replacing) the database at `options.path`. */
+export function openPersistence(options: PersistenceOptions): Persistence {
+  return new Persistence(options);
+}
