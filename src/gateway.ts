@@ -72,7 +72,6 @@ export async function runGateway(config: FieldbridgeConfig, options: GatewayOpti
     await closeLogging();
     return EXIT_CONFIG;
   }
-  if (mqtt.broker) log.info(`no mqtt.server configured: running the embedded broker at ${mqtt.broker.url}`);
 
   const noticeLog = new NoticeLog();
   const { input, registry } = buildTree(config, systemClock);
@@ -123,7 +122,10 @@ export async function runGateway(config: FieldbridgeConfig, options: GatewayOpti
   );
   if (devices === 0) log.info('no devices configured: idling (add devices to the config file)');
   // The health tick writes the summaries of ongoing outages; it also keeps an idle gateway alive.
-  const tick = setInterval(() => noticeLog.flush(), config.health.interval_ms);
+  const tick = setInterval(() => {
+    noticeLog.flush();
+    mqtt.link.flushLog();
+  }, config.health.interval_ms);
   const cleanup = setInterval(() => void persistence.cleanup(), DAY_MS);
 
   const reason = await stopped;

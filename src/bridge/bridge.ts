@@ -44,6 +44,8 @@ interface PendingCommand {
 }
 
 const AVAILABLE = new Set(['connected.healthy', 'connected.degraded']);
+/** How long retained discovery configs get to arrive after connecting before stale ones are removed. */
+const STALE_DISCOVERY_DELAY_MS = 2_000;
 
 export class Bridge {
   readonly topics: Topics;
@@ -59,7 +61,10 @@ export class Bridge {
   readonly #health = new Map<string, DeviceHealth>();
   readonly #states = new Map<string, Record<string, JsonValue>>();
   readonly #commands = new Map<string, PendingCommand>();
+  /** Discovery topics of ours with a retained config on the broker (learned from the broker). */
   readonly #announced = new Set<string>();
+  /** Discovery topics of the entities that exist now. */
+  #current = new Set<string>();
   readonly #logger = getLogger('bridge');
   readonly #startedAt: number;
   #lastMqttAt: number | null = null;
@@ -141,7 +146,7 @@ export class Bridge {
   }
 
   stop(): void {
-    for (const timer of this.#timers) clearInterval(timer);
+    for (const timer of this.#timers) clearTimeout(timer);
     this.#drainer.stop();
   }
 
@@ -312,6 +317,7 @@ export class Bridge {
       this.#lastMqttAt = this.#now();
       this.#catchingUp = this.#persistence.outbox.stats().depth > 0;
       this.#publishDiscovery();
+      this.#timers.push(setTimeout(() => this.#removeStaleDiscovery(), STALE_DISCOVERY_DELAY_MS));
       this.#drainer.kick();
     } else {
       this.#drainer.linkLost();
@@ -335,12 +341,26 @@ export class Bridge {
       );
     }
     this.#persistence.transaction(() => {
-      for (const message of [...messages, ...staleDiscovery(this.#announced, messages)]) {
-        this.#enqueue(message.topic, message.payload, 'state', true);
-      }
+      for (const message of messages) this.#enqueue(message.topic, message.payload, 'state', true);
     });
-    this.#announced.clear();
-    for (const message of messages) this.#announced.add(message.topic);
+    this.#current = new Set(messages.map((message) => message.topic));
+  }
+
+  /**
+   * Empties the retained configs of entities that no longer exist. Run a little after connecting:
+   * the broker delivers the retained configs we announced in earlier runs only once we subscribed.
+   */
+  #removeStaleDiscovery(): void {
+    const stale = staleDiscovery(
+      this.#announced,
+      [...this.#current].map((topic) => ({ topic, payload: '' })),
+    );
+    if (stale.length === 0) return;
+    this.#logger.info(`removing ${stale.length} Home Assistant entities that no longer exist`);
+    this.#persistence.transaction(() => {
+      for (const message of stale) this.#enqueue(message.topic, '', 'state', true);
+    });
+    for (const message of stale) this.#announced.delete(message.topic);
   }
 
   /** HA marks an entity unavailable after this; states are refreshed well within it. */
@@ -377,10 +397,18 @@ export class Bridge {
     });
   }
 
+  /**
+   * A status change is queued as an event (never coalesced), so a subscriber sees every status in
+   * order — offline, reconnecting, online — even after an outage; the periodic refresh is a state
+   * (only the newest one waits in the queue).
+   */
   #publishHealth(): void {
     const payload = this.#healthPayload();
+    const statusChange = payload.status !== this.#lastStatus;
     this.#lastStatus = String(payload.status);
-    this.#persistence.transaction(() => this.#enqueue(this.topics.bridgeHealth, payload, 'state', true));
+    this.#persistence.transaction(() =>
+      this.#enqueue(this.topics.bridgeHealth, payload, statusChange ? 'event' : 'state', true),
+    );
   }
 
   /** bridge/health goes out at once on any status change, not only on the interval. */

@@ -1,0 +1,200 @@
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { describeWithMosquitto, Mosquitto } from './helpers/mosquitto.js';
+import { GatewayRig, gapsIn, readingSeqs, Subscriber } from './helpers/gatewayRig.js';
+
+// The gateway as a separate process against a real mosquitto that the tests kill and restart.
+
+let broker: Mosquitto;
+const rigs: GatewayRig[] = [];
+const subscribers: Subscriber[] = [];
+
+function rig(devices: string, extra = ''): GatewayRig {
+  const created = new GatewayRig(
+    [
+      `mqtt: { server: ${broker.url}, base_topic: fb }`,
+      'logging: { format: json, level: warn }',
+      'health: { interval_ms: 500, state_refresh_ms: 60000 }',
+      extra,
+      'devices:',
+      devices,
+    ].join('\n'),
+  );
+  rigs.push(created);
+  return created;
+}
+
+async function subscribe(filters: string[]): Promise<Subscriber> {
+  const subscriber = await Subscriber.start(broker.url, filters);
+  subscribers.push(subscriber);
+  return subscriber;
+}
+
+describeWithMosquitto('gateway ↔ mosquitto', () => {
+  beforeAll(async () => {
+    broker = await Mosquitto.start();
+  });
+  afterEach(async () => {
+    for (const subscriber of subscribers.splice(0)) await subscriber.close().catch(() => {});
+    for (const created of rigs.splice(0)) await created.stop('SIGKILL');
+  });
+  afterAll(async () => {
+    await broker.dispose();
+  });
+
+  it('loses no reading while the broker is down for 10 s, and reports it on bridge/state and bridge/health', async () => {
+    const gateway = rig(
+      [
+        '  - { id: s1, driver: simulated, poll_interval_ms: 100 }',
+        '  - { id: s2, driver: simulated, poll_interval_ms: 150 }',
+      ].join('\n'),
+    );
+    const sub = await subscribe(['fb/+/reading', 'fb/bridge/state', 'fb/bridge/health']);
+    gateway.start();
+    await sub.waitFor(
+      'readings of both devices',
+      () => readingSeqs(sub, 'fb/s1/reading').length > 5 && readingSeqs(sub, 'fb/s2/reading').length > 5,
+    );
+    await broker.kill();
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    const healthBefore = sub.messages.length;
+    await broker.restart();
+    await sub.waitFor(
+      'bridge/state online again',
+      () => sub.on('fb/bridge/state').some((m, i) => i > 0 && m.payload.includes('online')),
+      20_000,
+    );
+    // The backlog of 10 s is drained, then new readings keep coming.
+    await sub.waitFor(
+      'the backlog drained',
+      () => readingSeqs(sub, 'fb/s1/reading').length > 100 + 10,
+      20_000,
+    );
+    for (const device of ['s1', 's2']) {
+      const seqs = readingSeqs(sub, `fb/${device}/reading`);
+      expect(gapsIn(seqs), `${device}: ${seqs.length} readings`).toEqual([]);
+    }
+    // While the broker was away the status went offline (queued, as every change is), then
+    // reconnecting while the backlog was sent, then online.
+    const healthAfterRestart = () =>
+      sub.messages
+        .slice(healthBefore)
+        .filter((m) => m.topic === 'fb/bridge/health')
+        .map((m) => (JSON.parse(m.payload) as { status: string }).status);
+    await sub.waitFor('health: reconnecting, then online', () => {
+      const statuses = healthAfterRestart();
+      const reconnecting = statuses.indexOf('reconnecting');
+      return reconnecting >= 0 && statuses.slice(reconnecting).includes('online');
+    });
+    expect(healthAfterRestart().indexOf('offline')).toBeLessThan(
+      healthAfterRestart().indexOf('reconnecting'),
+    );
+  }, 60_000);
+
+  it('survives a SIGKILL: the Last Will says offline, no reading is lost, last states come back marked stale', async () => {
+    const gateway = rig('  - { id: k1, driver: simulated, poll_interval_ms: 50 }');
+    const sub = await subscribe(['fb/k1/reading', 'fb/bridge/state', 'fb/k1']);
+    gateway.start();
+    await sub.waitFor('readings', () => readingSeqs(sub, 'fb/k1/reading').length > 20);
+    await gateway.stop('SIGKILL');
+    await sub.waitFor(
+      'the Last Will',
+      () => sub.on('fb/bridge/state').at(-1)?.payload === '{"state":"offline"}',
+      10_000,
+    );
+    const beforeRestart = sub.messages.length;
+    gateway.start();
+    await sub.waitFor(
+      'online again',
+      () => sub.on('fb/bridge/state').at(-1)?.payload === '{"state":"online"}',
+    );
+    await sub.waitFor('new readings', () => readingSeqs(sub, 'fb/k1/reading').length > 60);
+    const seqs = readingSeqs(sub, 'fb/k1/reading');
+    expect(gapsIn(seqs)).toEqual([]);
+    const statesAfter = sub.messages
+      .slice(beforeRestart)
+      .filter((m) => m.topic === 'fb/k1')
+      .map((m) => JSON.parse(m.payload));
+    expect(statesAfter[0]).toMatchObject({ stale: true });
+    expect(statesAfter.at(-1)?.stale).toBeUndefined();
+  }, 60_000);
+
+  it('announces Home Assistant discovery, republishes it on HA birth, removes entities that are gone', async () => {
+    const first = rig(
+      ['  - { id: ha1, driver: simulated }', '  - { id: ha2, driver: simulated }'].join('\n'),
+    );
+    const sub = await subscribe(['homeassistant/+/+/+/config']);
+    first.start();
+    await sub.waitFor(
+      'discovery of both devices',
+      () => sub.messages.filter((m) => m.topic.includes('fieldbridge_ha2')).length >= 4,
+    );
+    const light = sub.json('homeassistant/light/fieldbridge_ha1/light/config')[0];
+    expect(light).toMatchObject({ schema: 'json', command_topic: 'fb/ha1/set', brightness_scale: 254 });
+    const count = sub.messages.length;
+    await sub.publish('homeassistant/status', 'online');
+    await sub.waitFor('republished after HA birth', () => sub.messages.length >= count + 11);
+    await first.stop();
+    const second = rig('  - { id: ha1, driver: simulated }');
+    second.start();
+    await sub.waitFor('ha2 removed', () =>
+      sub.on('homeassistant/sensor/fieldbridge_ha2/temperature/config').some((m) => m.payload === ''),
+    );
+    for (const entity of [
+      'sensor/fieldbridge_ha2/humidity',
+      'sensor/fieldbridge_ha2/energy',
+      'light/fieldbridge_ha2/light',
+    ]) {
+      await sub.waitFor(`${entity} removed`, () =>
+        sub.on(`homeassistant/${entity}/config`).some((m) => m.payload === ''),
+      );
+    }
+  }, 60_000);
+
+  it('answers every bad command with an error naming the problem, and keeps working', async () => {
+    const gateway = rig('  - { id: c1, driver: simulated }');
+    const sub = await subscribe(['fb/+/response', 'fb/bridge/response/#', 'fb/c1']);
+    gateway.start();
+    await sub.waitFor('the device state', () => sub.on('fb/c1').length > 0);
+    const bad: [string, string, RegExp][] = [
+      ['fb/c1/set', '{"brightness":', /^malformed JSON/],
+      ['fb/c1/set', '{"brightness":"high"}', /^brightness: /],
+      ['fb/c1/set', '{"brightness":999}', /^brightness: Too big/],
+      ['fb/c1/set', '{"colour":"red"}', /unknown field "colour"/],
+      ['fb/nobody/set', '{"state":"ON"}', /unknown device "nobody"/],
+      ['fb/c1/set', `{"state":"${'x'.repeat(70_000)}"}`, /larger than the 65536 allowed/],
+      ['fb/bridge/request/device/restart', '{"id":42}', /^id: /],
+      ['fb/bridge/request/device/restart', '{"id":"ghost"}', /unknown device "ghost"/],
+      ['fb/bridge/request/frobnicate', '{}', /unknown request "frobnicate"/],
+      ['fb/bridge/request/health_check', 'not json', /^malformed JSON/],
+    ];
+    for (const [topic, payload] of bad) await sub.publish(topic, payload);
+    await sub.waitFor(
+      'every error answered',
+      () => sub.messages.filter((m) => m.topic.includes('response')).length >= bad.length,
+    );
+    const errors = sub.messages
+      .filter((m) => m.topic.includes('response'))
+      .map((m) => JSON.parse(m.payload) as { status: string; error: string });
+    for (const [, , pattern] of bad) {
+      expect(
+        errors.some((e) => e.status === 'error' && pattern.test(e.error)),
+        String(pattern),
+      ).toBe(true);
+    }
+    await sub.publish('fb/c1/set', '{"state":"ON","brightness":77,"transaction":"ok1"}');
+    await sub.waitFor('the good command answered', () =>
+      sub.on('fb/c1/response').some((m) => m.payload.includes('"ok1"')),
+    );
+    expect(
+      JSON.parse(sub.on('fb/c1/response').find((m) => m.payload.includes('"ok1"'))?.payload ?? '{}'),
+    ).toEqual({
+      status: 'ok',
+      data: { state: 'ON', brightness: 77 },
+      transaction: 'ok1',
+    });
+    await sub.waitFor('the state shows it', () =>
+      sub.json<{ brightness?: number }>('fb/c1').some((s) => s.brightness === 77),
+    );
+    expect(gateway.gateway?.child.exitCode).toBeNull();
+  }, 60_000);
+});
