@@ -4,6 +4,7 @@ import { closestMatch } from '../config/suggest.js';
 import { readPackageVersion } from '../version.js';
 import { wantsHelp } from './args.js';
 import { checkConfigCommand } from './check-config.js';
+import { exportCommand } from './export.js';
 import { helpCommand, overviewText } from './help.js';
 import {
   type CliCommand,
@@ -20,6 +21,7 @@ import { startCommand } from './start.js';
 export const COMMANDS: readonly CliCommand[] = [
   startCommand,
   checkConfigCommand,
+  exportCommand,
   helpCommand(() => COMMANDS),
 ];
 
