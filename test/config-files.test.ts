@@ -56,11 +56,17 @@ describe('fieldbridge.example.yaml', () => {
   it('parses, with one simulated device per driver', async () => {
     const config = parseConfig(await readFile(examplePath, 'utf8'), {}, examplePath);
     expect(config.devices.map((device) => [device.driver, device.transport])).toEqual([
+      ['simulated', 'simulated'],
       ['mbus', 'simulated'],
       ['dali', 'simulated'],
       ['ble', 'simulated'],
     ]);
-    expect(config.devices.map(deviceBus)).toEqual(['mbus:simulated', 'dali:simulated', 'ble:simulated']);
+    expect(config.devices.map(deviceBus)).toEqual([
+      'simulated',
+      'mbus:simulated',
+      'dali:simulated',
+      'ble:simulated',
+    ]);
     expect(config.mqtt.server).toBe('mqtt://localhost:1883');
   });
 
@@ -82,7 +88,7 @@ describe('fieldbridge.example.yaml', () => {
       LIVING_ROOM_BIND_KEY: 'a'.repeat(32),
     };
     const config = parseConfig(text, env);
-    expect(config.devices.map((device) => device.transport)).toEqual(['serial', 'hid', 'bluez']);
+    expect(config.devices.map((device) => device.transport)).toEqual(['simulated', 'serial', 'hid', 'bluez']);
     expect(config.mqtt).toMatchObject({
       user: 'fieldbridge',
       password: 'pw',
