@@ -1,18 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { DRIVERS, invalidCommand } from '../actors/drivers.js';
+import { invalidCommand } from '../actors/drivers.js';
 import type { JsonValue } from '../actors/driver.js';
-import { type DeviceConfig, type FieldbridgeConfig, maskSecrets } from '../config/index.js';
+import type { DeviceConfig, FieldbridgeConfig } from '../config/index.js';
 import { getLogger } from '../logging/index.js';
 import type { GatewayNotice } from '../machines/notices.js';
 import type { RootEvent } from '../machines/rootSupervisor.js';
 import type { OutboxKind, Persistence } from '../persistence/index.js';
-import {
-  bridgeDiscovery,
-  deviceDiscovery,
-  type DiscoveryMessage,
-  isOurDiscoveryTopic,
-  staleDiscovery,
-} from './discovery.js';
+import { bridgeInfo, deviceList } from './bridgeInfo.js';
+import { DiscoveryTracker } from './discoveryTracker.js';
 import { OutboxDrainer, type PublishLink } from './drainer.js';
 import { type DeviceHealth, bridgeStatus, healthPayload } from './health.js';
 import { RequestHandler } from './requestHandler.js';
@@ -61,10 +56,7 @@ export class Bridge {
   readonly #health = new Map<string, DeviceHealth>();
   readonly #states = new Map<string, Record<string, JsonValue>>();
   readonly #commands = new Map<string, PendingCommand>();
-  /** Discovery topics of ours with a retained config on the broker (learned from the broker). */
-  readonly #announced = new Set<string>();
-  /** Discovery topics of the entities that exist now. */
-  #current = new Set<string>();
+  readonly #discovery: DiscoveryTracker;
   readonly #logger = getLogger('bridge');
   readonly #startedAt: number;
   #lastMqttAt: number | null = null;
@@ -85,6 +77,7 @@ export class Bridge {
       options.config.homeassistant.discovery_prefix,
       options.config.homeassistant.status_topic,
     );
+    this.#discovery = new DiscoveryTracker(this.topics, options.version);
     this.#drainer = new OutboxDrainer(
       options.persistence.outbox,
       options.link,
@@ -121,8 +114,13 @@ export class Bridge {
         this.#states.set(stored.deviceId, stored.state);
         this.#enqueue(this.topics.device(stored.deviceId), state, 'state', true);
       }
-      this.#enqueue(this.topics.bridgeInfo, this.#info(), 'state', true);
-      this.#enqueue(this.topics.bridgeDevices, this.#deviceList(), 'state', true);
+      this.#enqueue(
+        this.topics.bridgeInfo,
+        bridgeInfo(this.#config, this.#devices.values(), this.#version),
+        'state',
+        true,
+      );
+      this.#enqueue(this.topics.bridgeDevices, deviceList(this.#devices.values()), 'state', true);
       if (this.#persistence.recovery) {
         this.#enqueue(
           this.topics.bridgeEvent,
@@ -133,9 +131,9 @@ export class Bridge {
     });
     for (const filter of this.topics.subscriptions)
       this.#link.subscribe(filter, (t, p) => this.#incoming(t, p));
-    this.#link.subscribe(`${this.topics.discoveryPrefix}/+/+/+/config`, (topic, payload) => {
-      if (isOurDiscoveryTopic(this.topics, topic) && payload.length > 0) this.#announced.add(topic);
-    });
+    this.#link.subscribe(`${this.topics.discoveryPrefix}/+/+/+/config`, (topic, payload) =>
+      this.#discovery.learn(topic, payload),
+    );
     this.#link.onStateChange((online) => this.#linkChanged(online));
     if (this.#link.online) this.#linkChanged(true);
     this.#timers = [
@@ -327,23 +325,10 @@ export class Bridge {
 
   #publishDiscovery(): void {
     if (!this.#config.homeassistant.enabled) return;
-    const messages: DiscoveryMessage[] = [...bridgeDiscovery(this.topics, this.#version)];
-    for (const device of this.#devices.values()) {
-      const driver = DRIVERS[device.driver];
-      messages.push(
-        ...deviceDiscovery(
-          this.topics,
-          this.#version,
-          device,
-          { ...driver.model, expireAfterS: this.#expireAfterS() },
-          driver.entities(device),
-        ),
-      );
-    }
+    const messages = this.#discovery.configs(this.#devices.values(), this.#expireAfterS());
     this.#persistence.transaction(() => {
       for (const message of messages) this.#enqueue(message.topic, message.payload, 'state', true);
     });
-    this.#current = new Set(messages.map((message) => message.topic));
   }
 
   /**
@@ -351,16 +336,13 @@ export class Bridge {
    * the broker delivers the retained configs we announced in earlier runs only once we subscribed.
    */
   #removeStaleDiscovery(): void {
-    const stale = staleDiscovery(
-      this.#announced,
-      [...this.#current].map((topic) => ({ topic, payload: '' })),
-    );
+    if (!this.#config.homeassistant.enabled) return;
+    const stale = this.#discovery.takeStale();
     if (stale.length === 0) return;
     this.#logger.info(`removing ${stale.length} Home Assistant entities that no longer exist`);
     this.#persistence.transaction(() => {
       for (const message of stale) this.#enqueue(message.topic, '', 'state', true);
     });
-    for (const message of stale) this.#announced.delete(message.topic);
   }
 
   /** HA marks an entity unavailable after this; states are refreshed well within it. */
@@ -423,23 +405,5 @@ export class Bridge {
       queue: this.#persistence.outbox.stats(),
     });
     if (status !== this.#lastStatus) this.#publishHealth();
-  }
-
-  #info(): Record<string, unknown> {
-    return {
-      version: this.#version,
-      drivers: [...new Set([...this.#devices.values()].map((d) => d.driver))],
-      config: maskSecrets(this.#config),
-    };
-  }
-
-  #deviceList(): unknown[] {
-    return [...this.#devices.values()].map((d) => ({
-      id: d.id,
-      name: d.name ?? d.id,
-      driver: d.driver,
-      transport: d.transport,
-      bus: d.bus,
-    }));
   }
 }
