@@ -126,7 +126,11 @@ export async function runGateway(config: FieldbridgeConfig, options: GatewayOpti
     noticeLog.flush();
     mqtt.link.flushLog();
   }, config.health.interval_ms);
-  const cleanup = setInterval(() => void persistence.cleanup(), DAY_MS);
+  // Readings history beyond retention_days: once at start, then daily (batched, never blocks long).
+  const runCleanup = () =>
+    void persistence.cleanup().catch((error: unknown) => log.warn('history cleanup failed', { error }));
+  runCleanup();
+  const cleanup = setInterval(runCleanup, DAY_MS);
 
   const reason = await stopped;
   log.info(`stopping (${reason})`);
