@@ -1,5 +1,6 @@
 import { createActor } from 'xstate';
 import { unavailableTransport } from './actors/drivers.js';
+import { snapshotPortOf } from './actors/snapshotPort.js';
 import { bindSupervisorTree } from './actors/supervisorActors.js';
 import { Bridge } from './bridge/bridge.js';
 import { type FieldbridgeConfig, loggingOptions } from './config/index.js';
@@ -87,7 +88,12 @@ export async function runGateway(config: FieldbridgeConfig, options: GatewayOpti
     noticeLog.handle(notice);
     bridge.handleNotice(notice);
   };
-  const tree = bindSupervisorTree({ registry, sink, clock: systemClock });
+  const tree = bindSupervisorTree({
+    registry,
+    sink,
+    clock: systemClock,
+    snapshots: snapshotPortOf(persistence.snapshots),
+  });
   const root = createActor(tree.logic, { input, clock: systemClock });
   send = (event) => root.send(event);
 

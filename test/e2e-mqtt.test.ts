@@ -12,7 +12,7 @@ function rig(devices: string, extra = ''): GatewayRig {
   const created = new GatewayRig(
     [
       `mqtt: { server: ${broker.url}, base_topic: fb }`,
-      'logging: { format: json, level: warn }',
+      'logging: { format: json, level: info }',
       'health: { interval_ms: 500, state_refresh_ms: 60000 }',
       extra,
       'devices:',

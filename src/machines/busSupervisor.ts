@@ -10,7 +10,7 @@ import {
   setup,
   stateIn,
 } from 'xstate';
-import { RESTART_ACTOR_STEP } from '../actors/driver.js';
+import { chooseRecovery, finishRecovery } from './busSupervisorRecovery.js';
 import {
   BUS_WATCH_ID,
   type ReleaseLink,
@@ -25,14 +25,10 @@ import {
   type BusSupervisorInput,
   commandRejection,
   initialContext,
-  planRecovery,
-  type RecoveryReport,
-  type RecoveryRequest,
-  recoveryNotice,
   requestRecovery,
 } from './busSupervisorModel.js';
 import { nowOf } from './clock.js';
-import { connectionMachine } from './connection.js';
+import { CONNECTION_MACHINE_VERSION, connectionMachine } from './connection.js';
 import { errorText } from './connectionModel.js';
 import type { GatewayNotice } from './notices.js';
 import { deliver, OUTLET_SYSTEM_ID } from './outlet.js';
@@ -46,7 +42,19 @@ import { deliver, OUTLET_SYSTEM_ID } from './outlet.js';
 // recovery ladder when the device goes offline or stays degraded, one step at a time per bus. I/O
 // (opening the bus, watching it, recovery steps) is in invoked actors bound by
 // src/actors/supervisorActors.ts; notices leave through the system's outlet (outlet.ts). The data and
-// decisions are in busSupervisorModel.ts, the starting and stopping of children in busSupervisorChildren.ts.
+// decisions are in busSupervisorModel.ts, the starting and stopping of children in busSupervisorChildren.ts,
+// the ends of a recovery step in busSupervisorRecovery.ts. A snapshot of it (with its devices') is
+// persisted and restored by src/actors/supervisorActors.ts; `RESUME` then re-arms its timers.
+
+/** Bumped whenever a change makes older persisted snapshots of a bus supervisor unusable. */
+export const BUS_SUPERVISOR_MACHINE_VERSION = 1;
+
+/**
+ * The version of a persisted bus snapshot, which holds its devices' snapshots too: it changes when
+ * either machine's does. One integer (the store keeps versions as integers), the connection machine's
+ * version in the last three digits.
+ */
+export const BUS_SNAPSHOT_VERSION = BUS_SUPERVISOR_MACHINE_VERSION * 1000 + CONNECTION_MACHINE_VERSION;
 
 const ERROR_PREFIX = 'xstate.error.actor.';
 const DONE_PREFIX = 'xstate.done.actor.';
@@ -139,55 +147,19 @@ export const busSupervisorMachine = setup({
       }
     }),
     /** Pops the next recovery request and decides what it runs; restart_actor is done by the supervisor. */
-    chooseRecovery: enqueueActions(({ context, enqueue, system }) => {
-      const [request, ...rest] = context.recoveryQueue as [RecoveryRequest, ...RecoveryRequest[]];
-      enqueue.assign({ recoveryQueue: rest });
-      const watch = context.watches[request.deviceId];
-      if (!watch || !context.running.includes(request.deviceId)) return;
-      const now = nowOf(system);
-      const plan = planRecovery(context, request, watch, now);
-      if (plan.watch) enqueue.assign({ watches: { ...context.watches, [request.deviceId]: plan.watch } });
-      deliver(enqueue, system, recoveryNotice(context, request.deviceId, plan.report, now));
-      if (plan.start === RESTART_ACTOR_STEP) {
-        enqueue.raise({
-          type: 'RESTART_CHILD',
-          deviceId: request.deviceId,
-          reason: `recovery step ${RESTART_ACTOR_STEP}`,
-          crashed: true,
-        });
-      } else if (plan.start !== null) {
-        enqueue.assign({ recovering: { ...request, step: plan.start } });
+    chooseRecovery: enqueueActions(({ context, enqueue, system }) =>
+      chooseRecovery(enqueue, context, system),
+    ),
+    finishRecovery: enqueueActions(({ context, enqueue, system }, params: { ok: boolean; detail: string }) =>
+      finishRecovery(enqueue, context, system, params),
+    ),
+    runHousekeeping: enqueueActions(({ context, enqueue, system }) => {
+      const update = afterHousekeeping(context, nowOf(system));
+      // A quiet tick assigns nothing: an unchanged context is no change to persist (snapshotPort.ts).
+      if (update.watches !== context.watches || update.recoveryQueue !== context.recoveryQueue) {
+        enqueue.assign(update);
       }
     }),
-    finishRecovery: enqueueActions(
-      ({ context, enqueue, system }, params: { ok: boolean; detail: string }) => {
-        const recovering = context.recovering;
-        if (!recovering) return;
-        const now = nowOf(system);
-        const outcome = params.ok ? 'succeeded' : 'failed';
-        const report: RecoveryReport = { step: recovering.step, outcome, detail: params.detail };
-        deliver(enqueue, system, recoveryNotice(context, recovering.deviceId, report, now));
-        const watch = context.watches[recovering.deviceId];
-        if (watch) {
-          enqueue.assign({
-            watches: {
-              ...context.watches,
-              [recovering.deviceId]: { ...watch, lastRecovery: { step: recovering.step, outcome, at: now } },
-            },
-          });
-        }
-        // The step is verified by the device itself: a fresh connection attempt now. If the device ends
-        // up offline again (or stays degraded), the next climb takes the next rung.
-        if (context.running.includes(recovering.deviceId)) {
-          enqueue.sendTo(recovering.deviceId, {
-            type: 'RETRY',
-            reason: `after recovery step ${recovering.step}`,
-          });
-        }
-        enqueue.assign({ recovering: null });
-      },
-    ),
-    runHousekeeping: assign(({ context, system }) => afterHousekeeping(context, nowOf(system))),
     forwardCommand: enqueueActions(({ context, event, enqueue, system }) => {
       if (event.type !== 'COMMAND') return;
       if (context.running.includes(event.deviceId)) {
@@ -205,6 +177,9 @@ export const busSupervisorMachine = setup({
       if (event.type === 'DEVICE_EVENT' && context.running.includes(event.deviceId)) {
         enqueue.sendTo(event.deviceId, event.event);
       }
+    }),
+    resumeDevices: enqueueActions(({ context, enqueue }) => {
+      for (const deviceId of context.running) enqueue.sendTo(deviceId, { type: 'RESUME' });
     }),
     broadcast: enqueueActions(({ context, event, enqueue }) => {
       const message =
@@ -226,7 +201,7 @@ export const busSupervisorMachine = setup({
     }),
     enterFailed: enqueueActions(({ context, enqueue, self, system }) => {
       const reason = context.failure ?? 'bus stopped';
-      stopDevices(enqueue, self, system, context.running, reason);
+      stopDevices(enqueue, self, system, context.running, reason, false);
       enqueue.assign({ pendingRestarts: [], recoveryQueue: [], recovering: null });
       deliver(enqueue, system, {
         type: 'supervisor.escalated',
@@ -273,6 +248,7 @@ export const busSupervisorMachine = setup({
                 deviceId: event.deviceId,
               })),
             },
+            RESUME: { actions: 'resumeDevices' },
             BUS_LOST: { actions: 'broadcast' },
             BUS_PRESENT: { actions: 'broadcast' },
             RESTART_DEVICE: {
@@ -315,12 +291,19 @@ export const busSupervisorMachine = setup({
         // Event-driven, not `always`: these regions sit in `idle` nearly all the time, and an eventless
         // transition there would be evaluated on every event the supervisor handles.
         idle: {
-          on: { RESTARTS_CHANGED: { guard: and(['hasPendingRestarts', 'isRunning']), target: 'waiting' } },
+          on: {
+            RESTARTS_CHANGED: { guard: and(['hasPendingRestarts', 'isRunning']), target: 'waiting' },
+            RESUME: { guard: and(['hasPendingRestarts', 'isRunning']), target: 'waiting' },
+          },
         },
         waiting: {
           always: { guard: not('isRunning'), target: 'idle' },
           after: { untilNextRestart: { target: 'idle', actions: 'startDueRestarts' } },
-          on: { RESTARTS_CHANGED: { target: 'waiting', reenter: true } },
+          // Re-entered, the timer is derived again from the `dueAt` of the pending restarts.
+          on: {
+            RESTARTS_CHANGED: { target: 'waiting', reenter: true },
+            RESUME: { target: 'waiting', reenter: true },
+          },
         },
       },
     },
@@ -337,10 +320,13 @@ export const busSupervisorMachine = setup({
                 actions: ['chooseRecovery', raise({ type: 'RECOVERY_CHECK' })],
               },
             ],
+            RESUME: { actions: raise({ type: 'RECOVERY_CHECK' }) },
           },
         },
         running: {
           always: { guard: not('isRunning'), target: 'idle' },
+          // The step starts over with a fresh timeout: a restored snapshot holds no invoked step.
+          on: { RESUME: { target: 'running', reenter: true } },
           invoke: {
             src: 'recoveryStep',
             input: ({ context }) => ({
@@ -379,6 +365,7 @@ export const busSupervisorMachine = setup({
       initial: 'ticking',
       states: {
         ticking: {
+          on: { RESUME: { target: 'ticking', reenter: true } },
           after: {
             housekeeping: {
               target: 'ticking',

@@ -91,13 +91,18 @@ export function spawnDevices(
   }));
 }
 
-/** Stops children, answering the commands still queued in them first so none is lost silently. */
+/**
+ * Stops children, answering the commands still queued in them first so none is lost silently.
+ * `releaseLinks: false` when the bus watcher is gone (leaving `running` stopped it; sending to it
+ * would crash the supervisor) and closing the bus releases every link anyway.
+ */
 export function stopDevices(
   enqueue: ChildControl,
   self: SupervisorSelf,
   system: SystemLike,
   deviceIds: readonly string[],
   reason: string,
+  releaseLinks = true,
 ) {
   const now = nowOf(system);
   const children = self.getSnapshot().children as Record<string, ChildRef | undefined>;
@@ -108,7 +113,7 @@ export function stopDevices(
     }
     enqueue.stopChild(deviceId);
     // A stopped actor runs no exit actions, so its link is released here.
-    enqueue.sendTo(BUS_WATCH_ID, { type: 'RELEASE', deviceId } satisfies ReleaseLink);
+    if (releaseLinks) enqueue.sendTo(BUS_WATCH_ID, { type: 'RELEASE', deviceId } satisfies ReleaseLink);
   }
   enqueue.assign(({ context }) => ({ running: context.running.filter((id) => !deviceIds.includes(id)) }));
 }

@@ -75,6 +75,11 @@ export type BusSupervisorEvent =
   | { type: 'BUS_LOST'; error: string }
   | { type: 'BUS_PRESENT' }
   | { type: 'STOP'; reason: string }
+  /**
+   * Sent once after a persisted snapshot is restored (XState persists no timers): re-arms the timed
+   * regions from the deadlines in context and is passed on to every running device.
+   */
+  | { type: 'RESUME' }
   /** Internal: restart a child (and its rest_for_one group) as its restart type says. */
   | { type: 'RESTART_CHILD'; deviceId: string; reason: string; crashed: boolean }
   /** Internal: the recovery region looks at its queue (after it grew or a step ended). */
@@ -185,6 +190,10 @@ export function afterHousekeeping(
   now: number,
 ): Pick<BusSupervisorContext, 'recoveryQueue' | 'watches'> {
   const { climb: requests, resetLadders } = housekeeping(context, now);
+  // Nothing to do is returned as the same objects, so the machine can tell it is no change.
+  if (requests.length === 0 && resetLadders.length === 0) {
+    return { recoveryQueue: context.recoveryQueue, watches: context.watches };
+  }
   let recoveryQueue = context.recoveryQueue;
   for (const request of requests) recoveryQueue = requestRecovery({ ...context, recoveryQueue }, request);
   const watches = { ...context.watches };

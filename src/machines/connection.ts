@@ -36,7 +36,8 @@ import type { DeviceNoticeDraft } from './notices.js';
 // (src/actors/deviceActors.ts); link events arrive from the bus supervisor, and leaving `connected` asks it
 // to release the link (`LINK_RELEASE`), so an idle connected device has no child actor at all. The
 // definition itself is pure; its data and decisions are in connectionModel.ts. Every timer is derived
-// from a deadline kept in context, so a restored snapshot re-arms them on `RESUME`.
+// from a deadline kept in context, so a restored snapshot (XState persists no timers) re-arms them on
+// `RESUME`; a device restored as `connected` opens its link again then, the old transport being gone.
 
 /** Bumped whenever a change makes older persisted snapshots unusable. */
 export const CONNECTION_MACHINE_VERSION = 1;
@@ -200,11 +201,18 @@ export const connectionMachine = setup({
               },
             ],
           },
+          // Restored: the attempt starts over, once (see src/actors/snapshotPort.ts), with a fresh timeout.
+          on: { RESUME: { target: 'connecting', reenter: true } },
         },
         connected: {
           initial: 'healthy',
           exit: 'releaseLink',
           on: {
+            // Not `reconnecting`: nothing failed, so the link is opened at once, without a backoff wait.
+            RESUME: {
+              target: 'connecting',
+              actions: assign({ reason: 'restored after a restart', attempts: 0 }),
+            },
             LINK_LOST: {
               target: 'reconnecting',
               actions: assign(({ event, context, system }) =>

@@ -49,7 +49,10 @@ export type ConnectionEvent =
   | { type: 'LINK_DATA'; operation: string; result: JsonValue }
   | { type: 'LINK_FAILURE'; error: string }
   | { type: 'COMMAND'; id: string; operation: string; args: JsonValue }
-  /** Sent once after a persisted snapshot is restored, to re-arm the timers of the current state. */
+  /**
+   * Sent once after a persisted snapshot is restored: re-arms the timers of the current state, starts a
+   * connect attempt over, and makes a device restored as `connected` open its link again.
+   */
   | { type: 'RESUME' };
 
 export interface LinkInput {
@@ -264,6 +267,24 @@ export function outcomeOfFailure(context: ConnectionContext, now: number, error:
     };
   }
   return { notices: [], update: { ...failed, pollDueAt: nextPollDue(context, now) } };
+}
+
+/**
+ * What a restored device depends on, as values to compare with `Object.is`: its link state, its queue,
+ * its reconnect schedule and its health. Readings and polls change only the rest (lastSuccessAt,
+ * pollDueAt, the work region between two polls, none of which a restore uses: a restored link opens
+ * again and polls from then on), so a device is not saved again for each of them.
+ */
+export function restoreFacts(snapshot: { value: unknown; context: ConnectionContext }): readonly unknown[] {
+  const { context } = snapshot;
+  return [
+    deviceStatusOf(snapshot.value),
+    context.commands,
+    context.attempts,
+    context.nextAttemptAt,
+    context.consecutiveFailures,
+    context.reason,
+  ];
 }
 
 /** The device's state by the names logs and MQTT use (the `link` region; `work` is an implementation detail). */

@@ -3,6 +3,7 @@ import { BusRegistry } from '../../src/actors/busRegistry.js';
 import type { BoundConnectionMachine } from '../../src/actors/deviceActors.js';
 import type { RecoveryStepSpec } from '../../src/actors/driver.js';
 import { SimulatedBusRuntime, type SimulationOptions } from '../../src/actors/simulated/runtime.js';
+import type { BusSnapshotPort } from '../../src/actors/snapshotPort.js';
 import { bindSupervisorTree } from '../../src/actors/supervisorActors.js';
 import type { DeviceSpec } from '../../src/machines/busSupervisorModel.js';
 import type { GatewayNotice } from '../../src/machines/notices.js';
@@ -29,9 +30,75 @@ export const TEST_STEPS: RecoveryStepSpec[] = [
   { name: 'restart_actor' },
 ];
 
+export interface TreeOptions {
+  /** Where bus snapshots are saved and restored from. */
+  snapshots?: BusSnapshotPort;
+  /** Simulated time at start (a tree started after another one "crashed" continues its clock). */
+  startAt?: number;
+}
+
+/** One save, as the in-memory port recorded it. */
+export interface RecordedSave {
+  busId: string;
+  version: number;
+  /** Which tick (setImmediate round) it happened in, counted by the port. */
+  tick: number;
+}
+
+/**
+ * An in-memory BusSnapshotPort that stores JSON (as SQLite would, so nothing unserializable slips
+ * through), records every save, and can be frozen to model a crash: nothing is written after it.
+ */
+export function memorySnapshotPort() {
+  const stored = new Map<string, { version: number; json: string }>();
+  const saves: RecordedSave[] = [];
+  let frozen = false;
+  let tick = 0;
+  let ticking: NodeJS.Immediate | undefined;
+  const port: BusSnapshotPort = {
+    load: (busId) => {
+      const entry = stored.get(busId);
+      return entry && { version: entry.version, snapshot: JSON.parse(entry.json) as unknown };
+    },
+    save: (busId, version, snapshot) => {
+      if (frozen) return;
+      // Saves of one setImmediate round share a tick number; the next round gets the next one.
+      ticking ??= setImmediate(() => {
+        ticking = undefined;
+        tick += 1;
+      });
+      saves.push({ busId, version, tick });
+      stored.set(busId, { version, json: JSON.stringify(snapshot) });
+    },
+    remove: (busId) => {
+      stored.delete(busId);
+    },
+  };
+  return {
+    port,
+    saves,
+    /** The process dies: the saves of past ticks are all that remains. */
+    crash: () => {
+      frozen = true;
+    },
+    /** The stored snapshot as the next process would load it. */
+    snapshot: (busId: string) => port.load(busId)?.snapshot,
+    /** Replaces a stored entry (tests of old versions and corrupt data). */
+    put: (busId: string, version: number, snapshot: unknown) =>
+      stored.set(busId, { version, json: JSON.stringify(snapshot) }),
+  };
+}
+
+export type MemorySnapshotPort = ReturnType<typeof memorySnapshotPort>;
+
 /** A whole supervision tree on simulated buses and a SimulatedClock, recording every notice. */
-export function treeHarness(buses: TreeBus[], devicePolicy: Partial<DevicePolicy> = {}) {
+export function treeHarness(
+  buses: TreeBus[],
+  devicePolicy: Partial<DevicePolicy> = {},
+  options: TreeOptions = {},
+) {
   const clock = simulatedClock();
+  if (options.startAt !== undefined) clock.set(options.startAt);
   const registry = new BusRegistry();
   const runtimes = new Map<string, SimulatedBusRuntime>();
   for (const bus of buses) {
@@ -58,6 +125,7 @@ export function treeHarness(buses: TreeBus[], devicePolicy: Partial<DevicePolicy
     sink: (notice) => notices.push(notice),
     clock,
     decorateDevice,
+    ...(options.snapshots ? { snapshots: options.snapshots } : {}),
   });
   const policy: DevicePolicy = { ...DEFAULT_DEVICE_POLICY, ...devicePolicy };
   const root = createActor(tree.logic, {
@@ -99,6 +167,12 @@ export function treeHarness(buses: TreeBus[], devicePolicy: Partial<DevicePolicy
       const actor = tree.buses.get(busId);
       if (!actor) throw new Error(`bus ${busId} is not running`);
       return actor.getSnapshot().context;
+    },
+    /** The live actor of a bus supervisor (its children are the devices). */
+    busActor: (busId: string) => {
+      const actor = tree.buses.get(busId);
+      if (!actor) throw new Error(`bus ${busId} is not running`);
+      return actor;
     },
     statusOf,
     of: <T extends GatewayNotice['type']>(type: T) =>

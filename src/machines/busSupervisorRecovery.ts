@@ -1,0 +1,72 @@
+import { RESTART_ACTOR_STEP } from '../actors/driver.js';
+import type { ChildControl } from './busSupervisorChildren.js';
+import {
+  type BusSupervisorContext,
+  planRecovery,
+  type RecoveryReport,
+  type RecoveryRequest,
+  recoveryNotice,
+} from './busSupervisorModel.js';
+import { nowOf } from './clock.js';
+import { deliver } from './outlet.js';
+
+// The two ends of a recovery step of a bus supervisor: choosing what the next request runs, and
+// reporting how it went. Plain functions over the action queue of `enqueueActions`, like
+// busSupervisorChildren.ts, so the machine (busSupervisor.ts) only wires them to its recovery region.
+
+type SystemLike = Parameters<typeof deliver>[1] & Parameters<typeof nowOf>[0];
+
+/** Pops the next recovery request and decides what it runs; restart_actor is done by the supervisor. */
+export function chooseRecovery(enqueue: ChildControl, context: BusSupervisorContext, system: SystemLike) {
+  const [request, ...rest] = context.recoveryQueue as [RecoveryRequest, ...RecoveryRequest[]];
+  enqueue.assign({ recoveryQueue: rest });
+  const watch = context.watches[request.deviceId];
+  if (!watch || !context.running.includes(request.deviceId)) return;
+  const now = nowOf(system);
+  const plan = planRecovery(context, request, watch, now);
+  if (plan.watch) enqueue.assign({ watches: { ...context.watches, [request.deviceId]: plan.watch } });
+  deliver(enqueue, system, recoveryNotice(context, request.deviceId, plan.report, now));
+  if (plan.start === RESTART_ACTOR_STEP) {
+    enqueue.raise({
+      type: 'RESTART_CHILD',
+      deviceId: request.deviceId,
+      reason: `recovery step ${RESTART_ACTOR_STEP}`,
+      crashed: true,
+    });
+  } else if (plan.start !== null) {
+    enqueue.assign({ recovering: { ...request, step: plan.start } });
+  }
+}
+
+/** Reports the end of the running step and has the device verify it with a fresh connection attempt. */
+export function finishRecovery(
+  enqueue: ChildControl,
+  context: BusSupervisorContext,
+  system: SystemLike,
+  result: { ok: boolean; detail: string },
+) {
+  const recovering = context.recovering;
+  if (!recovering) return;
+  const now = nowOf(system);
+  const outcome = result.ok ? 'succeeded' : 'failed';
+  const report: RecoveryReport = { step: recovering.step, outcome, detail: result.detail };
+  deliver(enqueue, system, recoveryNotice(context, recovering.deviceId, report, now));
+  const watch = context.watches[recovering.deviceId];
+  if (watch) {
+    enqueue.assign({
+      watches: {
+        ...context.watches,
+        [recovering.deviceId]: { ...watch, lastRecovery: { step: recovering.step, outcome, at: now } },
+      },
+    });
+  }
+  // The step is verified by the device itself: a fresh connection attempt now. If the device ends
+  // up offline again (or stays degraded), the next climb takes the next rung.
+  if (context.running.includes(recovering.deviceId)) {
+    enqueue.sendTo(recovering.deviceId, {
+      type: 'RETRY',
+      reason: `after recovery step ${recovering.step}`,
+    });
+  }
+  enqueue.assign({ recovering: null });
+}
