@@ -93,6 +93,7 @@ export async function runGateway(config: FieldbridgeConfig, options: GatewayOpti
     sink,
     clock: systemClock,
     snapshots: snapshotPortOf(persistence.snapshots),
+    mqtt: mqtt.link,
   });
   const root = createActor(tree.logic, { input, clock: systemClock });
   send = (event) => root.send(event);

@@ -82,7 +82,11 @@ describe('embedded MQTT broker', () => {
   it('is what openMqtt uses without mqtt.server, with MQTT 3.1.1 even when 5 is configured', async () => {
     const config = parseConfig('mqtt: { protocol_version: 5, base_topic: home }', {});
     const opened = await openMqtt(config.mqtt, { embeddedPort: await freePort() });
-    cleanups.push(() => opened.close());
+    const stop = opened.link.run(() => {});
+    cleanups.push(async () => {
+      stop();
+      await opened.close();
+    });
     expect(opened.broker?.url).toMatch(/^mqtt:\/\/127\.0\.0\.1:/);
     await eventually('link online', () => opened.link.state === 'online');
     expect(logs.entries.map((entry) => entry.msg)).toContain(

@@ -14,7 +14,7 @@ import type { BusSupervisorEvent, BusSupervisorInput } from '../machines/busSupe
 import type { GatewayClock } from '../machines/clock.js';
 import { deviceStatusOf, errorText } from '../machines/connectionModel.js';
 import type { GatewayNotice, NoticeSink } from '../machines/notices.js';
-import { rootSupervisorMachine } from '../machines/rootSupervisor.js';
+import { type RootEvent, rootSupervisorMachine } from '../machines/rootSupervisor.js';
 import type { BusRegistry } from './busRegistry.js';
 import { type BoundConnectionMachine, bindConnectionMachine } from './deviceActors.js';
 import type { BusEvent } from './driver.js';
@@ -49,6 +49,8 @@ export interface SupervisorTreeOptions {
    * restored from when the tree starts. Without it nothing is persisted.
    */
   snapshots?: BusSnapshotPort;
+  /** The MQTT link the root supervisor runs (and replaces if it fails). */
+  mqtt?: { run(onFailure: (reason: string) => void): () => void };
 }
 
 /** The stored snapshot of a bus; a store that cannot be read means starting afresh, not crashing. */
@@ -257,7 +259,18 @@ export function bindSupervisorTree(options: SupervisorTreeOptions) {
     };
   });
 
-  const logic = rootSupervisorMachine.provide({ actors: { bus: hostBus, outlet: outletLogic(sink) } });
+  const { mqtt } = options;
+  const actors = { bus: hostBus, outlet: outletLogic(sink) };
+  const logic = rootSupervisorMachine.provide({
+    actors: mqtt
+      ? {
+          ...actors,
+          mqttLink: fromCallback<RootEvent>(({ sendBack }) =>
+            mqtt.run((reason) => sendBack({ type: 'MQTT_FAILED', reason })),
+          ),
+        }
+      : actors,
+  });
   return { logic, buses };
 }
 

@@ -1,8 +1,16 @@
 import type { BridgeLink } from '../bridge/bridge.js';
-import type { MqttLink } from '../mqtt/index.js';
+import type { IncomingMessage, LinkState, PublishOptions } from '../mqtt/index.js';
+
+/** What both a plain MqttLink and the supervised one offer. */
+interface LinkLike {
+  readonly state: LinkState;
+  publish(topic: string, payload: string, options: PublishOptions): Promise<void>;
+  subscribe(filter: string, handler: (message: IncomingMessage) => void): unknown;
+  onStateChange(listener: (state: LinkState, previous: LinkState) => void): unknown;
+}
 
 /** The bridge's view of the MQTT link: online or not, publish with PUBACK, subscriptions. */
-export function bridgeLinkOf(link: MqttLink): BridgeLink {
+export function bridgeLinkOf(link: LinkLike): BridgeLink {
   return {
     get online() {
       return link.state === 'online';

@@ -25,7 +25,12 @@ interface RootContext {
   /** Bus supervisors waiting out their restart backoff. */
   pending: { busId: string; dueAt: number }[];
   restartBackoff: SupervisorPolicy['restartBackoff'];
+  /** When the replaced MQTT link starts again (while `mqtt.restarting`). */
+  mqttRestartAt: number | null;
 }
+
+/** The id (and restart-book key) of the MQTT link the root hosts. */
+export const MQTT_LINK_ID = 'mqtt';
 
 export type RootEvent =
   | { type: 'COMMAND'; deviceId: string; id: string; operation: string; args: JsonValue }
@@ -33,6 +38,8 @@ export type RootEvent =
   | { type: 'RESTART_DEVICE'; deviceId: string; reason: string }
   | { type: 'RECOVER'; deviceId: string; step: string | null; reason: string }
   | { type: 'BUS_FAILED'; busId: string; reason: string }
+  /** The MQTT link's own actor failed (a bug, not a broker outage, which the link handles itself). */
+  | { type: 'MQTT_FAILED'; reason: string }
   | { type: 'RESTARTS_CHANGED' };
 
 const ERROR_PREFIX = 'xstate.error.actor.';
@@ -62,10 +69,13 @@ export const rootSupervisorMachine = setup({
     // Hosts one bus supervisor in an actor system of its own; sends BUS_FAILED when it escalates.
     bus: fromCallback<BusSupervisorEvent, BusSupervisorInput>(unbound('bus')),
     outlet: fromCallback<GatewayNotice>(unbound('outlet')),
+    // Runs the MQTT link; sends MQTT_FAILED if it fails. A tree without MQTT (unit tests) runs nothing.
+    mqttLink: fromCallback<RootEvent>(() => {}),
   },
   delays: {
     untilNextRestart: ({ context, system }) =>
       Math.max(0, Math.min(...context.pending.map((r) => r.dueAt)) - nowOf(system)),
+    untilMqttRestart: ({ context, system }) => Math.max(0, (context.mqttRestartAt ?? 0) - nowOf(system)),
   },
   guards: {
     hasPendingRestarts: ({ context }) => context.pending.length > 0,
@@ -131,6 +141,28 @@ export const rootSupervisorMachine = setup({
       });
       enqueue.raise({ type: 'RESTARTS_CHANGED' });
     }),
+    /** Replaces a failed MQTT link after the same restart backoff as a bus (the root never gives up). */
+    scheduleMqttRestart: enqueueActions(({ context, enqueue, system }, params: { reason: string }) => {
+      const now = nowOf(system);
+      const decision = decideRestart(
+        { maxRestarts: Number.POSITIVE_INFINITY, periodMs: 0, restartBackoff: context.restartBackoff },
+        context.books[MQTT_LINK_ID] ?? EMPTY_RESTART_BOOK,
+        now,
+      );
+      const delayMs = decision.kind === 'restart' ? decision.delayMs : context.restartBackoff.maxMs;
+      deliver(enqueue, system, {
+        type: 'supervisor.restart',
+        busId: 'root',
+        actorId: MQTT_LINK_ID,
+        reason: params.reason,
+        delayMs,
+        at: now,
+      });
+      enqueue.assign({
+        books: { ...context.books, [MQTT_LINK_ID]: decision.book },
+        mqttRestartAt: now + delayMs,
+      });
+    }),
     startDueBuses: enqueueActions(({ context, enqueue, system }) => {
       const now = nowOf(system);
       const due = context.pending.filter((p) => p.dueAt <= now).map((p) => p.busId);
@@ -149,6 +181,7 @@ export const rootSupervisorMachine = setup({
     books: {},
     pending: [],
     restartBackoff: input.restartBackoff,
+    mqttRestartAt: null,
   }),
   invoke: { id: OUTLET_SYSTEM_ID, systemId: OUTLET_SYSTEM_ID, src: 'outlet' },
   states: {
@@ -171,6 +204,31 @@ export const rootSupervisorMachine = setup({
             'xstate.error.actor.*': { actions: 'busCrashed' },
           },
         },
+      },
+    },
+    mqtt: {
+      initial: 'running',
+      states: {
+        running: {
+          invoke: {
+            id: MQTT_LINK_ID,
+            src: 'mqttLink',
+            onError: {
+              target: 'restarting',
+              actions: {
+                type: 'scheduleMqttRestart',
+                params: ({ event }) => ({ reason: `MQTT link host crashed: ${errorText(event.error)}` }),
+              },
+            },
+          },
+          on: {
+            MQTT_FAILED: {
+              target: 'restarting',
+              actions: { type: 'scheduleMqttRestart', params: ({ event }) => ({ reason: event.reason }) },
+            },
+          },
+        },
+        restarting: { after: { untilMqttRestart: 'running' } },
       },
     },
     restarts: {

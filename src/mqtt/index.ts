@@ -3,7 +3,8 @@
 import { getLogger } from '../logging/index.js';
 import type { GatewayClock } from '../machines/clock.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './embeddedBroker.js';
-import { MqttLink, type MqttLinkOptions } from './link.js';
+import type { MqttLinkOptions } from './link.js';
+import { SupervisedLink } from './supervisedLink.js';
 import { linkSettingsFromConfig, type MqttConfig } from './settings.js';
 
 export { type EmbeddedBroker, startEmbeddedBroker } from './embeddedBroker.js';
@@ -24,13 +25,15 @@ export {
   type MqttLinkSettings,
   type MqttLinkTiming,
 } from './settings.js';
+export { SupervisedLink } from './supervisedLink.js';
 export { BRIDGE_OFFLINE, BRIDGE_ONLINE, bridgeStateTopic, topicMatches } from './topics.js';
 
 export interface OpenedMqtt {
-  link: MqttLink;
+  /** Not running yet: the root supervisor runs it (and replaces it if it ever fails). */
+  link: SupervisedLink;
   /** Present when `mqtt.server` was absent and fieldbridge runs its own broker. */
   broker: EmbeddedBroker | null;
-  /** Stops the link (offline message, clean disconnect), then the embedded broker if there is one. */
+  /** Waits for the link to have stopped (offline message, clean disconnect), then stops the embedded broker. */
   close(): Promise<void>;
 }
 
@@ -57,12 +60,12 @@ export async function openMqtt(config: MqttConfig, options: OpenMqttOptions = {}
     );
     settings.protocolVersion = 4;
   }
-  const link = new MqttLink(settings, linkOptions).start();
+  const link = new SupervisedLink(settings, linkOptions);
   return {
     link,
     broker,
     close: async () => {
-      await link.stop();
+      await link.stopped();
       await broker?.close();
     },
   };

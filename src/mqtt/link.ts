@@ -61,6 +61,7 @@ export class MqttLink {
   readonly #pending = new Map<number, PendingPublish>();
   readonly #handlers = new Map<string, Set<MessageHandler>>();
   readonly #listeners = new Set<StateListener>();
+  readonly #failureListeners = new Set<(reason: string) => void>();
   readonly #done: Promise<void>;
   #state: LinkState;
   #nextId = 1;
@@ -91,6 +92,7 @@ export class MqttLink {
         error: (error) => {
           this.#logger.error('the MQTT link failed', { error });
           this.#rejectPending(`the MQTT link failed: ${String(error)}`);
+          for (const listener of this.#failureListeners) listener(String(error));
           resolve();
         },
       });
@@ -171,6 +173,15 @@ export class MqttLink {
     if (this.#actor.getSnapshot().status === 'active') this.#actor.send({ type: 'STOP' });
     await this.#done;
     this.#actor.stop();
+  }
+
+  /**
+   * Calls `listener` if the link's own actor fails (a bug, not a broker problem: those it handles
+   * itself). Its supervisor then replaces the whole link.
+   */
+  onFailure(listener: (reason: string) => void): () => void {
+    this.#failureListeners.add(listener);
+    return () => this.#failureListeners.delete(listener);
   }
 
   /** Writes the outage summaries that are due (for a periodic health tick). */
