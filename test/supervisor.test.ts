@@ -9,7 +9,7 @@ describe('supervision tree', () => {
       { busId: 'busB', devices: [{ id: 'b1' }] },
     ]);
     await advance(t.clock, 100);
-    expect(Object.keys(t.root.getSnapshot().children).sort()).toEqual(['busA', 'busB', 'outlet']);
+    expect(Object.keys(t.root.getSnapshot().children).sort()).toEqual(['busA', 'busB', 'mqtt', 'outlet']);
     for (const id of ['a1', 'a2', 'b1']) expect(t.statusOf(id)).toBe('connected.healthy');
     t.stop();
   });
