@@ -129,8 +129,16 @@ export class Bridge {
         );
       }
     });
-    for (const filter of this.topics.subscriptions)
-      this.#link.subscribe(filter, (t, p) => this.#incoming(t, p));
+    for (const filter of this.topics.subscriptions) {
+      this.#link.subscribe(filter, (topic, payload) => {
+        // A message must never take the gateway down, whatever it contains or whatever fails.
+        try {
+          this.#incoming(topic, payload);
+        } catch (error) {
+          this.#logger.error(`handling a message on ${topic} failed`, { error });
+        }
+      });
+    }
     this.#link.subscribe(`${this.topics.discoveryPrefix}/+/+/+/config`, (topic, payload) =>
       this.#discovery.learn(topic, payload),
     );
