@@ -12,6 +12,7 @@ import { OutboxDrainer, type PublishLink } from './drainer.js';
 import { type DeviceHealth, bridgeStatus, healthPayload } from './health.js';
 import { RequestHandler } from './requestHandler.js';
 import { type Transaction, errorResponse, okResponse, parseDeviceCommand } from './requests.js';
+import { ReadingWriter } from './readingWriter.js';
 import { Topics } from './topics.js';
 
 // The MQTT side of the gateway. Every message bound for the broker is written to the outbox (SQLite)
@@ -54,7 +55,7 @@ export class Bridge {
   readonly #requests: RequestHandler;
   readonly #devices = new Map<string, DeviceConfig>();
   readonly #health = new Map<string, DeviceHealth>();
-  readonly #states = new Map<string, Record<string, JsonValue>>();
+  readonly #readings: ReadingWriter;
   readonly #commands = new Map<string, PendingCommand>();
   readonly #discovery: DiscoveryTracker;
   readonly #logger = getLogger('bridge');
@@ -78,6 +79,7 @@ export class Bridge {
       options.config.homeassistant.status_topic,
     );
     this.#discovery = new DiscoveryTracker(this.topics, options.version);
+    this.#readings = new ReadingWriter(options.persistence, this.topics, () => this.#drainer.kick());
     this.#drainer = new OutboxDrainer(
       options.persistence.outbox,
       options.link,
@@ -111,7 +113,7 @@ export class Bridge {
         if (!this.#devices.has(stored.deviceId)) continue;
         // The last known state, marked stale until the device says something new.
         const state = { ...stored.state, stale: true, last_seen: new Date(stored.at).toISOString() };
-        this.#states.set(stored.deviceId, stored.state);
+        this.#readings.states.set(stored.deviceId, stored.state);
         this.#enqueue(this.topics.device(stored.deviceId), state, 'state', true);
       }
       this.#enqueue(
@@ -153,6 +155,7 @@ export class Bridge {
 
   stop(): void {
     for (const timer of this.#timers) clearTimeout(timer);
+    this.#readings.flush();
     this.#drainer.stop();
   }
 
@@ -160,7 +163,8 @@ export class Bridge {
   readonly handleNotice = (notice: GatewayNotice): void => {
     switch (notice.type) {
       case 'device.data':
-        this.#reading(notice.deviceId, notice.result, notice.at);
+        this.#readings.add(notice.deviceId, notice.result, notice.at);
+        this.#markSuccess(notice.deviceId, notice.at);
         return;
       case 'device.status':
         this.#status(notice);
@@ -180,7 +184,8 @@ export class Bridge {
             typeof result === 'object' &&
             !Array.isArray(result)
           ) {
-            this.#updateState(notice.deviceId, result, notice.at);
+            this.#readings.mergeState(notice.deviceId, result, notice.at);
+            this.#drainer.kick();
           }
         });
         return;
@@ -205,33 +210,9 @@ export class Bridge {
     }
   };
 
-  #reading(deviceId: string, result: JsonValue, at: number): void {
-    const values =
-      result !== null && typeof result === 'object' && !Array.isArray(result) ? result : { value: result };
-    const ts = new Date(at).toISOString();
-    this.#persistence.transaction(() => {
-      this.#persistence.enqueueReading({ deviceId, topic: this.topics.reading(deviceId), ts: at }, (seq) =>
-        JSON.stringify({ seq, ts, ...values }),
-      );
-      this.#updateState(deviceId, values, at);
-    });
+  #markSuccess(deviceId: string, at: number): void {
     const health = this.#health.get(deviceId);
     if (health) health.lastSuccessAt = at;
-    this.#drainer.kick();
-  }
-
-  /** Merges values into the device's retained state and queues it (to be called in a transaction). */
-  #updateState(deviceId: string, values: Record<string, JsonValue>, at: number): void {
-    const state = { ...this.#states.get(deviceId), ...values };
-    this.#states.set(deviceId, state);
-    this.#persistence.states.save(deviceId, state, at);
-    this.#persistence.states.writePending();
-    this.#enqueue(
-      this.topics.device(deviceId),
-      { ...state, last_seen: new Date(at).toISOString() },
-      'state',
-      true,
-    );
   }
 
   #status(notice: Extract<GatewayNotice, { type: 'device.status' }>): void {
@@ -360,7 +341,7 @@ export class Bridge {
 
   #refreshStates(): void {
     this.#persistence.transaction(() => {
-      for (const [deviceId, state] of this.#states) {
+      for (const [deviceId, state] of this.#readings.states) {
         const health = this.#health.get(deviceId);
         if (!health || !AVAILABLE.has(health.status)) continue;
         this.#enqueue(

@@ -1,0 +1,157 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { DatabaseSettings } from '../src/persistence/index.js';
+import type { Mosquitto } from './broker.js';
+import {
+  connectRaw,
+  DEFAULT_WINDOW,
+  GatewayPath,
+  untilOutboxEmpty,
+  type PublishedMessage,
+  publishWindowed,
+  readingValues,
+} from './mqttRig.js';
+import type { Figure } from './report.js';
+import { nowUs, type SubscriberProcess } from './subscriber.js';
+
+// Readings through the gateway's whole publishing path, end to end: each reading written as the bridge
+// writes it (reading + history + sequence + retained device state, one transaction, durable with
+// synchronous=normal), the OutboxDrainer (default window) → MqttLink (QoS 1) → mosquitto → a QoS 1
+// subscriber in another process. The baseline is a bare mqtt.js client publishing exactly the messages
+// the drainer published (same topics, payloads, retain flags, order) with the same in-flight window to
+// the same broker and the same kind of subscriber: the difference is what the outbox and the link cost.
+//
+// Readings arrive in bursts of BURST per event-loop turn from DEVICES devices, as fast as the gateway
+// takes them. A device's state message still waiting in the outbox is replaced by its newer one, so up
+// to 2 × READINGS + 1 messages (the +1 marks the end) reach the broker; the raw run sends the same ones.
+
+const READINGS = 20_000;
+const WARMUP_READINGS = 2_000;
+const DEVICES = 100;
+const BURST = 10;
+const ROUNDS = 3;
+const TIMEOUT_MS = 120_000;
+
+export interface PipelineResult {
+  figures: Figure[];
+  /** Messages per second of the raw mqtt.js baseline, for the backlog drain to compare with. */
+  rawRate: number;
+}
+
+interface Run {
+  seconds: number;
+  messages: PublishedMessage[];
+  /** As read back from the database. */
+  settings: DatabaseSettings;
+}
+
+async function throughGateway(
+  url: string,
+  subscriber: SubscriberProcess,
+  base: string,
+  readings: number,
+): Promise<Run> {
+  const path = new GatewayPath({ url, base, record: true });
+  try {
+    await path.untilOnline();
+    const delivered = await subscriber.watch({
+      filter: `${base}/#`,
+      readings,
+      marker: path.topics.bridgeEvent,
+    });
+    const begin = nowUs();
+    for (let i = 0; i < readings;) {
+      for (const end = Math.min(readings, i + BURST); i < end; i++) {
+        path.reading(`dev${i % DEVICES}`, readingValues(i));
+      }
+      await nextTurn();
+    }
+    path.event('bench_done');
+    const { atUs } = await delivered(TIMEOUT_MS);
+    await untilOutboxEmpty(path);
+    return { seconds: (atUs - begin) / 1e6, messages: path.published, settings: path.persistence.settings() };
+  } finally {
+    await path.close();
+  }
+}
+
+async function rawMqtt(
+  url: string,
+  subscriber: SubscriberProcess,
+  base: string,
+  from: Run,
+  readings: number,
+): Promise<number> {
+  const messages = from.messages.map((message) => ({
+    ...message,
+    topic: base + message.topic.slice(message.topic.indexOf('/')),
+  }));
+  const client = await connectRaw(url, `fieldbridge-bench-raw-${base}`);
+  try {
+    const delivered = await subscriber.watch({
+      filter: `${base}/#`,
+      readings,
+      marker: `${base}/bridge/event`,
+    });
+    const begin = nowUs();
+    await publishWindowed(client, messages, DEFAULT_WINDOW);
+    const { atUs } = await delivered(TIMEOUT_MS);
+    return (atUs - begin) / 1e6;
+  } finally {
+    await client.endAsync();
+  }
+}
+
+const median = (values: readonly number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
+export async function benchMqttPipeline(
+  broker: Mosquitto,
+  subscriber: SubscriberProcess,
+): Promise<PipelineResult> {
+  // One small round of each first, so neither pays for the JIT and the first connections.
+  const warm = await throughGateway(broker.url, subscriber, 'fbw', WARMUP_READINGS);
+  await rawMqtt(broker.url, subscriber, 'fbv', warm, WARMUP_READINGS);
+
+  // Then ROUNDS pairs (this machine's rates vary from run to run); the medians are the figures.
+  const gatewayRates: number[] = [];
+  const rawRates: number[] = [];
+  let last = warm;
+  for (let round = 0; round < ROUNDS; round++) {
+    const gateway = await throughGateway(broker.url, subscriber, `fbp${round}`, READINGS);
+    const rawSeconds = await rawMqtt(broker.url, subscriber, `fbr${round}`, gateway, READINGS);
+    const messages = gateway.messages.length;
+    last = gateway;
+    gatewayRates.push(messages / gateway.seconds);
+    rawRates.push(messages / rawSeconds);
+  }
+  const gatewayRate = median(gatewayRates);
+  const rawRate = median(rawRates);
+  const list = (rates: number[]) => rates.map((rate) => Math.round(rate).toLocaleString('en-US')).join(', ');
+  console.log(
+    `  ${READINGS.toLocaleString('en-US')} readings from ${DEVICES} devices, ${BURST} per event-loop turn, ` +
+      `~${last.messages.length.toLocaleString('en-US')} messages (readings, retained states, end marker), window ` +
+      `${DEFAULT_WINDOW}, SQLite ${last.settings.journalMode} synchronous=${last.settings.synchronous}; msg/s in ` +
+      `${ROUNDS} rounds: gateway ${list(gatewayRates)}; raw mqtt.js ${list(rawRates)}`,
+  );
+  return {
+    rawRate,
+    figures: [
+      {
+        name: 'readings + states, outbox → drainer → MqttLink → subscriber',
+        value: gatewayRate,
+        unit: 'msg/s',
+        baselineName: `raw mqtt.js QoS 1, window ${DEFAULT_WINDOW}`,
+        baseline: rawRate,
+        better: 'higher',
+      },
+      {
+        name: 'gateway rate / raw rate',
+        value: gatewayRate / rawRate,
+        unit: '×',
+        baselineName: 'goal',
+        baseline: 0.8,
+        better: 'higher',
+      },
+    ],
+  };
+}
