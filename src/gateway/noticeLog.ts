@@ -16,6 +16,7 @@ interface DeviceLog {
 
 export class NoticeLog {
   readonly #devices = new Map<string, DeviceLog>();
+  readonly #supervisors = new Map<string, { logger: Logger; failures: RepeatedFailureLog }>();
   readonly #now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -37,27 +38,46 @@ export class NoticeLog {
         this.#device(notice.deviceId).logger.debug(`${notice.operation} result`, { result: notice.result });
         return;
       case 'supervisor.recovery': {
-        const logger = getLogger(`supervisor.${notice.busId}`);
         const line = `recovery of ${notice.deviceId}: ${notice.step} ${notice.outcome.replace('_', ' ')} (${notice.detail})`;
-        if (notice.outcome === 'started' || notice.outcome === 'succeeded') logger.info(line, { ...notice });
-        else logger.warn(line, { ...notice });
+        const supervision = this.#supervision(notice.busId);
+        // A device that stays down climbs its ladder for as long as it is down: the first step is
+        // logged, the rest summarised, and the device coming back closes it with one line.
+        if (notice.outcome === 'succeeded') supervision.logger.debug(line, { ...notice });
+        else
+          supervision.failures.failure(
+            `recovery:${notice.deviceId}`,
+            line,
+            { ...notice },
+            {
+              summary: `recovery of ${notice.deviceId} still going`,
+            },
+          );
         return;
       }
-      case 'supervisor.restart':
-        getLogger(`supervisor.${notice.busId}`).warn(
-          `restarting ${notice.actorId} in ${notice.delayMs} ms (${notice.reason})`,
+      case 'supervisor.restart': {
+        const line = `restarting ${notice.actorId} in ${notice.delayMs} ms (${notice.reason})`;
+        this.#supervision(notice.busId).failures.failure(
+          `restart:${notice.actorId}`,
+          line,
           { ...notice },
+          {
+            summary: `still restarting ${notice.actorId}`,
+          },
         );
         return;
+      }
       case 'supervisor.child_stopped':
         getLogger(`supervisor.${notice.busId}`).warn(`${notice.actorId} stopped: ${notice.reason}`, {
           ...notice,
         });
         return;
       case 'supervisor.escalated':
-        getLogger(`supervisor.${notice.busId}`).error(
+        // The root restarts the bus; a bus that keeps failing is summarised, not logged per attempt.
+        this.#supervision(notice.busId).failures.failure(
+          `escalated:${notice.busId}`,
           `bus supervisor gave up and escalated to the root: ${notice.reason}`,
           { ...notice },
+          { summary: `bus ${notice.busId} still escalating` },
         );
         return;
     }
@@ -66,6 +86,26 @@ export class NoticeLog {
   /** Writes the summaries of outages that are due (called from the periodic health tick). */
   flush(): void {
     for (const device of this.#devices.values()) device.failures.flush();
+    for (const supervision of this.#supervisors.values()) supervision.failures.flush();
+  }
+
+  #supervision(busId: string): { logger: Logger; failures: RepeatedFailureLog } {
+    let supervision = this.#supervisors.get(busId);
+    if (!supervision) {
+      const logger = getLogger(`supervisor.${busId}`);
+      supervision = { logger, failures: new RepeatedFailureLog(logger, { now: this.#now }) };
+      this.#supervisors.set(busId, supervision);
+    }
+    return supervision;
+  }
+
+  /** The device is healthy again: its recovery and restarts (and its bus's escalation) are over. */
+  #recovered(busId: string, deviceId: string): void {
+    const supervision = this.#supervisors.get(busId);
+    if (!supervision) return;
+    supervision.failures.success(`recovery:${deviceId}`, `recovery of ${deviceId} ended: it is healthy`);
+    supervision.failures.success(`restart:${deviceId}`, `${deviceId} runs again`);
+    supervision.failures.success(`escalated:${busId}`, `bus ${busId} runs again`);
   }
 
   #device(deviceId: string): DeviceLog {
@@ -87,6 +127,7 @@ export class NoticeLog {
     const from = device.status;
     device.status = notice.status;
     const meta = { from, to: notice.status, reason: notice.reason, attempts: notice.attempts };
+    if (notice.status === 'connected.healthy') this.#recovered(notice.busId, notice.deviceId);
     const line = `${from} → ${notice.status} (${notice.reason})`;
     const inOutage = device.failures.failureCount('link') > 0;
     if (from === notice.status) {
