@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type EntityDescriptor, simulatedEntities } from '../bridge/entities.js';
+import { describeIssues } from '../bridge/requests.js';
 import type { DeviceConfig, DriverName } from '../config/index.js';
 import type { GatewayClock } from '../machines/clock.js';
 import type { BusRuntime, DriverDefinition } from './driver.js';
@@ -42,16 +43,7 @@ export function invalidCommand(
   const schema = DRIVERS[driver].commands[operation];
   if (!schema) return `driver ${driver} does not support "${operation}" yet`;
   const result = schema.safeParse(args);
-  if (result.success) return undefined;
-  return result.error.issues
-    .map((issue) => {
-      const message =
-        issue.code === 'unrecognized_keys'
-          ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-          : issue.message;
-      return issue.path.length > 0 ? `${issue.path.join('.')}: ${message}` : message;
-    })
-    .join('; ');
+  return result.success ? undefined : describeIssues(result.error, 'field');
 }
 
 function openSimulatedBus(busId: string, devices: readonly DeviceConfig[], clock: GatewayClock): BusRuntime {

@@ -46,13 +46,14 @@ export interface BridgeResponse {
   transaction?: Transaction;
 }
 
-function describeIssues(error: z.ZodError): string {
+/** The problems zod found, as one line: `path: message; …` (`noun` names what an unknown key is). */
+export function describeIssues(error: z.ZodError, noun = 'key'): string {
   return error.issues
     .map((issue) => {
       const path = issue.path.join('.');
       const message =
         issue.code === 'unrecognized_keys'
-          ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+          ? `unknown ${noun} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
           : issue.message;
       return path ? `${path}: ${message}` : message;
     })
