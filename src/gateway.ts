@@ -6,11 +6,12 @@ import { Bridge } from './bridge/bridge.js';
 import { type FieldbridgeConfig, loggingOptions } from './config/index.js';
 import { bridgeLinkOf } from './gateway/bridgeLink.js';
 import { NoticeLog } from './gateway/noticeLog.js';
-import { buildTree } from './gateway/tree.js';
+import { ConfigReloader } from './gateway/reload.js';
+import { buildTree, defineTree } from './gateway/tree.js';
 import { closeLogging, configureLogging, getLogger } from './logging/index.js';
 import { systemClock } from './machines/clock.js';
 import type { GatewayNotice } from './machines/notices.js';
-import type { RootEvent } from './machines/rootSupervisor.js';
+import { busChanges, type RootEvent } from './machines/rootSupervisor.js';
 import { type OpenedMqtt, openMqtt } from './mqtt/index.js';
 import { openPersistence } from './persistence/index.js';
 import { readPackageVersion } from './version.js';
@@ -77,12 +78,31 @@ export async function runGateway(config: FieldbridgeConfig, options: GatewayOpti
   const noticeLog = new NoticeLog();
   const { input, registry } = buildTree(config, systemClock);
   let send: (event: RootEvent) => void = () => {};
-  const bridge = new Bridge({
+  let busInputs = Object.fromEntries(input.buses.map((bus) => [bus.busId, bus]));
+  const reloader = new ConfigReloader(options.configSource, config, process.env, {
+    apply: (next) => {
+      const nextInput = defineTree(next, systemClock, registry);
+      const changes = busChanges(busInputs, nextInput.buses);
+      send({ type: 'RECONFIGURE', buses: nextInput.buses });
+      for (const busId of changes.removed) void registry.closeBus(busId);
+      busInputs = Object.fromEntries(nextInput.buses.map((bus) => [bus.busId, bus]));
+      bridge.reconfigure(next);
+      log.info(
+        `config reloaded: restarted ${changes.started.length} buses, stopped ${changes.removed.length}`,
+        {
+          ...changes,
+        },
+      );
+      return { restarted: changes.started, stopped: changes.removed };
+    },
+  });
+  const bridge: Bridge = new Bridge({
     config,
     version,
     persistence,
     link: bridgeLinkOf(mqtt.link),
     send: (event) => send(event),
+    reloadConfig: () => reloader.reload(),
   });
   const sink = (notice: GatewayNotice) => {
     noticeLog.handle(notice);

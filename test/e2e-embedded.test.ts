@@ -55,3 +55,54 @@ describe('the embedded broker', () => {
     expect(gateway.output).toMatch(/mqtt\.server/);
   }, 30_000);
 });
+
+describe('config/reload', () => {
+  it('applies a device change, refuses an invalid file and a restart-only change, and keeps running', async () => {
+    const port = await freePort();
+    const head = `mqtt: { embedded_port: ${port} }\n`;
+    const rig = new GatewayRig(`${head}devices:\n  - { id: r1, driver: simulated, poll_interval_ms: 200 }\n`);
+    rigs.push(rig);
+    await rig.start().waitFor(/started: 1 devices/);
+    const sub = await Subscriber.start(`mqtt://127.0.0.1:${port}`, ['fieldbridge/#']);
+    subscribers.push(sub);
+    const reload = async (transaction: string) => {
+      await sub.publish('fieldbridge/bridge/request/config/reload', JSON.stringify({ transaction }));
+      await sub.waitFor(`reload ${transaction}`, () =>
+        sub
+          .on('fieldbridge/bridge/response/config/reload')
+          .some((m) => m.payload.includes(`"${transaction}"`)),
+      );
+      const answer = sub
+        .on('fieldbridge/bridge/response/config/reload')
+        .find((m) => m.payload.includes(`"${transaction}"`));
+      return JSON.parse(answer?.payload ?? '{}') as {
+        status: string;
+        data: Record<string, unknown>;
+        error?: string;
+      };
+    };
+
+    rig.config = `${head}devices:\n  - { id: r1, driver: simulated, poll_interval_ms: 200 }\n  - { id: r2, driver: simulated, poll_interval_ms: 200 }\n`;
+    rig.writeConfig();
+    expect(await reload('add')).toMatchObject({
+      status: 'ok',
+      data: { restarted: ['simulated'], stopped: [] },
+    });
+    await sub.waitFor('readings of the new device', () => sub.on('fieldbridge/r2/reading').length > 2);
+
+    rig.config = `${head}devices:\n  - { id: r1, driver: simulated, recconect: {} }\n`;
+    rig.writeConfig();
+    const invalid = await reload('bad');
+    expect(invalid.status).toBe('error');
+    expect(invalid.error).toMatch(/devices\[0\]\.recconect: unknown key/);
+
+    rig.config = `mqtt: { embedded_port: ${port}, base_topic: other }\ndevices: []\n`;
+    rig.writeConfig();
+    expect((await reload('mqtt')).error).toMatch(
+      /^mqtt changed: these take effect only when fieldbridge restarts/,
+    );
+
+    const before = sub.on('fieldbridge/r2/reading').length;
+    await sub.waitFor('r2 still running', () => sub.on('fieldbridge/r2/reading').length > before + 2);
+  }, 30_000);
+});

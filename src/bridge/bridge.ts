@@ -31,6 +31,8 @@ export interface BridgeOptions {
   link: BridgeLink;
   /** Into the supervision tree. */
   send: (event: RootEvent) => void;
+  /** Answers `config/reload` (src/gateway/reload.ts); without it the request is refused. */
+  reloadConfig?: () => Promise<{ ok: true; data: unknown } | { ok: false; error: string }>;
   now?: () => number;
 }
 
@@ -43,9 +45,21 @@ const AVAILABLE = new Set(['connected.healthy', 'connected.degraded']);
 /** How long retained discovery configs get to arrive after connecting before stale ones are removed. */
 const STALE_DISCOVERY_DELAY_MS = 2_000;
 
+function freshHealth(device: DeviceConfig): DeviceHealth {
+  return {
+    driver: device.driver,
+    status: 'disconnected',
+    reason: 'starting',
+    consecutiveFailures: 0,
+    lastSuccessAt: null,
+    restarts: 0,
+    lastRecoveryStep: null,
+  };
+}
+
 export class Bridge {
   readonly topics: Topics;
-  readonly #config: FieldbridgeConfig;
+  #config: FieldbridgeConfig;
   readonly #version: string;
   readonly #persistence: Persistence;
   readonly #link: BridgeLink;
@@ -87,6 +101,9 @@ export class Bridge {
     );
     this.#requests = new RequestHandler({
       devices: this.#devices,
+      reloadConfig:
+        options.reloadConfig ??
+        (async () => ({ ok: false, error: 'this gateway has no config file to reload' })),
       send: this.#send,
       queueStats: () => this.#persistence.outbox.stats(),
       health: () => this.#healthPayload(),
@@ -94,15 +111,7 @@ export class Bridge {
     for (const device of options.config.devices) {
       if (!device.enabled) continue;
       this.#devices.set(device.id, device);
-      this.#health.set(device.id, {
-        driver: device.driver,
-        status: 'disconnected',
-        reason: 'starting',
-        consecutiveFailures: 0,
-        lastSuccessAt: null,
-        restarts: 0,
-        lastRecoveryStep: null,
-      });
+      this.#health.set(device.id, freshHealth(device));
     }
   }
 
@@ -151,6 +160,34 @@ export class Bridge {
       setInterval(() => this.#refreshStates(), this.#config.health.state_refresh_ms),
     ];
     this.#publishHealth();
+  }
+
+  /** A reloaded config (only devices, supervision and logging differ): new devices, same topics. */
+  reconfigure(config: FieldbridgeConfig): void {
+    this.#config = config;
+    const enabled = config.devices.filter((device) => device.enabled);
+    for (const id of [...this.#devices.keys()]) {
+      if (!enabled.some((device) => device.id === id)) {
+        this.#devices.delete(id);
+        this.#health.delete(id);
+      }
+    }
+    for (const device of enabled) {
+      this.#devices.set(device.id, device);
+      if (!this.#health.has(device.id)) this.#health.set(device.id, freshHealth(device));
+    }
+    this.#persistence.transaction(() => {
+      this.#enqueue(
+        this.topics.bridgeInfo,
+        bridgeInfo(config, this.#devices.values(), this.#version),
+        'state',
+        true,
+      );
+      this.#enqueue(this.topics.bridgeDevices, deviceList(this.#devices.values()), 'state', true);
+    });
+    this.#publishDiscovery();
+    this.#removeStaleDiscovery();
+    this.#publishHealthIfChanged();
   }
 
   stop(): void {
@@ -271,10 +308,14 @@ export class Bridge {
       return;
     }
     if (parsed.kind === 'request') {
-      const response = this.#requests.handle(parsed.name, payload);
-      this.#persistence.transaction(() =>
-        this.#enqueue(this.topics.response(parsed.name), response, 'event'),
-      );
+      void this.#requests
+        .handle(parsed.name, payload)
+        .catch((error: unknown) => errorResponse(`request failed: ${String(error)}`))
+        .then((response) =>
+          this.#persistence.transaction(() =>
+            this.#enqueue(this.topics.response(parsed.name), response, 'event'),
+          ),
+        );
       return;
     }
     const operation = parsed.kind === 'device_set' ? 'set' : 'get';

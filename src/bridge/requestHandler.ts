@@ -16,6 +16,8 @@ import {
 
 interface RequestContext {
   devices: ReadonlyMap<string, DeviceConfig>;
+  /** Reads the config file again and applies it (src/gateway/reload.ts). */
+  reloadConfig: () => Promise<{ ok: true; data: unknown } | { ok: false; error: string }>;
   send: (event: RootEvent) => void;
   queueStats: () => OutboxStats;
   health: () => Record<string, unknown>;
@@ -28,16 +30,16 @@ export class RequestHandler {
     this.#context = context;
   }
 
-  handle(name: string, payload: Buffer | string): BridgeResponse {
+  async handle(name: string, payload: Buffer | string): Promise<BridgeResponse> {
     const parsed = parseRequest(name, payload);
     if (!parsed.ok) return errorResponse(parsed.error, parsed.transaction);
-    const outcome = this.#run(parsed.value);
+    const outcome = await this.#run(parsed.value);
     return 'error' in outcome
       ? errorResponse(outcome.error, parsed.transaction)
       : okResponse(outcome.data, parsed.transaction);
   }
 
-  #run(request: BridgeRequest): { data: unknown } | { error: string } {
+  async #run(request: BridgeRequest): Promise<{ data: unknown } | { error: string }> {
     const { devices, send } = this.#context;
     switch (request.name) {
       case 'health_check':
@@ -85,10 +87,10 @@ export class RequestHandler {
         return {
           error: `bus scans of driver ${request.driver} arrive with that driver; nothing was scanned`,
         };
-      case 'config/reload':
-        return {
-          error: 'config reload is not available in this version; restart fieldbridge to apply a new config',
-        };
+      case 'config/reload': {
+        const outcome = await this.#context.reloadConfig();
+        return outcome.ok ? { data: outcome.data } : { error: outcome.error };
+      }
     }
   }
 }

@@ -28,6 +28,15 @@ export function buildTree(
   clock: GatewayClock,
 ): { input: RootSupervisorInput; registry: BusRegistry } {
   const registry = new BusRegistry();
+  return { input: defineTree(config, clock, registry), registry };
+}
+
+/** The root's input for `config`, with every bus's runtime factory (re)defined in `registry`. */
+export function defineTree(
+  config: FieldbridgeConfig,
+  clock: GatewayClock,
+  registry: BusRegistry,
+): RootSupervisorInput {
   const buses = [...groupByBus(config.devices)].map(([busId, devices]) => {
     const first = devices[0] as DeviceConfig;
     const driver = DRIVERS[first.driver];
@@ -49,5 +58,5 @@ export function buildTree(
       })),
     };
   });
-  return { input: { buses, restartBackoff: supervisorPolicy(config, undefined).restartBackoff }, registry };
+  return { buses, restartBackoff: supervisorPolicy(config, undefined).restartBackoff };
 }

@@ -40,6 +40,8 @@ export type RootEvent =
   | { type: 'BUS_FAILED'; busId: string; reason: string }
   /** The MQTT link's own actor failed (a bug, not a broker outage, which the link handles itself). */
   | { type: 'MQTT_FAILED'; reason: string }
+  /** A reloaded config: buses whose input changed restart, new ones start, removed ones stop. */
+  | { type: 'RECONFIGURE'; buses: readonly BusSupervisorInput[] }
   | { type: 'RESTARTS_CHANGED' };
 
 const ERROR_PREFIX = 'xstate.error.actor.';
@@ -47,6 +49,20 @@ const ERROR_PREFIX = 'xstate.error.actor.';
 const unbound = (what: string) => () => {
   throw new Error(`root supervisor used without I/O: ${what} is not bound (see supervisorActors.ts)`);
 };
+
+/** Which buses a new set of bus inputs stops (removed or changed) and starts (added or changed). */
+export function busChanges(
+  current: Readonly<Record<string, BusSupervisorInput>>,
+  next: readonly BusSupervisorInput[],
+): { stopped: string[]; started: string[]; removed: string[] } {
+  const byId = Object.fromEntries(next.map((bus) => [bus.busId, bus]));
+  const same = (busId: string) => JSON.stringify(current[busId]) === JSON.stringify(byId[busId]);
+  return {
+    stopped: Object.keys(current).filter((busId) => !byId[busId] || !same(busId)),
+    started: Object.keys(byId).filter((busId) => !current[busId] || !same(busId)),
+    removed: Object.keys(current).filter((busId) => !byId[busId]),
+  };
+}
 
 function spawnBuses(
   enqueue: { spawnChild(src: 'bus', options: { id: string; input: BusSupervisorInput }): void },
@@ -163,6 +179,35 @@ export const rootSupervisorMachine = setup({
         mqttRestartAt: now + delayMs,
       });
     }),
+    reconfigure: enqueueActions(({ context, event, enqueue, system }) => {
+      if (event.type !== 'RECONFIGURE') return;
+      const now = nowOf(system);
+      const next = Object.fromEntries(event.buses.map((bus) => [bus.busId, bus]));
+      const { stopped, started } = busChanges(context.buses, event.buses);
+      for (const busId of stopped) enqueue.stopChild(busId);
+      for (const busId of started) {
+        deliver(enqueue, system, {
+          type: 'supervisor.restart',
+          busId,
+          actorId: busId,
+          reason: context.buses[busId] ? 'config reloaded' : 'added by a config reload',
+          delayMs: 0,
+          at: now,
+        });
+      }
+      enqueue.assign({
+        buses: next,
+        deviceBus: Object.fromEntries(
+          event.buses.flatMap((bus) => bus.devices.map((device) => [device.deviceId, bus.busId])),
+        ),
+        // Started through the restart queue, so a bus stopped above is gone before its successor starts.
+        pending: [
+          ...context.pending.filter((p) => next[p.busId] && !started.includes(p.busId)),
+          ...started.map((busId) => ({ busId, dueAt: now })),
+        ],
+      });
+      enqueue.raise({ type: 'RESTARTS_CHANGED' });
+    }),
     startDueBuses: enqueueActions(({ context, enqueue, system }) => {
       const now = nowOf(system);
       const due = context.pending.filter((p) => p.dueAt <= now).map((p) => p.busId);
@@ -202,6 +247,7 @@ export const rootSupervisorMachine = setup({
               },
             },
             'xstate.error.actor.*': { actions: 'busCrashed' },
+            RECONFIGURE: { actions: 'reconfigure' },
           },
         },
       },

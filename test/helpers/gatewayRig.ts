@@ -65,8 +65,13 @@ export class GatewayRig {
 
   constructor(public config: string) {}
 
-  start(): GatewayProcess {
+  /** Writes the current `config` to the gateway's file (start does it too). */
+  writeConfig(): void {
     writeFileSync(join(this.dir, 'fieldbridge.yaml'), this.config);
+  }
+
+  start(): GatewayProcess {
+    this.writeConfig();
     this.gateway = new GatewayProcess(['start', '--config', join(this.dir, 'fieldbridge.yaml')], {
       cwd: this.dir,
     });
