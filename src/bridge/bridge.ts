@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { invalidCommand } from '../actors/drivers.js';
-import type { JsonValue } from '../actors/driver.js';
 import type { DeviceConfig, FieldbridgeConfig } from '../config/index.js';
 import { getLogger } from '../logging/index.js';
 import type { GatewayNotice } from '../machines/notices.js';
 import type { RootEvent } from '../machines/rootSupervisor.js';
 import type { OutboxKind, Persistence } from '../persistence/index.js';
 import { bridgeInfo, deviceList } from './bridgeInfo.js';
+import { checkDeviceCommand } from './deviceCommands.js';
 import { DiscoveryTracker } from './discoveryTracker.js';
 import { OutboxDrainer, type PublishLink } from './drainer.js';
-import { type DeviceHealth, bridgeStatus, healthPayload } from './health.js';
+import { type DeviceHealth, bridgeStatus, freshHealth, healthPayload } from './health.js';
 import { RequestHandler } from './requestHandler.js';
-import { type Transaction, errorResponse, okResponse, parseDeviceCommand } from './requests.js';
+import { type Transaction, errorResponse, okResponse } from './requests.js';
 import { ReadingWriter } from './readingWriter.js';
 import { Topics } from './topics.js';
 
@@ -44,18 +43,6 @@ interface PendingCommand {
 const AVAILABLE = new Set(['connected.healthy', 'connected.degraded']);
 /** How long retained discovery configs get to arrive after connecting before stale ones are removed. */
 const STALE_DISCOVERY_DELAY_MS = 2_000;
-
-function freshHealth(device: DeviceConfig): DeviceHealth {
-  return {
-    driver: device.driver,
-    status: 'disconnected',
-    reason: 'starting',
-    consecutiveFailures: 0,
-    lastSuccessAt: null,
-    restarts: 0,
-    lastRecoveryStep: null,
-  };
-}
 
 export class Bridge {
   readonly topics: Topics;
@@ -319,25 +306,19 @@ export class Bridge {
       return;
     }
     const operation = parsed.kind === 'device_set' ? 'set' : 'get';
-    const command = parseDeviceCommand(payload);
-    const device = this.#devices.get(parsed.deviceId);
-    const refuse = (error: string, transaction?: Transaction) => {
-      this.#logger.info(`${operation} for ${parsed.deviceId} refused: ${error}`);
+    const checked = checkDeviceCommand(this.#devices, parsed.deviceId, operation, payload);
+    if (!checked.ok) {
+      this.#logger.info(`${operation} for ${parsed.deviceId} refused: ${checked.error}`);
+      const response = errorResponse(checked.error, checked.transaction);
       this.#persistence.transaction(() =>
-        this.#enqueue(
-          this.topics.deviceResponse(parsed.deviceId),
-          errorResponse(error, transaction),
-          'event',
-        ),
+        this.#enqueue(this.topics.deviceResponse(parsed.deviceId), response, 'event'),
       );
-    };
-    if (!command.ok) return refuse(command.error, command.transaction);
-    if (!device) return refuse(`unknown device "${parsed.deviceId}"`, command.transaction);
-    const invalid = invalidCommand(device.driver, operation, command.value);
-    if (invalid) return refuse(invalid, command.transaction);
+      return;
+    }
+    const { deviceId, args, transaction } = checked.value;
     const id = randomUUID();
-    this.#commands.set(id, { deviceId: device.id, transaction: command.transaction });
-    this.#send({ type: 'COMMAND', deviceId: device.id, id, operation, args: command.value as JsonValue });
+    this.#commands.set(id, { deviceId, transaction });
+    this.#send({ type: 'COMMAND', deviceId, id, operation, args });
   }
 
   #linkChanged(online: boolean): void {

@@ -35,6 +35,19 @@ function isDown(status: DeviceStatus): boolean {
   return status === 'offline' || status === 'reconnecting' || status === 'disconnected';
 }
 
+/** A device's health before it has said anything. */
+export function freshHealth(device: { driver: string }): DeviceHealth {
+  return {
+    driver: device.driver,
+    status: 'disconnected',
+    reason: 'starting',
+    consecutiveFailures: 0,
+    lastSuccessAt: null,
+    restarts: 0,
+    lastRecoveryStep: null,
+  };
+}
+
 export function bridgeStatus(input: HealthInput): BridgeStatus {
   if (!input.linkOnline) return 'offline';
   const statuses = [...input.devices.values()].map((d) => d.status);
