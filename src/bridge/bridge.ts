@@ -302,7 +302,9 @@ export class Bridge {
           this.#persistence.transaction(() =>
             this.#enqueue(this.topics.response(parsed.name), response, 'event'),
           ),
-        );
+        )
+        // Only reachable when the answer cannot be stored (the gateway is shutting down).
+        .catch((error: unknown) => this.#logger.warn(`could not answer request ${parsed.name}`, { error }));
       return;
     }
     const operation = parsed.kind === 'device_set' ? 'set' : 'get';
