@@ -141,12 +141,9 @@ export async function runGateway(config: FieldbridgeConfig, options: GatewayOpti
   bridge.start();
   root.start();
   const devices = input.buses.reduce((sum, bus) => sum + bus.devices.length, 0);
-  log.info(
-    `fieldbridge ${await readPackageVersion()} started: ${devices} devices on ${input.buses.length} buses`,
-    {
-      config: options.configSource,
-    },
-  );
+  log.info(`fieldbridge ${version} started: ${devices} devices on ${input.buses.length} buses`, {
+    config: options.configSource,
+  });
   if (devices === 0) log.info('no devices configured: idling (add devices to the config file)');
   // The health tick writes the summaries of ongoing outages; it also keeps an idle gateway alive.
   const tick = setInterval(() => {

@@ -8,7 +8,7 @@ import { bridgeInfo, deviceList } from './bridgeInfo.js';
 import { checkDeviceCommand } from './deviceCommands.js';
 import { DiscoveryTracker } from './discoveryTracker.js';
 import { OutboxDrainer, type PublishLink } from './drainer.js';
-import { type DeviceHealth, bridgeStatus, freshHealth, healthPayload } from './health.js';
+import { type DeviceHealth, bridgeStatus, freshHealth, type HealthInput, healthPayload } from './health.js';
 import { RequestHandler } from './requestHandler.js';
 import { type Transaction, errorResponse, okResponse } from './requests.js';
 import { ReadingWriter } from './readingWriter.js';
@@ -378,10 +378,11 @@ export class Bridge {
     });
   }
 
-  #healthPayload(): Record<string, unknown> {
+  /** What bridge/health is computed from; the backlog of an outage counts until it has been sent. */
+  #healthInput(): HealthInput {
     const queue = this.#persistence.outbox.stats();
     if (this.#catchingUp && queue.depth <= this.#drainer.inFlight) this.#catchingUp = false;
-    return healthPayload({
+    return {
       now: this.#now(),
       startedAt: this.#startedAt,
       linkOnline: this.#link.online,
@@ -389,14 +390,13 @@ export class Bridge {
       catchingUp: this.#catchingUp,
       devices: this.#health,
       queue,
-    });
+    };
   }
 
-  /**
-   * A status change is queued as an event (never coalesced), so a subscriber sees every status in
-   * order — offline, reconnecting, online — even after an outage; the periodic refresh is a state
-   * (only the newest one waits in the queue).
-   */
+  #healthPayload(): Record<string, unknown> {
+    return healthPayload(this.#healthInput());
+  }
+
   #publishHealth(): void {
     const payload = this.#healthPayload();
     const statusChange = payload.status !== this.#lastStatus;
@@ -408,15 +408,7 @@ export class Bridge {
 
   /** bridge/health goes out at once on any status change, not only on the interval. */
   #publishHealthIfChanged(): void {
-    const status = bridgeStatus({
-      now: this.#now(),
-      startedAt: this.#startedAt,
-      linkOnline: this.#link.online,
-      lastMqttAt: this.#lastMqttAt,
-      catchingUp: this.#catchingUp,
-      devices: this.#health,
-      queue: this.#persistence.outbox.stats(),
-    });
+    const status = bridgeStatus(this.#healthInput());
     if (status !== this.#lastStatus) this.#publishHealth();
   }
 }

@@ -9,8 +9,9 @@ import type { SupervisorPolicy } from './policy.js';
 import { decideRestart, EMPTY_RESTART_BOOK, type RestartBook } from './restarts.js';
 
 // The root of the actor tree: one bus supervisor per bus/adapter (each hosted in an actor system of its
-// own, see supervisorActors.ts), and the outlet for the root's own notices. A bus supervisor that escalates (restart intensity exceeded) or crashes is
-// stopped and started again from scratch, its bus reopened; the root never gives up, it only slows
+// own, see supervisorActors.ts), the MQTT link, and the outlet for the root's own notices. A bus
+// supervisor that escalates (restart intensity exceeded) or crashes is stopped and started again from
+// scratch, its bus reopened, and a failed link is replaced; the root never gives up, it only slows
 // down to the restart backoff cap. Commands and device events are routed to the right bus here.
 
 export interface RootSupervisorInput {
@@ -61,6 +62,19 @@ export function busChanges(
     stopped: Object.keys(current).filter((busId) => !byId[busId] || !same(busId)),
     started: Object.keys(byId).filter((busId) => !current[busId] || !same(busId)),
     removed: Object.keys(current).filter((busId) => !byId[busId]),
+  };
+}
+
+/** The root has no intensity limit: it never gives up, the restart backoff only slows it to the cap. */
+function rootRestart(context: RootContext, key: string, now: number): { delayMs: number; book: RestartBook } {
+  const decision = decideRestart(
+    { maxRestarts: Number.POSITIVE_INFINITY, periodMs: 0, restartBackoff: context.restartBackoff },
+    context.books[key] ?? EMPTY_RESTART_BOOK,
+    now,
+  );
+  return {
+    delayMs: decision.kind === 'restart' ? decision.delayMs : context.restartBackoff.maxMs,
+    book: decision.book,
   };
 }
 
@@ -133,12 +147,7 @@ export const rootSupervisorMachine = setup({
       if (!context.buses[params.busId]) return;
       const now = nowOf(system);
       // The root has no intensity limit: it never gives up, the backoff only slows it to the cap.
-      const decision = decideRestart(
-        { maxRestarts: Number.POSITIVE_INFINITY, periodMs: 0, restartBackoff: context.restartBackoff },
-        context.books[params.busId] ?? EMPTY_RESTART_BOOK,
-        now,
-      );
-      const delayMs = decision.kind === 'restart' ? decision.delayMs : context.restartBackoff.maxMs;
+      const { delayMs, book } = rootRestart(context, params.busId, now);
       enqueue.stopChild(params.busId);
       deliver(enqueue, system, {
         type: 'supervisor.restart',
@@ -149,7 +158,7 @@ export const rootSupervisorMachine = setup({
         at: now,
       });
       enqueue.assign({
-        books: { ...context.books, [params.busId]: decision.book },
+        books: { ...context.books, [params.busId]: book },
         pending: [
           ...context.pending.filter((p) => p.busId !== params.busId),
           { busId: params.busId, dueAt: now + delayMs },
@@ -160,12 +169,7 @@ export const rootSupervisorMachine = setup({
     /** Replaces a failed MQTT link after the same restart backoff as a bus (the root never gives up). */
     scheduleMqttRestart: enqueueActions(({ context, enqueue, system }, params: { reason: string }) => {
       const now = nowOf(system);
-      const decision = decideRestart(
-        { maxRestarts: Number.POSITIVE_INFINITY, periodMs: 0, restartBackoff: context.restartBackoff },
-        context.books[MQTT_LINK_ID] ?? EMPTY_RESTART_BOOK,
-        now,
-      );
-      const delayMs = decision.kind === 'restart' ? decision.delayMs : context.restartBackoff.maxMs;
+      const { delayMs, book } = rootRestart(context, MQTT_LINK_ID, now);
       deliver(enqueue, system, {
         type: 'supervisor.restart',
         busId: 'root',
@@ -175,7 +179,7 @@ export const rootSupervisorMachine = setup({
         at: now,
       });
       enqueue.assign({
-        books: { ...context.books, [MQTT_LINK_ID]: decision.book },
+        books: { ...context.books, [MQTT_LINK_ID]: book },
         mqttRestartAt: now + delayMs,
       });
     }),
