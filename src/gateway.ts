@@ -6,7 +6,9 @@ import { Bridge } from './bridge/bridge.js';
 import { type FieldbridgeConfig, loggingOptions } from './config/index.js';
 import { bridgeLinkOf } from './gateway/bridgeLink.js';
 import { NoticeLog } from './gateway/noticeLog.js';
+import { withDiscovered } from './gateway/discovered.js';
 import { ConfigReloader } from './gateway/reload.js';
+import { BusScanner } from './gateway/scans.js';
 import { buildTree, defineTree } from './gateway/tree.js';
 import { closeLogging, configureLogging, getLogger } from './logging/index.js';
 import { systemClock } from './machines/clock.js';
@@ -47,10 +49,10 @@ function withDeadline(work: Promise<unknown>, ms: number): Promise<unknown> {
   return Promise.race([work, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
 }
 
-export async function runGateway(config: FieldbridgeConfig, options: GatewayOptions): Promise<number> {
-  configureLogging(loggingOptions(config));
+export async function runGateway(fileConfig: FieldbridgeConfig, options: GatewayOptions): Promise<number> {
+  configureLogging(loggingOptions(fileConfig));
   const log = getLogger('gateway');
-  const problems = unrunnableDevices(config);
+  const problems = unrunnableDevices(fileConfig);
   if (problems.length > 0) {
     for (const problem of problems) log.error(problem);
     await closeLogging();
@@ -59,12 +61,20 @@ export async function runGateway(config: FieldbridgeConfig, options: GatewayOpti
 
   const version = await readPackageVersion();
   const persistence = openPersistence({
-    path: config.persistence.path,
-    synchronous: config.persistence.synchronous,
-    retentionDays: config.persistence.retention_days,
-    maxMessages: config.queue.max_messages,
-    maxBytes: config.queue.max_bytes,
+    path: fileConfig.persistence.path,
+    synchronous: fileConfig.persistence.synchronous,
+    retentionDays: fileConfig.persistence.retention_days,
+    maxMessages: fileConfig.queue.max_messages,
+    maxBytes: fileConfig.queue.max_bytes,
   });
+  // What runs is the file's config plus the devices scans found earlier.
+  let currentFile = fileConfig;
+  const effective = () => {
+    const { config, skipped } = withDiscovered(currentFile, persistence.discovered.list());
+    for (const line of skipped) log.warn(`a device found by a scan is left out: ${line}`);
+    return config;
+  };
+  let config = effective();
   let mqtt: OpenedMqtt;
   try {
     mqtt = await openMqtt(config.mqtt, { embeddedPort: config.mqtt.embedded_port });
@@ -79,23 +89,40 @@ export async function runGateway(config: FieldbridgeConfig, options: GatewayOpti
   const { input, registry } = buildTree(config, systemClock);
   let send: (event: RootEvent) => void = () => {};
   let busInputs = Object.fromEntries(input.buses.map((bus) => [bus.busId, bus]));
-  const reloader = new ConfigReloader(options.configSource, config, process.env, {
+  const applyConfig = (next: FieldbridgeConfig) => {
+    const nextInput = defineTree(next, systemClock, registry);
+    const changes = busChanges(busInputs, nextInput.buses);
+    send({ type: 'RECONFIGURE', buses: nextInput.buses });
+    for (const busId of changes.removed) void registry.closeBus(busId);
+    busInputs = Object.fromEntries(nextInput.buses.map((bus) => [bus.busId, bus]));
+    config = next;
+    bridge.reconfigure(next);
+    log.info(`config applied: restarted ${changes.started.length} buses, stopped ${changes.removed.length}`, {
+      ...changes,
+    });
+    return { restarted: changes.started, stopped: changes.removed };
+  };
+  const reloader = new ConfigReloader(options.configSource, fileConfig, process.env, {
     apply: (next) => {
-      const nextInput = defineTree(next, systemClock, registry);
-      const changes = busChanges(busInputs, nextInput.buses);
-      send({ type: 'RECONFIGURE', buses: nextInput.buses });
-      for (const busId of changes.removed) void registry.closeBus(busId);
-      busInputs = Object.fromEntries(nextInput.buses.map((bus) => [bus.busId, bus]));
-      bridge.reconfigure(next);
-      log.info(
-        `config reloaded: restarted ${changes.started.length} buses, stopped ${changes.removed.length}`,
-        {
-          ...changes,
-        },
-      );
-      return { restarted: changes.started, stopped: changes.removed };
+      currentFile = next;
+      return applyConfig(effective());
     },
   });
+  const scanner = new BusScanner({
+    registry,
+    config: () => config,
+    addDevices: (found) => {
+      const before = new Set(config.devices.map((device) => device.id));
+      persistence.transaction(() => {
+        for (const device of found) persistence.discovered.save(device);
+      });
+      const next = effective();
+      const added = next.devices.filter((device) => !before.has(device.id)).map((device) => device.id);
+      if (added.length > 0) applyConfig(next);
+      return added;
+    },
+  });
+  const scans = new AbortController();
   const bridge: Bridge = new Bridge({
     config,
     version,
@@ -103,6 +130,7 @@ export async function runGateway(config: FieldbridgeConfig, options: GatewayOpti
     link: bridgeLinkOf(mqtt.link),
     send: (event) => send(event),
     reloadConfig: () => reloader.reload(),
+    scan: (request) => scanner.scan(request, scans.signal),
   });
   const sink = (notice: GatewayNotice) => {
     noticeLog.handle(notice);
@@ -144,7 +172,18 @@ export async function runGateway(config: FieldbridgeConfig, options: GatewayOpti
   log.info(`fieldbridge ${version} started: ${devices} devices on ${input.buses.length} buses`, {
     config: options.configSource,
   });
-  if (devices === 0) log.info('no devices configured: idling (add devices to the config file)');
+  if (devices === 0 && config.mbus.length === 0) {
+    log.info('no devices configured: idling (add devices to the config file)');
+  }
+  for (const line of config.mbus) {
+    const known = config.devices.some((device) => device.driver === 'mbus' && device.port === line.port);
+    if (line.scan_on_start === 'always' || (line.scan_on_start === 'auto' && !known)) {
+      void scanner.scan(
+        { driver: 'mbus', port: line.port, mode: line.scan_mode, from: 0, to: 250 },
+        scans.signal,
+      );
+    }
+  }
   // The health tick writes the summaries of ongoing outages; it also keeps an idle gateway alive.
   const tick = setInterval(() => {
     noticeLog.flush();
@@ -160,6 +199,7 @@ export async function runGateway(config: FieldbridgeConfig, options: GatewayOpti
   log.info(`stopping (${reason})`);
   clearInterval(tick);
   clearInterval(cleanup);
+  scans.abort(new Error('fieldbridge is stopping'));
   root.stop();
   bridge.stop();
   await withDeadline(registry.closeAll(), SHUTDOWN_DEADLINE_MS);

@@ -23,6 +23,8 @@ describe('device defaults per driver', () => {
       baud: 2400,
       enabled: true,
       restart: 'permanent',
+      poll_interval_ms: 15_000,
+      offline_after_ms: 90_000,
       bus: 'mbus:/dev/ttyUSB0',
     });
   });

@@ -88,13 +88,11 @@ describe('fieldbridge start', () => {
   });
 
   it('refuses to start devices whose transport this build cannot run, naming them, exit 2', async () => {
-    const gateway = await startGateway(
-      ['devices:', '  - { id: heat1, driver: mbus, port: /dev/ttyUSB0 }'].join('\n'),
-    );
+    const gateway = await startGateway(['devices:', '  - { id: lamp1, driver: dali }'].join('\n'));
     const { code } = await gateway.exited;
     expect(code).toBe(2);
     expect(gateway.output).toMatch(
-      /devices\[0\] \(heat1\): transport "serial" of driver mbus is not available in this version of fieldbridge \(available: simulated\)/,
+      /devices\[0\] \(lamp1\): transport "hid" of driver dali is not available in this version of fieldbridge \(available: simulated\)/,
     );
   });
 });

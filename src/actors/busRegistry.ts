@@ -30,6 +30,11 @@ export class BusRegistry {
     await runtime?.close();
   }
 
+  /** The bus's runtime if it is open now. */
+  find(busId: string): BusRuntime | undefined {
+    return this.open.get(busId);
+  }
+
   get(busId: string): BusRuntime {
     const runtime = this.open.get(busId);
     if (!runtime) throw new Error(`bus "${busId}" is not open`);

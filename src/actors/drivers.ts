@@ -3,7 +3,9 @@ import { type EntityDescriptor, simulatedEntities } from '../bridge/entities.js'
 import { describeIssues } from '../bridge/requests.js';
 import type { DeviceConfig, DriverName } from '../config/index.js';
 import type { GatewayClock } from '../machines/clock.js';
-import type { BusRuntime, DriverDefinition } from './driver.js';
+import type { BusRuntime, DriverDefinition, JsonValue } from './driver.js';
+import { mbusEntities, mbusModel } from './mbus/entities.js';
+import { openMbusBus } from './mbus/openBus.js';
 import { SimulatedBusRuntime } from './simulated/runtime.js';
 
 // The driver catalogue: each driver's recovery ladder and the transports it can open a bus with.
@@ -12,13 +14,23 @@ import { SimulatedBusRuntime } from './simulated/runtime.js';
 
 type BusOpener = (busId: string, devices: readonly DeviceConfig[], clock: GatewayClock) => BusRuntime;
 
+/** A device's last known state (what `<base>/<id>` says), from which some drivers derive entities. */
+export type DeviceValues = Record<string, JsonValue>;
+
 export interface DriverEntry {
   definition: DriverDefinition;
   transports: Partial<Record<string, BusOpener>>;
   /** Manufacturer and model shown in Home Assistant's device registry. */
   model: { manufacturer: string; model: string };
-  /** The Home Assistant entities of a device of this driver. */
-  entities(device: DeviceConfig): EntityDescriptor[];
+  /** A better registry entry from what the device reported about itself (a meter's header). */
+  describe?(state: DeviceValues | undefined): { manufacturer: string; model: string } | undefined;
+  /**
+   * The Home Assistant entities of a device of this driver. Drivers whose devices say what they
+   * measure only when read (M-Bus meters) build them from the device's last state.
+   */
+  entities(device: DeviceConfig, state: DeviceValues | undefined): EntityDescriptor[];
+  /** Seconds without a fresh state after which HA shows the device's entities unavailable. */
+  expireAfterS?(device: DeviceConfig): number | undefined;
   /**
    * Checks the fields of a `set`/`get` command before it is queued, so an out-of-range value is an
    * error answer, never a clamp or a retry. Fields a driver does not list are refused.
@@ -74,13 +86,18 @@ function hashSeed(text: string): number {
 const SERIAL_LADDER = [{ name: 'reopen' }, { name: 'reenumerate' }, { name: 'restart_actor' }];
 
 export const DRIVERS: Record<DriverName, DriverEntry> = {
-  // The hardware drivers' entities and commands arrive with each driver.
+  // DALI and BLE entities and commands arrive with those drivers.
   mbus: {
     definition: { name: 'mbus', recoverySteps: SERIAL_LADDER },
-    transports: { simulated: openSimulatedBus },
+    transports: { serial: openMbusBus, simulated: openSimulatedBus },
     model: { manufacturer: 'M-Bus', model: 'Meter' },
-    entities: () => [],
-    commands: {},
+    describe: mbusModel,
+    entities: (device, state) =>
+      device.transport === 'simulated' ? simulatedEntities() : mbusEntities(state),
+    expireAfterS: (device) =>
+      device.driver === 'mbus' ? Math.ceil(device.offline_after_ms / 1000) : undefined,
+    // A read on demand: `<base>/<meter>/get` with `{}` reads the meter now instead of at its next poll.
+    commands: { get: z.strictObject({}) },
   },
   dali: {
     definition: { name: 'dali', recoverySteps: SERIAL_LADDER },

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { JsonValue } from '../actors/driver.js';
 import type { DeviceConfig, FieldbridgeConfig } from '../config/index.js';
 import { getLogger } from '../logging/index.js';
 import type { GatewayNotice } from '../machines/notices.js';
@@ -9,7 +10,7 @@ import { checkDeviceCommand } from './deviceCommands.js';
 import { DiscoveryTracker } from './discoveryTracker.js';
 import { OutboxDrainer, type PublishLink } from './drainer.js';
 import { type DeviceHealth, bridgeStatus, freshHealth, type HealthInput, healthPayload } from './health.js';
-import { RequestHandler } from './requestHandler.js';
+import { type RequestContext, RequestHandler } from './requestHandler.js';
 import { type Transaction, errorResponse, okResponse } from './requests.js';
 import { ReadingWriter } from './readingWriter.js';
 import { Topics } from './topics.js';
@@ -32,6 +33,8 @@ export interface BridgeOptions {
   send: (event: RootEvent) => void;
   /** Answers `config/reload` (src/gateway/reload.ts); without it the request is refused. */
   reloadConfig?: () => Promise<{ ok: true; data: unknown } | { ok: false; error: string }>;
+  /** Answers `scan` (src/gateway/scans.ts); without it the request is refused. */
+  scan?: RequestContext['scan'];
   now?: () => number;
 }
 
@@ -92,6 +95,7 @@ export class Bridge {
         options.reloadConfig ??
         (async () => ({ ok: false, error: 'this gateway has no config file to reload' })),
       send: this.#send,
+      scan: options.scan ?? (async () => ({ ok: false, error: 'this gateway cannot scan buses' })),
       queueStats: () => this.#persistence.outbox.stats(),
       health: () => this.#healthPayload(),
     });
@@ -189,6 +193,7 @@ export class Bridge {
       case 'device.data':
         this.#readings.add(notice.deviceId, notice.result, notice.at);
         this.#markSuccess(notice.deviceId, notice.at);
+        this.#discoverNewEntities(notice.deviceId, notice.result);
         return;
       case 'device.status':
         this.#status(notice);
@@ -233,6 +238,16 @@ export class Bridge {
         return;
     }
   };
+
+  /** A meter says what it measures when first read: announce its entities then, not at the next start. */
+  #discoverNewEntities(deviceId: string, result: JsonValue): void {
+    const device = this.#devices.get(deviceId);
+    if (!device || !this.#config.homeassistant.enabled) return;
+    if (result === null || typeof result !== 'object' || Array.isArray(result)) return;
+    if (this.#discovery.entitiesChange(device, { ...this.#readings.states.get(deviceId), ...result })) {
+      this.#publishDiscovery(new Map([[deviceId, result]]));
+    }
+  }
 
   #markSuccess(deviceId: string, at: number): void {
     const health = this.#health.get(deviceId);
@@ -336,9 +351,12 @@ export class Bridge {
     this.#publishHealthIfChanged();
   }
 
-  #publishDiscovery(): void {
+  /** Publishes every entity's config; `fresher` holds states newer than the committed ones. */
+  #publishDiscovery(fresher?: ReadonlyMap<string, Record<string, JsonValue>>): void {
     if (!this.#config.homeassistant.enabled) return;
-    const messages = this.#discovery.configs(this.#devices.values(), this.#expireAfterS());
+    const states = new Map(this.#readings.states);
+    for (const [id, values] of fresher ?? []) states.set(id, { ...states.get(id), ...values });
+    const messages = this.#discovery.configs(this.#devices.values(), this.#expireAfterS(), states);
     this.#persistence.transaction(() => {
       for (const message of messages) this.#enqueue(message.topic, message.payload, 'state', true);
     });

@@ -1,4 +1,4 @@
-import { DRIVERS } from '../actors/drivers.js';
+import { DRIVERS, type DeviceValues } from '../actors/drivers.js';
 import type { DeviceConfig } from '../config/index.js';
 import {
   bridgeDiscovery,
@@ -7,6 +7,7 @@ import {
   isOurDiscoveryTopic,
   staleDiscovery,
 } from './discovery.js';
+import type { EntityDescriptor } from './entities.js';
 import type { Topics } from './topics.js';
 
 // Which Home Assistant entities exist now, and which ones the broker still holds a retained config
@@ -18,6 +19,8 @@ export class DiscoveryTracker {
   readonly #announced = new Set<string>();
   /** Discovery topics of the entities that exist now. */
   #current = new Set<string>();
+  /** What was announced per device, to tell when a device's entities changed. */
+  readonly #signatures = new Map<string, string>();
 
   constructor(
     private readonly topics: Topics,
@@ -30,17 +33,31 @@ export class DiscoveryTracker {
   }
 
   /** The configs of the bridge and of every device, which become "what exists now". */
-  configs(devices: Iterable<DeviceConfig>, expireAfterS: number): DiscoveryMessage[] {
+  configs(
+    devices: Iterable<DeviceConfig>,
+    expireAfterS: number,
+    states: ReadonlyMap<string, DeviceValues>,
+  ): DiscoveryMessage[] {
     const messages = [...bridgeDiscovery(this.topics, this.version)];
     for (const device of devices) {
       const driver = DRIVERS[device.driver];
-      const description = { ...driver.model, expireAfterS };
-      messages.push(
-        ...deviceDiscovery(this.topics, this.version, device, description, driver.entities(device)),
-      );
+      const state = states.get(device.id);
+      const description = {
+        ...(driver.describe?.(state) ?? driver.model),
+        expireAfterS: driver.expireAfterS?.(device) ?? expireAfterS,
+      };
+      const entities = driver.entities(device, state);
+      this.#signatures.set(device.id, signature(entities));
+      messages.push(...deviceDiscovery(this.topics, this.version, device, description, entities));
     }
     this.#current = new Set(messages.map((message) => message.topic));
     return messages;
+  }
+
+  /** Whether a new state changes the entities of a device (a meter read for the first time). */
+  entitiesChange(device: DeviceConfig, state: DeviceValues): boolean {
+    const announced = this.#signatures.get(device.id);
+    return announced !== undefined && announced !== signature(DRIVERS[device.driver].entities(device, state));
   }
 
   /** Empty configs for what the broker holds but no longer exists; forgets them once returned. */
@@ -50,4 +67,8 @@ export class DiscoveryTracker {
     for (const message of stale) this.#announced.delete(message.topic);
     return stale;
   }
+}
+
+function signature(entities: readonly EntityDescriptor[]): string {
+  return JSON.stringify(entities);
 }

@@ -14,11 +14,15 @@ import {
 // Requests that start work in the actors (restart, recover) answer "ok" once the work was handed over;
 // what the work did is published on bridge/event.
 
-interface RequestContext {
+export interface RequestContext {
   devices: ReadonlyMap<string, DeviceConfig>;
   /** Reads the config file again and applies it (src/gateway/reload.ts). */
   reloadConfig: () => Promise<{ ok: true; data: unknown } | { ok: false; error: string }>;
   send: (event: RootEvent) => void;
+  /** Scans a bus; answers when the scan is over, with what it found. */
+  scan: (
+    request: Extract<BridgeRequest, { name: 'scan' }>,
+  ) => Promise<{ ok: true; data: unknown } | { ok: false; error: string }>;
   queueStats: () => OutboxStats;
   health: () => Record<string, unknown>;
 }
@@ -83,10 +87,10 @@ export class RequestHandler {
         );
         return { data: { level: request.level, namespace: request.namespace ?? null } };
       }
-      case 'scan':
-        return {
-          error: `bus scans of driver ${request.driver} arrive with that driver; nothing was scanned`,
-        };
+      case 'scan': {
+        const outcome = await this.#context.scan(request);
+        return outcome.ok ? { data: outcome.data } : { error: outcome.error };
+      }
       case 'config/reload': {
         const outcome = await this.#context.reloadConfig();
         return outcome.ok ? { data: outcome.data } : { error: outcome.error };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MBUS_SCAN_MODES } from '../config/index.js';
 import { closestMatch } from '../config/suggest.js';
 import { LOG_LEVELS } from '../logging/index.js';
 
@@ -17,7 +18,16 @@ const REQUEST_SCHEMAS = {
   health_check: z.strictObject({ transaction }),
   'device/restart': z.strictObject({ id: deviceId, transaction }),
   'device/recover': z.strictObject({ id: deviceId, step: z.string().min(1).optional(), transaction }),
-  scan: z.strictObject({ driver: z.enum(['mbus', 'dali', 'ble']), transaction }),
+  scan: z.strictObject({
+    driver: z.enum(['mbus', 'dali', 'ble']),
+    /** M-Bus: which line (needed when more than one is configured). */
+    port: z.string().min(1).optional(),
+    mode: z.enum(MBUS_SCAN_MODES).optional(),
+    /** Primary scans: the address range. */
+    from: z.number().int().min(0).max(250).default(0),
+    to: z.number().int().min(0).max(250).default(250),
+    transaction,
+  }),
   'adapter/power_cycle': z.strictObject({ adapter: z.string().min(1).default('hci0'), transaction }),
   log_level: z.strictObject({
     level: z.enum(LOG_LEVELS),

@@ -79,8 +79,12 @@ const mbusDevice = z
     /** Serial port of the M-Bus level converter, e.g. /dev/ttyUSB0. */
     port: nonEmptyString().optional(),
     baud: z.literal(MBUS_BAUD_RATES).default(2400),
+    /** Primary (0-250) or secondary (16 hex digits) address; none = the only meter on the bus. */
     address: mbusAddress().optional(),
     ...commonFields,
+    poll_interval_ms: durationMs().default(15_000),
+    /** Home Assistant shows the meter's entities unavailable when it has not been read for this long. */
+    offline_after_ms: durationMs().default(90_000),
   })
   .superRefine(simulationNeedsSimulatedTransport, whenFieldsValid('transport', 'simulation'))
   .superRefine(

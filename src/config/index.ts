@@ -1,7 +1,8 @@
 // Public API of the config module.
 
 export type { DriverName } from './devices.js';
-export { DRIVER_NAMES } from './devices.js';
+export { deviceSchema, DRIVER_NAMES, MBUS_BAUD_RATES } from './devices.js';
+export { MBUS_SCAN_MODES, type MbusScanMode } from './mbusBuses.js';
 export type { Environment } from './env.js';
 export { ConfigError, type ConfigProblem, formatProblems } from './errors.js';
 export { defaultConfig, loadConfigFile, parseConfig } from './load.js';

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { deviceDefaultsSection } from './device-defaults.js';
 import { deviceSchema } from './devices.js';
+import { mbusSection } from './mbusBuses.js';
 import { checkCrossSectionRules } from './rules.js';
 import {
   healthSection,
@@ -27,6 +28,7 @@ export const configSchema = z
     http: httpSection,
     supervisor: supervisorSection,
     device_defaults: deviceDefaultsSection,
+    mbus: mbusSection,
     devices: z.array(deviceSchema).default(() => []),
   })
   // Runs even when sections failed, so e.g. duplicate ids are reported together with a typo elsewhere.

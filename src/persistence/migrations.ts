@@ -80,6 +80,31 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    description: 'devices found by bus scans',
+    up(db) {
+      db.exec(`
+        CREATE TABLE discovered_devices (
+          device_id TEXT PRIMARY KEY,
+          config    TEXT NOT NULL,
+          found_at  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
+  {
+    description: 'outbox totals kept by the outbox once per transaction, no index on the kind of message',
+    up(db) {
+      // Per message the triggers and the (kind, id) index cost more than the insert itself. The totals
+      // row stays, exact as of this migration; Outbox writes it at the end of every transaction. The
+      // limiter finds the oldest readings by id (see outboxLimits.ts).
+      db.exec(`
+        DROP TRIGGER outbox_counted_in;
+        DROP TRIGGER outbox_counted_out;
+        DROP INDEX outbox_kind_id;
+      `);
+    },
+  },
 ];
 
 export interface MigrationStep {

@@ -1,0 +1,125 @@
+import type { EntityDescriptor } from '../../bridge/entities.js';
+import type { JsonValue } from '../driver.js';
+
+// Home Assistant entities of a meter, built from its last reading (a meter says what it measures only
+// when it is read): one sensor per record, with a unique id from the meter's id and the record's
+// storage, tariff, subunit, function and quantity, so an entity survives renaming the device in the
+// config and two meters never share one. Units become HA's: `m^3` → `m³`, and the device class follows
+// the quantity (and the medium, for volumes: water or gas).
+
+interface RecordFacts {
+  key: string;
+  quantity: string;
+  unit: string;
+  function: string;
+  storage_number: number;
+  tariff: number;
+  device: number;
+}
+
+const HA_UNITS: Record<string, string> = {
+  'm^3': 'm³',
+  'm^3/h': 'm³/h',
+  'm^3/min': 'm³/min',
+  'm^3/s': 'm³/s',
+};
+
+type Classes = Pick<EntityDescriptor, 'deviceClass' | 'unit' | 'stateClass'>;
+
+/** Device and state class by normalised unit; counters (energy, volume) only grow. */
+function classesOf(record: RecordFacts, medium: string): Classes | undefined {
+  const unit = HA_UNITS[record.unit] ?? record.unit;
+  const instantaneous = record.function === 'Instantaneous value' && record.storage_number === 0;
+  const measurement = instantaneous ? 'measurement' : undefined;
+  switch (record.unit) {
+    case 'Wh':
+    case 'kWh':
+    case 'MWh':
+    case 'MJ':
+    case 'GJ':
+      return { deviceClass: 'energy', unit, stateClass: instantaneous ? 'total_increasing' : undefined };
+    case 'm^3': {
+      const deviceClass = /gas/i.test(medium) ? 'gas' : /water/i.test(medium) ? 'water' : 'volume';
+      return { deviceClass, unit, stateClass: instantaneous ? 'total_increasing' : undefined };
+    }
+    case 'W':
+    case 'kW':
+      return { deviceClass: 'power', unit, stateClass: measurement };
+    case 'm^3/h':
+    case 'm^3/min':
+    case 'm^3/s':
+      return { deviceClass: 'volume_flow_rate', unit, stateClass: measurement };
+    case '°C':
+    case 'K':
+      return { deviceClass: 'temperature', unit, stateClass: measurement };
+    case 'V':
+      return { deviceClass: 'voltage', unit, stateClass: measurement };
+    case 'A':
+      return { deviceClass: 'current', unit, stateClass: measurement };
+    case 's':
+      return { deviceClass: 'duration', unit, stateClass: measurement };
+    case 'bar':
+      return { deviceClass: 'pressure', unit, stateClass: measurement };
+    default:
+      return undefined;
+  }
+}
+
+function isRecordFacts(value: JsonValue): value is JsonValue & RecordFacts {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  return (
+    typeof value.key === 'string' && typeof value.quantity === 'string' && typeof value.unit === 'string'
+  );
+}
+
+function stringField(state: JsonValue | undefined, key: string): string {
+  if (state === null || typeof state !== 'object' || Array.isArray(state) || state === undefined) return '';
+  const value = state[key];
+  return typeof value === 'string' ? value : '';
+}
+
+/** The entities of a meter given its state (none until it has been read once). */
+export function mbusEntities(state: Record<string, JsonValue> | undefined): EntityDescriptor[] {
+  const records = state?.records;
+  if (!Array.isArray(records)) return [];
+  const meterId = stringField(state?.meter, 'id') || 'meter';
+  const medium = stringField(state?.meter, 'medium');
+  const entities: EntityDescriptor[] = [];
+  for (const record of records) {
+    if (!isRecordFacts(record) || record.function === 'Manufacturer specific') continue;
+    if (record.function === 'More records follow') continue;
+    const classes = classesOf(record, medium);
+    const historic = record.storage_number > 0;
+    entities.push({
+      component: 'sensor',
+      objectId: `${meterId}_${record.key}`,
+      name: entityName(record),
+      key: record.key,
+      ...(classes ?? (record.unit ? { unit: HA_UNITS[record.unit] ?? record.unit } : {})),
+      ...(classes === undefined || historic ? { entityCategory: 'diagnostic' as const } : {}),
+    });
+  }
+  return entities;
+}
+
+function entityName(record: RecordFacts): string {
+  const parts = [record.quantity || 'Value'];
+  if (record.function === 'Maximum value') parts.push('max');
+  if (record.function === 'Minimum value') parts.push('min');
+  if (record.function === 'Value during error state') parts.push('(error state)');
+  if (record.storage_number > 0) parts.push(`storage ${record.storage_number}`);
+  if (record.tariff > 0) parts.push(`tariff ${record.tariff}`);
+  if (record.device > 0) parts.push(`subunit ${record.device}`);
+  return parts.join(' ');
+}
+
+/** Manufacturer and model for HA's device registry, from the meter's header. */
+export function mbusModel(
+  state: Record<string, JsonValue> | undefined,
+): { manufacturer: string; model: string } | undefined {
+  const manufacturer = stringField(state?.meter, 'manufacturer');
+  if (!manufacturer) return undefined;
+  const medium = stringField(state?.meter, 'medium');
+  const product = stringField(state?.meter, 'product_name');
+  return { manufacturer, model: product || `${medium || 'M-Bus'} meter` };
+}

@@ -1,0 +1,259 @@
+import { MbusError } from './codec/errors.js';
+import { FrameAssembler, formatHex, MAX_FRAME_BYTES, parseFrame } from './codec/frames.js';
+import {
+  ADDRESS,
+  formatSecondaryAddress,
+  reqUd2,
+  secondaryAddressFromBytes,
+  selectSecondary,
+  sndNke,
+} from './codec/master.js';
+import { decodeTelegram } from './codec/telegram.js';
+import type { MbusTelegram } from './codec/types.js';
+import type { ByteLink } from './serialLink.js';
+
+// The M-Bus master: one request, one answer, on a half-duplex bus. It owns the timing rules (a meter
+// must start answering within 330 bit times + 50 ms; the margin covers USB converters), the retry and
+// FCB rules (a repeat keeps the frame count bit so the meter resends its last telegram; a good answer
+// toggles it so the meter moves on), multi-telegram readouts, and the skipping of a converter's echo.
+// It does not serialise callers: the bus runtime runs one operation at a time.
+
+export const DEFAULT_RETRIES = 3;
+/** A readout longer than this is a meter stuck on "more records follow", not a real meter. */
+export const MAX_TELEGRAMS = 16;
+
+/** How long a meter has to start its answer at this baud rate (about 0.3 s at 2400 Bd). */
+export function replyTimeoutMs(baud: number): number {
+  return Math.ceil((330 * 1000) / baud) + 150;
+}
+
+/** Time on the wire of `bytes` bytes at 11 bits each (start, 8 data, parity, stop). */
+export function wireTimeMs(bytes: number, baud: number): number {
+  return Math.ceil((bytes * 11 * 1000) / baud);
+}
+
+export type MeterTarget = { primary: number } | { secondary: string };
+
+export function describeTarget(target: MeterTarget): string {
+  return 'primary' in target ? `primary address ${target.primary}` : `secondary address ${target.secondary}`;
+}
+
+/** What came back for one request. */
+export type Reply =
+  | { kind: 'frame'; bytes: Buffer }
+  /** Nothing, or only bytes that did not make a valid frame (`garbled`: collisions, noise). */
+  | { kind: 'none'; garbled: string | undefined };
+
+export interface Readout {
+  telegrams: MbusTelegram[];
+  /** The 16-digit secondary address the meter reported in its header. */
+  secondary: string;
+}
+
+export class MbusMaster {
+  readonly #assembler = new FrameAssembler();
+  /** The frame count bit of the next new request, per meter. */
+  readonly #fcb = new Map<string, boolean>();
+  #waiter: (() => void) | undefined;
+
+  readonly #retries: number;
+  readonly #replyTimeoutMs: number;
+  /** Silence inside an answer after which it is over. */
+  readonly #interByteMs: number;
+
+  constructor(
+    private readonly link: ByteLink,
+    private readonly baud: number,
+    options: { retries?: number | undefined; replyTimeoutMs?: number | undefined } = {},
+  ) {
+    this.#retries = options.retries ?? DEFAULT_RETRIES;
+    this.#replyTimeoutMs = options.replyTimeoutMs ?? replyTimeoutMs(baud);
+    this.#interByteMs = Math.max(50, wireTimeMs(10, baud));
+    link.onData((chunk) => {
+      this.#assembler.push(chunk);
+      this.#waiter?.();
+    });
+  }
+
+  /** Sends one frame and waits for one answer frame (or silence), skipping the echo of the request. */
+  async transact(request: Buffer, signal: AbortSignal): Promise<Reply> {
+    signal.throwIfAborted();
+    await this.link.discardInput();
+    this.#assembler.clear();
+    await this.link.write(request);
+    const started = Date.now();
+    const firstByteBy = started + wireTimeMs(request.length, this.baud) + this.#replyTimeoutMs;
+    let garbled: string | undefined;
+    let lastByteAt: number | undefined;
+    for (;;) {
+      const next = this.#assembler.next();
+      if (next instanceof MbusError) {
+        garbled = next.message;
+        continue;
+      }
+      if (next !== undefined) {
+        if (next.equals(request)) continue; // the level converter's echo of our own frame
+        try {
+          parseFrame(next);
+          return { kind: 'frame', bytes: next };
+        } catch (error) {
+          if (!(error instanceof MbusError)) throw error;
+          garbled = `${error.message} in ${formatHex(next)}`;
+          continue;
+        }
+      }
+      if (this.#assembler.pending > 0 || garbled !== undefined) lastByteAt ??= Date.now();
+      // Once an answer has started it gets the time a whole frame needs on the wire, but a pause longer
+      // than a few characters ends it (a collision's garbage has no length to wait for).
+      const deadline =
+        lastByteAt === undefined
+          ? firstByteBy
+          : Math.min(firstByteBy + wireTimeMs(MAX_FRAME_BYTES, this.baud), lastByteAt + this.#interByteMs);
+      const arrived = await this.#waitForBytes(deadline - Date.now(), signal);
+      if (arrived) lastByteAt = Date.now();
+      if (!arrived) {
+        if (this.#assembler.pending > 0) garbled ??= `incomplete frame (${this.#assembler.pending} bytes)`;
+        return { kind: 'none', garbled };
+      }
+    }
+  }
+
+  #waitForBytes(ms: number, signal: AbortSignal): Promise<boolean> {
+    if (ms <= 0) return Promise.resolve(false);
+    return new Promise<boolean>((resolve, reject) => {
+      const finish = (arrived: boolean) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.#waiter = undefined;
+        resolve(arrived);
+      };
+      const onAbort = () => {
+        clearTimeout(timer);
+        this.#waiter = undefined;
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      const timer = setTimeout(() => finish(false), ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#waiter = () => finish(true);
+    });
+  }
+
+  /** Sends a frame that a meter acknowledges with E5, with retries; 'collision' when answers overlapped. */
+  async expectAck(
+    request: Buffer,
+    signal: AbortSignal,
+    tries = this.#retries,
+  ): Promise<'ack' | 'none' | 'collision'> {
+    for (let attempt = 0; attempt < tries; attempt++) {
+      const reply = await this.transact(request, signal);
+      if (reply.kind === 'frame' && reply.bytes.length === 1) return 'ack';
+      // A whole frame where E5 belongs, or bytes that make no frame: more than one meter talked. That
+      // does not go away by asking again: the same meters answer the same way.
+      if (reply.kind === 'frame' || reply.garbled !== undefined) return 'collision';
+    }
+    return 'none';
+  }
+
+  /** SND_NKE: resets the meter's link layer (and its FCB), and tells whether it is there. */
+  async ping(
+    address: number,
+    signal: AbortSignal,
+    tries = this.#retries,
+  ): Promise<'ack' | 'none' | 'collision'> {
+    const outcome = await this.expectAck(sndNke(address), signal, tries);
+    if (outcome === 'ack') this.#fcb.delete(`p${address}`);
+    return outcome;
+  }
+
+  /** Selects the meter(s) matching a (wildcard) secondary address. */
+  select(
+    secondary: string,
+    signal: AbortSignal,
+    tries = this.#retries,
+  ): Promise<'ack' | 'none' | 'collision'> {
+    return this.expectAck(selectSecondary(secondary), signal, tries);
+  }
+
+  /** Reads all telegrams of one meter (REQ_UD2 until no "more records follow"). */
+  async read(target: MeterTarget, signal: AbortSignal): Promise<Readout> {
+    let address: number;
+    let fcbKey: string;
+    if ('primary' in target) {
+      address = target.primary;
+      fcbKey = `p${target.primary}`;
+    } else {
+      const selected = await this.select(target.secondary, signal);
+      if (selected !== 'ack') {
+        throw new Error(
+          selected === 'collision'
+            ? `more than one meter answers to secondary address ${target.secondary}`
+            : `no meter answers to secondary address ${target.secondary}`,
+        );
+      }
+      address = ADDRESS.NETWORK_LAYER;
+      fcbKey = `s${target.secondary}`;
+    }
+    const telegrams: MbusTelegram[] = [];
+    let secondary = '';
+    for (;;) {
+      const { telegram, bytes } = await this.#requestTelegram(address, fcbKey, target, signal);
+      if (telegrams.length === 0) secondary = headerSecondary(bytes, telegram);
+      telegrams.push(telegram);
+      if (!telegram.moreRecordsFollow) break;
+      if (telegrams.length >= MAX_TELEGRAMS) {
+        throw new Error(
+          `${describeTarget(target)} sent ${MAX_TELEGRAMS} telegrams and still says more follow`,
+        );
+      }
+    }
+    return { telegrams, secondary };
+  }
+
+  async #requestTelegram(
+    address: number,
+    fcbKey: string,
+    target: MeterTarget,
+    signal: AbortSignal,
+  ): Promise<{ telegram: MbusTelegram; bytes: Buffer }> {
+    // libmbus starts with FCB set; a repeat after a lost answer keeps it, so the meter repeats itself.
+    const fcb = this.#fcb.get(fcbKey) ?? true;
+    let lastProblem = 'no answer';
+    for (let attempt = 0; attempt < this.#retries; attempt++) {
+      const reply = await this.transact(reqUd2(address, fcb), signal);
+      if (reply.kind === 'none') {
+        lastProblem = reply.garbled === undefined ? 'no answer' : `garbled answer: ${reply.garbled}`;
+        continue;
+      }
+      try {
+        const telegram = decodeTelegram(reply.bytes);
+        this.#fcb.set(fcbKey, !fcb);
+        return { telegram, bytes: reply.bytes };
+      } catch (error) {
+        if (!(error instanceof MbusError)) throw error;
+        // The meter answered and said why it has no data: asking again will not change that.
+        if (error.code === 'application_error') {
+          this.#fcb.set(fcbKey, !fcb);
+          throw new Error(`${describeTarget(target)} reports an application error: ${error.message}`);
+        }
+        lastProblem = `undecodable answer: ${error.message}`;
+      }
+    }
+    throw new Error(
+      `${describeTarget(target)} did not answer REQ_UD2 after ${this.#retries} tries (${lastProblem})`,
+    );
+  }
+}
+
+/** The secondary address in a variable-data header (the 8 bytes after CI); the id alone for others. */
+function headerSecondary(bytes: Buffer, telegram: MbusTelegram): string {
+  const frame = parseFrame(bytes);
+  if (frame.kind === 'long' && telegram.ci === 0x72 && frame.data.length >= 8) {
+    return formatSecondaryAddress(secondaryAddressFromBytes(frame.data.subarray(0, 8)));
+  }
+  return formatSecondaryAddress({
+    id: telegram.slave.id.padStart(8, '0'),
+    manufacturer: 0xffff,
+    version: 0xff,
+    medium: 0xff,
+  });
+}

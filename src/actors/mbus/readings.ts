@@ -1,0 +1,111 @@
+import type { JsonValue } from '../driver.js';
+import type { MbusRecord } from './codec/types.js';
+import type { Readout } from './master.js';
+
+// A meter readout as fieldbridge publishes it: one flat value per record under a key a person can read
+// (`energy`, `volume_flow`, `flow_temperature_max`, `energy_s1` for storage 1), the meter's identity, and
+// the records themselves with unit, quantity and raw value, which Home Assistant discovery is built from.
+
+const FUNCTION_SUFFIX: Record<string, string> = {
+  'Instantaneous value': '',
+  'Maximum value': '_max',
+  'Minimum value': '_min',
+  'Value during error state': '_error',
+};
+
+function slug(text: string): string {
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '') || 'value'
+  );
+}
+
+/** The record's key in the device state: quantity, function, then storage/tariff/subunit when not 0. */
+export function recordKey(record: MbusRecord): string {
+  let key = slug(record.quantity || record.function);
+  key += FUNCTION_SUFFIX[record.function] ?? `_${slug(record.function)}`;
+  if (record.storage_number > 0) key += `_s${record.storage_number}`;
+  if (record.tariff > 0) key += `_t${record.tariff}`;
+  if (record.device > 0) key += `_d${record.device}`;
+  return key;
+}
+
+export type PublishedRecord = {
+  key: string;
+  function: string;
+  storage_number: number;
+  tariff: number;
+  device: number;
+  unit: string;
+  quantity: string;
+  value: number | string;
+  raw: { value: number | string; unit: string; scale: number };
+};
+
+export type MeterIdentity = {
+  id: string;
+  secondary_address: string;
+  manufacturer: string;
+  medium: string;
+  version: number;
+  product_name: string;
+};
+
+// Type aliases, not interfaces: only aliases are assignable to JsonValue's index signature.
+export type MeterReading = {
+  meter: MeterIdentity;
+  access_number: number;
+  status: number;
+  records: PublishedRecord[];
+  [key: string]: JsonValue;
+};
+
+/** Keys made unique in record order: a second record with the same key gets `_2`, and so on. */
+function uniqueKeys(records: readonly MbusRecord[]): string[] {
+  const seen = new Map<string, number>();
+  return records.map((record) => {
+    const key = recordKey(record);
+    const count = (seen.get(key) ?? 0) + 1;
+    seen.set(key, count);
+    return count === 1 ? key : `${key}_${count}`;
+  });
+}
+
+export function meterReading(readout: Readout): MeterReading {
+  const first = readout.telegrams[0];
+  const slave = first?.slave;
+  const records = readout.telegrams.flatMap((telegram) => telegram.records);
+  const keys = uniqueKeys(records);
+  const published: PublishedRecord[] = records.map((record, index) => ({
+    key: keys[index] ?? recordKey(record),
+    function: record.function,
+    storage_number: record.storage_number,
+    tariff: record.tariff,
+    device: record.device,
+    unit: record.unit,
+    quantity: record.quantity,
+    value: record.value,
+    raw: { value: record.raw.value, unit: record.raw.unit, scale: record.raw.scale },
+  }));
+  const reading: MeterReading = {
+    meter: {
+      id: slave?.id ?? '',
+      secondary_address: readout.secondary,
+      manufacturer: slave?.manufacturer ?? '',
+      medium: slave?.medium ?? '',
+      version: slave?.version ?? 0,
+      product_name: slave?.product_name ?? '',
+    },
+    access_number: slave?.access_number ?? 0,
+    status: slave?.status ?? 0,
+    records: published,
+  };
+  for (const record of published) {
+    // Manufacturer-specific blobs stay in `records`; a flat value is for things worth a sensor.
+    if (record.function === 'Manufacturer specific' || record.function === 'More records follow') continue;
+    reading[record.key] = record.value;
+  }
+  return reading;
+}

@@ -1,0 +1,234 @@
+import type { BusEvent, BusRuntime, JsonValue } from '../driver.js';
+import { BusLock } from './busLock.js';
+import { describeTarget, MbusMaster, type MeterTarget } from './master.js';
+import { PortWatch } from './portWatch.js';
+import { meterReading } from './readings.js';
+import { type FoundMeter, type PrimaryRange, type ScanProgress, scanPrimary, scanSecondary } from './scan.js';
+import { type ByteLink, openSerialLink, type SerialSettings } from './serialLink.js';
+import { findConverter, rememberConverter } from './reenumerate.js';
+
+// One M-Bus line: a serial port shared by the meters on it, one conversation at a time (BusLock). The
+// port opens when the first meter connects and closes when the last one leaves. Each meter has a
+// circuit breaker: after `breakerThreshold` failed reads in a row the runtime reports the meter's link
+// lost, so its machine waits out its backoff (the breaker is open) and then connects, which is a single
+// probe (half-open): a dead meter costs the bus one timeout per cool-down, never a stalled poll cycle.
+
+export interface MbusMeterSpec {
+  deviceId: string;
+  target: MeterTarget;
+}
+
+export interface MbusBusOptions extends SerialSettings {
+  meters: readonly MbusMeterSpec[];
+  /** Failed reads in a row that open a meter's breaker. */
+  breakerThreshold?: number;
+  /** Opens the port; tests may put another ByteLink under the master. */
+  openLink?: (settings: SerialSettings, signal: AbortSignal) => Promise<ByteLink>;
+  /** How long a meter has to start answering; default scaled to the baud rate (replyTimeoutMs()). */
+  replyTimeoutMs?: number | undefined;
+  /** How often a lost port's path is checked for the converter coming back. */
+  watchIntervalMs?: number;
+  log?: (message: string) => void;
+}
+
+export const DEFAULT_BREAKER_THRESHOLD = 5;
+
+interface Open {
+  link: ByteLink;
+  master: MbusMaster;
+}
+
+export class MbusBusRuntime implements BusRuntime {
+  readonly #lock = new BusLock();
+  readonly #meters = new Map<string, MeterTarget>();
+  readonly #connected = new Set<string>();
+  readonly #failures = new Map<string, number>();
+  readonly #watchers = new Set<(event: BusEvent) => void>();
+  readonly #watch: PortWatch;
+  readonly #settings: SerialSettings;
+  #open: Open | undefined;
+  #closed = false;
+
+  constructor(
+    readonly busId: string,
+    private readonly options: MbusBusOptions,
+  ) {
+    this.#settings = { path: options.path, baud: options.baud };
+    for (const meter of options.meters) this.#meters.set(meter.deviceId, meter.target);
+    this.#watch = new PortWatch(options.watchIntervalMs ?? 200, () => this.#emit({ type: 'present' }));
+  }
+
+  /** The port in use (it changes when `reenumerate` finds the converter under another name). */
+  get path(): string {
+    return this.#settings.path;
+  }
+
+  async connect(deviceId: string, signal: AbortSignal): Promise<void> {
+    const target = this.#target(deviceId);
+    await this.#lock.run(`connect ${deviceId}`, signal, async () => {
+      const { master } = await this.#ensureOpen(signal);
+      // The half-open probe: one exchange, so a dead meter costs the bus one timeout per cool-down.
+      const answer =
+        'primary' in target
+          ? await master.ping(target.primary, signal, 2)
+          : await master.select(target.secondary, signal, 2);
+      if (answer !== 'ack') {
+        throw new Error(
+          answer === 'collision'
+            ? `more than one meter answers at ${describeTarget(target)}`
+            : `no meter answers at ${describeTarget(target)}`,
+        );
+      }
+    });
+    this.#connected.add(deviceId);
+    this.#failures.set(deviceId, 0);
+  }
+
+  async disconnect(deviceId: string): Promise<void> {
+    this.#connected.delete(deviceId);
+    if (this.#connected.size > 0 || !this.#open) return;
+    await this.#lock.run('close the idle port', undefined, () => this.#closeLink());
+  }
+
+  async execute(
+    deviceId: string,
+    operation: string,
+    _args: JsonValue,
+    signal: AbortSignal,
+  ): Promise<JsonValue> {
+    const target = this.#target(deviceId);
+    if (operation !== 'poll' && operation !== 'get') {
+      throw new Error(`M-Bus meters support reading only ("poll" or "get"), not "${operation}"`);
+    }
+    const busy = this.#lock.busyWith;
+    if (busy?.startsWith('scan')) throw new Error(`bus busy: ${busy} in progress`);
+    try {
+      const readout = await this.#lock.run(`read ${deviceId}`, signal, async () => {
+        const open = this.#open;
+        if (!open) throw new Error(`${this.#settings.path} is not open`);
+        return open.master.read(target, signal);
+      });
+      this.#failures.set(deviceId, 0);
+      return meterReading(readout);
+    } catch (error) {
+      if (!signal.aborted) this.#countFailure(deviceId, (error as Error).message);
+      throw error;
+    }
+  }
+
+  #countFailure(deviceId: string, message: string): void {
+    const failures = (this.#failures.get(deviceId) ?? 0) + 1;
+    const threshold = this.options.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD;
+    if (failures < threshold) {
+      this.#failures.set(deviceId, failures);
+      return;
+    }
+    this.#failures.set(deviceId, 0);
+    this.#connected.delete(deviceId);
+    this.#emit({
+      type: 'device',
+      deviceId,
+      event: {
+        type: 'lost',
+        error: `circuit breaker open after ${failures} failed reads (last: ${message})`,
+      },
+    });
+  }
+
+  watchBus(onEvent: (event: BusEvent) => void): () => void {
+    this.#watchers.add(onEvent);
+    return () => this.#watchers.delete(onEvent);
+  }
+
+  #emit(event: BusEvent): void {
+    for (const watcher of this.#watchers) watcher(event);
+  }
+
+  async runRecoveryStep(step: string, deviceId: string, signal: AbortSignal): Promise<void> {
+    this.#target(deviceId);
+    switch (step) {
+      case 'reopen':
+        await this.#lock.run('reopen', signal, async () => {
+          await this.#closeLink();
+          await this.#ensureOpen(signal);
+        });
+        return;
+      case 'reenumerate':
+        await this.#lock.run('reenumerate', signal, async () => {
+          const path = await findConverter(this.options.path, this.#settings.path, signal);
+          if (path !== this.#settings.path)
+            this.options.log?.(`the converter is now at ${path} (was ${this.#settings.path})`);
+          await this.#closeLink();
+          this.#settings.path = path;
+          await this.#ensureOpen(signal);
+        });
+        return;
+      default:
+        throw new Error(`M-Bus has no recovery step "${step}"`);
+    }
+  }
+
+  /** Scans the bus (primary range or secondary tree) while holding it; polls fail fast meanwhile. */
+  scan(
+    mode: { kind: 'primary'; range: PrimaryRange } | { kind: 'secondary' },
+    signal: AbortSignal,
+    progress?: ScanProgress,
+  ): Promise<FoundMeter[]> {
+    return this.#lock.run(`scan (${mode.kind})`, signal, async () => {
+      const { master } = await this.#ensureOpen(signal);
+      try {
+        return mode.kind === 'primary'
+          ? await scanPrimary(master, mode.range, signal, progress)
+          : await scanSecondary(master, signal, progress);
+      } finally {
+        if (this.#connected.size === 0) await this.#closeLink();
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#watch.stop();
+    this.#connected.clear();
+    this.#watchers.clear();
+    await this.#closeLink();
+  }
+
+  #target(deviceId: string): MeterTarget {
+    const target = this.#meters.get(deviceId);
+    if (!target) throw new Error(`no meter "${deviceId}" on ${this.busId}`);
+    return target;
+  }
+
+  /** Call with the lock held. */
+  async #ensureOpen(signal: AbortSignal): Promise<Open> {
+    if (this.#open) return this.#open;
+    if (this.#closed) throw new Error(`${this.busId} is closed`);
+    const open = this.options.openLink ?? openSerialLink;
+    const link = await open({ ...this.#settings }, signal);
+    rememberConverter(this.options.path, this.#settings.path);
+    const master = new MbusMaster(link, this.#settings.baud, { replyTimeoutMs: this.options.replyTimeoutMs });
+    const current: Open = { link, master };
+    link.onLost((reason) => this.#lost(current, reason));
+    this.#open = current;
+    this.#watch.whileOpen(this.#settings.path, () => this.#lost(current, 'the port disappeared'));
+    return current;
+  }
+
+  #lost(which: Open, reason: string): void {
+    if (this.#open !== which) return;
+    this.#open = undefined;
+    void which.link.close();
+    this.#connected.clear();
+    this.#emit({ type: 'lost', error: `${this.#settings.path}: ${reason}` });
+    if (!this.#closed) this.#watch.start(this.#settings.path, this.options.path);
+  }
+
+  /** Call with the lock held. */
+  async #closeLink(): Promise<void> {
+    const open = this.#open;
+    this.#open = undefined;
+    this.#watch.stop();
+    await open?.link.close();
+  }
+}

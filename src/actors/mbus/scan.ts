@@ -1,0 +1,117 @@
+import { ADDRESS } from './codec/master.js';
+import { describeTarget, type MbusMaster, type MeterTarget } from './master.js';
+
+// Bus scans: which meters are on this bus, and how to address each. A primary scan pings every address
+// (SND_NKE) and reads the ones that answer; a secondary scan walks the identification number digit by
+// digit with wildcard selects, going one digit deeper only where several meters answered at once (a
+// collision), so N meters cost about 10 × N × 8 selects at worst instead of 10^8.
+
+export interface FoundMeter {
+  /** How the gateway will address it: the secondary address when the scan was secondary. */
+  target: MeterTarget;
+  secondary: string;
+  manufacturer: string;
+  medium: string;
+  version: number;
+}
+
+export interface ScanProgress {
+  /** A meter that was found (reported as soon as it is). */
+  found?: (meter: FoundMeter) => void;
+  /** Something worth a log line: an address that collides, a meter that answered a ping but not a read. */
+  problem?: (message: string) => void;
+}
+
+async function identify(
+  master: MbusMaster,
+  target: MeterTarget,
+  signal: AbortSignal,
+  progress: ScanProgress,
+): Promise<FoundMeter | undefined> {
+  try {
+    const readout = await master.read(target, signal);
+    const slave = readout.telegrams[0]?.slave;
+    return {
+      target,
+      secondary: readout.secondary,
+      manufacturer: slave?.manufacturer ?? '',
+      medium: slave?.medium ?? '',
+      version: slave?.version ?? 0,
+    };
+  } catch (error) {
+    signal.throwIfAborted();
+    progress.problem?.(
+      `${describeTarget(target)} was found but could not be read: ${(error as Error).message}`,
+    );
+    return undefined;
+  }
+}
+
+export interface PrimaryRange {
+  from: number;
+  to: number;
+}
+
+export async function scanPrimary(
+  master: MbusMaster,
+  range: PrimaryRange,
+  signal: AbortSignal,
+  progress: ScanProgress = {},
+): Promise<FoundMeter[]> {
+  const found: FoundMeter[] = [];
+  const last = Math.min(range.to, ADDRESS.MAX_PRIMARY);
+  for (let address = Math.max(0, range.from); address <= last; address++) {
+    // Two tries: a scan is rare, and a meter missed now stays unknown until the next one.
+    const answer = await master.ping(address, signal, 2);
+    if (answer === 'none') continue;
+    if (answer === 'collision') {
+      progress.problem?.(`more than one meter answers at primary address ${address}; use a secondary scan`);
+      continue;
+    }
+    const meter = await identify(master, { primary: address }, signal, progress);
+    if (meter) {
+      found.push(meter);
+      progress.found?.(meter);
+    }
+  }
+  return found;
+}
+
+const DIGITS = '0123456789';
+const ID_DIGITS = 8;
+
+export async function scanSecondary(
+  master: MbusMaster,
+  signal: AbortSignal,
+  progress: ScanProgress = {},
+): Promise<FoundMeter[]> {
+  const found: FoundMeter[] = [];
+  // A meter that is still selected from an earlier select would answer for everyone: deselect first.
+  await master.ping(ADDRESS.NETWORK_LAYER, signal, 1);
+  const visit = async (prefix: string): Promise<void> => {
+    const pattern = `${prefix.padEnd(ID_DIGITS, 'F')}FFFFFFFF`;
+    // One try: a secondary scan sends hundreds of selects, and a lost E5 here only costs a rescan of
+    // that branch later; noise reads as a collision, which just looks one digit deeper.
+    const answer = await master.select(pattern, signal, 1);
+    if (answer === 'none') return;
+    if (answer === 'ack') {
+      const meter = await identify(master, { secondary: pattern }, signal, progress);
+      if (meter) {
+        // Address it by its full secondary address from now on, not by the pattern that found it.
+        const resolved = { ...meter, target: { secondary: meter.secondary } };
+        found.push(resolved);
+        progress.found?.(resolved);
+      }
+      return;
+    }
+    if (prefix.length === ID_DIGITS) {
+      progress.problem?.(
+        `several meters share the identification number ${prefix}; they cannot be told apart`,
+      );
+      return;
+    }
+    for (const digit of DIGITS) await visit(prefix + digit);
+  };
+  await visit('');
+  return found;
+}

@@ -1,0 +1,68 @@
+import type { FoundMeter } from '../actors/mbus/scan.js';
+import { deviceSchema, type DeviceConfig, type FieldbridgeConfig } from '../config/index.js';
+import type { DiscoveredDevice } from '../persistence/index.js';
+
+// The devices the gateway runs = the config file's devices + the devices scans found (kept in the
+// database). A found device never overrides a configured one: same id, or the same meter configured by
+// hand (same port and address), and the configured entry wins.
+
+function sameMeter(a: DeviceConfig, b: DeviceConfig): boolean {
+  if (a.driver !== 'mbus' || b.driver !== 'mbus') return false;
+  const address = (device: typeof a) =>
+    typeof device.address === 'string' ? device.address.toUpperCase() : device.address;
+  return a.port === b.port && address(a) === address(b);
+}
+
+export interface EffectiveConfig {
+  config: FieldbridgeConfig;
+  /** Found devices left out, and why (logged once at start). */
+  skipped: string[];
+}
+
+export function withDiscovered(
+  config: FieldbridgeConfig,
+  discovered: readonly DiscoveredDevice[],
+): EffectiveConfig {
+  const devices = [...config.devices];
+  const skipped: string[] = [];
+  for (const found of discovered) {
+    const parsed = deviceSchema.safeParse(found.config);
+    if (!parsed.success) {
+      skipped.push(
+        `${found.id}: stored entry no longer valid (${parsed.error.issues[0]?.message ?? 'invalid'})`,
+      );
+      continue;
+    }
+    const device = parsed.data;
+    const clash = devices.find((other) => other.id === device.id || sameMeter(other, device));
+    if (clash) {
+      // The same meter configured by hand wins quietly; an unrelated device with the id is worth a line.
+      if (!sameMeter(clash, device)) skipped.push(`${found.id}: the id is taken by a configured device`);
+      continue;
+    }
+    devices.push(device);
+  }
+  return { config: { ...config, devices }, skipped };
+}
+
+/** A meter's device entry, as a user would write it in the config file. */
+export function meterDeviceEntry(
+  meter: FoundMeter,
+  line: { port: string; baud: number; pollIntervalMs: number },
+  takenIds: ReadonlySet<string>,
+): Record<string, unknown> {
+  const serial = meter.secondary.slice(0, 8);
+  let id = `mbus_${serial}`;
+  if (takenIds.has(id)) id = `mbus_${serial}_${meter.manufacturer.toLowerCase() || meter.secondary.slice(8)}`;
+  const address = 'secondary' in meter.target ? meter.target.secondary : meter.target.primary;
+  const what = [meter.manufacturer, meter.medium].filter(Boolean).join(' ') || 'M-Bus meter';
+  return {
+    id,
+    name: `${what} ${serial}`,
+    driver: 'mbus',
+    port: line.port,
+    baud: line.baud,
+    address,
+    poll_interval_ms: line.pollIntervalMs,
+  };
+}

@@ -1,0 +1,52 @@
+// Devices fieldbridge found by itself (an M-Bus scan): stored as the config entry they would have in
+// the YAML file, so on every start they join the configured devices exactly as if the user had written
+// them. The config file is never rewritten: a device that the user configures explicitly wins.
+
+import type Database from 'better-sqlite3';
+
+export interface DiscoveredDevice {
+  id: string;
+  /** The device's config entry, as the config file would have it (validated again on every start). */
+  config: Record<string, unknown>;
+  foundAt: number;
+}
+
+interface Row {
+  device_id: string;
+  config: string;
+  found_at: number;
+}
+
+export class DiscoveredDeviceStore {
+  readonly #list: Database.Statement<[], Row>;
+  readonly #save: Database.Statement<[string, string, number]>;
+  readonly #remove: Database.Statement<[string]>;
+
+  constructor(db: Database.Database) {
+    this.#list = db.prepare<[], Row>(
+      'SELECT device_id, config, found_at FROM discovered_devices ORDER BY device_id',
+    );
+    this.#save = db.prepare<[string, string, number]>(
+      `INSERT INTO discovered_devices (device_id, config, found_at) VALUES (?, ?, ?)
+       ON CONFLICT (device_id) DO UPDATE SET config = excluded.config, found_at = excluded.found_at`,
+    );
+    this.#remove = db.prepare<[string]>('DELETE FROM discovered_devices WHERE device_id = ?');
+  }
+
+  list(): DiscoveredDevice[] {
+    return this.#list.all().map((row) => ({
+      id: row.device_id,
+      config: JSON.parse(row.config) as Record<string, unknown>,
+      foundAt: row.found_at,
+    }));
+  }
+
+  save(device: DiscoveredDevice): void {
+    this.#save.run(device.id, JSON.stringify(device.config), device.foundAt);
+  }
+
+  /** Forgets a found device; true when there was one. */
+  remove(id: string): boolean {
+    return this.#remove.run(id).changes > 0;
+  }
+}
