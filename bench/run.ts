@@ -1,6 +1,7 @@
 import { benchActorTree } from './actorTree.js';
 import { benchBacklog } from './backlog.js';
 import { benchLatency } from './latency.js';
+import { printMbusDecode } from './mbusDecode.js';
 import { benchMqttPipeline } from './mqttPipeline.js';
 import { startBenchBroker } from './mqttRig.js';
 import { machineDescription, printFigures } from './report.js';
@@ -13,6 +14,7 @@ import { configureLogging, DEFAULT_LOGGING_OPTIONS } from '../src/logging/index.
 const began = performance.now();
 console.log(`# fieldbridge benchmarks\n\nmachine: ${machineDescription()}`);
 printFigures('Actor tree (simulated transports, 100 devices per bus)', await benchActorTree());
+printMbusDecode();
 
 // The MQTT benchmarks share one mosquitto and one subscriber process. Only warnings are logged: the
 // link's "online" lines would break up the tables.

@@ -20,6 +20,11 @@ export type MbusErrorCode =
   | 'unsupported'
   /** The data of a well-formed frame cannot be decoded (a record runs past the end, too many DIFEs). */
   | 'bad_data'
+  /**
+   * The meter answered with an application error (CI 70): a well-formed answer that says why it has no
+   * data ("Application busy"); asking again at once will not help, unlike after a garbled frame.
+   */
+  | 'application_error'
   /** A field the caller passed to an encoder is out of range. */
   | 'bad_argument';
 
