@@ -131,9 +131,9 @@ describe('fieldbridge decode mbus', () => {
       code: 2,
       stderr: expect.stringContaining('missing protocol'),
     });
-    expect(await run(['decode', 'dali', '00'])).toMatchObject({
+    expect(await run(['decode', 'zigbee', '00'])).toMatchObject({
       code: 2,
-      stderr: expect.stringContaining('unknown protocol "dali" (expected mbus)'),
+      stderr: expect.stringContaining('unknown protocol "zigbee"'),
     });
     expect(await run(['decode', 'mbus', '--frame', '00'])).toMatchObject({
       code: 2,

@@ -4,6 +4,8 @@ import { closestMatch } from '../config/suggest.js';
 import { readPackageVersion } from '../version.js';
 import { wantsHelp } from './args.js';
 import { checkConfigCommand } from './check-config.js';
+import { DEMO_SOURCE } from './config-source.js';
+import { decodeCommand } from './decode.js';
 import { exportCommand } from './export.js';
 import { helpCommand, overviewText } from './help.js';
 import {
@@ -15,6 +17,7 @@ import {
   EXIT_USAGE,
   UsageError,
 } from './io.js';
+import { simulateCommand } from './simulate.js';
 import { startCommand } from './start.js';
 
 /** Every command, in the order `--help` lists them. New commands (decode, simulate, export) go here. */
@@ -22,12 +25,19 @@ export const COMMANDS: readonly CliCommand[] = [
   startCommand,
   checkConfigCommand,
   exportCommand,
+  decodeCommand(),
+  simulateCommand,
   helpCommand(() => COMMANDS),
 ];
 
 export const defaultDependencies: CliDependencies = {
   // Imported on demand: check-config and --help must not load the gateway and its native modules.
-  runGateway: async (config, options) => (await import('../gateway.js')).runGateway(config, options),
+  runGateway: async (config, options) => {
+    const { runGateway } = await import('../gateway.js');
+    if (options.configSource !== DEMO_SOURCE) return runGateway(config, options);
+    const { withDemoMeters } = await import('./demo.js');
+    return withDemoMeters(runGateway, (line) => process.stderr.write(`${line}\n`))(config, options);
+  },
 };
 
 function reportUsageError(io: CliIo, error: UsageError, command: string | undefined): number {

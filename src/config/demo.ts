@@ -5,16 +5,28 @@
 import { parseConfig } from './load.js';
 import type { FieldbridgeConfig } from './schema.js';
 
-export const DEMO_CONFIG_YAML = `
-devices:
-  - { id: demo_climate, name: Demo climate sensor and lamp, driver: simulated }
-  - { id: demo_heat_meter, name: Demo heat meter, driver: mbus, transport: simulated, poll_interval_ms: 15000 }
-  - { id: demo_dali_lamp, name: Demo DALI lamp, driver: dali, transport: simulated }
-  - { id: demo_thermometer, name: Demo BLE thermometer, driver: ble, transport: simulated, poll_interval_ms: 5000 }
-`;
+/** The demo's devices; `mbusLink` puts the meters on the M-Bus simulator's serial line. */
+export function demoConfigYaml(mbusLink?: string): string {
+  const meters = mbusLink
+    ? [
+        `  - { id: demo_heat_meter, name: Demo heat meter, driver: mbus, port: '${mbusLink}', address: 1 }`,
+        `  - { id: demo_water_meter, name: Demo water meter, driver: mbus, port: '${mbusLink}', address: 2 }`,
+      ]
+    : [
+        '  - { id: demo_heat_meter, name: Demo heat meter, driver: mbus, transport: simulated, poll_interval_ms: 15000 }',
+      ];
+  return [
+    'devices:',
+    '  - { id: demo_climate, name: Demo climate sensor and lamp, driver: simulated }',
+    ...meters,
+    '  - { id: demo_dali_lamp, name: Demo DALI lamp, driver: dali, transport: simulated }',
+    '  - { id: demo_thermometer, name: Demo BLE thermometer, driver: ble, transport: simulated, poll_interval_ms: 5000 }',
+    '',
+  ].join('\n');
+}
 
-export function demoConfig(): FieldbridgeConfig {
-  return parseConfig(DEMO_CONFIG_YAML, {}, '(demo)');
+export function demoConfig(mbusLink?: string): FieldbridgeConfig {
+  return parseConfig(demoConfigYaml(mbusLink), {}, '(demo)');
 }
 
 /** What the demo prints at start: where to look. */

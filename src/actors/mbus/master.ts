@@ -1,5 +1,5 @@
 import { MbusError } from './codec/errors.js';
-import { FrameAssembler, formatHex, MAX_FRAME_BYTES, parseFrame } from './codec/frames.js';
+import { FrameAssembler, formatHex, MAX_FRAME_BYTES, parseFrame, wireTimeMs } from './codec/frames.js';
 import {
   ADDRESS,
   formatSecondaryAddress,
@@ -25,11 +25,6 @@ export const MAX_TELEGRAMS = 16;
 /** How long a meter has to start its answer at this baud rate (about 0.3 s at 2400 Bd). */
 export function replyTimeoutMs(baud: number): number {
   return Math.ceil((330 * 1000) / baud) + 150;
-}
-
-/** Time on the wire of `bytes` bytes at 11 bits each (start, 8 data, parity, stop). */
-export function wireTimeMs(bytes: number, baud: number): number {
-  return Math.ceil((bytes * 11 * 1000) / baud);
 }
 
 export type MeterTarget = { primary: number } | { secondary: string };
@@ -68,7 +63,7 @@ export class MbusMaster {
   ) {
     this.#retries = options.retries ?? DEFAULT_RETRIES;
     this.#replyTimeoutMs = options.replyTimeoutMs ?? replyTimeoutMs(baud);
-    this.#interByteMs = Math.max(50, wireTimeMs(10, baud));
+    this.#interByteMs = Math.max(50, Math.ceil(wireTimeMs(10, baud)));
     link.onData((chunk) => {
       this.#assembler.push(chunk);
       this.#waiter?.();
@@ -82,7 +77,7 @@ export class MbusMaster {
     this.#assembler.clear();
     await this.link.write(request);
     const started = Date.now();
-    const firstByteBy = started + wireTimeMs(request.length, this.baud) + this.#replyTimeoutMs;
+    const firstByteBy = started + Math.ceil(wireTimeMs(request.length, this.baud)) + this.#replyTimeoutMs;
     let garbled: string | undefined;
     let lastByteAt: number | undefined;
     for (;;) {
@@ -108,7 +103,10 @@ export class MbusMaster {
       const deadline =
         lastByteAt === undefined
           ? firstByteBy
-          : Math.min(firstByteBy + wireTimeMs(MAX_FRAME_BYTES, this.baud), lastByteAt + this.#interByteMs);
+          : Math.min(
+              firstByteBy + Math.ceil(wireTimeMs(MAX_FRAME_BYTES, this.baud)),
+              lastByteAt + this.#interByteMs,
+            );
       const arrived = await this.#waitForBytes(deadline - Date.now(), signal);
       if (arrived) lastByteAt = Date.now();
       if (!arrived) {

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 // Watches a lost serial port's path for the converter coming back. A replugged USB converter (or a
 // restarted pty) first disappears and then shows up again, often as a new device node: either one
 // means "try now", which the bus turns into DEVICE_PRESENT so waiting meters skip the rest of their
-// backoff and are back within about one watch interval of the replug. Polling the path (every 200 ms by
+// backoff and are back within about one watch interval of the replug. Polling the path (every 100 ms by
 // default) works for /dev/ttyUSB*, /dev/serial/by-id links and pty links alike, without udev.
 
 function identity(path: string): string | undefined {

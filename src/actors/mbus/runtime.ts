@@ -48,6 +48,8 @@ export class MbusBusRuntime implements BusRuntime {
   readonly #settings: SerialSettings;
   #open: Open | undefined;
   #closed = false;
+  /** The port was lost and has not been seen back yet. */
+  #waitingForReturn = false;
 
   constructor(
     readonly busId: string,
@@ -55,7 +57,10 @@ export class MbusBusRuntime implements BusRuntime {
   ) {
     this.#settings = { path: options.path, baud: options.baud };
     for (const meter of options.meters) this.#meters.set(meter.deviceId, meter.target);
-    this.#watch = new PortWatch(options.watchIntervalMs ?? 200, () => this.#emit({ type: 'present' }));
+    this.#watch = new PortWatch(options.watchIntervalMs ?? 100, () => {
+      this.#waitingForReturn = false;
+      this.#emit({ type: 'present' });
+    });
   }
 
   /** The port in use (it changes when `reenumerate` finds the converter under another name). */
@@ -149,6 +154,9 @@ export class MbusBusRuntime implements BusRuntime {
     switch (step) {
       case 'reopen':
         await this.#lock.run('reopen', signal, async () => {
+          // Every meter on the line climbs its own ladder; while other meters are being read the
+          // port is fine, and closing it under them would only spread the outage.
+          if (this.#open && this.#connected.size > 0) return;
           await this.#closeLink();
           await this.#ensureOpen(signal);
         });
@@ -212,6 +220,12 @@ export class MbusBusRuntime implements BusRuntime {
     link.onLost((reason) => this.#lost(current, reason));
     this.#open = current;
     this.#watch.whileOpen(this.#settings.path, () => this.#lost(current, 'the port disappeared'));
+    if (this.#waitingForReturn) {
+      // Opened again by one meter's connect or recovery step before the watch saw the port return:
+      // the other meters are still waiting out their backoff and can come back now.
+      this.#waitingForReturn = false;
+      this.#emit({ type: 'present' });
+    }
     return current;
   }
 
@@ -221,6 +235,7 @@ export class MbusBusRuntime implements BusRuntime {
     void which.link.close();
     this.#connected.clear();
     this.#emit({ type: 'lost', error: `${this.#settings.path}: ${reason}` });
+    this.#waitingForReturn = true;
     if (!this.#closed) this.#watch.start(this.#settings.path, this.options.path);
   }
 

@@ -14,6 +14,11 @@ export const SHORT_START = 0x10;
 export const LONG_START = 0x68;
 export const STOP = 0x16;
 
+/** Time `bytes` take on the wire: 11 bits per byte (start, 8 data, even parity, stop). */
+export function wireTimeMs(bytes: number, baud: number): number {
+  return (bytes * 11 * 1000) / baud;
+}
+
 /** The longest possible frame: L = 255 plus the 6 framing bytes. */
 export const MAX_FRAME_BYTES = 255 + 6;
 

@@ -1,0 +1,311 @@
+import { SerialPort } from 'serialport';
+import { MbusError } from '../codec/errors.js';
+import { FrameAssembler, formatHex } from '../codec/frames.js';
+import { CONTROL_HELP, ControlError, parseControlCommand } from './control.js';
+import { describeFaults, type Faults } from './faults.js';
+import { defaultMeters, type MeterSpec } from './meters.js';
+import { SocatPty } from './pty.js';
+import { describeMeter, MbusBus, type MeterState, type SimEvent } from './slave.js';
+
+// The simulator as a process part: the bus state machine (slave.ts) served on the simulator's end of a
+// socat pty pair, with the faults a person or a test drives at run time. The gateway under test opens
+// `link` exactly as it opens a USB M-Bus adapter, so the whole serial path is exercised.
+
+export interface MbusSimulatorOptions {
+  /** The gateway's end: the serial port path the gateway is configured with. */
+  link: string;
+  /** Default: 3 meters of different media at addresses 1-3 (see defaultMeters). */
+  meters?: readonly MeterSpec[];
+  baud?: number;
+  /** No simulated time on the wire (tests). */
+  fast?: boolean;
+  turnaroundMs?: number;
+  seed?: number;
+  faults?: Partial<Faults>;
+  /** The socat executable. */
+  socat?: string;
+  /** One line per event (default: nothing). */
+  log?: (line: string) => void;
+  /** Also log every frame received and sent. */
+  verbose?: boolean;
+  /** Clock for the counters; default Date.now. */
+  now?: () => number;
+}
+
+export type SimulatorState = 'stopped' | 'running' | 'unplugged';
+
+/** Largest pause between chunks of an answer: well under a master's end-of-answer silence (50 ms). */
+const CHUNK_MS = 10;
+
+export class MbusSimulator {
+  readonly bus: MbusBus;
+  readonly link: string;
+  readonly #pty: SocatPty;
+  readonly #baud: number;
+  readonly #log: (line: string) => void;
+  readonly #verbose: boolean;
+  readonly #now: () => number;
+  readonly #assembler = new FrameAssembler();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #port: SerialPort | undefined;
+  #state: SimulatorState = 'stopped';
+  /** The answer waiting for its turnaround (and slow fault) to pass. */
+  #pendingAnswer: NodeJS.Timeout | undefined;
+  /** performance.now() when the answer on the line ends. */
+  #talkingUntil = 0;
+
+  constructor(options: MbusSimulatorOptions) {
+    this.link = options.link;
+    this.#now = options.now ?? Date.now;
+    this.#log = options.log ?? (() => undefined);
+    this.#verbose = options.verbose ?? false;
+    this.bus = new MbusBus({
+      meters: options.meters ?? defaultMeters(3),
+      startedAt: this.#now(),
+      seed: options.seed,
+      baud: options.baud,
+      fast: options.fast,
+      turnaroundMs: options.turnaroundMs,
+      faults: options.faults,
+    });
+    this.#baud = this.bus.baud;
+    this.#pty = new SocatPty({
+      link: options.link,
+      socat: options.socat,
+      onUnexpectedExit: (detail) => {
+        if (this.#state !== 'running') return;
+        this.#state = 'unplugged';
+        this.#log(`${detail}; the link is gone until "replug"`);
+        void this.#pullOut();
+      },
+    });
+  }
+
+  get state(): SimulatorState {
+    return this.#state;
+  }
+
+  /** socat's process id while plugged in (tests kill it to play a crash). */
+  get socatPid(): number | undefined {
+    return this.#pty.pid;
+  }
+
+  /** The simulator's own end of the pty pair. */
+  get simLink(): string {
+    return this.#pty.simLink;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'stopped') return;
+    await this.#plugIn();
+    this.#state = 'running';
+    const meters = this.bus.meters.map((meter) => `${meter.address}:${meter.spec.medium}`).join(', ');
+    this.#log(`serving ${this.bus.meters.length} meters (${meters}) on ${this.link} at ${this.#baud} Bd`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    await this.#pullOut();
+    this.#log('stopped');
+  }
+
+  /** Pulls the adapter out: socat is killed, the gateway's port hangs up and `link` disappears. */
+  async unplug(): Promise<void> {
+    if (this.#state !== 'running') throw new ControlError(`cannot unplug: the simulator is ${this.#state}`);
+    this.#state = 'unplugged';
+    await this.#pullOut();
+    this.#log(`unplugged: ${this.link} removed`);
+  }
+
+  /** Plugs it back in: a new pty pair at the same `link`; the gateway can open it again. */
+  async replug(): Promise<void> {
+    if (this.#state !== 'unplugged') throw new ControlError(`cannot replug: the simulator is ${this.#state}`);
+    await this.#plugIn();
+    this.#state = 'running';
+    this.#log(`replugged: ${this.link} is back`);
+  }
+
+  setFaults(update: Partial<Faults>): Faults {
+    const faults = this.bus.setFaults(update);
+    this.#log(`faults: ${describeFaults(faults)}`);
+    return faults;
+  }
+
+  /** A meter by primary address or 8-digit id; an error naming the key when there is none. */
+  meter(key: number | string): MeterState {
+    const meter = this.bus.findMeter(key);
+    if (meter === undefined) {
+      const known = this.bus.meters
+        .map((candidate) => `${candidate.address} (${candidate.spec.id})`)
+        .join(', ');
+      throw new ControlError(`no meter with primary address or id "${key}"; meters: ${known}`);
+    }
+    return meter;
+  }
+
+  /** A dead meter ignores every frame, as if its bus cable were cut; alive again, it answers as before. */
+  setMeterAlive(key: number | string, alive: boolean): MeterState {
+    const meter = this.meter(key);
+    meter.alive = alive;
+    if (!alive) meter.selected = false;
+    this.#log(`${describeMeter(meter)} is ${alive ? 'alive' : 'dead'}`);
+    return meter;
+  }
+
+  status(): string[] {
+    return [`${this.#state} on ${this.link}`, ...this.bus.describe()];
+  }
+
+  /** Runs one control line (stdin); logs and returns what happened; a failure is logged, not thrown. */
+  async execute(line: string): Promise<string> {
+    let message: string;
+    try {
+      const command = parseControlCommand(line);
+      if (command === undefined) return '';
+      switch (command.kind) {
+        case 'unplug':
+          await this.unplug();
+          return 'unplugged';
+        case 'replug':
+          await this.replug();
+          return 'replugged';
+        case 'faults':
+          return `faults: ${describeFaults(this.setFaults(command.update))}`;
+        case 'meter':
+          this.setMeterAlive(command.meter, command.alive);
+          return `meter ${command.meter} ${command.alive ? 'alive' : 'dead'}`;
+        case 'status':
+          message = this.status().join('\n');
+          break;
+        case 'help':
+          message = CONTROL_HELP;
+          break;
+      }
+    } catch (error) {
+      // A typo or a failed replug (socat gone) is reported and the simulator carries on.
+      message = `error: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    this.#log(message);
+    return message;
+  }
+
+  async #plugIn(): Promise<void> {
+    await this.#pty.start();
+    const port = new SerialPort({
+      path: this.#pty.simLink,
+      baudRate: this.#baud,
+      dataBits: 8,
+      parity: 'even',
+      stopBits: 1,
+      autoOpen: false,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
+    } catch (error) {
+      await this.#pty.stop();
+      throw error;
+    }
+    this.#assembler.clear();
+    port.on('data', (chunk: Buffer) => this.#receive(chunk));
+    port.on('error', (error: Error) => this.#log(`simulator port error: ${error.message}`));
+    this.#port = port;
+  }
+
+  /** Stops answering and closes both ends. */
+  async #pullOut(): Promise<void> {
+    this.#halt();
+    const port = this.#port;
+    this.#port = undefined;
+    // socat first: the gateway must see a hang-up, not a quiet line.
+    await this.#pty.stop();
+    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+  }
+
+  #halt(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    this.#pendingAnswer = undefined;
+    this.#talkingUntil = 0;
+    this.#assembler.clear();
+  }
+
+  #emit(events: readonly SimEvent[]): void {
+    for (const event of events) if (event.level === 'info' || this.#verbose) this.#log(event.message);
+  }
+
+  #receive(chunk: Buffer): void {
+    this.#assembler.push(chunk);
+    for (let next = this.#assembler.next(); next !== undefined; next = this.#assembler.next()) {
+      if (next instanceof MbusError) {
+        if (this.#verbose) this.#log(`skipped a byte on the line: ${next.message}`);
+        continue;
+      }
+      if (performance.now() < this.#talkingUntil) {
+        // Half duplex: a meter cannot hear while it talks. A master that gave up on a slow answer and
+        // asked again gets no answer to that request, as on a real bus.
+        this.#log(`ignored ${formatHex(next)}: it arrived while a meter was still answering`);
+        continue;
+      }
+      if (this.#pendingAnswer !== undefined) {
+        this.#cancel(this.#pendingAnswer);
+        this.#pendingAnswer = undefined;
+        this.#log('dropped an answer not yet started: the master sent a new request first');
+      }
+      if (this.#verbose) this.#log(`rx ${formatHex(next)}`);
+      const { answer, events } = this.bus.handle(next, this.#now());
+      this.#emit(events);
+      if (answer === undefined) continue;
+      this.#pendingAnswer = this.#after(answer.delayMs, () => {
+        this.#pendingAnswer = undefined;
+        this.#talkingUntil = performance.now() + answer.wireMs;
+        if (this.#verbose) this.#log(`tx ${formatHex(answer.bytes)}`);
+        this.#transmit(answer.bytes, answer.wireMs);
+      });
+    }
+  }
+
+  #after(ms: number, action: () => void): NodeJS.Timeout {
+    const port = this.#port;
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      // An unplug in between ends the answer, as pulling the adapter would.
+      if (port !== undefined && port.isOpen && this.#port === port) action();
+    }, ms);
+    this.#timers.add(timer);
+    return timer;
+  }
+
+  #cancel(timer: NodeJS.Timeout): void {
+    clearTimeout(timer);
+    this.#timers.delete(timer);
+  }
+
+  /**
+   * Writes the bytes as the line would deliver them: spread over `wireMs`, in small chunks, so the master
+   * sees the first byte after the turnaround (its reply timeout) and the last one when a real meter's
+   * would arrive (without gaps its end-of-answer timer would take for the end).
+   */
+  #transmit(bytes: Buffer, wireMs: number): void {
+    const port = this.#port;
+    if (port === undefined) return;
+    if (wireMs <= 0) {
+      port.write(bytes);
+      return;
+    }
+    const byteMs = wireMs / bytes.length;
+    const started = performance.now();
+    let sent = 0;
+    const step = () => {
+      // A UART hands over a byte once its last bit is in: byte i is due (i + 1) byte times after the start.
+      // Paced by the clock, not by counting ticks, so a late timer sends more at once and stays on time.
+      const elapsed = performance.now() - started;
+      const due = Math.min(bytes.length, Math.floor(elapsed / byteMs));
+      if (due > sent) port.write(bytes.subarray(sent, due));
+      sent = Math.max(sent, due);
+      if (sent >= bytes.length) return;
+      this.#after(Math.max(1, Math.min(CHUNK_MS, (sent + 1) * byteMs - elapsed)), step);
+    };
+    this.#after(byteMs, step);
+  }
+}

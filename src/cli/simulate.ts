@@ -1,0 +1,207 @@
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ConfigError, formatProblems } from '../config/errors.js';
+import type { SimulatorFileConfig } from '../actors/mbus/simulator/config.js';
+import type { Faults } from '../actors/mbus/simulator/faults.js';
+import type { MbusSimulatorOptions } from '../actors/mbus/simulator/simulator.js';
+import { BLUEZ_USAGE, runBluezSimulate } from '../actors/ble/simulator/cli.js';
+import { parseCommandArgs } from './args.js';
+import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './io.js';
+
+// `fieldbridge simulate mbus`: M-Bus meters on a pty pair, for trying the gateway without hardware and
+// for end-to-end tests. Runs until SIGINT/SIGTERM; stdin lines and SIGUSR1/SIGUSR2 change it meanwhile.
+
+const BAUD_RATES = [300, 600, 1200, 2400, 4800, 9600, 19200, 38400];
+
+const OPTIONS = {
+  link: { type: 'string', short: 'l' },
+  meters: { type: 'string', short: 'n' },
+  baud: { type: 'string', short: 'b' },
+  config: { type: 'string', short: 'c' },
+  seed: { type: 'string' },
+  fast: { type: 'boolean' },
+  noanswer: { type: 'string' },
+  corrupt: { type: 'string' },
+  slow: { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+} as const;
+
+const USAGE = `Usage: fieldbridge simulate mbus --link PATH [options]
+
+Simulates M-Bus meters (the slave side) on a pty pair made with socat: point the gateway's M-Bus
+port at PATH (e.g. port: /tmp/ttyMBUS). The meters answer SND_NKE, REQ_UD2 (FCB, multi-telegram
+readouts), secondary selection with wildcards (several matches collide), address changes and
+application reset. Runs until Ctrl-C or SIGTERM. Needs socat (Debian: apt-get install socat).
+
+Options:
+  -l, --link PATH      Where the gateway's end of the pty appears (required)
+  -n, --meters N       N meters of different media at primary addresses 1..N (default 3)
+  -b, --baud B         Line speed: ${BAUD_RATES.join(', ')} (default 2400); replies take the
+                       time they would on the wire
+  -c, --config FILE    meters.yaml: baud, seed, fast, turnaround_ms, faults, meters
+      --seed N         Seed of the faults and collisions (default 1)
+      --fast           Reply at once (no simulated time on the wire)
+      --noanswer RATE  Lose this share of replies (0-1)
+      --corrupt RATE   Send this share of replies with a bad checksum (0-1)
+      --slow MS        Delay every reply by MS more milliseconds
+  -v, --verbose        Log every frame received and sent
+  -h, --help           Show this help
+
+While it runs, type commands on stdin (help lists them): unplug, replug, noanswer RATE,
+corrupt RATE, slow MS, meter ADDR|ID dead, meter ADDR|ID alive, status.
+SIGUSR1 unplugs, SIGUSR2 replugs.`;
+
+/** What the running simulator needs from the process; tests pass their own. */
+export interface SimulateRuntime {
+  stdin: NodeJS.ReadableStream | undefined;
+  /** Subscribes to a signal; returns the unsubscribe. */
+  onSignal(signal: NodeJS.Signals, handler: () => void): () => void;
+  socat?: string;
+}
+
+const processRuntime: SimulateRuntime = {
+  // A getter: touching process.stdin opens it, which the other commands must not do.
+  get stdin() {
+    return process.stdin;
+  },
+  onSignal(signal, handler) {
+    process.on(signal, handler);
+    return () => process.off(signal, handler);
+  },
+};
+
+function parseNumberOption(value: string | undefined, option: string, min: number, max: number) {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number < min || number > max) {
+    throw new UsageError(`${option} must be a number from ${min} to ${max}, got "${value}"`);
+  }
+  return number;
+}
+
+function parseWholeOption(value: string | undefined, option: string, min: number, max: number) {
+  const number = parseNumberOption(value, option, min, max);
+  if (number !== undefined && !Number.isInteger(number)) {
+    throw new UsageError(`${option} must be a whole number, got "${value}"`);
+  }
+  return number;
+}
+
+function timestamp(): string {
+  return new Date().toISOString().slice(11, 23);
+}
+
+export function createSimulateCommand(runtime: SimulateRuntime = processRuntime): CliCommand {
+  return {
+    name: 'simulate',
+    summary: 'Simulate M-Bus meters on a pty pair (socat), or BlueZ with BLE sensors on a private D-Bus',
+    usage: `${USAGE}\n\n${BLUEZ_USAGE}`,
+
+    async run(args, { io }) {
+      const [bus, ...rest] = args;
+      if (bus === undefined || bus.startsWith('-')) {
+        throw new UsageError(
+          'say which bus to simulate: fieldbridge simulate mbus --link PATH, or fieldbridge simulate bluez',
+        );
+      }
+      // Its own options; it loads dbus-next only once the simulator runs.
+      if (bus === 'bluez') return runBluezSimulate(rest, io, runtime);
+      if (bus !== 'mbus') {
+        throw new UsageError(
+          `cannot simulate "${bus}": only "mbus" is supported on a pty, and "bluez" on D-Bus`,
+        );
+      }
+      const options = parseCommandArgs(rest, OPTIONS);
+      if (options.link === undefined) {
+        throw new UsageError(
+          'missing --link PATH (the serial port path the gateway opens, e.g. /tmp/ttyMBUS)',
+        );
+      }
+      const count = parseWholeOption(options.meters, '--meters', 1, 250);
+      const baud = parseWholeOption(options.baud, '--baud', 300, 38_400);
+      if (baud !== undefined && !BAUD_RATES.includes(baud)) {
+        throw new UsageError(`--baud must be one of ${BAUD_RATES.join(', ')}, got ${baud}`);
+      }
+      const seed = parseWholeOption(options.seed, '--seed', 0, 2 ** 32 - 1);
+      const faults: Partial<Faults> = {};
+      const noAnswer = parseNumberOption(options.noanswer, '--noanswer', 0, 1);
+      const corrupt = parseNumberOption(options.corrupt, '--corrupt', 0, 1);
+      const slowMs = parseNumberOption(options.slow, '--slow', 0, 60_000);
+      if (noAnswer !== undefined) faults.noAnswer = noAnswer;
+      if (corrupt !== undefined) faults.corrupt = corrupt;
+      if (slowMs !== undefined) faults.slowMs = slowMs;
+
+      // Loaded on demand: the other commands and --help load none of the simulator (nor serialport).
+      const { loadSimulatorConfig } = await import('../actors/mbus/simulator/config.js');
+      const { defaultMeters } = await import('../actors/mbus/simulator/meters.js');
+      let file: SimulatorFileConfig = { faults: {} };
+      if (options.config !== undefined) {
+        const path = resolve(io.cwd, options.config);
+        try {
+          file = await loadSimulatorConfig(path);
+        } catch (error) {
+          if (!(error instanceof ConfigError)) throw error;
+          io.stderr.write(
+            `${formatProblems(error.problems)}\nfieldbridge simulate: invalid meters file ${path}\n`,
+          );
+          return EXIT_USAGE;
+        }
+        if (count !== undefined && file.meters !== undefined) {
+          throw new UsageError(
+            `--meters conflicts with the meters listed in ${options.config}; use one or the other`,
+          );
+        }
+      }
+      return serve(io, runtime, {
+        link: resolve(io.cwd, options.link),
+        meters: file.meters ?? defaultMeters(count ?? 3),
+        baud: baud ?? file.baud,
+        seed: seed ?? file.seed,
+        fast: (options.fast ?? false) || (file.fast ?? false),
+        turnaroundMs: file.turnaroundMs,
+        faults: { ...file.faults, ...faults },
+        verbose: options.verbose ?? false,
+        socat: runtime.socat,
+      });
+    },
+  };
+}
+
+type ServeOptions = Omit<MbusSimulatorOptions, 'log'>;
+
+async function serve(io: CliIo, runtime: SimulateRuntime, options: ServeOptions): Promise<number> {
+  const { MbusSimulator } = await import('../actors/mbus/simulator/simulator.js');
+  const log = (line: string) => {
+    for (const part of line.split('\n')) io.stdout.write(`${timestamp()} mbus-sim: ${part}\n`);
+  };
+  let simulator: InstanceType<typeof MbusSimulator>;
+  try {
+    simulator = new MbusSimulator({ ...options, log });
+    await simulator.start();
+  } catch (error) {
+    io.stderr.write(`fieldbridge simulate: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILURE;
+  }
+  log('type "help" for commands; SIGUSR1 unplugs, SIGUSR2 replugs; Ctrl-C stops');
+
+  // One command at a time: an unplug must finish before a replug typed right after it starts.
+  let queue = Promise.resolve();
+  const run = (line: string) => {
+    queue = queue.then(async () => void (await simulator.execute(line)));
+  };
+  const lines = runtime.stdin === undefined ? undefined : createInterface({ input: runtime.stdin });
+  lines?.on('line', run);
+  const unsubscribe: (() => void)[] = [];
+  await new Promise<void>((done) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) unsubscribe.push(runtime.onSignal(signal, done));
+    unsubscribe.push(runtime.onSignal('SIGUSR1', () => run('unplug')));
+    unsubscribe.push(runtime.onSignal('SIGUSR2', () => run('replug')));
+  });
+  for (const stop of unsubscribe) stop();
+  lines?.close();
+  await queue;
+  await simulator.stop();
+  return EXIT_OK;
+}
+
+export const simulateCommand = createSimulateCommand();
