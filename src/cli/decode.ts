@@ -130,7 +130,7 @@ function decodeBle(
 export function decodeCommand(readStdin: StdinReader = readProcessStdin): CliCommand {
   return {
     name: 'decode',
-    summary: 'Decode an M-Bus frame (hex) and print its records as JSON',
+    summary: 'Decode an M-Bus, DALI, BTHome, Ruuvi or ATC frame (hex) and print it as JSON',
     usage: USAGE,
 
     async run(args, { io }) {
