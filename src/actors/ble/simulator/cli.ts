@@ -1,0 +1,137 @@
+import { createInterface } from 'node:readline';
+import { parseCommandArgs } from '../../../cli/args.js';
+import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from '../../../cli/io.js';
+import type { SimulateRuntime } from '../../../cli/simulate.js';
+import type { BluezSimulator } from './simulator.js';
+
+// `fieldbridge simulate bluez`: a fake bluetoothd with BLE sensors on a private D-Bus, for trying the BLE
+// driver without an adapter and for end-to-end tests. src/cli/simulate.ts hands `simulate bluez …` here;
+// this module loads nothing heavy until the simulator runs (dbus-next comes with simulator.js).
+
+const OPTIONS = {
+  'bus-address': { type: 'string' },
+  'start-bus': { type: 'boolean' },
+  sensors: { type: 'string', short: 'n' },
+  'interval-ms': { type: 'string' },
+  'restart-delay-ms': { type: 'string' },
+  seed: { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+} as const;
+
+export const BLUEZ_USAGE = `Usage: fieldbridge simulate bluez [--start-bus | --bus-address ADDRESS] [options]
+
+Plays bluetoothd (org.bluez: adapter hci0, one Device1 per sensor, ObjectManager) on a D-Bus, with
+BLE sensors that advertise while a client scans: BTHome v2 thermometers (some encrypted), Ruuvi tags
+(format 5) and pvvx thermometers. Point the gateway's ble.bus_address at the printed address. Runs
+until Ctrl-C or SIGTERM. Needs dbus-daemon for --start-bus (Debian: apt-get install dbus-daemon).
+
+Options:
+      --start-bus            Start a private dbus-daemon and print its address first on stdout
+                             (the default)
+      --bus-address ADDRESS  Serve on this bus instead (unix:path=… only)
+  -n, --sensors N            N sensors (default 3: BTHome, Ruuvi, encrypted BTHome; then pvvx, …)
+      --interval-ms MS       Each sensor advertises every MS ms while scanned (default 1000)
+      --restart-delay-ms MS  How long org.bluez is gone on "restart" (default 1000)
+      --seed N               Seed of the sensors' addresses, keys and values (default 1)
+  -v, --verbose              Log every method call and advertisement
+  -h, --help                 Show this help
+
+While it runs, type commands on stdin (help lists them): hang METHOD, unhang [METHOD], stuck,
+unstuck, poweroff, poweron, remove-adapter, add-adapter, restart [MS], add-sensor KIND, status.
+SIGUSR1 removes the adapter, SIGUSR2 adds it back.`;
+
+function wholeOption(
+  value: string | undefined,
+  option: string,
+  min: number,
+  max: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isInteger(number) || number < min || number > max) {
+    throw new UsageError(`${option} must be a whole number from ${min} to ${max}, got "${value}"`);
+  }
+  return number;
+}
+
+function timestamp(): string {
+  return new Date().toISOString().slice(11, 23);
+}
+
+/** Runs `fieldbridge simulate bluez <args>` until SIGINT/SIGTERM; resolves with the exit code. */
+export async function runBluezSimulate(args: string[], io: CliIo, runtime: SimulateRuntime): Promise<number> {
+  const options = parseCommandArgs(args, OPTIONS);
+  const busAddress = options['bus-address'];
+  if (busAddress !== undefined && options['start-bus'] === true) {
+    throw new UsageError('--bus-address and --start-bus exclude each other: serve on a bus, or start one');
+  }
+  if (busAddress !== undefined && !busAddress.startsWith('unix:path=')) {
+    throw new UsageError(`--bus-address must be unix:path=… (no abstract sockets), got "${busAddress}"`);
+  }
+  const count = wholeOption(options.sensors, '--sensors', 0, 200);
+  const intervalMs = wholeOption(options['interval-ms'], '--interval-ms', 10, 3_600_000);
+  const restartDelayMs = wholeOption(options['restart-delay-ms'], '--restart-delay-ms', 0, 600_000);
+  const seed = wholeOption(options.seed, '--seed', 0, 2 ** 32 - 1);
+
+  // Held back until the bus address is out: it must be the first line on stdout.
+  let held: string[] | undefined = [];
+  const log = (line: string) => {
+    const text = line
+      .split('\n')
+      .map((part) => `${timestamp()} bluez-sim: ${part}\n`)
+      .join('');
+    if (held === undefined) io.stdout.write(text);
+    else held.push(text);
+  };
+  const release = () => {
+    for (const text of held ?? []) io.stdout.write(text);
+    held = undefined;
+  };
+  const { BluezSimulator } = await import('./simulator.js');
+  const { defaultSensors } = await import('./sensors.js');
+  let simulator: BluezSimulator;
+  try {
+    simulator = new BluezSimulator({
+      busAddress,
+      sensors: count === undefined ? undefined : defaultSensors(count, seed ?? 1),
+      intervalMs,
+      restartDelayMs,
+      seed,
+      verbose: options.verbose ?? false,
+      log,
+    });
+    await simulator.start();
+  } catch (error) {
+    release();
+    io.stderr.write(`fieldbridge simulate: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILURE;
+  }
+  // The address alone on a line first, so a script can take it with `head -n 1`.
+  if (busAddress === undefined) io.stdout.write(`${simulator.address}\n`);
+  release();
+  log(`point the gateway at it: ble.bus_address: "${simulator.address}"`);
+  for (const sensor of simulator.sensors) {
+    const key = sensor.spec.bindKey === undefined ? '' : `, bind_key ${sensor.spec.bindKey}`;
+    log(`sensor ${sensor.spec.mac} ${sensor.spec.kind} "${sensor.spec.name}"${key}`);
+  }
+  log('type "help" for commands; SIGUSR1 removes the adapter, SIGUSR2 adds it; Ctrl-C stops');
+
+  // One command at a time: a restart must finish before the next command runs.
+  let queue = Promise.resolve();
+  const run = (line: string) => {
+    queue = queue.then(async () => void (await simulator.execute(line)));
+  };
+  const lines = runtime.stdin === undefined ? undefined : createInterface({ input: runtime.stdin });
+  lines?.on('line', run);
+  const unsubscribe: (() => void)[] = [];
+  await new Promise<void>((done) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) unsubscribe.push(runtime.onSignal(signal, done));
+    unsubscribe.push(runtime.onSignal('SIGUSR1', () => run('remove-adapter')));
+    unsubscribe.push(runtime.onSignal('SIGUSR2', () => run('add-adapter')));
+  });
+  for (const stop of unsubscribe) stop();
+  lines?.close();
+  await simulator.stop();
+  await queue;
+  return EXIT_OK;
+}
