@@ -11,8 +11,12 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-# Run stage: the built gateway and its production dependencies, as an unprivileged user.
+# Run stage: the built gateway and its production dependencies, as an unprivileged user. node-hid's
+# prebuilt hidraw binding links libusb and libudev; udev's udevadm serves serialport's port listing.
 FROM node:20-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libusb-1.0-0 libudev1 udev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules

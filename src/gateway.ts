@@ -172,7 +172,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   log.info(`fieldbridge ${version} started: ${devices} devices on ${input.buses.length} buses`, {
     config: options.configSource,
   });
-  if (devices === 0 && config.mbus.length === 0) {
+  if (devices === 0 && config.mbus.length === 0 && config.dali.length === 0) {
     log.info('no devices configured: idling (add devices to the config file)');
   }
   for (const line of config.mbus) {
@@ -180,6 +180,20 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     if (line.scan_on_start === 'always' || (line.scan_on_start === 'auto' && !known)) {
       void scanner.scan(
         { driver: 'mbus', port: line.port, mode: line.scan_mode, from: 0, to: 250 },
+        scans.signal,
+      );
+    }
+  }
+  for (const line of config.dali) {
+    const known = config.devices.some(
+      (device) =>
+        device.driver === 'dali' &&
+        device.transport === line.transport &&
+        device.adapter_serial === line.adapter_serial,
+    );
+    if (line.scan_on_start === 'always' || (line.scan_on_start === 'auto' && !known)) {
+      void scanner.scan(
+        { driver: 'dali', adapter_serial: line.adapter_serial, from: 0, to: 250 },
         scans.signal,
       );
     }

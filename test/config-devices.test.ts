@@ -36,6 +36,7 @@ describe('device defaults per driver', () => {
       transport: 'hid',
       enabled: true,
       restart: 'permanent',
+      poll_interval_ms: 60_000,
       bus: 'dali:default',
     });
     expect(parseDevice('{ id: lamp, driver: dali, adapter_serial: A1B2 }').bus).toBe('dali:A1B2');
@@ -283,7 +284,7 @@ describe('device validation', () => {
       'devices[0].adress: unknown key (did you mean "address"?)',
       'devices[0].bauds: unknown key (did you mean "baud"?)',
       'devices[0].speed: unknown key (expected one of: id, name, driver, transport, port, baud, address, bus, ' +
-        'enabled, restart, poll_interval_ms, simulation, reconnect, health, commands, timeouts)',
+        'enabled, restart, poll_interval_ms, simulation, reconnect, health, commands, timeouts, offline_after_ms)',
     ]);
   });
 
@@ -343,7 +344,7 @@ describe('device validation', () => {
     ).toEqual([
       'devices[0].port: is required with transport: serial (e.g. /dev/ttyUSB0)',
       'devices[1].mac: must be a MAC address like AA:BB:CC:DD:EE:FF',
-      'devices[2].typo: unknown key (expected one of: id, name, driver, transport, adapter_serial, address, bus, ' +
+      'devices[2].typo: unknown key (expected one of: id, name, driver, transport, adapter_serial, address, group, bus, ' +
         'enabled, restart, poll_interval_ms, simulation, reconnect, health, commands, timeouts)',
       'devices[1].id: duplicate id "a" (first used by devices[0])',
       'devices[1].reconnect.max_ms: must be >= initial_ms',

@@ -16,7 +16,7 @@ describe('devicePolicy', () => {
   commands: { retry_delays_ms: [100] }
   timeouts: { read: 3000, write: 4000 }
 devices:
-  - { id: plain, driver: dali }
+  - { id: plain, driver: ble }
   - id: tuned
     driver: mbus
     port: /dev/ttyUSB0

@@ -4,6 +4,8 @@ import { describeIssues } from '../bridge/requests.js';
 import type { DeviceConfig, DriverName } from '../config/index.js';
 import type { GatewayClock } from '../machines/clock.js';
 import type { BusRuntime, DriverDefinition, JsonValue } from './driver.js';
+import { daliEntities, daliModel } from './dali/entities.js';
+import { openDaliBus, openSimulatedDaliBus } from './dali/openBus.js';
 import { mbusEntities, mbusModel } from './mbus/entities.js';
 import { openMbusBus } from './mbus/openBus.js';
 import { SimulatedBusRuntime } from './simulated/runtime.js';
@@ -29,6 +31,11 @@ export interface DriverEntry {
    * measure only when read (M-Bus meters) build them from the device's last state.
    */
   entities(device: DeviceConfig, state: DeviceValues | undefined): EntityDescriptor[];
+  /**
+   * Whether the last commanded state is applied again when a device becomes available or reports a
+   * power failure (lamps forget their level; meters have nothing to restore).
+   */
+  restoresState?: boolean;
   /** Seconds without a fresh state after which HA shows the device's entities unavailable. */
   expireAfterS?(device: DeviceConfig): number | undefined;
   /**
@@ -86,7 +93,7 @@ function hashSeed(text: string): number {
 const SERIAL_LADDER = [{ name: 'reopen' }, { name: 'reenumerate' }, { name: 'restart_actor' }];
 
 export const DRIVERS: Record<DriverName, DriverEntry> = {
-  // DALI and BLE entities and commands arrive with those drivers.
+  // BLE entities and commands arrive with that driver.
   mbus: {
     definition: { name: 'mbus', recoverySteps: SERIAL_LADDER },
     transports: { serial: openMbusBus, simulated: openSimulatedBus },
@@ -101,10 +108,13 @@ export const DRIVERS: Record<DriverName, DriverEntry> = {
   },
   dali: {
     definition: { name: 'dali', recoverySteps: SERIAL_LADDER },
-    transports: { simulated: openSimulatedBus },
+    transports: { hid: openDaliBus, simulated: openSimulatedDaliBus },
     model: { manufacturer: 'DALI', model: 'Control gear' },
-    entities: () => [],
-    commands: {},
+    describe: daliModel,
+    entities: (_device, state) => daliEntities(state),
+    // A lamp forgets its level when the power goes; the adapter's replug or a restart forgets it too.
+    restoresState: true,
+    commands: { set: lightSet, get: lightGet },
   },
   ble: {
     definition: {

@@ -13,6 +13,7 @@ import { type DeviceHealth, bridgeStatus, freshHealth, type HealthInput, healthP
 import { type RequestContext, RequestHandler } from './requestHandler.js';
 import { type Transaction, errorResponse, okResponse } from './requests.js';
 import { ReadingWriter } from './readingWriter.js';
+import { StateRestorer } from './stateRestorer.js';
 import { Topics } from './topics.js';
 
 // The MQTT side of the gateway. Every message bound for the broker is written to the outbox (SQLite)
@@ -40,6 +41,7 @@ export interface BridgeOptions {
 
 interface PendingCommand {
   deviceId: string;
+  args: JsonValue;
   transaction?: Transaction;
 }
 
@@ -60,6 +62,7 @@ export class Bridge {
   readonly #devices = new Map<string, DeviceConfig>();
   readonly #health = new Map<string, DeviceHealth>();
   readonly #readings: ReadingWriter;
+  readonly #restorer: StateRestorer;
   readonly #commands = new Map<string, PendingCommand>();
   readonly #discovery: DiscoveryTracker;
   readonly #logger = getLogger('bridge');
@@ -84,6 +87,12 @@ export class Bridge {
     );
     this.#discovery = new DiscoveryTracker(this.topics, options.version);
     this.#readings = new ReadingWriter(options.persistence, this.topics, () => this.#drainer.kick());
+    this.#restorer = new StateRestorer(
+      options.persistence,
+      (event) => this.#send(event),
+      this.#logger,
+      (type, data) => this.#event(type, data),
+    );
     this.#drainer = new OutboxDrainer(
       options.persistence.outbox,
       options.link,
@@ -194,25 +203,30 @@ export class Bridge {
         this.#readings.add(notice.deviceId, notice.result, notice.at);
         this.#markSuccess(notice.deviceId, notice.at);
         this.#discoverNewEntities(notice.deviceId, notice.result);
+        this.#restoreAfterPowerFailure(notice.deviceId, notice.result);
         return;
       case 'device.status':
         this.#status(notice);
         return;
       case 'device.commandResult': {
+        const restored = this.#restorer.handleResult(notice);
         const pending = this.#commands.get(notice.commandId);
         this.#commands.delete(notice.commandId);
-        const response = notice.result.ok
-          ? okResponse(notice.result.result, pending?.transaction)
-          : errorResponse(notice.result.error, pending?.transaction);
+        const device = this.#devices.get(notice.deviceId);
         this.#persistence.transaction(() => {
-          this.#enqueue(this.topics.deviceResponse(notice.deviceId), response, 'event');
-          const result = notice.result.ok ? notice.result.result : null;
-          if (
-            notice.operation === 'set' &&
-            result !== null &&
-            typeof result === 'object' &&
-            !Array.isArray(result)
-          ) {
+          if (!restored) {
+            const response = notice.result.ok
+              ? okResponse(notice.result.result, pending?.transaction)
+              : errorResponse(notice.result.error, pending?.transaction);
+            this.#enqueue(this.topics.deviceResponse(notice.deviceId), response, 'event');
+          }
+          if (!notice.result.ok) return;
+          if (!restored && pending && device && notice.operation === 'set') {
+            this.#restorer.commanded(device, pending.args, notice.at);
+          }
+          // What the device answered (a lamp's confirmed level) is its state, not what was asked.
+          const result = notice.result.result;
+          if (result !== null && typeof result === 'object' && !Array.isArray(result)) {
             this.#readings.mergeState(notice.deviceId, result, notice.at);
             this.#drainer.kick();
           }
@@ -249,6 +263,13 @@ export class Bridge {
     }
   }
 
+  /** A device that lost power (a DALI lamp's status bit) gets its desired state back. */
+  #restoreAfterPowerFailure(deviceId: string, result: JsonValue): void {
+    const device = this.#devices.get(deviceId);
+    if (!device || result === null || typeof result !== 'object' || Array.isArray(result)) return;
+    if (result.power_failure === true) this.#restorer.restore(device, 'it reported a power failure');
+  }
+
   #markSuccess(deviceId: string, at: number): void {
     const health = this.#health.get(deviceId);
     if (health) health.lastSuccessAt = at;
@@ -265,6 +286,8 @@ export class Bridge {
       lastSuccessAt: notice.lastSuccessAt ?? health.lastSuccessAt,
     });
     const available = AVAILABLE.has(notice.status);
+    const device = this.#devices.get(notice.deviceId);
+    if (available && !wasAvailable && device) this.#restorer.restore(device, 'it is available again');
     if (available !== wasAvailable || notice.status === 'offline') {
       this.#persistence.transaction(() => {
         this.#enqueue(
@@ -334,7 +357,7 @@ export class Bridge {
     }
     const { deviceId, args, transaction } = checked.value;
     const id = randomUUID();
-    this.#commands.set(id, { deviceId, transaction });
+    this.#commands.set(id, { deviceId, args, transaction });
     this.#send({ type: 'COMMAND', deviceId, id, operation, args });
   }
 

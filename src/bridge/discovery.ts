@@ -52,7 +52,11 @@ function entityConfig(
       brightness_scale: entity.brightnessScale ?? 255,
     });
   } else {
-    config.value_template = `{{ value_json.${entity.key} }}`;
+    // A binary sensor's JSON boolean renders as True/False; HA's default payloads are ON/OFF.
+    config.value_template =
+      entity.component === 'binary_sensor'
+        ? `{{ 'ON' if value_json.${entity.key} else 'OFF' }}`
+        : `{{ value_json.${entity.key} }}`;
     if (expireAfterS !== undefined) config.expire_after = expireAfterS;
   }
   if (entity.deviceClass) config.device_class = entity.deviceClass;

@@ -22,6 +22,8 @@ const REQUEST_SCHEMAS = {
     driver: z.enum(['mbus', 'dali', 'ble']),
     /** M-Bus: which line (needed when more than one is configured). */
     port: z.string().min(1).optional(),
+    /** DALI: which adapter (needed when more than one is configured). */
+    adapter_serial: z.string().min(1).optional(),
     mode: z.enum(MBUS_SCAN_MODES).optional(),
     /** Primary scans: the address range. */
     from: z.number().int().min(0).max(250).default(0),

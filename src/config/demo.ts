@@ -19,7 +19,7 @@ export function demoConfigYaml(mbusLink?: string): string {
     'devices:',
     '  - { id: demo_climate, name: Demo climate sensor and lamp, driver: simulated }',
     ...meters,
-    '  - { id: demo_dali_lamp, name: Demo DALI lamp, driver: dali, transport: simulated }',
+    '  - { id: demo_dali_lamp, name: Demo DALI lamp, driver: dali, transport: simulated, address: 0 }',
     '  - { id: demo_thermometer, name: Demo BLE thermometer, driver: ble, transport: simulated, poll_interval_ms: 5000 }',
     '',
   ].join('\n');

@@ -107,10 +107,29 @@ const daliDevice = z
     transport: z.enum(['hid', 'simulated']).default('hid'),
     /** Picks one USB DALI adapter when several are plugged in. */
     adapter_serial: nonEmptyString().optional(),
+    /**
+     * A lamp's short address; or `group` for a DALI group (one frame switches all its lamps); neither:
+     * every lamp on the line (broadcast).
+     */
     address: wholeNumber(0, 63).optional(),
+    group: wholeNumber(0, 15).optional(),
     ...commonFields,
+    /** The self-test: each light's status is queried this often, so a dead bus or a lamp that lost power is noticed. */
+    poll_interval_ms: durationMs().default(60_000),
   })
-  .superRefine(simulationNeedsSimulatedTransport, whenFieldsValid('transport', 'simulation'));
+  .superRefine(simulationNeedsSimulatedTransport, whenFieldsValid('transport', 'simulation'))
+  .superRefine(
+    (device, ctx) => {
+      if (device.address !== undefined && device.group !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['group'],
+          message: 'a DALI light is a lamp (address) or a group, not both',
+        });
+      }
+    },
+    whenFieldsValid('address', 'group'),
+  );
 
 const bleDevice = z
   .strictObject({

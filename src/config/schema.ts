@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { deviceDefaultsSection } from './device-defaults.js';
 import { deviceSchema } from './devices.js';
+import { daliSection } from './daliLines.js';
 import { mbusSection } from './mbusBuses.js';
 import { checkCrossSectionRules } from './rules.js';
 import {
@@ -29,6 +30,7 @@ export const configSchema = z
     supervisor: supervisorSection,
     device_defaults: deviceDefaultsSection,
     mbus: mbusSection,
+    dali: daliSection,
     devices: z.array(deviceSchema).default(() => []),
   })
   // Runs even when sections failed, so e.g. duplicate ids are reported together with a typo elsewhere.

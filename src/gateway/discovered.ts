@@ -1,6 +1,7 @@
 import type { FoundMeter } from '../actors/mbus/scan.js';
 import { deviceSchema, type DeviceConfig, type FieldbridgeConfig } from '../config/index.js';
 import type { DiscoveredDevice } from '../persistence/index.js';
+import { freeId } from './scans.js';
 
 // The devices the gateway runs = the config file's devices + the devices scans found (kept in the
 // database). A found device never overrides a configured one: same id, or the same meter configured by
@@ -49,11 +50,11 @@ export function withDiscovered(
 export function meterDeviceEntry(
   meter: FoundMeter,
   line: { port: string; baud: number; pollIntervalMs: number },
-  takenIds: ReadonlySet<string>,
+  takenIds: Set<string>,
+  knownId?: string,
 ): Record<string, unknown> {
   const serial = meter.secondary.slice(0, 8);
-  let id = `mbus_${serial}`;
-  if (takenIds.has(id)) id = `mbus_${serial}_${meter.manufacturer.toLowerCase() || meter.secondary.slice(8)}`;
+  const id = knownId ?? freeId(`mbus_${serial}`, takenIds);
   const address = 'secondary' in meter.target ? meter.target.secondary : meter.target.primary;
   const what = [meter.manufacturer, meter.medium].filter(Boolean).join(' ') || 'M-Bus meter';
   return {

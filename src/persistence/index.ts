@@ -2,6 +2,7 @@
 
 export type { DatabaseRecovery, SynchronousMode } from './database.js';
 export type { DeviceState, DeviceStateStore, StoredDeviceState } from './deviceStates.js';
+export type { DesiredState, DesiredStateStore } from './desiredStates.js';
 export type { DiscoveredDevice, DiscoveredDeviceStore } from './discoveredDevices.js';
 export { exportJsonLines } from './export.js';
 export type { HistoricReading, ReadingsHistory } from './history.js';

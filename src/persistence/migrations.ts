@@ -93,15 +93,30 @@ export const MIGRATIONS: readonly Migration[] = [
     },
   },
   {
-    description: 'outbox totals kept by the outbox once per transaction, no index on the kind of message',
+    description: 'cheaper writes: outbox totals kept by the outbox, no kind and no per-device history index',
     up(db) {
       // Per message the triggers and the (kind, id) index cost more than the insert itself. The totals
       // row stays, exact as of this migration; Outbox writes it at the end of every transaction. The
-      // limiter finds the oldest readings by id (see outboxLimits.ts).
+      // limiter finds the oldest readings by id (see outboxLimits.ts). The per-device history index
+      // put a page of its own per device into every commit, a third of what a burst of readings
+      // wrote; history is read by time (readings_history_ts), see history.ts.
       db.exec(`
         DROP TRIGGER outbox_counted_in;
         DROP TRIGGER outbox_counted_out;
         DROP INDEX outbox_kind_id;
+        DROP INDEX readings_history_device;
+      `);
+    },
+  },
+  {
+    description: 'desired (last commanded) device states',
+    up(db) {
+      db.exec(`
+        CREATE TABLE desired_states (
+          device_id TEXT PRIMARY KEY,
+          state     TEXT NOT NULL,
+          at        INTEGER NOT NULL
+        ) WITHOUT ROWID;
       `);
     },
   },

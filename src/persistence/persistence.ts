@@ -5,9 +5,10 @@ import type Database from 'better-sqlite3';
 import { getLogger } from '../logging/index.js';
 import { type DatabaseRecovery, openDatabase, type SynchronousMode } from './database.js';
 import { DeviceStateStore } from './deviceStates.js';
+import { DesiredStateStore } from './desiredStates.js';
 import { DiscoveredDeviceStore } from './discoveredDevices.js';
-import { DAY_MS, ReadingsHistory } from './history.js';
-import { DEFAULT_OUTBOX_LIMITS, Outbox } from './outbox.js';
+import { DAY_MS, type HistoricReading, ReadingsHistory } from './history.js';
+import { DEFAULT_OUTBOX_LIMITS, Outbox, type OutboxDraft } from './outbox.js';
 import { SequenceStore } from './sequences.js';
 import { SnapshotStore } from './snapshots.js';
 import { errorText, WriteBehind } from './writeBehind.js';
@@ -64,6 +65,7 @@ export class Persistence {
   readonly outbox: Outbox;
   readonly history: ReadingsHistory;
   readonly discovered: DiscoveredDeviceStore;
+  readonly desired: DesiredStateStore;
   readonly #db: Database.Database;
   readonly #writeBehind: WriteBehind;
   readonly #retentionDays: number;
@@ -88,6 +90,7 @@ export class Persistence {
     this.#runInTransaction = this.#db.transaction((fn: () => unknown) => {
       this.outbox.beginTransaction(this.#depth === 1);
       const result = fn();
+      this.sequences.writePending();
       this.outbox.endTransaction();
       return result;
     });
@@ -107,6 +110,7 @@ export class Persistence {
     );
     this.history = new ReadingsHistory(this.#db);
     this.discovered = new DiscoveredDeviceStore(this.#db);
+    this.desired = new DesiredStateStore(this.#db);
   }
 
   get isOpen(): boolean {
@@ -118,13 +122,17 @@ export class Persistence {
    * Nested calls become savepoints. `fn` must be synchronous.
    */
   transaction<T>(fn: () => T): T {
-    // The outbox keeps its totals in memory (see outbox.ts): a rollback must undo them as well.
+    // The outbox and the sequence numbers keep some of their state in memory and write it at the end of
+    // a transaction (see outbox.ts, sequences.ts): a savepoint must start from the outer transaction's
+    // numbers, and a rollback undoes the memory as well.
+    if (this.#db.inTransaction) this.sequences.writePending();
     const savepoint = this.outbox.savepoint();
     this.#depth += 1;
     try {
       return this.#runInTransaction(fn) as T;
     } catch (error) {
       this.outbox.rollback(savepoint);
+      this.sequences.reset();
       throw error;
     } finally {
       this.#depth -= 1;
@@ -142,26 +150,41 @@ export class Persistence {
   /**
    * Enqueues a reading with its next sequence number, and records it in the history, in one
    * transaction: `buildPayload` receives the number to put in the payload. If anything throws, nothing
-   * is written and the number is not used up. Inside a caller's transaction it opens no savepoint of
-   * its own (one per reading was a third of the cost of a burst): a throw rolls back with the caller's.
+   * is written and the number is not used up.
    */
   enqueueReading(reading: ReadingDraft, buildPayload: (seq: number) => string): EnqueuedReading {
-    if (this.#db.inTransaction) return this.#enqueueReadingNow(reading, buildPayload);
-    return this.transaction(() => this.#enqueueReadingNow(reading, buildPayload));
+    const [enqueued] = this.enqueueReadings([reading], (_, seq) => buildPayload(seq));
+    return enqueued as EnqueuedReading;
   }
 
-  #enqueueReadingNow(reading: ReadingDraft, buildPayload: (seq: number) => string): EnqueuedReading {
-    const seq = this.sequences.next(reading.deviceId);
-    const payload = buildPayload(seq);
-    const id = this.outbox.enqueue({
-      topic: reading.topic,
-      payload,
-      qos: reading.qos ?? 1,
-      retain: reading.retain ?? false,
-      kind: 'reading',
+  /**
+   * enqueueReading() for a burst (`buildPayload` gets each reading's index and number), followed by
+   * `others` in the outbox (the device states the burst changed): one statement per table, not per
+   * reading. Inside a caller's transaction it opens no savepoint of its own (one per reading was a third
+   * of the cost of a burst): a throw rolls back with the caller's transaction.
+   */
+  enqueueReadings(
+    readings: readonly ReadingDraft[],
+    buildPayload: (index: number, seq: number) => string,
+    others: readonly OutboxDraft[] = [],
+  ): EnqueuedReading[] {
+    if (!this.#db.inTransaction) {
+      return this.transaction(() => this.enqueueReadings(readings, buildPayload, others));
+    }
+    const drafts: OutboxDraft[] = [];
+    const history: HistoricReading[] = [];
+    const seqs: number[] = [];
+    readings.forEach((reading, index) => {
+      const seq = this.sequences.next(reading.deviceId);
+      const payload = buildPayload(index, seq);
+      const { topic, qos = 1, retain = false, ts = this.#now() } = reading;
+      drafts.push({ topic, payload, qos, retain, kind: 'reading' });
+      history.push({ deviceId: reading.deviceId, seq, ts, payload });
+      seqs.push(seq);
     });
-    this.history.record({ deviceId: reading.deviceId, seq, ts: reading.ts ?? this.#now(), payload });
-    return { id, seq };
+    const firstId = this.outbox.enqueueMany(others.length === 0 ? drafts : [...drafts, ...others]);
+    this.history.recordMany(history);
+    return seqs.map((seq, index) => ({ id: firstId + index, seq }));
   }
 
   /** Writes the pending snapshots and device states now (normally done once per burst). */

@@ -1,4 +1,5 @@
-import HID from 'node-hid';
+import { createRequire } from 'node:module';
+import type NodeHid from 'node-hid';
 import type { HidAdapterInfo, HidEnumerator, HidTransport } from './hidTransport.js';
 
 // node-hid behind the HidTransport seam. On Linux it uses the hidraw driver: the libusb build would need
@@ -6,12 +7,14 @@ import type { HidAdapterInfo, HidEnumerator, HidTransport } from './hidTransport
 // /dev/hidraw* (the README's udev rule grants it). Output reports go out with report id 0 in front, as
 // hidapi requires for devices without numbered reports; input reports arrive without it.
 
-let driverChosen = false;
+let loaded: typeof NodeHid | undefined;
 
-function chooseDriver(): void {
-  if (driverChosen) return;
-  driverChosen = true;
-  if (process.platform === 'linux') HID.setDriverType('hidraw');
+/** node-hid is native: it is loaded when DALI hardware is first looked for, not by every gateway start. */
+function hid(): typeof NodeHid {
+  if (loaded) return loaded;
+  loaded = createRequire(import.meta.url)('node-hid') as typeof NodeHid;
+  if (process.platform === 'linux') loaded.setDriverType('hidraw');
+  return loaded;
 }
 
 class NodeHidTransport implements HidTransport {
@@ -22,7 +25,7 @@ class NodeHidTransport implements HidTransport {
 
   constructor(
     readonly info: HidAdapterInfo,
-    private readonly device: HID.HIDAsync,
+    private readonly device: NodeHid.HIDAsync,
   ) {
     device.on('data', (data: Buffer) => this.#reportListener(data));
     device.on('error', (error: unknown) => this.#markLost(`USB read failed: ${String(error)}`));
@@ -60,26 +63,26 @@ class NodeHidTransport implements HidTransport {
 
 export const nodeHidEnumerator: HidEnumerator = {
   list(): HidAdapterInfo[] {
-    chooseDriver();
-    return HID.devices().flatMap((device) =>
-      device.path === undefined
-        ? []
-        : [
-            {
-              path: device.path,
-              vendorId: device.vendorId,
-              productId: device.productId,
-              serialNumber: device.serialNumber,
-              product: device.product,
-            },
-          ],
-    );
+    return hid()
+      .devices()
+      .flatMap((device) =>
+        device.path === undefined
+          ? []
+          : [
+              {
+                path: device.path,
+                vendorId: device.vendorId,
+                productId: device.productId,
+                serialNumber: device.serialNumber,
+                product: device.product,
+              },
+            ],
+      );
   },
 
   async open(info: HidAdapterInfo): Promise<HidTransport> {
-    chooseDriver();
     try {
-      const device = await HID.HIDAsync.open(info.path);
+      const device = await hid().HIDAsync.open(info.path);
       return new NodeHidTransport(info, device);
     } catch (error) {
       throw new Error(

@@ -1,5 +1,5 @@
 import type { BusEvent, BusRuntime, JsonValue } from '../driver.js';
-import { BusLock } from './busLock.js';
+import { BusLock } from '../busLock.js';
 import { describeTarget, MbusMaster, type MeterTarget } from './master.js';
 import { PortWatch } from './portWatch.js';
 import { meterReading } from './readings.js';
