@@ -21,7 +21,12 @@ export type BusEvent =
   /** Every device on the bus lost its link (the converter was unplugged). */
   | { type: 'lost'; error: string }
   /** The bus hardware is present again (hotplug): waiting devices should try at once. */
-  | { type: 'present' };
+  | { type: 'present' }
+  /**
+   * A driver's own watchdog found the bus stuck (a BLE adapter that stopped advertising): the supervisor
+   * runs the next step of the device's recovery ladder, with its rate limits, logging and notices.
+   */
+  | { type: 'recover'; deviceId: string; reason: string };
 
 /** One rung of a driver's recovery ladder. `restart_actor` is run by the supervisor itself. */
 export interface RecoveryStepSpec {

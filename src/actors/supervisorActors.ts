@@ -81,6 +81,9 @@ function summarize(actor: AnyActorRef): string {
 function toSupervisorEvent(event: BusEvent): BusSupervisorEvent {
   if (event.type === 'lost') return { type: 'BUS_LOST', error: event.error };
   if (event.type === 'present') return { type: 'BUS_PRESENT' };
+  if (event.type === 'recover') {
+    return { type: 'RECOVER', deviceId: event.deviceId, step: null, reason: event.reason };
+  }
   const { deviceId, event: link } = event;
   switch (link.type) {
     case 'lost':
