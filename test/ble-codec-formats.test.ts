@@ -260,6 +260,6 @@ describe('parseHexBytes', () => {
     expect(parseHexBytes('0x40 02:ca-09')).toEqual(hex('4002ca09'));
     expectError(() => parseHexBytes('40 0G'), 'bad_argument', /"G" is not a hex digit/);
     expectError(() => parseHexBytes('400'), 'bad_argument', /odd number of hex digits \(3\)/);
-    expectError(() => parseHexBytes('  '), 'bad_argument', /no hex bytes/);
+    expectError(() => parseHexBytes('  '), 'bad_argument', /no bytes/);
   });
 });

@@ -9,6 +9,7 @@ import {
   encryptBthome,
 } from '../src/actors/ble/codec/index.js';
 import { BTHOME_OBJECTS } from '../src/actors/ble/codec/bthomeObjects.js';
+import { seededRandom } from '../src/actors/simulated/random.js';
 
 // Whatever arrives over the air, the BLE decoders answer with a reading or a BleDecodeError: never a
 // TypeError, a RangeError from a Buffer read, NaN, or a reading whose values and metadata disagree.
@@ -26,19 +27,7 @@ const SEED = Number(process.env.BLE_FUZZ_SEED ?? 0x626c6531);
 const CASES = 50_000;
 const TIME_LIMIT_MS = 10_000;
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = prng(SEED);
+const random = seededRandom(SEED);
 const int = (below: number) => Math.floor(random() * below);
 const byte = () => int(256);
 const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;

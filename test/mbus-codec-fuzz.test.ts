@@ -5,6 +5,7 @@ import { MbusError } from '../src/actors/mbus/codec/errors.js';
 import { encodeFrame, parseHex } from '../src/actors/mbus/codec/frames.js';
 import { decodeTelegram, telegramJson } from '../src/actors/mbus/codec/telegram.js';
 import { VECTORS_DIR } from './helpers/vectors.js';
+import { seededRandom } from '../src/actors/simulated/random.js';
 
 // Whatever arrives on the serial line, decodeTelegram answers with a telegram or an MbusError: never a
 // TypeError, a RangeError, a hang or an undecodable JSON. Four kinds of input, from a seeded PRNG so a
@@ -20,19 +21,7 @@ const SEED = Number(process.env.MBUS_FUZZ_SEED ?? 0x6d627573);
 const CASES_PER_KIND = 55_000;
 const TIME_LIMIT_MS = 15_000;
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = prng(SEED);
+const random = seededRandom(SEED);
 const int = (below: number) => Math.floor(random() * below);
 const byte = () => int(256);
 const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;

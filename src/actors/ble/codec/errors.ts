@@ -1,3 +1,4 @@
+import { hexByte, readHex } from '../../hex.js';
 // The one error the BLE advertisement decoders throw. Every way an advertisement can be wrong has a
 // code, so the BLE driver can tell "this device needs a bind key" (missing_key, decrypt_failed: say so
 // once, in the device's health) from a garbled or truncated frame (count and drop) without parsing
@@ -41,10 +42,7 @@ export function fail(code: BleErrorCode, message: string): never {
   throw new BleDecodeError(code, message);
 }
 
-/** Two-digit upper-case hex of a byte, for error messages ("object 0x5F"). */
-export function hexByte(value: number): string {
-  return value.toString(16).toUpperCase().padStart(2, '0');
-}
+export { hexByte } from '../../hex.js';
 
 /** Upper-case colon-separated MAC of six bytes in the given order ("A4:C1:38:8D:18:B2"). */
 export function formatMac(bytes: Uint8Array): string {
@@ -67,13 +65,6 @@ export function parseMac(mac: string): Buffer {
  * an optional 0x prefix. For the decode CLI and tests; the driver gets bytes from D-Bus.
  */
 export function parseHexBytes(text: string): Buffer {
-  const digits = text
-    .trim()
-    .replace(/^0x/i, '')
-    .replace(/[\s:-]/g, '');
-  const bad = /[^0-9a-fA-F]/.exec(digits);
-  if (bad) fail('bad_argument', `"${bad[0]}" is not a hex digit`);
-  if (digits.length === 0) fail('bad_argument', 'no hex bytes given');
-  if (digits.length % 2 !== 0) fail('bad_argument', `odd number of hex digits (${digits.length})`);
-  return Buffer.from(digits, 'hex');
+  const bytes = readHex(text);
+  return Buffer.isBuffer(bytes) ? bytes : fail('bad_argument', bytes.error);
 }

@@ -1,3 +1,4 @@
+import { readHex } from '../../hex.js';
 // The one error the DALI codec throws. Every way a frame or an adapter report can be wrong has a code, so
 // the bus runtime can tell a garbled report (drop it, wait for the next) from an adapter it cannot use
 // (old firmware: stop and say so) without parsing messages, and the tests can check that nothing else
@@ -33,28 +34,13 @@ export function fail(code: DaliErrorCode, message: string): never {
   throw new DaliError(code, message);
 }
 
-/** Two-digit upper-case hex of a byte, for error messages and JSON output. */
-export function hexByte(value: number): string {
-  return value.toString(16).toUpperCase().padStart(2, '0');
-}
+export { formatHex, hexByte } from '../../hex.js';
 
-/** Upper-case hex pairs separated by spaces, the way frames and reports appear in logs. */
-export function formatHex(bytes: Uint8Array): string {
-  return Array.from(bytes, hexByte).join(' ');
-}
-
-/** Hex bytes as people write them: pairs, separated by any whitespace or none ("0B A0", "0ba0"). */
+/** Hex bytes as people write them ("0B A0", "0ba0"); a DaliError for anything else. */
 export function parseHex(text: string): Buffer {
-  const compact = text.replace(/\s+/g, '');
-  if (compact.length === 0) fail('empty', 'no bytes');
-  if (!/^(?:[0-9a-fA-F]{2})*$/.test(compact)) {
-    const bad = /[^0-9a-fA-F]/.exec(compact);
-    fail(
-      'bad_argument',
-      bad ? `"${bad[0]}" is not a hex digit` : `odd number of hex digits (${compact.length})`,
-    );
-  }
-  return Buffer.from(compact, 'hex');
+  const bytes = readHex(text);
+  if (Buffer.isBuffer(bytes)) return bytes;
+  return fail(bytes.error === 'no bytes' ? 'empty' : 'bad_argument', bytes.error);
 }
 
 /** Throws unless `value` is a whole number in [min, max]; `what` names it in the message. */

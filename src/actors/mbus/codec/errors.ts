@@ -42,7 +42,4 @@ export function fail(code: MbusErrorCode, message: string): never {
   throw new MbusError(code, message);
 }
 
-/** Two-digit upper-case hex of a byte, for error messages and JSON output. */
-export function hexByte(value: number): string {
-  return value.toString(16).toUpperCase().padStart(2, '0');
-}
+export { hexByte } from '../../hex.js';

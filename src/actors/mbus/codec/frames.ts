@@ -1,3 +1,4 @@
+import { formatHex, readHex } from '../../hex.js';
 import { fail, hexByte, MbusError } from './errors.js';
 
 // The M-Bus link layer (EN 13757-2 / IEC 870-5-2 FT1.2): the four frame formats, their length and
@@ -177,20 +178,10 @@ export class FrameAssembler {
   }
 }
 
-/** Hex bytes as people and libmbus's .hex files write them: pairs, separated by any whitespace or none. */
+/** Hex bytes as people and libmbus's .hex files write them; an MbusError for anything else. */
 export function parseHex(text: string): Buffer {
-  const compact = text.replace(/\s+/g, '');
-  if (!/^(?:[0-9a-fA-F]{2})*$/.test(compact)) {
-    const bad = /[^0-9a-fA-F]/.exec(compact);
-    fail(
-      'bad_argument',
-      bad ? `"${bad[0]}" is not a hex digit` : `odd number of hex digits (${compact.length})`,
-    );
-  }
-  return Buffer.from(compact, 'hex');
+  const bytes = readHex(text);
+  return Buffer.isBuffer(bytes) ? bytes : fail('bad_argument', bytes.error);
 }
 
-/** Upper-case hex pairs separated by spaces, the way frames appear in logs and libmbus's files. */
-export function formatHex(bytes: Uint8Array): string {
-  return Array.from(bytes, hexByte).join(' ');
-}
+export { formatHex };
