@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { ConfigError, formatProblems } from '../config/errors.js';
 import type { SimulatorFileConfig } from '../actors/mbus/simulator/config.js';
 import type { Faults } from '../actors/mbus/simulator/faults.js';
 import type { MbusSimulatorOptions } from '../actors/mbus/simulator/simulator.js';
 import { BLUEZ_USAGE, runBluezSimulate } from '../actors/ble/simulator/cli.js';
 import { parseCommandArgs } from './args.js';
+import { runInteractively } from './interactive.js';
 import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './io.js';
 
 // `fieldbridge simulate mbus`: M-Bus meters on a pty pair, for trying the gateway without hardware and
@@ -184,23 +184,7 @@ async function serve(io: CliIo, runtime: SimulateRuntime, options: ServeOptions)
   }
   log('type "help" for commands; SIGUSR1 unplugs, SIGUSR2 replugs; Ctrl-C stops');
 
-  // One command at a time: an unplug must finish before a replug typed right after it starts.
-  let queue = Promise.resolve();
-  const run = (line: string) => {
-    queue = queue.then(async () => void (await simulator.execute(line)));
-  };
-  const lines = runtime.stdin === undefined ? undefined : createInterface({ input: runtime.stdin });
-  lines?.on('line', run);
-  const unsubscribe: (() => void)[] = [];
-  await new Promise<void>((done) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) unsubscribe.push(runtime.onSignal(signal, done));
-    unsubscribe.push(runtime.onSignal('SIGUSR1', () => run('unplug')));
-    unsubscribe.push(runtime.onSignal('SIGUSR2', () => run('replug')));
-  });
-  for (const stop of unsubscribe) stop();
-  lines?.close();
-  await queue;
-  await simulator.stop();
+  await runInteractively(runtime, simulator, { SIGUSR1: 'unplug', SIGUSR2: 'replug' });
   return EXIT_OK;
 }
 

@@ -1,6 +1,6 @@
-import { createInterface } from 'node:readline';
 import { parseCommandArgs } from '../../../cli/args.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from '../../../cli/io.js';
+import { runInteractively } from '../../../cli/interactive.js';
 import type { SimulateRuntime } from '../../../cli/simulate.js';
 import type { BluezSimulator } from './simulator.js';
 
@@ -116,22 +116,6 @@ export async function runBluezSimulate(args: string[], io: CliIo, runtime: Simul
   }
   log('type "help" for commands; SIGUSR1 removes the adapter, SIGUSR2 adds it; Ctrl-C stops');
 
-  // One command at a time: a restart must finish before the next command runs.
-  let queue = Promise.resolve();
-  const run = (line: string) => {
-    queue = queue.then(async () => void (await simulator.execute(line)));
-  };
-  const lines = runtime.stdin === undefined ? undefined : createInterface({ input: runtime.stdin });
-  lines?.on('line', run);
-  const unsubscribe: (() => void)[] = [];
-  await new Promise<void>((done) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) unsubscribe.push(runtime.onSignal(signal, done));
-    unsubscribe.push(runtime.onSignal('SIGUSR1', () => run('remove-adapter')));
-    unsubscribe.push(runtime.onSignal('SIGUSR2', () => run('add-adapter')));
-  });
-  for (const stop of unsubscribe) stop();
-  lines?.close();
-  await simulator.stop();
-  await queue;
+  await runInteractively(runtime, simulator, { SIGUSR1: 'remove-adapter', SIGUSR2: 'add-adapter' });
   return EXIT_OK;
 }
