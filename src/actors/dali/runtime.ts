@@ -1,5 +1,6 @@
 import type { BusEvent, BusRuntime, JsonValue } from '../driver.js';
 import { BusLock } from '../busLock.js';
+import { BusWatchers } from '../busWatchers.js';
 import {
   isPresent,
   type LampInfo,
@@ -52,7 +53,7 @@ export class DaliBusRuntime implements BusRuntime {
   readonly #info = new Map<number, LampInfo>();
   /** The last level each light had while on, for ON without a brightness. */
   readonly #lastOn = new Map<string, number>();
-  readonly #watchers = new Set<(event: BusEvent) => void>();
+  readonly #watchers = new BusWatchers();
   #open: Open | undefined;
   #watch: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -164,12 +165,7 @@ export class DaliBusRuntime implements BusRuntime {
   }
 
   watchBus(onEvent: (event: BusEvent) => void): () => void {
-    this.#watchers.add(onEvent);
-    return () => this.#watchers.delete(onEvent);
-  }
-
-  #emit(event: BusEvent): void {
-    for (const watcher of this.#watchers) watcher(event);
+    return this.#watchers.add(onEvent);
   }
 
   async runRecoveryStep(step: string, deviceId: string, signal: AbortSignal): Promise<void> {
@@ -252,7 +248,7 @@ export class DaliBusRuntime implements BusRuntime {
     const returned = this.#watch !== undefined;
     this.#stopWatch();
     // Opened by one light's connect or a recovery step: the others skip the rest of their backoff.
-    if (returned) this.#emit({ type: 'present' });
+    if (returned) this.#watchers.emit({ type: 'present' });
     return current;
   }
 
@@ -260,12 +256,12 @@ export class DaliBusRuntime implements BusRuntime {
     if (this.#open !== which) return;
     this.#open = undefined;
     void which.transport.close();
-    this.#emit({ type: 'lost', error: `DALI adapter: ${reason}` });
+    this.#watchers.emit({ type: 'lost', error: `DALI adapter: ${reason}` });
     if (this.#closed) return;
     this.#watch = setInterval(() => {
       if (!this.#find()) return;
       this.#stopWatch();
-      this.#emit({ type: 'present' });
+      this.#watchers.emit({ type: 'present' });
     }, this.options.watchIntervalMs ?? 500);
     this.#watch.unref();
   }

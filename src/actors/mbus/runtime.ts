@@ -1,5 +1,6 @@
 import type { BusEvent, BusRuntime, JsonValue } from '../driver.js';
 import { BusLock } from '../busLock.js';
+import { BusWatchers } from '../busWatchers.js';
 import { describeTarget, MbusMaster, type MeterTarget } from './master.js';
 import { PortWatch } from './portWatch.js';
 import { meterReading } from './readings.js';
@@ -43,7 +44,7 @@ export class MbusBusRuntime implements BusRuntime {
   readonly #meters = new Map<string, MeterTarget>();
   readonly #connected = new Set<string>();
   readonly #failures = new Map<string, number>();
-  readonly #watchers = new Set<(event: BusEvent) => void>();
+  readonly #watchers = new BusWatchers();
   readonly #watch: PortWatch;
   readonly #settings: SerialSettings;
   #open: Open | undefined;
@@ -59,7 +60,7 @@ export class MbusBusRuntime implements BusRuntime {
     for (const meter of options.meters) this.#meters.set(meter.deviceId, meter.target);
     this.#watch = new PortWatch(options.watchIntervalMs ?? 100, () => {
       this.#waitingForReturn = false;
-      this.#emit({ type: 'present' });
+      this.#watchers.emit({ type: 'present' });
     });
   }
 
@@ -130,7 +131,7 @@ export class MbusBusRuntime implements BusRuntime {
     }
     this.#failures.set(deviceId, 0);
     this.#connected.delete(deviceId);
-    this.#emit({
+    this.#watchers.emit({
       type: 'device',
       deviceId,
       event: {
@@ -141,12 +142,7 @@ export class MbusBusRuntime implements BusRuntime {
   }
 
   watchBus(onEvent: (event: BusEvent) => void): () => void {
-    this.#watchers.add(onEvent);
-    return () => this.#watchers.delete(onEvent);
-  }
-
-  #emit(event: BusEvent): void {
-    for (const watcher of this.#watchers) watcher(event);
+    return this.#watchers.add(onEvent);
   }
 
   async runRecoveryStep(step: string, deviceId: string, signal: AbortSignal): Promise<void> {
@@ -224,7 +220,7 @@ export class MbusBusRuntime implements BusRuntime {
       // Opened again by one meter's connect or recovery step before the watch saw the port return:
       // the other meters are still waiting out their backoff and can come back now.
       this.#waitingForReturn = false;
-      this.#emit({ type: 'present' });
+      this.#watchers.emit({ type: 'present' });
     }
     return current;
   }
@@ -234,7 +230,7 @@ export class MbusBusRuntime implements BusRuntime {
     this.#open = undefined;
     void which.link.close();
     this.#connected.clear();
-    this.#emit({ type: 'lost', error: `${this.#settings.path}: ${reason}` });
+    this.#watchers.emit({ type: 'lost', error: `${this.#settings.path}: ${reason}` });
     this.#waitingForReturn = true;
     if (!this.#closed) this.#watch.start(this.#settings.path, this.options.path);
   }
