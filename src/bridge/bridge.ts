@@ -7,7 +7,7 @@ import type { RootEvent } from '../machines/rootSupervisor.js';
 import type { OutboxKind, Persistence } from '../persistence/index.js';
 import { bridgeInfo, deviceList } from './bridgeInfo.js';
 import { checkDeviceCommand } from './deviceCommands.js';
-import { DiscoveryTracker } from './discoveryTracker.js';
+import { DiscoveryPublisher } from './discoveryPublisher.js';
 import { OutboxDrainer, type PublishLink } from './drainer.js';
 import { type DeviceHealth, bridgeStatus, freshHealth, type HealthInput, healthPayload } from './health.js';
 import { type RequestContext, RequestHandler } from './requestHandler.js';
@@ -64,7 +64,7 @@ export class Bridge {
   readonly #readings: ReadingWriter;
   readonly #restorer: StateRestorer;
   readonly #commands = new Map<string, PendingCommand>();
-  readonly #discovery: DiscoveryTracker;
+  readonly #discovery: DiscoveryPublisher;
   readonly #logger = getLogger('bridge');
   readonly #startedAt: number;
   #lastMqttAt: number | null = null;
@@ -85,8 +85,19 @@ export class Bridge {
       options.config.homeassistant.discovery_prefix,
       options.config.homeassistant.status_topic,
     );
-    this.#discovery = new DiscoveryTracker(this.topics, options.version);
     this.#readings = new ReadingWriter(options.persistence, this.topics, () => this.#drainer.kick());
+    this.#discovery = new DiscoveryPublisher({
+      topics: this.topics,
+      version: options.version,
+      config: () => this.#config,
+      devices: this.#devices,
+      states: this.#readings.states,
+      publish: (messages) =>
+        this.#persistence.transaction(() => {
+          for (const message of messages) this.#enqueue(message.topic, message.payload, 'state', true);
+        }),
+      logger: this.#logger,
+    });
     this.#restorer = new StateRestorer(
       options.persistence,
       (event) => this.#send(event),
@@ -106,7 +117,7 @@ export class Bridge {
       send: this.#send,
       scan: options.scan ?? (async () => ({ ok: false, error: 'this gateway cannot scan buses' })),
       queueStats: () => this.#persistence.outbox.stats(),
-      health: () => this.#healthPayload(),
+      health: () => this.healthPayload(),
     });
     for (const device of options.config.devices) {
       if (!device.enabled) continue;
@@ -185,9 +196,25 @@ export class Bridge {
       );
       this.#enqueue(this.topics.bridgeDevices, deviceList(this.#devices.values()), 'state', true);
     });
-    this.#publishDiscovery();
-    this.#removeStaleDiscovery();
+    this.#discovery.publishAll();
+    this.#discovery.removeStale();
     this.#publishHealthIfChanged();
+  }
+
+  /**
+   * At shutdown: commits what is pending and gives the broker until `deadlineMs` to take the queue (it
+   * stays in the outbox for the next start if it does not). Resolves with what is left.
+   */
+  async drain(deadlineMs: number): Promise<number> {
+    this.#readings.flush();
+    this.#drainer.kick();
+    const until = Date.now() + deadlineMs;
+    let left = this.#persistence.outbox.stats().depth;
+    while (left > 0 && this.#link.online && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      left = this.#persistence.outbox.stats().depth;
+    }
+    return left;
   }
 
   stop(): void {
@@ -202,7 +229,7 @@ export class Bridge {
       case 'device.data':
         this.#readings.add(notice.deviceId, notice.result, notice.at);
         this.#markSuccess(notice.deviceId, notice.at);
-        this.#discoverNewEntities(notice.deviceId, notice.result);
+        this.#discovery.deviceReported(notice.deviceId, notice.result);
         this.#restoreAfterPowerFailure(notice.deviceId, notice.result);
         return;
       case 'device.status':
@@ -252,16 +279,6 @@ export class Bridge {
         return;
     }
   };
-
-  /** A meter says what it measures when first read: announce its entities then, not at the next start. */
-  #discoverNewEntities(deviceId: string, result: JsonValue): void {
-    const device = this.#devices.get(deviceId);
-    if (!device || !this.#config.homeassistant.enabled) return;
-    if (result === null || typeof result !== 'object' || Array.isArray(result)) return;
-    if (this.#discovery.entitiesChange(device, { ...this.#readings.states.get(deviceId), ...result })) {
-      this.#publishDiscovery(new Map([[deviceId, result]]));
-    }
-  }
 
   /** A device that lost power (a DALI lamp's status bit) gets its desired state back. */
   #restoreAfterPowerFailure(deviceId: string, result: JsonValue): void {
@@ -329,7 +346,7 @@ export class Bridge {
     const parsed = this.topics.parse(topic);
     if (!parsed) return;
     if (parsed.kind === 'homeassistant_status') {
-      if (payload.toString().trim() === 'online') this.#publishDiscovery();
+      if (payload.toString().trim() === 'online') this.#discovery.publishAll();
       return;
     }
     if (parsed.kind === 'request') {
@@ -365,43 +382,13 @@ export class Bridge {
     if (online) {
       this.#lastMqttAt = this.#now();
       this.#catchingUp = this.#persistence.outbox.stats().depth > 0;
-      this.#publishDiscovery();
-      this.#timers.push(setTimeout(() => this.#removeStaleDiscovery(), STALE_DISCOVERY_DELAY_MS));
+      this.#discovery.publishAll();
+      this.#timers.push(setTimeout(() => this.#discovery.removeStale(), STALE_DISCOVERY_DELAY_MS));
       this.#drainer.kick();
     } else {
       this.#drainer.linkLost();
     }
     this.#publishHealthIfChanged();
-  }
-
-  /** Publishes every entity's config; `fresher` holds states newer than the committed ones. */
-  #publishDiscovery(fresher?: ReadonlyMap<string, Record<string, JsonValue>>): void {
-    if (!this.#config.homeassistant.enabled) return;
-    const states = new Map(this.#readings.states);
-    for (const [id, values] of fresher ?? []) states.set(id, { ...states.get(id), ...values });
-    const messages = this.#discovery.configs(this.#devices.values(), this.#expireAfterS(), states);
-    this.#persistence.transaction(() => {
-      for (const message of messages) this.#enqueue(message.topic, message.payload, 'state', true);
-    });
-  }
-
-  /**
-   * Empties the retained configs of entities that no longer exist. Run a little after connecting:
-   * the broker delivers the retained configs we announced in earlier runs only once we subscribed.
-   */
-  #removeStaleDiscovery(): void {
-    if (!this.#config.homeassistant.enabled) return;
-    const stale = this.#discovery.takeStale();
-    if (stale.length === 0) return;
-    this.#logger.info(`removing ${stale.length} Home Assistant entities that no longer exist`);
-    this.#persistence.transaction(() => {
-      for (const message of stale) this.#enqueue(message.topic, '', 'state', true);
-    });
-  }
-
-  /** HA marks an entity unavailable after this; states are refreshed well within it. */
-  #expireAfterS(): number {
-    return Math.ceil((3 * this.#config.health.state_refresh_ms) / 1000);
   }
 
   #refreshStates(): void {
@@ -434,12 +421,13 @@ export class Bridge {
     };
   }
 
-  #healthPayload(): Record<string, unknown> {
+  /** bridge/health as it would be published now (also GET /health). */
+  healthPayload(): Record<string, unknown> {
     return healthPayload(this.#healthInput());
   }
 
   #publishHealth(): void {
-    const payload = this.#healthPayload();
+    const payload = this.healthPayload();
     const statusChange = payload.status !== this.#lastStatus;
     this.#lastStatus = String(payload.status);
     this.#persistence.transaction(() =>
