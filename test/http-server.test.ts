@@ -1,0 +1,395 @@
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/index.js';
+import { GatewayMetrics } from '../src/http/index.js';
+import type { GatewayNotice } from '../src/machines/notices.js';
+import { captureLogs } from '../src/logging/index.js';
+import { allHealthy, type HttpRig, startRig, waitUntil } from './helpers/httpRig.js';
+
+// The HTTP endpoints against a real supervision tree of simulated devices: health verdicts, the
+// Prometheus exposition, /state without secrets, the POST auth rules and the errors of bad requests.
+
+const rigs: HttpRig[] = [];
+afterEach(async () => {
+  for (const rig of rigs.splice(0)) await rig.stop();
+});
+
+async function rig(options: Parameters<typeof startRig>[0]): Promise<HttpRig> {
+  const started = await startRig(options);
+  rigs.push(started);
+  return started;
+}
+
+const TWO_BUSES = [
+  { busId: 'sim:a', devices: ['a1', 'a2'] },
+  { busId: 'sim:b', devices: ['b1'] },
+];
+
+interface HealthBody {
+  status: string;
+  healthy: boolean;
+  components: {
+    mqtt: { healthy: boolean; reason?: string };
+    outbox: { healthy: boolean; depth: number };
+    buses: Record<string, { healthy: boolean; state: string; reason?: string }>;
+    devices: Record<string, { healthy: boolean; state: string; reason?: string }>;
+  };
+}
+
+async function getJson<T>(
+  url: string,
+  init?: RequestInit,
+): Promise<{ status: number; body: T; headers: Headers }> {
+  const response = await fetch(url, init);
+  return { status: response.status, body: (await response.json()) as T, headers: response.headers };
+}
+
+describe('GET /health', () => {
+  it('is 200 while everything is online, 503 with the reasons once a bus goes away or MQTT drops', async () => {
+    const r = await rig({ buses: TWO_BUSES });
+    await r.waitFor('all devices healthy', () => allHealthy(r, ['a1', 'a2', 'b1']));
+    const ok = await getJson<HealthBody>(`${r.url}/health`);
+    expect(ok.status).toBe(200);
+    expect(ok.body.status).toBe('online');
+    expect(ok.body.components.devices.a1).toMatchObject({ healthy: true, state: 'connected.healthy' });
+    expect(ok.body.components.buses['sim:b']).toMatchObject({ healthy: true, state: 'running' });
+    expect(ok.body.components.mqtt.healthy).toBe(true);
+    expect(ok.body.components.outbox).toMatchObject({ healthy: true, depth: 3 });
+
+    r.runtime('sim:b').unplug('USB adapter unplugged');
+    await r.waitFor('b1 offline', () =>
+      r.notices.some((n) => n.type === 'device.status' && n.deviceId === 'b1' && n.status === 'offline'),
+    );
+    const down = await getJson<HealthBody>(`${r.url}/health`);
+    expect(down.status).toBe(503);
+    expect(down.body.healthy).toBe(false);
+    expect(down.body.status).not.toBe('online');
+    expect(down.body.components.devices.b1?.healthy).toBe(false);
+    expect(down.body.components.devices.b1?.reason).toMatch(/unplugged|not present|gave up/);
+    expect(down.body.components.buses['sim:b']?.reason).toMatch(/all 1 devices of the bus are down/);
+    expect(down.body.components.devices.a1?.healthy).toBe(true);
+
+    r.runtime('sim:b').plug();
+    await r.waitFor('b1 back', () => allHealthy(r, ['a1', 'a2', 'b1']));
+    r.setLinkOnline(false);
+    const noMqtt = await getJson<HealthBody>(`${r.url}/health`);
+    expect(noMqtt.status).toBe(503);
+    expect(noMqtt.body.status).toBe('offline');
+    expect(noMqtt.body.components.mqtt).toMatchObject({ healthy: false });
+    expect(noMqtt.body.components.mqtt.reason).toMatch(/unreachable/);
+  });
+});
+
+describe('GET /metrics', () => {
+  it('serves the Prometheus text format with process and fieldbridge metrics', async () => {
+    const r = await rig({ buses: TWO_BUSES });
+    await r.waitFor('readings', () => r.notices.filter((n) => n.type === 'device.data').length >= 6);
+    r.metrics.recordPublish('ok', 5);
+    r.metrics.recordPublish('error');
+    r.metrics.recordDbusCall('StartDiscovery', 0.004, 'ok');
+    r.queue.dropped = 7;
+    const response = await fetch(`${r.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    // Every line is a comment (# HELP / # TYPE) or `name{labels} value`.
+    const sample =
+      /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? -?[0-9.e+-]+|NaN|[+-]Inf$/;
+    for (const line of text.split('\n').filter((l) => l !== '')) {
+      if (line.startsWith('#')) expect(line).toMatch(/^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* /);
+      else expect(line, line).toMatch(sample);
+    }
+    const value = (series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    for (const name of [
+      'fieldbridge_reads_total',
+      'fieldbridge_read_duration_seconds',
+      'fieldbridge_errors_total',
+      'fieldbridge_mqtt_publish_total',
+      'fieldbridge_mqtt_queue_size',
+      'fieldbridge_queue_dropped_total',
+      'fieldbridge_device_state',
+      'fieldbridge_recovery_steps_total',
+      'fieldbridge_restarts_total',
+      'fieldbridge_dbus_call_duration_seconds',
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+    ]) {
+      expect(text).toContain(`# TYPE ${name} `);
+    }
+    expect(value('fieldbridge_reads_total{device="a1"}')).toBeGreaterThanOrEqual(1);
+    expect(value('fieldbridge_mqtt_publish_total{result="ok"}')).toBe(5);
+    expect(value('fieldbridge_mqtt_publish_total{result="error"}')).toBe(1);
+    expect(value('fieldbridge_mqtt_queue_size')).toBe(3);
+    expect(value('fieldbridge_queue_dropped_total')).toBe(7);
+    expect(value('fieldbridge_device_state{device="b1",state="connected.healthy"}')).toBe(1);
+    expect(value('fieldbridge_device_state{device="b1",state="offline"}')).toBe(0);
+    expect(
+      value('fieldbridge_dbus_call_duration_seconds_count{operation="StartDiscovery",outcome="ok"}'),
+    ).toBe(1);
+  });
+
+  it('counts errors, recovery steps and restarts from the notices', async () => {
+    const r = await rig({ buses: TWO_BUSES });
+    await r.waitFor('all devices healthy', () => allHealthy(r, ['a1', 'a2', 'b1']));
+    r.runtime('sim:b').unplug();
+    await r.waitFor('a recovery step', () => r.notices.some((n) => n.type === 'supervisor.recovery'));
+    await fetch(`${r.url}/devices/a1/restart`, { method: 'POST' });
+    await r.waitFor('a1 restarted', () => r.notices.some((n) => n.type === 'supervisor.restart'));
+    const text = await (await fetch(`${r.url}/metrics`)).text();
+    expect(text).toMatch(/^fieldbridge_errors_total\{device="b1",type="link_lost"\} 1$/m);
+    expect(text).toMatch(/^fieldbridge_errors_total\{device="b1",type="offline"\} \d+$/m);
+    expect(text).toMatch(/^fieldbridge_recovery_steps_total\{device="b1",step="reopen"\} \d+$/m);
+    expect(text).toMatch(/^fieldbridge_restarts_total\{actor="a1"\} 1$/m);
+    expect(text).toMatch(
+      /^fieldbridge_device_state\{device="b1",state="(offline|reconnecting|connecting)"\} 1$/m,
+    );
+  });
+});
+
+describe('GET /state', () => {
+  it('shows every actor with its state and context, and no secret', async () => {
+    const config = parseConfig(
+      [
+        'mqtt: { server: "mqtt://user:broker-pass@broker:1883", password: hunter2-secret }',
+        'http: { token: http-token-secret }',
+        'devices:',
+        '  - { id: th1, driver: ble, transport: simulated, mac: "A4:C1:38:00:00:01", bind_key: 00112233445566778899aabbccddeeff }',
+      ].join('\n'),
+      {},
+    );
+    const r = await rig({ buses: TWO_BUSES, config: () => config });
+    await r.waitFor('all devices healthy', () => allHealthy(r, ['a1', 'a2', 'b1']));
+    const response = await fetch(`${r.url}/state`);
+    const text = await response.text();
+    for (const secret of [
+      'hunter2-secret',
+      'http-token-secret',
+      '00112233445566778899aabbccddeeff',
+      'broker-pass',
+    ]) {
+      expect(text).not.toContain(secret);
+    }
+    const state = JSON.parse(text) as {
+      root: { state: unknown; context: { deviceBus: Record<string, string> } };
+      mqtt: { state: string };
+      buses: Record<
+        string,
+        {
+          state: string;
+          supervisor: { state: unknown; context: { busId: string } };
+          devices: Record<
+            string,
+            { state: string; actor: { state: unknown; context: { deviceId: string; reason: string } } }
+          >;
+        }
+      >;
+      config: { mqtt: { password: string }; http: { token: string } };
+    };
+    expect(state.root.context.deviceBus).toEqual({ a1: 'sim:a', a2: 'sim:a', b1: 'sim:b' });
+    expect(state.mqtt.state).toBe('online');
+    expect(state.buses['sim:a']?.state).toBe('running');
+    expect(state.buses['sim:a']?.supervisor.context.busId).toBe('sim:a');
+    expect(state.buses['sim:a']?.devices.a2?.state).toBe('connected.healthy');
+    expect(state.buses['sim:a']?.devices.a2?.actor.context.deviceId).toBe('a2');
+    expect(state.buses['sim:a']?.devices.a2?.actor.state).toMatchObject({ link: { connected: 'healthy' } });
+    expect(state.config.mqtt.password).toBe('***');
+    expect(state.config.http.token).toBe('***');
+  });
+});
+
+describe('POST routes', () => {
+  it('are open on loopback and restart a device', async () => {
+    const r = await rig({ buses: TWO_BUSES });
+    const { status, body } = await getJson<{ status: string; data: { id: string } }>(
+      `${r.url}/devices/a2/restart`,
+      {
+        method: 'POST',
+      },
+    );
+    expect(status).toBe(202);
+    expect(body).toEqual({ status: 'ok', data: { id: 'a2', bus: 'sim:a' } });
+    expect(r.sent).toContainEqual({ type: 'RESTART_DEVICE', deviceId: 'a2', reason: 'requested over HTTP' });
+    await r.waitFor('a2 restarted', () =>
+      r.notices.some((n) => n.type === 'supervisor.restart' && n.actorId === 'a2'),
+    );
+    const scan = await getJson<{ status: string; data: { driver: string } }>(
+      `${r.url}/trigger-scan?driver=mbus&from=1&to=5`,
+      {
+        method: 'POST',
+      },
+    );
+    expect(scan.status).toBe(200);
+    expect(scan.body.data.driver).toBe('mbus');
+  });
+
+  it('beyond loopback without http.token are refused with a message saying to set it', async () => {
+    const r = await rig({ buses: TWO_BUSES, http: { host: '0.0.0.0' } });
+    const port = r.http.port as number;
+    const refused = await getJson<{ error: string }>(`http://127.0.0.1:${port}/devices/a1/restart`, {
+      method: 'POST',
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatch(/set http\.token/i);
+    expect(r.sent).toEqual([]);
+    // GETs stay open.
+    expect((await fetch(`http://127.0.0.1:${port}/state`)).status).toBe(200);
+  });
+
+  it('beyond loopback with http.token need the bearer token', async () => {
+    const r = await rig({ buses: TWO_BUSES, http: { host: '0.0.0.0', token: 's3cret-token' } });
+    const url = `http://127.0.0.1:${r.http.port}/devices/a1/restart`;
+    const none = await getJson<{ error: string }>(url, { method: 'POST' });
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    const wrong = await getJson<{ error: string }>(url, {
+      method: 'POST',
+      headers: { authorization: 'Bearer nope' },
+    });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error).toMatch(/does not match/);
+    expect(r.sent).toEqual([]);
+    const right = await fetch(url, { method: 'POST', headers: { authorization: 'Bearer s3cret-token' } });
+    expect(right.status).toBe(202);
+    expect(r.sent).toHaveLength(1);
+  });
+
+  it('refuse a cross-site browser POST even on loopback', async () => {
+    const r = await rig({ buses: TWO_BUSES });
+    const response = await getJson<{ error: string }>(`${r.url}/devices/a1/restart`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(response.status).toBe(403);
+    expect(response.body.error).toMatch(/cross-origin/);
+    expect(r.sent).toEqual([]);
+  });
+});
+
+describe('bad requests', () => {
+  it('answer JSON errors that name the problem', async () => {
+    const r = await rig({
+      buses: TWO_BUSES,
+      scan: async () => ({ ok: false, error: 'a scan of /dev/ttyUSB0 is already running' }),
+    });
+    const cases: [string, RequestInit, number, RegExp][] = [
+      ['/nope', {}, 404, /no such route: GET \/nope/],
+      ['/health', { method: 'DELETE' }, 405, /DELETE \/health is not allowed; use GET/],
+      ['/trigger-scan', {}, 405, /GET \/trigger-scan is not allowed; use POST/],
+      ['/trigger-scan', { method: 'POST' }, 400, /missing driver/],
+      [
+        '/trigger-scan?driver=zigbee',
+        { method: 'POST' },
+        400,
+        /unknown driver "zigbee": expected one of mbus, dali, ble/,
+      ],
+      ['/trigger-scan?driver=mbus&from=900', { method: 'POST' }, 400, /from/],
+      ['/trigger-scan?driver=mbus&colour=red', { method: 'POST' }, 400, /unknown key "colour"/],
+      ['/trigger-scan?driver=mbus', { method: 'POST' }, 422, /already running/],
+      ['/devices/ghost/restart', { method: 'POST' }, 404, /unknown device "ghost"/],
+    ];
+    for (const [path, init, status, error] of cases) {
+      const response = await getJson<{ status: string; error: string }>(`${r.url}${path}`, init);
+      expect(response.status, path).toBe(status);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(response.body.status).toBe('error');
+      expect(response.body.error, path).toMatch(error);
+    }
+    const wrongMethod = await fetch(`${r.url}/metrics`, { method: 'PUT' });
+    expect(wrongMethod.headers.get('allow')).toBe('GET, HEAD');
+  });
+});
+
+describe('startHttp', () => {
+  it('logs a port in use and leaves the gateway running without HTTP', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const logs = captureLogs();
+    try {
+      const r = await rig({ buses: TWO_BUSES, http: { port } });
+      expect(r.http.url).toBeNull();
+      const line = logs.lines().find((l) => l.includes('HTTP server not started'));
+      expect(line).toMatch(
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: port ${port} is already in use`),
+      );
+      expect(line).toMatch(/keeps running without HTTP/);
+      // Notices are still counted.
+      await r.waitFor('readings counted', async () =>
+        (await r.metrics.text()).includes('fieldbridge_reads_total{device="a1"}'),
+      );
+    } finally {
+      logs.stop();
+      blocker.close();
+    }
+  });
+
+  it('does not listen when http.enabled is false', async () => {
+    const r = await rig({ buses: TWO_BUSES, http: { enabled: false } });
+    expect(r.http.url).toBeNull();
+    expect(r.http.port).toBeNull();
+    await r.http.close();
+  });
+});
+
+describe('GET /events', () => {
+  it('pushes a snapshot at once and again when a device changes', async () => {
+    const r = await rig({ buses: TWO_BUSES });
+    await r.waitFor('all devices healthy', () => allHealthy(r, ['a1', 'a2', 'b1']));
+    const controller = new AbortController();
+    const response = await fetch(`${r.url}/events`, { signal: controller.signal });
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let received = '';
+    const snapshots = () =>
+      [...received.matchAll(/event: snapshot\ndata: (.*)\n\n/g)].map(
+        (m) => JSON.parse(m[1] as string) as { buses: { devices: { id: string; state: string }[] }[] },
+      );
+    const pump = (async () => {
+      for (;;) {
+        const chunk = await reader.read().catch(() => ({ done: true, value: undefined }));
+        if (chunk.done) return;
+        received += decoder.decode(chunk.value, { stream: true });
+      }
+    })();
+    await waitUntil('first snapshot', () => snapshots().length >= 1);
+    r.runtime('sim:b').unplug();
+    // Down: reconnecting, offline, or restarted by its recovery ladder, whichever a push catches.
+    await waitUntil('b1 down in a pushed snapshot', () =>
+      snapshots().some((s) => s.buses[1]?.devices[0]?.state !== 'connected.healthy'),
+    );
+    controller.abort();
+    await pump;
+  });
+});
+
+describe('GatewayMetrics', () => {
+  it('observes read durations when a notice carries them', async () => {
+    const metrics = new GatewayMetrics({ defaultMetrics: false });
+    // Not in DeviceDataNotice yet (proposed): the metrics read it when it is there.
+    const notice: GatewayNotice & { durationMs: number } = {
+      type: 'device.data',
+      deviceId: 'm1',
+      operation: 'poll',
+      result: 1,
+      at: 0,
+      durationMs: 250,
+    };
+    metrics.handle(notice);
+    metrics.recordReadDuration('m2', 1.5);
+    const text = await metrics.text();
+    expect(text).toMatch(/^fieldbridge_read_duration_seconds_sum\{device="m1"\} 0\.25$/m);
+    expect(text).toMatch(/^fieldbridge_read_duration_seconds_count\{device="m2"\} 1$/m);
+    expect(text).not.toContain('process_cpu');
+  });
+
+  it('keeps separate counters per instance (its own registry)', async () => {
+    const one = new GatewayMetrics({ defaultMetrics: false });
+    const two = new GatewayMetrics({ defaultMetrics: false });
+    one.recordPublish('ok', 3);
+    expect(await two.text()).toMatch(/^fieldbridge_mqtt_publish_total\{result="ok"\} 0$/m);
+  });
+});

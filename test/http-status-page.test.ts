@@ -1,0 +1,81 @@
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allHealthy, type HttpRig, startRig } from './helpers/httpRig.js';
+
+// The status page in a real browser: headless Chromium (Debian's `chromium`, driven by playwright-core)
+// opens `/`, sees the actor tree, and follows a simulated bus being unplugged and plugged back in
+// through the server-sent events alone (no reload). A screenshot of the page with the outage is saved.
+
+const CHROMIUM = '/usr/bin/chromium';
+const available = existsSync(CHROMIUM);
+if (!available) {
+  console.warn(`skipping the status page browser test: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+}
+
+describe.skipIf(!available)('status page in headless Chromium', () => {
+  let browser: Browser;
+  let rig: HttpRig;
+
+  beforeAll(async () => {
+    [browser, rig] = await Promise.all([
+      chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] }),
+      startRig({
+        buses: [
+          { busId: 'mbus:/dev/ttyUSB0', devices: ['heat1', 'water1'] },
+          { busId: 'dali:hasseb-1', devices: ['lamp1'] },
+        ],
+      }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await rig?.stop();
+  });
+
+  it('shows the devices and follows an unplugged bus live', async () => {
+    await rig.waitFor('all devices healthy', () => allHealthy(rig, ['heat1', 'water1', 'lamp1']));
+    const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(rig.url);
+
+    const row = (id: string) => page.locator(`tr[data-device="${id}"]`);
+    const withHealth = (id: string, health: string) =>
+      page.locator(`tr[data-device="${id}"][data-health="${health}"]`);
+    for (const id of ['heat1', 'water1', 'lamp1']) {
+      await withHealth(id, 'healthy').waitFor({ timeout: 5_000 });
+    }
+    expect(await page.locator('#status').textContent()).toBe('online');
+    expect(await page.locator('#live').textContent()).toBe('live');
+    expect(await page.locator('section.bus').count()).toBe(2);
+    expect(await page.locator('#queue').textContent()).toBe('3');
+    // A reading arrived: some of its values are shown.
+    await expect.poll(() => row('heat1').locator('td').nth(3).textContent()).toMatch(/temperature \d/);
+
+    // The M-Bus converter is pulled: both meters go down, the lamp stays healthy, recovery starts.
+    rig.runtime('mbus:/dev/ttyUSB0').unplug('USB converter unplugged');
+    await withHealth('heat1', 'down').waitFor({ timeout: 5_000 });
+    await withHealth('water1', 'down').waitFor({ timeout: 5_000 });
+    await page.locator('#history tr[data-kind="recovery"]').first().waitFor({ timeout: 5_000 });
+    expect(await row('lamp1').getAttribute('data-health')).toBe('healthy');
+    await expect.poll(() => page.locator('#status').textContent()).not.toBe('online');
+    expect(await page.locator('#issues li').count()).toBeGreaterThan(0);
+
+    const dir = mkdtempSync(join(tmpdir(), 'fieldbridge-status-page-'));
+    const screenshot = join(dir, 'status-page-outage.png');
+    await page.screenshot({ path: screenshot, fullPage: true });
+    expect(statSync(screenshot).size).toBeGreaterThan(10_000);
+    console.log(`status page screenshot: ${screenshot}`);
+
+    // Plugged back in: the page turns healthy again without a reload.
+    rig.runtime('mbus:/dev/ttyUSB0').plug();
+    await withHealth('heat1', 'healthy').waitFor({ timeout: 10_000 });
+    await withHealth('water1', 'healthy').waitFor({ timeout: 10_000 });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
