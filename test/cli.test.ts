@@ -12,7 +12,7 @@ interface CliRun {
   code: number;
   stdout: string;
   stderr: string;
-  gatewayCalls: { config: FieldbridgeConfig; configSource: string }[];
+  gatewayCalls: { config: FieldbridgeConfig; configSource: string; inspectPort?: number }[];
 }
 
 let directory: string;
@@ -34,8 +34,8 @@ async function run(
   let stderr = '';
   const gatewayCalls: CliRun['gatewayCalls'] = [];
   const dependencies: CliDependencies = {
-    runGateway: async (config, { configSource }) => {
-      gatewayCalls.push({ config, configSource });
+    runGateway: async (config, { configSource, inspectPort }) => {
+      gatewayCalls.push({ config, configSource, ...(inspectPort === undefined ? {} : { inspectPort }) });
       return options.gatewayExitCode ?? 0;
     },
   };
@@ -187,6 +187,19 @@ describe('start', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('mqtt://127.0.0.1:1883');
     expect(result.gatewayCalls).toEqual([{ config: demoConfig(), configSource: '(demo)' }]);
+  });
+
+  it('passes --inspect on with its port, and refuses a bad one', async () => {
+    const path = await writeConfig('inspect.yaml', '');
+    expect((await run(['start', '--config', path, '--inspect'])).gatewayCalls[0]?.inspectPort).toBe(4242);
+    const custom = await run(['start', '--config', path, '--inspect', '--inspect-port', '5000']);
+    expect(custom.gatewayCalls[0]?.inspectPort).toBe(5000);
+    const bad = await run(['start', '--config', path, '--inspect', '--inspect-port', 'x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--inspect-port must be a port number 1-65535, got "x"');
+    expect((await run(['start', '--config', path, '--inspect-port', '5000'])).stderr).toContain(
+      '--inspect-port goes with --inspect',
+    );
   });
 
   it('does not start when an explicitly named file is missing (exit 2)', async () => {

@@ -16,7 +16,10 @@ export interface CliIo {
 }
 
 /** src/gateway.ts; resolves with the process exit code once the gateway has stopped. */
-export type GatewayRunner = (config: FieldbridgeConfig, options: { configSource: string }) => Promise<number>;
+export type GatewayRunner = (
+  config: FieldbridgeConfig,
+  options: { configSource: string; inspectPort?: number },
+) => Promise<number>;
 
 export interface CliDependencies {
   runGateway: GatewayRunner;

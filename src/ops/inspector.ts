@@ -3,6 +3,7 @@ import { createWebSocketInspector, type StatelyInspectionEvent } from '@statelya
 import type { InspectionEvent } from 'xstate';
 import { WebSocket, WebSocketServer } from 'ws';
 import { sanitizeMeta } from '../logging/sanitize.js';
+import { DEFAULT_INSPECT_PORT } from './inspectorPort.js';
 
 // `fieldbridge start --inspect`: the actor system streamed to the Stately inspector. The gateway sends
 // inspection events over a WebSocket to a relay bound to 127.0.0.1 only; the relay also serves a page
@@ -10,7 +11,6 @@ import { sanitizeMeta } from '../logging/sanitize.js';
 // events to it. Every event is passed through the log sanitiser first, so bind keys, passwords and
 // tokens never leave the process. On a headless box, tunnel the port: ssh -L 4242:127.0.0.1:4242 box.
 
-export const DEFAULT_INSPECT_PORT = 4242;
 const INSPECTOR_UI = 'https://stately.ai/inspect';
 /** Events kept for a browser that opens the page after the gateway started. */
 const REPLAY_EVENTS = 500;
