@@ -1,21 +1,26 @@
 import { createActor } from 'xstate';
+import { heardBleSensors } from './actors/ble/heard.js';
+import { stopSimulatedBluez } from './actors/ble/openBus.js';
 import { unavailableTransport } from './actors/drivers.js';
 import { snapshotPortOf } from './actors/snapshotPort.js';
 import { bindSupervisorTree } from './actors/supervisorActors.js';
 import { Bridge } from './bridge/bridge.js';
 import { type FieldbridgeConfig, loggingOptions } from './config/index.js';
+import { BleSensorCollector } from './gateway/bleSensors.js';
 import { bridgeLinkOf } from './gateway/bridgeLink.js';
 import { NoticeLog } from './gateway/noticeLog.js';
 import { withDiscovered } from './gateway/discovered.js';
 import { ConfigReloader } from './gateway/reload.js';
-import { BusScanner } from './gateway/scans.js';
+import { Operations } from './gateway/operations.js';
+import { BusScanner, scanLinesAtStart } from './gateway/scans.js';
 import { buildTree, defineTree } from './gateway/tree.js';
-import { closeLogging, configureLogging, getLogger } from './logging/index.js';
+import { closeLogging, configureLogging, getLogger, type Logger } from './logging/index.js';
+import type { InspectorRelay } from './ops/inspector.js';
 import { systemClock } from './machines/clock.js';
 import type { GatewayNotice } from './machines/notices.js';
 import { busChanges, type RootEvent } from './machines/rootSupervisor.js';
 import { type OpenedMqtt, openMqtt } from './mqtt/index.js';
-import { openPersistence } from './persistence/index.js';
+import { type DiscoveredDevice, openPersistence } from './persistence/index.js';
 import { readPackageVersion } from './version.js';
 
 // The daemon: builds the supervision tree from the config, runs it until SIGTERM/SIGINT (or the
@@ -28,11 +33,15 @@ export const EXIT_CONFIG = 2;
 /** EX_SOFTWARE: an internal error escaped every actor; the service manager should restart us. */
 export const EXIT_INTERNAL = 70;
 const SHUTDOWN_DEADLINE_MS = 1_500;
+/** At shutdown, how long the broker gets to take what is queued (the rest waits in the database). */
+const FINAL_DRAIN_MS = 1_000;
 
 export interface GatewayOptions {
   configSource: string;
   /** Stops the gateway like SIGTERM does (tests, embedding). */
   signal?: AbortSignal;
+  /** Streams the actor system to the Stately inspector through a relay on 127.0.0.1:<port>. */
+  inspectPort?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -43,6 +52,22 @@ function unrunnableDevices(config: FieldbridgeConfig): string[] {
     const why = device.enabled ? unavailableTransport(device) : undefined;
     return why ? [`devices[${index}] (${device.id}): ${why}`] : [];
   });
+}
+
+/** The Stately inspector relay, when asked for; a busy port is logged and the gateway runs without it. */
+async function startInspector(port: number | undefined, log: Logger): Promise<InspectorRelay | undefined> {
+  if (port === undefined) return undefined;
+  try {
+    const { startInspectorRelay } = await import('./ops/inspector.js');
+    const relay = await startInspectorRelay(port);
+    log.info(`Stately inspector: open http://127.0.0.1:${port}/ (this host only)`);
+    return relay;
+  } catch (error) {
+    log.warn(
+      `the Stately inspector is not available: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return undefined;
+  }
 }
 
 function withDeadline(work: Promise<unknown>, ms: number): Promise<unknown> {
@@ -108,20 +133,24 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
       return applyConfig(effective());
     },
   });
-  const scanner = new BusScanner({
-    registry,
+  const addDevices = (found: DiscoveredDevice[]) => {
+    const before = new Set(config.devices.map((device) => device.id));
+    persistence.transaction(() => {
+      for (const device of found) persistence.discovered.save(device);
+    });
+    const next = effective();
+    const added = next.devices.filter((device) => !before.has(device.id)).map((device) => device.id);
+    if (added.length > 0) applyConfig(next);
+    return added;
+  };
+  const scanner = new BusScanner({ registry, config: () => config, addDevices });
+  // BLE auto_add: sensors heard on a `ble:` line become devices, a few seconds' worth at a time.
+  const bleSensors = new BleSensorCollector({
     config: () => config,
-    addDevices: (found) => {
-      const before = new Set(config.devices.map((device) => device.id));
-      persistence.transaction(() => {
-        for (const device of found) persistence.discovered.save(device);
-      });
-      const next = effective();
-      const added = next.devices.filter((device) => !before.has(device.id)).map((device) => device.id);
-      if (added.length > 0) applyConfig(next);
-      return added;
-    },
+    addDevices,
+    log: (message) => log.info(message),
   });
+  const stopHearing = heardBleSensors.listen(bleSensors.handle);
   const scans = new AbortController();
   const bridge: Bridge = new Bridge({
     config,
@@ -132,19 +161,36 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     reloadConfig: () => reloader.reload(),
     scan: (request) => scanner.scan(request, scans.signal),
   });
+  // Operations needs the running tree; until it exists its share of the notices goes nowhere.
+  let feedOperations: (notice: GatewayNotice) => void = () => {};
   const sink = (notice: GatewayNotice) => {
     noticeLog.handle(notice);
     bridge.handleNotice(notice);
+    feedOperations(notice);
   };
+  const inspector = await startInspector(options.inspectPort, log);
+  const inspectOption = inspector ? { inspect: inspector.inspect } : {};
   const tree = bindSupervisorTree({
     registry,
     sink,
     clock: systemClock,
     snapshots: snapshotPortOf(persistence.snapshots),
     mqtt: mqtt.link,
+    ...inspectOption,
   });
-  const root = createActor(tree.logic, { input, clock: systemClock });
+  const root = createActor(tree.logic, { input, clock: systemClock, ...inspectOption });
   send = (event) => root.send(event);
+  const operations = new Operations({
+    config: () => config,
+    configSource: options.configSource,
+    reload: () => reloader.reload(),
+    tree: { root, buses: tree.buses },
+    bridge,
+    queue: persistence.outbox,
+    mqtt: mqtt.link,
+    scan: (request) => scanner.scan(request, scans.signal),
+    send: (event) => send(event),
+  });
 
   let exitCode = EXIT_OK;
   let requestStop: (reason: string) => void = () => {};
@@ -166,38 +212,18 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   options.signal?.addEventListener('abort', () => requestStop('aborted'), { once: true });
   root.subscribe({ error: onFatal });
 
+  feedOperations = operations.handle;
   bridge.start();
   root.start();
+  await operations.start();
   const devices = input.buses.reduce((sum, bus) => sum + bus.devices.length, 0);
   log.info(`fieldbridge ${version} started: ${devices} devices on ${input.buses.length} buses`, {
     config: options.configSource,
   });
-  if (devices === 0 && config.mbus.length === 0 && config.dali.length === 0) {
+  if (devices === 0 && config.mbus.length === 0 && config.dali.length === 0 && config.ble.length === 0) {
     log.info('no devices configured: idling (add devices to the config file)');
   }
-  for (const line of config.mbus) {
-    const known = config.devices.some((device) => device.driver === 'mbus' && device.port === line.port);
-    if (line.scan_on_start === 'always' || (line.scan_on_start === 'auto' && !known)) {
-      void scanner.scan(
-        { driver: 'mbus', port: line.port, mode: line.scan_mode, from: 0, to: 250 },
-        scans.signal,
-      );
-    }
-  }
-  for (const line of config.dali) {
-    const known = config.devices.some(
-      (device) =>
-        device.driver === 'dali' &&
-        device.transport === line.transport &&
-        device.adapter_serial === line.adapter_serial,
-    );
-    if (line.scan_on_start === 'always' || (line.scan_on_start === 'auto' && !known)) {
-      void scanner.scan(
-        { driver: 'dali', adapter_serial: line.adapter_serial, from: 0, to: 250 },
-        scans.signal,
-      );
-    }
-  }
+  scanLinesAtStart(config, scanner, scans.signal);
   // The health tick writes the summaries of ongoing outages; it also keeps an idle gateway alive.
   const tick = setInterval(() => {
     noticeLog.flush();
@@ -214,10 +240,19 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   clearInterval(tick);
   clearInterval(cleanup);
   scans.abort(new Error('fieldbridge is stopping'));
+  await operations.stop();
+  // What the broker takes now need not be sent after the restart; the root hosts the MQTT link, so
+  // this comes before stopping it (a reading or two more is queued meanwhile, and kept).
+  const left = await bridge.drain(FINAL_DRAIN_MS);
+  if (left > 0) log.info(`${left} messages stay queued for the next start`);
   root.stop();
   bridge.stop();
+  stopHearing();
+  bleSensors.stop();
   await withDeadline(registry.closeAll(), SHUTDOWN_DEADLINE_MS);
+  await withDeadline(stopSimulatedBluez(), SHUTDOWN_DEADLINE_MS);
   await withDeadline(mqtt.close(), SHUTDOWN_DEADLINE_MS);
+  await inspector?.stop();
   persistence.close();
   log.info('stopped');
   process.off('SIGTERM', onSignal);

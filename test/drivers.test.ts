@@ -21,7 +21,7 @@ describe('driver command checks', () => {
     expect(invalidCommand('simulated', 'set', { colour: 'red' })).toBe('unknown field "colour"');
   });
 
-  it('says when a driver does not take commands yet', () => {
-    expect(invalidCommand('mbus', 'set', {})).toBe('driver mbus does not support "set" yet');
+  it('says when a driver has no such command', () => {
+    expect(invalidCommand('mbus', 'set', {})).toBe('driver mbus has no "set" command');
   });
 });

@@ -86,13 +86,4 @@ describe('fieldbridge start', () => {
     expect(summaries.length).toBeGreaterThanOrEqual(1);
     expect(summaries.length).toBeLessThanOrEqual(3);
   });
-
-  it('refuses to start devices whose transport this build cannot run, naming them, exit 2', async () => {
-    const gateway = await startGateway(['devices:', '  - { id: lamp1, driver: dali }'].join('\n'));
-    const { code } = await gateway.exited;
-    expect(code).toBe(2);
-    expect(gateway.output).toMatch(
-      /devices\[0\] \(lamp1\): transport "hid" of driver dali is not available in this version of fieldbridge \(available: simulated\)/,
-    );
-  });
 });

@@ -8,8 +8,7 @@ import { runGateway } from '../src/gateway.js';
 import { waitUntil } from './helpers/httpRig.js';
 
 // The HTTP layer inside the real gateway (in this process, with its embedded broker): what a Docker
-// HEALTHCHECK and Prometheus see. Skipped until startHttp is wired into src/gateway.ts (the lead's
-// edit): remove `.skip` with that change.
+// HEALTHCHECK and Prometheus see.
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -50,7 +49,7 @@ async function gateway(devices: string[]): Promise<string> {
   return url;
 }
 
-describe.skip('HTTP in the running gateway', () => {
+describe('HTTP in the running gateway', () => {
   it('answers /health 200 when every device is healthy, and serves /metrics, /state and the page', async () => {
     const url = await gateway(['{ id: heat1, driver: mbus, transport: simulated, poll_interval_ms: 100 }']);
     await waitUntil('healthy', async () => (await fetch(`${url}/health`)).status === 200, 10_000);
@@ -67,20 +66,27 @@ describe.skip('HTTP in the running gateway', () => {
       '{ id: heat1, driver: mbus, transport: simulated, poll_interval_ms: 100 }',
       '{ id: dead1, driver: mbus, transport: simulated, simulation: { failure_rate: 1, connect_delay_ms: 5 } }',
     ]);
-    // It gives up after two attempts; its recovery ladder then retries, so it is offline or reconnecting.
-    await waitUntil('dead1 to give up', async () => {
-      const body = (await (await fetch(`${url}/health`)).json()) as {
-        components: { devices: Record<string, { reason?: string }> };
-      };
-      return /gave up/.test(body.components.devices.dead1?.reason ?? '');
-    });
-    const response = await fetch(`${url}/health`);
-    expect(response.status).toBe(503);
-    const body = (await response.json()) as {
-      components: { devices: Record<string, { healthy: boolean; reason?: string }> };
-    };
-    expect(body.components.devices.dead1).toMatchObject({ healthy: false });
-    expect(body.components.devices.dead1?.reason).toMatch(/simulated connect failure/);
-    expect(body.components.devices.heat1).toMatchObject({ healthy: true });
+    // It gives up after two attempts and its recovery ladder keeps retrying: the reason changes as it
+    // goes (failed connects, recovery steps, restarts), so wait for any unhealthy answer naming it,
+    // while the healthy meter beside it is reported healthy.
+    type Health = { components: { devices: Record<string, { healthy: boolean; reason?: string }> } };
+    let body: Health | undefined;
+    await waitUntil(
+      'dead1 to be reported down',
+      async () => {
+        const response = await fetch(`${url}/health`);
+        body = (await response.json()) as Health;
+        return (
+          response.status === 503 &&
+          body.components.devices.dead1?.healthy === false &&
+          body.components.devices.heat1?.healthy === true
+        );
+      },
+      15_000,
+    );
+    expect(body?.components.devices.dead1?.reason).toMatch(
+      /simulated connect failure|gave up|restart|recovery/,
+    );
+    expect(body?.components.devices.heat1).toMatchObject({ healthy: true });
   });
 });

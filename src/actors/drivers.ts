@@ -4,6 +4,8 @@ import { describeIssues } from '../bridge/requests.js';
 import type { DeviceConfig, DriverName } from '../config/index.js';
 import type { GatewayClock } from '../machines/clock.js';
 import type { BusRuntime, DriverDefinition, JsonValue } from './driver.js';
+import { bleEntities, bleExpireAfterS, bleModel } from './ble/entities.js';
+import { openBleBus, openSimulatedBleBus } from './ble/openBus.js';
 import { daliEntities, daliModel } from './dali/entities.js';
 import { openDaliBus, openSimulatedDaliBus } from './dali/openBus.js';
 import { mbusEntities, mbusModel } from './mbus/entities.js';
@@ -60,7 +62,7 @@ export function invalidCommand(
   args: unknown,
 ): string | undefined {
   const schema = DRIVERS[driver].commands[operation];
-  if (!schema) return `driver ${driver} does not support "${operation}" yet`;
+  if (!schema) return `driver ${driver} has no "${operation}" command`;
   const result = schema.safeParse(args);
   return result.success ? undefined : describeIssues(result.error, 'field');
 }
@@ -93,7 +95,6 @@ function hashSeed(text: string): number {
 const SERIAL_LADDER = [{ name: 'reopen' }, { name: 'reenumerate' }, { name: 'restart_actor' }];
 
 export const DRIVERS: Record<DriverName, DriverEntry> = {
-  // BLE entities and commands arrive with that driver.
   mbus: {
     definition: { name: 'mbus', recoverySteps: SERIAL_LADDER },
     transports: { serial: openMbusBus, simulated: openSimulatedBus },
@@ -125,9 +126,17 @@ export const DRIVERS: Record<DriverName, DriverEntry> = {
         { name: 'restart_actor' },
       ],
     },
-    transports: { simulated: openSimulatedBus },
+    transports: {
+      bluez: openBleBus,
+      // The BLE runtime on an in-process fake BlueZ; without dbus-daemon, the generic simulated device.
+      simulated: (busId, devices, clock) =>
+        openSimulatedBleBus(busId, devices, clock) ?? openSimulatedBus(busId, devices, clock),
+    },
     model: { manufacturer: 'BLE', model: 'Sensor' },
-    entities: () => [],
+    describe: bleModel,
+    entities: (device, state) => bleEntities(device, state),
+    expireAfterS: bleExpireAfterS,
+    // Sensors only advertise; the adapter device reports by itself (its watchdog).
     commands: {},
   },
   simulated: {

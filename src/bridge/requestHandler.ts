@@ -9,6 +9,7 @@ import {
   okResponse,
   parseRequest,
 } from './requests.js';
+import { injectSimulationFault } from './simulationFaults.js';
 
 // Answers `<base>/bridge/request/<name>`: every request is checked (requests.ts), then acted on.
 // Requests that start work in the actors (restart, recover) answer "ok" once the work was handed over;
@@ -95,6 +96,8 @@ export class RequestHandler {
         const outcome = await this.#context.reloadConfig();
         return outcome.ok ? { data: outcome.data } : { error: outcome.error };
       }
+      case 'simulation/fault':
+        return injectSimulationFault(request, devices);
     }
   }
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MBUS_SCAN_MODES } from '../config/index.js';
 import { closestMatch } from '../config/suggest.js';
 import { LOG_LEVELS } from '../logging/index.js';
+import { MAX_POWER_CUT_MS, SIMULATION_FAULTS } from './simulationFaults.js';
 
 // Bridge requests (`<base>/bridge/request/<name>`) and device commands (`<base>/<id>/set|get`) arrive
 // as untrusted MQTT payloads. Everything is checked here before it reaches an actor: size, JSON,
@@ -28,6 +29,10 @@ const REQUEST_SCHEMAS = {
     /** Primary scans: the address range. */
     from: z.number().int().min(0).max(250).default(0),
     to: z.number().int().min(0).max(250).default(250),
+    /** BLE: which adapter (needed when more than one is configured). */
+    adapter: z.string().min(1).optional(),
+    /** BLE: how long to listen, in seconds. */
+    duration_s: z.number().min(1).max(300).optional(),
     transaction,
   }),
   'adapter/power_cycle': z.strictObject({ adapter: z.string().min(1).default('hci0'), transaction }),
@@ -38,6 +43,15 @@ const REQUEST_SCHEMAS = {
   }),
   'queue/stats': z.strictObject({ transaction }),
   'config/reload': z.strictObject({ transaction }),
+  /** Faults for a simulated DALI adapter (simulationFaults.ts): the soak and demos, never hardware. */
+  'simulation/fault': z.strictObject({
+    driver: z.enum(['dali']),
+    fault: z.enum(SIMULATION_FAULTS),
+    address: z.number().int().min(0).max(63).optional(),
+    duration_ms: z.number().int().min(0).max(MAX_POWER_CUT_MS).optional(),
+    bus: z.string().min(1).optional(),
+    transaction,
+  }),
 } as const;
 
 export type RequestName = keyof typeof REQUEST_SCHEMAS;

@@ -5,8 +5,16 @@
 import { parseConfig } from './load.js';
 import type { FieldbridgeConfig } from './schema.js';
 
-/** The demo's devices; `mbusLink` puts the meters on the M-Bus simulator's serial line. */
-export function demoConfigYaml(mbusLink?: string): string {
+export interface DemoOptions {
+  /** BLE sensors on a fake BlueZ inside the gateway (needs dbus-daemon) instead of a software thermometer. */
+  bluez?: boolean;
+}
+
+/**
+ * The demo's devices; `mbusLink` puts the meters on the M-Bus simulator's serial line, `bluez` the BLE
+ * sensors on a simulated BlueZ adapter (found by auto_add, as a user's thermometers would be).
+ */
+export function demoConfigYaml(mbusLink?: string, options: DemoOptions = {}): string {
   const meters = mbusLink
     ? [
         `  - { id: demo_heat_meter, name: Demo heat meter, driver: mbus, port: '${mbusLink}', address: 1 }`,
@@ -20,13 +28,18 @@ export function demoConfigYaml(mbusLink?: string): string {
     '  - { id: demo_climate, name: Demo climate sensor and lamp, driver: simulated }',
     ...meters,
     '  - { id: demo_dali_lamp, name: Demo DALI lamp, driver: dali, transport: simulated, address: 0 }',
-    '  - { id: demo_thermometer, name: Demo BLE thermometer, driver: ble, transport: simulated, poll_interval_ms: 5000 }',
+    ...(options.bluez
+      ? []
+      : [
+          '  - { id: demo_thermometer, name: Demo BLE thermometer, driver: ble, transport: simulated, poll_interval_ms: 5000 }',
+        ]),
+    ...(options.bluez ? ['ble:', '  - { adapter: hci0, transport: simulated }'] : []),
     '',
   ].join('\n');
 }
 
-export function demoConfig(mbusLink?: string): FieldbridgeConfig {
-  return parseConfig(demoConfigYaml(mbusLink), {}, '(demo)');
+export function demoConfig(mbusLink?: string, options: DemoOptions = {}): FieldbridgeConfig {
+  return parseConfig(demoConfigYaml(mbusLink, options), {}, '(demo)');
 }
 
 /** What the demo prints at start: where to look. */

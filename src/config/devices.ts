@@ -2,6 +2,7 @@
 // filled in, and simulated ones their complete `simulation` block, so consumers never re-derive them.
 
 import { z } from 'zod';
+import { bleWatchdogSchema, dbusAddress } from './bleLines.js';
 import { deviceTuningOverrides } from './device-defaults.js';
 import {
   bindKey,
@@ -137,11 +138,37 @@ const bleDevice = z
     driver: z.literal('ble'),
     transport: z.enum(['bluez', 'simulated']).default('bluez'),
     adapter: nonEmptyString().default('hci0'),
+    /** `adapter`: the adapter itself (brought up, watched, recovered); absent or `sensor`: a sensor. */
+    role: z.enum(['sensor', 'adapter']).optional(),
     mac: macAddress().optional(),
     bind_key: bindKey().optional(),
+    /** Sensors: not heard for this long and the device is unavailable (default 10 minutes; 0: never). */
+    offline_after_ms: durationMs().optional(),
+    /** Adapter devices: another D-Bus than the system bus. */
+    bus_address: dbusAddress().optional(),
+    /** Adapter devices: the watchdog's timing. */
+    watchdog: bleWatchdogSchema.optional(),
     ...commonFields,
   })
-  .superRefine(simulationNeedsSimulatedTransport, whenFieldsValid('transport', 'simulation'));
+  .superRefine(simulationNeedsSimulatedTransport, whenFieldsValid('transport', 'simulation'))
+  .superRefine(
+    (device, ctx) => {
+      const adapter = device.role === 'adapter';
+      const wrong = adapter
+        ? (['mac', 'bind_key', 'offline_after_ms'] as const).filter((key) => device[key] !== undefined)
+        : (['bus_address', 'watchdog'] as const).filter((key) => device[key] !== undefined);
+      for (const key of wrong) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: adapter
+            ? 'belongs to a sensor, not to an adapter device (role: adapter)'
+            : 'belongs to the adapter device (role: adapter, or a line under ble:), not to a sensor',
+        });
+      }
+    },
+    whenFieldsValid('role', 'mac', 'bind_key', 'offline_after_ms', 'bus_address', 'watchdog'),
+  );
 
 /**
  * A device that exists only in software: readings (temperature, humidity, energy) every

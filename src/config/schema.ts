@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { deviceDefaultsSection } from './device-defaults.js';
 import { deviceSchema } from './devices.js';
+import { bleSection } from './bleLines.js';
 import { daliSection } from './daliLines.js';
 import { mbusSection } from './mbusBuses.js';
 import { checkCrossSectionRules } from './rules.js';
@@ -31,6 +32,7 @@ export const configSchema = z
     device_defaults: deviceDefaultsSection,
     mbus: mbusSection,
     dali: daliSection,
+    ble: bleSection,
     devices: z.array(deviceSchema).default(() => []),
   })
   // Runs even when sections failed, so e.g. duplicate ids are reported together with a typo elsewhere.

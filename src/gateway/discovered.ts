@@ -1,11 +1,13 @@
 import type { FoundMeter } from '../actors/mbus/scan.js';
 import { deviceSchema, type DeviceConfig, type FieldbridgeConfig } from '../config/index.js';
 import type { DiscoveredDevice } from '../persistence/index.js';
+import { bleAdapterDevices, sameBleSensor } from './bleSensors.js';
 import { freeId } from './scans.js';
 
 // The devices the gateway runs = the config file's devices + the devices scans found (kept in the
-// database). A found device never overrides a configured one: same id, or the same meter configured by
-// hand (same port and address), and the configured entry wins.
+// database), plus the adapter devices of the `ble:` lines. A found device never overrides a configured
+// one: same id, or the same meter (same port and address) or BLE sensor (same MAC) configured by hand,
+// and the configured entry wins.
 
 function sameMeter(a: DeviceConfig, b: DeviceConfig): boolean {
   if (a.driver !== 'mbus' || b.driver !== 'mbus') return false;
@@ -24,7 +26,8 @@ export function withDiscovered(
   config: FieldbridgeConfig,
   discovered: readonly DiscoveredDevice[],
 ): EffectiveConfig {
-  const devices = [...config.devices];
+  // The adapter devices of the `ble:` lines go first: on their bus, sensors start after the adapter.
+  const devices = [...bleAdapterDevices(config), ...config.devices];
   const skipped: string[] = [];
   for (const found of discovered) {
     const parsed = deviceSchema.safeParse(found.config);
@@ -35,10 +38,12 @@ export function withDiscovered(
       continue;
     }
     const device = parsed.data;
-    const clash = devices.find((other) => other.id === device.id || sameMeter(other, device));
+    const same = (other: DeviceConfig) => sameMeter(other, device) || sameBleSensor(other, device);
+    const clash = devices.find((other) => other.id === device.id || same(other));
     if (clash) {
-      // The same meter configured by hand wins quietly; an unrelated device with the id is worth a line.
-      if (!sameMeter(clash, device)) skipped.push(`${found.id}: the id is taken by a configured device`);
+      // The same meter or BLE sensor configured by hand wins quietly; an unrelated device with the id
+      // is worth a line.
+      if (!same(clash)) skipped.push(`${found.id}: the id is taken by a configured device`);
       continue;
     }
     devices.push(device);

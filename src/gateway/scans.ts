@@ -2,6 +2,7 @@ import type { BusRegistry } from '../actors/busRegistry.js';
 import type { FieldbridgeConfig, MbusScanMode } from '../config/index.js';
 import { getLogger } from '../logging/index.js';
 import type { DiscoveredDevice } from '../persistence/index.js';
+import { bleLineScan } from './bleScan.js';
 import { daliLineScan } from './daliScan.js';
 import { mbusLineScan } from './mbusScan.js';
 
@@ -18,6 +19,10 @@ export interface ScanRequest {
   mode?: MbusScanMode | undefined;
   from: number;
   to: number;
+  /** BLE: which adapter (needed when more than one line is configured). */
+  adapter?: string | undefined;
+  /** BLE: how long to listen. */
+  duration_s?: number | undefined;
 }
 
 export type ScanOutcome = { ok: true; data: Record<string, unknown> } | { ok: false; error: string };
@@ -67,7 +72,7 @@ export class BusScanner {
         ? mbusLineScan(context, request)
         : request.driver === 'dali'
           ? daliLineScan(context, request)
-          : { error: `bus scans of driver ${request.driver} are not available yet; nothing was scanned` };
+          : bleLineScan(context, request);
     if ('error' in prepared) return { ok: false, error: prepared.error };
     const { line } = prepared;
     if (this.#running.has(line)) return { ok: false, error: `a scan of ${line} is already running` };
@@ -97,4 +102,27 @@ export function freeId(base: string, taken: Set<string>): string {
   for (let n = 2; taken.has(id); n++) id = `${base}_${n}`;
   taken.add(id);
   return id;
+}
+
+/** Scans the `mbus` and `dali` lines that ask for it at start (`scan_on_start`), in the background. */
+export function scanLinesAtStart(config: FieldbridgeConfig, scanner: BusScanner, signal: AbortSignal): void {
+  const wanted = (setting: 'auto' | 'always' | 'never', known: boolean) =>
+    setting === 'always' || (setting === 'auto' && !known);
+  for (const line of config.mbus) {
+    const known = config.devices.some((device) => device.driver === 'mbus' && device.port === line.port);
+    if (wanted(line.scan_on_start, known)) {
+      void scanner.scan({ driver: 'mbus', port: line.port, mode: line.scan_mode, from: 0, to: 250 }, signal);
+    }
+  }
+  for (const line of config.dali) {
+    const known = config.devices.some(
+      (device) =>
+        device.driver === 'dali' &&
+        device.transport === line.transport &&
+        device.adapter_serial === line.adapter_serial,
+    );
+    if (wanted(line.scan_on_start, known)) {
+      void scanner.scan({ driver: 'dali', adapter_serial: line.adapter_serial, from: 0, to: 250 }, signal);
+    }
+  }
 }

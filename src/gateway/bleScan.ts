@@ -1,0 +1,71 @@
+import { BleBusRuntime } from '../actors/ble/runtime.js';
+import { bleLineBus } from '../config/bleLines.js';
+import { bleSensorEntry, knownBleMac, lineAccepts } from './bleSensors.js';
+import type { LineScan, ScanContext, ScanRequest } from './scans.js';
+
+// BLE lines: a scan listens on the line's running adapter for `duration_s` (default 10 s) and adds the
+// sensors it heard in the line's formats (and on its allow-list), whatever `auto_add` says: asking is
+// consent. Sensors are passive, so "scanning" is listening; the adapter's discovery runs all the time.
+
+export const DEFAULT_BLE_SCAN_S = 10;
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('scan aborted'));
+      },
+      { once: true },
+    );
+  });
+}
+
+export function bleLineScan(context: ScanContext, request: ScanRequest): LineScan | { error: string } {
+  const lines = context.config.ble;
+  const line =
+    request.adapter === undefined
+      ? lines.length === 1
+        ? lines[0]
+        : undefined
+      : lines.find((candidate) => candidate.adapter === request.adapter);
+  if (!line) {
+    const known = lines.map((candidate) => candidate.adapter).join(', ') || 'none';
+    return {
+      error:
+        request.adapter === undefined
+          ? `say which BLE adapter to listen on ("adapter"): known are ${known}`
+          : `adapter ${request.adapter} is not a BLE line of this gateway (known: ${known}; add it under ble: in the config)`,
+    };
+  }
+  const seconds = request.duration_s ?? DEFAULT_BLE_SCAN_S;
+  return {
+    line: `BLE adapter ${line.adapter}`,
+    describe: `listening for ${seconds} s`,
+    async run(signal, taken) {
+      const runtime = context.registry.find(bleLineBus(line));
+      if (!(runtime instanceof BleBusRuntime)) {
+        throw new Error(`the bus of adapter ${line.adapter} is not running (is the gateway still starting?)`);
+      }
+      const started = Date.now();
+      await delay(seconds * 1000, signal);
+      const heard = runtime
+        .heard()
+        .filter((sensor) => sensor.lastHeardAt >= started && lineAccepts(line, sensor));
+      const devices = heard
+        .filter((sensor) => sensor.deviceId === undefined && !knownBleMac(context.config, sensor.mac))
+        .map((sensor) => bleSensorEntry(sensor, line, taken));
+      const found = heard.map((sensor) => ({
+        mac: sensor.mac,
+        id: sensor.deviceId ?? devices.find((device) => device.config.mac === sensor.mac)?.id ?? null,
+        name: sensor.name ?? null,
+        format: sensor.format,
+        encrypted: sensor.encrypted,
+        rssi: sensor.rssi ?? null,
+      }));
+      return { found, devices };
+    },
+  };
+}
