@@ -1,4 +1,5 @@
 import type { AnyActorRef } from 'xstate';
+import { bluezCallStats } from '../actors/ble/dbus/stats.js';
 import type { FieldbridgeConfig } from '../config/index.js';
 import {
   GatewayMetrics,
@@ -46,6 +47,7 @@ export class Operations {
   #statusTimer: ReturnType<typeof setInterval> | undefined;
   #readyTimer: ReturnType<typeof setTimeout> | undefined;
   #ready = false;
+  #stopDbusMetrics: () => void = () => undefined;
   /** When the health check last ran (the watchdog's proof that it still does). */
   #healthAt = Date.now();
 
@@ -53,6 +55,9 @@ export class Operations {
 
   async start(): Promise<void> {
     const { options } = this;
+    this.#stopDbusMetrics = bluezCallStats.listen((operation, ms, outcome) =>
+      this.metrics.recordDbusCall(operation, ms / 1000, outcome),
+    );
     this.#http = await startHttp({
       http: options.config().http,
       bridgeHealth: () => this.#health(),
@@ -148,6 +153,7 @@ export class Operations {
     if (this.#statusTimer !== undefined) clearInterval(this.#statusTimer);
     this.#watchdog?.stop();
     this.#configWatch?.stop();
+    this.#stopDbusMetrics();
     await this.#notify.stopping();
     await this.#http?.close();
   }

@@ -49,8 +49,17 @@ class Operation {
   }
 }
 
+export type CallListener = (operation: string, ms: number, outcome: CallOutcome) => void;
+
 export class DbusCallStats {
   readonly #operations = new Map<string, Operation>();
+  readonly #listeners = new Set<CallListener>();
+
+  /** Hears every call as it is recorded (the Prometheus histogram); returns the function that stops it. */
+  listen(listener: CallListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
 
   /** One finished call; a call that timed out counts with its bound as its latency. */
   record(operation: string, ms: number, outcome: CallOutcome): void {
@@ -63,6 +72,7 @@ export class DbusCallStats {
     if (outcome === 'error') entry.errors += 1;
     if (outcome === 'timeout') entry.timeouts += 1;
     entry.add(ms);
+    for (const listener of this.#listeners) listener(operation, ms, outcome);
   }
 
   /** Every operation seen so far, by name (`Adapter1.StartDiscovery`, `Properties.Get(Powered)`, …). */
