@@ -9,6 +9,7 @@ import { type FieldbridgeConfig, loggingOptions } from './config/index.js';
 import { BleSensorCollector } from './gateway/bleSensors.js';
 import { bridgeLinkOf } from './gateway/bridgeLink.js';
 import { NoticeLog } from './gateway/noticeLog.js';
+import { DaliReplugRescan } from './gateway/daliAdapters.js';
 import { withDiscovered } from './gateway/discovered.js';
 import { ConfigReloader } from './gateway/reload.js';
 import { Operations } from './gateway/operations.js';
@@ -163,10 +164,19 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   });
   // Operations needs the running tree; until it exists its share of the notices goes nowhere.
   let feedOperations: (notice: GatewayNotice) => void = () => {};
+  const daliRescan = new DaliReplugRescan(
+    () => config,
+    (line) =>
+      void scanner.scan(
+        { driver: 'dali', adapter_serial: line.adapter_serial, from: 0, to: 250 },
+        scans.signal,
+      ),
+  );
   const sink = (notice: GatewayNotice) => {
     noticeLog.handle(notice);
     bridge.handleNotice(notice);
     feedOperations(notice);
+    daliRescan.handle(notice);
   };
   const inspector = await startInspector(options.inspectPort, log);
   const inspectOption = inspector ? { inspect: inspector.inspect } : {};

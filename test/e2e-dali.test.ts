@@ -109,6 +109,11 @@ describeWithMosquitto('DALI: gateway ↔ simulated hasseb adapter ↔ mosquitto'
       command_topic: `${base}/dali_lamp_1/set`,
     });
     expect(sub.on(`${base}/dali_group_1/availability`).at(-1)?.payload).toBe('online');
+    // The adapter is a device too: its self-test (one bus query) says it is there, with its firmware.
+    await sub.waitFor('the adapter self-test', () =>
+      sub.json<{ connected?: boolean }>(`${base}/dali_adapter`).some((state) => state.connected === true),
+    );
+    expect(sub.json<{ firmware?: string }>(`${base}/dali_adapter`).at(-1)?.firmware).toBe('2.3');
 
     expect(await set(sub, 'dali_lamp_1', { state: 'ON', brightness: 120, transaction: 't1' })).toMatchObject({
       status: 'ok',

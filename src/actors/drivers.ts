@@ -6,7 +6,7 @@ import type { GatewayClock } from '../machines/clock.js';
 import type { BusRuntime, DriverDefinition, JsonValue } from './driver.js';
 import { bleEntities, bleExpireAfterS, bleModel } from './ble/entities.js';
 import { openBleBus, openSimulatedBleBus } from './ble/openBus.js';
-import { daliEntities, daliModel } from './dali/entities.js';
+import { daliAdapterEntities, daliEntities, daliModel } from './dali/entities.js';
 import { openDaliBus, openSimulatedDaliBus } from './dali/openBus.js';
 import { mbusEntities, mbusModel } from './mbus/entities.js';
 import { openMbusBus } from './mbus/openBus.js';
@@ -112,7 +112,8 @@ export const DRIVERS: Record<DriverName, DriverEntry> = {
     transports: { hid: openDaliBus, simulated: openSimulatedDaliBus },
     model: { manufacturer: 'DALI', model: 'Control gear' },
     describe: daliModel,
-    entities: (_device, state) => daliEntities(state),
+    entities: (device, state) =>
+      device.driver === 'dali' && device.role === 'adapter' ? daliAdapterEntities() : daliEntities(state),
     // A lamp forgets its level when the power goes; the adapter's replug or a restart forgets it too.
     restoresState: true,
     commands: { set: lightSet, get: lightGet },

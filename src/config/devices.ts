@@ -114,6 +114,8 @@ const daliDevice = z
      */
     address: wholeNumber(0, 63).optional(),
     group: wholeNumber(0, 15).optional(),
+    /** `adapter`: the hasseb adapter itself (its connectivity; one query per bus per self-test). */
+    role: z.enum(['light', 'adapter']).optional(),
     ...commonFields,
     /** The self-test: each light's status is queried this often, so a dead bus or a lamp that lost power is noticed. */
     poll_interval_ms: durationMs().default(60_000),
@@ -128,8 +130,15 @@ const daliDevice = z
           message: 'a DALI light is a lamp (address) or a group, not both',
         });
       }
+      if (device.role === 'adapter' && (device.address !== undefined || device.group !== undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [device.address !== undefined ? 'address' : 'group'],
+          message: 'belongs to a light, not to the adapter device (role: adapter)',
+        });
+      }
     },
-    whenFieldsValid('address', 'group'),
+    whenFieldsValid('address', 'group', 'role'),
   );
 
 const bleDevice = z

@@ -2,6 +2,7 @@ import type { FoundMeter } from '../actors/mbus/scan.js';
 import { deviceSchema, type DeviceConfig, type FieldbridgeConfig } from '../config/index.js';
 import type { DiscoveredDevice } from '../persistence/index.js';
 import { bleAdapterDevices, sameBleSensor } from './bleSensors.js';
+import { daliAdapterDevices } from './daliAdapters.js';
 import { freeId } from './scans.js';
 
 // The devices the gateway runs = the config file's devices + the devices scans found (kept in the
@@ -27,7 +28,7 @@ export function withDiscovered(
   discovered: readonly DiscoveredDevice[],
 ): EffectiveConfig {
   // The adapter devices of the `ble:` lines go first: on their bus, sensors start after the adapter.
-  const devices = [...bleAdapterDevices(config), ...config.devices];
+  const devices = [...bleAdapterDevices(config), ...daliAdapterDevices(config), ...config.devices];
   const skipped: string[] = [];
   for (const found of discovered) {
     const parsed = deviceSchema.safeParse(found.config);

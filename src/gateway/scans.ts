@@ -118,6 +118,7 @@ export function scanLinesAtStart(config: FieldbridgeConfig, scanner: BusScanner,
     const known = config.devices.some(
       (device) =>
         device.driver === 'dali' &&
+        device.role !== 'adapter' &&
         device.transport === line.transport &&
         device.adapter_serial === line.adapter_serial,
     );

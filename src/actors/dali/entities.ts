@@ -27,3 +27,24 @@ export function daliModel(state: Record<string, JsonValue> | undefined): {
   const groups = Array.isArray(state?.groups) ? state.groups : undefined;
   return { manufacturer: 'DALI', model: groups ? 'Control gear (lamp)' : 'Control gear' };
 }
+
+/** The adapter device: is it there (connectivity), and its firmware. */
+export function daliAdapterEntities(): EntityDescriptor[] {
+  return [
+    {
+      component: 'binary_sensor',
+      objectId: 'connectivity',
+      name: 'Connectivity',
+      key: 'connected',
+      deviceClass: 'connectivity',
+      entityCategory: 'diagnostic',
+    },
+    {
+      component: 'sensor',
+      objectId: 'firmware',
+      name: 'Firmware',
+      key: 'firmware',
+      entityCategory: 'diagnostic',
+    },
+  ];
+}

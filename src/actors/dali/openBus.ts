@@ -30,7 +30,10 @@ function openOn(busId: string, enumerator: HidEnumerator, devices: readonly Dali
   return new DaliBusRuntime(busId, {
     enumerator,
     adapterSerial: devices[0]?.adapter_serial,
-    lights: devices.map((device) => ({ deviceId: device.id, target: lightTarget(device) })),
+    lights: devices.map((device) => ({
+      deviceId: device.id,
+      target: device.role === 'adapter' ? ('adapter' as const) : lightTarget(device),
+    })),
     log: (message) => logger.info(message),
   });
 }
@@ -47,7 +50,8 @@ export function openDaliBus(busId: string, devices: readonly DeviceConfig[]): Da
 export const simulatedDaliAdapters = new Map<string, FakeHidEnumerator>();
 
 /** The lamps of a simulated bus: one per configured short address, each in every configured group. */
-export function simulatedGear(devices: readonly DaliDevice[]): GearSpec[] {
+export function simulatedGear(all: readonly DaliDevice[]): GearSpec[] {
+  const devices = all.filter((device) => device.role !== 'adapter');
   const groups = [
     ...new Set(devices.flatMap((device) => (device.group === undefined ? [] : [device.group]))),
   ];

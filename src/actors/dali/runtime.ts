@@ -11,6 +11,7 @@ import {
   readLevel,
   readStatus,
 } from './lamps.js';
+import { BROADCAST, gearCommand } from './codec/index.js';
 import { DaliMaster } from './master.js';
 import { type FoundLight, scanLights } from './scan.js';
 import {
@@ -28,7 +29,8 @@ import {
 
 export interface DaliLightSpec {
   deviceId: string;
-  target: LightTarget;
+  /** A light, or `adapter`: the adapter itself (its connectivity, and the bus self-test). */
+  target: LightTarget | 'adapter';
 }
 
 export interface DaliBusOptions {
@@ -50,11 +52,13 @@ interface Open {
 export class DaliBusRuntime implements BusRuntime {
   readonly #lock = new BusLock();
   readonly #lights = new Map<string, LightTarget>();
+  readonly #adapterDevices = new Set<string>();
   readonly #info = new Map<number, LampInfo>();
   /** The last level each light had while on, for ON without a brightness. */
   readonly #lastOn = new Map<string, number>();
   readonly #watchers = new BusWatchers();
   #open: Open | undefined;
+  #firmware: string | undefined;
   #watch: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
@@ -62,7 +66,10 @@ export class DaliBusRuntime implements BusRuntime {
     readonly busId: string,
     private readonly options: DaliBusOptions,
   ) {
-    for (const light of options.lights) this.#lights.set(light.deviceId, light.target);
+    for (const light of options.lights) {
+      if (light.target === 'adapter') this.#adapterDevices.add(light.deviceId);
+      else this.#lights.set(light.deviceId, light.target);
+    }
   }
 
   /** What the adapter is, for the adapter's own entities: undefined while it is not open. */
@@ -71,6 +78,10 @@ export class DaliBusRuntime implements BusRuntime {
   }
 
   async connect(deviceId: string, signal: AbortSignal): Promise<void> {
+    if (this.#adapterDevices.has(deviceId)) {
+      await this.#lock.run(`connect ${deviceId}`, signal, () => this.#ensureOpen(signal));
+      return;
+    }
     const target = this.#target(deviceId);
     await this.#lock.run(`connect ${deviceId}`, signal, async () => {
       const { master } = await this.#ensureOpen(signal);
@@ -94,6 +105,7 @@ export class DaliBusRuntime implements BusRuntime {
     args: JsonValue,
     signal: AbortSignal,
   ): Promise<JsonValue> {
+    if (this.#adapterDevices.has(deviceId)) return this.#selfTest(deviceId, operation, signal);
     const target = this.#target(deviceId);
     return this.#lock.run(`${operation} ${deviceId}`, signal, async () => {
       const open = this.#open;
@@ -121,6 +133,27 @@ export class DaliBusRuntime implements BusRuntime {
         default:
           throw new Error(`DALI lights support set, get and poll, not "${operation}"`);
       }
+    });
+  }
+
+  /**
+   * The adapter device's poll: one query for the whole bus (is any control gear there?), so a silently
+   * dead adapter or bus is noticed even when nobody switches a light.
+   */
+  #selfTest(deviceId: string, operation: string, signal: AbortSignal): Promise<JsonValue> {
+    if (operation !== 'poll' && operation !== 'get') {
+      return Promise.reject(new Error(`the DALI adapter device takes no "${operation}" command`));
+    }
+    return this.#lock.run(`self-test ${deviceId}`, signal, async () => {
+      const open = this.#open;
+      if (!open) throw new Error('the DALI adapter is not connected');
+      const answer = await open.master.send(gearCommand(BROADCAST, 'QUERY CONTROL GEAR PRESENT'), signal);
+      return {
+        connected: true,
+        lamps_answering: answer.kind !== 'no_answer',
+        firmware: this.#firmware ?? null,
+        serial_number: open.transport.info.serialNumber ?? null,
+      };
     });
   }
 
@@ -169,7 +202,7 @@ export class DaliBusRuntime implements BusRuntime {
   }
 
   async runRecoveryStep(step: string, deviceId: string, signal: AbortSignal): Promise<void> {
-    this.#target(deviceId);
+    if (!this.#adapterDevices.has(deviceId)) this.#target(deviceId);
     switch (step) {
       case 'reopen':
       case 'reenumerate':
@@ -235,6 +268,7 @@ export class DaliBusRuntime implements BusRuntime {
     const master = new DaliMaster(transport, this.options.queryTimeoutMs);
     try {
       const firmware = await master.checkFirmware(signal);
+      this.#firmware = `${firmware.major}.${firmware.minor}`;
       this.options.log?.(
         `hasseb DALI adapter ${info.serialNumber ?? info.path} open, firmware ${firmware.major}.${firmware.minor}`,
       );
