@@ -146,7 +146,9 @@ describe('fieldbridge decode mbus', () => {
   });
 
   it('is listed by --help and explains itself with decode --help', async () => {
-    expect((await run(['--help'])).stdout).toMatch(/\n {2}decode +Decode an M-Bus, DALI, BTHome, Ruuvi or ATC frame/);
+    expect((await run(['--help'])).stdout).toMatch(
+      /\n {2}decode +Decode an M-Bus, DALI, BTHome, Ruuvi or ATC frame/,
+    );
     const help = await run(['decode', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: fieldbridge decode mbus \[HEX\.\.\.\] \[--file FILE\]/);
