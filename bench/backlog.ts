@@ -1,9 +1,8 @@
-import { fork } from 'node:child_process';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { Mosquitto } from './broker.js';
 import { GatewayPath, readingValues, RssSampler, untilOutboxEmpty } from './mqttRig.js';
 import type { Figure } from './report.js';
+import { forkBenchScript, RUNTIME } from './scripts.js';
 import { nowUs, type SubscriberProcess } from './subscriber.js';
 
 // A long broker outage, then the catch-up: MESSAGES readings queued in the outbox while the link is
@@ -14,7 +13,8 @@ import { nowUs, type SubscriberProcess } from './subscriber.js';
 //
 // It runs in a fresh process (backlogProcess.ts), with a subscriber process of its own on the same
 // broker, so the RSS is that of a gateway process draining a backlog, not of a process that just ran
-// 10,000 device actors.
+// 10,000 device actors. `npm run bench` runs it as compiled JavaScript with plain node, as the gateway
+// runs (see scripts.ts); the figure names how it ran.
 
 const MESSAGES = 1_000_000;
 const BATCH = 1_000;
@@ -76,8 +76,7 @@ export async function measureBacklog(url: string, subscriber: SubscriberProcess)
 }
 
 function inFreshProcess(url: string): Promise<BacklogResult> {
-  const script = fileURLToPath(new URL('./backlogProcess.ts', import.meta.url));
-  const child = fork(script, [url], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: 'inherit' });
+  const child = forkBenchScript('backlogProcess', [url], ['--expose-gc']);
   return new Promise((resolve, reject) => {
     let result: BacklogResult | undefined;
     child.once('message', (message: BacklogResult) => (result = message));
@@ -108,7 +107,7 @@ export async function benchBacklog(broker: Mosquitto, rawRate: number): Promise<
       better: 'higher',
     },
     {
-      name: 'peak RSS while queueing and draining',
+      name: `peak RSS while queueing and draining (${RUNTIME})`,
       value: rssPeak / MB,
       unit: 'MB',
       baselineName: 'goal',

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { parseFrame, parseHex } from '../src/actors/mbus/codec/frames.js';
 import { decodeTelegram } from '../src/actors/mbus/codec/telegram.js';
 import { type Figure, machineDescription, printFigures } from './report.js';
+import { BENCH_SOURCE_DIR } from './scripts.js';
 
 // M-Bus application-layer decode throughput: the 76 libmbus test frames (real meters, 9 to 64 records
 // each) decoded round after round, after a warm-up so the JIT has settled. The baseline is the link
@@ -17,7 +18,7 @@ const ROUNDS = 3_000;
 const WARM_UP_ROUNDS = 400;
 const GOAL_FRAMES_PER_SECOND = 10_000;
 
-const VECTORS = process.env.FIELDBRIDGE_VECTORS ?? resolve(import.meta.dirname, '../../shared/vectors');
+const VECTORS = process.env.FIELDBRIDGE_VECTORS ?? resolve(BENCH_SOURCE_DIR, '../../shared/vectors');
 
 export const MBUS_DECODE_TITLE = 'M-Bus decode (76 libmbus test frames)';
 

@@ -9,6 +9,7 @@ import { Topics } from '../src/bridge/topics.js';
 import { defaultConfig } from '../src/config/index.js';
 import { bridgeLinkOf } from '../src/gateway/bridgeLink.js';
 import { linkSettingsFromConfig, MqttLink } from '../src/mqtt/index.js';
+import { HOT_PATH_OPTIONS } from '../src/mqtt/settings.js';
 import { openPersistence, type Persistence } from '../src/persistence/index.js';
 import { Mosquitto } from './broker.js';
 import { nowUs } from './subscriber.js';
@@ -80,9 +81,9 @@ export class GatewayPath {
           get online() {
             return bridgeLink.online;
           },
-          publish(topic, payload, publishOptions) {
+          publish(topic, payload, publishOptions, done) {
             recorded.push({ topic, payload, retain: publishOptions.retain });
-            return bridgeLink.publish(topic, payload, publishOptions);
+            bridgeLink.publish(topic, payload, publishOptions, done);
           },
         }
       : bridgeLink;
@@ -145,9 +146,13 @@ export async function untilOutboxEmpty(path: GatewayPath, timeoutMs = 5_000): Pr
   }
 }
 
-/** A plain mqtt.js client as the baseline publisher. */
+/**
+ * A plain mqtt.js client as the baseline publisher, with the gateway's hot-path options (no debug
+ * logging, no keepalive timer re-armed per PUBACK; see src/mqtt/settings.ts), so the baseline measures
+ * mqtt.js as the gateway runs it and the ratio only what the outbox and the link add.
+ */
 export function connectRaw(url: string, clientId: string): Promise<MqttClient> {
-  return connectAsync(url, { clientId, reconnectPeriod: 0, clean: true });
+  return connectAsync(url, { clientId, reconnectPeriod: 0, clean: true, ...HOT_PATH_OPTIONS });
 }
 
 /**

@@ -5,6 +5,7 @@ import { printMbusDecode } from './mbusDecode.js';
 import { benchMqttPipeline } from './mqttPipeline.js';
 import { startBenchBroker } from './mqttRig.js';
 import { machineDescription, printFigures } from './report.js';
+import { RUNTIME } from './scripts.js';
 import { SubscriberProcess } from './subscriber.js';
 import { configureLogging, DEFAULT_LOGGING_OPTIONS } from '../src/logging/index.js';
 
@@ -12,7 +13,7 @@ import { configureLogging, DEFAULT_LOGGING_OPTIONS } from '../src/logging/index.
 // the baseline it names. Benchmarks are measurements, not tests: they never fail the build.
 
 const began = performance.now();
-console.log(`# fieldbridge benchmarks\n\nmachine: ${machineDescription()}`);
+console.log(`# fieldbridge benchmarks\n\nmachine: ${machineDescription()}; ${RUNTIME}`);
 printFigures('Actor tree (simulated transports, 100 devices per bus)', await benchActorTree());
 printMbusDecode();
 

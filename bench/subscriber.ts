@@ -1,5 +1,5 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { forkBenchScript } from './scripts.js';
 
 // The parent's handle on the benchmark subscriber (subscriberProcess.ts runs in a child process). A
 // benchmark asks it to watch a topic filter until a number of readings (topics ending in /reading) and
@@ -50,8 +50,7 @@ export class SubscriberProcess {
   }
 
   static async start(url: string): Promise<SubscriberProcess> {
-    const script = fileURLToPath(new URL('./subscriberProcess.ts', import.meta.url));
-    const child = fork(script, [url], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    const child = forkBenchScript('subscriberProcess', [url]);
     const subscriber = new SubscriberProcess(child);
     const failed = new Promise<never>((_, reject) =>
       child.once('exit', (code) => reject(new Error(`the bench subscriber exited (${code})`))),

@@ -9,21 +9,25 @@ import { openPersistence, type Persistence } from '../src/persistence/index.js';
 class FakeLink implements PublishLink {
   online = true;
   readonly published: { topic: string; payload: string }[] = [];
-  readonly #pending: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  readonly #pending: ((error: Error | null) => void)[] = [];
 
-  publish(topic: string, payload: string): Promise<void> {
+  publish(topic: string, payload: string, _options: unknown, done: (error: Error | null) => void): void {
     this.published.push({ topic, payload });
-    return new Promise((resolve, reject) => this.#pending.push({ resolve, reject }));
+    this.#pending.push(done);
   }
   get pending(): number {
     return this.#pending.length;
   }
   ackAll(): void {
-    for (const p of this.#pending.splice(0)) p.resolve();
+    for (const done of this.#pending.splice(0)) done(null);
+  }
+  /** Answers every waiting publish: PUBACK, or an error (a publish timeout) where `fails` says so. */
+  answer(fails: (index: number) => boolean): void {
+    this.#pending.splice(0).forEach((done, index) => done(fails(index) ? new Error('timeout') : null));
   }
   drop(): void {
     this.online = false;
-    for (const p of this.#pending.splice(0)) p.reject(new Error('connection lost'));
+    for (const done of this.#pending.splice(0)) done(new Error('connection lost'));
   }
 }
 
@@ -98,6 +102,25 @@ describe('outbox drainer', () => {
     link.ackAll();
     await settle();
     expect(persistence.outbox.stats().depth).toBe(0);
+  });
+
+  it('never deletes a message whose publish failed with the acknowledged ones around it', async () => {
+    const { persistence, link, drainer, enqueue } = setup(5);
+    enqueue(5);
+    await settle();
+    link.answer((index) => index === 2); // no PUBACK for '2' in time; the others were acknowledged
+    await settle();
+    expect(drainer.inFlight).toBe(0);
+    expect(persistence.outbox.peek(10).map((m) => m.payload)).toEqual(['2']);
+    expect(persistence.outbox.stats()).toMatchObject({ depth: 1, published: 4 });
+    // It goes again once the link is back (the only rewind there is).
+    drainer.linkLost();
+    drainer.kick();
+    await settle();
+    expect(link.published.map((m) => m.payload)).toEqual(['0', '1', '2', '3', '4', '2']);
+    link.ackAll();
+    await settle();
+    expect(persistence.outbox.stats()).toMatchObject({ depth: 0, published: 5 });
   });
 
   it('publishes nothing while the link is down and loses nothing', async () => {

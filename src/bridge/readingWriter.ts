@@ -1,5 +1,5 @@
 import type { JsonValue } from '../actors/driver.js';
-import type { Persistence } from '../persistence/index.js';
+import type { OutboxDraft, Persistence } from '../persistence/index.js';
 import type { Topics } from './topics.js';
 
 // Writes readings the way "loses no reading" needs them: each reading, its sequence number and the
@@ -10,13 +10,30 @@ import type { Topics } from './topics.js';
 
 type DeviceValues = Record<string, JsonValue>;
 
+/** The ISO form of a time; a burst's readings mostly share their millisecond, so the last is kept. */
+let lastTime = NaN;
+let lastIso = '';
+function isoTime(at: number): string {
+  if (at !== lastTime) {
+    lastIso = new Date(at).toISOString();
+    lastTime = at;
+  }
+  return lastIso;
+}
+
+interface PendingReading {
+  deviceId: string;
+  values: DeviceValues;
+  at: number;
+}
+
 export class ReadingWriter {
   /** The latest merged state of each device (what `<base>/<id>` says). */
   readonly states = new Map<string, DeviceValues>();
   readonly #persistence: Persistence;
   readonly #topics: Topics;
   readonly #afterCommit: () => void;
-  #pending: { deviceId: string; values: DeviceValues; at: number }[] = [];
+  #pending: PendingReading[] = [];
   #scheduled = false;
 
   constructor(persistence: Persistence, topics: Topics, afterCommit: () => void) {
@@ -41,16 +58,25 @@ export class ReadingWriter {
     if (this.#pending.length === 0) return;
     const batch = this.#pending;
     this.#pending = [];
-    this.#persistence.transaction(() => {
+    // With it go the pending device states and actor snapshots: one commit per burst, not two.
+    this.#persistence.transactionWithPending(() => {
+      const latest = new Map<string, number>();
       for (const { deviceId, values, at } of batch) {
-        const ts = new Date(at).toISOString();
-        this.#persistence.enqueueReading({ deviceId, topic: this.#topics.reading(deviceId), ts: at }, (seq) =>
-          JSON.stringify({ seq, ts, ...values }),
-        );
-        this.mergeState(deviceId, values, at);
+        this.states.set(deviceId, { ...this.states.get(deviceId), ...values });
+        latest.set(deviceId, at);
       }
-      // One write of the device states for the whole batch, in the same transaction.
-      this.#persistence.states.writePending();
+      // A device's state message once per batch, after its readings: a retained state replaces the
+      // unpublished one before it anyway, so earlier ones would only be written to be deleted.
+      const states: OutboxDraft[] = [];
+      for (const [deviceId, at] of latest) states.push(this.#stateMessage(deviceId, at));
+      this.#persistence.enqueueReadings(
+        batch.map(({ deviceId, at }) => ({ deviceId, topic: this.#topics.reading(deviceId), ts: at })),
+        (index, seq) => {
+          const { values, at } = batch[index] as PendingReading;
+          return JSON.stringify({ seq, ts: isoTime(at), ...values });
+        },
+        states,
+      );
     });
     this.#afterCommit();
   }
@@ -60,15 +86,24 @@ export class ReadingWriter {
    * inside a transaction (the state change and its message commit together).
    */
   mergeState(deviceId: string, values: DeviceValues, at: number): void {
-    const state = { ...this.states.get(deviceId), ...values };
-    this.states.set(deviceId, state);
+    this.states.set(deviceId, { ...this.states.get(deviceId), ...values });
+    this.#saveState(deviceId, at);
+  }
+
+  #saveState(deviceId: string, at: number): void {
+    this.#persistence.outbox.enqueue(this.#stateMessage(deviceId, at));
+  }
+
+  /** Records a device's current state and returns its retained state message. */
+  #stateMessage(deviceId: string, at: number): OutboxDraft {
+    const state = this.states.get(deviceId) ?? {};
     this.#persistence.states.save(deviceId, state, at);
-    this.#persistence.outbox.enqueue({
+    return {
       topic: this.#topics.device(deviceId),
-      payload: JSON.stringify({ ...state, last_seen: new Date(at).toISOString() }),
+      payload: JSON.stringify({ ...state, last_seen: isoTime(at) }),
       qos: 1,
       retain: true,
       kind: 'state',
-    });
+    };
   }
 }

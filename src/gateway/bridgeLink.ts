@@ -4,7 +4,7 @@ import type { IncomingMessage, LinkState, PublishOptions } from '../mqtt/index.j
 /** What both a plain MqttLink and the supervised one offer. */
 interface LinkLike {
   readonly state: LinkState;
-  publish(topic: string, payload: string, options: PublishOptions): Promise<void>;
+  send(topic: string, payload: string, options: PublishOptions, done: (error: Error | null) => void): void;
   subscribe(filter: string, handler: (message: IncomingMessage) => void): unknown;
   onStateChange(listener: (state: LinkState, previous: LinkState) => void): unknown;
 }
@@ -15,7 +15,7 @@ export function bridgeLinkOf(link: LinkLike): BridgeLink {
     get online() {
       return link.state === 'online';
     },
-    publish: (topic, payload, options) => link.publish(topic, payload, options),
+    publish: (topic, payload, options, done) => link.send(topic, payload, options, done),
     subscribe: (filter, handler) => {
       link.subscribe(filter, (message) => handler(message.topic, message.payload));
     },

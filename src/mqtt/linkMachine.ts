@@ -20,6 +20,9 @@ import {
 // The MQTT link to the broker. Pure: the mqtt.js client lives in the invoked `client` actor
 // (clientActor.ts), which MqttLink (link.ts) binds; this machine decides when a client exists, when it
 // is replaced, and what may be sent through it. Every timer is derived from a deadline in context.
+// MqttLink itself publishes straight through the connected client while the machine is `online`
+// (link.ts: an event per publish cost more than the publish); the PUBLISH event stays the machine's
+// own way to publish, with the same rules.
 //
 // States, as logs and health name them:
 // - `connecting`: the first attempt after start; a client exists and waits for CONNACK.

@@ -1,6 +1,7 @@
 import { type IncomingMessage, MqttLink, type MqttLinkOptions, type PublishOptions } from './link.js';
 import type { LinkState } from './linkModel.js';
 import type { MqttLinkSettings } from './settings.js';
+import type { PublishDone } from './waitingPublishes.js';
 
 // The MQTT link as the supervision tree runs it: the root supervisor hosts it (see rootSupervisor.ts)
 // and replaces it with a fresh one if its actor ever fails. The rest of the gateway holds this object,
@@ -46,6 +47,12 @@ export class SupervisedLink {
     const link = this.#current;
     if (!link) return Promise.reject(new Error('the MQTT link is being replaced'));
     return link.publish(topic, payload, options);
+  }
+
+  send(topic: string, payload: string | Buffer, options: PublishOptions, done: PublishDone): void {
+    const link = this.#current;
+    if (!link) done(new Error('the MQTT link is being replaced'));
+    else link.send(topic, payload, options, done);
   }
 
   subscribe(filter: string, handler: (message: IncomingMessage) => void): void {

@@ -36,6 +36,21 @@ export interface OpenedDatabase {
 
 /** After a checkpoint, SQLite truncates a WAL larger than this (a backlog burst can grow it a lot). */
 const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+/**
+ * WAL pages between automatic checkpoints (SQLite's default is 1,000). A checkpoint blocks the event
+ * loop on two fsyncs; at 1,000 pages a busy gateway (10,000 readings/s, ~15 pages a commit) ran one
+ * every ~50 ms. Fewer, larger ones cost less in all but stall longer each (the fsync writes out what
+ * the WAL gained since the last one, up to 16 MB at 4,000 pages): a quarter of the checkpoints, each
+ * still short next to the latency goal (measured: p99 3-6 ms at 1,000 readings/s, as with 10,000).
+ * Durability is unchanged: with `normal` a commit never waited for an fsync, with `full` it still does.
+ */
+const WAL_AUTOCHECKPOINT_PAGES = 4_000;
+/**
+ * SQLite's page cache, in KiB (negative: a size, not a page count). better-sqlite3 builds SQLite with
+ * 16 MB; the gateway's hot pages (the ends of the outbox and the history, the per-device rows) fit in
+ * far less, and a backlog is read once, in order. 4 MB keeps 12 MB off the resident set.
+ */
+const CACHE_KIB = 4_096;
 const SIDE_FILES = ['-wal', '-shm', '-journal'];
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
@@ -93,6 +108,8 @@ function configure(db: Database.Database, options: DatabaseOptions): void {
   }
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+  db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+  db.pragma(`cache_size = -${CACHE_KIB}`);
 }
 
 /** True for a missing or empty file (SQLite creates it) and for a file that starts like a database. */

@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { JsonValue } from '../actors/driver.js';
 import type { Logger } from '../logging/index.js';
+import { BatchInsert } from './batchInsert.js';
 import type { PendingWrites, WriteBehind } from './writeBehind.js';
 
 export type DeviceState = { [key: string]: JsonValue };
@@ -27,16 +28,18 @@ export class DeviceStateStore implements PendingWrites {
   readonly #pending = new Map<string, StoredDeviceState>();
   readonly #writeBehind: WriteBehind;
   readonly #logger: Logger;
-  readonly #upsert: Database.Statement<[string, string, number]>;
+  readonly #upsert: BatchInsert;
   readonly #selectAll: Database.Statement<[], DeviceStateRow>;
   readonly #delete: Database.Statement<[string]>;
 
   constructor(db: Database.Database, writeBehind: WriteBehind, logger: Logger) {
     this.#writeBehind = writeBehind;
     this.#logger = logger;
-    this.#upsert = db.prepare(
-      `INSERT INTO device_states (device_id, state, at) VALUES (?, ?, ?)
-       ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, at = excluded.at`,
+    this.#upsert = new BatchInsert(
+      db,
+      'INSERT INTO device_states (device_id, state, at)',
+      3,
+      'ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, at = excluded.at',
     );
     this.#selectAll = db.prepare('SELECT device_id, state, at FROM device_states ORDER BY device_id');
     this.#delete = db.prepare('DELETE FROM device_states WHERE device_id = ?');
@@ -79,9 +82,10 @@ export class DeviceStateStore implements PendingWrites {
   }
 
   writePending(): void {
-    for (const { deviceId, state, at } of this.#pending.values()) {
-      this.#upsert.run(deviceId, JSON.stringify(state), at);
-    }
+    const values: (string | number)[] = [];
+    for (const { deviceId, state, at } of this.#pending.values())
+      values.push(deviceId, JSON.stringify(state), at);
+    this.#upsert.run(values);
   }
 
   clearPending(): void {

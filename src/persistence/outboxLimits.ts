@@ -4,6 +4,9 @@
 // left are the oldest messages of any kind dropped. Every dropped message is counted in the persisted
 // `dropped` total; the log gets one line per overflow episode plus periodic summaries, not a line per
 // drop.
+//
+// The check runs after every enqueue, so it must cost nothing while there is room: it compares the
+// outbox's running totals (kept in memory by the Outbox, see outbox.ts), no SQL.
 
 import type Database from 'better-sqlite3';
 import { type Logger, RepeatedFailureLog } from '../logging/index.js';
@@ -30,44 +33,55 @@ const OVERFLOW_KEY = 'overflow';
 export class OutboxLimiter {
   readonly #limits: OutboxLimits;
   readonly #failures: RepeatedFailureLog;
-  readonly #totals: Database.Statement<[], OutboxTotals>;
-  readonly #oldestReadings: Database.Statement<[], IdAndBytes>;
+  readonly #oldestReadings: Database.Statement<[number], IdAndBytes>;
   readonly #oldestAny: Database.Statement<[], IdAndBytes>;
-  readonly #deleteReadingsUpTo: Database.Statement<[number]>;
-  readonly #deleteAnyUpTo: Database.Statement<[number]>;
-  readonly #countDropped: Database.Statement<[number]>;
+  readonly #deleteReadings: Database.Statement<[number, number], number>;
+  readonly #deleteAnyUpTo: Database.Statement<[number], number>;
+  /**
+   * No reading has an id at or below this: every one there was dropped, and new ones get higher ids.
+   * The scan for the oldest readings starts after it instead of stepping over the states and events
+   * that stay at the head of a full outbox again and again. Only a hint: 0 is always correct.
+   */
+  #noReadingsUpTo = 0;
 
   constructor(db: Database.Database, limits: OutboxLimits, logger: Logger) {
     this.#limits = limits;
     this.#failures = new RepeatedFailureLog(logger, { summary: 'outbox still full' });
-    this.#totals = db.prepare('SELECT depth, bytes, dropped, published FROM outbox_totals WHERE id = 1');
-    this.#oldestReadings = db.prepare("SELECT id, bytes FROM outbox WHERE kind = 'reading' ORDER BY id");
+    // By rowid, skipping the few states and events: cheaper than an index on kind for every insert.
+    this.#oldestReadings = db.prepare(
+      "SELECT id, bytes FROM outbox WHERE kind = 'reading' AND id > ? ORDER BY id",
+    );
     this.#oldestAny = db.prepare('SELECT id, bytes FROM outbox ORDER BY id');
-    this.#deleteReadingsUpTo = db.prepare("DELETE FROM outbox WHERE kind = 'reading' AND id <= ?");
-    this.#deleteAnyUpTo = db.prepare('DELETE FROM outbox WHERE id <= ?');
-    this.#countDropped = db.prepare('UPDATE outbox_totals SET dropped = dropped + ? WHERE id = 1');
+    this.#deleteReadings = db
+      .prepare<[number, number], number>(
+        "DELETE FROM outbox WHERE kind = 'reading' AND id > ? AND id <= ? RETURNING bytes",
+      )
+      .pluck();
+    this.#deleteAnyUpTo = db
+      .prepare<[number], number>('DELETE FROM outbox WHERE id <= ? RETURNING bytes')
+      .pluck();
   }
 
-  totals(): OutboxTotals {
-    const totals = this.#totals.get();
-    if (totals === undefined) throw new Error('outbox_totals row is missing');
-    return totals;
+  /** Forgets the scan hint (after a rollback, dropped readings may be back). */
+  reset(): void {
+    this.#noReadingsUpTo = 0;
   }
 
-  /** Drops the oldest messages until the outbox fits; run inside the enqueue's transaction. */
-  enforce(): void {
-    const before = this.totals();
-    if (this.#fits(before)) {
+  /** Drops the oldest messages until `totals` fit, updating them; run inside the enqueue's transaction. */
+  enforce(totals: OutboxTotals): void {
+    if (this.#fits(totals)) {
       this.#failures.success(OVERFLOW_KEY, 'outbox has room again');
       return;
     }
-    const readings = this.#dropOldest(this.#oldestReadings, this.#deleteReadingsUpTo, before);
-    const afterReadings = this.totals();
-    const others = this.#fits(afterReadings)
+    const from = this.#noReadingsUpTo;
+    const readings = this.#dropOldest(this.#oldestReadings.iterate(from), totals, (cutoff) => {
+      this.#noReadingsUpTo = cutoff;
+      return this.#deleteReadings.all(from, cutoff);
+    });
+    const others = this.#fits(totals)
       ? 0
-      : this.#dropOldest(this.#oldestAny, this.#deleteAnyUpTo, afterReadings);
-    this.#countDropped.run(readings + others);
-    const after = this.totals();
+      : this.#dropOldest(this.#oldestAny.iterate(), totals, (cutoff) => this.#deleteAnyUpTo.all(cutoff));
+    totals.dropped += readings + others;
     const what =
       others === 0
         ? `${readings} oldest reading(s)`
@@ -75,8 +89,8 @@ export class OutboxLimiter {
     this.#failures.failure(
       OVERFLOW_KEY,
       `outbox full (limits ${this.#limits.maxMessages} messages, ${this.#limits.maxBytes} bytes): ` +
-        `dropped ${what}, ${after.dropped} dropped in total`,
-      { depth: after.depth, bytes: after.bytes, droppedTotal: after.dropped },
+        `dropped ${what}, ${totals.dropped} dropped in total`,
+      { depth: totals.depth, bytes: totals.bytes, droppedTotal: totals.dropped },
     );
   }
 
@@ -84,11 +98,14 @@ export class OutboxLimiter {
     return totals.depth <= this.#limits.maxMessages && totals.bytes <= this.#limits.maxBytes;
   }
 
-  /** Deletes the shortest prefix (in id order) of `oldest` that brings the totals within the limits. */
+  /**
+   * Deletes the shortest prefix (in id order) of `oldest` that brings the totals within the limits and
+   * takes it off them; returns how many it deleted.
+   */
   #dropOldest(
-    oldest: Database.Statement<[], IdAndBytes>,
-    deleteUpTo: Database.Statement<[number]>,
+    oldest: IterableIterator<IdAndBytes>,
     totals: OutboxTotals,
+    deleteUpTo: (cutoff: number) => number[],
   ): number {
     const excessMessages = totals.depth - this.#limits.maxMessages;
     const excessBytes = totals.bytes - this.#limits.maxBytes;
@@ -96,12 +113,16 @@ export class OutboxLimiter {
     let count = 0;
     let freed = 0;
     // The iterator is left as soon as enough is found, so an overflow by one costs one row read.
-    for (const row of oldest.iterate()) {
+    for (const row of oldest) {
       cutoff = row.id;
       count += 1;
       freed += row.bytes;
       if (count >= excessMessages && freed >= excessBytes) break;
     }
-    return cutoff === undefined ? 0 : deleteUpTo.run(cutoff).changes;
+    if (cutoff === undefined) return 0;
+    const deleted = deleteUpTo(cutoff);
+    totals.depth -= deleted.length;
+    for (const bytes of deleted) totals.bytes -= bytes;
+    return deleted.length;
   }
 }

@@ -71,8 +71,6 @@ export class Persistence {
   readonly #retentionDays: number;
   readonly #now: () => number;
   readonly #runInTransaction: (fn: () => unknown) => unknown;
-  /** How many Persistence.transaction calls are running (nested ones are savepoints). */
-  #depth = 0;
   readonly #logger = getLogger('persistence');
 
   constructor(options: PersistenceOptions) {
@@ -88,7 +86,7 @@ export class Persistence {
     this.#db = opened.db;
     this.recovery = opened.recovery;
     this.#runInTransaction = this.#db.transaction((fn: () => unknown) => {
-      this.outbox.beginTransaction(this.#depth === 1);
+      this.outbox.beginTransaction();
       const result = fn();
       this.sequences.writePending();
       this.outbox.endTransaction();
@@ -127,15 +125,12 @@ export class Persistence {
     // numbers, and a rollback undoes the memory as well.
     if (this.#db.inTransaction) this.sequences.writePending();
     const savepoint = this.outbox.savepoint();
-    this.#depth += 1;
     try {
       return this.#runInTransaction(fn) as T;
     } catch (error) {
       this.outbox.rollback(savepoint);
       this.sequences.reset();
       throw error;
-    } finally {
-      this.#depth -= 1;
     }
   }
 

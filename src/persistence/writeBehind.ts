@@ -69,6 +69,23 @@ export class WriteBehind {
     return true;
   }
 
+  /**
+   * Runs `fn` and writes everything pending in one transaction (a burst of readings and the states and
+   * snapshots it changed: one commit). Unlike flush(), a failure is thrown, with the values still pending.
+   */
+  flushWith<T>(fn: () => T): T {
+    let written: PendingWrites[] = [];
+    const result = this.#transact(() => {
+      const value = fn();
+      // After fn: what it saved is pending now and goes in too.
+      written = this.#sources.filter((source) => source.hasPending);
+      for (const source of written) source.writePending();
+      return value;
+    });
+    for (const source of written) source.clearPending();
+    return result;
+  }
+
   /** Final flush; later saves are ignored (an actor stopping after shutdown must not throw). */
   close(): boolean {
     const flushed = this.flush();
