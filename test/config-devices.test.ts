@@ -344,7 +344,7 @@ describe('device validation', () => {
     ).toEqual([
       'devices[0].port: is required with transport: serial (e.g. /dev/ttyUSB0)',
       'devices[1].mac: must be a MAC address like AA:BB:CC:DD:EE:FF',
-      'devices[2].typo: unknown key (expected one of: id, name, driver, transport, adapter_serial, address, group, bus, ' +
+      'devices[2].typo: unknown key (expected one of: id, name, driver, transport, adapter_serial, address, group, role, bus, ' +
         'enabled, restart, poll_interval_ms, simulation, reconnect, health, commands, timeouts)',
       'devices[1].id: duplicate id "a" (first used by devices[0])',
       'devices[1].reconnect.max_ms: must be >= initial_ms',
