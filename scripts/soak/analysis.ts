@@ -67,8 +67,14 @@ export interface MemorySeries {
   endMiB: number | null;
   maxMiB: number;
   growthMiB: number | null;
-  /** Least-squares trend of RSS after the warm-up, MiB per hour (a leak shows as a steady slope). */
+  /** Least-squares trend of RSS after the warm-up, MiB per hour, from ten minutes of life on. */
   trendMiBPerHour: number | null;
+  /**
+   * Peak RSS of the last five minutes minus that of the first five after the warm-up (from ten minutes
+   * of life on). Garbage collection swings RSS by tens of MiB, so a trend through every sample depends on
+   * where the swings fall; the peaks are what a leak lifts.
+   */
+  peakGrowthMiB: number | null;
   fdsFirst: number;
   fdsMax: number;
   fdsLast: number;
@@ -243,9 +249,9 @@ export function memorySeries(input: AnalysisInput): MemorySeries[] {
     const baseline = judged ? median(warm.slice(0, 5).map((s) => s.rssKiB)) : null;
     const end = judged ? median(warm.slice(-5).map((s) => s.rssKiB)) : null;
     const all = series.samples;
-    // A trend over a few minutes is mostly garbage-collection noise: only from five minutes on.
+    // A trend over a few minutes is mostly garbage-collection noise: only from ten minutes on.
     const trend =
-      judged && spanMs >= 300_000 ? slope(warm.map((s) => [s.t / 3_600_000, s.rssKiB / MiB] as const)) : null;
+      judged && spanMs >= 600_000 ? slope(warm.map((s) => [s.t / 3_600_000, s.rssKiB / MiB] as const)) : null;
     let lastMinute = -1;
     const timeline: [number, number, number][] = [];
     for (const sample of all) {
@@ -264,12 +270,23 @@ export function memorySeries(input: AnalysisInput): MemorySeries[] {
       maxMiB: round1(Math.max(0, ...all.map((s) => s.rssKiB)) / MiB),
       growthMiB: baseline === null || end === null ? null : round1((end - baseline) / MiB),
       trendMiBPerHour: trend === null ? null : round1(trend),
+      peakGrowthMiB: peakGrowth(warm, spanMs),
       fdsFirst: all[0]?.fds ?? 0,
       fdsMax: Math.max(0, ...all.map((s) => s.fds)),
       fdsLast: all.at(-1)?.fds ?? 0,
       timeline,
     };
   });
+}
+
+function peakGrowth(warm: readonly { t: number; rssKiB: number }[], spanMs: number): number | null {
+  const window = 300_000;
+  if (warm.length === 0 || spanMs < 2 * window) return null;
+  const first = warm[0]?.t ?? 0;
+  const last = warm.at(-1)?.t ?? 0;
+  const peak = (from: number, to: number) =>
+    Math.max(...warm.filter((s) => s.t >= from && s.t <= to).map((s) => s.rssKiB));
+  return round1((peak(last - window, last) - peak(first, first + window)) / MiB);
 }
 
 /** Least-squares slope of y over x. */

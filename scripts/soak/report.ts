@@ -329,7 +329,18 @@ export function formatReport(report: SoakReport): string {
   );
   lines.push(
     table([
-      ['pid', 'from', 'samples', 'baseline', 'end', 'max', 'growth', 'trend', 'fds first/max/last'],
+      [
+        'pid',
+        'from',
+        'samples',
+        'baseline',
+        'end',
+        'max',
+        'growth',
+        'trend',
+        'peak growth',
+        'fds first/max/last',
+      ],
       ...report.memory.processes.map((p) => [
         p.pid,
         `+${p.startedAtS} s`,
@@ -339,6 +350,7 @@ export function formatReport(report: SoakReport): string {
         `${p.maxMiB} MiB`,
         p.growthMiB === null ? 'not judged' : `${p.growthMiB} MiB`,
         p.trendMiBPerHour === null ? '—' : `${p.trendMiBPerHour} MiB/h`,
+        p.peakGrowthMiB === null ? '—' : `${p.peakGrowthMiB} MiB`,
         `${p.fdsFirst}/${p.fdsMax}/${p.fdsLast}`,
       ]),
     ]),

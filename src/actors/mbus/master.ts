@@ -75,7 +75,21 @@ export class MbusMaster {
     signal.throwIfAborted();
     await this.link.discardInput();
     this.#assembler.clear();
-    await this.link.write(request);
+    // A write that never completes (the port closing under it) must not hold the bus lock forever.
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.link.write(request).then(
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
     const started = Date.now();
     const firstByteBy = started + Math.ceil(wireTimeMs(request.length, this.baud)) + this.#replyTimeoutMs;
     let garbled: string | undefined;

@@ -74,7 +74,10 @@ class SerialByteLink implements ByteLink {
   }
 
   write(bytes: Buffer): Promise<void> {
-    if (this.#lost) return Promise.reject(new Error(`${this.port.path} is gone`));
+    // serialport never calls back a write made while the port is closing or closed: refuse it here.
+    if (this.#lost || this.#closing || !this.port.isOpen) {
+      return Promise.reject(new Error(`${this.port.path} is gone`));
+    }
     return new Promise((resolve, reject) => {
       this.port.write(bytes, (error) => {
         if (error) reject(new Error(`write to ${this.port.path} failed: ${error.message}`));
