@@ -105,6 +105,16 @@ const unbound = () => {
   throw new Error('BLE watchdog used without its check (see src/actors/ble/watchdog.ts)');
 };
 
+/** One check of the adapter, the same wherever the watchdog is; its verdict goes to a sibling `judging`. */
+const CHECKING = {
+  invoke: {
+    src: 'check',
+    onDone: { target: 'judging', actions: 'judge' },
+    onError: { target: 'judging', actions: 'checkFailed' },
+  },
+  after: { checkTimeout: { target: 'judging', actions: 'checkTimedOut' } },
+} as const;
+
 export const bleWatchdogMachine = setup({
   types: {
     context: {} as WatchdogContext,
@@ -196,14 +206,7 @@ export const bleWatchdogMachine = setup({
       initial: 'idle',
       states: {
         idle: { after: { untilCheck: 'checking' } },
-        checking: {
-          invoke: {
-            src: 'check',
-            onDone: { target: 'judging', actions: 'judge' },
-            onError: { target: 'judging', actions: 'checkFailed' },
-          },
-          after: { checkTimeout: { target: 'judging', actions: 'checkTimedOut' } },
-        },
+        checking: CHECKING,
         judging: {
           always: [
             { guard: 'healthy', target: 'idle', actions: ['reportHealthy', 'scheduleCheck'] },
@@ -225,14 +228,7 @@ export const bleWatchdogMachine = setup({
           after: { stepTimeout: { target: 'settling', actions: 'stepEnded' } },
         },
         settling: { after: { untilVerify: 'checking' } },
-        checking: {
-          invoke: {
-            src: 'check',
-            onDone: { target: 'judging', actions: 'judge' },
-            onError: { target: 'judging', actions: 'checkFailed' },
-          },
-          after: { checkTimeout: { target: 'judging', actions: 'checkTimedOut' } },
-        },
+        checking: CHECKING,
         judging: {
           always: [
             {
@@ -249,14 +245,7 @@ export const bleWatchdogMachine = setup({
       initial: 'idle',
       states: {
         idle: { after: { untilCheck: 'checking' } },
-        checking: {
-          invoke: {
-            src: 'check',
-            onDone: { target: 'judging', actions: 'judge' },
-            onError: { target: 'judging', actions: 'checkFailed' },
-          },
-          after: { checkTimeout: { target: 'judging', actions: 'checkTimedOut' } },
-        },
+        checking: CHECKING,
         judging: {
           always: [
             {
