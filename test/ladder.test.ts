@@ -73,9 +73,15 @@ describe('recovery ladder in the bus supervisor', () => {
     await advance(t.clock, 100);
     const bus = t.runtime('busA');
     bus.unplug();
-    while (t.of('supervisor.recovery').length === 0) await advance(t.clock, 10);
-    expect(t.of('supervisor.recovery')[0]).toMatchObject({ step: 'reopen', outcome: 'started' });
-    bus.plug(); // BUS_PRESENT: the device comes back by itself after the first rung
+    const reopenEnded = () => t.of('supervisor.recovery').some((r) => r.outcome !== 'started');
+    while (!reopenEnded()) await advance(t.clock, 10);
+    expect(t.of('supervisor.recovery').map((r) => [r.step, r.outcome])).toEqual([
+      ['reopen', 'started'],
+      ['reopen', 'failed'],
+    ]);
+    // BUS_PRESENT: the device comes back by itself after the first rung failed. Nothing was verified
+    // (a failed step did not help), so only the stable period resets the ladder.
+    bus.plug();
     await advance(t.clock, 500);
     expect(t.statusOf('m1')).toBe('connected.healthy');
     const watch = () => t.bus('busA').watches.m1;
@@ -84,6 +90,63 @@ describe('recovery ladder in the bus supervisor', () => {
     expect(watch()?.ladder.rung).toBe(1);
     await advance(t.clock, 7_000, 500);
     expect(watch()?.ladder.rung).toBe(0);
+    t.stop();
+  });
+
+  it('a step the device verifies resets the ladder: the next incident starts from the first rung', async () => {
+    const t = treeHarness([{ busId: 'busA', devices: [{ id: 'm1' }] }], FAST_GIVE_UP);
+    await advance(t.clock, 100);
+    const bus = t.runtime('busA');
+    const watch = () => t.bus('busA').watches.m1;
+    const started = () =>
+      t
+        .of('supervisor.recovery')
+        .filter((r) => r.outcome === 'started')
+        .map((r) => r.step);
+    // Incident 1: reopen completes but the device still cannot connect (the connect that goes offline,
+    // then both attempts after its RETRY), so it did not help and the ladder goes on; after
+    // reenumerate the device connects again, which verifies it.
+    bus.script('m1', 'fail', 'fail', 'fail');
+    bus.dropDevice('m1');
+    await advance(t.clock, 2_000, 10);
+    expect(started()).toEqual(['reopen', 'reenumerate']);
+    expect(t.statusOf('m1')).toBe('connected.healthy');
+    expect(watch()?.ladder.rung).toBe(0);
+    expect(watch()?.lastRecovery).toMatchObject({ step: 'reenumerate', outcome: 'verified' });
+    // Incident 2, a minute later (well within ladder_reset_after_ms): reopen first again, not restart_actor.
+    await advance(t.clock, 60_000, 1_000);
+    bus.script('m1', 'fail');
+    bus.dropDevice('m1');
+    await advance(t.clock, 2_000, 10);
+    expect(started()).toEqual(['reopen', 'reenumerate', 'reopen']);
+    expect(t.statusOf('m1')).toBe('connected.healthy');
+    expect(watch()?.lastRecovery).toMatchObject({ step: 'reopen', outcome: 'verified' });
+    // Verified or not, the rate-limit history of a step is kept.
+    expect(watch()?.ladder.history.reopen).toHaveLength(2);
+    t.stop();
+  });
+
+  it('a refused manual request does not hold back the automatic climb of a device that goes down later', async () => {
+    const t = treeHarness([{ busId: 'busA', devices: [{ id: 'm1' }] }], FAST_GIVE_UP);
+    await advance(t.clock, 100);
+    for (let i = 0; i < 3; i++) {
+      t.root.send({ type: 'RECOVER', deviceId: 'm1', step: 'reenumerate', reason: 'manual' });
+      await advance(t.clock, 100);
+    }
+    expect(t.of('supervisor.recovery').at(-1)).toMatchObject({
+      step: 'reenumerate',
+      outcome: 'rate_limited',
+    });
+    expect(t.bus('busA').watches.m1?.waitUntil).toBeNull();
+    const bus = t.runtime('busA');
+    bus.script('m1', 'fail');
+    bus.dropDevice('m1');
+    await advance(t.clock, 1_000, 10);
+    expect(t.of('supervisor.recovery').slice(-2)).toMatchObject([
+      { step: 'reopen', outcome: 'started' },
+      { step: 'reopen', outcome: 'succeeded' },
+    ]);
+    expect(t.statusOf('m1')).toBe('connected.healthy');
     t.stop();
   });
 

@@ -121,6 +121,10 @@ export const DRIVERS: Record<DriverName, DriverEntry> = {
   ble: {
     definition: {
       name: 'ble',
+      // Each stuck scan climbs from stop_discovery: the supervisor resets the ladder once the adapter
+      // watchdog has verified a step (advertisements again). A power cycle is what a wedged controller
+      // needs, hence its own limit; restart_actor is reset only by a stable period, as a fresh
+      // connection always looks healthy at first.
       recoverySteps: [
         { name: 'stop_discovery' },
         { name: 'power_cycle_adapter', maxPerHour: 10 },

@@ -16,6 +16,9 @@ import { errorText } from './connectionModel.js';
 // (a rate limit) or is queued: the watchdog then holds — it keeps checking and reporting, but stops
 // asking, so the supervisor says "rate limited" once and its own housekeeping resumes the climb when the
 // limit allows (the device is degraded by then). Healthy again → back to plain checks.
+// The two verdicts after a step are what the supervisor verifies it by: the healthy report (the adapter
+// device's state, as link data) resets its ladder, so the next stuck scan starts from stop_discovery
+// again; asking again means the step did not help, and the ladder goes on.
 // Every timer is derived from a deadline kept in context.
 
 export interface WatchdogSettings {
@@ -152,7 +155,7 @@ export const bleWatchdogMachine = setup({
       problem: `D-Bus did not answer the check within ${context.checkTimeoutMs} ms`,
     })),
     scheduleCheck: assign(({ context, system }) => ({ nextCheckAt: nowOf(system) + context.intervalMs })),
-    /** Healthy: report it; an episode in progress ends (the ladder resets by the supervisor's own rule). */
+    /** Healthy: report it; an episode in progress ends (the report verifies the supervisor's last step). */
     reportHealthy: enqueueActions(({ context, enqueue }) => {
       if (context.lastCheck) {
         enqueue.emit({ type: 'healthy', check: context.lastCheck, recovered: context.requests > 0 });

@@ -10,7 +10,7 @@ import {
   setup,
   stateIn,
 } from 'xstate';
-import { chooseRecovery, finishRecovery } from './busSupervisorRecovery.js';
+import { chooseRecovery, finishRecovery, verifyRecovery } from './busSupervisorRecovery.js';
 import {
   BUS_WATCH_ID,
   type ReleaseLink,
@@ -39,15 +39,19 @@ import { deliver, OUTLET_SYSTEM_ID } from './outlet.js';
 // bus's devices as children with OTP semantics: a crashed child is restarted alone (one_for_one) or
 // with the children started after it (rest_for_one), restarts back off, and more than `maxRestarts`
 // within `periodMs` makes it stop everything and escalate to the root. It also climbs each device's
-// recovery ladder when the device goes offline or stays degraded, one step at a time per bus. I/O
+// recovery ladder when the device goes offline, stays degraded or its driver's watchdog asks, one step
+// at a time per bus; once the device shows a step helped, the ladder starts over for the next trouble. I/O
 // (opening the bus, watching it, recovery steps) is in invoked actors bound by
 // src/actors/supervisorActors.ts; notices leave through the system's outlet (outlet.ts). The data and
 // decisions are in busSupervisorModel.ts, the starting and stopping of children in busSupervisorChildren.ts,
 // the ends of a recovery step in busSupervisorRecovery.ts. A snapshot of it (with its devices') is
 // persisted and restored by src/actors/supervisorActors.ts; `RESUME` then re-arms its timers.
 
-/** Bumped whenever a change makes older persisted snapshots of a bus supervisor unusable. */
-export const BUS_SUPERVISOR_MACHINE_VERSION = 1;
+/**
+ * Bumped whenever a change makes older persisted snapshots of a bus supervisor unusable.
+ * 2: a device's watch holds the step waiting for its verification.
+ */
+export const BUS_SUPERVISOR_MACHINE_VERSION = 2;
 
 /**
  * The version of a persisted bus snapshot, which holds its devices' snapshots too: it changes when
@@ -135,6 +139,7 @@ export const busSupervisorMachine = setup({
           },
         },
       });
+      if (event.status === 'connected.healthy') verifyRecovery(enqueue, context, event.deviceId, event.at);
       if (event.status === 'offline' && watch.waitUntil === null) {
         enqueue.assign(({ context: current }) => ({
           recoveryQueue: requestRecovery(current, {
@@ -173,9 +178,11 @@ export const busSupervisorMachine = setup({
       }
       deliver(enqueue, system, commandRejection(context, event, nowOf(system)));
     }),
-    forwardDeviceEvent: enqueueActions(({ context, event, enqueue }) => {
+    forwardDeviceEvent: enqueueActions(({ context, event, enqueue, system }) => {
       if (event.type === 'DEVICE_EVENT' && context.running.includes(event.deviceId)) {
         enqueue.sendTo(event.deviceId, event.event);
+        // Data the device reported by itself is a sign it is well, like connecting healthy is.
+        if (event.event.type === 'LINK_DATA') verifyRecovery(enqueue, context, event.deviceId, nowOf(system));
       }
     }),
     resumeDevices: enqueueActions(({ context, enqueue }) => {

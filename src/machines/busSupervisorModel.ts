@@ -51,6 +51,11 @@ export interface DeviceWatch {
   lastDegradedClimbAt: number | null;
   restarts: number;
   lastRecovery: { step: string; outcome: string; at: number } | null;
+  /**
+   * A step that completed and has not yet shown whether it helped: the device's next sign of health
+   * verifies it (see verifiedWatch), its next climb says it did not help.
+   */
+  unverifiedStep: string | null;
 }
 
 export interface BusSupervisorContext extends Required<BusSupervisorInput> {
@@ -96,6 +101,7 @@ export function freshWatch(now: number): DeviceWatch {
     lastDegradedClimbAt: null,
     restarts: 0,
     lastRecovery: null,
+    unverifiedStep: null,
   };
 }
 
@@ -233,7 +239,9 @@ export interface RecoveryPlan {
 
 /**
  * Decides a recovery request: a named step (a manual request) runs from its own rate-limit history
- * without moving the ladder; otherwise the device's ladder climbs one rung.
+ * without moving the ladder; otherwise the device's ladder climbs one rung. A climb means the trouble
+ * is still there, so a step still waiting for its verification did not help: the ladder goes on from
+ * where it is instead of starting over.
  */
 export function planRecovery(
   context: BusSupervisorContext,
@@ -252,9 +260,11 @@ export function planRecovery(
   if (decision.kind === 'rate_limited') {
     const waitS = Math.ceil((decision.retryAt - now) / 1000);
     const detail = `rate limit reached, waiting ${waitS} s instead of trying again now`;
+    // Only the ladder waits for the limit (housekeeping climbs again when it allows): a refused manual
+    // request must not hold back the automatic recovery of a device that goes down later.
     return {
       report: { step: decision.step, outcome: 'rate_limited', detail },
-      watch: { ...watch, waitUntil: decision.retryAt },
+      watch: named ? null : { ...watch, waitUntil: decision.retryAt, unverifiedStep: null },
       start: null,
     };
   }
@@ -263,10 +273,27 @@ export function planRecovery(
     watch: {
       ...watch,
       ladder: named ? { ...watch.ladder, history: decision.ladder.history } : decision.ladder,
+      unverifiedStep: named ? watch.unverifiedStep : null,
       waitUntil: null,
       lastDegradedClimbAt: watch.status === 'connected.degraded' ? now : watch.lastDegradedClimbAt,
       lastRecovery: { step: decision.step, outcome: 'started', at: now },
     },
     start: decision.step,
+  };
+}
+
+/**
+ * The device shows it is well: it became connected and healthy, or reported data of its own (for BLE,
+ * the adapter watchdog's check, which after a step passes only once advertisements arrive again). A
+ * completed step waiting for this is verified: the trouble is over, and the next one is a new incident
+ * that starts from the first rung. Null when no step waits, the common case on the path of every reading.
+ */
+export function verifiedWatch(watch: DeviceWatch, now: number): DeviceWatch | null {
+  if (watch.unverifiedStep === null) return null;
+  return {
+    ...watch,
+    ladder: resetLadder(watch.ladder),
+    unverifiedStep: null,
+    lastRecovery: { step: watch.unverifiedStep, outcome: 'verified', at: now },
   };
 }

@@ -6,13 +6,20 @@ import {
   type RecoveryReport,
   type RecoveryRequest,
   recoveryNotice,
+  verifiedWatch,
 } from './busSupervisorModel.js';
 import { nowOf } from './clock.js';
 import { deliver } from './outlet.js';
 
-// The two ends of a recovery step of a bus supervisor: choosing what the next request runs, and
-// reporting how it went. Plain functions over the action queue of `enqueueActions`, like
-// busSupervisorChildren.ts, so the machine (busSupervisor.ts) only wires them to its recovery region.
+// The ends of a recovery step of a bus supervisor: choosing what the next request runs, reporting how
+// it went, and its verification by the device. Plain functions over the action queue of
+// `enqueueActions`, like busSupervisorChildren.ts, so the machine (busSupervisor.ts) only wires them.
+//
+// A step that completed is not yet a step that helped. It waits (`unverifiedStep`) for the device to
+// show it is well, which resets the ladder, or for the next climb, which means it did not help and the
+// ladder goes on. restart_actor never waits: a restarted device connects and looks healthy whether
+// the trouble is gone or not (a BLE scan that needs a power cycle is found stuck only later), so only
+// a stable period resets the ladder after it.
 
 type SystemLike = Parameters<typeof deliver>[1] & Parameters<typeof nowOf>[0];
 
@@ -53,15 +60,16 @@ export function finishRecovery(
   deliver(enqueue, system, recoveryNotice(context, recovering.deviceId, report, now));
   const watch = context.watches[recovering.deviceId];
   if (watch) {
+    const lastRecovery = { step: recovering.step, outcome, at: now };
+    // A failed step did not help; an earlier one still waiting (a manual request in between) waits on.
+    const unverifiedStep = result.ok ? recovering.step : watch.unverifiedStep;
     enqueue.assign({
-      watches: {
-        ...context.watches,
-        [recovering.deviceId]: { ...watch, lastRecovery: { step: recovering.step, outcome, at: now } },
-      },
+      watches: { ...context.watches, [recovering.deviceId]: { ...watch, lastRecovery, unverifiedStep } },
     });
   }
-  // The step is verified by the device itself: a fresh connection attempt now. If the device ends
-  // up offline again (or stays degraded), the next climb takes the next rung.
+  // The step is verified by the device itself: a fresh connection attempt now (a connected device
+  // ignores it; its driver's own checks, such as the BLE watchdog's, report instead). If the device
+  // ends up offline again (or stays degraded), the next climb takes the next rung.
   if (context.running.includes(recovering.deviceId)) {
     enqueue.sendTo(recovering.deviceId, {
       type: 'RETRY',
@@ -69,4 +77,23 @@ export function finishRecovery(
     });
   }
   enqueue.assign({ recovering: null });
+}
+
+/**
+ * The device shows it is well (see verifiedWatch): a step waiting for that is verified. Assigns nothing
+ * when no step waits, so the readings that pass by are no change to persist (snapshotPort.ts).
+ */
+export function verifyRecovery(
+  enqueue: ChildControl,
+  context: BusSupervisorContext,
+  deviceId: string,
+  now: number,
+) {
+  if (!context.watches[deviceId]?.unverifiedStep) return;
+  // Read again when applied: the same action may have changed the watch (its status) before.
+  enqueue.assign(({ context: current }) => {
+    const watch = current.watches[deviceId];
+    const verified = watch && verifiedWatch(watch, now);
+    return verified ? { watches: { ...current.watches, [deviceId]: verified } } : {};
+  });
 }

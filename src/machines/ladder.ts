@@ -47,7 +47,10 @@ export function climb(steps: readonly RecoveryStepSpec[], ladder: LadderState, n
   };
 }
 
-/** After a stable period the next trouble starts again from the first rung; rate-limit history stays. */
+/**
+ * Once a step is verified, or after a stable period, the next trouble starts again from the first rung;
+ * rate-limit history stays.
+ */
 export function resetLadder(ladder: LadderState): LadderState {
   return ladder.rung === 0 ? ladder : { rung: 0, history: ladder.history };
 }
