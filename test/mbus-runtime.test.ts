@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BusEvent } from '../src/actors/driver.js';
+import { sndNke } from '../src/actors/mbus/codec/master.js';
+import { MbusMaster } from '../src/actors/mbus/master.js';
 import { MbusBusRuntime } from '../src/actors/mbus/runtime.js';
+import { type ByteLink, openSerialLink } from '../src/actors/mbus/serialLink.js';
 import { socatAvailable } from '../src/actors/mbus/simulator/pty.js';
 import { defaultMeters } from '../src/actors/mbus/simulator/meters.js';
 import { MbusSimulator } from '../src/actors/mbus/simulator/simulator.js';
@@ -123,6 +126,17 @@ describe.skipIf(!HAVE_SOCAT)('M-Bus bus runtime over a pty', () => {
     expect(primary.map((meter) => meter.secondary.slice(0, 8))).toEqual(['12340001', '12340002', '12340003']);
   });
 
+  it('fails a write in flight when the port is closed under it, and refuses writes and flushes meanwhile', async () => {
+    const link = await openSerialLink({ path: simulator.link, baud: 38_400 }, signal());
+    const writing = link.write(sndNke(1));
+    const closing = link.close();
+    // serialport would queue the write's drain until an `open` that a closed port never gets.
+    await expect(writing).rejects.toThrow('the serial port is being closed');
+    await expect(link.write(sndNke(1))).rejects.toThrow(`${simulator.link} is gone`);
+    await expect(link.discardInput()).rejects.toThrow(`${simulator.link} is gone`);
+    await closing;
+  });
+
   it('runs the reopen and reenumerate recovery steps on the same port', async () => {
     await runtime.connect('heat', signal());
     await runtime.runRecoveryStep('reopen', 'heat', signal());
@@ -166,6 +180,68 @@ describe.skipIf(!HAVE_SOCAT)('M-Bus secondary scan over a pty', () => {
       await runtime.close();
       await simulator.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** A converter that takes requests and never completes them, like a port closing under a write. */
+class StuckLink implements ByteLink {
+  readonly path = '/dev/ttyStuck';
+  writes = 0;
+  constructor(private readonly stuckAt: 'discardInput' | 'write') {}
+  write(): Promise<void> {
+    this.writes++;
+    return this.stuckAt === 'write' ? new Promise(() => undefined) : Promise.resolve();
+  }
+  discardInput(): Promise<void> {
+    return this.stuckAt === 'discardInput' ? new Promise(() => undefined) : Promise.resolve();
+  }
+  onData(): void {}
+  onLost(): void {}
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+describe('M-Bus on a port that never completes a request', () => {
+  it.each(['discardInput', 'write'] as const)(
+    'a request stuck in %s ends with the caller’s signal',
+    async (stuckAt) => {
+      const master = new MbusMaster(new StuckLink(stuckAt), 2_400);
+      const caller = new AbortController();
+      const asking = master.transact(sndNke(1), caller.signal);
+      setTimeout(() => caller.abort(new Error('poll timed out')), 20);
+      await expect(asking).rejects.toThrow('poll timed out');
+    },
+  );
+
+  it('a stuck poll holding the line gives it up on its signal, and callers that gave up waiting never reach the port', async () => {
+    const link = new StuckLink('write');
+    const runtime = new MbusBusRuntime('mbus:stuck', {
+      path: link.path,
+      baud: 2_400,
+      meters: [
+        { deviceId: 'heat', target: { primary: 1 } },
+        { deviceId: 'water', target: { primary: 2 } },
+      ],
+      openLink: () => Promise.resolve(link),
+    });
+    try {
+      const holder = runtime.connect('heat', AbortSignal.timeout(300));
+      const waiter = new AbortController();
+      const waiting = runtime.connect('water', waiter.signal);
+      waiter.abort(new Error('connect water timed out'));
+      const started = Date.now();
+      await expect(waiting).rejects.toThrow('connect water timed out');
+      // Left the queue while the holder still held the line.
+      expect(Date.now() - started).toBeLessThan(200);
+      expect(link.writes).toBe(1);
+      await expect(holder).rejects.toThrow();
+      // The line is free again: the next caller reaches the port.
+      await expect(runtime.connect('water', AbortSignal.timeout(50))).rejects.toThrow();
+      expect(link.writes).toBe(2);
+    } finally {
+      await runtime.close();
     }
   });
 });

@@ -1,9 +1,13 @@
 // A half-duplex bus carries one conversation at a time: every request/answer pair, every scan and
 // every reopen of the port takes this lock, in arrival order. A caller that gives up (its AbortSignal
-// fires) while waiting leaves the queue without ever touching the bus.
+// fires) while waiting leaves the queue at once without ever touching the bus: otherwise, behind a
+// stuck holder, every poll, connect and recovery step of the line would pile up and run long after
+// its caller stopped caring. Once a caller holds the bus, its signal is its own work's business.
 
 export class BusLock {
-  #tail: Promise<void> = Promise.resolve();
+  /** Starts of the callers waiting for the bus, in arrival order. */
+  readonly #waiting: (() => void)[] = [];
+  #held = false;
   #busyWith: string | undefined;
 
   /** What holds the bus now, for error messages ("bus busy: scan in progress"). */
@@ -11,19 +15,46 @@ export class BusLock {
     return this.#busyWith;
   }
 
+  /** How many callers wait for the bus (not counting the one holding it). */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
   run<T>(what: string, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
-    const previous = this.#tail;
-    let release: () => void = () => undefined;
-    this.#tail = new Promise<void>((resolve) => (release = resolve));
-    return previous.then(async () => {
-      try {
-        signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(this.#cancelled(what, signal));
+    return new Promise<T>((resolve, reject) => {
+      const start = () => {
+        signal?.removeEventListener('abort', leave);
+        this.#held = true;
         this.#busyWith = what;
-        return await work();
-      } finally {
-        this.#busyWith = undefined;
-        release();
-      }
+        let working: Promise<T>;
+        try {
+          working = work();
+        } catch (error) {
+          working = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+        }
+        working.then(resolve, reject).finally(() => this.#release());
+      };
+      const leave = () => {
+        const index = this.#waiting.indexOf(start);
+        if (index >= 0) this.#waiting.splice(index, 1);
+        reject(this.#cancelled(what, signal));
+      };
+      if (!this.#held) return start();
+      this.#waiting.push(start);
+      signal?.addEventListener('abort', leave, { once: true });
     });
+  }
+
+  #release(): void {
+    this.#busyWith = undefined;
+    this.#held = false;
+    this.#waiting.shift()?.();
+  }
+
+  #cancelled(what: string, signal: AbortSignal | undefined): Error {
+    if (signal?.reason instanceof Error) return signal.reason;
+    const holder = this.#busyWith === undefined ? '' : ` (held by ${this.#busyWith})`;
+    return new Error(`${what} was cancelled while waiting for the bus${holder}`);
   }
 }

@@ -1,3 +1,4 @@
+import { abortable } from '../ble/wait.js';
 import { MbusError } from './codec/errors.js';
 import { FrameAssembler, formatHex, MAX_FRAME_BYTES, parseFrame, wireTimeMs } from './codec/frames.js';
 import {
@@ -73,23 +74,11 @@ export class MbusMaster {
   /** Sends one frame and waits for one answer frame (or silence), skipping the echo of the request. */
   async transact(request: Buffer, signal: AbortSignal): Promise<Reply> {
     signal.throwIfAborted();
-    await this.link.discardInput();
+    // Port calls that never complete (a port closing under them) must not hold the bus lock forever:
+    // the caller's signal ends the wait, whatever the link does.
+    await abortable(this.link.discardInput(), signal);
     this.#assembler.clear();
-    // A write that never completes (the port closing under it) must not hold the bus lock forever.
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.link.write(request).then(
-        () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
-    });
+    await abortable(this.link.write(request), signal);
     const started = Date.now();
     const firstByteBy = started + Math.ceil(wireTimeMs(request.length, this.baud)) + this.#replyTimeoutMs;
     let garbled: string | undefined;

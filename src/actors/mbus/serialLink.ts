@@ -4,6 +4,8 @@ import { SerialPort } from 'serialport';
 // parity, 1 stop bit, exclusive so a second program cannot interleave frames on the bus). Everything
 // above it (framing, timeouts, retries) is in master.ts, so tests can put any ByteLink under it.
 
+// write and discardInput reject at once while the port is gone or closing, and when it goes away while
+// they are in flight: a caller holding the bus lock must never wait on a port that will not answer.
 export interface ByteLink {
   readonly path: string;
   write(bytes: Buffer): Promise<void>;
@@ -54,6 +56,12 @@ class SerialByteLink implements ByteLink {
   #lostListener: (reason: string) => void = () => undefined;
   #lost = false;
   #closing = false;
+  /**
+   * Rejecters of the writes and flushes in flight. serialport queues a write's or drain's callback
+   * until the port's next `open` event when the port is closing or closed, and a closed port never
+   * gets one: whatever is in flight when the port goes away is failed here instead.
+   */
+  readonly #inFlight = new Set<(error: Error) => void>();
 
   constructor(private readonly port: SerialPort) {
     port.on('data', (chunk: Buffer) => this.#dataListener(chunk));
@@ -68,17 +76,42 @@ class SerialByteLink implements ByteLink {
   }
 
   #markLost(reason: string): void {
+    this.#failInFlight(reason);
     if (this.#lost || this.#closing) return;
     this.#lost = true;
     this.#lostListener(reason);
   }
 
-  write(bytes: Buffer): Promise<void> {
-    // serialport never calls back a write made while the port is closing or closed: refuse it here.
+  #failInFlight(reason: string): void {
+    const error = new Error(`${this.port.path}: ${reason}`);
+    for (const fail of this.#inFlight) fail(error);
+    this.#inFlight.clear();
+  }
+
+  /** Runs one port call, refused unless the port is open and failed at once if it goes away meanwhile. */
+  #track(call: (resolve: () => void, reject: (error: Error) => void) => void): Promise<void> {
+    // `isOpen` is false from the moment a close starts, the disconnect's included.
     if (this.#lost || this.#closing || !this.port.isOpen) {
       return Promise.reject(new Error(`${this.port.path} is gone`));
     }
     return new Promise((resolve, reject) => {
+      this.#inFlight.add(reject);
+      const settled = () => this.#inFlight.delete(reject);
+      call(
+        () => {
+          settled();
+          resolve();
+        },
+        (error) => {
+          settled();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  write(bytes: Buffer): Promise<void> {
+    return this.#track((resolve, reject) => {
       this.port.write(bytes, (error) => {
         if (error) reject(new Error(`write to ${this.port.path} failed: ${error.message}`));
         else this.port.drain((drainError) => (drainError ? reject(drainError) : resolve()));
@@ -95,13 +128,13 @@ class SerialByteLink implements ByteLink {
   }
 
   discardInput(): Promise<void> {
-    if (this.#lost || !this.port.isOpen) return Promise.resolve();
-    // A pty cannot always flush; a failed flush only means there was nothing to drop.
-    return new Promise((resolve) => this.port.flush(() => resolve()));
+    // A pty cannot always flush; a failed flush on an open port only means there was nothing to drop.
+    return this.#track((resolve) => this.port.flush(() => resolve()));
   }
 
   async close(): Promise<void> {
     this.#closing = true;
+    this.#failInFlight('the serial port is being closed');
     await closePort(this.port);
   }
 }
