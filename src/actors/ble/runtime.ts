@@ -6,7 +6,7 @@ import type { DbusCallStats } from './dbus/stats.js';
 import { type DeviceProps, macOfPath } from './dbus/values.js';
 import { type BleSensorSpec, type HeardSensor, SensorDecoder } from './sensors.js';
 import { AdapterMissingError, AdapterSession, type SessionEvents } from './session.js';
-import { abortable, waitUntil } from './wait.js';
+import { abortable, waitUntil } from '../wait.js';
 import { adapterState, AdapterWatch, type BleLog } from './watchdog.js';
 
 export type { BleLog } from './watchdog.js';

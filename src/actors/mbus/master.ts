@@ -1,4 +1,4 @@
-import { abortable } from '../ble/wait.js';
+import { abortable } from '../wait.js';
 import { MbusError } from './codec/errors.js';
 import { FrameAssembler, formatHex, MAX_FRAME_BYTES, parseFrame, wireTimeMs } from './codec/frames.js';
 import {

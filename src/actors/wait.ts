@@ -1,5 +1,5 @@
-// Waiting without hanging: every wait of the BLE driver ends when its condition holds, its bound passes or
-// its caller aborts, and says which of them it was.
+// Waiting without hanging: every wait of the drivers (BLE sessions, the M-Bus master) ends when its
+// condition holds, its bound passes or its caller aborts, and says which of them it was.
 
 /** Waits until `ready()` holds, re-checked whenever a waiter in `waiters` is woken; rejects on abort. */
 export function waitUntil(
