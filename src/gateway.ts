@@ -11,6 +11,7 @@ import { bridgeLinkOf } from './gateway/bridgeLink.js';
 import { NoticeLog } from './gateway/noticeLog.js';
 import { DaliReplugRescan } from './gateway/daliAdapters.js';
 import { withDiscovered } from './gateway/discovered.js';
+import { applyServiceSettings } from './gateway/liveSettings.js';
 import { ConfigReloader } from './gateway/reload.js';
 import { Operations } from './gateway/operations.js';
 import { BusScanner, scanLinesAtStart } from './gateway/scans.js';
@@ -129,9 +130,15 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     return { restarted: changes.started, stopped: changes.removed };
   };
   const reloader = new ConfigReloader(options.configSource, fileConfig, process.env, {
-    apply: (next) => {
+    apply: async (next, changed) => {
+      const services = await applyServiceSettings(next, changed, {
+        mqtt,
+        persistence,
+        http: operations,
+        log,
+      });
       currentFile = next;
-      return applyConfig(effective());
+      return { ...applyConfig(effective()), ...services };
     },
   });
   const addDevices = (found: DiscoveredDevice[]) => {

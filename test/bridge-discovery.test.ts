@@ -6,8 +6,11 @@ import {
   isOurDiscoveryTopic,
   staleDiscovery,
 } from '../src/bridge/discovery.js';
+import { DiscoveryPublisher } from '../src/bridge/discoveryPublisher.js';
 import { simulatedEntities } from '../src/bridge/entities.js';
 import { Topics } from '../src/bridge/topics.js';
+import { type DeviceConfig, type FieldbridgeConfig, parseConfig } from '../src/config/index.js';
+import { getLogger } from '../src/logging/index.js';
 
 const topics = new Topics('fieldbridge');
 const description = { manufacturer: 'fieldbridge', model: 'Simulated device', expireAfterS: 180 };
@@ -96,5 +99,69 @@ describe('Home Assistant discovery', () => {
     expect(isOurDiscoveryTopic(topics, 'homeassistant/sensor/fieldbridge_gone/energy/config')).toBe(true);
     expect(isOurDiscoveryTopic(topics, 'homeassistant/sensor/zigbee2mqtt_x/energy/config')).toBe(false);
     expect(isOurDiscoveryTopic(topics, 'homeassistant/sensor/fieldbridge_x/config')).toBe(false);
+  });
+});
+
+describe('discovery after a config reload', () => {
+  function publisher() {
+    let config = parseConfig('devices: [{ id: demo1, driver: simulated }]', {});
+    const published: { topic: string; payload: string }[] = [];
+    const discovery = new DiscoveryPublisher({
+      topics: new Topics('fieldbridge'),
+      version: '0.1.0',
+      config: () => config,
+      devices: new Map(config.devices.map((device): [string, DeviceConfig] => [device.id, device])),
+      states: new Map(),
+      publish: (messages) => published.push(...messages),
+      logger: getLogger('test'),
+    });
+    const reload = (homeassistant: Partial<FieldbridgeConfig['homeassistant']>) => {
+      config = { ...config, homeassistant: { ...config.homeassistant, ...homeassistant } };
+    };
+    const take = () => published.splice(0);
+    return { discovery, reload, take };
+  }
+
+  it('removes every entity it announced when discovery is switched off, and announces them again when on', () => {
+    const { discovery, reload, take } = publisher();
+    discovery.publishAll();
+    discovery.learn('homeassistant/sensor/fieldbridge_old/energy/config', Buffer.from('{}'));
+    const announced = take().map((message) => message.topic);
+    expect(announced).toContain('homeassistant/light/fieldbridge_demo1/light/config');
+
+    reload({ enabled: false });
+    discovery.publishAll();
+    discovery.removeStale();
+    const removed = take();
+    expect(removed.every((message) => message.payload === '')).toBe(true);
+    expect(removed.map((message) => message.topic).sort()).toEqual(
+      [...announced, 'homeassistant/sensor/fieldbridge_old/energy/config'].sort(),
+    );
+    discovery.publishAll();
+    expect(take()).toEqual([]);
+
+    reload({ enabled: true });
+    discovery.publishAll();
+    expect(take().map((message) => message.topic)).toEqual(announced);
+  });
+
+  it('moves the entities to a new discovery prefix, removing them from the old one first', () => {
+    const { discovery, reload, take } = publisher();
+    discovery.publishAll();
+    const announced = take().map((message) => message.topic);
+    reload({ discovery_prefix: 'ha2' });
+    discovery.publishAll();
+    const messages = take();
+    const removals = messages.filter((message) => message.payload === '');
+    expect(removals.map((message) => message.topic)).toEqual(announced);
+    const configs = messages.slice(removals.length);
+    expect(configs.map((message) => message.topic)).toEqual(
+      announced.map((topic) => topic.replace(/^homeassistant\//, 'ha2/')),
+    );
+    expect(configs.every((message) => message.payload !== '')).toBe(true);
+    // The bridge stays subscribed to the old prefix: what still arrives there is not tracked any more.
+    discovery.learn(announced[0] ?? '', Buffer.from('{}'));
+    discovery.removeStale();
+    expect(take()).toEqual([]);
   });
 });

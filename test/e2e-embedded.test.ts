@@ -99,7 +99,7 @@ describe('config/reload', () => {
     rig.config = `mqtt: { embedded_port: ${port}, base_topic: other }\ndevices: []\n`;
     rig.writeConfig();
     expect((await reload('mqtt')).error).toMatch(
-      /^mqtt changed: these take effect only when fieldbridge restarts/,
+      /^mqtt\.base_topic changed, which takes effect only when fieldbridge restarts/,
     );
 
     const before = sub.on('fieldbridge/r2/reading').length;

@@ -118,6 +118,53 @@ describeWithMosquitto('gateway ↔ mosquitto', () => {
     expect(statesAfter.at(-1)?.stale).toBeUndefined();
   }, 60_000);
 
+  it('announces every device’s availability and state again after a broker restart that lost them, with no device changing', async () => {
+    const devices = ['r1', 'r2'];
+    // One reading each, at connect; the next poll and the next state refresh are far beyond the test.
+    const gateway = rig(
+      devices.map((id) => `  - { id: ${id}, driver: simulated, poll_interval_ms: 600000 }`).join('\n'),
+    );
+    const retainedTopics = devices.flatMap((id) => [`fb/${id}`, `fb/${id}/availability`]);
+    const everyDeviceAnnounced = (sub: Subscriber, retained: boolean) =>
+      devices.every(
+        (id) =>
+          sub.on(`fb/${id}/availability`).some((m) => m.payload === 'online' && (m.retain || !retained)) &&
+          sub.on(`fb/${id}`).some((m) => m.retain || !retained),
+      );
+    const sub = await subscribe(['fb/bridge/state', 'fb/+/reading', ...retainedTopics]);
+    gateway.start();
+    await sub.waitFor('each device read, online, with its state', () => everyDeviceAnnounced(sub, false));
+    const statesBefore = sub.on('fb/bridge/state').length;
+    await broker.kill();
+    // Started again empty: no persistence, so no retained message survives.
+    await broker.restart();
+    await sub.waitFor(
+      'the gateway back on the new broker',
+      () =>
+        sub
+          .on('fb/bridge/state')
+          .slice(statesBefore)
+          .some((m) => m.payload === '{"state":"online"}'),
+      30_000,
+    );
+    const fresh = await subscribe(retainedTopics);
+    await fresh.waitFor('every availability and state', () => everyDeviceAnnounced(fresh, false), 5_000);
+    // And the broker holds them: a consumer subscribing later gets them as retained messages.
+    const late = await subscribe(retainedTopics);
+    await late.waitFor(
+      'every retained availability and state',
+      () => everyDeviceAnnounced(late, true),
+      2_000,
+    );
+    for (const id of devices) {
+      const state = late.json<{ temperature?: number; stale?: boolean }>(`fb/${id}`).at(-1);
+      expect(typeof state?.temperature, id).toBe('number');
+      expect(state?.stale, id).toBeUndefined();
+      // Nothing changed on the device side: its only reading is the one taken at connect.
+      expect(readingSeqs(sub, `fb/${id}/reading`), id).toEqual([1]);
+    }
+  }, 60_000);
+
   it('announces Home Assistant discovery, republishes it on HA birth, removes entities that are gone', async () => {
     const first = rig(
       ['  - { id: ha1, driver: simulated }', '  - { id: ha2, driver: simulated }'].join('\n'),

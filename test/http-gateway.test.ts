@@ -23,7 +23,8 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
-async function gateway(devices: string[]): Promise<string> {
+/** A gateway with its embedded broker, `devices` and any other config `lines`; resolves with its URL. */
+async function gateway(devices: string[], lines: string[] = []): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'fieldbridge-http-'));
   const [mqttPort, httpPort] = [await freePort(), await freePort()];
   const config = parseConfig(
@@ -33,6 +34,7 @@ async function gateway(devices: string[]): Promise<string> {
       `persistence: { path: ${join(dir, 'fieldbridge.db')} }`,
       'logging: { level: warn }',
       'device_defaults: { reconnect: { initial_ms: 50, max_ms: 100, max_attempts: 2 } }',
+      ...lines,
       'devices:',
       ...devices.map((line) => `  - ${line}`),
     ].join('\n'),
@@ -88,5 +90,43 @@ describe('HTTP in the running gateway', () => {
       /simulated connect failure|gave up|restart|recovery/,
     );
     expect(body?.components.devices.heat1).toMatchObject({ healthy: true });
+  });
+
+  it('measures each read and counts the publishes the broker acknowledged in /metrics', async () => {
+    const url = await gateway(['{ id: heat1, driver: mbus, transport: simulated, poll_interval_ms: 100 }']);
+    const series = async (name: string) => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+      return line === undefined ? 0 : Number(line.slice(name.length + 1));
+    };
+    await waitUntil(
+      'reads measured and publishes acknowledged',
+      async () =>
+        (await series('fieldbridge_read_duration_seconds_count{device="heat1"}')) >= 3 &&
+        (await series('fieldbridge_mqtt_publish_total{result="ok"}')) >= 3,
+      10_000,
+    );
+    // A simulated meter answers in milliseconds: every read lands in the 1 s bucket, none took longer.
+    const count = await series('fieldbridge_read_duration_seconds_count{device="heat1"}');
+    expect(await series('fieldbridge_read_duration_seconds_bucket{le="1",device="heat1"}')).toBe(count);
+    expect(await series('fieldbridge_read_duration_seconds_sum{device="heat1"}')).toBeGreaterThan(0);
+    expect(await series('fieldbridge_mqtt_publish_total{result="timeout"}')).toBe(0);
+  });
+
+  it('passes adapter and duration_s of POST /trigger-scan?driver=ble through to the BLE scan', async () => {
+    const url = await gateway([], ['ble: [{ adapter: hci0, transport: simulated }]']);
+    const scan = async (query: string) => {
+      const response = await fetch(`${url}/trigger-scan?${query}`, { method: 'POST' });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const started = Date.now();
+    const heard = await scan('driver=ble&adapter=hci0&duration_s=1');
+    expect(heard.status).toBe(200);
+    expect(heard.body.data).toMatchObject({ driver: 'ble', line: 'BLE adapter hci0', duration_s: 1 });
+    // It listened for the second asked, not the default 10 s.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const unknown = await scan('driver=ble&adapter=hci7&duration_s=1');
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.error).toMatch(/adapter hci7 is not a BLE line of this gateway \(known: hci0/);
   });
 });

@@ -1,6 +1,8 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseRequest } from '../src/bridge/requests.js';
 import { parseConfig } from '../src/config/index.js';
+import type { ScanRequest } from '../src/gateway/scans.js';
 import { GatewayMetrics } from '../src/http/index.js';
 import type { GatewayNotice } from '../src/machines/notices.js';
 import { captureLogs } from '../src/logging/index.js';
@@ -302,6 +304,36 @@ describe('bad requests', () => {
   });
 });
 
+describe('POST /trigger-scan', () => {
+  it('hands the BLE adapter and duration_s over as numbers, refusing bad ones as the MQTT request does', async () => {
+    const asked: ScanRequest[] = [];
+    const r = await rig({
+      buses: TWO_BUSES,
+      scan: async (request) => {
+        asked.push(request);
+        return { ok: true, data: { driver: request.driver, found: [] } };
+      },
+    });
+    const post = (query: string) =>
+      getJson<{ status: string; error?: string }>(`${r.url}/trigger-scan?${query}`, { method: 'POST' });
+    expect((await post('driver=ble&adapter=hci1&duration_s=2.5')).status).toBe(200);
+    expect(asked).toEqual([{ driver: 'ble', adapter: 'hci1', duration_s: 2.5, from: 0, to: 250 }]);
+    // The same words as bridge/request/scan with the same values in its JSON payload.
+    for (const [query, json] of [
+      ['driver=ble&duration_s=900', '{"driver":"ble","duration_s":900}'],
+      ['driver=ble&duration_s=soon', '{"driver":"ble","duration_s":"soon"}'],
+      ['driver=ble&adapter=', '{"driver":"ble","adapter":""}'],
+    ] as const) {
+      const mqtt = parseRequest('scan', json);
+      expect(mqtt.ok, json).toBe(false);
+      const http = await post(query);
+      expect(http.status, query).toBe(400);
+      expect(http.body.error).toBe(`bad scan request: ${mqtt.ok ? '' : mqtt.error}`);
+    }
+    expect(asked).toHaveLength(1);
+  });
+});
+
 describe('startHttp', () => {
   it('logs a port in use and leaves the gateway running without HTTP', async () => {
     const blocker = createServer();
@@ -367,10 +399,9 @@ describe('GET /events', () => {
 });
 
 describe('GatewayMetrics', () => {
-  it('observes read durations when a notice carries them', async () => {
+  it('observes the read duration a data notice carries, and none for pushed data', async () => {
     const metrics = new GatewayMetrics({ defaultMetrics: false });
-    // Not in DeviceDataNotice yet (proposed): the metrics read it when it is there.
-    const notice: GatewayNotice & { durationMs: number } = {
+    const read: GatewayNotice = {
       type: 'device.data',
       deviceId: 'm1',
       operation: 'poll',
@@ -378,11 +409,19 @@ describe('GatewayMetrics', () => {
       at: 0,
       durationMs: 250,
     };
-    metrics.handle(notice);
-    metrics.recordReadDuration('m2', 1.5);
+    const pushed: GatewayNotice = {
+      type: 'device.data',
+      deviceId: 'b1',
+      operation: 'advertisement',
+      result: 1,
+      at: 0,
+    };
+    metrics.handle(read);
+    metrics.handle(pushed);
     const text = await metrics.text();
     expect(text).toMatch(/^fieldbridge_read_duration_seconds_sum\{device="m1"\} 0\.25$/m);
-    expect(text).toMatch(/^fieldbridge_read_duration_seconds_count\{device="m2"\} 1$/m);
+    expect(text).toMatch(/^fieldbridge_reads_total\{device="b1"\} 1$/m);
+    expect(text).not.toMatch(/^fieldbridge_read_duration_seconds_count\{device="b1"\}/m);
     expect(text).not.toContain('process_cpu');
   });
 

@@ -174,6 +174,21 @@ describe('Outbox limits', () => {
     expect(outbox.stats().dropped).toBe(1);
   });
 
+  it('takes reloaded limits and synchronous mode at once, on the open database', () => {
+    const persistence = open({ path: dbPath(), maxMessages: 10 });
+    for (let i = 1; i <= 6; i += 1) persistence.outbox.enqueue(reading('fb/a', `r${i}`));
+    persistence.outbox.enqueue(event('fb/events', 'e1'));
+    persistence.reconfigure({ synchronous: 'full', retentionDays: 7, maxMessages: 3, maxBytes: 1_000 });
+    // Lowered below what it holds: the oldest readings go now, not at the next enqueue.
+    expect(payloads(persistence.outbox.peek(10))).toEqual(['r5', 'r6', 'e1']);
+    expect(persistence.outbox.stats()).toMatchObject({ depth: 3, dropped: 4 });
+    expect(persistence.settings().synchronous).toBe('full');
+    persistence.reconfigure({ synchronous: 'normal', retentionDays: 7, maxMessages: 100, maxBytes: 1_000 });
+    for (let i = 7; i <= 20; i += 1) persistence.outbox.enqueue(reading('fb/a', `r${i}`));
+    expect(persistence.outbox.stats()).toMatchObject({ depth: 17, dropped: 4 });
+    expect(persistence.settings().synchronous).toBe('normal');
+  });
+
   it('keeps the dropped count across restarts', () => {
     const path = dbPath();
     const first = open({ path, maxMessages: 2 });

@@ -211,6 +211,19 @@ describe('cleanup', () => {
     expect((await persistence.cleanup()).historyDeleted).toBe(0);
   });
 
+  it('uses a reloaded retention_days from the next cleanup on', async () => {
+    const now = 100 * DAY;
+    const persistence = open({ path: dbPath(), retentionDays: 30, now: () => now });
+    persistence.transaction(() => {
+      for (let i = 0; i < 10; i += 1) {
+        persistence.enqueueReading({ deviceId: 'heat1', topic: 't', ts: now - 10 * DAY }, String);
+      }
+    });
+    expect((await persistence.cleanup()).historyDeleted).toBe(0);
+    persistence.reconfigure({ synchronous: 'normal', retentionDays: 7, maxMessages: 100, maxBytes: 100_000 });
+    expect((await persistence.cleanup()).historyDeleted).toBe(10);
+  });
+
   it('deletes in batches and lets the event loop run between them', async () => {
     const persistence = open({ path: dbPath(), now: () => 10 * DAY });
     persistence.transaction(() => {

@@ -9,10 +9,12 @@ import { bridgeInfo, deviceList } from './bridgeInfo.js';
 import { checkDeviceCommand } from './deviceCommands.js';
 import { DiscoveryPublisher } from './discoveryPublisher.js';
 import { OutboxDrainer, type PublishLink } from './drainer.js';
-import { type DeviceHealth, bridgeStatus, freshHealth, type HealthInput, healthPayload } from './health.js';
+import { type DeviceHealth, freshHealth } from './health.js';
+import { HealthReporter } from './healthReporter.js';
 import { type RequestContext, RequestHandler } from './requestHandler.js';
 import { type Transaction, errorResponse, okResponse } from './requests.js';
 import { ReadingWriter } from './readingWriter.js';
+import { isAvailable, RetainedDeviceTopics } from './retainedDeviceTopics.js';
 import { StateRestorer } from './stateRestorer.js';
 import { Topics } from './topics.js';
 
@@ -45,7 +47,6 @@ interface PendingCommand {
   transaction?: Transaction;
 }
 
-const AVAILABLE = new Set(['connected.healthy', 'connected.degraded']);
 /** How long retained discovery configs get to arrive after connecting before stale ones are removed. */
 const STALE_DISCOVERY_DELAY_MS = 2_000;
 
@@ -62,15 +63,14 @@ export class Bridge {
   readonly #devices = new Map<string, DeviceConfig>();
   readonly #health = new Map<string, DeviceHealth>();
   readonly #readings: ReadingWriter;
+  readonly #retained: RetainedDeviceTopics;
   readonly #restorer: StateRestorer;
   readonly #commands = new Map<string, PendingCommand>();
   readonly #discovery: DiscoveryPublisher;
   readonly #logger = getLogger('bridge');
-  readonly #startedAt: number;
-  #lastMqttAt: number | null = null;
-  #catchingUp = false;
-  #lastStatus: string | undefined;
+  readonly #healthReporter: HealthReporter;
   #timers: NodeJS.Timeout[] = [];
+  #healthTimers: NodeJS.Timeout[] = [];
 
   constructor(options: BridgeOptions) {
     this.#config = options.config;
@@ -79,13 +79,20 @@ export class Bridge {
     this.#link = options.link;
     this.#send = options.send;
     this.#now = options.now ?? Date.now;
-    this.#startedAt = this.#now();
     this.topics = new Topics(
       options.config.mqtt.base_topic,
       options.config.homeassistant.discovery_prefix,
       options.config.homeassistant.status_topic,
     );
     this.#readings = new ReadingWriter(options.persistence, this.topics, () => this.#drainer.kick());
+    this.#retained = new RetainedDeviceTopics({
+      topics: this.topics,
+      persistence: options.persistence,
+      health: this.#health,
+      states: this.#readings.states,
+      publish: (topic, payload) => this.#enqueue(topic, payload, 'state', true),
+      now: this.#now,
+    });
     this.#discovery = new DiscoveryPublisher({
       topics: this.topics,
       version: options.version,
@@ -107,8 +114,20 @@ export class Bridge {
     this.#drainer = new OutboxDrainer(
       options.persistence.outbox,
       options.link,
-      options.config.queue.inflight,
+      // Read live: a reloaded queue.inflight (reconfigure) applies to the next batch.
+      () => this.#config.queue.inflight,
     );
+    this.#healthReporter = new HealthReporter({
+      outbox: options.persistence.outbox,
+      link: options.link,
+      inFlight: () => this.#drainer.inFlight,
+      devices: this.#health,
+      publish: (payload, statusChange) =>
+        this.#persistence.transaction(() =>
+          this.#enqueue(this.topics.bridgeHealth, payload, statusChange ? 'event' : 'state', true),
+        ),
+      now: this.#now,
+    });
     this.#requests = new RequestHandler({
       devices: this.#devices,
       reloadConfig:
@@ -129,13 +148,7 @@ export class Bridge {
   /** Publishes what Home Assistant should know at once, subscribes, and starts the periodic work. */
   start(): void {
     this.#persistence.transaction(() => {
-      for (const stored of this.#persistence.states.all()) {
-        if (!this.#devices.has(stored.deviceId)) continue;
-        // The last known state, marked stale until the device says something new.
-        const state = { ...stored.state, stale: true, last_seen: new Date(stored.at).toISOString() };
-        this.#readings.states.set(stored.deviceId, stored.state);
-        this.#enqueue(this.topics.device(stored.deviceId), state, 'state', true);
-      }
+      this.#retained.restoreStates();
       this.#enqueue(
         this.topics.bridgeInfo,
         bridgeInfo(this.#config, this.#devices.values(), this.#version),
@@ -166,16 +179,28 @@ export class Bridge {
     );
     this.#link.onStateChange((online) => this.#linkChanged(online));
     if (this.#link.online) this.#linkChanged(true);
-    this.#timers = [
-      setInterval(() => this.#publishHealth(), this.#config.health.interval_ms),
-      setInterval(() => this.#refreshStates(), this.#config.health.state_refresh_ms),
-    ];
-    this.#publishHealth();
+    this.#startHealthTimers();
+    this.#healthReporter.publish();
   }
 
-  /** A reloaded config (only devices, supervision and logging differ): new devices, same topics. */
+  /** The health report and the state refresh, at the config's pace (again after a reload). */
+  #startHealthTimers(): void {
+    for (const timer of this.#healthTimers) clearInterval(timer);
+    this.#healthTimers = [
+      setInterval(() => this.#healthReporter.publish(), this.#config.health.interval_ms),
+      setInterval(() => this.#retained.refreshStates(), this.#config.health.state_refresh_ms),
+    ];
+  }
+
+  /**
+   * A reloaded config: new devices, same topics. Its queue window, Home Assistant and health settings
+   * apply from here on (the discovery configs are sent again: their expire_after follows the state
+   * refresh).
+   */
   reconfigure(config: FieldbridgeConfig): void {
+    const healthChanged = JSON.stringify(config.health) !== JSON.stringify(this.#config.health);
     this.#config = config;
+    if (healthChanged) this.#startHealthTimers();
     const enabled = config.devices.filter((device) => device.enabled);
     for (const id of [...this.#devices.keys()]) {
       if (!enabled.some((device) => device.id === id)) {
@@ -198,7 +223,7 @@ export class Bridge {
     });
     this.#discovery.publishAll();
     this.#discovery.removeStale();
-    this.#publishHealthIfChanged();
+    this.#healthReporter.publishIfChanged();
   }
 
   /**
@@ -218,7 +243,7 @@ export class Bridge {
   }
 
   stop(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
+    for (const timer of [...this.#timers, ...this.#healthTimers]) clearTimeout(timer);
     this.#readings.flush();
     this.#drainer.stop();
   }
@@ -228,6 +253,7 @@ export class Bridge {
     switch (notice.type) {
       case 'device.data':
         this.#readings.add(notice.deviceId, notice.result, notice.at);
+        this.#retained.reported(notice.deviceId);
         this.#markSuccess(notice.deviceId, notice.at);
         this.#discovery.deviceReported(notice.deviceId, notice.result);
         this.#restoreAfterPowerFailure(notice.deviceId, notice.result);
@@ -255,6 +281,7 @@ export class Bridge {
           const result = notice.result.result;
           if (result !== null && typeof result === 'object' && !Array.isArray(result)) {
             this.#readings.mergeState(notice.deviceId, result, notice.at);
+            this.#retained.reported(notice.deviceId);
             this.#drainer.kick();
           }
         });
@@ -295,24 +322,19 @@ export class Bridge {
   #status(notice: Extract<GatewayNotice, { type: 'device.status' }>): void {
     const health = this.#health.get(notice.deviceId);
     if (!health) return;
-    const wasAvailable = AVAILABLE.has(health.status);
+    const wasAvailable = isAvailable(health.status);
     Object.assign(health, {
       status: notice.status,
       reason: notice.reason,
       consecutiveFailures: notice.consecutiveFailures,
       lastSuccessAt: notice.lastSuccessAt ?? health.lastSuccessAt,
     });
-    const available = AVAILABLE.has(notice.status);
+    const available = isAvailable(notice.status);
     const device = this.#devices.get(notice.deviceId);
     if (available && !wasAvailable && device) this.#restorer.restore(device, 'it is available again');
     if (available !== wasAvailable || notice.status === 'offline') {
       this.#persistence.transaction(() => {
-        this.#enqueue(
-          this.topics.availability(notice.deviceId),
-          available ? 'online' : 'offline',
-          'state',
-          true,
-        );
+        this.#retained.publishAvailability(notice.deviceId, available);
         this.#enqueue(
           this.topics.bridgeEvent,
           {
@@ -323,12 +345,12 @@ export class Bridge {
         );
       });
     }
-    this.#publishHealthIfChanged();
+    this.#healthReporter.publishIfChanged();
   }
 
   #event(type: string, data: Record<string, unknown>): void {
     this.#persistence.transaction(() => this.#enqueue(this.topics.bridgeEvent, { type, data }, 'event'));
-    this.#publishHealthIfChanged();
+    this.#healthReporter.publishIfChanged();
   }
 
   #enqueue(topic: string, payload: unknown, kind: OutboxKind, retain = false): void {
@@ -380,64 +402,19 @@ export class Bridge {
 
   #linkChanged(online: boolean): void {
     if (online) {
-      this.#lastMqttAt = this.#now();
-      this.#catchingUp = this.#persistence.outbox.stats().depth > 0;
+      this.#healthReporter.linkUp();
       this.#discovery.publishAll();
+      this.#retained.republishAll();
       this.#timers.push(setTimeout(() => this.#discovery.removeStale(), STALE_DISCOVERY_DELAY_MS));
       this.#drainer.kick();
     } else {
       this.#drainer.linkLost();
     }
-    this.#publishHealthIfChanged();
-  }
-
-  #refreshStates(): void {
-    this.#persistence.transaction(() => {
-      for (const [deviceId, state] of this.#readings.states) {
-        const health = this.#health.get(deviceId);
-        if (!health || !AVAILABLE.has(health.status)) continue;
-        this.#enqueue(
-          this.topics.device(deviceId),
-          { ...state, last_seen: new Date(health.lastSuccessAt ?? this.#now()).toISOString() },
-          'state',
-          true,
-        );
-      }
-    });
-  }
-
-  /** What bridge/health is computed from; the backlog of an outage counts until it has been sent. */
-  #healthInput(): HealthInput {
-    const queue = this.#persistence.outbox.stats();
-    if (this.#catchingUp && queue.depth <= this.#drainer.inFlight) this.#catchingUp = false;
-    return {
-      now: this.#now(),
-      startedAt: this.#startedAt,
-      linkOnline: this.#link.online,
-      lastMqttAt: this.#link.online ? this.#now() : this.#lastMqttAt,
-      catchingUp: this.#catchingUp,
-      devices: this.#health,
-      queue,
-    };
+    this.#healthReporter.publishIfChanged();
   }
 
   /** bridge/health as it would be published now (also GET /health). */
   healthPayload(): Record<string, unknown> {
-    return healthPayload(this.#healthInput());
-  }
-
-  #publishHealth(): void {
-    const payload = this.healthPayload();
-    const statusChange = payload.status !== this.#lastStatus;
-    this.#lastStatus = String(payload.status);
-    this.#persistence.transaction(() =>
-      this.#enqueue(this.topics.bridgeHealth, payload, statusChange ? 'event' : 'state', true),
-    );
-  }
-
-  /** bridge/health goes out at once on any status change, not only on the interval. */
-  #publishHealthIfChanged(): void {
-    const status = bridgeStatus(this.#healthInput());
-    if (status !== this.#lastStatus) this.#publishHealth();
+    return this.#healthReporter.payload();
   }
 }

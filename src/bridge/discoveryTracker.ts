@@ -60,6 +60,18 @@ export class DiscoveryTracker {
     return announced !== undefined && announced !== signature(DRIVERS[device.driver].entities(device, state));
   }
 
+  /**
+   * Empty configs for every entity announced or found on the broker, to remove them all (discovery
+   * switched off, or moved to another prefix); forgets them once returned.
+   */
+  takeAll(): DiscoveryMessage[] {
+    const all = new Set([...this.#announced, ...this.#current]);
+    this.#announced.clear();
+    this.#current = new Set();
+    this.#signatures.clear();
+    return [...all].map((topic) => ({ topic, payload: '' }));
+  }
+
   /** Empty configs for what the broker holds but no longer exists; forgets them once returned. */
   takeStale(): DiscoveryMessage[] {
     const current = [...this.#current].map((topic) => ({ topic, payload: '' }));

@@ -52,7 +52,8 @@ interface Sent {
 export class OutboxDrainer {
   readonly #outbox: Outbox;
   readonly #link: PublishLink;
-  readonly #window: number;
+  /** Read before each batch, so a reloaded `queue.inflight` applies without a restart. */
+  readonly #window: () => number;
   /** Published messages not handed back to the outbox yet, in publish (= id) order. */
   #sent: Sent[] = [];
   #inFlight = 0;
@@ -63,10 +64,11 @@ export class OutboxDrainer {
   #epoch = 0;
   #stopped = false;
 
-  constructor(outbox: Outbox, link: PublishLink, window: number) {
+  /** `window`: at most this many unacknowledged publishes; a function is read before each batch. */
+  constructor(outbox: Outbox, link: PublishLink, window: number | (() => number)) {
     this.#outbox = outbox;
     this.#link = link;
-    this.#window = window;
+    this.#window = typeof window === 'number' ? () => window : window;
   }
 
   get inFlight(): number {
@@ -106,7 +108,7 @@ export class OutboxDrainer {
   #pump(): void {
     this.#handBack();
     if (this.#stopped || !this.#link.online) return;
-    const room = this.#window - this.#inFlight;
+    const room = this.#window() - this.#inFlight;
     if (room <= 0) return;
     const batch = this.#outbox.peek(room, this.#cursor);
     for (const message of batch) this.#send(message);

@@ -131,6 +131,27 @@ export function parseRequest(name: string, payload: Buffer | string): Parsed<Bri
   return { ok: true, value: { name, ...fields } as BridgeRequest, transaction: echo };
 }
 
+/**
+ * parseRequest() for an entry point whose values all arrive as text (an HTTP query string): a value
+ * that its field refuses as text but that reads as a number is passed as that number, so
+ * `duration_s=30` means what `"duration_s": 30` means over MQTT, and a wrong value gets the same error
+ * either way (`duration_s=900` is too big, `duration_s=soon` is not a number).
+ */
+export function parseRequestFromText(
+  name: string,
+  fields: Iterable<[string, string]>,
+): Parsed<BridgeRequest> {
+  const schema = (REQUEST_SCHEMAS as Record<string, z.ZodType | undefined>)[name];
+  const shape = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType | undefined>) : {};
+  const object: Record<string, unknown> = {};
+  for (const [key, text] of fields) {
+    const field = shape[key];
+    const number = text.trim() === '' ? Number.NaN : Number(text);
+    object[key] = field && !field.safeParse(text).success && Number.isFinite(number) ? number : text;
+  }
+  return parseRequest(name, JSON.stringify(object));
+}
+
 /** A `set` or `get` command for a device: any JSON object; the driver checks the fields it knows. */
 export function parseDeviceCommand(payload: Buffer | string): Parsed<Record<string, unknown>> {
   const json = parseJsonObject(payload);

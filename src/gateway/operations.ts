@@ -3,7 +3,9 @@ import { bluezCallStats } from '../actors/ble/dbus/stats.js';
 import type { FieldbridgeConfig } from '../config/index.js';
 import {
   GatewayMetrics,
+  type HttpConfig,
   type HttpService,
+  type PublishResult,
   type QueueStats,
   startHttp,
   type TreeSource,
@@ -32,7 +34,12 @@ export interface OperationsOptions {
   tree: TreeSource & { root: AnyActorRef };
   bridge: { healthPayload(): Record<string, unknown> };
   queue: { stats(): QueueStats };
-  mqtt: { readonly state: string; onStateChange(listener: (state: string) => void): unknown };
+  mqtt: {
+    readonly state: string;
+    onStateChange(listener: (state: string) => void): unknown;
+    /** How each publish ended, for `fieldbridge_mqtt_publish_total`. */
+    onPublishSettled?(listener: (result: PublishResult) => void): () => void;
+  };
   scan: (request: ScanRequest) => Promise<ScanOutcome>;
   send: (event: RootEvent) => void;
 }
@@ -48,6 +55,7 @@ export class Operations {
   #readyTimer: ReturnType<typeof setTimeout> | undefined;
   #ready = false;
   #stopDbusMetrics: () => void = () => undefined;
+  #stopPublishMetrics: () => void = () => undefined;
   /** When the health check last ran (the watchdog's proof that it still does). */
   #healthAt = Date.now();
 
@@ -58,6 +66,8 @@ export class Operations {
     this.#stopDbusMetrics = bluezCallStats.listen((operation, ms, outcome) =>
       this.metrics.recordDbusCall(operation, ms / 1000, outcome),
     );
+    this.#stopPublishMetrics =
+      options.mqtt.onPublishSettled?.((result) => this.metrics.recordPublish(result)) ?? (() => undefined);
     this.#http = await startHttp({
       http: options.config().http,
       bridgeHealth: () => this.#health(),
@@ -142,6 +152,14 @@ export class Operations {
     else this.#log.info(`told systemd we are ready (${why})`);
   }
 
+  /**
+   * A reloaded `http` section: the HTTP server alone restarts on the new address and token. Resolves
+   * with where it listens now, or null.
+   */
+  async rebind(http: HttpConfig): Promise<string | null> {
+    return (await this.#http?.rebind(http)) ?? null;
+  }
+
   /** Every GatewayNotice (metrics and the status page). */
   readonly handle = (notice: GatewayNotice): void => {
     this.#http?.handle(notice);
@@ -154,6 +172,7 @@ export class Operations {
     this.#watchdog?.stop();
     this.#configWatch?.stop();
     this.#stopDbusMetrics();
+    this.#stopPublishMetrics();
     await this.#notify.stopping();
     await this.#http?.close();
   }

@@ -7,14 +7,15 @@ import { EventStream } from './events.js';
 import { healthReport } from './healthReport.js';
 import { LiveModel } from './live.js';
 import type { GatewayMetrics, QueueStats } from './metrics.js';
-import { HttpServer, isLoopback } from './server.js';
+import { HttpServer, isLoopback, type RouteContext } from './server.js';
 import { type DeviceState, knownDevice, stateDocument, type TreeSource, treeView } from './state.js';
 import { STATUS_PAGE } from './statusPage.js';
 
 // The one entry point of the HTTP layer: the gateway calls startHttp once its supervision tree exists
-// (before starting it), feeds every notice to `handle`, and calls `close` when it stops. A disabled
-// server, or one whose port is taken, is not an error for the gateway: it keeps running without HTTP
-// and says so in the log; `handle` still counts metrics either way.
+// (before starting it), feeds every notice to `handle`, calls `rebind` when a config reload changes the
+// `http` section, and `close` when it stops. A disabled server, or one whose port is taken, is not an
+// error for the gateway: it keeps running without HTTP and says so in the log; `handle` still counts
+// metrics either way.
 
 export {
   GatewayMetrics,
@@ -29,7 +30,7 @@ export type { TreeSource } from './state.js';
 export type HttpConfig = FieldbridgeConfig['http'];
 
 export interface HttpOptions {
-  /** The `http` section: enabled, host, port (0: any free port), token. Read once at start. */
+  /** The `http` section: enabled, host, port (0: any free port), token. A reloaded one goes to `rebind`. */
   http: HttpConfig;
   /** The bridge/health payload (`healthPayload(...)`, what the bridge publishes on bridge/health). */
   bridgeHealth: () => Record<string, unknown>;
@@ -49,6 +50,12 @@ export interface HttpOptions {
   config?: () => FieldbridgeConfig;
 }
 
+interface Listening {
+  server: HttpServer;
+  url: string;
+  port: number;
+}
+
 export interface HttpService {
   /** `http://host:port` while listening; null when disabled or the address could not be used. */
   readonly url: string | null;
@@ -56,6 +63,13 @@ export interface HttpService {
   readonly port: number | null;
   /** Feed every GatewayNotice here (metrics and the status page). */
   handle(notice: GatewayNotice): void;
+  /**
+   * A reloaded `http` section: stops listening and listens again on the new host, port and token (or
+   * stays closed when disabled). Open connections and event streams are closed; the metrics and the
+   * status page's model (its recent history) stay. Resolves with the new url, or null when it does not
+   * listen (disabled, or the address could not be used: logged like at start).
+   */
+  rebind(http: HttpConfig): Promise<string | null>;
   /** Ends the event streams and stops listening; safe to call more than once. */
   close(): Promise<void>;
 }
@@ -81,69 +95,96 @@ export async function startHttp(options: HttpOptions): Promise<HttpService> {
     metrics.handle(notice);
     live.handle(notice);
   };
-  const idle: HttpService = { url: null, port: null, handle, close: async () => {} };
-
-  if (!options.http.enabled) {
-    log.info('HTTP server disabled (http.enabled: false): no /health, /metrics or status page');
-    return idle;
-  }
-  const events = new EventStream({ snapshot: () => JSON.stringify(live.snapshot()) });
-  live.onChange(events.changed);
+  // Created with the first listener and kept across rebinds (its pushes only run while pages are open).
+  let events: EventStream | undefined;
   const droppedAtStart = queue().dropped;
-  const server = new HttpServer(
-    { host: options.http.host, port: options.http.port, token: options.http.token },
-    {
-      health: () =>
-        healthReport({
-          bridge: options.bridgeHealth(),
-          buses: treeView(tree),
-          queue: queue(),
-          droppedAtStart,
-          mqttState: mqtt?.state ?? null,
-        }),
-      metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
-      state: () =>
-        stateDocument({
-          tree,
-          now: Date.now(),
-          ...(mqtt ? { mqttState: () => mqtt.state } : {}),
-          ...(options.config ? { config: options.config } : {}),
-        }),
-      page: () => STATUS_PAGE,
-      events: (response) => events.add(response),
-      scan: options.scan,
-      deviceBus: (deviceId) => knownDevice(tree, deviceId),
-      send: options.send,
-    },
-    log,
-  );
-  let address;
-  try {
-    address = await server.listen();
-  } catch (error) {
-    events.close();
-    const message = error instanceof Error ? error.message : String(error);
-    log.error(`HTTP server not started: ${message}; the gateway keeps running without HTTP`);
-    return idle;
-  }
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${shownHost}:${address.port}`;
-  const { host, token } = options.http;
-  const posts = isLoopback(host)
-    ? 'POSTs open (loopback only)'
-    : token === undefined
-      ? 'POSTs refused: bound beyond loopback and no http.token set'
-      : 'POSTs need the bearer token';
-  log.info(`HTTP server listening on ${url} (status page /, /health, /metrics, /state; ${posts})`);
+  const routes = (stream: EventStream): RouteContext => ({
+    health: () =>
+      healthReport({
+        bridge: options.bridgeHealth(),
+        buses: treeView(tree),
+        queue: queue(),
+        droppedAtStart,
+        mqttState: mqtt?.state ?? null,
+      }),
+    metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
+    state: () =>
+      stateDocument({
+        tree,
+        now: Date.now(),
+        ...(mqtt ? { mqttState: () => mqtt.state } : {}),
+        ...(options.config ? { config: options.config } : {}),
+      }),
+    page: () => STATUS_PAGE,
+    events: (response) => stream.add(response),
+    scan: options.scan,
+    deviceBus: (deviceId) => knownDevice(tree, deviceId),
+    send: options.send,
+  });
+
+  /** Listens with `http`; a server that cannot is logged, and the gateway runs without HTTP. */
+  const listen = async (http: HttpConfig): Promise<Listening | null> => {
+    if (!http.enabled) {
+      log.info('HTTP server disabled (http.enabled: false): no /health, /metrics or status page');
+      return null;
+    }
+    if (events === undefined) {
+      const stream = new EventStream({ snapshot: () => JSON.stringify(live.snapshot()) });
+      live.onChange(stream.changed);
+      events = stream;
+    }
+    const server = new HttpServer(
+      { host: http.host, port: http.port, token: http.token },
+      routes(events),
+      log,
+    );
+    let address;
+    try {
+      address = await server.listen();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log.error(`HTTP server not started: ${message}; the gateway keeps running without HTTP`);
+      return null;
+    }
+    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `http://${shownHost}:${address.port}`;
+    const posts = isLoopback(http.host)
+      ? 'POSTs open (loopback only)'
+      : http.token === undefined
+        ? 'POSTs refused: bound beyond loopback and no http.token set'
+        : 'POSTs need the bearer token';
+    log.info(`HTTP server listening on ${url} (status page /, /health, /metrics, /state; ${posts})`);
+    return { server, url, port: address.port };
+  };
+
+  let listening = await listen(options.http);
   let closing: Promise<void> | undefined;
   return {
-    url,
-    port: address.port,
+    get url() {
+      return listening?.url ?? null;
+    },
+    get port() {
+      return listening?.port ?? null;
+    },
     handle,
+    rebind: async (http) => {
+      if (closing) return null;
+      const previous = listening;
+      listening = null;
+      // Closed first: the new address may be the same port on another host, or with another token.
+      await previous?.server.close();
+      listening = await listen(http);
+      if (closing) {
+        // The gateway stopped while this one was starting.
+        await listening?.server.close();
+        listening = null;
+      }
+      return listening?.url ?? null;
+    },
     close: () => {
       closing ??= (async () => {
-        events.close();
-        await server.close();
+        events?.close();
+        await listening?.server.close();
       })();
       return closing;
     },

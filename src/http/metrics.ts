@@ -1,10 +1,11 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { GatewayNotice } from '../machines/notices.js';
+import type { PublishOutcome } from '../mqtt/index.js';
 import type { DeviceState } from './state.js';
 
 // Prometheus metrics of the gateway. A registry of our own, not prom-client's global one, so two
 // gateways in one process (the tests) never share counters. Counters are fed by notices (`handle`, the
-// same sink the log and the bridge get) and by the parts that see what notices do not (the drainer:
+// same sink the log and the bridge get) and by the parts that see what notices do not (the MQTT link:
 // `recordPublish`, the BLE driver: `recordDbusCall`); gauges are read at scrape time from sources
 // attached once the gateway runs (outbox, device states, MQTT link), so they are never stale.
 
@@ -27,7 +28,9 @@ export const DEVICE_STATES: readonly DeviceState[] = [
 export type ErrorType =
   'connect' | 'timeout' | 'link_lost' | 'degraded' | 'offline' | 'command' | 'recovery' | 'other';
 
-export type PublishResult = 'ok' | 'error';
+/** How a publish ended, as the MQTT link tells it (waitingPublishes.ts). */
+export type PublishResult = PublishOutcome;
+const PUBLISH_RESULTS: readonly PublishResult[] = ['ok', 'error', 'timeout', 'offline'];
 export type DbusOutcome = 'ok' | 'error' | 'timeout';
 
 /** The part of the outbox statistics the gauges need. */
@@ -69,16 +72,6 @@ export function errorTypeOf(notice: Extract<GatewayNotice, { type: 'device.statu
   }
 }
 
-/**
- * How long the operation behind a reading took, when the notice says so. DeviceDataNotice carries no
- * duration yet (the poll's start is not in the notice); once it gets an optional `durationMs`, it is
- * observed here without further change. Until then drivers may call `recordReadDuration`.
- */
-function durationOf(notice: Extract<GatewayNotice, { type: 'device.data' }>): number | undefined {
-  const duration = (notice as { durationMs?: unknown }).durationMs;
-  return typeof duration === 'number' && Number.isFinite(duration) && duration >= 0 ? duration : undefined;
-}
-
 export class GatewayMetrics {
   /** The registry `/metrics` serves. */
   readonly registry = new Registry();
@@ -107,7 +100,9 @@ export class GatewayMetrics {
   });
   readonly #publishes = new Counter({
     name: 'fieldbridge_mqtt_publish_total',
-    help: 'MQTT publishes by result (ok: acknowledged by the broker).',
+    help:
+      'MQTT publishes by result: ok (acknowledged by the broker), timeout (no PUBACK in time), ' +
+      'offline (the link was down), error (the client failed).',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
@@ -134,8 +129,8 @@ export class GatewayMetrics {
   constructor(options: { defaultMetrics?: boolean } = {}) {
     // Process metrics (CPU, memory, event loop lag, handles). Off only in tests that count series.
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
-    // Both results exist from the start, so `rate()` over them works before the first failure.
-    for (const result of ['ok', 'error'] as const) this.#publishes.inc({ result }, 0);
+    // Every result exists from the start, so `rate()` over them works before the first failure.
+    for (const result of PUBLISH_RESULTS) this.#publishes.inc({ result }, 0);
     const sources = () => this.#sources;
     const statuses = this.#statuses;
     new Gauge({
@@ -215,9 +210,9 @@ export class GatewayMetrics {
     switch (notice.type) {
       case 'device.data': {
         this.#reads.inc({ device: notice.deviceId });
-        const durationMs = durationOf(notice);
-        if (durationMs !== undefined)
-          this.#readDuration.observe({ device: notice.deviceId }, durationMs / 1000);
+        // Pushed data (an advertisement) carries no duration: nothing was read.
+        if (notice.durationMs !== undefined)
+          this.#readDuration.observe({ device: notice.deviceId }, notice.durationMs / 1000);
         return;
       }
       case 'device.status': {
@@ -245,12 +240,7 @@ export class GatewayMetrics {
     }
   };
 
-  /** A read's duration, for a driver that measures it itself. */
-  recordReadDuration(deviceId: string, seconds: number): void {
-    this.#readDuration.observe({ device: deviceId }, seconds);
-  }
-
-  /** One publish (or `count` of them) answered by the broker or failed; for the drainer. */
+  /** One publish (or `count` of them) answered by the broker or failed; the MQTT link tells each. */
   recordPublish(result: PublishResult, count = 1): void {
     this.#publishes.inc({ result }, count);
   }

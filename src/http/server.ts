@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseRequest } from '../bridge/requests.js';
+import { parseRequestFromText } from '../bridge/requests.js';
 import type { ScanOutcome, ScanRequest } from '../gateway/scans.js';
 import type { Logger } from '../logging/index.js';
 import type { RootEvent } from '../machines/rootSupervisor.js';
@@ -120,7 +120,10 @@ function authorize(req: IncomingMessage, binding: HttpBinding): void {
   }
 }
 
-/** `POST /trigger-scan?driver=mbus&port=/dev/ttyUSB0&from=0&to=250` → a checked scan request. */
+/**
+ * `POST /trigger-scan?driver=mbus&port=/dev/ttyUSB0&from=0&to=250` or
+ * `?driver=ble&adapter=hci0&duration_s=30` → a checked scan request.
+ */
 export function scanRequestOf(query: URLSearchParams): ScanRequest {
   const driver = query.get('driver');
   if (driver === null || driver === '') {
@@ -130,11 +133,7 @@ export function scanRequestOf(query: URLSearchParams): ScanRequest {
     throw new HttpError(400, `unknown driver "${driver}": expected one of ${SCAN_DRIVERS.join(', ')}`);
   }
   // The same checks as the MQTT `scan` request, so both refuse the same things with the same words.
-  const fields: Record<string, unknown> = {};
-  for (const [key, value] of query) {
-    fields[key] = (key === 'from' || key === 'to') && /^\d+$/.test(value) ? Number(value) : value;
-  }
-  const parsed = parseRequest('scan', JSON.stringify(fields));
+  const parsed = parseRequestFromText('scan', query);
   if (!parsed.ok) throw new HttpError(400, `bad scan request: ${parsed.error}`);
   if (parsed.value.name !== 'scan') throw new HttpError(500, 'scan request parsed as another request');
   const { name: _name, ...request } = parsed.value;

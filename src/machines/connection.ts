@@ -1,5 +1,4 @@
 import { and, assign, enqueueActions, fromPromise, not, setup, stateIn } from 'xstate';
-import type { JsonValue } from '../actors/driver.js';
 import { nowOf } from './clock.js';
 import { enqueue, releaseHead } from './commandQueue.js';
 import {
@@ -15,6 +14,7 @@ import {
   nextOperation,
   notify,
   type OperationInput,
+  type OperationOutput,
   operationInput,
   operationTimeout,
   operationTimeoutError,
@@ -54,7 +54,7 @@ export const connectionMachine = setup({
   },
   actors: {
     connectLink: fromPromise<void, LinkInput>(unbound('connectLink')),
-    runOperation: fromPromise<JsonValue, OperationInput>(unbound('runOperation')),
+    runOperation: fromPromise<OperationOutput, OperationInput>(unbound('runOperation')),
   },
   delays: {
     connectTimeout: ({ context }) => context.policy.timeouts.connect,
@@ -104,8 +104,8 @@ export const connectionMachine = setup({
     ),
     operationSucceeded: enqueueActions(({ context, event, system, self, enqueue: queue }) => {
       const now = nowOf(system);
-      const result = ('output' in event ? event.output : null) as JsonValue;
-      settle(queue, self, outcomeOfSuccess(context, now, result), now);
+      const output = ('output' in event ? event.output : { result: null, durationMs: 0 }) as OperationOutput;
+      settle(queue, self, outcomeOfSuccess(context, now, output), now);
     }),
     operationFailed: enqueueActions(
       ({ context, system, self, enqueue: queue }, params: { error: string }) => {

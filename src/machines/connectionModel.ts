@@ -65,6 +65,12 @@ export interface OperationInput extends LinkInput {
   args: JsonValue;
 }
 
+/** What a finished operation gives the machine: the driver's result and how long the I/O took. */
+export interface OperationOutput {
+  result: JsonValue;
+  durationMs: number;
+}
+
 export function errorText(error: unknown): string {
   if (error instanceof Error) return error.message;
   return typeof error === 'string' ? error : JSON.stringify(error);
@@ -231,7 +237,11 @@ export function outcomeOfStop(context: ConnectionContext, error: string): WorkOu
   };
 }
 
-export function outcomeOfSuccess(context: ConnectionContext, now: number, result: JsonValue): WorkOutcome {
+export function outcomeOfSuccess(
+  context: ConnectionContext,
+  now: number,
+  { result, durationMs }: OperationOutput,
+): WorkOutcome {
   const command = currentCommand(context);
   const succeeded = { consecutiveFailures: 0, lastSuccessAt: now };
   if (command) {
@@ -241,7 +251,7 @@ export function outcomeOfSuccess(context: ConnectionContext, now: number, result
     };
   }
   return {
-    notices: [{ type: 'device.data', deviceId: context.deviceId, operation: 'poll', result }],
+    notices: [{ type: 'device.data', deviceId: context.deviceId, operation: 'poll', result, durationMs }],
     update: { ...succeeded, pollDueAt: nextPollDue(context, now) },
   };
 }

@@ -39,6 +39,11 @@ export interface DeviceDataNotice {
   deviceId: string;
   operation: string;
   result: JsonValue;
+  /**
+   * How long the read took, from the start of the operation to its result, as the actor doing the I/O
+   * measured it. Absent for pushed data (a BLE advertisement): nothing was read, so there is no duration.
+   */
+  durationMs?: number;
   at: number;
 }
 

@@ -5,7 +5,7 @@ import type { GatewayClock } from '../machines/clock.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './embeddedBroker.js';
 import type { MqttLinkOptions } from './link.js';
 import { SupervisedLink } from './supervisedLink.js';
-import { linkSettingsFromConfig, type MqttConfig } from './settings.js';
+import { linkSettingsFromConfig, type MqttConfig, type MqttLinkSettings } from './settings.js';
 
 export { type EmbeddedBroker, startEmbeddedBroker } from './embeddedBroker.js';
 export {
@@ -26,13 +26,21 @@ export {
   type MqttLinkTiming,
 } from './settings.js';
 export { SupervisedLink } from './supervisedLink.js';
+export type { PublishOutcome } from './waitingPublishes.js';
 export { BRIDGE_OFFLINE, BRIDGE_ONLINE, bridgeStateTopic, topicMatches } from './topics.js';
 
 export interface OpenedMqtt {
   /** Not running yet: the root supervisor runs it (and replaces it if it ever fails). */
   link: SupervisedLink;
-  /** Present when `mqtt.server` was absent and fieldbridge runs its own broker. */
-  broker: EmbeddedBroker | null;
+  /** Present when `mqtt.server` is absent and fieldbridge runs its own broker. */
+  readonly broker: EmbeddedBroker | null;
+  /**
+   * Applies a reloaded `mqtt` section (its base_topic unchanged): the link reconnects with the new
+   * settings, and the embedded broker is started, moved or stopped as `server` and `embedded_port` say.
+   * Resolves with whether the link was replaced (false when nothing it uses changed). Rejects, with
+   * nothing changed, when a new embedded broker cannot start.
+   */
+  reconfigure(next: MqttConfig): Promise<boolean>;
   /** Waits for the link to have stopped (offline message, clean disconnect), then stops the embedded broker. */
   close(): Promise<void>;
 }
@@ -50,8 +58,42 @@ export interface OpenMqttOptions extends MqttLinkOptions {
  */
 export async function openMqtt(config: MqttConfig, options: OpenMqttOptions = {}): Promise<OpenedMqtt> {
   const { embeddedPort, ...linkOptions } = options;
-  const broker =
-    config.server === undefined ? await startEmbeddedBroker({ port: embeddedPort ?? 1883 }) : null;
+  let broker = config.server === undefined ? await startEmbeddedBroker({ port: embeddedPort ?? 1883 }) : null;
+  let current = config;
+  let settings = settingsFor(config, broker);
+  const link = new SupervisedLink(settings, linkOptions);
+  return {
+    link,
+    get broker() {
+      return broker;
+    },
+    reconfigure: async (next) => {
+      const keepBroker = broker !== null && next.embedded_port === current.embedded_port;
+      const nextBroker =
+        next.server !== undefined
+          ? null
+          : keepBroker
+            ? broker
+            : await startEmbeddedBroker({ port: next.embedded_port });
+      const nextSettings = settingsFor(next, nextBroker);
+      current = next;
+      if (nextBroker === broker && JSON.stringify(nextSettings) === JSON.stringify(settings)) return false;
+      settings = nextSettings;
+      await link.reconfigure(nextSettings);
+      // Only now: the old link said offline on the old broker before it goes.
+      if (broker !== nextBroker) await broker?.close();
+      broker = nextBroker;
+      return true;
+    },
+    close: async () => {
+      await link.stopped();
+      await broker?.close();
+    },
+  };
+}
+
+/** The link's settings for the configured server, or for the embedded broker when there is none. */
+function settingsFor(config: MqttConfig, broker: EmbeddedBroker | null): MqttLinkSettings {
   const settings = linkSettingsFromConfig(config, config.server ?? broker?.url ?? '');
   if (broker && settings.protocolVersion === 5) {
     // Aedes speaks MQTT 3.1.1 only; it would refuse every MQTT 5 CONNECT, and the link retry forever.
@@ -60,13 +102,5 @@ export async function openMqtt(config: MqttConfig, options: OpenMqttOptions = {}
     );
     settings.protocolVersion = 4;
   }
-  const link = new SupervisedLink(settings, linkOptions);
-  return {
-    link,
-    broker,
-    close: async () => {
-      await link.stopped();
-      await broker?.close();
-    },
-  };
+  return settings;
 }

@@ -8,7 +8,7 @@ import { linkMachine } from './linkMachine.js';
 import { type LinkState, linkStateOf, notConnectedError } from './linkModel.js';
 import { DEFAULT_LINK_TIMING, type MqttLinkSettings, type MqttLinkTiming } from './settings.js';
 import { topicMatches } from './topics.js';
-import { type PublishDone, WaitingPublishes } from './waitingPublishes.js';
+import { type PublishDone, type PublishOutcome, WaitingPublishes } from './waitingPublishes.js';
 
 // The gateway's one way to the broker. It owns the link machine's actor and turns its events into
 // promises and handler calls. A publish resolves on PUBACK (QoS 1) or once written (QoS 0), and is
@@ -28,6 +28,8 @@ export interface MqttLinkOptions {
   logger?: Logger;
   /** Creates the mqtt.js client; tests wrap it to break the client on purpose. */
   connect?: ConnectFn;
+  /** Hears how every publish ended, once each (the gateway counts them for /metrics). */
+  onPublishSettled?: (outcome: PublishOutcome) => void;
 }
 
 export interface PublishOptions {
@@ -70,6 +72,7 @@ export class MqttLink {
   readonly #listeners = new Set<StateListener>();
   readonly #failureListeners = new Set<(reason: string) => void>();
   readonly #done: Promise<void>;
+  readonly #onPublishSettled: (outcome: PublishOutcome) => void;
   #state: LinkState;
   #started = false;
   /** The connected mqtt.js client, between its CONNACK and its close. */
@@ -80,7 +83,8 @@ export class MqttLink {
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? getLogger('mqtt');
     this.#log = new LinkLog(this.#logger, settings.url, () => this.#clock.now());
-    this.#waiting = new WaitingPublishes(this.#clock, timing.publishTimeoutMs);
+    this.#onPublishSettled = options.onPublishSettled ?? (() => {});
+    this.#waiting = new WaitingPublishes(this.#clock, timing.publishTimeoutMs, this.#onPublishSettled);
     const client = clientActor(settings, timing, {
       log: this.#logger,
       ...(options.connect ? { connect: options.connect } : {}),
@@ -105,7 +109,7 @@ export class MqttLink {
         },
         error: (error) => {
           this.#logger.error('the MQTT link failed', { error });
-          this.#waiting.rejectAll(`the MQTT link failed: ${String(error)}`);
+          this.#waiting.rejectAll(`the MQTT link failed: ${String(error)}`, 'error');
           for (const listener of this.#failureListeners) listener(String(error));
           resolve();
         },
@@ -152,13 +156,16 @@ export class MqttLink {
       // Not online (or not yet handed its client, which CONNECTED follows at once): refused at once,
       // with what the machine knows about why.
       const { context } = this.#actor.getSnapshot();
+      this.#onPublishSettled('offline');
       done(new Error(notConnectedError(context, this.#state)));
       return;
     }
     const { qos = 1, retain = false } = options;
     const waiting = this.#waiting.add(topic, done);
     client.publish(topic, payload, PUBLISH_OPTIONS[qos][retain ? 'retained' : 'plain'], (error) =>
-      this.#waiting.settle(waiting, error ? error.message : null),
+      error
+        ? this.#waiting.settle(waiting, error.message, 'error')
+        : this.#waiting.settle(waiting, null, 'ok'),
     );
   }
 
@@ -219,7 +226,7 @@ export class MqttLink {
     // Nothing that waits for a PUBACK outlives the connection it was sent on: the client is dropped
     // with it, and mqtt.js would keep a QoS 1 message waiting for a reconnect that never comes.
     if (previous === 'online') {
-      this.#waiting.rejectAll(`MQTT link went ${state} before the broker acknowledged`);
+      this.#waiting.rejectAll(`MQTT link went ${state} before the broker acknowledged`, 'offline');
     }
     for (const listener of this.#listeners) listener(state, previous, context.reason);
   }

@@ -12,6 +12,12 @@ import type { GatewayClock } from '../machines/clock.js';
 /** Called once: null on PUBACK, or why there is none. */
 export type PublishDone = (error: Error | null) => void;
 
+/**
+ * How a publish ended: `ok` (PUBACK, or written for QoS 0), `timeout` (no PUBACK in time), `offline`
+ * (refused or abandoned because the link is not online), `error` (the client or the link failed).
+ */
+export type PublishOutcome = 'ok' | 'error' | 'timeout' | 'offline';
+
 export interface Waiting {
   readonly done: PublishDone;
   /** Clock time after which it is rejected without a PUBACK. */
@@ -23,14 +29,17 @@ export interface Waiting {
 export class WaitingPublishes {
   readonly #clock: GatewayClock;
   readonly #timeoutMs: number;
+  readonly #onSettled: (outcome: PublishOutcome) => void;
   /** Oldest first from #head on; settled ones are skipped and dropped from the front. */
   #queue: Waiting[] = [];
   #head = 0;
   #timer: unknown;
 
-  constructor(clock: GatewayClock, timeoutMs: number) {
+  /** `onSettled` hears how each publish ended, once per publish (a count, nothing kept per message). */
+  constructor(clock: GatewayClock, timeoutMs: number, onSettled: (outcome: PublishOutcome) => void) {
     this.#clock = clock;
     this.#timeoutMs = timeoutMs;
+    this.#onSettled = onSettled;
   }
 
   /** A publish handed to the client; settle() it when its answer comes. */
@@ -47,17 +56,18 @@ export class WaitingPublishes {
   }
 
   /** Calls its `done` (error null: acknowledged), unless it was settled already. */
-  settle(waiting: Waiting, error: string | null): void {
+  settle(waiting: Waiting, error: string | null, outcome: PublishOutcome): void {
     if (waiting.settled) return;
     waiting.settled = true;
     this.#dropSettled();
+    this.#onSettled(outcome);
     waiting.done(error === null ? null : new Error(error));
   }
 
   /** Rejects every publish still waiting. */
-  rejectAll(error: string): void {
+  rejectAll(error: string, outcome: Exclude<PublishOutcome, 'ok'>): void {
     const queue = this.#queue;
-    for (let i = this.#head; i < queue.length; i++) this.settle(queue[i] as Waiting, error);
+    for (let i = this.#head; i < queue.length; i++) this.settle(queue[i] as Waiting, error, outcome);
   }
 
   #dropSettled(): void {
@@ -93,7 +103,7 @@ export class WaitingPublishes {
         this.#arm(waiting.deadline - now);
         return;
       }
-      this.settle(waiting, `no PUBACK for ${waiting.topic} within ${this.#timeoutMs} ms`);
+      this.settle(waiting, `no PUBACK for ${waiting.topic} within ${this.#timeoutMs} ms`, 'timeout');
     }
   }
 }

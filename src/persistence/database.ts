@@ -12,6 +12,11 @@ import { migrate, type Migration, MIGRATIONS } from './migrations.js';
 
 export type SynchronousMode = 'normal' | 'full';
 
+/** Sets how hard SQLite syncs on this connection (not inside a transaction: SQLite refuses it there). */
+export function setSynchronous(db: Database.Database, mode: SynchronousMode): void {
+  db.pragma(`synchronous = ${mode === 'full' ? 'FULL' : 'NORMAL'}`);
+}
+
 export interface DatabaseOptions {
   path: string;
   /** `normal` survives a process crash (WAL is fsynced at checkpoints), `full` also a power cut. */
@@ -106,7 +111,7 @@ function configure(db: Database.Database, options: DatabaseOptions): void {
       `database ${options.path} could not use WAL (journal mode ${journalMode}); writes are slower`,
     );
   }
-  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  setSynchronous(db, options.synchronous);
   db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   db.pragma(`cache_size = -${CACHE_KIB}`);

@@ -188,6 +188,15 @@ export class Outbox {
     return firstId;
   }
 
+  /**
+   * New bounds (a reloaded `queue` section), enforced at once: lowered below what the outbox holds, the
+   * oldest readings are dropped now, as they would be by the next enqueue.
+   */
+  setLimits(limits: OutboxLimits): void {
+    this.#limiter.setLimits(limits);
+    this.#transact(() => this.#enforceLimits());
+  }
+
   /** Up to `limit` messages after id `afterId`, oldest first: the next window for the drainer. */
   peek(limit: number, afterId = 0): OutboxMessage[] {
     // Inside a transaction the tail may hold what is not committed yet: only SQLite answers there.

@@ -31,7 +31,7 @@ interface IdAndBytes {
 const OVERFLOW_KEY = 'overflow';
 
 export class OutboxLimiter {
-  readonly #limits: OutboxLimits;
+  #limits: OutboxLimits;
   readonly #failures: RepeatedFailureLog;
   readonly #oldestReadings: Database.Statement<[number], IdAndBytes>;
   readonly #oldestAny: Database.Statement<[], IdAndBytes>;
@@ -60,6 +60,11 @@ export class OutboxLimiter {
     this.#deleteAnyUpTo = db
       .prepare<[number], number>('DELETE FROM outbox WHERE id <= ? RETURNING bytes')
       .pluck();
+  }
+
+  /** New bounds (a reloaded config); the next enforce() applies them. */
+  setLimits(limits: OutboxLimits): void {
+    this.#limits = { ...limits };
   }
 
   /** Forgets the scan hint (after a rollback, dropped readings may be back). */

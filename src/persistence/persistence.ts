@@ -3,7 +3,7 @@
 
 import type Database from 'better-sqlite3';
 import { getLogger } from '../logging/index.js';
-import { type DatabaseRecovery, openDatabase, type SynchronousMode } from './database.js';
+import { type DatabaseRecovery, openDatabase, setSynchronous, type SynchronousMode } from './database.js';
 import { DeviceStateStore } from './deviceStates.js';
 import { DesiredStateStore } from './desiredStates.js';
 import { DiscoveredDeviceStore } from './discoveredDevices.js';
@@ -68,7 +68,7 @@ export class Persistence {
   readonly desired: DesiredStateStore;
   readonly #db: Database.Database;
   readonly #writeBehind: WriteBehind;
-  readonly #retentionDays: number;
+  #retentionDays: number;
   readonly #now: () => number;
   readonly #runInTransaction: (fn: () => unknown) => unknown;
   readonly #logger = getLogger('persistence');
@@ -200,6 +200,21 @@ export class Persistence {
       );
     }
     return { historyDeleted, pagesReleased };
+  }
+
+  /**
+   * Applies reloaded settings (all but the path, which needs the database reopened): `synchronous` on
+   * this connection at once, `retentionDays` from the next cleanup, the outbox bounds at once. Call it
+   * outside a transaction (SQLite refuses to change `synchronous` inside one).
+   */
+  reconfigure(
+    settings: Required<
+      Pick<PersistenceOptions, 'synchronous' | 'retentionDays' | 'maxMessages' | 'maxBytes'>
+    >,
+  ): void {
+    setSynchronous(this.#db, settings.synchronous);
+    this.#retentionDays = settings.retentionDays;
+    this.outbox.setLimits({ maxMessages: settings.maxMessages, maxBytes: settings.maxBytes });
   }
 
   /** The pragmas in force on this connection, read back from SQLite. */

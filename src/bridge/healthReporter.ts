@@ -1,0 +1,71 @@
+import type { Outbox } from '../persistence/index.js';
+import { bridgeStatus, type DeviceHealth, type HealthInput, healthPayload } from './health.js';
+
+// `<base>/bridge/health`: what it is computed from (the link, the outbox, each device's health) and
+// when it goes out: on the bridge's timer, and at once whenever the status changes. After an outage
+// the backlog counts as "reconnecting" until it has been sent, so a consumer sees the catch-up.
+
+export interface HealthReporterOptions {
+  outbox: Pick<Outbox, 'stats'>;
+  link: { readonly online: boolean };
+  /** Messages published and not yet acknowledged (the drainer's window). */
+  inFlight: () => number;
+  devices: ReadonlyMap<string, DeviceHealth>;
+  /** Enqueues the payload, retained; a status change goes out as an event (never coalesced away). */
+  publish: (payload: Record<string, unknown>, statusChange: boolean) => void;
+  now: () => number;
+}
+
+export class HealthReporter {
+  readonly #options: HealthReporterOptions;
+  readonly #startedAt: number;
+  #lastMqttAt: number | null = null;
+  #catchingUp = false;
+  #lastStatus: string | undefined;
+
+  constructor(options: HealthReporterOptions) {
+    this.#options = options;
+    this.#startedAt = options.now();
+  }
+
+  /**
+   * The link came up: what is queued now is the backlog of the outage. Call it before enqueueing what a
+   * connect sends anyway (discovery, availability), which is no backlog.
+   */
+  linkUp(): void {
+    this.#lastMqttAt = this.#options.now();
+    this.#catchingUp = this.#options.outbox.stats().depth > 0;
+  }
+
+  /** bridge/health as it would be published now (also GET /health and the health_check request). */
+  payload(): Record<string, unknown> {
+    return healthPayload(this.#input());
+  }
+
+  publish(): void {
+    const payload = this.payload();
+    const statusChange = payload.status !== this.#lastStatus;
+    this.#lastStatus = String(payload.status);
+    this.#options.publish(payload, statusChange);
+  }
+
+  /** bridge/health goes out at once on any status change, not only on the interval. */
+  publishIfChanged(): void {
+    if (bridgeStatus(this.#input()) !== this.#lastStatus) this.publish();
+  }
+
+  #input(): HealthInput {
+    const { outbox, link, inFlight, devices, now } = this.#options;
+    const queue = outbox.stats();
+    if (this.#catchingUp && queue.depth <= inFlight()) this.#catchingUp = false;
+    return {
+      now: now(),
+      startedAt: this.#startedAt,
+      linkOnline: link.online,
+      lastMqttAt: link.online ? now() : this.#lastMqttAt,
+      catchingUp: this.#catchingUp,
+      devices,
+      queue,
+    };
+  }
+}
