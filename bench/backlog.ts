@@ -1,8 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Mosquitto } from './broker.js';
-import { GatewayPath, readingValues, RssSampler, untilOutboxEmpty } from './mqttRig.js';
+import { GatewayPath, type MemoryAtPeak, readingValues, RssSampler, untilOutboxEmpty } from './mqttRig.js';
 import type { Figure } from './report.js';
-import { forkBenchScript, RUNTIME } from './scripts.js';
+import { resultOfFreshProcess, RUNTIME } from './scripts.js';
 import { nowUs, type SubscriberProcess } from './subscriber.js';
 
 // A long broker outage, then the catch-up: MESSAGES readings queued in the outbox while the link is
@@ -28,6 +28,7 @@ export interface BacklogResult {
   queuedBytes: number;
   rssBefore: number;
   rssPeak: number;
+  peak: MemoryAtPeak;
 }
 
 /** The measurement itself; run by backlogProcess.ts in a process of its own. */
@@ -38,6 +39,7 @@ export async function measureBacklog(url: string, subscriber: SubscriberProcess)
   const path = new GatewayPath({ url, base: 'fbb', startLink: false });
   try {
     const { persistence, topics } = path;
+    sampler.phase('queueing');
     const begin = nowUs();
     for (let i = 0; i < MESSAGES;) {
       persistence.transaction(() => {
@@ -58,6 +60,7 @@ export async function measureBacklog(url: string, subscriber: SubscriberProcess)
     if (queued.depth !== MESSAGES) throw new Error(`${queued.depth} messages queued, not ${MESSAGES}`);
 
     const delivered = await subscriber.watch({ filter: `${topics.base}/#`, readings: MESSAGES });
+    sampler.phase('draining');
     const drainBegin = nowUs();
     path.startLink();
     const { atUs } = await delivered(TIMEOUT_MS);
@@ -68,6 +71,7 @@ export async function measureBacklog(url: string, subscriber: SubscriberProcess)
       queuedBytes: queued.bytes,
       rssBefore,
       rssPeak: sampler.stop(),
+      peak: sampler.peak,
     };
   } finally {
     sampler.stop();
@@ -75,19 +79,8 @@ export async function measureBacklog(url: string, subscriber: SubscriberProcess)
   }
 }
 
-function inFreshProcess(url: string): Promise<BacklogResult> {
-  const child = forkBenchScript('backlogProcess', [url], ['--expose-gc']);
-  return new Promise((resolve, reject) => {
-    let result: BacklogResult | undefined;
-    child.once('message', (message: BacklogResult) => (result = message));
-    child.once('exit', (code) =>
-      result ? resolve(result) : reject(new Error(`the backlog benchmark process failed (exit ${code})`)),
-    );
-  });
-}
-
 export async function benchBacklog(broker: Mosquitto, rawRate: number): Promise<Figure[]> {
-  const result = await inFreshProcess(broker.url);
+  const result = await resultOfFreshProcess<BacklogResult>('backlogProcess', [broker.url]);
   const { enqueueSeconds, drainSeconds, rssBefore, rssPeak } = result;
   const total = enqueueSeconds + drainSeconds;
   console.log(
@@ -95,7 +88,10 @@ export async function benchBacklog(broker: Mosquitto, rawRate: number): Promise<
       `(${Math.round(MESSAGES / enqueueSeconds).toLocaleString('en-US')} readings/s, ${BATCH} per transaction, ` +
       `${Math.round(result.queuedBytes / MB)} MB of topics and payloads), drained to the subscriber in ` +
       `${drainSeconds.toFixed(1)} s; ${total.toFixed(1)} s in all; RSS ${Math.round(rssBefore / MB)} MB ` +
-      `at the start, peak ${Math.round(rssPeak / MB)} MB`,
+      `at the start, peak ${Math.round(rssPeak / MB)} MB while ${result.peak.phase} (V8 heap ` +
+      `${Math.round(result.peak.heapUsed / MB)} MB used of ${Math.round(result.peak.heapTotal / MB)} MB, ` +
+      `external ${Math.round(result.peak.external / MB)} MB; the rest is code, stacks, SQLite's page cache ` +
+      `and allocator slack)`,
   );
   return [
     {

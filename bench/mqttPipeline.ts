@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { DatabaseSettings } from '../src/persistence/index.js';
 import type { Mosquitto } from './broker.js';
+import { resultOfFreshProcess } from './scripts.js';
 import {
   connectRaw,
   DEFAULT_WINDOW,
@@ -10,6 +11,7 @@ import {
   publishWindowed,
   readingValues,
 } from './mqttRig.js';
+import { CpuMeter, type CpuSeconds, describeCpu } from './cpuTime.js';
 import type { Figure } from './report.js';
 import { nowUs, type SubscriberProcess } from './subscriber.js';
 
@@ -39,18 +41,20 @@ export interface PipelineResult {
 
 interface Run {
   seconds: number;
+  /** CPU seconds of this process, the broker and the subscriber during the run. */
+  cpu: CpuSeconds;
   messages: PublishedMessage[];
   /** As read back from the database. */
   settings: DatabaseSettings;
 }
 
 async function throughGateway(
-  url: string,
+  broker: BrokerRef,
   subscriber: SubscriberProcess,
   base: string,
   readings: number,
 ): Promise<Run> {
-  const path = new GatewayPath({ url, base, record: true });
+  const path = new GatewayPath({ url: broker.url, base, record: true });
   try {
     await path.untilOnline();
     const delivered = await subscriber.watch({
@@ -58,6 +62,7 @@ async function throughGateway(
       readings,
       marker: path.topics.bridgeEvent,
     });
+    const cpu = new CpuMeter({ broker: broker.pid, subscriber: subscriber.pid });
     const begin = nowUs();
     for (let i = 0; i < readings;) {
       for (const end = Math.min(readings, i + BURST); i < end; i++) {
@@ -67,8 +72,14 @@ async function throughGateway(
     }
     path.event('bench_done');
     const { atUs } = await delivered(TIMEOUT_MS);
+    const used = cpu.stop();
     await untilOutboxEmpty(path);
-    return { seconds: (atUs - begin) / 1e6, messages: path.published, settings: path.persistence.settings() };
+    return {
+      seconds: (atUs - begin) / 1e6,
+      cpu: used,
+      messages: path.published,
+      settings: path.persistence.settings(),
+    };
   } finally {
     await path.close();
   }
@@ -77,25 +88,31 @@ async function throughGateway(
 /** How the raw baseline publishes: with the gateway's in-flight window, or one publish awaited at a time. */
 type RawMode = 'windowed' | 'sequential';
 
+interface RawRun {
+  seconds: number;
+  cpu: CpuSeconds;
+}
+
 async function rawMqtt(
-  url: string,
+  broker: BrokerRef,
   subscriber: SubscriberProcess,
   base: string,
   from: Run,
   readings: number,
   mode: RawMode = 'windowed',
-): Promise<number> {
+): Promise<RawRun> {
   const messages = from.messages.map((message) => ({
     ...message,
     topic: base + message.topic.slice(message.topic.indexOf('/')),
   }));
-  const client = await connectRaw(url, `fieldbridge-bench-raw-${base}`);
+  const client = await connectRaw(broker.url, `fieldbridge-bench-raw-${base}`);
   try {
     const delivered = await subscriber.watch({
       filter: `${base}/#`,
       readings,
       marker: `${base}/bridge/event`,
     });
+    const cpu = new CpuMeter({ broker: broker.pid, subscriber: subscriber.pid });
     const begin = nowUs();
     if (mode === 'windowed') await publishWindowed(client, messages, DEFAULT_WINDOW);
     else {
@@ -105,7 +122,7 @@ async function rawMqtt(
       }
     }
     const { atUs } = await delivered(TIMEOUT_MS);
-    return (atUs - begin) / 1e6;
+    return { seconds: (atUs - begin) / 1e6, cpu: cpu.stop() };
   } finally {
     await client.endAsync();
   }
@@ -114,13 +131,28 @@ async function rawMqtt(
 const median = (values: readonly number[]): number =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
-export async function benchMqttPipeline(
-  broker: Mosquitto,
+/** The broker as the measuring process knows it: where to connect, and its pid for its CPU time. */
+export interface BrokerRef {
+  url: string;
+  pid: number | undefined;
+}
+
+/**
+ * The pipeline benchmark in a fresh process (pipelineProcess.ts), with a subscriber process of its
+ * own: it measures a gateway's publishing path, not a process that just ran the actor tree.
+ */
+export function benchMqttPipeline(broker: Mosquitto): Promise<PipelineResult> {
+  return resultOfFreshProcess<PipelineResult>('pipelineProcess', [broker.url, String(broker.pid ?? '')]);
+}
+
+/** The measurement itself; run by pipelineProcess.ts. */
+export async function measurePipeline(
+  broker: BrokerRef,
   subscriber: SubscriberProcess,
 ): Promise<PipelineResult> {
   // One small round of each first, so neither pays for the JIT and the first connections.
-  const warm = await throughGateway(broker.url, subscriber, 'fbw', WARMUP_READINGS);
-  await rawMqtt(broker.url, subscriber, 'fbv', warm, WARMUP_READINGS);
+  const warm = await throughGateway(broker, subscriber, 'fbw', WARMUP_READINGS);
+  await rawMqtt(broker, subscriber, 'fbv', warm, WARMUP_READINGS);
 
   // Then ROUNDS pairs (this machine's rates vary from run to run); the medians are the figures.
   const gatewayRates: number[] = [];
@@ -128,21 +160,20 @@ export async function benchMqttPipeline(
   const sequentialRates: number[] = [];
   let last = warm;
   for (let round = 0; round < ROUNDS; round++) {
-    const gateway = await throughGateway(broker.url, subscriber, `fbp${round}`, READINGS);
-    const rawSeconds = await rawMqtt(broker.url, subscriber, `fbr${round}`, gateway, READINGS);
-    const sequentialSeconds = await rawMqtt(
-      broker.url,
-      subscriber,
-      `fbs${round}`,
-      gateway,
-      READINGS,
-      'sequential',
-    );
+    const gateway = await throughGateway(broker, subscriber, `fbp${round}`, READINGS);
+    const raw = await rawMqtt(broker, subscriber, `fbr${round}`, gateway, READINGS);
+    const sequential = await rawMqtt(broker, subscriber, `fbs${round}`, gateway, READINGS, 'sequential');
     const messages = gateway.messages.length;
     last = gateway;
     gatewayRates.push(messages / gateway.seconds);
-    rawRates.push(messages / rawSeconds);
-    sequentialRates.push(messages / sequentialSeconds);
+    rawRates.push(messages / raw.seconds);
+    sequentialRates.push(messages / sequential.seconds);
+    // Where the time goes: "self" is the gateway's publishing path in one run, the raw publisher in the
+    // other; on two cores, "cores busy" near 2 means the three processes share a saturated machine.
+    console.log(
+      `  round ${round + 1}: gateway ${describeCpu(gateway.cpu, messages, gateway.seconds)}\n` +
+        `           raw windowed ${describeCpu(raw.cpu, messages, raw.seconds)}`,
+    );
   }
   const gatewayRate = median(gatewayRates);
   const rawRate = median(rawRates);

@@ -184,8 +184,19 @@ export function publishWindowed(
 }
 
 /** Samples the process's resident set size every `intervalMs` and keeps the peak. */
+export interface MemoryAtPeak {
+  rss: number;
+  /** V8's heap (used / reserved) and memory outside it (Buffers, SQLite's own allocations are not in it). */
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  /** What the sampled process was doing then (see phase()). */
+  phase: string;
+}
+
 export class RssSampler {
-  #peak = 0;
+  #peak: MemoryAtPeak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, phase: '' };
+  #phase = 'start';
   readonly #timer: NodeJS.Timeout;
 
   constructor(intervalMs = 100) {
@@ -193,15 +204,28 @@ export class RssSampler {
     this.#timer = setInterval(() => this.#sample(), intervalMs);
   }
 
+  /** Names what the process does from now on, so the peak says when it happened. */
+  phase(name: string): void {
+    this.#sample();
+    this.#phase = name;
+  }
+
   /** Stops sampling; the peak in bytes. */
   stop(): number {
     clearInterval(this.#timer);
     this.#sample();
+    return this.#peak.rss;
+  }
+
+  get peak(): MemoryAtPeak {
     return this.#peak;
   }
 
   #sample(): void {
-    this.#peak = Math.max(this.#peak, process.memoryUsage.rss());
+    const rss = process.memoryUsage.rss();
+    if (rss <= this.#peak.rss) return;
+    const { heapUsed, heapTotal, external } = process.memoryUsage();
+    this.#peak = { rss, heapUsed, heapTotal, external, phase: this.#phase };
   }
 }
 

@@ -59,6 +59,10 @@ export class SubscriberProcess {
     return subscriber;
   }
 
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
   /** Subscribes (resolves after the SUBACK) and returns a function that waits for the delivery. */
   async watch(options: WatchOptions): Promise<(timeoutMs: number) => Promise<Delivered>> {
     const done = this.#next('done') as Promise<Delivered>;
