@@ -145,6 +145,11 @@ function bleTree() {
       recoveries()
         .filter((r) => r.outcome === 'started')
         .map((r) => r.step),
+    /** What each completed step turned out to be: `step outcome`, in order. */
+    verdicts: () =>
+      recoveries()
+        .filter((r) => r.outcome === 'verified' || r.outcome === 'did_not_help')
+        .map((r) => `${r.step} ${r.outcome}`),
     watch: () => {
       const bus = tree.buses.get(BUS);
       if (!bus) throw new Error(`bus ${BUS} is not running`);
@@ -187,6 +192,13 @@ describe('BLE adapter recovery: watchdog and ladder together', () => {
       'power_cycle_adapter',
     ]);
     expect(t.adapter.stepsRun).toEqual(t.started());
+    // Said on bridge/event as it happened: the restart of discovery did not help, the power cycle did.
+    expect(t.verdicts()).toEqual([
+      'stop_discovery did_not_help',
+      'power_cycle_adapter verified',
+      'stop_discovery did_not_help',
+      'power_cycle_adapter verified',
+    ]);
     expect(t.watch()?.ladder).toMatchObject({
       rung: 0,
       history: { power_cycle_adapter: [expect.any(Number), expect.any(Number)] },
@@ -202,6 +214,7 @@ describe('BLE adapter recovery: watchdog and ladder together', () => {
     // Neither step helped: the watchdog asked again after each, and the ladder went on to its last rung.
     expect(t.started()).toEqual(['stop_discovery', 'power_cycle_adapter', 'restart_actor']);
     expect(t.watch()?.ladder.rung).toBe(2);
+    expect(t.verdicts()).toEqual(['stop_discovery did_not_help', 'power_cycle_adapter did_not_help']);
     // The restarted adapter connects and reports its state, which looks healthy until the watchdog
     // finds the scan stuck again: that is no verification, so the ladder stays on restart_actor
     // instead of starting over from stop_discovery.

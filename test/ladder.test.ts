@@ -45,13 +45,14 @@ describe('recovery ladder in the bus supervisor', () => {
       .filter((r) => r.outcome === 'started')
       .map((r) => r.step);
     expect(started.slice(0, 4)).toEqual(['reopen', 'reenumerate', 'restart_actor', 'restart_actor']);
-    // Every step is reported once as started and once with its outcome; restart_actor by a restart.
+    // Every step is reported once as started and once with its outcome (restart_actor by a restart),
+    // and a completed one once more when the device shows whether it helped: here it did not.
     expect(
       t
         .of('supervisor.recovery')
         .filter((r) => r.step === 'reopen')
         .map((r) => r.outcome),
-    ).toEqual(['started', 'succeeded']);
+    ).toEqual(['started', 'succeeded', 'did_not_help']);
     expect(t.runtime('busA').calls).toContain('recover reopen m1');
     expect(t.runtime('busA').calls).toContain('recover reenumerate m1');
     expect(t.of('supervisor.restart').filter((r) => r.actorId === 'm1').length).toBeGreaterThanOrEqual(2);
@@ -142,9 +143,10 @@ describe('recovery ladder in the bus supervisor', () => {
     bus.script('m1', 'fail');
     bus.dropDevice('m1');
     await advance(t.clock, 1_000, 10);
-    expect(t.of('supervisor.recovery').slice(-2)).toMatchObject([
+    expect(t.of('supervisor.recovery').slice(-3)).toMatchObject([
       { step: 'reopen', outcome: 'started' },
       { step: 'reopen', outcome: 'succeeded' },
+      { step: 'reopen', outcome: 'verified' },
     ]);
     expect(t.statusOf('m1')).toBe('connected.healthy');
     t.stop();

@@ -43,6 +43,9 @@ export class NoticeLog {
         // A device that stays down climbs its ladder for as long as it is down: the first step is
         // logged, the rest summarised, and the device coming back closes it with one line.
         if (notice.outcome === 'succeeded') supervision.logger.debug(line, { ...notice });
+        // The device is well again after the step: that closes the episode, with one line.
+        else if (notice.outcome === 'verified')
+          supervision.failures.success(`recovery:${notice.deviceId}`, line, { ...notice });
         else
           supervision.failures.failure(
             `recovery:${notice.deviceId}`,

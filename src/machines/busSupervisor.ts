@@ -139,7 +139,8 @@ export const busSupervisorMachine = setup({
           },
         },
       });
-      if (event.status === 'connected.healthy') verifyRecovery(enqueue, context, event.deviceId, event.at);
+      if (event.status === 'connected.healthy')
+        verifyRecovery(enqueue, context, system, event.deviceId, 'connected and healthy');
       if (event.status === 'offline' && watch.waitUntil === null) {
         enqueue.assign(({ context: current }) => ({
           recoveryQueue: requestRecovery(current, {
@@ -182,7 +183,8 @@ export const busSupervisorMachine = setup({
       if (event.type === 'DEVICE_EVENT' && context.running.includes(event.deviceId)) {
         enqueue.sendTo(event.deviceId, event.event);
         // Data the device reported by itself is a sign it is well, like connecting healthy is.
-        if (event.event.type === 'LINK_DATA') verifyRecovery(enqueue, context, event.deviceId, nowOf(system));
+        if (event.event.type === 'LINK_DATA')
+          verifyRecovery(enqueue, context, system, event.deviceId, 'it reports data');
       }
     }),
     resumeDevices: enqueueActions(({ context, enqueue }) => {

@@ -30,6 +30,15 @@ export function chooseRecovery(enqueue: ChildControl, context: BusSupervisorCont
   const watch = context.watches[request.deviceId];
   if (!watch || !context.running.includes(request.deviceId)) return;
   const now = nowOf(system);
+  // The ladder climbs again while a completed step waits for its verification: it did not help.
+  if (request.step === null && watch.unverifiedStep !== null) {
+    const report: RecoveryReport = {
+      step: watch.unverifiedStep,
+      outcome: 'did_not_help',
+      detail: `the trouble is back (${request.reason}): the ladder goes on`,
+    };
+    deliver(enqueue, system, recoveryNotice(context, request.deviceId, report, now));
+  }
   const plan = planRecovery(context, request, watch, now);
   if (plan.watch) enqueue.assign({ watches: { ...context.watches, [request.deviceId]: plan.watch } });
   deliver(enqueue, system, recoveryNotice(context, request.deviceId, plan.report, now));
@@ -86,10 +95,15 @@ export function finishRecovery(
 export function verifyRecovery(
   enqueue: ChildControl,
   context: BusSupervisorContext,
+  system: SystemLike,
   deviceId: string,
-  now: number,
+  why: string,
 ) {
-  if (!context.watches[deviceId]?.unverifiedStep) return;
+  const step = context.watches[deviceId]?.unverifiedStep;
+  if (!step) return;
+  const now = nowOf(system);
+  const report: RecoveryReport = { step, outcome: 'verified', detail: `the device is well again: ${why}` };
+  deliver(enqueue, system, recoveryNotice(context, deviceId, report, now));
   // Read again when applied: the same action may have changed the watch (its status) before.
   enqueue.assign(({ context: current }) => {
     const watch = current.watches[deviceId];

@@ -61,7 +61,11 @@ export type SupervisorNotice =
       busId: string;
       deviceId: string;
       step: string;
-      outcome: 'started' | 'succeeded' | 'failed' | 'rate_limited';
+      /**
+       * `succeeded`: the step completed; `verified`: the device was well again after it (its ladder
+       * starts over); `did_not_help`: the trouble came back first (the ladder goes on).
+       */
+      outcome: 'started' | 'succeeded' | 'failed' | 'rate_limited' | 'verified' | 'did_not_help';
       detail: string;
       at: number;
     }
