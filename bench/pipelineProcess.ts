@@ -1,4 +1,5 @@
 import { configureLogging, DEFAULT_LOGGING_OPTIONS } from '../src/logging/index.js';
+import { tuneHeapForGateway } from '../src/ops/heap.js';
 import { measurePipeline } from './mqttPipeline.js';
 import { SubscriberProcess } from './subscriber.js';
 
@@ -8,6 +9,8 @@ import { SubscriberProcess } from './subscriber.js';
 const [url, brokerPid] = process.argv.slice(2);
 const send = process.send?.bind(process);
 if (!url || !send) throw new Error('run by bench/mqttPipeline.ts');
+// This process stands for the gateway's: the same heap tuning as `fieldbridge start`.
+tuneHeapForGateway();
 configureLogging({ ...DEFAULT_LOGGING_OPTIONS, level: 'warn' });
 // Without its parent nobody would stop it: go too.
 const orphaned = () => process.exit(1);

@@ -1,3 +1,4 @@
+import { tuneHeapForGateway } from '../ops/heap.js';
 import { DEFAULT_INSPECT_PORT } from '../ops/inspectorPort.js';
 import { parseCommandArgs } from './args.js';
 import { CONFIG_OPTION, CONFIG_OPTION_HELP, loadCliConfig } from './config-source.js';
@@ -41,6 +42,7 @@ ${CONFIG_OPTION_HELP}
     }
     const loaded = await loadCliConfig(options.config, io);
     if (loaded === undefined) return EXIT_USAGE;
+    tuneHeapForGateway();
     return dependencies.runGateway(loaded.config, {
       configSource: loaded.source,
       ...(inspectPort === undefined ? {} : { inspectPort }),
