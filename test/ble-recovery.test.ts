@@ -21,6 +21,8 @@ const BUS = 'ble:hci0';
 /** The soak's watchdog: looks every 2 s, stuck after 8 s of silence, a step checked 4 s after it. */
 const WATCHDOG: WatchdogSettings = { intervalMs: 2_000, stuckAfterMs: 8_000, verifyAfterMs: 4_000 };
 const STEP_MS = 100;
+/** The adapter device's policy as the gateway configures it (src/gateway/bleSensors.ts): degraded at the first failure. */
+const ADAPTER_POLICY = { ...DEFAULT_DEVICE_POLICY, health: { failureThreshold: 1 } };
 
 type Clock = ReturnType<typeof simulatedClock>;
 
@@ -32,6 +34,8 @@ type Clock = ReturnType<typeof simulatedClock>;
 class StuckableAdapterBus implements BusRuntime {
   readonly busId = BUS;
   powerCycleHelps = true;
+  /** bluetoothd hung: no D-Bus call is answered, so checks and steps fail until it is set back. */
+  hung = false;
   readonly stepsRun: string[] = [];
   #stuckSince: number | null = null;
   #discoveringSince = 0;
@@ -45,7 +49,10 @@ class StuckableAdapterBus implements BusRuntime {
       deviceId: ADAPTER,
       settings: WATCHDOG,
       clock,
-      check: () => Promise.resolve(this.#check()),
+      check: () =>
+        this.hung
+          ? Promise.reject(new Error('Properties.Get(Powered) got no answer within 5000 ms'))
+          : Promise.resolve(this.#check()),
       emit: (event) => {
         for (const watcher of this.#watchers) watcher(event);
       },
@@ -83,6 +90,10 @@ class StuckableAdapterBus implements BusRuntime {
     this.stepsRun.push(step);
     this.#watch.stepStarted(step);
     await this.#wait(STEP_MS);
+    if (this.hung) {
+      this.#watch.stepDone(step, false);
+      throw new Error(`${step}: no answer from bluetoothd`);
+    }
     if (step === 'power_cycle_adapter' && this.powerCycleHelps) this.#stuckSince = null;
     this.#discoveringSince = this.clock.now();
     this.#watch.stepDone(step, true);
@@ -126,7 +137,7 @@ function bleTree() {
           driver: 'ble',
           recoverySteps: DRIVERS.ble.definition.recoverySteps,
           policy: DEFAULT_SUPERVISOR_POLICY,
-          devices: [{ deviceId: ADAPTER, restart: 'permanent', policy: DEFAULT_DEVICE_POLICY }],
+          devices: [{ deviceId: ADAPTER, restart: 'permanent', policy: ADAPTER_POLICY }],
         },
       ],
     },
@@ -145,6 +156,8 @@ function bleTree() {
       recoveries()
         .filter((r) => r.outcome === 'started')
         .map((r) => r.step),
+    /** How many steps ended failed. */
+    failed: () => recoveries().filter((r) => r.outcome === 'failed').length,
     /** What each completed step turned out to be: `step outcome`, in order. */
     verdicts: () =>
       recoveries()
@@ -223,5 +236,27 @@ describe('BLE adapter recovery: watchdog and ladder together', () => {
     expect(afterRestart.length).toBeGreaterThan(0);
     expect(new Set(afterRestart)).toEqual(new Set(['restart_actor']));
     expect(t.watch()).toMatchObject({ ladder: { rung: 2 }, unverifiedStep: null });
+  });
+
+  it('a hang that clears by itself ends the incident: the next stuck scan starts from stop_discovery again', async () => {
+    const t = (running = bleTree());
+    await advance(t.clock, 5_000, 100);
+    // bluetoothd hangs: the watchdog asks for a step, stop_discovery fails (no answer), and so does
+    // the power cycle it asks for next; then bluetoothd answers again and the checks pass.
+    t.adapter.hung = true;
+    while (t.failed() < 2 && t.clock.now() < 60_000) await advance(t.clock, 100);
+    t.adapter.hung = false;
+    await advance(t.clock, 20_000, 100);
+    expect(t.started()).toEqual(['stop_discovery', 'power_cycle_adapter']);
+    expect(t.failed()).toBe(2);
+    expect(t.watch()).toMatchObject({ status: 'connected.healthy', ladder: { rung: 0 } });
+
+    // A stuck scan a minute later is a new incident: repaired as the first one of a run is.
+    await advance(t.clock, 60_000, 100);
+    t.adapter.getStuck();
+    await advance(t.clock, 30_000, 100);
+    expect(t.started().slice(2)).toEqual(['stop_discovery', 'power_cycle_adapter']);
+    expect(t.verdicts().at(-1)).toBe('power_cycle_adapter verified');
+    expect(t.watch()?.ladder.rung).toBe(0);
   });
 });

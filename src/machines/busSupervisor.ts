@@ -25,6 +25,7 @@ import {
   type BusSupervisorInput,
   commandRejection,
   initialContext,
+  recoveredWatch,
   requestRecovery,
 } from './busSupervisorModel.js';
 import { nowOf } from './clock.js';
@@ -139,8 +140,16 @@ export const busSupervisorMachine = setup({
           },
         },
       });
-      if (event.status === 'connected.healthy')
+      if (event.status === 'connected.healthy') {
         verifyRecovery(enqueue, context, system, event.deviceId, 'connected and healthy');
+        if (watch.status === 'connected.degraded') {
+          enqueue.assign(({ context: current }) => {
+            const now = current.watches[event.deviceId];
+            const recovered = now && recoveredWatch(now);
+            return recovered ? { watches: { ...current.watches, [event.deviceId]: recovered } } : {};
+          });
+        }
+      }
       if (event.status === 'offline' && watch.waitUntil === null) {
         enqueue.assign(({ context: current }) => ({
           recoveryQueue: requestRecovery(current, {

@@ -297,3 +297,15 @@ export function verifiedWatch(watch: DeviceWatch, now: number): DeviceWatch | nu
     lastRecovery: { step: watch.unverifiedStep, outcome: 'verified', at: now },
   };
 }
+
+/**
+ * A degraded device whose own operations succeed again (connected.degraded → connected.healthy, not a
+ * reconnect) is over its trouble, whether a step helped or the trouble went away by itself (a hung
+ * bluetoothd that answers again): its next trouble is a new incident and starts from the first rung.
+ * A reconnect proves less (a restarted BLE adapter connects healthy and is found stuck 8 s later), so it
+ * only counts through a step's verification (verifiedWatch) or the stable period. Null: nothing to do.
+ */
+export function recoveredWatch(watch: DeviceWatch): DeviceWatch | null {
+  if (watch.ladder.rung === 0) return null;
+  return { ...watch, ladder: resetLadder(watch.ladder) };
+}
