@@ -2,7 +2,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Mosquitto } from './broker.js';
 import { GatewayPath, type MemoryAtPeak, readingValues, RssSampler, untilOutboxEmpty } from './mqttRig.js';
 import type { Figure } from './report.js';
-import { resultOfFreshProcess, RUNTIME } from './scripts.js';
+import { resultOfFreshProcess } from './freshProcess.js';
+import { RUNTIME } from './scripts.js';
 import { nowUs, type SubscriberProcess } from './subscriber.js';
 
 // A long broker outage, then the catch-up: MESSAGES readings queued in the outbox while the link is

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
+import { sampleProcess } from '../scripts/soak/sampler.js';
 import { processCpuSeconds } from './cpuTime.js';
 import type { Figure } from './report.js';
 import { COMPILED } from './scripts.js';
@@ -26,12 +27,6 @@ const MB = 1e6;
 const CLI = COMPILED
   ? resolve(import.meta.dirname, '../src/cli.js')
   : resolve(import.meta.dirname, '../src/cli.ts');
-
-function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
-  return kib === undefined ? Number.NaN : Number(kib) * 1024;
-}
 
 function portInUse(port: number): Promise<boolean> {
   return new Promise((resolvePort) => {
@@ -71,7 +66,9 @@ async function sampleIdle(pid: number): Promise<Idle> {
   const begin = performance.now();
   const samples: number[] = [];
   for (let i = 0; i < IDLE_SECONDS; i++) {
-    samples.push(rssBytes(pid));
+    const sample = await sampleProcess(pid);
+    if (sample === undefined) throw new Error(`process ${pid} is gone: the demo stopped while idle`);
+    samples.push(sample.rssKiB * 1024);
     await new Promise((wait) => setTimeout(wait, 1_000));
   }
   const seconds = (performance.now() - begin) / 1000;

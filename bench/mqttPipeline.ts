@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { DatabaseSettings } from '../src/persistence/index.js';
 import type { Mosquitto } from './broker.js';
-import { resultOfFreshProcess } from './scripts.js';
+import { resultOfFreshProcess } from './freshProcess.js';
 import {
   connectRaw,
   DEFAULT_WINDOW,

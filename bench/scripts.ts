@@ -27,21 +27,3 @@ export function forkBenchScript(name: string, args: string[], execArgv: string[]
     stdio: 'inherit',
   });
 }
-
-/**
- * Runs the bench script `name` in a process of its own (with --expose-gc) and resolves with the one
- * message it sends back: a measurement of a fresh gateway-like process, not of one that just ran other
- * benchmarks (10,000 actors leave a heap that makes every later collection slower).
- */
-export function resultOfFreshProcess<T>(name: string, args: string[]): Promise<T> {
-  const child = forkBenchScript(name, args, ['--expose-gc']);
-  return new Promise((resolve, reject) => {
-    let result: T | undefined;
-    child.once('message', (message: T) => (result = message));
-    child.once('exit', (code) =>
-      result !== undefined
-        ? resolve(result)
-        : reject(new Error(`the benchmark process ${name} failed (exit ${code})`)),
-    );
-  });
-}
