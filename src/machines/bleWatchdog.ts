@@ -118,6 +118,13 @@ const CHECKING = {
   after: { checkTimeout: { target: 'judging', actions: 'checkTimedOut' } },
 } as const;
 
+/** A check that passes while recovering or holding: the episode is over, back to watching. */
+const HEALTHY_AGAIN = {
+  guard: 'healthy',
+  target: '#bleWatchdog.watching',
+  actions: ['reportHealthy', 'scheduleCheck'],
+} as const;
+
 export const bleWatchdogMachine = setup({
   types: {
     context: {} as WatchdogContext,
@@ -234,11 +241,7 @@ export const bleWatchdogMachine = setup({
         checking: CHECKING,
         judging: {
           always: [
-            {
-              guard: 'healthy',
-              target: '#bleWatchdog.watching',
-              actions: ['reportHealthy', 'scheduleCheck'],
-            },
+            HEALTHY_AGAIN,
             { target: 'waitingForStep', actions: ['reportProblem', 'requestRecovery'] },
           ],
         },
@@ -250,14 +253,7 @@ export const bleWatchdogMachine = setup({
         idle: { after: { untilCheck: 'checking' } },
         checking: CHECKING,
         judging: {
-          always: [
-            {
-              guard: 'healthy',
-              target: '#bleWatchdog.watching',
-              actions: ['reportHealthy', 'scheduleCheck'],
-            },
-            { target: 'idle', actions: ['reportProblem', 'scheduleCheck'] },
-          ],
+          always: [HEALTHY_AGAIN, { target: 'idle', actions: ['reportProblem', 'scheduleCheck'] }],
         },
       },
     },

@@ -25,7 +25,6 @@ import {
   type BusSupervisorInput,
   commandRejection,
   initialContext,
-  recoveredWatch,
   requestRecovery,
 } from './busSupervisorModel.js';
 import { nowOf } from './clock.js';
@@ -141,14 +140,8 @@ export const busSupervisorMachine = setup({
         },
       });
       if (event.status === 'connected.healthy') {
-        verifyRecovery(enqueue, context, system, event.deviceId, 'connected and healthy');
-        if (watch.status === 'connected.degraded') {
-          enqueue.assign(({ context: current }) => {
-            const now = current.watches[event.deviceId];
-            const recovered = now && recoveredWatch(now);
-            return recovered ? { watches: { ...current.watches, [event.deviceId]: recovered } } : {};
-          });
-        }
+        const ownChecksPassed = watch.status === 'connected.degraded';
+        verifyRecovery(enqueue, context, system, event.deviceId, 'connected and healthy', ownChecksPassed);
       }
       if (event.status === 'offline' && watch.waitUntil === null) {
         enqueue.assign(({ context: current }) => ({

@@ -286,26 +286,23 @@ export function planRecovery(
  * The device shows it is well: it became connected and healthy, or reported data of its own (for BLE,
  * the adapter watchdog's check, which after a step passes only once advertisements arrive again). A
  * completed step waiting for this is verified: the trouble is over, and the next one is a new incident
- * that starts from the first rung. Null when no step waits, the common case on the path of every reading.
+ * that starts from the first rung.
+ *
+ * `ownChecksPassed`: a degraded device whose own operations succeed again (connected.degraded →
+ * connected.healthy, not a reconnect) is over its trouble even when no step helped (a hung bluetoothd
+ * that answers again), so its ladder starts over too. A reconnect proves less (a restarted BLE adapter
+ * connects healthy and is found stuck 8 s later): it counts only through a waiting step, or the stable
+ * period. Null when there is nothing to do, the common case on the path of every reading.
  */
-export function verifiedWatch(watch: DeviceWatch, now: number): DeviceWatch | null {
-  if (watch.unverifiedStep === null) return null;
-  return {
-    ...watch,
-    ladder: resetLadder(watch.ladder),
-    unverifiedStep: null,
-    lastRecovery: { step: watch.unverifiedStep, outcome: 'verified', at: now },
-  };
-}
-
-/**
- * A degraded device whose own operations succeed again (connected.degraded → connected.healthy, not a
- * reconnect) is over its trouble, whether a step helped or the trouble went away by itself (a hung
- * bluetoothd that answers again): its next trouble is a new incident and starts from the first rung.
- * A reconnect proves less (a restarted BLE adapter connects healthy and is found stuck 8 s later), so it
- * only counts through a step's verification (verifiedWatch) or the stable period. Null: nothing to do.
- */
-export function recoveredWatch(watch: DeviceWatch): DeviceWatch | null {
-  if (watch.ladder.rung === 0) return null;
-  return { ...watch, ladder: resetLadder(watch.ladder) };
+export function verifiedWatch(watch: DeviceWatch, now: number, ownChecksPassed = false): DeviceWatch | null {
+  if (watch.unverifiedStep !== null) {
+    return {
+      ...watch,
+      ladder: resetLadder(watch.ladder),
+      unverifiedStep: null,
+      lastRecovery: { step: watch.unverifiedStep, outcome: 'verified', at: now },
+    };
+  }
+  if (ownChecksPassed && watch.ladder.rung > 0) return { ...watch, ladder: resetLadder(watch.ladder) };
+  return null;
 }

@@ -89,8 +89,9 @@ export function finishRecovery(
 }
 
 /**
- * The device shows it is well (see verifiedWatch): a step waiting for that is verified. Assigns nothing
- * when no step waits, so the readings that pass by are no change to persist (snapshotPort.ts).
+ * The device shows it is well (see verifiedWatch): a step waiting for that is verified, and with
+ * `ownChecksPassed` the ladder starts over even without one. Assigns nothing when there is nothing to
+ * do, so the readings that pass by are no change to persist (snapshotPort.ts).
  */
 export function verifyRecovery(
   enqueue: ChildControl,
@@ -98,16 +99,20 @@ export function verifyRecovery(
   system: SystemLike,
   deviceId: string,
   why: string,
+  ownChecksPassed = false,
 ) {
-  const step = context.watches[deviceId]?.unverifiedStep;
-  if (!step) return;
+  const watch = context.watches[deviceId];
   const now = nowOf(system);
-  const report: RecoveryReport = { step, outcome: 'verified', detail: `the device is well again: ${why}` };
-  deliver(enqueue, system, recoveryNotice(context, deviceId, report, now));
+  if (!watch || verifiedWatch(watch, now, ownChecksPassed) === null) return;
+  const step = watch.unverifiedStep;
+  if (step) {
+    const report: RecoveryReport = { step, outcome: 'verified', detail: `the device is well again: ${why}` };
+    deliver(enqueue, system, recoveryNotice(context, deviceId, report, now));
+  }
   // Read again when applied: the same action may have changed the watch (its status) before.
   enqueue.assign(({ context: current }) => {
-    const watch = current.watches[deviceId];
-    const verified = watch && verifiedWatch(watch, now);
+    const latest = current.watches[deviceId];
+    const verified = latest && verifiedWatch(latest, now, ownChecksPassed);
     return verified ? { watches: { ...current.watches, [deviceId]: verified } } : {};
   });
 }
