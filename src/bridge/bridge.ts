@@ -266,6 +266,9 @@ export class Bridge {
         const pending = this.#commands.get(notice.commandId);
         this.#commands.delete(notice.commandId);
         const device = this.#devices.get(notice.deviceId);
+        // Readings waiting for their group commit are older than this answer: committed first, so the
+        // answer's state is merged last (see ReadingWriter.mergeState).
+        this.#readings.flush();
         this.#persistence.transaction(() => {
           if (!restored) {
             const response = notice.result.ok

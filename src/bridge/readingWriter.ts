@@ -1,12 +1,21 @@
 import type { JsonValue } from '../actors/driver.js';
+import { getLogger, RepeatedFailureLog } from '../logging/index.js';
 import type { OutboxDraft, Persistence } from '../persistence/index.js';
 import type { Topics } from './topics.js';
 
 // Writes readings the way "loses no reading" needs them: each reading, its sequence number and the
-// device's new retained state go to SQLite before anything is published. Readings that arrive in the
-// same event-loop turn are committed together (group commit): a commit is the expensive part of a
-// write, and a burst of 100 readings then costs one commit instead of 100. A reading waits at most
-// one turn in memory, and nothing about it is published before its commit.
+// device's new retained state go to SQLite before anything is published. Readings are committed
+// together (group commit): a commit is the expensive part of a write (~60 µs, most of it the WAL pages
+// it writes), and a burst of 100 readings then costs one commit instead of 100. When the writer is
+// idle a reading is committed at the end of its event-loop turn; while it is busy, at most once every
+// GROUP_COMMIT_MS, so a gateway flooded with readings commits a few hundred times a second, not once
+// per turn (measured with `npm run bench`: ~1.5 µs less CPU per message at 35,000 messages/s). A
+// reading waits at most GROUP_COMMIT_MS in memory, and nothing about it is published before its commit.
+
+/** The shortest time between two commits of readings while readings keep coming. */
+export const GROUP_COMMIT_MS = 2;
+/** After a failed commit (a full disk, say) the readings stay in memory and are tried again this often. */
+export const COMMIT_RETRY_MS = 1_000;
 
 type DeviceValues = Record<string, JsonValue>;
 
@@ -35,6 +44,11 @@ export class ReadingWriter {
   readonly #afterCommit: () => void;
   #pending: PendingReading[] = [];
   #scheduled = false;
+  /** performance.now() of the last commit: a reading soon after it waits for the next slot. */
+  #lastCommitAt = -Infinity;
+  readonly #failures = new RepeatedFailureLog(getLogger('bridge'), {
+    summary: 'still failing to save readings',
+  });
 
   constructor(persistence: Persistence, topics: Topics, afterCommit: () => void) {
     this.#persistence = persistence;
@@ -42,22 +56,60 @@ export class ReadingWriter {
     this.#afterCommit = afterCommit;
   }
 
-  /** Queues a reading for the commit at the end of this event-loop turn. */
+  /**
+   * Queues a reading for the next commit: at the end of this event-loop turn, or GROUP_COMMIT_MS after
+   * the last commit if that is later.
+   */
   add(deviceId: string, result: JsonValue, at: number): void {
     const values =
       result !== null && typeof result === 'object' && !Array.isArray(result) ? result : { value: result };
     this.#pending.push({ deviceId, values, at });
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(() => this.flush());
+    const wait = this.#lastCommitAt + GROUP_COMMIT_MS - performance.now();
+    if (wait <= 0) setImmediate(this.#scheduledFlush);
+    else setTimeout(this.#scheduledFlush, wait);
   }
 
-  /** Commits every queued reading in one transaction (also called on shutdown). */
-  flush(): void {
+  readonly #scheduledFlush = (): void => {
+    // flush() may have run meanwhile (shutdown, or a caller that needs the readings committed now).
+    if (this.#scheduled) this.flush();
+  };
+
+  /**
+   * Commits every queued reading in one transaction (also called on shutdown). Returns false when the
+   * commit failed: the readings stay queued, in order, and are tried again in COMMIT_RETRY_MS; the
+   * failure is logged once per episode, never thrown (it would crash the gateway from a timer).
+   */
+  flush(): boolean {
     this.#scheduled = false;
-    if (this.#pending.length === 0) return;
+    if (this.#pending.length === 0) return true;
+    this.#lastCommitAt = performance.now();
     const batch = this.#pending;
     this.#pending = [];
+    try {
+      this.#commit(batch);
+    } catch (error) {
+      // Nothing of it was written (the transaction rolled back): in front of what came meanwhile.
+      this.#pending = batch.concat(this.#pending);
+      this.#failures.failure(
+        'commit',
+        `saving ${this.#pending.length} readings failed, kept in memory and tried again every ` +
+          `${COMMIT_RETRY_MS / 1000} s: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        // Unref'd: a retry alone must not keep a stopping gateway alive.
+        setTimeout(this.#scheduledFlush, COMMIT_RETRY_MS).unref();
+      }
+      return false;
+    }
+    this.#failures.success('commit', 'saving readings works again');
+    this.#afterCommit();
+    return true;
+  }
+
+  #commit(batch: readonly PendingReading[]): void {
     // With it go the pending device states and actor snapshots: one commit per burst, not two.
     this.#persistence.transactionWithPending(() => {
       const latest = new Map<string, number>();
@@ -78,12 +130,12 @@ export class ReadingWriter {
         states,
       );
     });
-    this.#afterCommit();
   }
 
   /**
    * Merges values into a device's state, records it and queues the retained state message; call it
-   * inside a transaction (the state change and its message commit together).
+   * inside a transaction (the state change and its message commit together), after flush(): readings
+   * still waiting for their commit came first, and merged after this their older values would win.
    */
   mergeState(deviceId: string, values: DeviceValues, at: number): void {
     this.states.set(deviceId, { ...this.states.get(deviceId), ...values });
