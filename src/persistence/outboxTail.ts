@@ -51,19 +51,19 @@ export class OutboxTail {
   /** The message `id` was deleted (a coalesced state, or one acknowledged on its own). */
   deleted(id: number): void {
     const index = this.#indexOf(id);
-    if (index < this.#messages.length && (this.#messages[index] as OutboxMessage).id === id)
+    if (index < this.#messages.length && (this.#messages[index] as OutboxMessage).id === id) {
       this.#deleted.add(id);
+      this.#dropDeletedHead();
+    }
   }
 
   /** Every message from `firstId` to `lastId` was deleted (acknowledged). */
   deletedRange(firstId: number, lastId: number): void {
     const from = this.#indexOf(firstId);
     const to = this.#indexOf(lastId + 1);
-    if (from === this.#head) {
-      this.#dropBefore(to);
-      return;
-    }
-    for (let i = from; i < to; i++) this.#deleted.add((this.#messages[i] as OutboxMessage).id);
+    if (from === this.#head) this.#dropBefore(to);
+    else for (let i = from; i < to; i++) this.#deleted.add((this.#messages[i] as OutboxMessage).id);
+    this.#dropDeletedHead();
   }
 
   /** Forgets everything; SQLite answers until the next enqueue (unless paused) sets a new floor. */
@@ -98,6 +98,18 @@ export class OutboxTail {
       else high = middle;
     }
     return low;
+  }
+
+  /**
+   * Drops the deleted messages at the front. Without it a coalesced state at the front (deleted, never
+   * published, so no acknowledged range starts at it) held the head where it was: the tail grew past
+   * CAPACITY under a steady load and every peek went to SQLite (measured: 9 in 10 at 35,000 msg/s).
+   */
+  #dropDeletedHead(): void {
+    let index = this.#head;
+    while (index < this.#messages.length && this.#deleted.has((this.#messages[index] as OutboxMessage).id))
+      index++;
+    if (index > this.#head) this.#dropBefore(index);
   }
 
   #dropBefore(index: number): void {
