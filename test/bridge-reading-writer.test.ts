@@ -2,14 +2,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { COMMIT_RETRY_MS, GROUP_COMMIT_MS, ReadingWriter } from '../src/bridge/readingWriter.js';
+import {
+  BUSY_BATCH,
+  COMMIT_RETRY_MS,
+  GROUP_COMMIT_MS,
+  ReadingWriter,
+} from '../src/bridge/readingWriter.js';
 import { Topics } from '../src/bridge/topics.js';
 import { captureLogs, type LogCapture } from '../src/logging/index.js';
 import { openPersistence, type Persistence } from '../src/persistence/index.js';
 
 // The ReadingWriter's group commit: nothing is in the outbox (so nothing can be published) before its
-// commit; an idle writer commits at the end of the turn, a busy one at most every GROUP_COMMIT_MS; a
-// failed commit keeps the readings, in order, and tries again.
+// commit; a trickle of readings is committed at the end of each turn, bursts at most every
+// GROUP_COMMIT_MS; a failed commit keeps the readings, in order, and tries again.
 
 const dirs: string[] = [];
 const opened: Persistence[] = [];
@@ -58,26 +63,38 @@ describe('ReadingWriter group commit', () => {
     expect(readings()).toEqual([expect.objectContaining({ seq: 1, value: 1 })]);
   });
 
-  it(`commits a busy writer at most once every ${GROUP_COMMIT_MS} ms, with everything that came meanwhile`, () => {
+  it('commits a trickle of readings at the end of each turn: no waiting for a slot', () => {
+    fakeTime();
+    const { writer, commits } = setup();
+    for (let value = 1; value <= 5; value++) {
+      writer.add('dev1', { value }, Date.now());
+      vi.advanceTimersByTime(0.25);
+    }
+    expect(commits).toHaveLength(5);
+  });
+
+  it(`commits bursts at most once every ${GROUP_COMMIT_MS} ms, with everything that came meanwhile`, () => {
     fakeTime();
     const { writer, commits, readings } = setup();
-    writer.add('dev1', { value: 1 }, Date.now());
+    let value = 0;
+    for (let i = 0; i < BUSY_BATCH; i++) writer.add(`dev${i % 3}`, { value: ++value }, Date.now());
     vi.advanceTimersToNextTimer();
     expect(commits).toHaveLength(1);
 
-    // Readings right after that commit wait for the next slot, over several turns.
-    for (let value = 2; value <= 6; value++) {
-      writer.add(`dev${value % 2}`, { value }, Date.now());
+    // Readings right after that burst wait for the next slot, over several turns.
+    for (let turn = 0; turn < 5; turn++) {
+      writer.add(`dev${turn % 2}`, { value: ++value }, Date.now());
       vi.advanceTimersByTime(0.25);
     }
     expect(commits).toHaveLength(1);
     vi.advanceTimersByTime(GROUP_COMMIT_MS);
     expect(commits).toHaveLength(2);
-    expect(readings().map(({ value }) => value)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(readings().map((reading) => reading.value)).toEqual(
+      Array.from({ length: value }, (_, index) => index + 1),
+    );
 
-    // Quiet for a while: the next reading goes at the end of its turn again.
-    vi.advanceTimersByTime(10 * GROUP_COMMIT_MS);
-    writer.add('dev1', { value: 7 }, Date.now());
+    // That commit carried fewer than BUSY_BATCH: the next reading goes at the end of its turn again.
+    writer.add('dev1', { value: ++value }, Date.now());
     vi.advanceTimersToNextTimer();
     expect(commits).toHaveLength(3);
   });
