@@ -187,7 +187,8 @@ export async function measurePipeline(
       `~${last.messages.length.toLocaleString('en-US')} messages (readings, retained states, end marker), window ` +
       `${DEFAULT_WINDOW}, SQLite ${last.settings.journalMode} synchronous=${last.settings.synchronous}; msg/s in ` +
       `${ROUNDS} rounds: gateway ${list(gatewayRates)}; raw mqtt.js windowed ${list(rawRates)}, ` +
-      `one at a time ${list(sequentialRates)}`,
+      `one at a time ${list(sequentialRates)}; gateway / raw windowed in each round (run back to back): ` +
+      gatewayRates.map((rate, round) => (rate / (rawRates[round] as number)).toFixed(2)).join(', '),
   );
   return {
     rawRate,
