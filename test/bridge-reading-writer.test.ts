@@ -2,12 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  BUSY_BATCH,
-  COMMIT_RETRY_MS,
-  GROUP_COMMIT_MS,
-  ReadingWriter,
-} from '../src/bridge/readingWriter.js';
+import { BUSY_BATCH, COMMIT_RETRY_MS, GROUP_COMMIT_MS, ReadingWriter } from '../src/bridge/readingWriter.js';
 import { Topics } from '../src/bridge/topics.js';
 import { captureLogs, type LogCapture } from '../src/logging/index.js';
 import { openPersistence, type Persistence } from '../src/persistence/index.js';

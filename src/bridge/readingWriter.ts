@@ -71,8 +71,7 @@ export class ReadingWriter {
     this.#pending.push({ deviceId, values, at });
     if (this.#scheduled) return;
     this.#scheduled = true;
-    const wait =
-      this.#lastBatch >= BUSY_BATCH ? this.#lastCommitAt + GROUP_COMMIT_MS - performance.now() : 0;
+    const wait = this.#lastBatch >= BUSY_BATCH ? this.#lastCommitAt + GROUP_COMMIT_MS - performance.now() : 0;
     if (wait <= 0) setImmediate(this.#scheduledFlush);
     else setTimeout(this.#scheduledFlush, wait);
   }

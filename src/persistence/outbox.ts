@@ -10,10 +10,10 @@
 // Cost per message is what bounds the gateway's throughput, so: the running totals (depth, bytes,
 // dropped, published) are read at open, kept in memory and written to their row once per transaction,
 // not by a trigger per row; acknowledged messages are deleted by id range, together with the next
-// write (see acknowledge()), so a busy gateway commits once per event-loop turn, not once more for its
-// PUBACKs; and the newest messages are kept in memory (outboxTail.ts), so the drainer does not read
-// back what was just written. All of that needs this connection to be the outbox's only writer, which
-// the gateway's is (`fieldbridge export` only reads).
+// write (see acknowledge()), so a busy gateway's PUBACKs ride along with its next commit of
+// readings instead of a commit of their own; and the newest messages are kept in memory
+// (outboxTail.ts), so the drainer does not read back what was just written. All of that needs this
+// connection to be the outbox's only writer, which the gateway's is (`fieldbridge export` only reads).
 
 import type Database from 'better-sqlite3';
 import type { Logger } from '../logging/index.js';
