@@ -1,6 +1,6 @@
 import type { JsonValue } from '../actors/driver.js';
 import { getLogger, RepeatedFailureLog } from '../logging/index.js';
-import type { OutboxDraft, Persistence } from '../persistence/index.js';
+import { errorText, type OutboxDraft, type Persistence } from '../persistence/index.js';
 import type { Topics } from './topics.js';
 
 // Writes readings the way "loses no reading" needs them: each reading, its sequence number and the
@@ -101,7 +101,7 @@ export class ReadingWriter {
       this.#failures.failure(
         'commit',
         `saving ${this.#pending.length} readings failed, kept in memory and tried again every ` +
-          `${COMMIT_RETRY_MS / 1000} s: ${error instanceof Error ? error.message : String(error)}`,
+          `${COMMIT_RETRY_MS / 1000} s: ${errorText(error)}`,
       );
       if (!this.#scheduled) {
         this.#scheduled = true;

@@ -6,6 +6,7 @@ import {
   loggingOptions,
 } from '../config/index.js';
 import { configureLogging } from '../logging/index.js';
+import { errorText } from '../persistence/index.js';
 
 // `<base>/bridge/request/config/reload` and the file watch: reads the config file again and applies
 // what changed, restarting only the parts it concerns. An invalid file is refused with every problem,
@@ -97,8 +98,10 @@ export class ConfigReloader {
     try {
       data = await this.target.apply(next, changed);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      return { ok: false, error: `the new config could not be applied, the running one stays: ${message}` };
+      return {
+        ok: false,
+        error: `the new config could not be applied, the running one stays: ${errorText(error)}`,
+      };
     }
     configureLogging(loggingOptions(next));
     this.#current = next;
