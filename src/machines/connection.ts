@@ -367,11 +367,13 @@ export const connectionMachine = setup({
               target: 'running',
               actions: assign(({ context }) => ({ commands: releaseHead(context.commands) })),
             },
+            // The poll keeps its period while a command waits out its retry delay.
+            untilPollDue: { guard: 'pollingEnabled', target: 'running' },
           },
           on: { RESUME: { target: 'retryWait', reenter: true } },
         },
         running: {
-          entry: assign(({ context }) => ({ current: nextOperation(context) })),
+          entry: assign(({ context, system }) => ({ current: nextOperation(context, nowOf(system)) })),
           // Leaving the link's `connected` state stops the invoked operation: its AbortSignal fires and
           // the command stays at the head of the queue for the next connection.
           always: { guard: not('linkUp'), target: 'idle' },

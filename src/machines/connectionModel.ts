@@ -177,10 +177,17 @@ function nextPollDue(context: ConnectionContext, now: number): number {
   return next > now ? next : now + context.policy.pollIntervalMs;
 }
 
-/** What the head of the queue says to run next: its first command, unless that waits for a retry. */
-export function nextOperation(context: ConnectionContext): CurrentOperation {
+/**
+ * What runs next: a poll that is due goes first, so a flood of commands cannot starve the device's
+ * own readings (each poll waits at most for the operation that is running); otherwise the first
+ * command, unless that waits for a retry.
+ */
+export function nextOperation(context: ConnectionContext, now: number): CurrentOperation {
+  const pollDue = context.policy.pollIntervalMs > 0 && context.pollDueAt !== null && context.pollDueAt <= now;
   const head = context.commands[0];
-  return head && head.retryAt === null ? { kind: 'command', commandId: head.id } : { kind: 'poll' };
+  return head && head.retryAt === null && !pollDue
+    ? { kind: 'command', commandId: head.id }
+    : { kind: 'poll' };
 }
 
 export function operationInput(context: ConnectionContext): OperationInput {
