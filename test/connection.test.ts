@@ -209,6 +209,8 @@ describe('connection machine: commands', () => {
     expect(resultsOf(h)).toEqual([
       { id: '3', ok: false, error: 'command queue of dev1 is full (2 waiting)' },
     ]);
+    // Marked as a refusal, which the log counts instead of writing a line for each (noticeLog.ts).
+    expect(h.notices.find((n) => n.type === 'device.commandResult')).toMatchObject({ refused: 'queue_full' });
     expect(h.snapshot().context.commands).toHaveLength(2);
     h.stop();
   });

@@ -190,6 +190,7 @@ export function commandRejection(
     commandId: command.id,
     operation: command.operation,
     result: { ok: false, error },
+    refused: 'not_running',
     at,
   };
 }

@@ -302,10 +302,15 @@ export const connectionMachine = setup({
             actions: {
               type: 'notify',
               params: ({ context, event }) =>
-                commandResult(context, event, {
-                  ok: false,
-                  error: `command queue of ${context.deviceId} is full (${context.policy.commands.queueSize} waiting)`,
-                }),
+                commandResult(
+                  context,
+                  event,
+                  {
+                    ok: false,
+                    error: `command queue of ${context.deviceId} is full (${context.policy.commands.queueSize} waiting)`,
+                  },
+                  'queue_full',
+                ),
             },
           },
           {

@@ -8,7 +8,13 @@ import {
   removeCommand,
   scheduleRetry,
 } from './commandQueue.js';
-import type { CommandResult, DeviceNotice, DeviceNoticeDraft, DeviceStatus } from './notices.js';
+import type {
+  CommandRefusal,
+  CommandResult,
+  DeviceNotice,
+  DeviceNoticeDraft,
+  DeviceStatus,
+} from './notices.js';
 import { deliver } from './outlet.js';
 import type { DevicePolicy } from './policy.js';
 
@@ -139,6 +145,7 @@ export function commandResult(
   context: ConnectionContext,
   command: Pick<Command, 'id' | 'operation'>,
   result: CommandResult,
+  refused?: CommandRefusal,
 ): DeviceNoticeDraft {
   return {
     type: 'device.commandResult',
@@ -146,6 +153,7 @@ export function commandResult(
     commandId: command.id,
     operation: command.operation,
     result,
+    ...(refused ? { refused } : {}),
   };
 }
 
