@@ -5,7 +5,6 @@ import {
   type ConnectionContext,
   type ConnectionEvent,
   type ConnectionInput,
-  commandResult,
   connectTimeoutError,
   currentOperationName,
   errorText,
@@ -22,6 +21,7 @@ import {
   outcomeOfFailure,
   outcomeOfStop,
   outcomeOfSuccess,
+  queueFullRefusal,
   scheduleAttempt,
   settle,
   statusNotice,
@@ -301,16 +301,7 @@ export const connectionMachine = setup({
             guard: 'queueFull',
             actions: {
               type: 'notify',
-              params: ({ context, event }) =>
-                commandResult(
-                  context,
-                  event,
-                  {
-                    ok: false,
-                    error: `command queue of ${context.deviceId} is full (${context.policy.commands.queueSize} waiting)`,
-                  },
-                  'queue_full',
-                ),
+              params: ({ context, event }) => queueFullRefusal(context, event),
             },
           },
           {

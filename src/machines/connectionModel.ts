@@ -157,6 +157,15 @@ export function commandResult(
   };
 }
 
+/** The answer to a command that finds the queue full: refused, so none already queued is dropped. */
+export function queueFullRefusal(
+  context: ConnectionContext,
+  command: Pick<Command, 'id' | 'operation'>,
+): DeviceNoticeDraft {
+  const error = `command queue of ${context.deviceId} is full (${context.policy.commands.queueSize} waiting)`;
+  return commandResult(context, command, { ok: false, error }, 'queue_full');
+}
+
 /** The parts of an `enqueueActions` queue that notices go out through. */
 export interface NoticeQueue {
   sendParent: (event: DeviceNotice) => void;
