@@ -209,6 +209,8 @@ describe('connection machine: commands', () => {
     expect(resultsOf(h)).toEqual([
       { id: '3', ok: false, error: 'command queue of dev1 is full (2 waiting)' },
     ]);
+    // Marked as a refusal, which the log counts instead of writing a line for each (noticeLog.ts).
+    expect(h.notices.find((n) => n.type === 'device.commandResult')).toMatchObject({ refused: 'queue_full' });
     expect(h.snapshot().context.commands).toHaveLength(2);
     h.stop();
   });
@@ -236,6 +238,49 @@ describe('connection machine: commands', () => {
     h.send({ type: 'DISCONNECT', reason: 'shutdown' });
     await advance(h.clock, 10);
     expect(resultsOf(h)).toEqual([{ id: 'q', ok: false, error: 'device dev1 stopped: shutdown' }]);
+    h.stop();
+  });
+});
+
+describe('connection machine: a command flood', () => {
+  /** When each poll's reading arrived, from the moment of `from` on. */
+  const pollTimes = (h: ReturnType<typeof deviceHarness>, from: number) =>
+    h.notices.flatMap((n) =>
+      n.type === 'device.data' && n.operation === 'poll' && n.at >= from ? [n.at] : [],
+    );
+
+  it('keeps the poll at its period while commands arrive faster than the device runs them', async () => {
+    const h = deviceHarness({ policy: { pollIntervalMs: 500 }, simulation: { operationDelayMs: 40 } });
+    await connected(h);
+    const start = h.clock.now();
+    // 5 s of a command every 10 ms: four times what the device can run, the queue always full.
+    for (let i = 0; i < 500; i++) {
+      h.send({ type: 'COMMAND', id: `c${i}`, operation: i % 2 ? 'get' : 'set', args: i });
+      await advance(h.clock, 10);
+    }
+    const polls = pollTimes(h, start);
+    const gaps = polls.slice(1).map((at, i) => at - (polls[i] ?? 0));
+    expect(polls.length).toBeGreaterThanOrEqual(9);
+    // A due poll waits at most for the operation that is running (40 ms) and a clock step.
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(500 + 40 + 20);
+    // The flood is still served between the polls.
+    expect(resultsOf(h).filter((r) => r.ok).length).toBeGreaterThan(80);
+    h.stop();
+  });
+
+  it('polls on time while the head command waits for its retry', async () => {
+    const h = deviceHarness({
+      policy: { pollIntervalMs: 500, commands: { queueSize: 10, ttlMs: 60_000, retryDelaysMs: [3_000] } },
+      simulation: { operationDelayMs: 0 },
+    });
+    await connected(h);
+    h.runtime.script('dev1', 'fail');
+    const start = h.clock.now();
+    h.send({ type: 'COMMAND', id: 'slow', operation: 'set', args: 1 });
+    await advance(h.clock, 3_100);
+    const polls = pollTimes(h, start);
+    expect(polls.length).toBeGreaterThanOrEqual(6);
+    expect(resultsOf(h)).toEqual([{ id: 'slow', ok: true, result: 1 }]);
     h.stop();
   });
 });

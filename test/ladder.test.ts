@@ -56,6 +56,8 @@ describe('recovery ladder in the bus supervisor', () => {
     expect(t.runtime('busA').calls).toContain('recover reopen m1');
     expect(t.runtime('busA').calls).toContain('recover reenumerate m1');
     expect(t.of('supervisor.restart').filter((r) => r.actorId === 'm1').length).toBeGreaterThanOrEqual(2);
+    // The ladder's own restart_actor is a failure's restart: it backs off, unlike one an operator asks for.
+    expect(t.of('supervisor.restart').every((r) => r.delayMs >= 1_000)).toBe(true);
     t.stop();
   });
 

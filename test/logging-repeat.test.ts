@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  BurstLog,
   captureLogs,
   configureLogging,
   currentLoggingOptions,
@@ -187,5 +188,20 @@ describe('formatDuration', () => {
     [Number.NaN, 'unknown'],
   ])('formatDuration(%s) = %s', (ms, expected) => {
     expect(formatDuration(ms)).toBe(expected);
+  });
+});
+
+describe('BurstLog', () => {
+  it('writes nothing more for a key that stays quiet, and forgets it', () => {
+    const capture = captureLogs();
+    captures.push(capture);
+    const lines = () => capture.entries.map((entry) => `${entry.level} ${entry.ns} ${entry.msg}`);
+    let now = 0;
+    const burst = new BurstLog(getLogger('test'), { everyMs: 1_000, now: () => now });
+    burst.record('k', 'first', 'ks');
+    now = 5_000;
+    expect(burst.flush()).toBe(0);
+    burst.record('k', 'second', 'ks');
+    expect(lines()).toEqual(['info test first', 'info test second']);
   });
 });

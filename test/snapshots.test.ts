@@ -180,7 +180,7 @@ describe('bus snapshots: restore after a crash', () => {
     const bus: TreeBus = { busId: 'busA', devices: [{ id: 'a1' }, { id: 'a2' }] };
     const first = treeHarness([bus], {}, { snapshots: store.port });
     await advance(first.clock, 100);
-    first.root.send({ type: 'RESTART_DEVICE', deviceId: 'a2', reason: 'test' });
+    first.crash('a2'); // a crash backs off: its restart waits
     await advance(first.clock, 10);
     const [pending] = first.bus('busA').pendingRestarts;
     expect(pending?.deviceId).toBe('a2');
@@ -346,7 +346,7 @@ describe('bus snapshots: what is not restored', () => {
     const t = treeHarness([bus], {}, { snapshots: store.port });
     await advance(t.clock, 100);
     capture = captureLogs({ level: 'debug' });
-    t.root.send({ type: 'RESTART_DEVICE', deviceId: 'a1', reason: 'test' }); // over the limit: escalates
+    t.crash('a1'); // over the limit: escalates
     await advance(t.clock, 1_200); // the root's backoff, then a fresh bus
     expect(t.of('supervisor.escalated')).toHaveLength(1);
     expect(t.bus('busA').restartBook).toEqual({ recent: [], consecutive: 0, lastRestartAt: null });

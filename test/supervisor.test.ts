@@ -104,7 +104,7 @@ describe('supervision tree', () => {
     ]);
     await advance(t.clock, 100);
     for (let i = 0; i < 3; i++) {
-      t.root.send({ type: 'RESTART_DEVICE', deviceId: 'a1', reason: `manual ${i}` });
+      t.crash('a1');
       await advance(t.clock, 5_000);
     }
     const escalated = t.of('supervisor.escalated');
@@ -123,7 +123,7 @@ describe('supervision tree', () => {
     const t = treeHarness([{ busId: 'busA', policy: { maxRestarts: 0 }, devices: [{ id: 'a1' }] }]);
     await advance(t.clock, 100);
     for (let i = 0; i < 8; i++) {
-      t.root.send({ type: 'RESTART_DEVICE', deviceId: 'a1', reason: 'manual' });
+      t.crash('a1');
       await advance(t.clock, 35_000, 100);
     }
     const delays = t
@@ -155,14 +155,41 @@ describe('restart backoff', () => {
     const t = treeHarness([{ busId: 'busA', policy: { maxRestarts: 100 }, devices: [{ id: 'a1' }] }]);
     await advance(t.clock, 100);
     for (let i = 0; i < 4; i++) {
-      t.root.send({ type: 'RESTART_DEVICE', deviceId: 'a1', reason: `manual ${i}` });
+      t.crash('a1');
       await advance(t.clock, 10_000, 50);
     }
     await advance(t.clock, 61_000, 500); // a stable minute
-    t.root.send({ type: 'RESTART_DEVICE', deviceId: 'a1', reason: 'after a stable minute' });
+    t.crash('a1');
     await advance(t.clock, 2_000);
     expect(t.of('supervisor.restart').map((r) => r.delayMs)).toEqual([1_000, 2_000, 4_000, 8_000, 1_000]);
     expect(t.statusOf('a1')).toBe('connected.healthy');
+    t.stop();
+  });
+});
+
+describe('restarts an operator asks for', () => {
+  it('six quick restarts over HTTP or MQTT neither escalate nor back off, and leave the crash budget alone', async () => {
+    const t = treeHarness([
+      { busId: 'busA', devices: [{ id: 'a1' }, { id: 'a2' }] },
+      { busId: 'busB', devices: [{ id: 'b1' }] },
+    ]);
+    await advance(t.clock, 100);
+    for (let i = 0; i < 6; i++) {
+      t.root.send({ type: 'RESTART_DEVICE', deviceId: 'a1', reason: `click ${i}` });
+      await advance(t.clock, 300);
+      expect(t.statusOf('a1')).toBe('connected.healthy');
+    }
+    t.root.send({ type: 'RECOVER', deviceId: 'a1', step: 'restart_actor', reason: 'requested over MQTT' });
+    await advance(t.clock, 300);
+    expect(t.of('supervisor.escalated')).toEqual([]);
+    const restarts = t.of('supervisor.restart');
+    expect(restarts.map((r) => [r.actorId, r.delayMs])).toEqual(Array(7).fill(['a1', 0]));
+    expect(t.bus('busA').restartBook).toEqual({ recent: [], consecutive: 0, lastRestartAt: null });
+    // The sibling was never touched; a real crash afterwards still gets the first backoff step.
+    expect(t.notices.filter((n) => n.type === 'device.status' && n.deviceId === 'a2')).toHaveLength(2);
+    t.crash('a1');
+    await advance(t.clock, 100);
+    expect(t.of('supervisor.restart').at(-1)?.delayMs).toBe(1_000);
     t.stop();
   });
 });

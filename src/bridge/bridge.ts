@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JsonValue } from '../actors/driver.js';
 import type { DeviceConfig, FieldbridgeConfig } from '../config/index.js';
-import { getLogger } from '../logging/index.js';
+import { BurstLog, getLogger } from '../logging/index.js';
 import type { GatewayNotice } from '../machines/notices.js';
 import type { RootEvent } from '../machines/rootSupervisor.js';
 import type { OutboxKind, Persistence } from '../persistence/index.js';
@@ -68,6 +68,8 @@ export class Bridge {
   readonly #commands = new Map<string, PendingCommand>();
   readonly #discovery: DiscoveryPublisher;
   readonly #logger = getLogger('bridge');
+  /** Commands refused before they reach a device: one line per interval in a flood, with the count. */
+  readonly #refusals: BurstLog;
   readonly #healthReporter: HealthReporter;
   #timers: NodeJS.Timeout[] = [];
   #healthTimers: NodeJS.Timeout[] = [];
@@ -79,6 +81,7 @@ export class Bridge {
     this.#link = options.link;
     this.#send = options.send;
     this.#now = options.now ?? Date.now;
+    this.#refusals = new BurstLog(this.#logger, { now: this.#now });
     this.topics = new Topics(
       options.config.mqtt.base_topic,
       options.config.homeassistant.discovery_prefix,
@@ -181,6 +184,8 @@ export class Bridge {
     if (this.#link.online) this.#linkChanged(true);
     this.#startHealthTimers();
     this.#healthReporter.publish();
+    // The count of a flood of refused commands is written even when the flood stops.
+    this.#timers.push(setInterval(() => this.#refusals.flush(), this.#config.health.interval_ms));
   }
 
   /** The health report and the state refresh, at the config's pace (again after a reload). */
@@ -390,7 +395,11 @@ export class Bridge {
     const operation = parsed.kind === 'device_set' ? 'set' : 'get';
     const checked = checkDeviceCommand(this.#devices, parsed.deviceId, operation, payload);
     if (!checked.ok) {
-      this.#logger.info(`${operation} for ${parsed.deviceId} refused: ${checked.error}`);
+      this.#refusals.record(
+        'invalid',
+        `${operation} for ${parsed.deviceId} refused: ${checked.error}`,
+        'commands refused as invalid',
+      );
       const response = errorResponse(checked.error, checked.transaction);
       this.#persistence.transaction(() =>
         this.#enqueue(this.topics.deviceResponse(parsed.deviceId), response, 'event'),

@@ -1,4 +1,6 @@
+import { DRIVERS } from '../actors/drivers.js';
 import type { DeviceConfig } from '../config/index.js';
+import { closestMatch } from '../config/suggest.js';
 import { configureLogging, currentLoggingOptions } from '../logging/index.js';
 import type { RootEvent } from '../machines/rootSupervisor.js';
 import type { OutboxStats } from '../persistence/index.js';
@@ -12,8 +14,10 @@ import {
 import { injectSimulationFault } from './simulationFaults.js';
 
 // Answers `<base>/bridge/request/<name>`: every request is checked (requests.ts), then acted on.
-// Requests that start work in the actors (restart, recover) answer "ok" once the work was handed over;
-// what the work did is published on bridge/event.
+// Requests that start work in the actors (restart, recover, power_cycle) answer "ok" once the work
+// was accepted, after everything that can be checked here was (the device, the driver's steps); what
+// the work did (started, succeeded, verified, did_not_help, rate_limited, …) is published on
+// bridge/event.
 
 export interface RequestContext {
   devices: ReadonlyMap<string, DeviceConfig>;
@@ -57,7 +61,10 @@ export class RequestHandler {
         return { data: { id: request.id } };
       }
       case 'device/recover': {
-        if (!devices.has(request.id)) return { error: `unknown device "${request.id}"` };
+        const device = devices.get(request.id);
+        if (!device) return { error: `unknown device "${request.id}"` };
+        const unknownStep = request.step === undefined ? undefined : missingStep(device, request.step);
+        if (unknownStep) return { error: unknownStep };
         send({
           type: 'RECOVER',
           deviceId: request.id,
@@ -67,17 +74,15 @@ export class RequestHandler {
         return { data: { id: request.id, step: request.step ?? 'next ladder step' } };
       }
       case 'adapter/power_cycle': {
-        const device = [...devices.values()].find(
-          (d) => d.driver === 'ble' && d.bus === `ble:${request.adapter}`,
-        );
-        if (!device) return { error: `no BLE device is configured on adapter ${request.adapter}` };
+        const found = bleAdapterDevice(devices, request.adapter);
+        if ('error' in found) return found;
         send({
           type: 'RECOVER',
-          deviceId: device.id,
+          deviceId: found.device.id,
           step: 'power_cycle_adapter',
           reason: 'requested over MQTT',
         });
-        return { data: { adapter: request.adapter } };
+        return { data: { adapter: request.adapter, id: found.device.id } };
       }
       case 'log_level': {
         const options = currentLoggingOptions();
@@ -100,4 +105,35 @@ export class RequestHandler {
         return injectSimulationFault(request, devices);
     }
   }
+}
+
+/** Why `step` cannot run on `device` (its driver has no such rung), or undefined when it can. */
+function missingStep(device: DeviceConfig, step: string): string | undefined {
+  const steps = DRIVERS[device.driver].definition.recoverySteps.map((spec) => spec.name);
+  if (steps.includes(step)) return undefined;
+  const close = closestMatch(step, steps);
+  const hint = close ? `did you mean "${close}"? ` : '';
+  return `driver ${device.driver} of device "${device.id}" has no recovery step "${step}" (${hint}its steps: ${steps.join(', ')})`;
+}
+
+/**
+ * The adapter device (role: adapter) of a BLE adapter, named as the adapter (`hci0`) or as the
+ * device's id, on whatever bus it runs (a simulated line's adapter runs on `ble:simulated`).
+ */
+function bleAdapterDevice(
+  devices: ReadonlyMap<string, DeviceConfig>,
+  name: string,
+): { device: DeviceConfig } | { error: string } {
+  const adapters = [...devices.values()].filter((d) => d.driver === 'ble' && d.role === 'adapter');
+  const byId = adapters.find((d) => d.id === name);
+  if (byId) return { device: byId };
+  const matches = adapters.filter((d) => d.driver === 'ble' && d.adapter === name);
+  if (matches.length === 1) return { device: matches[0] as DeviceConfig };
+  if (matches.length > 1) {
+    const ids = matches.map((d) => d.id).join(', ');
+    return { error: `adapter ${name} has more than one adapter device (${ids}): name one by its id` };
+  }
+  if (adapters.length === 0) return { error: 'no BLE adapter is configured (add a line under ble:)' };
+  const known = adapters.map((d) => (d.driver === 'ble' ? `${d.adapter} (device ${d.id})` : d.id));
+  return { error: `no BLE adapter ${name} is configured (adapters: ${known.join(', ')})` };
 }

@@ -1,10 +1,16 @@
-import { getLogger, type Logger, logTransition, RepeatedFailureLog } from '../logging/index.js';
-import type { DeviceStatus, DeviceStatusNotice, GatewayNotice } from '../machines/notices.js';
+import { BurstLog, getLogger, type Logger, logTransition, RepeatedFailureLog } from '../logging/index.js';
+import type {
+  CommandResultNotice,
+  DeviceStatus,
+  DeviceStatusNotice,
+  GatewayNotice,
+} from '../machines/notices.js';
 
 // Turns the notices of the supervision tree into log lines: one per state transition with its reason,
 // except that an outage (reconnecting, offline, degraded) is a repeated failure, logged once when it
 // starts, summarised at most every `repeat_summary_ms` while it lasts ("still offline after 37
-// attempts over 1h 2m") and closed by one recovery line — never a line per retry.
+// attempts over 1h 2m") and closed by one recovery line — never a line per retry. Commands that fail
+// or are refused (a flood fills a device's queue) are one line per kind and interval, with the count.
 
 const OUTAGE: ReadonlySet<DeviceStatus> = new Set(['connecting', 'reconnecting', 'offline']);
 
@@ -12,7 +18,16 @@ interface DeviceLog {
   logger: Logger;
   failures: RepeatedFailureLog;
   status: DeviceStatus;
+  /** Made at the first failed command: most devices never have one. */
+  commands?: BurstLog;
 }
+
+/** How the summary of each kind of failed command opens. */
+const COMMAND_SUMMARIES = {
+  queue_full: 'commands refused, the queue is full',
+  not_running: 'commands refused, the device is not running',
+  failed: 'commands failed',
+} as const;
 
 export class NoticeLog {
   readonly #devices = new Map<string, DeviceLog>();
@@ -28,12 +43,9 @@ export class NoticeLog {
       case 'device.status':
         this.#status(notice);
         return;
-      case 'device.commandResult': {
-        const logger = this.#device(notice.deviceId).logger;
-        if (notice.result.ok) logger.debug(`command ${notice.commandId} (${notice.operation}) done`);
-        else logger.info(`command ${notice.commandId} (${notice.operation}) failed: ${notice.result.error}`);
+      case 'device.commandResult':
+        this.#commandResult(notice);
         return;
-      }
       case 'device.data':
         this.#device(notice.deviceId).logger.debug(`${notice.operation} result`, { result: notice.result });
         return;
@@ -88,7 +100,10 @@ export class NoticeLog {
 
   /** Writes the summaries of outages that are due (called from the periodic health tick). */
   flush(): void {
-    for (const device of this.#devices.values()) device.failures.flush();
+    for (const device of this.#devices.values()) {
+      device.failures.flush();
+      device.commands?.flush();
+    }
     for (const supervision of this.#supervisors.values()) supervision.failures.flush();
   }
 
@@ -123,6 +138,22 @@ export class NoticeLog {
       this.#devices.set(deviceId, device);
     }
     return device;
+  }
+
+  #commandResult(notice: CommandResultNotice): void {
+    const device = this.#device(notice.deviceId);
+    const what = `command ${notice.commandId} (${notice.operation})`;
+    if (notice.result.ok) {
+      device.logger.debug(`${what} done`);
+      return;
+    }
+    const kind = notice.refused ?? 'failed';
+    device.commands ??= new BurstLog(device.logger, { now: this.#now });
+    device.commands.record(
+      kind,
+      `${what} ${notice.refused ? 'refused' : 'failed'}: ${notice.result.error}`,
+      COMMAND_SUMMARIES[kind],
+    );
   }
 
   #status(notice: DeviceStatusNotice): void {

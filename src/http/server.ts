@@ -274,7 +274,7 @@ export class HttpServer {
             const busId = context.deviceBus(deviceId);
             if (busId === undefined) throw new HttpError(404, `unknown device "${deviceId}"`);
             context.send({ type: 'RESTART_DEVICE', deviceId, reason: 'requested over HTTP' });
-            // Accepted: the supervisor restarts it (with its restart backoff); /state shows when.
+            // Accepted: the supervisor restarts it at once (an operator's restart has no backoff).
             sendJson(res, 202, { status: 'ok', data: { id: deviceId, bus: busId } });
           },
         },

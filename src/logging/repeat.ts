@@ -131,3 +131,76 @@ export class RepeatedFailureLog {
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
+
+export interface BurstLogOptions {
+  /** At most one line per key within this long. Default 10 s: a flood is followed as it happens. */
+  everyMs?: number;
+  now?: () => number;
+}
+
+interface Burst {
+  /** When the last line for the key was written. */
+  lineAt: number;
+  /** Events since that line, not yet written. */
+  count: number;
+  latestMessage: string;
+  latestMeta: LogMeta | undefined;
+  summary: string;
+}
+
+/**
+ * Collapses events that come in bursts and are nobody's outage (commands refused during a flood):
+ * the first of a key is logged at once at info, the rest become one line per interval with their
+ * count ("commands refused: 412 more in 10s, the latest: …"), and a key quiet for a whole interval
+ * starts over. Like RepeatedFailureLog, driven by calls (record(), flush()), never by timers.
+ */
+export class BurstLog {
+  readonly #logger: Logger;
+  readonly #everyMs: number;
+  readonly #now: () => number;
+  readonly #bursts = new Map<string, Burst>();
+
+  constructor(logger: Logger, options: BurstLogOptions = {}) {
+    this.#logger = logger;
+    this.#everyMs = options.everyMs ?? 10_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Records one event of `key`; `summary` opens the line that counts the later ones. */
+  record(key: string, message: string, summary: string, meta?: LogMeta): void {
+    const now = this.#now();
+    const burst = this.#bursts.get(key);
+    if (burst === undefined || (burst.count === 0 && now - burst.lineAt >= this.#everyMs)) {
+      this.#bursts.set(key, { lineAt: now, count: 0, latestMessage: message, latestMeta: meta, summary });
+      this.#logger.info(message, meta);
+      return;
+    }
+    burst.count += 1;
+    burst.latestMessage = message;
+    burst.latestMeta = meta;
+    this.#summarizeIfDue(key, burst, now);
+  }
+
+  /** Writes the counts that are due and forgets quiet keys, for a periodic tick. Returns the lines. */
+  flush(): number {
+    const now = this.#now();
+    let written = 0;
+    for (const [key, burst] of this.#bursts) if (this.#summarizeIfDue(key, burst, now)) written += 1;
+    return written;
+  }
+
+  #summarizeIfDue(key: string, burst: Burst, now: number): boolean {
+    if (now - burst.lineAt < this.#everyMs) return false;
+    if (burst.count === 0) {
+      this.#bursts.delete(key);
+      return false;
+    }
+    this.#logger.info(
+      `${burst.summary}: ${burst.count} more in ${formatDuration(now - burst.lineAt)}, the latest: ${burst.latestMessage}`,
+      { ...burst.latestMeta, count: burst.count, periodMs: now - burst.lineAt },
+    );
+    burst.lineAt = now;
+    burst.count = 0;
+    return true;
+  }
+}

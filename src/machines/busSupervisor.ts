@@ -269,6 +269,7 @@ export const busSupervisorMachine = setup({
                   deviceId: event.deviceId,
                   reason: event.reason,
                   crashed: true,
+                  requested: true,
                 });
               }),
             },

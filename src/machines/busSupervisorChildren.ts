@@ -146,7 +146,10 @@ export function restartDevice(
     });
   }
   if (toRestart.length === 0) return;
-  const decision = decideRestart(context.policy, context.restartBook, now);
+  // An operator's restart is no failure: six clicks in a row must not escalate and restart the bus.
+  const decision = event.requested
+    ? ({ kind: 'restart', delayMs: 0, book: context.restartBook } as const)
+    : decideRestart(context.policy, context.restartBook, now);
   enqueue.assign({ restartBook: decision.book });
   if (decision.kind === 'escalate') {
     enqueue.raise({ type: 'STOP', reason: decision.reason });

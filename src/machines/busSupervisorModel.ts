@@ -85,8 +85,12 @@ export type BusSupervisorEvent =
    * regions from the deadlines in context and is passed on to every running device.
    */
   | { type: 'RESUME' }
-  /** Internal: restart a child (and its rest_for_one group) as its restart type says. */
-  | { type: 'RESTART_CHILD'; deviceId: string; reason: string; crashed: boolean }
+  /**
+   * Internal: restart a child (and its rest_for_one group) as its restart type says. `requested`: an
+   * operator asked for it (HTTP, MQTT): not a failure, so it neither counts toward the restart
+   * intensity nor waits out a crash backoff.
+   */
+  | { type: 'RESTART_CHILD'; deviceId: string; reason: string; crashed: boolean; requested?: boolean }
   /** Internal: the recovery region looks at its queue (after it grew or a step ended). */
   | { type: 'RECOVERY_CHECK' }
   /** Internal: re-arms the restart timer after a restart was scheduled. */
@@ -186,6 +190,7 @@ export function commandRejection(
     commandId: command.id,
     operation: command.operation,
     result: { ok: false, error },
+    refused: 'not_running',
     at,
   };
 }

@@ -48,6 +48,8 @@ export function chooseRecovery(enqueue: ChildControl, context: BusSupervisorCont
       deviceId: request.deviceId,
       reason: `recovery step ${RESTART_ACTOR_STEP}`,
       crashed: true,
+      // A step named in the request is an operator's; the ladder's own climb is a failure like a crash.
+      requested: request.step !== null,
     });
   } else if (plan.start !== null) {
     enqueue.assign({ recovering: { ...request, step: plan.start } });

@@ -5,7 +5,6 @@ import {
   type ConnectionContext,
   type ConnectionEvent,
   type ConnectionInput,
-  commandResult,
   connectTimeoutError,
   currentOperationName,
   errorText,
@@ -22,6 +21,7 @@ import {
   outcomeOfFailure,
   outcomeOfStop,
   outcomeOfSuccess,
+  queueFullRefusal,
   scheduleAttempt,
   settle,
   statusNotice,
@@ -301,11 +301,7 @@ export const connectionMachine = setup({
             guard: 'queueFull',
             actions: {
               type: 'notify',
-              params: ({ context, event }) =>
-                commandResult(context, event, {
-                  ok: false,
-                  error: `command queue of ${context.deviceId} is full (${context.policy.commands.queueSize} waiting)`,
-                }),
+              params: ({ context, event }) => queueFullRefusal(context, event),
             },
           },
           {
@@ -367,11 +363,13 @@ export const connectionMachine = setup({
               target: 'running',
               actions: assign(({ context }) => ({ commands: releaseHead(context.commands) })),
             },
+            // The poll keeps its period while a command waits out its retry delay.
+            untilPollDue: { guard: 'pollingEnabled', target: 'running' },
           },
           on: { RESUME: { target: 'retryWait', reenter: true } },
         },
         running: {
-          entry: assign(({ context }) => ({ current: nextOperation(context) })),
+          entry: assign(({ context, system }) => ({ current: nextOperation(context, nowOf(system)) })),
           // Leaving the link's `connected` state stops the invoked operation: its AbortSignal fires and
           // the command stays at the head of the queue for the next connection.
           always: { guard: not('linkUp'), target: 'idle' },

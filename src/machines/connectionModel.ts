@@ -8,7 +8,13 @@ import {
   removeCommand,
   scheduleRetry,
 } from './commandQueue.js';
-import type { CommandResult, DeviceNotice, DeviceNoticeDraft, DeviceStatus } from './notices.js';
+import type {
+  CommandRefusal,
+  CommandResult,
+  DeviceNotice,
+  DeviceNoticeDraft,
+  DeviceStatus,
+} from './notices.js';
 import { deliver } from './outlet.js';
 import type { DevicePolicy } from './policy.js';
 
@@ -139,6 +145,7 @@ export function commandResult(
   context: ConnectionContext,
   command: Pick<Command, 'id' | 'operation'>,
   result: CommandResult,
+  refused?: CommandRefusal,
 ): DeviceNoticeDraft {
   return {
     type: 'device.commandResult',
@@ -146,7 +153,17 @@ export function commandResult(
     commandId: command.id,
     operation: command.operation,
     result,
+    ...(refused ? { refused } : {}),
   };
+}
+
+/** The answer to a command that finds the queue full: refused, so none already queued is dropped. */
+export function queueFullRefusal(
+  context: ConnectionContext,
+  command: Pick<Command, 'id' | 'operation'>,
+): DeviceNoticeDraft {
+  const error = `command queue of ${context.deviceId} is full (${context.policy.commands.queueSize} waiting)`;
+  return commandResult(context, command, { ok: false, error }, 'queue_full');
 }
 
 /** The parts of an `enqueueActions` queue that notices go out through. */
@@ -177,10 +194,17 @@ function nextPollDue(context: ConnectionContext, now: number): number {
   return next > now ? next : now + context.policy.pollIntervalMs;
 }
 
-/** What the head of the queue says to run next: its first command, unless that waits for a retry. */
-export function nextOperation(context: ConnectionContext): CurrentOperation {
+/**
+ * What runs next: a poll that is due goes first, so a flood of commands cannot starve the device's
+ * own readings (each poll waits at most for the operation that is running); otherwise the first
+ * command, unless that waits for a retry.
+ */
+export function nextOperation(context: ConnectionContext, now: number): CurrentOperation {
+  const pollDue = context.policy.pollIntervalMs > 0 && context.pollDueAt !== null && context.pollDueAt <= now;
   const head = context.commands[0];
-  return head && head.retryAt === null ? { kind: 'command', commandId: head.id } : { kind: 'poll' };
+  return head && head.retryAt === null && !pollDue
+    ? { kind: 'command', commandId: head.id }
+    : { kind: 'poll' };
 }
 
 export function operationInput(context: ConnectionContext): OperationInput {

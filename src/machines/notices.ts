@@ -25,12 +25,17 @@ export interface DeviceStatusNotice {
 
 export type CommandResult = { ok: true; result: JsonValue } | { ok: false; error: string };
 
+/** Why a command was refused without being run: its device's queue was full, or it was not running. */
+export type CommandRefusal = 'queue_full' | 'not_running';
+
 export interface CommandResultNotice {
   type: 'device.commandResult';
   deviceId: string;
   commandId: string;
   operation: string;
   result: CommandResult;
+  /** Set when the command never ran (the log summarises a flood of these, see noticeLog.ts). */
+  refused?: CommandRefusal;
   at: number;
 }
 

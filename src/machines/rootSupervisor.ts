@@ -140,6 +140,7 @@ export const rootSupervisorMachine = setup({
             ? `the bus of ${event.deviceId} (${busId}) is restarting, try again shortly`
             : `unknown device "${event.deviceId}"`,
         },
+        refused: 'not_running',
         at: nowOf(system),
       });
     }),

@@ -162,6 +162,11 @@ export function treeHarness(
     runtime: (busId: string) => runtimes.get(busId) as SimulatedBusRuntime,
     /** Makes the device actor throw (a bug in machine code) the next time it is connected and healthy. */
     crashNext: (deviceId: string) => crashNext.add(deviceId),
+    /** Makes a connected, healthy device actor throw now: a crash, unlike a restart an operator asks for. */
+    crash: (deviceId: string) => {
+      crashNext.add(deviceId);
+      root.send({ type: 'DEVICE_EVENT', deviceId, event: { type: 'LINK_FAILURE', error: 'poked' } });
+    },
     /** The live context of a bus supervisor. */
     bus: (busId: string) => {
       const actor = tree.buses.get(busId);
