@@ -32,7 +32,7 @@ function heard(overrides: Partial<HeardSensor> = {}): HeardSensor {
 }
 
 describe('ble: section and BLE device fields', () => {
-  it('fills in a line: bluez, every format, auto_add, 10 minutes offline, the watchdog every minute', () => {
+  it('fills in a line: bluez, every format, auto_add from -75 dBm, 10 minutes offline, the watchdog every minute', () => {
     const config = parseConfig('ble:\n  - { adapter: hci0 }\n', {});
     expect(config.ble).toEqual([
       {
@@ -40,6 +40,7 @@ describe('ble: section and BLE device fields', () => {
         transport: 'bluez',
         formats: ['bthome', 'ruuvi', 'atc'],
         auto_add: true,
+        auto_add_min_rssi: -75,
         offline_after_ms: 600_000,
         watchdog: { interval_ms: 60_000, stuck_after_ms: 120_000, verify_after_ms: 15_000 },
       },
