@@ -266,7 +266,9 @@ export class Bridge {
       }
       this.#discovery.removeDevices(deviceIds);
     });
-    this.#logger.info(`removed ${deviceIds.join(', ')} (${reason}): its retained topics are emptied`);
+    this.#logger.info(
+      `forgot ${deviceIds.join(', ')} (${reason}): retained state, availability and discovery configs emptied`,
+    );
   }
 
   /** Publishes `{"type","data"}` on bridge/event (for the gateway's parts outside the bridge). */
