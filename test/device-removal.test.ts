@@ -1,3 +1,6 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { Bridge, type BridgeLink } from '../src/bridge/bridge.js';
 import { RequestHandler } from '../src/bridge/requestHandler.js';
@@ -5,7 +8,8 @@ import { parseRequest } from '../src/bridge/requests.js';
 import { parseConfig } from '../src/config/index.js';
 import { removeFoundDevice, type RemovalDependencies } from '../src/gateway/deviceRemoval.js';
 import { withDiscovered } from '../src/gateway/discovered.js';
-import type { Persistence } from '../src/persistence/index.js';
+import { MIGRATIONS, type Persistence } from '../src/persistence/index.js';
+import { migrate } from '../src/persistence/migrations.js';
 import { persistenceFixture } from './helpers/persistenceFiles.js';
 
 // Devices come and go on purpose: the `device/remove` request, what removing a found device does to
@@ -68,6 +72,28 @@ describe('the device/remove request', () => {
       status: 'error',
       error: 'this gateway cannot remove devices',
     });
+  });
+});
+
+describe('the upgrade', () => {
+  it('keeps the sensors auto_add added before auto_add_min_rssi existed, however faint', () => {
+    const path = dbPath();
+    mkdirSync(dirname(path), { recursive: true });
+    // The database as the previous release left it: schema version 4, a sensor it auto-added.
+    const old = new Database(path);
+    migrate(old, MIGRATIONS.slice(0, 4));
+    old
+      .prepare('INSERT INTO discovered_devices (device_id, config, found_at) VALUES (?, ?, ?)')
+      .run(FOUND_SENSOR.id, JSON.stringify(FOUND_SENSOR.config), 0);
+    old.close();
+    const persistence = open({ path });
+    expect(persistence.discovered.list()).toEqual([FOUND_SENSOR]);
+    expect(persistence.discovered.forgottenBleSensors()).toEqual(new Set());
+    const running = withDiscovered(
+      parseConfig('ble: [{ adapter: hci0 }]\n', {}),
+      persistence.discovered.list(),
+    );
+    expect(running.config.devices.map((device) => device.id)).toEqual(['ble_hci0', FOUND_SENSOR.id]);
   });
 });
 
