@@ -10,6 +10,7 @@ import { BleSensorCollector } from './gateway/bleSensors.js';
 import { bridgeLinkOf } from './gateway/bridgeLink.js';
 import { NoticeLog } from './gateway/noticeLog.js';
 import { DaliReplugRescan } from './gateway/daliAdapters.js';
+import { removeFoundDevice } from './gateway/deviceRemoval.js';
 import { withDiscovered } from './gateway/discovered.js';
 import { applyServiceSettings } from './gateway/liveSettings.js';
 import { ConfigReloader } from './gateway/reload.js';
@@ -116,14 +117,14 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   const { input, registry } = buildTree(config, systemClock);
   let send: (event: RootEvent) => void = () => {};
   let busInputs = Object.fromEntries(input.buses.map((bus) => [bus.busId, bus]));
-  const applyConfig = (next: FieldbridgeConfig) => {
+  const applyConfig = (next: FieldbridgeConfig, removedBecause?: string) => {
     const nextInput = defineTree(next, systemClock, registry);
     const changes = busChanges(busInputs, nextInput.buses);
     send({ type: 'RECONFIGURE', buses: nextInput.buses });
     for (const busId of changes.removed) void registry.closeBus(busId);
     busInputs = Object.fromEntries(nextInput.buses.map((bus) => [bus.busId, bus]));
     config = next;
-    bridge.reconfigure(next);
+    bridge.reconfigure(next, removedBecause);
     log.info(`config applied: restarted ${changes.started.length} buses, stopped ${changes.removed.length}`, {
       ...changes,
     });
@@ -144,7 +145,12 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   const addDevices = (found: DiscoveredDevice[]) => {
     const before = new Set(config.devices.map((device) => device.id));
     persistence.transaction(() => {
-      for (const device of found) persistence.discovered.save(device);
+      for (const device of found) {
+        persistence.discovered.save(device);
+        // A sensor removed earlier and added again by a scan: auto_add may keep it from now on.
+        if (typeof device.config.mac === 'string')
+          persistence.discovered.unforgetBleSensor(device.config.mac);
+      }
     });
     const next = effective();
     const added = next.devices.filter((device) => !before.has(device.id)).map((device) => device.id);
@@ -156,8 +162,20 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   const bleSensors = new BleSensorCollector({
     config: () => config,
     addDevices,
+    forgotten: () => persistence.discovered.forgottenBleSensors(),
+    offer: (sensor) => bridge.publishEvent('ble_sensor_not_added', { ...sensor }),
     log: (message) => log.info(message),
   });
+  const removeDevice = (id: string) =>
+    removeFoundDevice(id, {
+      fileConfig: () => currentFile,
+      configSource: options.configSource,
+      running: () => config,
+      discovered: persistence.discovered,
+      transaction: (fn) => persistence.transaction(fn),
+      apply: () => applyConfig(effective(), 'removed on request'),
+      forget: (ids) => bridge.forgetDevices(ids, 'removed on request'),
+    });
   const stopHearing = heardBleSensors.listen(bleSensors.handle);
   const scans = new AbortController();
   const bridge: Bridge = new Bridge({
@@ -168,6 +186,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     send: (event) => send(event),
     reloadConfig: () => reloader.reload(),
     scan: (request) => scanner.scan(request, scans.signal),
+    removeDevice,
   });
   // Operations needs the running tree; until it exists its share of the notices goes nowhere.
   let feedOperations: (notice: GatewayNotice) => void = () => {};
@@ -207,6 +226,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     mqtt: mqtt.link,
     scan: (request) => scanner.scan(request, scans.signal),
     send: (event) => send(event),
+    removeDevice,
   });
 
   let exitCode = EXIT_OK;

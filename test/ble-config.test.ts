@@ -32,7 +32,7 @@ function heard(overrides: Partial<HeardSensor> = {}): HeardSensor {
 }
 
 describe('ble: section and BLE device fields', () => {
-  it('fills in a line: bluez, every format, auto_add, 10 minutes offline, the watchdog every minute', () => {
+  it('fills in a line: bluez, every format, auto_add from -75 dBm, 10 minutes offline, the watchdog every minute', () => {
     const config = parseConfig('ble:\n  - { adapter: hci0 }\n', {});
     expect(config.ble).toEqual([
       {
@@ -40,6 +40,7 @@ describe('ble: section and BLE device fields', () => {
         transport: 'bluez',
         formats: ['bthome', 'ruuvi', 'atc'],
         auto_add: true,
+        auto_add_min_rssi: -75,
         offline_after_ms: 600_000,
         watchdog: { interval_ms: 60_000, stuck_after_ms: 120_000, verify_after_ms: 15_000 },
       },
@@ -171,6 +172,51 @@ describe('auto_add', () => {
     ).not.toThrow();
   });
 
+  it('leaves out sensors fainter than auto_add_min_rssi and removed ones, offering each once; an allow-list takes any strength', () => {
+    const offered: Record<string, unknown>[] = [];
+    let config = withDiscovered(parseConfig('ble: [{ adapter: hci0 }]\n', {}), []).config;
+    const c = new BleSensorCollector({
+      config: () => config,
+      addDevices: (devices) => devices.map((device) => device.id),
+      forgotten: () => new Set(['A4:C1:38:00:00:03']),
+      offer: (sensor) => offered.push({ ...sensor }),
+      log: () => undefined,
+      debounceMs: 1_000_000,
+    });
+    c.handle(heard({ rssi: -82 }));
+    c.handle(heard({ rssi: -84 }));
+    c.handle(heard({ mac: 'A4:C1:38:00:00:02', rssi: -75 }));
+    c.handle(heard({ mac: 'A4:C1:38:00:00:03', rssi: -40 }));
+    c.handle(heard({ mac: 'A4:C1:38:00:00:04', rssi: undefined }));
+    expect(c.flush()).toEqual(['ble_a4c138000002']);
+    expect(offered).toEqual([
+      {
+        adapter: 'hci0',
+        mac: MAC,
+        name: 'BTHome 1',
+        format: 'bthome',
+        encrypted: false,
+        rssi: -82,
+        reason:
+          "heard at -82 dBm, fainter than auto_add_min_rssi (-75 dBm), maybe a neighbour's: add its MAC to " +
+          'allow: of the ble: line, or the sensor under devices:, to have it',
+      },
+      expect.objectContaining({
+        mac: 'A4:C1:38:00:00:03',
+        reason:
+          'it was removed on request (a scan of its adapter, or an entry under devices:, adds it again)',
+      }),
+      expect.objectContaining({ mac: 'A4:C1:38:00:00:04', rssi: null }),
+    ]);
+    // Heard stronger later (the runtime reports it again): taken.
+    c.handle(heard({ rssi: -60 }));
+    expect(c.flush()).toEqual(['ble_a4c138000001']);
+    // An allow-list names the sensors wanted, however faint.
+    config = withDiscovered(parseConfig(`ble: [{ adapter: hci0, allow: ["${MAC}"] }]\n`, {}), []).config;
+    c.handle(heard({ rssi: -95 }));
+    expect(c.flush()).toEqual(['ble_a4c138000001']);
+  });
+
   it('takes only the line formats and allow-list, and nothing when auto_add is off', async () => {
     const picky = collector(`ble: [{ adapter: hci0, formats: [ruuvi], allow: ["D5:4A:7B:6C:00:01"] }]\n`);
     picky.c.handle(heard());
@@ -216,6 +262,23 @@ describe('BLE scan', () => {
       { mac: MAC, id: 'ble_a4c138000001', name: 'BTHome 1', format: 'bthome', encrypted: false, rssi: -60 },
     ]);
     expect(result.devices.map((device) => device.id)).toEqual(['ble_a4c138000001']);
+
+    // A faint one is listed with why it was not added; the request's min_rssi takes it.
+    Object.assign(runtime, { heard: () => [heard({ mac: 'A4:C1:38:00:00:07', rssi: -90 })] });
+    const faint = await scan.run(AbortSignal.timeout(5_000), new Set());
+    expect(faint.devices).toEqual([]);
+    expect(faint.found).toEqual([
+      expect.objectContaining({
+        mac: 'A4:C1:38:00:00:07',
+        id: null,
+        rssi: -90,
+        not_added: expect.stringMatching(/^heard at -90 dBm, fainter than auto_add_min_rssi \(-75 dBm\)/),
+      }),
+    ]);
+    const closer = bleLineScan(context, { driver: 'ble', from: 0, to: 250, duration_s: 1, min_rssi: -95 });
+    if ('error' in closer) throw new Error(closer.error);
+    const taken = await closer.run(AbortSignal.timeout(5_000), new Set());
+    expect(taken.devices.map((device) => device.id)).toEqual(['ble_a4c138000007']);
     await registry.closeAll();
     expect(bleLineScan(context, { driver: 'ble', from: 0, to: 250, adapter: 'hci7' })).toEqual({
       error: 'adapter hci7 is not a BLE line of this gateway (known: hci0; add it under ble: in the config)',

@@ -305,6 +305,27 @@ describe.skipIf(DBUS_DAEMON === undefined)('BLE bus runtime on the fake BlueZ', 
 });
 
 describe('BLE sensor decoder', () => {
+  it('reports a sensor nobody configured when first heard, and again only when heard stronger', () => {
+    const spec = sensorSpec('bthome', 1);
+    const sensor = new SimSensor(spec);
+    const decoder = new SensorDecoder({ busId: 'ble:hci0', adapter: 'hci0' }, [], () => undefined);
+    const reported: (number | undefined)[] = [];
+    const hear = (rssi: number, at: number) =>
+      decoder.decode(
+        spec.mac,
+        { address: spec.mac, rssi, serviceData: sensor.next().serviceData },
+        at,
+        (heard) => reported.push(heard.rssi),
+      );
+    hear(-85, 1_000);
+    hear(-88, 1_100);
+    hear(-70, 1_200);
+    hear(-70, 1_300);
+    hear(-72, 1_400);
+    // First heard faint (a neighbour's? auto_add leaves it), then near enough: auto_add hears it again.
+    expect(reported).toEqual([-85, -70]);
+  });
+
   it('drops a repeated advertisement (same packet id) and publishes the next', () => {
     const spec = sensorSpec('bthome', 1);
     const sensor = new SimSensor(spec);

@@ -227,6 +227,45 @@ describe('POST routes', () => {
     expect(scan.body.data.driver).toBe('mbus');
   });
 
+  it('remove a found device (200), refuse a configured one (409) and an unknown one (404)', async () => {
+    const removed: string[] = [];
+    const r = await rig({
+      buses: TWO_BUSES,
+      http: { host: '0.0.0.0', token: 't0k' },
+      removeDevice: (id) => {
+        removed.push(id);
+        if (id === 'found') return { ok: true, data: { id, driver: 'dali' } };
+        if (id === 'a1')
+          return {
+            ok: false,
+            reason: 'configured',
+            error: 'device "a1" is configured: edit the config file',
+          };
+        return { ok: false, reason: 'unknown', error: `unknown device "${id}"` };
+      },
+    });
+    const post = (id: string, token = 't0k') =>
+      getJson<{ status: string; data?: unknown; error?: string }>(
+        `http://127.0.0.1:${r.http.port}/devices/${encodeURIComponent(id)}/remove`,
+        { method: 'POST', headers: { authorization: `Bearer ${token}` } },
+      );
+    expect(await post('found')).toMatchObject({
+      status: 200,
+      body: { status: 'ok', data: { id: 'found', driver: 'dali' } },
+    });
+    expect(await post('a1')).toMatchObject({
+      status: 409,
+      body: { status: 'error', error: 'device "a1" is configured: edit the config file' },
+    });
+    expect(await post('nope')).toMatchObject({ status: 404, body: { error: 'unknown device "nope"' } });
+    // Like every POST beyond loopback: the token first.
+    expect((await post('found', 'wrong')).status).toBe(401);
+    expect(removed).toEqual(['found', 'a1', 'nope']);
+    const without = await rig({ buses: TWO_BUSES });
+    const refused = await getJson<{ error: string }>(`${without.url}/devices/a1/remove`, { method: 'POST' });
+    expect(refused).toMatchObject({ status: 501, body: { error: 'this gateway cannot remove devices' } });
+  });
+
   it('beyond loopback without http.token are refused with a message saying to set it', async () => {
     const r = await rig({ buses: TWO_BUSES, http: { host: '0.0.0.0' } });
     const port = r.http.port as number;

@@ -38,6 +38,8 @@ export interface BridgeOptions {
   reloadConfig?: () => Promise<{ ok: true; data: unknown } | { ok: false; error: string }>;
   /** Answers `scan` (src/gateway/scans.ts); without it the request is refused. */
   scan?: RequestContext['scan'];
+  /** Answers `device/remove` (src/gateway/deviceRemoval.ts); without it the request is refused. */
+  removeDevice?: RequestContext['removeDevice'];
   now?: () => number;
 }
 
@@ -66,6 +68,8 @@ export class Bridge {
   readonly #retained: RetainedDeviceTopics;
   readonly #restorer: StateRestorer;
   readonly #commands = new Map<string, PendingCommand>();
+  /** Devices forgotten in this run (removed, dropped from the config): what they still say is dropped. */
+  readonly #gone = new Set<string>();
   readonly #discovery: DiscoveryPublisher;
   readonly #logger = getLogger('bridge');
   /** Commands refused before they reach a device: one line per interval in a flood, with the count. */
@@ -138,6 +142,7 @@ export class Bridge {
         (async () => ({ ok: false, error: 'this gateway has no config file to reload' })),
       send: this.#send,
       scan: options.scan ?? (async () => ({ ok: false, error: 'this gateway cannot scan buses' })),
+      ...(options.removeDevice ? { removeDevice: options.removeDevice } : {}),
       queueStats: () => this.#persistence.outbox.stats(),
       health: () => this.healthPayload(),
     });
@@ -180,6 +185,14 @@ export class Bridge {
     this.#link.subscribe(`${this.topics.discoveryPrefix}/+/+/+/config`, (topic, payload) =>
       this.#discovery.learn(topic, payload),
     );
+    // Devices with a stored state that no longer exist (dropped from the config while the gateway was
+    // stopped): their retained topics are emptied like those of a device dropped by a reload.
+    const known = new Set(this.#config.devices.map((device) => device.id));
+    const gone = this.#persistence.states.all().filter((stored) => !known.has(stored.deviceId));
+    this.forgetDevices(
+      gone.map((stored) => stored.deviceId),
+      'no longer in the config',
+    );
     this.#link.onStateChange((online) => this.#linkChanged(online));
     if (this.#link.online) this.#linkChanged(true);
     this.#startHealthTimers();
@@ -202,21 +215,23 @@ export class Bridge {
    * apply from here on (the discovery configs are sent again: their expire_after follows the state
    * refresh).
    */
-  reconfigure(config: FieldbridgeConfig): void {
+  reconfigure(config: FieldbridgeConfig, removedBecause = 'dropped from the config'): void {
     const healthChanged = JSON.stringify(config.health) !== JSON.stringify(this.#config.health);
     this.#config = config;
     if (healthChanged) this.#startHealthTimers();
     const enabled = config.devices.filter((device) => device.enabled);
-    for (const id of [...this.#devices.keys()]) {
-      if (!enabled.some((device) => device.id === id)) {
-        this.#devices.delete(id);
-        this.#health.delete(id);
-      }
+    const dropped = [...this.#devices.keys()].filter((id) => !enabled.some((device) => device.id === id));
+    for (const id of dropped) {
+      this.#devices.delete(id);
+      this.#health.delete(id);
     }
     for (const device of enabled) {
       this.#devices.set(device.id, device);
+      this.#gone.delete(device.id);
       if (!this.#health.has(device.id)) this.#health.set(device.id, freshHealth(device));
     }
+    // Before the configs are published again: the tracker still knows what the dropped ones announced.
+    this.forgetDevices(dropped, removedBecause);
     this.#persistence.transaction(() => {
       this.#enqueue(
         this.topics.bridgeInfo,
@@ -229,6 +244,41 @@ export class Bridge {
     this.#discovery.publishAll();
     this.#discovery.removeStale();
     this.#healthReporter.publishIfChanged();
+  }
+
+  /**
+   * Devices that are gone (removed on request, dropped from the config; none of them running any more)
+   * leave nothing behind on the broker: their retained state and availability and every Home Assistant
+   * config they announced are emptied through the outbox (so a broker offline now gets them later), their
+   * stored state and snapshot are deleted, and `device_removed` is published on bridge/event. Their
+   * reading sequence numbers stay: a device added again under the same id never reuses a `seq`.
+   */
+  forgetDevices(deviceIds: readonly string[], reason: string): void {
+    if (deviceIds.length === 0) return;
+    // Readings still waiting for their commit are older than the removal: committed first, emptied after.
+    this.#readings.flush();
+    this.#persistence.transaction(() => {
+      for (const deviceId of deviceIds) {
+        this.#gone.add(deviceId);
+        this.#readings.states.delete(deviceId);
+        this.#retained.forget(deviceId);
+        this.#persistence.snapshots.remove(deviceId);
+        this.#enqueue(
+          this.topics.bridgeEvent,
+          { type: 'device_removed', data: { id: deviceId, reason } },
+          'event',
+        );
+      }
+      this.#discovery.removeDevices(deviceIds);
+    });
+    this.#logger.info(
+      `forgot ${deviceIds.join(', ')} (${reason}): retained state, availability and discovery configs emptied`,
+    );
+  }
+
+  /** Publishes `{"type","data"}` on bridge/event (for the gateway's parts outside the bridge). */
+  publishEvent(type: string, data: Record<string, unknown>): void {
+    this.#event(type, data);
   }
 
   /**
@@ -255,6 +305,8 @@ export class Bridge {
 
   /** The supervision tree's sink. */
   readonly handleNotice = (notice: GatewayNotice): void => {
+    // The last words of a device being removed (its actor stopping) would announce it again.
+    if ('deviceId' in notice && this.#gone.has(notice.deviceId)) return;
     switch (notice.type) {
       case 'device.data':
         this.#readings.add(notice.deviceId, notice.result, notice.at);

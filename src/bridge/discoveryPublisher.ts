@@ -82,6 +82,13 @@ export class DiscoveryPublisher {
     this.options.publish(stale.map((message) => ({ topic: message.topic, payload: '' })));
   }
 
+  /** Empties the retained configs of every entity of devices that are gone. */
+  removeDevices(deviceIds: readonly string[]): void {
+    this.#followConfig();
+    const removed = this.#tracker.takeDevices(deviceIds);
+    if (removed.length > 0) this.options.publish(removed);
+  }
+
   /**
    * After a reload changed `homeassistant.enabled` or `discovery_prefix`: what was announced under the
    * old settings is removed (empty retained configs), and a new prefix gets topics and a tracker of

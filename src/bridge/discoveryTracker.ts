@@ -5,6 +5,7 @@ import {
   deviceDiscovery,
   type DiscoveryMessage,
   isOurDiscoveryTopic,
+  NODE_PREFIX,
   staleDiscovery,
 } from './discovery.js';
 import type { EntityDescriptor } from './entities.js';
@@ -70,6 +71,23 @@ export class DiscoveryTracker {
     this.#current = new Set();
     this.#signatures.clear();
     return [...all].map((topic) => ({ topic, payload: '' }));
+  }
+
+  /**
+   * Empty configs for every entity of these devices, announced in this run or found on the broker
+   * (a device that is gone: removed, or dropped from the config); forgets them once returned.
+   */
+  takeDevices(deviceIds: readonly string[]): DiscoveryMessage[] {
+    const nodes = new Set(deviceIds.map((id) => `${NODE_PREFIX}${id}`));
+    // `<prefix>/<component>/<node>/<object>/config`: the node is the third level from the end.
+    const ofDevices = (topic: string) => nodes.has(topic.split('/').at(-3) ?? '');
+    const taken = [...new Set([...this.#announced, ...this.#current])].filter(ofDevices);
+    for (const topic of taken) {
+      this.#announced.delete(topic);
+      this.#current.delete(topic);
+    }
+    for (const id of deviceIds) this.#signatures.delete(id);
+    return taken.map((topic) => ({ topic, payload: '' }));
   }
 
   /** Empty configs for what the broker holds but no longer exists; forgets them once returned. */

@@ -30,6 +30,8 @@ export interface RequestContext {
   ) => Promise<{ ok: true; data: unknown } | { ok: false; error: string }>;
   queueStats: () => OutboxStats;
   health: () => Record<string, unknown>;
+  /** Forgets a device found by a scan (src/gateway/deviceRemoval.ts). */
+  removeDevice?: (id: string) => { ok: true; data: unknown } | { ok: false; error: string };
 }
 
 export class RequestHandler {
@@ -72,6 +74,13 @@ export class RequestHandler {
           reason: 'requested over MQTT',
         });
         return { data: { id: request.id, step: request.step ?? 'next ladder step' } };
+      }
+      case 'device/remove': {
+        const outcome = this.#context.removeDevice?.(request.id) ?? {
+          ok: false,
+          error: 'this gateway cannot remove devices',
+        };
+        return outcome.ok ? { data: outcome.data } : { error: outcome.error };
       }
       case 'adapter/power_cycle': {
         const found = bleAdapterDevice(devices, request.adapter);

@@ -33,8 +33,12 @@ const REQUEST_SCHEMAS = {
     adapter: z.string().min(1).optional(),
     /** BLE: how long to listen, in seconds. */
     duration_s: z.number().min(1).max(300).optional(),
+    /** BLE: add sensors heard at least this strong (dBm), in place of the line's auto_add_min_rssi. */
+    min_rssi: z.number().int().min(-127).max(20).optional(),
     transaction,
   }),
+  /** Forgets a device found by a scan or BLE auto_add (a configured one is the config file's). */
+  'device/remove': z.strictObject({ id: deviceId, transaction }),
   'adapter/power_cycle': z.strictObject({ adapter: z.string().min(1).default('hci0'), transaction }),
   log_level: z.strictObject({
     level: z.enum(LOG_LEVELS),

@@ -58,6 +58,19 @@ export class RetainedDeviceTopics {
     this.options.publish(this.options.topics.availability(deviceId), available ? 'online' : 'offline');
   }
 
+  /**
+   * In a transaction: a device that is gone (removed on request, dropped from the config) leaves
+   * nothing retained behind: its state and availability topics are emptied (an empty retained message
+   * deletes the broker's copy; the outbox drops an unsent older one of the same topic) and its stored
+   * state is deleted, so neither a restart nor a reconnect announces it again.
+   */
+  forget(deviceId: string): void {
+    this.#restored.delete(deviceId);
+    this.options.persistence.states.remove(deviceId);
+    this.options.publish(this.options.topics.device(deviceId), '');
+    this.options.publish(this.options.topics.availability(deviceId), '');
+  }
+
   /** The states of the available devices again, so Home Assistant's expire_after does not run out. */
   refreshStates(): void {
     this.options.persistence.transaction(() => {

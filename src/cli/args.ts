@@ -30,6 +30,15 @@ export function parseCommandArgs<Options extends OptionsConfig>(args: string[], 
   }
 }
 
+/** parseCommandArgs() for a command that also takes arguments: its options and its positionals. */
+export function parseCommandLine<Options extends OptionsConfig>(args: string[], options: Options) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw toUsageError(error);
+  }
+}
+
 /** True when `--help` or `-h` appears among a command's arguments (before any `--`). */
 export function wantsHelp(args: readonly string[]): boolean {
   const end = args.indexOf('--');

@@ -17,6 +17,7 @@ import {
   EXIT_USAGE,
   UsageError,
 } from './io.js';
+import { removeDeviceCommand } from './remove-device.js';
 import { simulateCommand } from './simulate.js';
 import { startCommand } from './start.js';
 
@@ -25,6 +26,7 @@ export const COMMANDS: readonly CliCommand[] = [
   startCommand,
   checkConfigCommand,
   exportCommand,
+  removeDeviceCommand,
   decodeCommand(),
   simulateCommand,
   helpCommand(() => COMMANDS),

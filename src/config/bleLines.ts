@@ -1,13 +1,20 @@
 // `ble:` — BlueZ adapters to listen on. Each line becomes an adapter device (`ble_<adapter>`: the adapter
 // brought up and watched by the watchdog), and with `auto_add` every sensor heard on it in one of the
-// `formats` becomes a device by itself (stored in the database, see src/gateway/bleSensors.ts), so a
-// user's BTHome thermometers reach Home Assistant with no per-device config.
+// `formats` and near enough (`auto_add_min_rssi`), or on its `allow` list, becomes a device by itself
+// (stored in the database, see src/gateway/bleSensors.ts), so a user's BTHome thermometers reach Home
+// Assistant with no per-device config, and the neighbours' do not.
 
 import { z } from 'zod';
 import { durationMs, macAddress, nonEmptyString, positiveMs } from './fields.js';
 
 export const BLE_FORMATS = ['bthome', 'ruuvi', 'atc'] as const;
 export type BleFormatName = (typeof BLE_FORMATS)[number];
+
+/**
+ * auto_add takes a sensor heard at least this strong (dBm) when the line has no allow-list: a sensor in
+ * the same flat is usually heard at -40 to -75 dBm, a neighbour's through a wall or a street below it.
+ */
+export const DEFAULT_AUTO_ADD_MIN_RSSI = -75;
 
 /** Ten minutes: a sensor not heard for this long is unavailable. */
 export const DEFAULT_BLE_OFFLINE_AFTER_MS = 600_000;
@@ -38,9 +45,11 @@ const bleLine = z.strictObject({
     .array(z.enum(BLE_FORMATS))
     .min(1, 'must name at least one format')
     .default(() => [...BLE_FORMATS]),
-  /** Every sensor heard in these formats becomes a device by itself. */
+  /** Sensors heard in these formats (near enough, or allowed) become devices by themselves. */
   auto_add: z.boolean().default(true),
-  /** Only these MACs are added (none given: all). */
+  /** Without an allow-list, auto_add and scans take only sensors heard at least this strong (dBm). */
+  auto_add_min_rssi: z.number().int().min(-127).max(20).default(DEFAULT_AUTO_ADD_MIN_RSSI),
+  /** Only these MACs are added, at any signal strength (none given: those near enough). */
   allow: z.array(macAddress()).optional(),
   /** What the sensors found here get as `offline_after_ms`. */
   offline_after_ms: durationMs().default(DEFAULT_BLE_OFFLINE_AFTER_MS),

@@ -1,11 +1,13 @@
 import { BleBusRuntime } from '../actors/ble/runtime.js';
 import { bleLineBus } from '../config/bleLines.js';
-import { bleSensorEntry, knownBleMac, lineAccepts } from './bleSensors.js';
+import { bleSensorEntry, knownBleMac, lineAccepts, notAddedBecause } from './bleSensors.js';
 import type { LineScan, ScanContext, ScanRequest } from './scans.js';
 
 // BLE lines: a scan listens on the line's running adapter for `duration_s` (default 10 s) and adds the
-// sensors it heard in the line's formats (and on its allow-list), whatever `auto_add` says: asking is
-// consent. Sensors are passive, so "scanning" is listening; the adapter's discovery runs all the time.
+// sensors it heard in the line's formats: on its allow-list when it has one, else heard at its
+// auto_add_min_rssi or stronger (the request's `min_rssi` overrides it), whatever `auto_add` says, and
+// even those removed earlier: asking is consent. The answer lists every sensor heard, the ones left out
+// with why. Sensors are passive, so "scanning" is listening; the adapter's discovery runs all the time.
 
 export const DEFAULT_BLE_SCAN_S = 10;
 
@@ -54,17 +56,33 @@ export function bleLineScan(context: ScanContext, request: ScanRequest): LineSca
       const heard = runtime
         .heard()
         .filter((sensor) => sensor.lastHeardAt >= started && lineAccepts(line, sensor));
+      const leftOut = new Map(
+        heard.flatMap((sensor) => {
+          const why = notAddedBecause(line, sensor, { minRssi: request.min_rssi });
+          return why === undefined ? [] : [[sensor.mac, why] as const];
+        }),
+      );
       const devices = heard
-        .filter((sensor) => sensor.deviceId === undefined && !knownBleMac(context.config, sensor.mac))
+        .filter(
+          (sensor) =>
+            sensor.deviceId === undefined &&
+            !knownBleMac(context.config, sensor.mac) &&
+            !leftOut.has(sensor.mac),
+        )
         .map((sensor) => bleSensorEntry(sensor, line, taken));
-      const found = heard.map((sensor) => ({
-        mac: sensor.mac,
-        id: sensor.deviceId ?? devices.find((device) => device.config.mac === sensor.mac)?.id ?? null,
-        name: sensor.name ?? null,
-        format: sensor.format,
-        encrypted: sensor.encrypted,
-        rssi: sensor.rssi ?? null,
-      }));
+      const found = heard.map((sensor) => {
+        const id = sensor.deviceId ?? devices.find((device) => device.config.mac === sensor.mac)?.id ?? null;
+        const why = leftOut.get(sensor.mac);
+        return {
+          mac: sensor.mac,
+          id,
+          name: sensor.name ?? null,
+          format: sensor.format,
+          encrypted: sensor.encrypted,
+          rssi: sensor.rssi ?? null,
+          ...(id === null && why !== undefined ? { not_added: why } : {}),
+        };
+      });
       return { found, devices };
     },
   };

@@ -16,6 +16,7 @@ import type { RootEvent } from '../machines/rootSupervisor.js';
 import { SdNotify } from '../ops/sdNotify.js';
 import { SystemdWatchdog } from '../ops/watchdog.js';
 import { ConfigWatch } from './configWatch.js';
+import type { RemoveOutcome } from './deviceRemoval.js';
 import type { ScanOutcome, ScanRequest } from './scans.js';
 
 // What an operator sees of a running gateway and what the service manager is told: the HTTP server
@@ -42,6 +43,8 @@ export interface OperationsOptions {
   };
   scan: (request: ScanRequest) => Promise<ScanOutcome>;
   send: (event: RootEvent) => void;
+  /** Forgets a device found by a scan (`POST /devices/<id>/remove`). */
+  removeDevice?: (deviceId: string) => RemoveOutcome;
 }
 
 export class Operations {
@@ -75,6 +78,7 @@ export class Operations {
       queue: options.queue,
       scan: options.scan,
       send: options.send,
+      ...(options.removeDevice ? { removeDevice: options.removeDevice } : {}),
       metrics: this.metrics,
       mqtt: options.mqtt,
       config: options.config,

@@ -23,6 +23,8 @@ export interface ScanRequest {
   adapter?: string | undefined;
   /** BLE: how long to listen. */
   duration_s?: number | undefined;
+  /** BLE: add sensors heard at least this strong (dBm), in place of the line's auto_add_min_rssi. */
+  min_rssi?: number | undefined;
 }
 
 export type ScanOutcome = { ok: true; data: Record<string, unknown> } | { ok: false; error: string };

@@ -1,4 +1,5 @@
 import type { FieldbridgeConfig } from '../config/index.js';
+import type { RemoveOutcome } from '../gateway/deviceRemoval.js';
 import type { ScanOutcome, ScanRequest } from '../gateway/scans.js';
 import { getLogger } from '../logging/index.js';
 import type { GatewayNotice } from '../machines/notices.js';
@@ -42,6 +43,8 @@ export interface HttpOptions {
   scan: (request: ScanRequest) => Promise<ScanOutcome>;
   /** Into the root supervisor (`root.send`): device restarts. */
   send: (event: RootEvent) => void;
+  /** Forgets a device found by a scan (`POST /devices/<id>/remove`); without it the route answers 501. */
+  removeDevice?: (deviceId: string) => RemoveOutcome;
   /** The gateway's metrics; startHttp attaches the queue, the device states and the MQTT link to it. */
   metrics: GatewayMetrics;
   /** The MQTT link (`mqtt.link`): its state for /health, /state and `fieldbridge_mqtt_connected`. */
@@ -120,6 +123,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpService> {
     scan: options.scan,
     deviceBus: (deviceId) => knownDevice(tree, deviceId),
     send: options.send,
+    removeDevice: options.removeDevice,
   });
 
   /** Listens with `http`; a server that cannot is logged, and the gateway runs without HTTP. */

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseRequestFromText } from '../bridge/requests.js';
+import type { RemoveOutcome } from '../gateway/deviceRemoval.js';
 import type { ScanOutcome, ScanRequest } from '../gateway/scans.js';
 import type { Logger } from '../logging/index.js';
 import type { RootEvent } from '../machines/rootSupervisor.js';
@@ -28,6 +29,8 @@ export interface RouteContext {
   /** The bus of a device the tree runs, or undefined for an unknown id. */
   deviceBus(deviceId: string): string | undefined;
   send(event: RootEvent): void;
+  /** Forgets a device found by a scan; undefined when this gateway cannot. */
+  removeDevice?: ((deviceId: string) => RemoveOutcome) | undefined;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '::1', '[::1]', '::ffff:127.0.0.1']);
@@ -262,6 +265,20 @@ export class HttpServer {
             if (outcome.ok) sendJson(res, 200, { status: 'ok', data: outcome.data });
             // The request was fine; the scan could not be done (busy line, unplugged adapter, …).
             else sendJson(res, 422, { status: 'error', error: outcome.error });
+          },
+        },
+      },
+      {
+        pattern: /^\/devices\/([^/]+)\/remove$/,
+        label: '/devices/<id>/remove',
+        methods: {
+          POST: (_req, res, _url, match) => {
+            const deviceId = decodeURIComponent(match[1] ?? '');
+            if (!context.removeDevice) throw new HttpError(501, 'this gateway cannot remove devices');
+            const outcome = context.removeDevice(deviceId);
+            if (outcome.ok) sendJson(res, 200, { status: 'ok', data: outcome.data });
+            // 409: the device exists, but it is the config file's to remove.
+            else throw new HttpError(outcome.reason === 'configured' ? 409 : 404, outcome.error);
           },
         },
       },

@@ -1,6 +1,8 @@
 // Devices fieldbridge found by itself (an M-Bus scan): stored as the config entry they would have in
 // the YAML file, so on every start they join the configured devices exactly as if the user had written
 // them. The config file is never rewritten: a device that the user configures explicitly wins.
+// A found BLE sensor removed on request is remembered by its MAC, so BLE auto_add (which hears it
+// again within seconds) does not add it back; a scan or a device entry in the config adds it again.
 
 import type Database from 'better-sqlite3';
 
@@ -21,6 +23,9 @@ export class DiscoveredDeviceStore {
   readonly #list: Database.Statement<[], Row>;
   readonly #save: Database.Statement<[string, string, number]>;
   readonly #remove: Database.Statement<[string]>;
+  readonly #forget: Database.Statement<[string, string, number]>;
+  readonly #unforget: Database.Statement<[string]>;
+  readonly #forgotten: Database.Statement<[], { mac: string }>;
 
   constructor(db: Database.Database) {
     this.#list = db.prepare<[], Row>(
@@ -31,6 +36,12 @@ export class DiscoveredDeviceStore {
        ON CONFLICT (device_id) DO UPDATE SET config = excluded.config, found_at = excluded.found_at`,
     );
     this.#remove = db.prepare<[string]>('DELETE FROM discovered_devices WHERE device_id = ?');
+    this.#forget = db.prepare<[string, string, number]>(
+      `INSERT INTO forgotten_ble_sensors (mac, device_id, forgotten_at) VALUES (?, ?, ?)
+       ON CONFLICT (mac) DO UPDATE SET device_id = excluded.device_id, forgotten_at = excluded.forgotten_at`,
+    );
+    this.#unforget = db.prepare<[string]>('DELETE FROM forgotten_ble_sensors WHERE mac = ?');
+    this.#forgotten = db.prepare<[], { mac: string }>('SELECT mac FROM forgotten_ble_sensors');
   }
 
   list(): DiscoveredDevice[] {
@@ -48,5 +59,20 @@ export class DiscoveredDeviceStore {
   /** Forgets a found device; true when there was one. */
   remove(id: string): boolean {
     return this.#remove.run(id).changes > 0;
+  }
+
+  /** Remembers a BLE sensor removed on request: auto_add leaves it alone from now on. */
+  forgetBleSensor(mac: string, deviceId: string, at: number): void {
+    this.#forget.run(mac, deviceId, at);
+  }
+
+  /** A removed BLE sensor added again (by a scan): auto_add may take it again. */
+  unforgetBleSensor(mac: string): void {
+    this.#unforget.run(mac);
+  }
+
+  /** The MACs of the BLE sensors removed on request. */
+  forgottenBleSensors(): Set<string> {
+    return new Set(this.#forgotten.all().map((row) => row.mac));
   }
 }

@@ -120,6 +120,18 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    description: 'BLE sensors removed on request, which auto_add must not take again',
+    up(db) {
+      db.exec(`
+        CREATE TABLE forgotten_ble_sensors (
+          mac          TEXT PRIMARY KEY,
+          device_id    TEXT NOT NULL,
+          forgotten_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export interface MigrationStep {

@@ -4,6 +4,7 @@ import { SimulatedBusRuntime } from '../../src/actors/simulated/runtime.js';
 import { bindSupervisorTree } from '../../src/actors/supervisorActors.js';
 import { type DeviceHealth, freshHealth, healthPayload } from '../../src/bridge/health.js';
 import type { FieldbridgeConfig } from '../../src/config/index.js';
+import type { RemoveOutcome } from '../../src/gateway/deviceRemoval.js';
 import type { ScanOutcome, ScanRequest } from '../../src/gateway/scans.js';
 import { GatewayMetrics, type HttpConfig, type HttpService, startHttp } from '../../src/http/index.js';
 import { systemClock } from '../../src/machines/clock.js';
@@ -32,6 +33,7 @@ export interface RigOptions {
   http?: Partial<HttpConfig>;
   scan?: (request: ScanRequest) => Promise<ScanOutcome>;
   config?: () => FieldbridgeConfig;
+  removeDevice?: (deviceId: string) => RemoveOutcome;
 }
 
 export interface HttpRig {
@@ -138,6 +140,7 @@ export async function startRig(options: RigOptions): Promise<HttpRig> {
       },
     },
     ...(options.config ? { config: options.config } : {}),
+    ...(options.removeDevice ? { removeDevice: options.removeDevice } : {}),
   });
   feedHttp = http.handle;
   root.start();

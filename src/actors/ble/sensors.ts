@@ -88,6 +88,8 @@ export class SensorDecoder {
   readonly #byMac = new Map<string, BleSensorSpec>();
   readonly #filter = new PacketIdFilter();
   readonly #heard = new Map<string, HeardSensor>();
+  /** The strongest RSSI each unconfigured sensor was reported with (auto_add weighs it). */
+  readonly #reportedRssi = new Map<string, number>();
   /** MACs whose key trouble was already said. */
   readonly #advised = new Set<string>();
   readonly #problems = new Map<string, string>();
@@ -116,7 +118,8 @@ export class SensorDecoder {
 
   /**
    * One advertisement of `mac`. `isNew` is called the first time a sensor without a configured device is
-   * heard in a known format (auto-add, scans).
+   * heard in a known format (auto-add, scans), and again each time it is heard stronger than before:
+   * auto_add takes only sensors near enough, and one first heard faintly may come closer.
    */
   decode(mac: string, props: DeviceProps, now: number, isNew: (heard: HeardSensor) => void): DecodeOutcome {
     const spec = this.#byMac.get(mac);
@@ -174,6 +177,10 @@ export class SensorDecoder {
       lastHeardAt: now,
     };
     this.#heard.set(mac, heard);
-    if (!known && heard.deviceId === undefined) isNew(heard);
+    if (heard.deviceId !== undefined) return;
+    const reported = this.#reportedRssi.get(mac);
+    const stronger = props.rssi !== undefined && (reported === undefined || props.rssi > reported);
+    if (stronger) this.#reportedRssi.set(mac, props.rssi as number);
+    if (!known || stronger) isNew(heard);
   }
 }

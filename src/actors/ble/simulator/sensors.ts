@@ -100,7 +100,8 @@ export function sensorSpec(
     kind,
     name: defaultName(kind, index, encrypted),
     addressType: kind === 'ruuvi' ? 'random' : 'public',
-    rssi: -50 - Math.floor(random() * 40),
+    // In the same flat: above auto_add's default threshold (-75 dBm) even with the ±3 dB of noise.
+    rssi: -45 - Math.floor(random() * 25),
     temperature: Math.round((18 + random() * 6) * 10) / 10,
     humidity: Math.round(35 + random() * 25),
     battery: 60 + Math.floor(random() * 41),
