@@ -155,7 +155,7 @@ function foreignDatabaseProblem(db: Database.Database, path: string, latest: num
   const version = schemaVersion(db);
   if (version > latest) {
     return (
-      `${path} has database schema version ${version}: schema version ${version} is newer than this ` +
+      `${path} is the database of a newer fieldbridge: schema version ${version} is newer than this ` +
       `build supports (${latest}); run a newer fieldbridge or restore a backup`
     );
   }
