@@ -12,8 +12,8 @@ export const exportCommand: CliCommand = {
 
 Writes every device's last known state, then every message still queued for the broker (oldest
 first), one JSON object per line, to stdout. Safe while the gateway runs (SQLite WAL readers do not
-block it). Exit code 1 when there is no database at persistence.path, 2 when
-persistence.path is not a database fieldbridge can use (it is left as it is).
+block it). Exit code 1 when there is no database at persistence.path or it is corrupt, 2 when
+persistence.path is not a database fieldbridge can use; either way the file is left as it is.
 
 Options:
 ${CONFIG_OPTION_HELP}
@@ -29,14 +29,26 @@ ${CONFIG_OPTION_HELP}
       return EXIT_FAILURE;
     }
     // Loaded on demand: the other commands must not need the native SQLite module.
-    const { DatabaseFileError, exportJsonLines, openPersistence } = await import('../persistence/index.js');
+    const { CorruptDatabaseError, DatabaseFileError, exportJsonLines, openPersistence } =
+      await import('../persistence/index.js');
     let persistence: Persistence;
     try {
-      persistence = openPersistence({ path, synchronous: loaded.config.persistence.synchronous });
+      // A corrupt file is the gateway's to recover: it may be running on it right now.
+      persistence = openPersistence({
+        path,
+        synchronous: loaded.config.persistence.synchronous,
+        replaceCorrupt: false,
+      });
     } catch (error) {
-      if (!(error instanceof DatabaseFileError)) throw error;
-      io.stderr.write(`fieldbridge export: ${error.message}\n`);
-      return EXIT_USAGE;
+      if (error instanceof DatabaseFileError) {
+        io.stderr.write(`fieldbridge export: ${error.message}\n`);
+        return EXIT_USAGE;
+      }
+      if (!(error instanceof CorruptDatabaseError)) throw error;
+      io.stderr.write(
+        `fieldbridge export: ${error.message}; left as it is: \`fieldbridge start\` moves it aside and keeps what can be read\n`,
+      );
+      return EXIT_FAILURE;
     }
     try {
       let lines = 0;

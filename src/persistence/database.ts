@@ -29,6 +29,11 @@ export interface DatabaseOptions {
   logger: Logger;
   now: () => number;
   migrations?: readonly Migration[];
+  /**
+   * False: a corrupt file is thrown as a CorruptDatabaseError and left where it is (`fieldbridge
+   * export` must not move the database of a gateway that may be running). Default true.
+   */
+  replaceCorrupt?: boolean;
 }
 
 /** What happened to a corrupt database file (besides the log line). */
@@ -66,7 +71,10 @@ const SIDE_FILES = ['-wal', '-shm', '-journal'];
 const PATH_ERROR_CODES =
   /^SQLITE_(CANTOPEN|READONLY|PERM|AUTH)|^(EACCES|EPERM|EROFS|EISDIR|ENOTDIR|ENOENT|ELOOP)$/;
 
-class CorruptDatabaseError extends Error {}
+/** The database is damaged; thrown as is only when replacing it is not wanted (see replaceCorrupt). */
+export class CorruptDatabaseError extends Error {
+  override name = 'CorruptDatabaseError';
+}
 
 export function openDatabase(options: DatabaseOptions): OpenedDatabase {
   const { path } = options;
@@ -78,6 +86,8 @@ export function openDatabase(options: DatabaseOptions): OpenedDatabase {
   } catch (error) {
     const reason = corruptionReason(error);
     if (reason === undefined) throw asFileError(path, error);
+    if (options.replaceCorrupt === false)
+      throw new CorruptDatabaseError(`database ${path} is corrupt (${reason})`);
     return replaceCorrupt(options, reason);
   }
 }
