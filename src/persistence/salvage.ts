@@ -61,7 +61,11 @@ interface TableCopy {
   damage: string | undefined;
 }
 
-/** Copies `table` from `old` into `fresh`: forwards up to the first damage, then backwards to it. */
+/**
+ * Copies `table` from `old` into `fresh`: forwards up to the first damage, then backwards down to it.
+ * Only reading `old` may fail here; a failure to write `fresh` (a full disk) is thrown. A row whose
+ * values break a constraint (garbage that SQLite did not notice) is skipped by OR IGNORE.
+ */
 function copyTable(old: Database.Database, fresh: Database.Database, table: SalvagedTable): TableCopy {
   const columns = table.columns.join(', ');
   const insert = fresh.prepare(
@@ -70,31 +74,36 @@ function copyTable(old: Database.Database, fresh: Database.Database, table: Salv
   const keyIndex = table.columns.indexOf(table.key);
   let copied = 0;
   let lastKey: unknown;
-  const copyRows = (rows: Iterable<unknown[]>) => {
-    for (const row of rows) {
-      copied += insert.run(...row).changes;
-      lastKey = row[keyIndex];
+  /** Copies rows until `old` fails; returns the failure, or undefined when all were read. */
+  const copyRows = (sql: string, ...parameters: unknown[]): unknown => {
+    let rows: Iterator<unknown[]>;
+    try {
+      rows = old
+        .prepare<unknown[], unknown[]>(sql)
+        .raw()
+        .iterate(...parameters);
+    } catch (error) {
+      return error;
+    }
+    for (;;) {
+      let next: IteratorResult<unknown[]>;
+      try {
+        next = rows.next();
+      } catch (error) {
+        return error;
+      }
+      if (next.done === true) return undefined;
+      copied += insert.run(...next.value).changes;
+      lastKey = next.value[keyIndex];
     }
   };
-  try {
-    const forwards = old.prepare<[], unknown[]>(`SELECT ${columns} FROM ${table.name} ORDER BY ${table.key}`);
-    copyRows(forwards.raw().iterate());
-    return { copied, damage: undefined };
-  } catch (error) {
-    const damage = `${table.name}: ${errorText(error)}`;
-    const after = lastKey === undefined ? '' : `WHERE ${table.key} > ?`;
-    const backwards = old
-      .prepare<unknown[], unknown[]>(
-        `SELECT ${columns} FROM ${table.name} ${after} ORDER BY ${table.key} DESC`,
-      )
-      .raw();
-    try {
-      copyRows(lastKey === undefined ? backwards.iterate() : backwards.iterate(lastKey));
-    } catch {
-      // Damaged from this end too: what is between the two damages is lost.
-    }
-    return { copied, damage };
-  }
+  const select = `SELECT ${columns} FROM ${table.name}`;
+  const failure = copyRows(`${select} ORDER BY ${table.key}`);
+  if (failure === undefined) return { copied, damage: undefined };
+  // Whatever stops this one too (damage seen from the other end) is lost with the rows between.
+  if (lastKey === undefined) copyRows(`${select} ORDER BY ${table.key} DESC`);
+  else copyRows(`${select} WHERE ${table.key} > ? ORDER BY ${table.key} DESC`, lastKey);
+  return { copied, damage: `${table.name}: ${errorText(failure)}` };
 }
 
 /** A single number from `old`, or `fallback` when it cannot be read. */
@@ -198,6 +207,25 @@ function openCorrupt(path: string): CorruptSource | string {
   }
 }
 
+/** Copies every table `source` has; returns whether both sequence tables were read to the end. */
+function copyTables(
+  source: CorruptSource,
+  fresh: Database.Database,
+  copied: Record<string, number>,
+  damaged: string[],
+): boolean {
+  let sequencesComplete = true;
+  // A table that does not exist (a file from an older version) has no rows to lose.
+  for (const table of SALVAGED_TABLES.filter(({ name }) => source.tables.has(name))) {
+    const result = copyTable(source.db, fresh, table);
+    copied[table.name] = result.copied;
+    if (result.damage === undefined) continue;
+    damaged.push(result.damage);
+    if (SEQUENCE_TABLES.has(table.name)) sequencesComplete = false;
+  }
+  return sequencesComplete;
+}
+
 /**
  * Copies what can be read from the corrupt database at `corruptPath` into `fresh` (migrated, empty),
  * in one transaction, and sets the sequence floor if any device's number may be lost.
@@ -208,20 +236,10 @@ export function salvageInto(fresh: Database.Database, corruptPath: string, now: 
   const opened = openCorrupt(corruptPath);
   const source = typeof opened === 'string' ? undefined : opened;
   if (typeof opened === 'string') damaged.push(`the whole file: ${opened}`);
-  let sequencesComplete = source !== undefined;
   let floor: number | undefined;
   try {
     fresh.transaction(() => {
-      // A table that does not exist (a file from an older version) has no rows to lose.
-      const present = SALVAGED_TABLES.filter((table) => source?.tables.has(table.name));
-      for (const table of present) {
-        if (source === undefined) break;
-        const result = copyTable(source.db, fresh, table);
-        copied[table.name] = result.copied;
-        if (result.damage === undefined) continue;
-        damaged.push(result.damage);
-        if (SEQUENCE_TABLES.has(table.name)) sequencesComplete = false;
-      }
+      const sequencesComplete = source !== undefined && copyTables(source, fresh, copied, damaged);
       restoreOutboxCounters(source?.db, fresh);
       continueSequences(fresh, sequencesComplete);
       if (!sequencesComplete) floor = raiseSequenceFloor(fresh, corruptPath, now);
