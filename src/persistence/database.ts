@@ -36,7 +36,7 @@ export interface DatabaseOptions {
   replaceCorrupt?: boolean;
 }
 
-/** What happened to a corrupt database file (besides the log line). */
+/** What happened to a corrupt database file; the bridge publishes it (`database_recovered` on bridge/event). */
 export interface DatabaseRecovery extends Salvage {
   /** Where the corrupt file now is (its -wal/-shm next to it with the same suffixes). */
   movedTo: string;
