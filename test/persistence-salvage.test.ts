@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { captureLogs, type LogCapture } from '../src/logging/index.js';
+import { migrate, MIGRATIONS } from '../src/persistence/migrations.js';
 import type { Persistence } from '../src/persistence/index.js';
 import { damageLeafPages, persistenceFixture } from './helpers/persistenceFiles.js';
 
@@ -175,5 +177,33 @@ describe('recovering a corrupt database', () => {
     expect(basename(second)).toBe(`${name}-2`);
     expect(existsSync(`${first}-wal`)).toBe(true);
     expect(readdirSync(dirname(path)).filter((file) => file.includes(':'))).toEqual([]);
+  });
+
+  it('salvages a file of an older schema: tables it does not have yet are no loss', () => {
+    const path = dbPath();
+    mkdirSync(dirname(path));
+    const old = new Database(path);
+    migrate(old, MIGRATIONS.slice(0, 1));
+    old.prepare("INSERT INTO sequences (device_id, last_seq) VALUES ('meter1', 41)").run();
+    const insert = old.prepare(
+      "INSERT INTO outbox (topic, payload, qos, retain, kind, bytes, enqueued_at) VALUES ('t', ?, 1, 0, 'reading', 100, 0)",
+    );
+    old.transaction(() => {
+      for (let i = 0; i < 300; i += 1) insert.run('x'.repeat(100));
+    })();
+    old.close();
+    damageLeafPages(path, 'outbox', (pages) => pages.slice(-1));
+
+    const persistence = openRecovered(path);
+
+    expect(persistence.recovery!.copied).toMatchObject({
+      sequences: 1,
+      desired_states: 0,
+      discovered_devices: 0,
+    });
+    expect(persistence.recovery!.damaged).toEqual([expect.stringMatching(/^outbox: /)]);
+    expect(persistence.recovery!.sequenceFloor).toBeUndefined();
+    expect(persistence.sequences.next('meter1')).toBe(42);
+    expect(persistence.outbox.stats().depth).toBe(persistence.recovery!.copied.outbox);
   });
 });
