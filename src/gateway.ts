@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { createActor } from 'xstate';
 import { heardBleSensors } from './actors/ble/heard.js';
 import { stopSimulatedBluez } from './actors/ble/openBus.js';
@@ -23,7 +24,12 @@ import { systemClock } from './machines/clock.js';
 import type { GatewayNotice } from './machines/notices.js';
 import { busChanges, type RootEvent } from './machines/rootSupervisor.js';
 import { type OpenedMqtt, openMqtt } from './mqtt/index.js';
-import { type DiscoveredDevice, openPersistence } from './persistence/index.js';
+import {
+  DatabaseFileError,
+  type DiscoveredDevice,
+  openPersistence,
+  type Persistence,
+} from './persistence/index.js';
 import { readPackageVersion } from './version.js';
 
 // The daemon: builds the supervision tree from the config, runs it until SIGTERM/SIGINT (or the
@@ -88,13 +94,22 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   }
 
   const version = await readPackageVersion();
-  const persistence = openPersistence({
-    path: fileConfig.persistence.path,
-    synchronous: fileConfig.persistence.synchronous,
-    retentionDays: fileConfig.persistence.retention_days,
-    maxMessages: fileConfig.queue.max_messages,
-    maxBytes: fileConfig.queue.max_bytes,
-  });
+  let persistence: Persistence;
+  try {
+    persistence = openPersistence({
+      // Absolute, so every message about the file names it unambiguously.
+      path: resolve(fileConfig.persistence.path),
+      synchronous: fileConfig.persistence.synchronous,
+      retentionDays: fileConfig.persistence.retention_days,
+      maxMessages: fileConfig.queue.max_messages,
+      maxBytes: fileConfig.queue.max_bytes,
+    });
+  } catch (error) {
+    if (!(error instanceof DatabaseFileError)) throw error;
+    log.error(`${error.message}; nothing was started`);
+    await closeLogging();
+    return EXIT_CONFIG;
+  }
   // What runs is the file's config plus the devices scans found earlier.
   let currentFile = fileConfig;
   const effective = () => {

@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { openPersistence } from '../src/persistence/index.js';
+import { damageLeafPages } from './helpers/persistenceFiles.js';
 
 async function exportFrom(dir: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -54,5 +55,45 @@ describe('fieldbridge export', () => {
     const result = await exportFrom(dir);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/no database at .*fieldbridge\.db \(persistence\.path\)/);
+  });
+
+  it('refuses a persistence.path that is not a database and leaves it as it was (exit 2)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fieldbridge-export-'));
+    const config = 'persistence: { path: ./fieldbridge.yaml }\n';
+    writeFileSync(join(dir, 'fieldbridge.yaml'), config);
+    const result = await exportFrom(dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `persistence.path: ${join(dir, 'fieldbridge.yaml')} is not an SQLite database`,
+    );
+    expect(readFileSync(join(dir, 'fieldbridge.yaml'), 'utf8')).toBe(config);
+    expect(readdirSync(dir)).toEqual(['fieldbridge.yaml']);
+  });
+
+  it('leaves a corrupt database where it is, for the gateway to recover (exit 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fieldbridge-export-'));
+    writeFileSync(join(dir, 'fieldbridge.yaml'), 'persistence: { path: ./db/fieldbridge.db }\n');
+    const path = join(dir, 'db/fieldbridge.db');
+    const persistence = openPersistence({ path });
+    persistence.transaction(() => {
+      for (let i = 0; i < 500; i += 1)
+        persistence.outbox.enqueue({
+          topic: 't',
+          payload: 'x'.repeat(100),
+          qos: 1,
+          retain: false,
+          kind: 'event',
+        });
+    });
+    persistence.close();
+    damageLeafPages(path, 'outbox', (pages) => pages.slice(0, 1));
+    const damaged = readFileSync(path);
+
+    const result = await exportFrom(dir);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/database .* is corrupt \(quick_check: .*\); left as it is/);
+    expect(readFileSync(path).equals(damaged)).toBe(true);
+    expect(readdirSync(join(dir, 'db')).filter((name) => name.includes('corrupt'))).toEqual([]);
   });
 });

@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { captureLogs, getLogger, type LogCapture } from '../src/logging/index.js';
-import { openDatabase } from '../src/persistence/database.js';
+import { captureLogs, type LogCapture } from '../src/logging/index.js';
+import { DatabaseFileError } from '../src/persistence/databasePath.js';
 import { migrate, type Migration, MIGRATIONS, schemaVersion } from '../src/persistence/migrations.js';
 import { persistenceFixture, reading } from './helpers/persistenceFiles.js';
 
@@ -96,6 +96,7 @@ describe('opening the database', () => {
     db.pragma('user_version = 99');
     db.close();
     expect(() => open({ path })).toThrow(/schema version 99 is newer/);
+    expect(() => open({ path })).toThrow(DatabaseFileError);
     expect(readdirSync(dirname(path)).filter((name) => name.includes('corrupt'))).toEqual([]);
   });
 
@@ -111,27 +112,6 @@ describe('opening the database', () => {
 
 describe('a corrupt database file', () => {
   const now = () => Date.parse('2026-11-22T03:41:00.123Z');
-
-  it('that is not a database at all is moved aside with its WAL, and a fresh one is created', () => {
-    const path = dbPath();
-    open({ path }).close();
-    writeFileSync(path, Buffer.from('this is not an SQLite database, just garbage bytes '.repeat(200)));
-    writeFileSync(`${path}-wal`, Buffer.from('stale wal'));
-    logs();
-
-    const persistence = open({ path, now });
-
-    const movedTo = `${path}.corrupt-2026-11-22T03:41:00.123Z`;
-    expect(persistence.recovery).toEqual({ movedTo, reason: 'not an SQLite database (wrong header)' });
-    expect(readFileSync(movedTo, 'utf8')).toMatch(/^this is not an SQLite database/);
-    expect(readFileSync(`${movedTo}-wal`, 'utf8')).toBe('stale wal');
-    expect(persistence.outbox.stats().depth).toBe(0);
-    persistence.outbox.enqueue(reading('fb/a', 'works'));
-    expect(persistence.outbox.peek(10)).toHaveLength(1);
-    const errors = logs().filter((line) => line.startsWith('error'));
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toContain(`moved it aside to ${movedTo}`);
-  });
 
   it('with damaged pages fails quick_check and is replaced, with the reason recorded', () => {
     const path = dbPath();
@@ -149,30 +129,10 @@ describe('a corrupt database file', () => {
     const persistence = open({ path, now });
 
     expect(persistence.recovery?.movedTo).toBe(
-      join(dirname(path), `${basename(path)}.corrupt-2026-11-22T03:41:00.123Z`),
+      join(dirname(path), `${basename(path)}.corrupt-2026-11-22T03-41-00.123Z`),
     );
     expect(persistence.recovery?.reason).toMatch(/quick_check|SQLITE_CORRUPT/);
-    expect(persistence.outbox.stats().depth).toBe(0);
+    expect(persistence.outbox.stats().depth).toBe(persistence.recovery?.copied.outbox);
     expect(logs().filter((line) => line.startsWith('error'))).toHaveLength(1);
-  });
-
-  it('is replaced only once: the fresh file opens normally the next time', () => {
-    const path = dbPath();
-    mkdirSync(dirname(path));
-    writeFileSync(path, 'garbage');
-    const recovered = open({ path, now });
-    expect(recovered.recovery).toBeDefined();
-    recovered.close();
-    const again = open({ path, now });
-    expect(again.recovery).toBeUndefined();
-  });
-
-  it('is not confused with other failures: an unopenable path is thrown, not moved aside', () => {
-    const path = dbPath();
-    open({ path }).close();
-    const logger = getLogger('persistence');
-    // A directory where the file should be: SQLITE_CANTOPEN, which says nothing about the file's data.
-    expect(() => openDatabase({ path: dirname(path), synchronous: 'normal', logger, now })).toThrow();
-    expect(readdirSync(dirname(path)).filter((name) => name.includes('corrupt'))).toEqual([]);
   });
 });

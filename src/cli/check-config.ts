@@ -1,7 +1,10 @@
+import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { deviceBus, maskSecrets } from '../config/index.js';
+// Not the persistence module's index: check-config must not load the native SQLite module.
+import { databasePathProblem } from '../persistence/databasePath.js';
 import { parseCommandArgs } from './args.js';
-import { CONFIG_OPTION, CONFIG_OPTION_HELP, loadCliConfig } from './config-source.js';
+import { CONFIG_OPTION, CONFIG_OPTION_HELP, loadCliConfig, reportConfigProblems } from './config-source.js';
 import { type CliCommand, EXIT_OK, EXIT_USAGE } from './io.js';
 
 function plural(count: number, singular: string, pluralForm: string): string {
@@ -15,7 +18,8 @@ export const checkConfigCommand: CliCommand = {
 
 Validates the configuration and prints it as YAML with every default filled in and
 secrets masked. The YAML goes to stdout (so it can be saved and reused); the summary
-and any problems go to stderr. Exit code 0 when valid, 2 when not.
+and any problems go to stderr. Also checks that persistence.path can hold the database
+(it is looked at, never created or changed). Exit code 0 when valid, 2 when not.
 
 Options:
 ${CONFIG_OPTION_HELP}
@@ -26,6 +30,11 @@ ${CONFIG_OPTION_HELP}
     const loaded = await loadCliConfig(options.config, io);
     if (loaded === undefined) return EXIT_USAGE;
     const { config, source } = loaded;
+    const databaseProblem = databasePathProblem(resolve(io.cwd, config.persistence.path));
+    if (databaseProblem !== undefined) {
+      reportConfigProblems(io, [{ path: 'persistence.path', message: databaseProblem }], source);
+      return EXIT_USAGE;
+    }
     io.stdout.write(`# Effective configuration (source: ${source}; defaults filled in, secrets masked)\n`);
     io.stdout.write(stringify(maskSecrets(config)));
     const buses = new Set(config.devices.map(deviceBus));

@@ -3,7 +3,13 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { demoBanner, demoConfig } from '../config/demo.js';
-import { ConfigError, type FieldbridgeConfig, formatProblems, loadConfigFile } from '../config/index.js';
+import {
+  ConfigError,
+  type ConfigProblem,
+  type FieldbridgeConfig,
+  formatProblems,
+  loadConfigFile,
+} from '../config/index.js';
 import type { CliIo } from './io.js';
 
 export const DEFAULT_CONFIG_FILE = './fieldbridge.yaml';
@@ -51,10 +57,13 @@ export async function loadCliConfig(
     return { config: await loadConfigFile(path, io.env), source: path };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const count = error.problems.length === 1 ? '1 problem' : `${error.problems.length} problems`;
-    io.stderr.write(
-      `${formatProblems(error.problems)}\nfieldbridge: ${count} in the configuration ${path}\n`,
-    );
+    reportConfigProblems(io, error.problems, path);
     return undefined;
   }
+}
+
+/** Writes `problems` as `path: message` lines and a summary naming the configuration `source`. */
+export function reportConfigProblems(io: CliIo, problems: readonly ConfigProblem[], source: string): void {
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  io.stderr.write(`${formatProblems(problems)}\nfieldbridge: ${count} in the configuration ${source}\n`);
 }

@@ -1,14 +1,19 @@
 // Opens the one database file: checks it, sets it up (WAL, synchronous, incremental vacuum) and
-// migrates it. A file that is corrupt, or not a database at all, is moved aside and replaced by a
-// fresh one, once, so a bad file can never make the gateway crash-loop; every other failure (a
-// permission problem, a full disk, a database from a newer build) is thrown, because moving the file
-// aside would throw away good data for a problem that is not in the file.
+// migrates it. Only a file that starts with the SQLite header is ever opened (databasePath.ts):
+// anything else at the path, or a path that cannot hold a file, is somebody's mistake in the config
+// and refused with a DatabaseFileError, touching nothing. So is an SQLite database that is not
+// fieldbridge's, or is from a newer build. A database of ours that SQLite finds corrupt is moved aside,
+// what it still holds is salvaged into a fresh one (salvage.ts), once, so a bad file can never make
+// the gateway crash-loop. Any other failure (a full disk) is thrown as it is.
 
-import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../logging/index.js';
-import { migrate, type Migration, MIGRATIONS } from './migrations.js';
+import { DatabaseFileError, databasePathProblem } from './databasePath.js';
+import { migrate, type Migration, MIGRATIONS, schemaVersion } from './migrations.js';
+import { type Salvage, salvageInto } from './salvage.js';
+import { errorText } from './writeBehind.js';
 
 export type SynchronousMode = 'normal' | 'full';
 
@@ -24,10 +29,15 @@ export interface DatabaseOptions {
   logger: Logger;
   now: () => number;
   migrations?: readonly Migration[];
+  /**
+   * False: a corrupt file is thrown as a CorruptDatabaseError and left where it is (`fieldbridge
+   * export` must not move the database of a gateway that may be running). Default true.
+   */
+  replaceCorrupt?: boolean;
 }
 
-/** What happened to a corrupt database file; the gateway publishes it besides the log line. */
-export interface DatabaseRecovery {
+/** What happened to a corrupt database file; the bridge publishes it (`database_recovered` on bridge/event). */
+export interface DatabaseRecovery extends Salvage {
   /** Where the corrupt file now is (its -wal/-shm next to it with the same suffixes). */
   movedTo: string;
   /** Why it was considered corrupt: the quick_check result or SQLite's error. */
@@ -57,39 +67,85 @@ const WAL_AUTOCHECKPOINT_PAGES = 4_000;
  */
 const CACHE_KIB = 4_096;
 const SIDE_FILES = ['-wal', '-shm', '-journal'];
-const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+/** SQLite's errors that say the path cannot hold a database, not that the file's data is bad. */
+const PATH_ERROR_CODES =
+  /^SQLITE_(CANTOPEN|READONLY|PERM|AUTH)|^(EACCES|EPERM|EROFS|EISDIR|ENOTDIR|ENOENT|ELOOP)$/;
 
-class CorruptDatabaseError extends Error {}
+/** The database is damaged; thrown as is only when replacing it is not wanted (see replaceCorrupt). */
+export class CorruptDatabaseError extends Error {
+  override name = 'CorruptDatabaseError';
+}
 
 export function openDatabase(options: DatabaseOptions): OpenedDatabase {
-  mkdirSync(dirname(options.path), { recursive: true });
+  const { path } = options;
+  const problem = databasePathProblem(path);
+  if (problem !== undefined) throw new DatabaseFileError(path, problem);
   try {
+    mkdirSync(dirname(path), { recursive: true });
     return { db: openChecked(options), recovery: undefined };
   } catch (error) {
     const reason = corruptionReason(error);
-    if (reason === undefined) throw error;
-    const movedTo = moveAside(options.path, new Date(options.now()).toISOString());
-    options.logger.error(
-      `database ${options.path} is corrupt (${reason}): moved it aside to ${movedTo} and started a fresh ` +
-        'one; the snapshots, device states and queued messages in it are not used',
-      { path: options.path, movedTo, reason },
-    );
-    // A second failure is thrown: a fresh file that cannot be opened is not a corrupt file.
-    return { db: openChecked(options), recovery: { movedTo, reason } };
+    if (reason === undefined) throw asFileError(path, error);
+    if (options.replaceCorrupt === false)
+      throw new CorruptDatabaseError(`database ${path} is corrupt (${reason})`);
+    return replaceCorrupt(options, reason);
+  }
+}
+
+/** Moves the corrupt file aside and opens a fresh one with what could be salvaged. */
+function replaceCorrupt(options: DatabaseOptions, reason: string): OpenedDatabase {
+  const { path, logger } = options;
+  const movedTo = moveAside(path, options.now());
+  // A second failure is thrown: a fresh file that cannot be opened is not a corrupt file.
+  const db = openChecked(options);
+  let salvage: Salvage;
+  try {
+    salvage = salvageInto(db, movedTo, options.now());
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const counts = Object.entries(salvage.copied).map(([table, rows]) => `${table} ${rows}`);
+  const damaged = salvage.damaged.length === 0 ? '' : ` (unreadable: ${shorten(salvage.damaged.join('; '))})`;
+  const floor =
+    salvage.sequenceFloor === undefined
+      ? ''
+      : `; some sequence numbers were lost: devices without one continue above ${salvage.sequenceFloor}`;
+  logger.error(
+    `database ${path} is corrupt (${reason}): moved it aside to ${movedTo} and started a fresh one ` +
+      `with what could be read, rows per table: ${counts.join(', ')}${damaged}${floor}`,
+    { path, movedTo, reason, ...salvage },
+  );
+  return { db, recovery: { movedTo, reason, ...salvage } };
+}
+
+/**
+ * Throws a CorruptDatabaseError (or SQLite's own corruption error) when the file at `path` is damaged.
+ * On a read-only connection: closing a writable one checkpoints and deletes the -wal next to it, which
+ * may hold the last transactions and belongs with the file when it is moved aside.
+ */
+function checkIntegrity(path: string): void {
+  if (!existsSync(path)) return;
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    // At most a few problems: one is enough to know, and the reason ends up in a log line.
+    const check = String(db.pragma('quick_check(5)', { simple: true }));
+    if (check !== 'ok') throw new CorruptDatabaseError(`quick_check: ${shorten(check)}`);
+  } finally {
+    db.close();
   }
 }
 
 function openChecked(options: DatabaseOptions): Database.Database {
-  // Checked before SQLite sees the file: closing a connection to a file it cannot read deletes the
-  // -wal next to it, which belongs with the moved file (it may hold the last transactions).
-  if (!hasSqliteHeader(options.path)) throw new CorruptDatabaseError('not an SQLite database (wrong header)');
+  checkIntegrity(options.path);
   const db = new Database(options.path);
   try {
-    // At most a few problems: one is enough to know, and the reason ends up in a log line and on MQTT.
-    const check = String(db.pragma('quick_check(5)', { simple: true }));
-    if (check !== 'ok') throw new CorruptDatabaseError(`quick_check: ${shorten(check)}`);
+    const migrations = options.migrations ?? MIGRATIONS;
+    // Before configure(): WAL mode is written into the file's header.
+    const foreign = foreignDatabaseProblem(db, options.path, migrations.length);
+    if (foreign !== undefined) throw new DatabaseFileError(options.path, foreign);
     configure(db, options);
-    for (const step of migrate(db, options.migrations ?? MIGRATIONS)) {
+    for (const step of migrate(db, migrations)) {
       options.logger.info(`database schema migrated to version ${step.version}: ${step.description}`, {
         path: options.path,
       });
@@ -99,6 +155,31 @@ function openChecked(options: DatabaseOptions): Database.Database {
     db.close();
     throw error;
   }
+}
+
+/**
+ * Why the sound SQLite database in `db` must not be used: it belongs to another program (tables, but
+ * not ours), or to a newer fieldbridge. Undefined for a fresh file or one of ours.
+ */
+function foreignDatabaseProblem(db: Database.Database, path: string, latest: number): string | undefined {
+  const version = schemaVersion(db);
+  if (version > latest) {
+    return (
+      `${path} is the database of a newer fieldbridge: schema version ${version} is newer than this ` +
+      `build supports (${latest}); run a newer fieldbridge or restore a backup`
+    );
+  }
+  const tables = db
+    .prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")
+    .pluck()
+    .all();
+  // Every version of the schema has the outbox (migration 1); a file without it is not ours.
+  const ours = version === 0 ? tables.length === 0 : tables.includes('outbox');
+  if (ours) return undefined;
+  return (
+    `${path} is an SQLite database of another program (tables: ${shorten(tables.join(', '), 120)}), ` +
+    "not fieldbridge's; fieldbridge never changes a file it did not create: correct persistence.path"
+  );
 }
 
 function configure(db: Database.Database, options: DatabaseOptions): void {
@@ -117,21 +198,17 @@ function configure(db: Database.Database, options: DatabaseOptions): void {
   db.pragma(`cache_size = -${CACHE_KIB}`);
 }
 
-/** True for a missing or empty file (SQLite creates it) and for a file that starts like a database. */
-function hasSqliteHeader(path: string): boolean {
-  if (!existsSync(path)) return true;
-  const header = Buffer.alloc(SQLITE_HEADER.length);
-  const fd = openSync(path, 'r');
-  try {
-    const read = readSync(fd, header, 0, header.length, 0);
-    return read === 0 || (read === header.length && header.equals(SQLITE_HEADER));
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function isEmpty(db: Database.Database): boolean {
   return db.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get() === undefined;
+}
+
+/** `error` as a DatabaseFileError when it says the path cannot hold a database; else `error` itself. */
+function asFileError(path: string, error: unknown): unknown {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (error instanceof DatabaseFileError || typeof code !== 'string' || !PATH_ERROR_CODES.test(code)) {
+    return error;
+  }
+  return new DatabaseFileError(path, `${path} cannot be opened as a database: ${errorText(error)} (${code})`);
 }
 
 /** The reason text when `error` means the file itself is damaged; undefined for any other failure. */
@@ -149,8 +226,21 @@ function shorten(text: string, maxLength = 300): string {
   return oneLine.length <= maxLength ? oneLine : `${oneLine.slice(0, maxLength - 1)}…`;
 }
 
-function moveAside(path: string, isoTimestamp: string): string {
-  const movedTo = `${path}.corrupt-${isoTimestamp}`;
+/**
+ * Where the corrupt file goes: next to it, named by the time without colons (which some file systems
+ * and tools refuse), in a form that sorts by time; `-2`, `-3`, … if that name is taken.
+ */
+function asideName(path: string, now: number): string {
+  const stamp = new Date(now).toISOString().replace(/:/g, '-');
+  const base = `${path}.corrupt-${stamp}`;
+  const taken = (name: string) => [name, ...SIDE_FILES.map((suffix) => name + suffix)].some(existsSync);
+  let candidate = base;
+  for (let attempt = 2; taken(candidate); attempt += 1) candidate = `${base}-${attempt}`;
+  return candidate;
+}
+
+function moveAside(path: string, now: number): string {
+  const movedTo = asideName(path, now);
   renameSync(path, movedTo);
   // A stale WAL next to a fresh database would be read as its log; it belongs with the corrupt file.
   for (const suffix of SIDE_FILES) {

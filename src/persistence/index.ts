@@ -1,6 +1,7 @@
 // Public surface of the persistence module; import from here rather than from the individual files.
 
-export type { DatabaseRecovery, SynchronousMode } from './database.js';
+export { CorruptDatabaseError, type DatabaseRecovery, type SynchronousMode } from './database.js';
+export { DatabaseFileError } from './databasePath.js';
 export type { DeviceState, DeviceStateStore, StoredDeviceState } from './deviceStates.js';
 export type { DesiredState, DesiredStateStore } from './desiredStates.js';
 export type { DiscoveredDevice, DiscoveredDeviceStore } from './discoveredDevices.js';

@@ -132,6 +132,19 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    description: 'sequence floor for devices whose numbers a corrupt database lost',
+    up(db) {
+      // One row, set by salvage.ts when a corrupt file's sequences could not all be read: a device
+      // with no row in `sequences` continues above it, never from 1 again.
+      db.exec(`
+        CREATE TABLE sequence_floor (
+          id    INTEGER PRIMARY KEY CHECK (id = 1),
+          floor INTEGER NOT NULL
+        );
+      `);
+    },
+  },
 ];
 
 export interface MigrationStep {

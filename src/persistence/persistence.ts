@@ -23,6 +23,8 @@ export interface PersistenceOptions {
   maxMessages?: number;
   maxBytes?: number;
   now?: () => number;
+  /** False: a corrupt file is thrown (CorruptDatabaseError), not moved aside and replaced. */
+  replaceCorrupt?: boolean;
 }
 
 export interface ReadingDraft {
@@ -82,6 +84,7 @@ export class Persistence {
       synchronous: options.synchronous ?? 'normal',
       logger: this.#logger,
       now: this.#now,
+      ...(options.replaceCorrupt === undefined ? {} : { replaceCorrupt: options.replaceCorrupt }),
     });
     this.#db = opened.db;
     this.recovery = opened.recovery;

@@ -7,6 +7,9 @@
 // got numbers (Persistence.transaction calls writePending() before every commit and savepoint), not
 // once per reading. A rollback forgets the memory: the database is the truth again. This connection
 // must be the only one handing out numbers, which the gateway's is.
+//
+// A device with no row starts at 1, or above the floor a recovery from a corrupt file set (salvage.ts):
+// then its earlier numbers may be lost with the file, and must not be handed out again.
 
 import type Database from 'better-sqlite3';
 import { BatchInsert } from './batchInsert.js';
@@ -16,6 +19,8 @@ export class SequenceStore {
   readonly #select: Database.Statement<[string], number>;
   readonly #upsert: Database.Statement<[string, number]>;
   readonly #upsertMany: BatchInsert;
+  /** The last number of a device that has no row yet (0, or the floor after a recovery). */
+  readonly #floor: number;
   /** The last number per device, as committed or as handed out in the running transaction. */
   readonly #last = new Map<string, number>();
   /** Devices whose number changed in the running transaction and is not written yet. */
@@ -27,6 +32,8 @@ export class SequenceStore {
     const onConflict = 'ON CONFLICT (device_id) DO UPDATE SET last_seq = excluded.last_seq';
     this.#upsert = db.prepare(`INSERT INTO sequences (device_id, last_seq) VALUES (?, ?) ${onConflict}`);
     this.#upsertMany = new BatchInsert(db, 'INSERT INTO sequences (device_id, last_seq)', 2, onConflict);
+    const floor = db.prepare<[], number>('SELECT floor FROM sequence_floor WHERE id = 1').pluck().get();
+    this.#floor = floor ?? 0;
   }
 
   /** The device's next sequence number (the first is 1). Call it inside the reading's transaction. */
@@ -38,11 +45,11 @@ export class SequenceStore {
     return seq;
   }
 
-  /** The last number handed out for the device; 0 before the first. */
+  /** The last number handed out for the device; 0 (or the floor) before the first. */
   last(deviceId: string): number {
     let last = this.#last.get(deviceId);
     if (last === undefined) {
-      last = this.#select.get(deviceId) ?? 0;
+      last = this.#select.get(deviceId) ?? this.#floor;
       this.#last.set(deviceId, last);
     }
     return last;

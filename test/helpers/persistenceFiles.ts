@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach } from 'vitest';
 import { openPersistence, type Persistence, type PersistenceOptions } from '../../src/persistence/index.js';
 
@@ -46,4 +47,44 @@ export function state(topic: string, payload: string) {
 /** An event for the outbox. */
 export function event(topic: string, payload: string) {
   return { topic, payload, qos: 1, retain: false, kind: 'event' } as const;
+}
+
+/** One b-tree leaf page of a table, and how many rows (cells) it holds. */
+export interface LeafPage {
+  page: number;
+  rows: number;
+}
+
+/**
+ * Overwrites leaf pages of `table` in the closed database at `path` with garbage, as a failing disk
+ * would: `pick` chooses among the table's leaf pages (in key order for rows inserted in key order).
+ * Page 1, with the file header, is never one of them. Returns the pages it damaged.
+ */
+export function damageLeafPages(
+  path: string,
+  table: string,
+  pick: (pages: LeafPage[]) => LeafPage[],
+): LeafPage[] {
+  const db = new Database(path, { readonly: true });
+  let pages: LeafPage[];
+  let pageSize: number;
+  try {
+    pages = db
+      .prepare<[string], LeafPage>(
+        "SELECT pageno AS page, ncell AS rows FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY path",
+      )
+      .all(table);
+    pageSize = db.pragma('page_size', { simple: true }) as number;
+  } finally {
+    db.close();
+  }
+  const chosen = pick(pages);
+  const fd = openSync(path, 'r+');
+  try {
+    for (const { page } of chosen)
+      writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (page - 1) * pageSize);
+  } finally {
+    closeSync(fd);
+  }
+  return chosen;
 }
