@@ -207,6 +207,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     mqtt: mqtt.link,
     scan: (request) => scanner.scan(request, scans.signal),
     send: (event) => send(event),
+    about: { version, startedAt: Date.now() },
   });
 
   let exitCode = EXIT_OK;

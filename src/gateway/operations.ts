@@ -2,6 +2,7 @@ import type { AnyActorRef } from 'xstate';
 import { bluezCallStats } from '../actors/ble/dbus/stats.js';
 import type { FieldbridgeConfig } from '../config/index.js';
 import {
+  type GatewayAbout,
   GatewayMetrics,
   type HttpConfig,
   type HttpService,
@@ -42,6 +43,8 @@ export interface OperationsOptions {
   };
   scan: (request: ScanRequest) => Promise<ScanOutcome>;
   send: (event: RootEvent) => void;
+  /** The version and start time the status page shows. */
+  about: GatewayAbout;
 }
 
 export class Operations {
@@ -78,6 +81,7 @@ export class Operations {
       metrics: this.metrics,
       mqtt: options.mqtt,
       config: options.config,
+      about: options.about,
     });
     if (!options.configSource.startsWith('(')) {
       this.#configWatch = new ConfigWatch({

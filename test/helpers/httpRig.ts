@@ -138,6 +138,7 @@ export async function startRig(options: RigOptions): Promise<HttpRig> {
       },
     },
     ...(options.config ? { config: options.config } : {}),
+    about: { version: '1.2.3-test', startedAt },
   });
   feedHttp = http.handle;
   root.start();
