@@ -50,7 +50,6 @@ describe('npm start builds only what changed', () => {
   it('runs the build before start', () => {
     expect(packageJson.scripts.prestart).toBe('npm run build --silent');
     expect(packageJson.scripts.start).toBe('node dist/cli.js start');
-    expect(packageJson.bin.fieldbridge).toBe('dist/cli.js');
   });
 
   it('skips an up-to-date build, rebuilds a changed source, and never skips a type error', () => {
@@ -83,4 +82,44 @@ describe('npm start builds only what changed', () => {
     expect(build()).toMatchObject({ status: 0 });
     expect(readFileSync(output, 'utf8')).toContain('answer = 45');
   }, 60_000);
+});
+
+describe('the fieldbridge command of a clone (npx fieldbridge)', () => {
+  // npx links the package's bin once and keeps that link; dist/cli.js is rewritten (and loses the
+  // executable bit npx gave it) by every clean build, and is missing in a fresh clone. The bin is a
+  // launcher kept in git instead, executable, that runs dist/cli.js or says how to build it.
+  const launcher = join(root, packageJson.bin.fieldbridge as string);
+  const project = mkdtempSync(join(tmpdir(), 'fieldbridge-bin-'));
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
+  mkdirSync(join(project, 'bin'));
+  copyFileSync(launcher, join(project, 'bin/fieldbridge.js'));
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ type: 'module' }));
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [join(project, 'bin/fieldbridge.js'), ...args], { encoding: 'utf8' });
+
+  it('is an executable file in the repository, not the build output', () => {
+    expect(packageJson.bin.fieldbridge).toBe('bin/fieldbridge.js');
+    expect(statSync(launcher).mode & 0o111).not.toBe(0);
+    expect(readFileSync(launcher, 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+  });
+
+  it('says how to build the CLI when dist/ is missing', () => {
+    const result = run('--version');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      `fieldbridge is not built yet (${join(project, 'dist/cli.js')} is missing)`,
+    );
+    expect(result.stderr).toContain('run "npm run build" (or "npm start")');
+  });
+
+  it('runs dist/cli.js with the arguments', () => {
+    mkdirSync(join(project, 'dist'), { recursive: true });
+    writeFileSync(
+      join(project, 'dist/cli.js'),
+      'process.stdout.write(JSON.stringify(process.argv.slice(2)));\n',
+    );
+    const result = run('check-config', '--config', 'x.yaml');
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual(['check-config', '--config', 'x.yaml']);
+  });
 });
