@@ -5,7 +5,8 @@
 
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import process from 'node:process';
+import { fileURLToPath, URL } from 'node:url';
 
 const cli = new URL('../dist/cli.js', import.meta.url);
 if (existsSync(cli)) {
