@@ -25,8 +25,9 @@ COPY --from=build /app/dist ./dist
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
-# 200 when the bridge is online, 503 when degraded or offline (see README "Operations").
+# GET /health at the address and with the token of the config (http.host, http.port, http.token), so the
+# check follows the config; healthy when the bridge is online (see README "Operations").
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "/app/dist/cli.js", "health", "--config", "/config/fieldbridge.yaml"]
 ENTRYPOINT ["node", "dist/cli.js"]
 CMD ["start", "--config", "/config/fieldbridge.yaml"]

@@ -242,6 +242,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     scan: (request) => scanner.scan(request, scans.signal),
     send: (event) => send(event),
     removeDevice,
+    about: { version, startedAt: Date.now() },
   });
 
   let exitCode = EXIT_OK;

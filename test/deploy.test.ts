@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -16,6 +16,8 @@ interface ComposeService {
   restart?: string;
   healthcheck?: { test: string[] };
   devices?: string[];
+  ports?: string[];
+  environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
 }
 
@@ -25,6 +27,7 @@ interface ComposeFile {
 }
 
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as ComposeFile;
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
 const hardware = parse(readFileSync(join(root, 'deploy/compose.hardware.yaml'), 'utf8')) as ComposeFile;
 
 describe('docker-compose.yml', () => {
@@ -35,9 +38,8 @@ describe('docker-compose.yml', () => {
     }
     expect(compose.services.mosquitto?.healthcheck?.test.join(' ')).toContain('mosquitto_sub');
     expect(compose.services.fieldbridge?.depends_on?.mosquitto?.condition).toBe('service_healthy');
-    // fieldbridge's own health check is the image's HEALTHCHECK on GET /health.
-    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*127\.0\.0\.1:8080\/health/);
+    // fieldbridge's own health check is the image's HEALTHCHECK (see below).
+    expect(dockerfile).toMatch(/^HEALTHCHECK /m);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(compose.services.fieldbridge?.build).toBe('.');
     expect(existsSync(join(root, 'Dockerfile'))).toBe(true);
@@ -59,12 +61,60 @@ describe('docker-compose.yml', () => {
     expect(fieldbridge?.volumes).toEqual(['/run/dbus:/run/dbus:ro']);
   });
 
+  /** The fieldbridge service's config directory mount: `./deploy/config:/config:ro`. */
+  const configMount = () => {
+    const mount = compose.services.fieldbridge?.volumes?.find((v) => v.split(':')[1] === '/config');
+    expect(mount, 'a volume mounted at /config').toBeDefined();
+    return join(root, (mount as string).split(':')[0] as string);
+  };
+  const composeConfig = () =>
+    parseConfig(
+      readFileSync(join(configMount(), 'fieldbridge.yaml'), 'utf8'),
+      { FIELDBRIDGE_HTTP_TOKEN: 'a-token-from-env' },
+      'deploy/config/fieldbridge.yaml',
+    );
+
   it('gives fieldbridge a valid config that points at the mosquitto service', () => {
-    const mount = compose.services.fieldbridge?.volumes?.find((v) => v.includes(':/config/fieldbridge.yaml'));
-    const source = mount?.split(':')[0] as string;
-    const config = parseConfig(readFileSync(join(root, source), 'utf8'), {}, source);
-    expect(config.mqtt.server).toBe('mqtt://mosquitto:1883');
+    expect(composeConfig().mqtt.server).toBe('mqtt://mosquitto:1883');
     expect(compose.services.fieldbridge?.command).toEqual(['start', '--config', '/config/fieldbridge.yaml']);
+  });
+
+  it("mounts the config's directory, not the file, so live reload sees an editor's save", () => {
+    // An editor saves by renaming a new file over the old one; a single-file bind mount keeps showing
+    // the old inode, so the gateway (which watches the file's directory) would never see the change.
+    expect(statSync(configMount()).isDirectory()).toBe(true);
+    for (const volume of compose.services.fieldbridge?.volumes ?? []) {
+      const source = volume.split(':')[0] as string;
+      if (source.startsWith('./')) expect(statSync(join(root, source)).isDirectory(), volume).toBe(true);
+    }
+    // The command and the image's default read the config from inside that directory.
+    expect(dockerfile).toContain('CMD ["start", "--config", "/config/fieldbridge.yaml"]');
+  });
+
+  it('publishes the status page and /metrics to the host, with the token from the environment', () => {
+    const config = composeConfig();
+    // Docker forwards a published port to the container's own address, not to its loopback.
+    expect(config.http.host).toBe('0.0.0.0');
+    expect(compose.services.fieldbridge?.ports).toContain(`${config.http.port}:${config.http.port}`);
+    expect(config.http.token).toBe('a-token-from-env');
+    // Compose refuses to start without a token rather than publishing an open server.
+    expect(compose.services.fieldbridge?.environment?.FIELDBRIDGE_HTTP_TOKEN).toMatch(
+      /^\$\{FIELDBRIDGE_HTTP_TOKEN:\?.+\}$/,
+    );
+    expect(readFileSync(join(root, '.gitignore'), 'utf8').split('\n')).toContain('.env');
+  });
+
+  it('health-checks the port and token of the config, not a hard-coded one', () => {
+    const healthcheck = dockerfile.match(/^HEALTHCHECK [^\n]*\\\n\s*CMD (.*)$/m)?.[1];
+    expect(JSON.parse(healthcheck as string)).toEqual([
+      'node',
+      '/app/dist/cli.js',
+      'health',
+      '--config',
+      '/config/fieldbridge.yaml',
+    ]);
+    // (test/cli-health.test.ts: `fieldbridge health` asks the configured port with the token.)
+    expect(dockerfile).not.toMatch(/HEALTHCHECK[\s\S]*:\d+\/health/);
   });
 });
 

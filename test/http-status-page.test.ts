@@ -78,4 +78,59 @@ describe.skipIf(!available)('status page in headless Chromium', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('paints the buses, devices, version and uptime before the event stream delivers anything', async () => {
+    await rig.waitFor('all devices healthy', () => allHealthy(rig, ['heat1', 'water1', 'lamp1']));
+    const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    // The stream is held open and never answered: whatever the page shows came with the document.
+    await page.route('**/events', () => undefined);
+    await page.goto(rig.url, { waitUntil: 'domcontentloaded' });
+    expect(await page.locator('#bus-count').textContent()).toBe('2');
+    expect(await page.locator('#device-count').textContent()).toBe('3');
+    expect(await page.locator('tr[data-device][data-health="healthy"]').count()).toBe(3);
+    expect(await page.locator('#status').textContent()).toBe('online');
+    expect(await page.locator('#version').textContent()).toBe('1.2.3-test');
+    expect(await page.locator('#uptime').textContent()).toMatch(/^\d+(s|m)/);
+    expect(await page.locator('#live').textContent()).toBe('connecting…');
+    expect(errors).toEqual([]);
+    await page.close();
+
+    // The figures are in the HTML itself, not only put there by the script.
+    const noScript = await browser.newContext({ javaScriptEnabled: false });
+    const plain = await noScript.newPage();
+    await plain.goto(rig.url, { waitUntil: 'domcontentloaded' });
+    expect(await plain.locator('#bus-count').textContent()).toBe('2');
+    expect(await plain.locator('#device-count').textContent()).toBe('3');
+    expect(await plain.locator('#version').textContent()).toBe('1.2.3-test');
+    expect(await plain.locator('#uptime').textContent()).toMatch(/^\d+(s|m)/);
+    await noScript.close();
+  });
+
+  it('fits a 375 px phone screen without sideways scrolling, also during an outage', async () => {
+    await rig.waitFor('all devices healthy', () => allHealthy(rig, ['heat1', 'water1', 'lamp1']));
+    const page = await browser.newPage({ viewport: { width: 375, height: 740 }, isMobile: true });
+    await page.goto(rig.url);
+    await page.locator('tr[data-device="lamp1"]').waitFor({ timeout: 5_000 });
+    // Evaluated in the page (a string: this file is compiled without the DOM types).
+    const overflow = async () =>
+      Number(
+        await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'),
+      );
+    expect(await overflow()).toBeLessThanOrEqual(0);
+
+    // Down devices show their reasons, the history fills: still no sideways scrolling.
+    rig.runtime('mbus:/dev/ttyUSB0').unplug('USB converter unplugged');
+    await page.locator('tr[data-device="heat1"][data-health="down"]').waitFor({ timeout: 5_000 });
+    await page.locator('#history tr[data-kind="recovery"]').first().waitFor({ timeout: 5_000 });
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    const dir = mkdtempSync(join(tmpdir(), 'fieldbridge-status-page-'));
+    const screenshot = join(dir, 'status-page-phone.png');
+    await page.screenshot({ path: screenshot });
+    console.log(`status page screenshot (375 px): ${screenshot}`);
+    rig.runtime('mbus:/dev/ttyUSB0').plug();
+    await page.locator('tr[data-device="heat1"][data-health="healthy"]').waitFor({ timeout: 10_000 });
+    await page.close();
+  });
 });

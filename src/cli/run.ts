@@ -7,6 +7,7 @@ import { checkConfigCommand } from './check-config.js';
 import { DEMO_SOURCE } from './config-source.js';
 import { decodeCommand } from './decode.js';
 import { exportCommand } from './export.js';
+import { healthCommand } from './health.js';
 import { helpCommand, overviewText } from './help.js';
 import {
   type CliCommand,
@@ -27,6 +28,7 @@ export const COMMANDS: readonly CliCommand[] = [
   checkConfigCommand,
   exportCommand,
   removeDeviceCommand,
+  healthCommand,
   decodeCommand(),
   simulateCommand,
   helpCommand(() => COMMANDS),

@@ -2,6 +2,7 @@ import type { AnyActorRef } from 'xstate';
 import { bluezCallStats } from '../actors/ble/dbus/stats.js';
 import type { FieldbridgeConfig } from '../config/index.js';
 import {
+  type GatewayAbout,
   GatewayMetrics,
   type HttpConfig,
   type HttpService,
@@ -45,6 +46,8 @@ export interface OperationsOptions {
   send: (event: RootEvent) => void;
   /** Forgets a device found by a scan (`POST /devices/<id>/remove`). */
   removeDevice?: (deviceId: string) => RemoveOutcome;
+  /** The version and start time the status page shows. */
+  about: GatewayAbout;
 }
 
 export class Operations {
@@ -82,6 +85,7 @@ export class Operations {
       metrics: this.metrics,
       mqtt: options.mqtt,
       config: options.config,
+      about: options.about,
     });
     if (!options.configSource.startsWith('(')) {
       this.#configWatch = new ConfigWatch({

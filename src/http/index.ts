@@ -6,11 +6,11 @@ import type { GatewayNotice } from '../machines/notices.js';
 import type { RootEvent } from '../machines/rootSupervisor.js';
 import { EventStream } from './events.js';
 import { healthReport } from './healthReport.js';
-import { LiveModel } from './live.js';
+import { type GatewayAbout, LiveModel } from './live.js';
 import type { GatewayMetrics, QueueStats } from './metrics.js';
 import { HttpServer, isLoopback, type RouteContext } from './server.js';
 import { type DeviceState, knownDevice, stateDocument, type TreeSource, treeView } from './state.js';
-import { STATUS_PAGE } from './statusPage.js';
+import { statusPage } from './statusPage.js';
 
 // The one entry point of the HTTP layer: the gateway calls startHttp once its supervision tree exists
 // (before starting it), feeds every notice to `handle`, calls `rebind` when a config reload changes the
@@ -26,6 +26,7 @@ export {
   type QueueStats,
 } from './metrics.js';
 export { isLoopback } from './server.js';
+export type { GatewayAbout } from './live.js';
 export type { TreeSource } from './state.js';
 
 export type HttpConfig = FieldbridgeConfig['http'];
@@ -51,6 +52,8 @@ export interface HttpOptions {
   mqtt?: { readonly state: string };
   /** The effective config, shown in /state with its secrets masked. */
   config?: () => FieldbridgeConfig;
+  /** The version and start time the status page shows. */
+  about: GatewayAbout;
 }
 
 interface Listening {
@@ -93,7 +96,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpService> {
     devices: () => deviceStates(tree),
     ...(mqtt ? { mqttOnline: () => mqtt.state === 'online' } : {}),
   });
-  const live = new LiveModel({ tree, bridgeHealth: options.bridgeHealth, queue });
+  const live = new LiveModel({ about: options.about, tree, bridgeHealth: options.bridgeHealth, queue });
   const handle = (notice: GatewayNotice) => {
     metrics.handle(notice);
     live.handle(notice);
@@ -118,7 +121,8 @@ export async function startHttp(options: HttpOptions): Promise<HttpService> {
         ...(mqtt ? { mqttState: () => mqtt.state } : {}),
         ...(options.config ? { config: options.config } : {}),
       }),
-    page: () => STATUS_PAGE,
+    // Rendered with the current snapshot, so the first paint shows the gateway before /events connects.
+    page: () => statusPage(live.snapshot(), Date.now()),
     events: (response) => stream.add(response),
     scan: options.scan,
     deviceBus: (deviceId) => knownDevice(tree, deviceId),

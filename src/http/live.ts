@@ -54,8 +54,11 @@ export interface BusSnapshot {
   devices: DeviceSnapshot[];
 }
 
-/** One push of the status page (`event: snapshot` on /events). */
+/** One push of the status page (`event: snapshot` on /events), and the page's first paint. */
 export interface PageSnapshot {
+  /** The gateway's version and when it started (epoch ms): the page counts the uptime itself. */
+  version: string;
+  startedAt: number;
   status: string;
   issues: string[];
   mqtt: { online: boolean | null };
@@ -78,7 +81,15 @@ function readingValues(result: JsonValue): [string, JsonValue][] {
   return scalars.slice(0, READING_VALUES);
 }
 
+/** What the page says about the gateway process. */
+export interface GatewayAbout {
+  version: string;
+  /** Epoch ms. */
+  startedAt: number;
+}
+
 export interface LiveSources {
+  about: GatewayAbout;
   tree: TreeSource;
   bridgeHealth: () => Record<string, unknown>;
   queue?: () => QueueStats;
@@ -170,6 +181,8 @@ export class LiveModel {
     const queue = this.sources.queue?.();
     // No timestamp in it: an unchanged snapshot serialises the same and is not pushed again.
     return {
+      version: this.sources.about.version,
+      startedAt: this.sources.about.startedAt,
       status: typeof health.status === 'string' ? health.status : 'unknown',
       issues,
       mqtt: { online: typeof details.mqtt_ok === 'boolean' ? details.mqtt_ok : null },

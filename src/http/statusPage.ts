@@ -1,11 +1,27 @@
-// GET /: the status page. One self-contained document (inline CSS and script, no framework, no build
-// step), kept as a string here so `npm run build` ships it with nothing to copy. It renders the
-// snapshots that /events pushes (see live.ts for their shape). Every text from the gateway goes in
-// through textContent, never innerHTML, so a device id or an error message cannot inject markup.
-// Elements carry data-* attributes (data-device, data-state, data-health) for the browser test and
-// for anyone scripting the page.
+import { escapeXml } from '../actors/ble/simulator/daemon.js';
+import { formatDuration } from '../logging/index.js';
+import type { PageSnapshot } from './live.js';
 
-export const STATUS_PAGE = `<!doctype html>
+// GET /: the status page. One self-contained document (inline CSS and script, no framework, no build
+// step), kept as a string here so `npm run build` ships it with nothing to copy. The current snapshot
+// comes inside the document: the header's figures are in the HTML itself and the script renders the
+// tree from the inlined snapshot before the first paint, so the page never shows "0 buses" while
+// /events connects; then it renders the snapshots that /events pushes (see live.ts for their shape).
+// Every text from the gateway goes in through textContent (or escaped, in the HTML), never innerHTML,
+// so a device id or an error message cannot inject markup. Elements carry data-* attributes
+// (data-device, data-state, data-health) for the browser test and for anyone scripting the page.
+// Narrower than 640 px (a phone), each device is a card instead of a table row.
+
+/** JSON inside <script>: `<` escaped so no text can close the element. */
+function inlineJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
+}
+
+/** The status page with `snapshot` painted in; `now` (epoch ms) lets the page count uptime on. */
+export function statusPage(snapshot: PageSnapshot, now: number): string {
+  const devices = snapshot.buses.reduce((count, bus) => count + bus.devices.length, 0);
+  const text = (value: string | number) => escapeXml(String(value));
+  return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -37,22 +53,39 @@ export const STATUS_PAGE = `<!doctype html>
   h3 { font-size: 15px; margin: 24px 0 8px; }
   #history { background: #fff; border: 1px solid var(--line); border-radius: 6px; }
   .empty { color: var(--muted); padding: 8px 12px; }
-  code { font-size: 12px; }
+  code { font-size: 12px; overflow-wrap: anywhere; }
+  @media (max-width: 640px) {
+    header { padding: 10px 12px; gap: 6px 12px; }
+    main { padding: 12px; }
+    #live { margin-left: 0; }
+    section.bus h2 { flex-wrap: wrap; }
+    table, thead, tbody, tr, td { display: block; }
+    thead { display: none; }
+    tr { padding: 6px 0; border-bottom: 1px solid #eaeef2; }
+    td { border: 0; padding: 2px 12px; }
+    td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); font-size: 12px; }
+    td.reason { max-width: none; }
+    tbody td:first-child { font-weight: 600; }
+    td.state, td.state + td, #history td { display: inline-block; }
+    #history td { padding: 2px 4px 2px 12px; }
+    #history td.reason { display: block; }
+  }
 </style>
 </head>
 <body>
 <header>
-  <h1>fieldbridge</h1>
-  <span>status <span id="status" class="badge">…</span></span>
-  <span class="stat">MQTT <span id="mqtt" class="badge">…</span></span>
-  <span class="stat">queue <b id="queue">–</b></span>
-  <span class="stat">oldest <b id="oldest">–</b></span>
-  <span class="stat">dropped <b id="dropped">–</b></span>
+  <h1>fieldbridge <span class="stat" id="version">${text(snapshot.version)}</span></h1>
+  <span>status <span id="status" class="badge">${text(snapshot.status)}</span></span>
+  <span class="stat">MQTT <span id="mqtt" class="badge">${snapshot.mqtt.online === null ? 'unknown' : snapshot.mqtt.online ? 'online' : 'offline'}</span></span>
+  <span class="stat">queue <b id="queue">${snapshot.queue ? snapshot.queue.depth : '–'}</b></span>
+  <span class="stat">oldest <b id="oldest">${snapshot.queue ? `${snapshot.queue.oldestAgeS} s` : '–'}</b></span>
+  <span class="stat">dropped <b id="dropped">${snapshot.queue ? snapshot.queue.dropped : '–'}</b></span>
+  <span class="stat">up <b id="uptime">${text(formatDuration(now - snapshot.startedAt))}</b></span>
   <span id="live">connecting…</span>
 </header>
 <main>
   <ul id="issues"></ul>
-  <p class="tree">root supervisor → <span id="bus-count">0</span> buses → <span id="device-count">0</span> devices</p>
+  <p class="tree">root supervisor → <span id="bus-count">${snapshot.buses.length}</span> buses → <span id="device-count">${devices}</span> devices</p>
   <div id="buses"></div>
   <h3>Recent recovery and restarts</h3>
   <div id="history"><div class="empty">none yet</div></div>
@@ -79,6 +112,20 @@ function ago(at) {
   return Math.round(s / 3600) + ' h ago';
 }
 const time = (at) => new Date(at).toLocaleTimeString();
+// The server's clock at render time: uptime is counted on from the server's start, whatever the
+// browser's clock says.
+const clockOffset = ${now} - Date.now();
+let startedAt = 0;
+// As formatDuration in src/logging/duration.ts: the two most significant units.
+function duration(ms) {
+  const s = Math.floor(Math.max(0, ms) / 1000);
+  const two = (major, majorUnit, minor, minorUnit) => major + majorUnit + (minor === 0 ? '' : ' ' + minor + minorUnit);
+  if (s < 60) return s + 's';
+  if (s < 3600) return two(Math.floor(s / 60), 'm', s % 60, 's');
+  if (s < 86400) return two(Math.floor(s / 3600), 'h', Math.floor(s / 60) % 60, 'm');
+  return two(Math.floor(s / 86400), 'd', Math.floor(s / 3600) % 24, 'h');
+}
+const showUptime = () => { $('uptime').textContent = duration(Date.now() + clockOffset - startedAt); };
 function fmt(value) {
   return typeof value === 'number' ? String(Math.round(value * 1000) / 1000) : String(value);
 }
@@ -91,14 +138,17 @@ function deviceRow(device) {
     : el('span', { class: 'stat' }, 'no reading yet');
   return el('tr', { 'data-device': device.id, 'data-state': device.state, 'data-health': device.health },
     el('td', {}, el('code', {}, device.id)),
-    el('td', { class: 'state' }, badge(device.state)),
-    el('td', {}, badge(device.health)),
-    el('td', {}, reading),
-    el('td', {}, String(device.restarts), device.lastRecovery ? el('div', { class: 'stat' }, device.lastRecovery) : ''),
-    el('td', { class: 'reason' }, device.health === 'healthy' ? '' : device.reason));
+    el('td', { class: 'state', 'data-label': 'state' }, badge(device.state)),
+    el('td', { 'data-label': 'health' }, badge(device.health)),
+    el('td', { 'data-label': 'last reading' }, reading),
+    el('td', { 'data-label': 'restarts' }, String(device.restarts), device.lastRecovery ? el('div', { class: 'stat' }, device.lastRecovery) : ''),
+    device.health === 'healthy' ? el('td', { class: 'reason' }) : el('td', { class: 'reason', 'data-label': 'why' }, device.reason));
 }
 
 function render(snapshot) {
+  $('version').textContent = snapshot.version;
+  startedAt = snapshot.startedAt;
+  showUptime();
   $('status').textContent = snapshot.status;
   $('status').className = 'badge ' + cls(snapshot.status);
   const online = snapshot.mqtt.online;
@@ -128,6 +178,8 @@ function render(snapshot) {
         el('td', {}, e.step || ''), el('td', {}, e.outcome ? badge(e.outcome) : ''), el('td', { class: 'reason' }, e.detail))))));
 }
 
+render(${inlineJson(snapshot)});
+
 // The stream is live while snapshots or heartbeats keep coming; EventSource reconnects by itself.
 let lastMessage = 0;
 const source = new EventSource('events');
@@ -138,8 +190,10 @@ source.onerror = () => { $('live').textContent = 'disconnected, retrying…'; $(
 setInterval(() => {
   if (lastMessage && Date.now() - lastMessage > 25000) { $('live').textContent = 'no news for ' + ago(lastMessage).replace(' ago', ''); $('live').className = 'stale'; }
   for (const node of document.querySelectorAll('[data-at]')) node.textContent = ago(Number(node.getAttribute('data-at')));
+  showUptime();
 }, 1000);
 </script>
 </body>
 </html>
 `;
+}

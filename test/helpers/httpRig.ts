@@ -141,6 +141,7 @@ export async function startRig(options: RigOptions): Promise<HttpRig> {
     },
     ...(options.config ? { config: options.config } : {}),
     ...(options.removeDevice ? { removeDevice: options.removeDevice } : {}),
+    about: { version: '1.2.3-test', startedAt },
   });
   feedHttp = http.handle;
   root.start();

@@ -44,7 +44,7 @@ export function findDbusDaemon(path = process.env.PATH ?? ''): string | undefine
   return undefined;
 }
 
-function escapeXml(text: string): string {
+export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
