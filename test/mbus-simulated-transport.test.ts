@@ -83,6 +83,19 @@ describe('M-Bus transport: simulated', () => {
     );
   });
 
+  it('has no meter for an address the simulator cannot play: it behaves like a dead meter', async () => {
+    // Medium 0x0A (cooling) is not among the simulator's media: no simulated meter answers the select.
+    const [device] = parseConfig(
+      "devices:\n  - { id: cold, driver: mbus, transport: simulated, address: '12345678FFFFFF0A' }\n",
+      {},
+    ).devices;
+    if (!device) throw new Error('no device');
+    const runtime = openBuses([device]).get('cold');
+    await expect(runtime?.connect('cold', signal())).rejects.toThrow(
+      'no meter answers at secondary address 12345678FFFFFF0A',
+    );
+  });
+
   it('offers Home Assistant meter sensors, not a light', async () => {
     const runtimes = openBuses(meters('mbus:sim-entities'));
     const reading = await read(runtimes, 'heat');

@@ -67,6 +67,7 @@ const SIMULATED_SINCE = Date.UTC(2024, 0, 1);
  * The meters on a simulated line: one at each configured primary address (the meter `fieldbridge
  * simulate mbus` has there: 1 heat, 2 water, 3 electricity, …), one matching each configured secondary
  * address (at primary address 0), and for a device without an address the line's only meter (at 1).
+ * A secondary address naming a medium the simulator does not play matches no meter: a dead meter.
  */
 export function simulatedMeters(devices: readonly MbusDevice[]): MeterSpec[] {
   return devices.map((device) => {
