@@ -41,7 +41,11 @@ function spawnCli(args: string[], cwd: string, env: Record<string, string>): Gat
 
 async function stop(child: GatewayProcess): Promise<void> {
   child.kill('SIGTERM');
-  expect(await child.exited).toEqual({ code: 0, signal: null });
+  const late = new Promise((resolve) =>
+    setTimeout(() => resolve('still running 10 s after SIGTERM'), 10_000),
+  );
+  const exit = await Promise.race([child.exited, late]);
+  expect(exit, child.output).toEqual({ code: 0, signal: null });
 }
 
 async function cli(argv: string[], cwd: string, env: Record<string, string>) {
