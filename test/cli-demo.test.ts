@@ -109,6 +109,10 @@ describe('the demo, decided once', () => {
     expect(fromOption.configs[0]?.mqtt.server).toBe('mqtt://other:1883');
     const check = await run(['check-config', '--mqtt', 'mqtt://other:1883'], {});
     expect(check.stdout).toContain('server: mqtt://other:1883');
+    const secret = await run(['start', '--mqtt', 'mqtt://demo:s3cret@other:1883'], {});
+    expect(secret.configs[0]?.mqtt.server).toBe('mqtt://demo:s3cret@other:1883');
+    expect(secret.stderr).toContain('the MQTT broker mqtt://demo:***@other:1883 (--mqtt)');
+    expect(secret.stderr).not.toContain('s3cret');
 
     const bad = await run(['start', '--mqtt', 'http://x'], {});
     expect(bad.code).toBe(2);

@@ -5,6 +5,7 @@
 // src/cli/demo.ts decides it once), so start, check-config and export show the same demo.
 
 import { parseConfig } from './load.js';
+import { maskUrlPassword } from './mask.js';
 import type { FieldbridgeConfig } from './schema.js';
 
 /**
@@ -72,7 +73,7 @@ function brokerLine(broker: DemoBroker, base: string): string {
     case 'found':
       return `port ${broker.port} is taken, so the demo uses the MQTT broker already there: ${broker.url}, topics under ${base}/ (--mqtt URL or FIELDBRIDGE_MQTT_URL picks another)`;
     case 'given':
-      return `the MQTT broker ${broker.url} (${broker.from}), topics under ${base}/`;
+      return `the MQTT broker ${maskUrlPassword(broker.url)} (${broker.from}), topics under ${base}/`;
   }
 }
 
