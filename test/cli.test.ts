@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import type { CliDependencies } from '../src/cli/io.js';
 import { runCli } from '../src/cli/run.js';
 import { type FieldbridgeConfig, parseConfig } from '../src/config/index.js';
+import { freePort } from './helpers/mosquitto.js';
 
 interface CliRun {
   code: number;
@@ -153,13 +154,14 @@ describe('check-config', () => {
 
   it('uses the demo when ./fieldbridge.yaml does not exist, and says so', async () => {
     const empty = await mkdtemp(join(directory, 'empty-'));
-    const result = await run(['check-config'], { cwd: empty });
+    const env = { FIELDBRIDGE_MQTT_PORT: String(await freePort()) };
+    const result = await run(['check-config'], { cwd: empty, env });
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(
       `fieldbridge: no config file found at ${join(empty, 'fieldbridge.yaml')}\n`,
     );
     expect(result.stderr).toContain('running the demo');
-    expect(result.stderr).toContain('config OK: 4 devices on 4 buses\n');
+    expect(result.stderr).toContain('config OK: 5 devices on 4 buses\n');
   });
 
   it('reads ./fieldbridge.yaml by default', async () => {
@@ -183,10 +185,12 @@ describe('start', () => {
 
   it('starts the demo and says where to look when ./fieldbridge.yaml is missing', async () => {
     const empty = await mkdtemp(join(directory, 'start-empty-'));
-    const result = await run(['start'], { cwd: empty });
+    const port = await freePort();
+    const result = await run(['start'], { cwd: empty, env: { FIELDBRIDGE_MQTT_PORT: String(port) } });
     expect(result.code).toBe(0);
-    expect(result.stderr).toContain('mqtt://127.0.0.1:1883');
-    expect(result.gatewayCalls).toEqual([{ config: demoConfig(), configSource: '(demo)' }]);
+    expect(result.stderr).toContain(`an embedded MQTT broker on mqtt://127.0.0.1:${port}`);
+    const config = demoConfig({ broker: { kind: 'embedded', port }, bluez: false });
+    expect(result.gatewayCalls).toEqual([{ config, configSource: '(demo)' }]);
   });
 
   it('passes --inspect on with its port, and refuses a bad one', async () => {

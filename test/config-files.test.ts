@@ -81,7 +81,7 @@ describe('fieldbridge.example.yaml', () => {
     const text = (await readFile(examplePath, 'utf8'))
       .replace(/^(\s*)# (\w+: .*)$/gm, '$1$2')
       .replace(/transport: simulated\s+# real hardware: transport: (\w+)/g, 'transport: $1')
-      .replace(/^ {4}simulation:.*(\n {6}.*)+/m, '');
+      .replace(/^ {4}simulation:.*(\n {6}.*)+/gm, '');
     const env = {
       MQTT_PASSWORD: 'pw',
       FIELDBRIDGE_HTTP_TOKEN: 'token',

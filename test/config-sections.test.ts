@@ -21,6 +21,7 @@ describe('defaults', () => {
     const config = defaultConfig();
     expect(config.mqtt).toEqual({
       embedded_port: 1883,
+      embedded_host: '127.0.0.1',
       base_topic: 'fieldbridge',
       client_id: 'fieldbridge',
       keepalive_s: 60,

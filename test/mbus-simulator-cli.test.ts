@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config/errors.js';
 import { parseSimulatorConfig } from '../src/actors/mbus/simulator/config.js';
+import { socatAvailable } from '../src/actors/mbus/simulator/pty.js';
 import { runCli } from '../src/cli/run.js';
+import { GatewayProcess } from './helpers/process.js';
 
 let directory: string;
 
@@ -101,6 +103,32 @@ describe('fieldbridge simulate: command line', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--meters conflicts with the meters listed in');
   });
+});
+
+describe.skipIf(!socatAvailable())('fieldbridge simulate mbus as a process without a terminal', () => {
+  // GatewayProcess runs the CLI with stdin 'ignore': as under systemd, `&` in a script, or a test rig.
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'keeps running through an unplug with no stdin, and stops on %s with exit 0',
+    async (signal) => {
+      const simulator = new GatewayProcess(['simulate', 'mbus', '--link', join(directory, `tty-${signal}`)]);
+      try {
+        await simulator.waitFor(/Ctrl-C stops/);
+        // The unplug closes the pty and its port: nothing of the simulator's own keeps Node running.
+        simulator.kill('SIGUSR1');
+        await simulator.waitFor(/unplugged: /);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(simulator.child.exitCode).toBeNull();
+        simulator.kill('SIGUSR2');
+        await simulator.waitFor(/replugged: /);
+        simulator.kill(signal);
+        expect(await simulator.exited).toEqual({ code: 0, signal: null });
+        expect(simulator.output).toMatch(/mbus-sim: stopped\n$/);
+      } finally {
+        simulator.kill('SIGKILL');
+      }
+    },
+    20_000,
+  );
 });
 
 describe('meters.yaml', () => {

@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { captureLogs, type LogCapture } from '../src/logging/index.js';
 import { type EmbeddedBroker, openMqtt, startEmbeddedBroker } from '../src/mqtt/index.js';
@@ -24,6 +25,22 @@ async function embedded(port = 0): Promise<EmbeddedBroker> {
   const broker = await startEmbeddedBroker({ port });
   cleanups.push(() => broker.close());
   return broker;
+}
+
+/** A non-loopback IPv4 address of this machine (what another machine would connect to). */
+const LAN_ADDRESS = Object.values(networkInterfaces())
+  .flat()
+  .find((address) => address?.family === 'IPv4' && !address.internal)?.address;
+
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 describe('embedded MQTT broker', () => {
@@ -92,5 +109,32 @@ describe('embedded MQTT broker', () => {
     expect(logs.entries.map((entry) => entry.msg)).toContain(
       'the embedded broker speaks MQTT 3.1.1 only: using protocol_version 4 instead of 5',
     );
+  });
+
+  describe.skipIf(LAN_ADDRESS === undefined)('mqtt.embedded_host', () => {
+    it('keeps the broker on loopback by default, and opens it to other machines with 0.0.0.0', async () => {
+      const lan = LAN_ADDRESS as string;
+      const loopbackOnly = parseConfig('{}', {});
+      expect(loopbackOnly.mqtt.embedded_host).toBe('127.0.0.1');
+      const port = await freePort();
+      const closed = await openMqtt(loopbackOnly.mqtt, { embeddedPort: port });
+      cleanups.push(() => closed.close());
+      expect(await reachable(lan, port)).toBe(false);
+
+      const everywhere = parseConfig('mqtt: { embedded_host: 0.0.0.0 }', {});
+      const open = await openMqtt(everywhere.mqtt, { embeddedPort: await freePort() });
+      const stop = open.link.run(() => {});
+      cleanups.push(async () => {
+        stop();
+        await open.close();
+      });
+      // The gateway's own link goes over loopback; Home Assistant on another machine uses the LAN address.
+      expect(open.broker?.url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+      await eventually('link online', () => open.link.state === 'online');
+      const lanUrl = open.broker?.url.replace('127.0.0.1', lan) ?? '';
+      const homeAssistant = await Recorder.start(lanUrl, 'fieldbridge/bridge/state');
+      cleanups.push(() => homeAssistant.close());
+      await homeAssistant.waitFor((message) => message.payload.includes('online'));
+    });
   });
 });

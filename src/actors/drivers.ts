@@ -9,12 +9,14 @@ import { openBleBus, openSimulatedBleBus } from './ble/openBus.js';
 import { daliAdapterEntities, daliEntities, daliModel } from './dali/entities.js';
 import { openDaliBus, openSimulatedDaliBus } from './dali/openBus.js';
 import { mbusEntities, mbusModel } from './mbus/entities.js';
-import { openMbusBus } from './mbus/openBus.js';
+import { openMbusBus, openSimulatedMbusBus } from './mbus/openBus.js';
 import { SimulatedBusRuntime } from './simulated/runtime.js';
 
 // The driver catalogue: each driver's recovery ladder and the transports it can open a bus with.
-// Every driver offers `simulated` (the fault-injecting SimulatedBusRuntime) so the whole gateway runs
-// without hardware; the hardware transports register here as each driver lands.
+// Every driver offers `simulated`, a protocol-level simulation of that driver in-process (M-Bus meters
+// on the meter simulator, DALI lamps on a fake hasseb adapter, BLE sensors on a fake BlueZ), so the
+// whole gateway runs without hardware; the `simulated` driver is the generic fault-injecting device
+// (SimulatedBusRuntime).
 
 type BusOpener = (busId: string, devices: readonly DeviceConfig[], clock: GatewayClock) => BusRuntime;
 
@@ -97,11 +99,10 @@ const SERIAL_LADDER = [{ name: 'reopen' }, { name: 'reenumerate' }, { name: 'res
 export const DRIVERS: Record<DriverName, DriverEntry> = {
   mbus: {
     definition: { name: 'mbus', recoverySteps: SERIAL_LADDER },
-    transports: { serial: openMbusBus, simulated: openSimulatedBus },
+    transports: { serial: openMbusBus, simulated: openSimulatedMbusBus },
     model: { manufacturer: 'M-Bus', model: 'Meter' },
     describe: mbusModel,
-    entities: (device, state) =>
-      device.transport === 'simulated' ? simulatedEntities() : mbusEntities(state),
+    entities: (_device, state) => mbusEntities(state),
     expireAfterS: (device) =>
       device.driver === 'mbus' ? Math.ceil(device.offline_after_ms / 1000) : undefined,
     // A read on demand: `<base>/<meter>/get` with `{}` reads the meter now instead of at its next poll.

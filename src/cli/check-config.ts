@@ -14,7 +14,7 @@ function plural(count: number, singular: string, pluralForm: string): string {
 export const checkConfigCommand: CliCommand = {
   name: 'check-config',
   summary: 'Validate the configuration and print the effective settings',
-  usage: `Usage: fieldbridge check-config [--config FILE]
+  usage: `Usage: fieldbridge check-config [--config FILE | --mqtt URL]
 
 Validates the configuration and prints it as YAML with every default filled in and
 secrets masked. The YAML goes to stdout (so it can be saved and reused); the summary
@@ -27,7 +27,7 @@ ${CONFIG_OPTION_HELP}
 
   async run(args, { io }) {
     const options = parseCommandArgs(args, CONFIG_OPTION);
-    const loaded = await loadCliConfig(options.config, io);
+    const loaded = await loadCliConfig(options, io);
     if (loaded === undefined) return EXIT_USAGE;
     const { config, source } = loaded;
     const databaseProblem = databasePathProblem(resolve(io.cwd, config.persistence.path));

@@ -10,7 +10,8 @@ import {
   formatProblems,
   loadConfigFile,
 } from '../config/index.js';
-import type { CliIo } from './io.js';
+import { DEMO_MQTT_PORT_ENV, DEMO_MQTT_URL_ENV, demoEnvironment } from './demo.js';
+import { type CliIo, UsageError } from './io.js';
 
 export const DEFAULT_CONFIG_FILE = './fieldbridge.yaml';
 /** `configSource` when no file was read: the demo (see src/config/demo.ts). */
@@ -18,10 +19,15 @@ export const DEMO_SOURCE = '(demo)';
 
 export const CONFIG_OPTION = {
   config: { type: 'string', short: 'c' },
+  mqtt: { type: 'string' },
 } as const;
 
 export const CONFIG_OPTION_HELP = `  -c, --config FILE  Configuration file (default: ${DEFAULT_CONFIG_FILE}; if that file
-                     does not exist, the demo runs: simulated devices, embedded broker)`;
+                     does not exist, the demo runs: simulated devices, its own database
+                     ./data/demo.db, the embedded broker on 127.0.0.1:1883 or, when that port is
+                     taken, the broker already there)
+      --mqtt URL     The demo only: use this MQTT broker (default: $${DEMO_MQTT_URL_ENV}; the
+                     embedded broker's port is $${DEMO_MQTT_PORT_ENV}, default 1883)`;
 
 export interface LoadedConfig {
   config: FieldbridgeConfig;
@@ -38,20 +44,42 @@ async function isMissing(path: string): Promise<boolean> {
   }
 }
 
+/** The demo this machine runs (demoEnvironment decides), with its banner; undefined after a problem. */
+async function loadDemo(
+  path: string,
+  mqttOption: string | undefined,
+  io: CliIo,
+): Promise<LoadedConfig | undefined> {
+  const environment = await demoEnvironment(mqttOption, io.env);
+  let config: FieldbridgeConfig;
+  try {
+    config = demoConfig(environment);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const from = environment.broker.kind === 'given' ? environment.broker.from : 'the demo';
+    io.stderr.write(
+      `${formatProblems(error.problems)}\nfieldbridge: the MQTT broker URL of ${from} is not valid\n`,
+    );
+    return undefined;
+  }
+  io.stderr.write(`fieldbridge: no config file found at ${path}\n${demoBanner(config, environment)}\n`);
+  return { config, source: DEMO_SOURCE };
+}
+
 /**
  * Loads the file named by --config, else ./fieldbridge.yaml, else the demo. A file named explicitly
  * must exist: silently falling back to defaults would hide a typo in the path. Problems are written to
- * stderr and yield undefined.
+ * stderr and yield undefined. `--mqtt` belongs to the demo: with a config file it is a usage error.
  */
 export async function loadCliConfig(
-  configOption: string | undefined,
+  options: { config?: string | undefined; mqtt?: string | undefined },
   io: CliIo,
 ): Promise<LoadedConfig | undefined> {
+  const configOption = options.config;
   const path = resolve(io.cwd, configOption ?? DEFAULT_CONFIG_FILE);
-  if (configOption === undefined && (await isMissing(path))) {
-    const config = demoConfig();
-    io.stderr.write(`fieldbridge: no config file found at ${path}\n${demoBanner(config)}\n`);
-    return { config, source: DEMO_SOURCE };
+  if (configOption === undefined && (await isMissing(path))) return loadDemo(path, options.mqtt, io);
+  if (options.mqtt !== undefined) {
+    throw new UsageError(`--mqtt is for the demo only; with ${path}, set mqtt.server there`);
   }
   try {
     return { config: await loadConfigFile(path, io.env), source: path };

@@ -1,39 +1,65 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { connect } from 'node:net';
 import { findDbusDaemon } from '../actors/ble/simulator/daemon.js';
-import { socatAvailable } from '../actors/mbus/simulator/pty.js';
-import { MbusSimulator } from '../actors/mbus/simulator/simulator.js';
-import { demoConfig } from '../config/demo.js';
-import type { FieldbridgeConfig } from '../config/index.js';
-import type { GatewayRunner } from './io.js';
+import { DEMO_EMBEDDED_PORT, type DemoBroker, type DemoEnvironment } from '../config/demo.js';
+import { UsageError } from './io.js';
 
-// The demo, when socat is installed, reads its meters over a real serial line: the M-Bus meter
-// simulator serves a pty pair beside the database, and the demo's two meters are configured on it, so
-// `npm start` on a fresh machine shows real M-Bus frames going through the whole gateway. Likewise, with
-// dbus-daemon installed, the demo's BLE sensors advertise on a fake BlueZ that the gateway reaches over
-// D-Bus (in place of the software thermometer).
+// The one place that decides which demo runs on this machine (src/config/demo.ts turns the decision
+// into the config): start, check-config and export all ask here, so what check-config and export
+// describe is the demo that start runs. Most people trying fieldbridge already run Mosquitto on 1883:
+// then the demo uses that broker rather than failing on the embedded broker's port.
 
-export function withDemoMeters(runGateway: GatewayRunner, log: (line: string) => void): GatewayRunner {
-  return async (config: FieldbridgeConfig, options) => {
-    // BLE: with dbus-daemon, sensors on a fake BlueZ inside the gateway (the whole D-Bus path).
-    const bluez = findDbusDaemon() !== undefined;
-    if (bluez) log('fieldbridge demo: BLE sensors on a simulated BlueZ adapter (hci0), added by auto_add');
-    else log('fieldbridge demo: install dbus-daemon to run the demo BLE sensors over a simulated BlueZ');
-    if (!socatAvailable()) {
-      log('fieldbridge demo: install socat to read the demo meters over a simulated M-Bus serial line');
-      return runGateway(bluez ? demoConfig(undefined, { bluez }) : config, options);
-    }
-    const link = resolve(dirname(config.persistence.path), 'ttyMBUS-demo');
-    mkdirSync(dirname(link), { recursive: true });
-    const simulator = new MbusSimulator({ link, log: (line) => log(`mbus simulator: ${line}`) });
-    await simulator.start();
-    log(
-      `fieldbridge demo: M-Bus meter simulator serving ${link} (addresses 1-3); meters 1 and 2 are configured`,
-    );
-    try {
-      return await runGateway(demoConfig(link, { bluez }), options);
-    } finally {
-      await simulator.stop();
-    }
+/** The broker the demo should use, given by the user: `--mqtt URL`, else FIELDBRIDGE_MQTT_URL. */
+export const DEMO_MQTT_URL_ENV = 'FIELDBRIDGE_MQTT_URL';
+/** Port of the demo's embedded broker (default 1883). */
+export const DEMO_MQTT_PORT_ENV = 'FIELDBRIDGE_MQTT_PORT';
+
+const PROBE_TIMEOUT_MS = 1_000;
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const done = (taken: boolean) => {
+      socket.destroy();
+      resolve(taken);
+    };
+    socket.setTimeout(PROBE_TIMEOUT_MS, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+function embeddedPort(env: Readonly<Record<string, string | undefined>>): number {
+  const text = env[DEMO_MQTT_PORT_ENV];
+  if (text === undefined || text === '') return DEMO_EMBEDDED_PORT;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new UsageError(`${DEMO_MQTT_PORT_ENV} must be a port number 1-65535, got "${text}"`);
+  }
+  return port;
+}
+
+async function demoBroker(
+  mqttOption: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<DemoBroker> {
+  if (mqttOption !== undefined) return { kind: 'given', url: mqttOption, from: '--mqtt' };
+  const fromEnv = env[DEMO_MQTT_URL_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    return { kind: 'given', url: fromEnv, from: DEMO_MQTT_URL_ENV };
+  }
+  const port = embeddedPort(env);
+  if (await portTaken(port)) return { kind: 'found', url: `mqtt://127.0.0.1:${port}`, port };
+  return { kind: 'embedded', port };
+}
+
+/** Decides the demo for this machine: its broker and whether BLE runs on a simulated BlueZ. */
+export async function demoEnvironment(
+  mqttOption: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<DemoEnvironment> {
+  return {
+    broker: await demoBroker(mqttOption, env),
+    bluez: findDbusDaemon(env.PATH ?? '') !== undefined,
   };
 }

@@ -8,7 +8,7 @@ import { type CliCommand, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './io.js';
 export const exportCommand: CliCommand = {
   name: 'export',
   summary: 'Write the device states and the queued MQTT messages as JSON lines (backup)',
-  usage: `Usage: fieldbridge export [--config FILE]
+  usage: `Usage: fieldbridge export [--config FILE | --mqtt URL]
 
 Writes every device's last known state, then every message still queued for the broker (oldest
 first), one JSON object per line, to stdout. Safe while the gateway runs (SQLite WAL readers do not
@@ -21,7 +21,7 @@ ${CONFIG_OPTION_HELP}
 
   async run(args, { io }) {
     const options = parseCommandArgs(args, CONFIG_OPTION);
-    const loaded = await loadCliConfig(options.config, io);
+    const loaded = await loadCliConfig(options, io);
     if (loaded === undefined) return EXIT_USAGE;
     const path = resolve(io.cwd, loaded.config.persistence.path);
     if (!existsSync(path)) {

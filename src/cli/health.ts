@@ -31,7 +31,7 @@ ${CONFIG_OPTION_HELP}
 
   async run(args, { io }) {
     const options = parseCommandArgs(args, CONFIG_OPTION);
-    const loaded = await loadCliConfig(options.config, io);
+    const loaded = await loadCliConfig(options, io);
     if (loaded === undefined) return EXIT_USAGE;
     const { http } = loaded.config;
     if (!http.enabled) {

@@ -17,6 +17,9 @@ export async function runInteractively(
   };
   const lines = runtime.stdin === undefined ? undefined : createInterface({ input: runtime.stdin });
   lines?.on('line', run);
+  // Signal handlers do not keep Node running: without a terminal on stdin (a service, `&`, stdin
+  // closed), an unplug that closes the simulator's last handle would end the process mid-run.
+  const keepAlive = setInterval(() => undefined, 2 ** 30);
   const unsubscribe: (() => void)[] = [];
   await new Promise<void>((done) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) unsubscribe.push(runtime.onSignal(signal, done));
@@ -24,6 +27,7 @@ export async function runInteractively(
     unsubscribe.push(runtime.onSignal('SIGUSR2', () => run(signalCommands.SIGUSR2)));
   });
   for (const stop of unsubscribe) stop();
+  clearInterval(keepAlive);
   lines?.close();
   await queue;
   await simulator.stop();

@@ -47,7 +47,7 @@ ${CONFIG_OPTION_HELP}
     if (id === undefined || id === '')
       throw new UsageError('missing device id: fieldbridge remove-device ID');
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}" (one device id at a time)`);
-    const loaded = await loadCliConfig(values.config, io);
+    const loaded = await loadCliConfig(values, io);
     if (loaded === undefined) return EXIT_USAGE;
     const { http, mqtt } = loaded.config;
     const prefix = 'fieldbridge remove-device';

@@ -4,7 +4,6 @@ import { closestMatch } from '../config/suggest.js';
 import { readPackageVersion } from '../version.js';
 import { wantsHelp } from './args.js';
 import { checkConfigCommand } from './check-config.js';
-import { DEMO_SOURCE } from './config-source.js';
 import { decodeCommand } from './decode.js';
 import { exportCommand } from './export.js';
 import { healthCommand } from './health.js';
@@ -38,9 +37,7 @@ export const defaultDependencies: CliDependencies = {
   // Imported on demand: check-config and --help must not load the gateway and its native modules.
   runGateway: async (config, options) => {
     const { runGateway } = await import('../gateway.js');
-    if (options.configSource !== DEMO_SOURCE) return runGateway(config, options);
-    const { withDemoMeters } = await import('./demo.js');
-    return withDemoMeters(runGateway, (line) => process.stderr.write(`${line}\n`))(config, options);
+    return runGateway(config, options);
   },
 };
 

@@ -13,7 +13,7 @@ const OPTIONS = {
 export const startCommand: CliCommand = {
   name: 'start',
   summary: 'Run the gateway',
-  usage: `Usage: fieldbridge start [--config FILE] [--inspect [--inspect-port P]]
+  usage: `Usage: fieldbridge start [--config FILE | --mqtt URL] [--inspect [--inspect-port P]]
 
 Runs the gateway until it receives SIGTERM or SIGINT. An invalid configuration is
 reported in full and nothing is started (exit code 2).
@@ -40,7 +40,7 @@ ${CONFIG_OPTION_HELP}
     } else if (options.inspect) {
       inspectPort = DEFAULT_INSPECT_PORT;
     }
-    const loaded = await loadCliConfig(options.config, io);
+    const loaded = await loadCliConfig(options, io);
     if (loaded === undefined) return EXIT_USAGE;
     tuneHeapForGateway();
     return dependencies.runGateway(loaded.config, {

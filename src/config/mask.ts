@@ -14,7 +14,7 @@ export function isSecretPath(path: readonly PropertyKey[]): boolean {
 }
 
 /** `mqtt://user:secret@host` → `mqtt://user:***@host`; other URLs unchanged. */
-function maskUrlPassword(url: string): string {
+export function maskUrlPassword(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password === '') return url;

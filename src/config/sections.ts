@@ -18,8 +18,10 @@ export const mqttSection = z
   .strictObject({
     /** Absent: the gateway runs its embedded broker. */
     server: mqttUrl().optional(),
-    /** Port of the embedded broker (on 127.0.0.1), used only when `server` is absent. */
+    /** Port of the embedded broker, used only when `server` is absent. */
     embedded_port: port().default(1883),
+    /** Address the embedded broker listens on: 0.0.0.0 lets Home Assistant on another machine in. */
+    embedded_host: nonEmptyString().default('127.0.0.1'),
     base_topic: baseTopic().default('fieldbridge'),
     client_id: nonEmptyString().default('fieldbridge'),
     user: z.string().optional(),

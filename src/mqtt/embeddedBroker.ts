@@ -7,6 +7,7 @@ import { getLogger, type Logger } from '../logging/index.js';
 // the process.
 
 export interface EmbeddedBrokerOptions {
+  /** The address it listens on (default 127.0.0.1); 0.0.0.0 or :: listens on every interface. */
   host?: string;
   /** 1883 by default; 0 picks a free port (tests). */
   port?: number;
@@ -39,6 +40,15 @@ function listen(server: Server, host: string, port: number): Promise<number> {
   });
 }
 
+const EVERY_INTERFACE = new Set(['0.0.0.0', '::']);
+
+/** How the gateway's own link reaches the broker: over loopback when it listens on every interface. */
+function linkHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1';
   const log = options.logger ?? getLogger('mqtt.broker');
@@ -54,8 +64,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   // A client that misbehaves is its own problem, not the broker's: one debug line each.
   broker.on('clientError', (client, error) => log.debug(`client ${client.id}: ${error.message}`));
   broker.on('connectionError', (_client, error) => log.debug(`connection error: ${error.message}`));
-  const url = `mqtt://${host}:${port}`;
-  log.info(`no mqtt.server configured: started the embedded MQTT broker on ${url}`, { url });
+  const url = `mqtt://${linkHost(host)}:${port}`;
+  const where = EVERY_INTERFACE.has(host) ? `${host}:${port} (every interface)` : url;
+  log.info(`no mqtt.server configured: started the embedded MQTT broker on ${where}`, { url });
 
   return {
     url,

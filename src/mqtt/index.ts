@@ -58,7 +58,10 @@ export interface OpenMqttOptions extends MqttLinkOptions {
  */
 export async function openMqtt(config: MqttConfig, options: OpenMqttOptions = {}): Promise<OpenedMqtt> {
   const { embeddedPort, ...linkOptions } = options;
-  let broker = config.server === undefined ? await startEmbeddedBroker({ port: embeddedPort ?? 1883 }) : null;
+  let broker =
+    config.server === undefined
+      ? await startEmbeddedBroker({ host: config.embedded_host, port: embeddedPort ?? 1883 })
+      : null;
   let current = config;
   let settings = settingsFor(config, broker);
   const link = new SupervisedLink(settings, linkOptions);
@@ -68,13 +71,16 @@ export async function openMqtt(config: MqttConfig, options: OpenMqttOptions = {}
       return broker;
     },
     reconfigure: async (next) => {
-      const keepBroker = broker !== null && next.embedded_port === current.embedded_port;
+      const keepBroker =
+        broker !== null &&
+        next.embedded_port === current.embedded_port &&
+        next.embedded_host === current.embedded_host;
       const nextBroker =
         next.server !== undefined
           ? null
           : keepBroker
             ? broker
-            : await startEmbeddedBroker({ port: next.embedded_port });
+            : await startEmbeddedBroker({ host: next.embedded_host, port: next.embedded_port });
       const nextSettings = settingsFor(next, nextBroker);
       current = next;
       if (nextBroker === broker && JSON.stringify(nextSettings) === JSON.stringify(settings)) return false;

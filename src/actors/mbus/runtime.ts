@@ -29,6 +29,11 @@ export interface MbusBusOptions extends SerialSettings {
   replyTimeoutMs?: number | undefined;
   /** How often a lost port's path is checked for the converter coming back. */
   watchIntervalMs?: number;
+  /**
+   * False when the link is no device node (the in-process simulator): its path is not watched, and
+   * `reenumerate` opens it again instead of looking for a converter under another name.
+   */
+  deviceNode?: boolean;
   log?: (message: string) => void;
 }
 
@@ -159,7 +164,10 @@ export class MbusBusRuntime implements BusRuntime {
         return;
       case 'reenumerate':
         await this.#lock.run('reenumerate', signal, async () => {
-          const path = await findConverter(this.options.path, this.#settings.path, signal);
+          const path =
+            this.options.deviceNode === false
+              ? this.#settings.path
+              : await findConverter(this.options.path, this.#settings.path, signal);
           if (path !== this.#settings.path)
             this.options.log?.(`the converter is now at ${path} (was ${this.#settings.path})`);
           await this.#closeLink();
@@ -215,7 +223,9 @@ export class MbusBusRuntime implements BusRuntime {
     const current: Open = { link, master };
     link.onLost((reason) => this.#lost(current, reason));
     this.#open = current;
-    this.#watch.whileOpen(this.#settings.path, () => this.#lost(current, 'the port disappeared'));
+    if (this.options.deviceNode !== false) {
+      this.#watch.whileOpen(this.#settings.path, () => this.#lost(current, 'the port disappeared'));
+    }
     if (this.#waitingForReturn) {
       // Opened again by one meter's connect or recovery step before the watch saw the port return:
       // the other meters are still waiting out their backoff and can come back now.

@@ -1,4 +1,5 @@
 import { fail } from '../codec/errors.js';
+import { manufacturerCode as manufacturerLetters } from '../codec/header.js';
 import type { SecondaryAddress } from '../codec/master.js';
 
 // The meters the simulator plays: who they are (primary and secondary address) and what they measure.
@@ -32,6 +33,8 @@ export interface MeterSpec {
   rate: number;
   /** Records per telegram; a meter with more answers in several telegrams (DIF 1F). 0: as many as fit. */
   recordsPerTelegram: number;
+  /** Share (0-1) of this meter's replies that are lost, whatever the line's `noAnswer` fault. */
+  lossRate?: number;
 }
 
 export type DataCoding = 'int16' | 'int24' | 'int32' | 'bcd8' | 'date' | 'datetime';
@@ -108,12 +111,33 @@ export function defaultMeters(count: number): MeterSpec[] {
   if (!Number.isInteger(count) || count < 1 || count > 250) {
     fail('bad_argument', `the number of meters must be 1-250, got ${count}`);
   }
-  return Array.from({ length: count }, (_, index) => {
-    const kind = DEFAULT_KINDS[index % DEFAULT_KINDS.length];
-    if (kind === undefined) throw new Error('unreachable: DEFAULT_KINDS is not empty');
-    const address = index + 1;
-    return { ...kind, address, id: String(12_340_000 + address) };
-  });
+  return Array.from({ length: count }, (_, index) => defaultMeter(index + 1));
+}
+
+/** The meter defaultMeters puts at primary address `address` (0-250; 0 is a warm water meter). */
+export function defaultMeter(address: number): MeterSpec {
+  const kind = DEFAULT_KINDS[(address + DEFAULT_KINDS.length - 1) % DEFAULT_KINDS.length];
+  if (kind === undefined) throw new Error('unreachable: DEFAULT_KINDS is not empty');
+  return { ...kind, address, id: String(12_340_000 + address) };
+}
+
+/**
+ * A meter that a select of `secondary` (wildcards allowed) finds, at primary address `address`: the
+ * given id digits, maker, version and medium where the address names them (a medium the simulator
+ * does not play, or a wildcard, keeps the default meter's), so a configured secondary address is
+ * there to be read.
+ */
+export function meterMatching(secondary: SecondaryAddress, address: number): MeterSpec {
+  const base = defaultMeter(address);
+  const letters = manufacturerLetters(secondary.manufacturer & 0xff, secondary.manufacturer >> 8);
+  const medium = MEDIUM_NAMES.find((name) => MEDIA[name] === secondary.medium);
+  return {
+    ...base,
+    id: [...secondary.id].map((digit, i) => (digit === 'F' ? (base.id[i] ?? '0') : digit)).join(''),
+    ...(secondary.manufacturer !== 0xffff && /^[A-Z]{3}$/.test(letters) ? { manufacturer: letters } : {}),
+    ...(secondary.version !== 0xff ? { version: secondary.version } : {}),
+    ...(medium ? { medium } : {}),
+  };
 }
 
 /** A slow, smooth wobble (±1) so instantaneous values look alive but stay repeatable for a given time. */

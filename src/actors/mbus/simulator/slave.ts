@@ -109,7 +109,25 @@ export class MbusBus {
     this.turnaroundMs = options.turnaroundMs ?? 10;
     this.startedAt = options.startedAt;
     this.#faults = mergeFaults(NO_FAULTS, options.faults ?? {});
-    this.meters = options.meters.map((spec) => ({
+    this.meters = options.meters.map((spec) => this.#newMeter(spec));
+  }
+
+  /**
+   * Makes the segment carry exactly these meters (the in-process line after a config change): a meter
+   * already there (same id and starting address) keeps its link state, address and aliveness.
+   */
+  setMeters(specs: readonly MeterSpec[]): void {
+    const next = specs.map((spec) => {
+      const same = this.meters.find(
+        (meter) => meter.spec.id === spec.id && meter.spec.address === spec.address,
+      );
+      return same ? { ...same, spec } : this.#newMeter(spec);
+    });
+    this.meters.splice(0, this.meters.length, ...next);
+  }
+
+  #newMeter(spec: MeterSpec): MeterState {
+    return {
       spec,
       secondary: secondaryAddressOf(spec),
       address: spec.address,
@@ -120,7 +138,7 @@ export class MbusBus {
       // Real meters start anywhere; seeded so a replay gets the same numbers.
       accessNumber: Math.floor(this.#random() * 256),
       lastReply: undefined,
-    }));
+    };
   }
 
   get faults(): Faults {
@@ -180,7 +198,8 @@ export class MbusBus {
   }
 
   #withFaults(reply: { meter: MeterState; bytes: Buffer }, events: SimEvent[]): BusAnswer | undefined {
-    const { noAnswer, corrupt } = this.#faults;
+    const { corrupt } = this.#faults;
+    const noAnswer = Math.max(this.#faults.noAnswer, reply.meter.spec.lossRate ?? 0);
     // Draw only for active faults, so switching one on does not shift the sequence of another.
     if (noAnswer > 0 && this.#random() < noAnswer) {
       events.push({
