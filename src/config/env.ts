@@ -9,6 +9,8 @@ export interface SubstitutionResult {
   /** The tree with every reference replaced (by '' where that was impossible). */
   value: unknown;
   problems: ConfigProblem[];
+  /** Where a string value had a reference in it: only these may become numbers (see typedReferences). */
+  substituted: PathSegment[][];
 }
 
 // `$${` is an escaped literal `${`; `${...}` a reference; a `${` without `}` is malformed.
@@ -42,10 +44,15 @@ function substituteString(text: string, env: Environment, report: (message: stri
 /** Replaces references in every string value (not in keys) of a parsed YAML tree. */
 export function substituteEnv(tree: unknown, env: Environment): SubstitutionResult {
   const problems: ConfigProblem[] = [];
+  const substituted: PathSegment[][] = [];
 
   const visit = (node: unknown, path: PathSegment[]): unknown => {
     if (typeof node === 'string') {
-      return substituteString(node, env, (message) => problems.push({ path: formatPath(path), message }));
+      const value = substituteString(node, env, (message) =>
+        problems.push({ path: formatPath(path), message }),
+      );
+      if (value !== node) substituted.push(path);
+      return value;
     }
     if (Array.isArray(node)) return node.map((item, index) => visit(item, [...path, index]));
     if (typeof node === 'object' && node !== null) {
@@ -56,5 +63,64 @@ export function substituteEnv(tree: unknown, env: Environment): SubstitutionResu
     return node;
   };
 
-  return { value: visit(tree, []), problems };
+  return { value: visit(tree, []), problems, substituted };
+}
+
+/** A schema problem, as far as typedReferences needs it (a zod issue). */
+interface TypeIssue {
+  code: string;
+  path: PropertyKey[];
+  expected?: string;
+  values?: readonly unknown[];
+}
+
+const NUMBER = /^-?\d+(\.\d+)?$/;
+const BOOLEAN: Record<string, boolean> = { true: true, false: false };
+
+/** What `text` is as the scalar the schema wanted at `issue`'s path, if it reads as one. */
+function scalarFor(issue: TypeIssue, text: string): number | boolean | undefined {
+  const trimmed = text.trim();
+  const wantsNumber =
+    (issue.code === 'invalid_type' && issue.expected === 'number') ||
+    (issue.code === 'invalid_value' && (issue.values ?? []).some((value) => typeof value === 'number'));
+  if (wantsNumber && NUMBER.test(trimmed)) return Number(trimmed);
+  if (issue.code === 'invalid_type' && issue.expected === 'boolean') return BOOLEAN[trimmed];
+  return undefined;
+}
+
+function withValueAt(tree: unknown, path: readonly PropertyKey[], value: unknown): unknown {
+  const [head, ...rest] = path;
+  if (head === undefined) return value;
+  if (Array.isArray(tree)) {
+    return tree.map((item: unknown, index) => (index === head ? withValueAt(item, rest, value) : item));
+  }
+  if (typeof tree !== 'object' || tree === null) return tree;
+  return { ...tree, [head]: withValueAt(Reflect.get(tree, head), rest, value) };
+}
+
+/**
+ * An environment variable is always text, so `port: ${HTTP_PORT}` is the string "8080" after
+ * substitution. Where the schema refused such a substituted string because it wants a number (or
+ * true/false) and the text reads as one, the tree with that value converted; undefined when there is
+ * none. Written values are left alone: a quoted "8080" in the file stays a string, and "abc" is never
+ * a number.
+ */
+export function typedReferences(
+  tree: unknown,
+  substituted: readonly PathSegment[][],
+  issues: readonly TypeIssue[],
+): unknown {
+  const referenced = new Set(substituted.map((path) => formatPath(path)));
+  let typed: unknown;
+  for (const issue of issues) {
+    if (!referenced.has(formatPath(issue.path))) continue;
+    const current: unknown = issue.path.reduce<unknown>(
+      (node, segment) => (typeof node === 'object' && node !== null ? Reflect.get(node, segment) : undefined),
+      typed ?? tree,
+    );
+    if (typeof current !== 'string') continue;
+    const scalar = scalarFor(issue, current);
+    if (scalar !== undefined) typed = withValueAt(typed ?? tree, issue.path, scalar);
+  }
+  return typed;
 }
