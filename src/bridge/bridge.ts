@@ -49,6 +49,8 @@ interface PendingCommand {
 
 /** How long retained discovery configs get to arrive after connecting before stale ones are removed. */
 const STALE_DISCOVERY_DELAY_MS = 2_000;
+/** While starting, how often the end of the start (the queue sent, the grace over) is looked for. */
+const START_CHECK_MS = 250;
 
 export class Bridge {
   readonly topics: Topics;
@@ -148,14 +150,11 @@ export class Bridge {
   /** Publishes what Home Assistant should know at once, subscribes, and starts the periodic work. */
   start(): void {
     this.#persistence.transaction(() => {
+      // The last run's reports describe a run that is over: this run's first report goes out first.
+      const stale = this.#persistence.outbox.discard(this.topics.bridgeHealth);
+      if (stale > 0) this.#logger.info(`dropped ${stale} bridge/health reports the last run could not send`);
       this.#retained.restoreStates();
-      this.#enqueue(
-        this.topics.bridgeInfo,
-        bridgeInfo(this.#config, this.#devices.values(), this.#version),
-        'state',
-        true,
-      );
-      this.#enqueue(this.topics.bridgeDevices, deviceList(this.#devices.values()), 'state', true);
+      this.#publishBridgeTopics();
       if (this.#persistence.recovery) {
         this.#enqueue(
           this.topics.bridgeEvent,
@@ -181,6 +180,29 @@ export class Bridge {
     if (this.#link.online) this.#linkChanged(true);
     this.#startHealthTimers();
     this.#healthReporter.publish();
+    this.#watchStart();
+  }
+
+  /** Status changes say when the start is over, except the queue sent and the grace elapsed: looked for. */
+  #watchStart(): void {
+    const timer = setInterval(() => {
+      this.#healthReporter.publishIfChanged();
+      if (!this.#healthReporter.starting) clearInterval(timer);
+    }, START_CHECK_MS);
+    this.#timers.push(timer);
+  }
+
+  /** bridge/info and bridge/devices (retained): at start, on a reload, and again on every connect. */
+  #publishBridgeTopics(): void {
+    this.#persistence.transaction(() => {
+      this.#enqueue(
+        this.topics.bridgeInfo,
+        bridgeInfo(this.#config, this.#devices.values(), this.#version),
+        'state',
+        true,
+      );
+      this.#enqueue(this.topics.bridgeDevices, deviceList(this.#devices.values()), 'state', true);
+    });
   }
 
   /** The health report and the state refresh, at the config's pace (again after a reload). */
@@ -212,15 +234,7 @@ export class Bridge {
       this.#devices.set(device.id, device);
       if (!this.#health.has(device.id)) this.#health.set(device.id, freshHealth(device));
     }
-    this.#persistence.transaction(() => {
-      this.#enqueue(
-        this.topics.bridgeInfo,
-        bridgeInfo(config, this.#devices.values(), this.#version),
-        'state',
-        true,
-      );
-      this.#enqueue(this.topics.bridgeDevices, deviceList(this.#devices.values()), 'state', true);
-    });
+    this.#publishBridgeTopics();
     this.#discovery.publishAll();
     this.#discovery.removeStale();
     this.#healthReporter.publishIfChanged();
@@ -406,6 +420,8 @@ export class Bridge {
   #linkChanged(online: boolean): void {
     if (online) {
       this.#healthReporter.linkUp();
+      // A broker without persistence lost every retained message; ours are announced again.
+      this.#publishBridgeTopics();
       this.#discovery.publishAll();
       this.#retained.republishAll();
       this.#timers.push(setTimeout(() => this.#discovery.removeStale(), STALE_DISCOVERY_DELAY_MS));

@@ -5,7 +5,7 @@ import type { OutboxStats } from '../persistence/index.js';
 // automations already rely on: status, timestamp, health.{status, mqtt_ok, <driver>_ok,
 // consecutive_failures, issues, time_since_mqtt, time_since_<driver>}, plus devices and queue.
 
-export type BridgeStatus = 'online' | 'degraded' | 'offline' | 'reconnecting';
+export type BridgeStatus = 'starting' | 'online' | 'degraded' | 'offline' | 'reconnecting';
 
 export interface DeviceHealth {
   driver: string;
@@ -25,6 +25,8 @@ export interface HealthInput {
   lastMqttAt: number | null;
   /** The backlog of an outage is still being sent. */
   catchingUp: boolean;
+  /** The gateway is still coming up: first connects of the link and the devices (see HealthReporter). */
+  starting?: boolean;
   devices: ReadonlyMap<string, DeviceHealth>;
   queue: OutboxStats;
 }
@@ -49,6 +51,8 @@ export function freshHealth(device: { driver: string }): DeviceHealth {
 }
 
 export function bridgeStatus(input: HealthInput): BridgeStatus {
+  // Not yet connected is no outage: saying offline, then reconnecting, on every start would be a flap.
+  if (input.starting) return 'starting';
   if (!input.linkOnline) return 'offline';
   const statuses = [...input.devices.values()].map((d) => d.status);
   if (input.catchingUp || statuses.some((s) => s === 'reconnecting' || s === 'connecting'))
@@ -60,6 +64,11 @@ export function bridgeStatus(input: HealthInput): BridgeStatus {
 
 function issues(input: HealthInput): string[] {
   const found: string[] = [];
+  if (input.starting) {
+    const devices = [...input.devices.values()];
+    const connected = devices.filter((device) => device.status.startsWith('connected')).length;
+    found.push(`starting: ${connected} of ${devices.length} devices connected so far`);
+  }
   if (!input.linkOnline) {
     const since = input.lastMqttAt === null ? 'start' : `${seconds(input.now - input.lastMqttAt)} s`;
     found.push(`MQTT broker unreachable for ${since}; messages are queued`);
