@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type DeviceHealth, freshHealth } from '../src/bridge/health.js';
-import { HealthReporter, START_GRACE_MS } from '../src/bridge/healthReporter.js';
+import { type DeviceHealth, freshHealth, isFirstConnect, START_GRACE_MS } from '../src/bridge/health.js';
+import { HealthReporter } from '../src/bridge/healthReporter.js';
 import type { DeviceStatus } from '../src/machines/notices.js';
 import type { OutboxStats } from '../src/persistence/index.js';
 import { offlineBridge } from './helpers/offlineBridge.js';
@@ -14,9 +14,9 @@ function rig(deviceIds: string[]) {
   let now = Date.parse('2026-01-01T12:00:00.000Z');
   const link = { online: false };
   const queue: OutboxStats = { depth: 0, bytes: 0, oldestAgeMs: 0, dropped: 0, published: 0 };
-  const devices = new Map<string, DeviceHealth>(
-    deviceIds.map((id) => [id, freshHealth({ driver: 'simulated' })]),
-  );
+  // As the Bridge makes them: coming up for the grace period.
+  const fresh = () => freshHealth({ driver: 'simulated' }, now + START_GRACE_MS);
+  const devices = new Map<string, DeviceHealth>(deviceIds.map((id) => [id, fresh()]));
   const statuses: string[] = [];
   const reporter = new HealthReporter({
     outbox: { stats: () => queue },
@@ -26,9 +26,16 @@ function rig(deviceIds: string[]) {
     publish: (payload) => statuses.push(String(payload.status)),
     now: () => now,
   });
+  /** What the Bridge does with a status notice. */
   const device = (id: string, status: DeviceStatus) => {
     const health = devices.get(id);
-    if (health) health.status = status;
+    if (health)
+      Object.assign(health, { status, comingUpUntil: isFirstConnect(status) ? health.comingUpUntil : null });
+    reporter.publishIfChanged();
+  };
+  /** What the Bridge does with a device a reload, a scan or a heard BLE sensor adds. */
+  const add = (id: string) => {
+    devices.set(id, fresh());
     reporter.publishIfChanged();
   };
   const linkUp = (queued = 0) => {
@@ -41,10 +48,30 @@ function rig(deviceIds: string[]) {
     now += ms;
     reporter.publishIfChanged();
   };
-  return { reporter, link, queue, statuses, device, linkUp, advance };
+  return { reporter, link, queue, statuses, device, add, linkUp, advance };
 }
 
 describe('HealthReporter at start', () => {
+  it('keeps online while a device added after the start makes its first connect; counts it once it fails', () => {
+    const r = rig(['a']);
+    r.reporter.publish();
+    r.linkUp();
+    r.device('a', 'connected.healthy');
+    r.add('found');
+    r.device('found', 'connecting');
+    r.advance(1_000);
+    r.device('found', 'connected.healthy');
+    expect(r.statuses).toEqual(['starting', 'online']);
+    // Once connected, a disconnect is an outage again.
+    r.device('found', 'disconnected');
+    r.device('found', 'connected.healthy');
+    // A first connect that takes longer than the grace is one too.
+    r.add('silent');
+    r.device('silent', 'connecting');
+    r.advance(START_GRACE_MS);
+    expect(r.statuses).toEqual(['starting', 'online', 'degraded', 'online', 'reconnecting']);
+  });
+
   it('reports starting until the link and every device are up, then online: no offline/reconnecting flap', () => {
     const r = rig(['a', 'b']);
     r.reporter.publish();

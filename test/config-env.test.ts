@@ -90,6 +90,24 @@ describe('environment substitution', () => {
     expect(config.devices[0]).toMatchObject({ baud: 9600 });
   });
 
+  it('gives an M-Bus address the primary number a variable holds, and keeps a secondary address text', () => {
+    const yaml = 'devices:\n  - id: m\n    driver: mbus\n    port: /dev/ttyUSB0\n    address: ${ADDRESS}\n';
+    expect(parseConfig(yaml, { ADDRESS: '5' }).devices[0]).toMatchObject({ address: 5 });
+    expect(parseConfig(yaml, { ADDRESS: '1234567812345678' }).devices[0]).toMatchObject({
+      address: '1234567812345678',
+    });
+    expect(problemsOf(yaml, { ADDRESS: '251' })).toEqual([
+      'devices[0].address: must be a primary address 0..250 or a secondary address of 16 hexadecimal ' +
+        'digits written as a quoted string (got "251")',
+    ]);
+  });
+
+  it('does not make a number of a variable where a string is checked otherwise', () => {
+    expect(problemsOf('mqtt:\n  server: ${URL}\n', { URL: '1883' })).toEqual([
+      'mqtt.server: must be a URL starting with mqtt://, mqtts://, ws:// or wss:// (e.g. mqtt://localhost:1883)',
+    ]);
+  });
+
   it('keeps a variable in a string field a string, even when it looks like a number', () => {
     const config = parseConfig('mqtt:\n  password: ${PW}\n  client_id: ${ID}\n', { PW: '1234', ID: '7' });
     expect(config.mqtt).toMatchObject({ password: '1234', client_id: '7' });

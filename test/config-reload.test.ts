@@ -205,6 +205,10 @@ describe('config reload of health in the running gateway', () => {
     const healthCount = () => connected.on('fieldbridge/bridge/health').length;
     const stateCount = () => connected.on('fieldbridge/m1').length;
     await connected.waitFor('the first reading', () => stateCount() > 0);
+    // The start is over (its status changes are published at once, not at the pace under test).
+    await connected.waitFor('online', () =>
+      connected.json<{ status: string }>('fieldbridge/bridge/health').some((h) => h.status === 'online'),
+    );
     // Slow pace: nothing more within a second.
     const [health, states] = [healthCount(), stateCount()];
     await new Promise((resolve) => setTimeout(resolve, 1_000));

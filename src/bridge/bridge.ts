@@ -9,7 +9,7 @@ import { bridgeInfo, deviceList } from './bridgeInfo.js';
 import { checkDeviceCommand } from './deviceCommands.js';
 import { DiscoveryPublisher } from './discoveryPublisher.js';
 import { OutboxDrainer, type PublishLink } from './drainer.js';
-import { type DeviceHealth, freshHealth } from './health.js';
+import { type DeviceHealth, freshHealth, isFirstConnect, START_GRACE_MS } from './health.js';
 import { HealthReporter } from './healthReporter.js';
 import { type RequestContext, RequestHandler } from './requestHandler.js';
 import { type Transaction, errorResponse, okResponse } from './requests.js';
@@ -143,7 +143,7 @@ export class Bridge {
     for (const device of options.config.devices) {
       if (!device.enabled) continue;
       this.#devices.set(device.id, device);
-      this.#health.set(device.id, freshHealth(device));
+      this.#health.set(device.id, freshHealth(device, this.#now() + START_GRACE_MS));
     }
   }
 
@@ -232,7 +232,9 @@ export class Bridge {
     }
     for (const device of enabled) {
       this.#devices.set(device.id, device);
-      if (!this.#health.has(device.id)) this.#health.set(device.id, freshHealth(device));
+      if (!this.#health.has(device.id)) {
+        this.#health.set(device.id, freshHealth(device, this.#now() + START_GRACE_MS));
+      }
     }
     this.#publishBridgeTopics();
     this.#discovery.publishAll();
@@ -346,6 +348,8 @@ export class Bridge {
       consecutiveFailures: notice.consecutiveFailures,
       lastSuccessAt: notice.lastSuccessAt ?? health.lastSuccessAt,
     });
+    // Its first connect is over: from now on, disconnected or connecting is an outage.
+    if (!isFirstConnect(notice.status)) health.comingUpUntil = null;
     const available = isAvailable(notice.status);
     const device = this.#devices.get(notice.deviceId);
     if (available && !wasAvailable && device) this.#restorer.restore(device, 'it is available again');

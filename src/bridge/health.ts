@@ -7,6 +7,9 @@ import type { OutboxStats } from '../persistence/index.js';
 
 export type BridgeStatus = 'starting' | 'online' | 'degraded' | 'offline' | 'reconnecting';
 
+/** How long the gateway's start, and a device's first connect, may take before they count as down. */
+export const START_GRACE_MS = 30_000;
+
 export interface DeviceHealth {
   driver: string;
   status: DeviceStatus;
@@ -15,6 +18,8 @@ export interface DeviceHealth {
   lastSuccessAt: number | null;
   restarts: number;
   lastRecoveryStep: string | null;
+  /** Until then, while on its first connect, the device is coming up, not down (see isComingUp). */
+  comingUpUntil: number | null;
 }
 
 export interface HealthInput {
@@ -37,8 +42,8 @@ function isDown(status: DeviceStatus): boolean {
   return status === 'offline' || status === 'reconnecting' || status === 'disconnected';
 }
 
-/** A device's health before it has said anything. */
-export function freshHealth(device: { driver: string }): DeviceHealth {
+/** A device's health before it has said anything; coming up until `comingUpUntil` (none: not at all). */
+export function freshHealth(device: { driver: string }, comingUpUntil: number | null = null): DeviceHealth {
   return {
     driver: device.driver,
     status: 'disconnected',
@@ -47,14 +52,31 @@ export function freshHealth(device: { driver: string }): DeviceHealth {
     lastSuccessAt: null,
     restarts: 0,
     lastRecoveryStep: null,
+    comingUpUntil,
   };
+}
+
+/** Not connected yet, and not failed either: the states before a device's first connect ends. */
+export function isFirstConnect(status: DeviceStatus): boolean {
+  return status === 'disconnected' || status === 'connecting';
+}
+
+/**
+ * A device on its first connect, within its grace: at a start or just added (a reload, a scan, a BLE
+ * sensor heard), it is no outage, and the bridge's status does not flap to degraded or reconnecting
+ * for it.
+ */
+export function isComingUp(device: DeviceHealth, now: number): boolean {
+  return device.comingUpUntil !== null && now < device.comingUpUntil && isFirstConnect(device.status);
 }
 
 export function bridgeStatus(input: HealthInput): BridgeStatus {
   // Not yet connected is no outage: saying offline, then reconnecting, on every start would be a flap.
   if (input.starting) return 'starting';
   if (!input.linkOnline) return 'offline';
-  const statuses = [...input.devices.values()].map((d) => d.status);
+  const statuses = [...input.devices.values()]
+    .filter((device) => !isComingUp(device, input.now))
+    .map((device) => device.status);
   if (input.catchingUp || statuses.some((s) => s === 'reconnecting' || s === 'connecting'))
     return 'reconnecting';
   if (statuses.some((s) => s === 'offline' || s === 'connected.degraded' || s === 'disconnected'))

@@ -1,6 +1,12 @@
-import type { DeviceStatus } from '../machines/notices.js';
 import type { Outbox } from '../persistence/index.js';
-import { bridgeStatus, type DeviceHealth, type HealthInput, healthPayload } from './health.js';
+import {
+  bridgeStatus,
+  type DeviceHealth,
+  type HealthInput,
+  healthPayload,
+  isComingUp,
+  START_GRACE_MS,
+} from './health.js';
 
 // `<base>/bridge/health`: what it is computed from (the link, the outbox, each device's health) and
 // when it goes out: on the bridge's timer, and at once whenever the status changes. After an outage
@@ -9,12 +15,6 @@ import { bridgeStatus, type DeviceHealth, type HealthInput, healthPayload } from
 // A start is no outage: until the link has connected, what was queued before it is sent and every device
 // has finished its first connect (or START_GRACE_MS has passed), the status is `starting`, so a start
 // reads starting → online rather than offline → reconnecting → online.
-
-/** How long a start may take before the status tells what is wrong (a device that never connects). */
-export const START_GRACE_MS = 30_000;
-
-/** A device that has not finished its first connect. */
-const FIRST_CONNECT: ReadonlySet<DeviceStatus> = new Set(['disconnected', 'connecting']);
 
 export interface HealthReporterOptions {
   outbox: Pick<Outbox, 'stats'>;
@@ -97,7 +97,7 @@ export class HealthReporter {
     const settled =
       this.#linkSeen &&
       !this.#catchingUp &&
-      [...this.#options.devices.values()].every((device) => !FIRST_CONNECT.has(device.status));
+      ![...this.#options.devices.values()].some((device) => isComingUp(device, now));
     const grace = this.#options.startGraceMs ?? START_GRACE_MS;
     if (settled || now - this.#startedAt >= grace) this.#started = true;
     return !this.#started;

@@ -9,7 +9,7 @@ export interface SubstitutionResult {
   /** The tree with every reference replaced (by '' where that was impossible). */
   value: unknown;
   problems: ConfigProblem[];
-  /** Where a string value had a reference in it: only these may become numbers (see typedReferences). */
+  /** Where a string value had a reference in it: only these may become numbers (parseWithTypedReferences). */
   substituted: PathSegment[][];
 }
 
@@ -66,12 +66,18 @@ export function substituteEnv(tree: unknown, env: Environment): SubstitutionResu
   return { value: visit(tree, []), problems, substituted };
 }
 
-/** A schema problem, as far as typedReferences needs it (a zod issue). */
+/** A schema problem, as far as parseWithTypedReferences needs it (a zod issue). */
 interface TypeIssue {
   code: string;
   path: PropertyKey[];
   expected?: string;
   values?: readonly unknown[];
+}
+
+/** A parse, as far as parseWithTypedReferences needs it (zod's safeParse result). */
+interface ParseOutcome {
+  success: boolean;
+  error?: { issues: readonly TypeIssue[] } | undefined;
 }
 
 const NUMBER = /^-?\d+(\.\d+)?$/;
@@ -88,6 +94,13 @@ function scalarFor(issue: TypeIssue, text: string): number | boolean | undefined
   return undefined;
 }
 
+function valueAt(tree: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>(
+    (node, segment) => (typeof node === 'object' && node !== null ? Reflect.get(node, segment) : undefined),
+    tree,
+  );
+}
+
 function withValueAt(tree: unknown, path: readonly PropertyKey[], value: unknown): unknown {
   const [head, ...rest] = path;
   if (head === undefined) return value;
@@ -98,29 +111,46 @@ function withValueAt(tree: unknown, path: readonly PropertyKey[], value: unknown
   return { ...tree, [head]: withValueAt(Reflect.get(tree, head), rest, value) };
 }
 
+interface Conversion {
+  path: PropertyKey[];
+  value: number | boolean;
+  /** The schema said it wants a number (or true/false) there; otherwise the number is only a guess. */
+  wanted: boolean;
+}
+
 /**
- * An environment variable is always text, so `port: ${HTTP_PORT}` is the string "8080" after
- * substitution. Where the schema refused such a substituted string because it wants a number (or
- * true/false) and the text reads as one, the tree with that value converted; undefined when there is
- * none. Written values are left alone: a quoted "8080" in the file stays a string, and "abc" is never
- * a number.
+ * Parses `tree` (substituted) with `parse`. An environment variable is always text, so
+ * `port: ${HTTP_PORT}` is the string "8080" after substitution: where the schema refuses such a
+ * substituted string because it wants a number (or true/false) and the text reads as one, it is parsed
+ * again with the value converted. A number the schema did not ask for by type (an M-Bus `address` is a
+ * primary number or a secondary string) is kept only if the schema then accepts it. Written values are
+ * left alone: a quoted "8080" in the file stays a string, and "abc" is never a number.
  */
-export function typedReferences(
+export function parseWithTypedReferences<R extends ParseOutcome>(
   tree: unknown,
   substituted: readonly PathSegment[][],
-  issues: readonly TypeIssue[],
-): unknown {
+  parse: (tree: unknown) => R,
+): R {
+  const first = parse(tree);
   const referenced = new Set(substituted.map((path) => formatPath(path)));
-  let typed: unknown;
-  for (const issue of issues) {
-    if (!referenced.has(formatPath(issue.path))) continue;
-    const current: unknown = issue.path.reduce<unknown>(
-      (node, segment) => (typeof node === 'object' && node !== null ? Reflect.get(node, segment) : undefined),
-      typed ?? tree,
-    );
-    if (typeof current !== 'string') continue;
-    const scalar = scalarFor(issue, current);
-    if (scalar !== undefined) typed = withValueAt(typed ?? tree, issue.path, scalar);
+  const conversions = new Map<string, Conversion>();
+  for (const issue of first.error?.issues ?? []) {
+    const key = formatPath(issue.path);
+    const text = valueAt(tree, issue.path);
+    if (!referenced.has(key) || typeof text !== 'string' || conversions.get(key)?.wanted) continue;
+    const scalar = scalarFor(issue, text);
+    if (scalar !== undefined) conversions.set(key, { path: issue.path, value: scalar, wanted: true });
+    else if (issue.code === 'custom' && NUMBER.test(text.trim())) {
+      conversions.set(key, { path: issue.path, value: Number(text.trim()), wanted: false });
+    }
   }
-  return typed;
+  if (conversions.size === 0) return first;
+  const converted = (chosen: Conversion[]) =>
+    chosen.reduce((node, { path, value }) => withValueAt(node, path, value), tree);
+  const all = [...conversions.values()];
+  const second = parse(converted(all));
+  // A guess the schema refuses as a number too stays the text it was (with its first, clearer, problem).
+  const refused = new Set((second.error?.issues ?? []).map((issue) => formatPath(issue.path)));
+  const kept = all.filter((conversion) => conversion.wanted || !refused.has(formatPath(conversion.path)));
+  return kept.length === all.length ? second : parse(converted(kept));
 }
