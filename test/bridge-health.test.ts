@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type DeviceHealth, freshHealth, isFirstConnect, START_GRACE_MS } from '../src/bridge/health.js';
+import { comingUp, type DeviceHealth, isFirstConnect, START_GRACE_MS } from '../src/bridge/health.js';
 import { HealthReporter } from '../src/bridge/healthReporter.js';
 import type { DeviceStatus } from '../src/machines/notices.js';
 import type { OutboxStats } from '../src/persistence/index.js';
@@ -15,7 +15,7 @@ function rig(deviceIds: string[]) {
   const link = { online: false };
   const queue: OutboxStats = { depth: 0, bytes: 0, oldestAgeMs: 0, dropped: 0, published: 0 };
   // As the Bridge makes them: coming up for the grace period.
-  const fresh = () => freshHealth({ driver: 'simulated' }, now + START_GRACE_MS);
+  const fresh = () => comingUp({ driver: 'simulated' }, now);
   const devices = new Map<string, DeviceHealth>(deviceIds.map((id) => [id, fresh()]));
   const statuses: string[] = [];
   const reporter = new HealthReporter({

@@ -9,7 +9,7 @@ import { bridgeInfo, deviceList } from './bridgeInfo.js';
 import { checkDeviceCommand } from './deviceCommands.js';
 import { DiscoveryPublisher } from './discoveryPublisher.js';
 import { OutboxDrainer, type PublishLink } from './drainer.js';
-import { type DeviceHealth, freshHealth, isFirstConnect, START_GRACE_MS } from './health.js';
+import { comingUp, type DeviceHealth, isFirstConnect } from './health.js';
 import { HealthReporter } from './healthReporter.js';
 import { type RequestContext, RequestHandler } from './requestHandler.js';
 import { type Transaction, errorResponse, okResponse } from './requests.js';
@@ -49,8 +49,6 @@ interface PendingCommand {
 
 /** How long retained discovery configs get to arrive after connecting before stale ones are removed. */
 const STALE_DISCOVERY_DELAY_MS = 2_000;
-/** While starting, how often the end of the start (the queue sent, the grace over) is looked for. */
-const START_CHECK_MS = 250;
 
 export class Bridge {
   readonly topics: Topics;
@@ -143,7 +141,7 @@ export class Bridge {
     for (const device of options.config.devices) {
       if (!device.enabled) continue;
       this.#devices.set(device.id, device);
-      this.#health.set(device.id, freshHealth(device, this.#now() + START_GRACE_MS));
+      this.#health.set(device.id, comingUp(device, this.#now()));
     }
   }
 
@@ -180,16 +178,7 @@ export class Bridge {
     if (this.#link.online) this.#linkChanged(true);
     this.#startHealthTimers();
     this.#healthReporter.publish();
-    this.#watchStart();
-  }
-
-  /** Status changes say when the start is over, except the queue sent and the grace elapsed: looked for. */
-  #watchStart(): void {
-    const timer = setInterval(() => {
-      this.#healthReporter.publishIfChanged();
-      if (!this.#healthReporter.starting) clearInterval(timer);
-    }, START_CHECK_MS);
-    this.#timers.push(timer);
+    this.#timers.push(this.#healthReporter.watchStart());
   }
 
   /** bridge/info and bridge/devices (retained): at start, on a reload, and again on every connect. */
@@ -232,9 +221,7 @@ export class Bridge {
     }
     for (const device of enabled) {
       this.#devices.set(device.id, device);
-      if (!this.#health.has(device.id)) {
-        this.#health.set(device.id, freshHealth(device, this.#now() + START_GRACE_MS));
-      }
+      if (!this.#health.has(device.id)) this.#health.set(device.id, comingUp(device, this.#now()));
     }
     this.#publishBridgeTopics();
     this.#discovery.publishAll();

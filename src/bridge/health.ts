@@ -56,6 +56,11 @@ export function freshHealth(device: { driver: string }, comingUpUntil: number | 
   };
 }
 
+/** The health of a device that starts now: coming up for START_GRACE_MS. */
+export function comingUp(device: { driver: string }, now: number): DeviceHealth {
+  return freshHealth(device, now + START_GRACE_MS);
+}
+
 /** Not connected yet, and not failed either: the states before a device's first connect ends. */
 export function isFirstConnect(status: DeviceStatus): boolean {
   return status === 'disconnected' || status === 'connecting';

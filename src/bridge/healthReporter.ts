@@ -16,6 +16,9 @@ import {
 // has finished its first connect (or START_GRACE_MS has passed), the status is `starting`, so a start
 // reads starting → online rather than offline → reconnecting → online.
 
+/** While starting, how often the end of the start is looked for (see watchStart). */
+const START_CHECK_MS = 250;
+
 export interface HealthReporterOptions {
   outbox: Pick<Outbox, 'stats'>;
   link: { readonly online: boolean };
@@ -68,6 +71,18 @@ export class HealthReporter {
     const statusChange = payload.status !== this.#lastStatus;
     this.#lastStatus = String(payload.status);
     this.#options.publish(payload, statusChange);
+  }
+
+  /**
+   * Status changes say when the start is over, except for the queue sent and the grace elapsed: those
+   * are looked for every START_CHECK_MS until it is. The timer is the caller's to clear at stop.
+   */
+  watchStart(): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      this.publishIfChanged();
+      if (!this.starting) clearInterval(timer);
+    }, START_CHECK_MS);
+    return timer;
   }
 
   /** bridge/health goes out at once on any status change, not only on the interval. */
