@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { problemsOf } from './helpers/config.js';
 import { parseConfig } from '../src/config/index.js';
+import { withDiscovered } from '../src/gateway/discovered.js';
+import type { DiscoveredDevice } from '../src/persistence/index.js';
 
 // Values that parse but make no sense: intervals of 0 that turn a timer into a busy loop
 // (`health.interval_ms: 0` published thousands of health messages a second), overrides for buses that
@@ -153,6 +155,19 @@ describe('one serial port, one baud rate', () => {
     ]);
   });
 
+  it('runs a meter a scan found at the baud rate its line has now', () => {
+    const config = parseConfig('mbus:\n  - { port: /dev/ttyUSB0, baud: 9600 }\n', {});
+    const found: DiscoveredDevice = {
+      id: 'mbus_12345678',
+      // Found while the line still ran at 2400 Bd.
+      config: { id: 'mbus_12345678', driver: 'mbus', port: '/dev/ttyUSB0', baud: 2400, address: 5 },
+      foundAt: 0,
+    };
+    expect(withDiscovered(config, [found]).config.devices).toEqual([
+      expect.objectContaining({ id: 'mbus_12345678', baud: 9600 }),
+    ]);
+  });
+
   it('accepts meters sharing a port at one speed, and simulated meters with no port', () => {
     const yaml =
       'mbus:\n  - { port: /dev/ttyUSB0, baud: 9600 }\n' +
@@ -183,6 +198,18 @@ describe('http.port and the embedded broker', () => {
 });
 
 describe('device ids are unique regardless of case', () => {
+  it('leaves out a found device whose id a configured one has in another case', () => {
+    const config = parseConfig('devices:\n  - { id: MBUS_12345678, driver: simulated }\n', {});
+    const found: DiscoveredDevice = {
+      id: 'mbus_12345678',
+      config: { id: 'mbus_12345678', driver: 'mbus', port: '/dev/ttyUSB0', address: 5 },
+      foundAt: 0,
+    };
+    const effective = withDiscovered(config, [found]);
+    expect(effective.config.devices.map((device) => device.id)).toEqual(['MBUS_12345678']);
+    expect(effective.skipped).toEqual(['mbus_12345678: the id is taken by a configured device']);
+  });
+
   it('refuses ids that differ only in case, naming the first', () => {
     const yaml =
       'devices:\n  - { id: heat1, driver: simulated }\n  - { id: water, driver: simulated }\n' +
