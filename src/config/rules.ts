@@ -171,14 +171,17 @@ function busesOf(tree: ValidatedTree): Set<string> | undefined {
 
 /** An override for a bus nothing runs on is a typo (or a leftover) that would silently do nothing. */
 function checkSupervisedBusesExist(tree: ValidatedTree): void {
-  const overrides = tree.entries(['supervisor', 'buses']);
+  const raw = tree.raw(['supervisor', 'buses']);
+  // Not a mapping at all: that has its own problem.
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return;
+  const overrides = Object.keys(raw);
   if (overrides.length === 0) return;
   const buses = busesOf(tree);
   if (buses === undefined) return;
   const known = [...buses].sort();
-  for (const [busId] of overrides) {
-    if (buses.has(String(busId))) continue;
-    const suggestion = closestMatch(String(busId), known);
+  for (const busId of overrides) {
+    if (buses.has(busId)) continue;
+    const suggestion = closestMatch(busId, known);
     const hint =
       suggestion !== undefined
         ? `did you mean "${suggestion}"?`
@@ -209,7 +212,10 @@ function checkOneBaudPerPort(tree: ValidatedTree): void {
   for (const [index] of tree.entries(['mbus'])) visit(['mbus', index], `mbus[${index}]`);
   for (const [index] of tree.entries(['devices'])) {
     const device = ['devices', index];
-    const serial = (tree.value([...device, 'transport']) ?? 'serial') === 'serial';
+    // An absent transport is the default, serial; an invalid one has its own problem.
+    const transport =
+      tree.raw([...device, 'transport']) === undefined ? 'serial' : tree.value([...device, 'transport']);
+    const serial = transport === 'serial';
     if (tree.value([...device, 'driver']) === 'mbus' && serial) visit(device, `devices[${index}]`);
   }
 }
