@@ -15,7 +15,7 @@ export function wholeNumber(min: number, max?: number) {
   return max === undefined ? atLeastMin : atLeastMin.max(max);
 }
 
-/** A duration in milliseconds; 0 is allowed (it usually means "never" or "immediately"). */
+/** A delay in milliseconds where 0 ("at once") is harmless: a simulated delay, a bounded retry. */
 export const durationMs = () => integer().min(0);
 
 /**
