@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Bridge, type BridgeLink } from '../src/bridge/bridge.js';
-import { parseConfig } from '../src/config/index.js';
+import { offlineBridge } from './helpers/offlineBridge.js';
 import { persistenceFixture } from './helpers/persistenceFiles.js';
 
 // A reading and a command's answer for the same device in one event-loop turn: the reading waits for
@@ -9,14 +8,6 @@ import { persistenceFixture } from './helpers/persistenceFiles.js';
 
 const { dbPath, open } = persistenceFixture();
 
-/** A link that is down: everything stays in the outbox, where the test reads it. */
-const offlineLink: BridgeLink = {
-  online: false,
-  publish: (_topic, _payload, _options, done) => done(new Error('offline')),
-  subscribe: () => undefined,
-  onStateChange: () => undefined,
-};
-
 const settle = async () => {
   for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 };
@@ -24,13 +15,7 @@ const settle = async () => {
 describe('Bridge: a command answer after a reading still waiting for its commit', () => {
   it('keeps the answer’s state, in the database and in the newest retained state message', async () => {
     const persistence = open({ path: dbPath() });
-    const bridge = new Bridge({
-      config: parseConfig('devices: [{ id: lamp, driver: simulated }]', {}),
-      version: 'test',
-      persistence,
-      link: offlineLink,
-      send: () => undefined,
-    });
+    const bridge = offlineBridge(persistence);
     try {
       const at = Date.parse('2026-01-01T12:00:00.000Z');
       bridge.handleNotice({

@@ -219,7 +219,7 @@ describe('start', () => {
     expect(result.code).toBe(2);
     expect(result.gatewayCalls).toEqual([]);
     expect(result.stderr.split('\n').slice(0, 2)).toEqual([
-      'health.interval_ms: must be >= 0 (got -1)',
+      'health.interval_ms: must be >= 100 (got -1)',
       'http.port: must be >= 1 (got 0)',
     ]);
   });

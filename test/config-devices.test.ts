@@ -259,7 +259,7 @@ describe('device validation', () => {
     ).toEqual([
       'devices[0].simulation.failure_rate: must be <= 1 (got 1.5)',
       'devices[0].simulation.hang_rate: must be >= 0 (got -0.1)',
-      'devices[0].simulation.disconnect_every_ms: must be >= 0 (got -1)',
+      'devices[0].simulation.disconnect_every_ms: must be 0 (off) or >= 100 (got -1)',
       'devices[0].simulation.operation_delay_ms: expected a whole number, got 0.5',
       'devices[0].simulation.failure_rat: unknown key (did you mean "failure_rate"?)',
     ]);
@@ -275,7 +275,7 @@ describe('device validation', () => {
       'devices[0].bus: must not be empty',
       'devices[0].enabled: expected true or false, got the string "yes"',
       'devices[0].restart: must be one of permanent, transient or temporary (got the string "always")',
-      'devices[0].poll_interval_ms: must be >= 0 (got -1)',
+      'devices[0].poll_interval_ms: must be 0 (off) or >= 50 (got -1)',
     ]);
   });
 
@@ -305,7 +305,7 @@ describe('device validation', () => {
     ).toEqual([
       'devices[0].reconnect.factor: must be >= 1 (got 0)',
       'devices[0].commands.queue_size: must be >= 1 (got 0)',
-      'devices[0].timeouts.read: must be > 0 (got 0)',
+      'devices[0].timeouts.read: must be >= 100 (got 0)',
     ]);
   });
 
@@ -338,7 +338,7 @@ describe('device validation', () => {
     expect(
       deviceProblems(
         '{ id: a, driver: mbus }',
-        '{ id: a, driver: ble, mac: x, reconnect: { max_ms: 5 } }',
+        '{ id: a, driver: ble, mac: x, reconnect: { max_ms: 500 } }',
         '{ id: c, driver: dali, typo: 1 }',
       ),
     ).toEqual([

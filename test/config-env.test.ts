@@ -71,8 +71,68 @@ describe('environment substitution', () => {
     expect(config.logging.namespaces).toEqual({ '${NS}': 'debug' });
   });
 
-  it('produces strings: a number from the environment is not a number', () => {
-    expect(problemsOf('http:\n  port: ${PORT}\n', { PORT: '9000' })).toEqual([
+  it('gives a numeric field the number a variable holds (ports in Docker: port: ${HTTP_PORT})', () => {
+    const yaml =
+      'http:\n  port: ${HTTP_PORT}\n  enabled: ${HTTP_ENABLED}\n' +
+      'mqtt:\n  embedded_port: "${MQTT_PORT:-1884}"\n  protocol_version: ${MQTT_VERSION}\n' +
+      'health:\n  interval_ms: ${HEALTH_MS}\n' +
+      'devices:\n  - id: heat\n    driver: mbus\n    port: /dev/ttyUSB0\n    baud: ${BAUD}\n';
+    const config = parseConfig(yaml, {
+      HTTP_PORT: '9000',
+      HTTP_ENABLED: 'false',
+      MQTT_VERSION: '5',
+      HEALTH_MS: ' 15000 ',
+      BAUD: '9600',
+    });
+    expect(config.http).toMatchObject({ port: 9000, enabled: false });
+    expect(config.mqtt).toMatchObject({ embedded_port: 1884, protocol_version: 5 });
+    expect(config.health.interval_ms).toBe(15_000);
+    expect(config.devices[0]).toMatchObject({ baud: 9600 });
+  });
+
+  it('gives an M-Bus address the primary number a variable holds, and keeps a secondary address text', () => {
+    const yaml = 'devices:\n  - id: m\n    driver: mbus\n    port: /dev/ttyUSB0\n    address: ${ADDRESS}\n';
+    expect(parseConfig(yaml, { ADDRESS: '5' }).devices[0]).toMatchObject({ address: 5 });
+    expect(parseConfig(yaml, { ADDRESS: '1234567812345678' }).devices[0]).toMatchObject({
+      address: '1234567812345678',
+    });
+    expect(problemsOf(yaml, { ADDRESS: '251' })).toEqual([
+      'devices[0].address: must be a primary address 0..250 or a secondary address of 16 hexadecimal ' +
+        'digits written as a quoted string (got "251")',
+    ]);
+  });
+
+  it('does not make a number of a variable where a string is checked otherwise', () => {
+    expect(problemsOf('mqtt:\n  server: ${URL}\n', { URL: '1883' })).toEqual([
+      'mqtt.server: must be a URL starting with mqtt://, mqtts://, ws:// or wss:// (e.g. mqtt://localhost:1883)',
+    ]);
+  });
+
+  it('keeps a variable in a string field a string, even when it looks like a number', () => {
+    const config = parseConfig('mqtt:\n  password: ${PW}\n  client_id: ${ID}\n', { PW: '1234', ID: '7' });
+    expect(config.mqtt).toMatchObject({ password: '1234', client_id: '7' });
+  });
+
+  it('refuses a variable that is not a number where a number belongs, and checks the number it is', () => {
+    expect(problemsOf('http:\n  port: ${PORT}\n', { PORT: 'abc' })).toEqual([
+      'http.port: expected a number, got the string "abc"',
+    ]);
+    expect(problemsOf('http:\n  port: ${PORT}\n', { PORT: '0x50' })).toEqual([
+      'http.port: expected a number, got the string "0x50"',
+    ]);
+    expect(problemsOf('http:\n  port: ${PORT}\n', { PORT: '70000' })).toEqual([
+      'http.port: must be <= 65535 (got 70000)',
+    ]);
+    expect(problemsOf('health:\n  interval_ms: ${MS}\n', { MS: '0' })).toEqual([
+      'health.interval_ms: must be >= 100 (got 0)',
+    ]);
+    expect(problemsOf('http:\n  enabled: ${ON}\n', { ON: 'yes' })).toEqual([
+      'http.enabled: expected true or false, got the string "yes"',
+    ]);
+  });
+
+  it('does not turn a quoted number written in the file into a number', () => {
+    expect(problemsOf('http:\n  port: "9000"\n')).toEqual([
       'http.port: expected a number, got the string "9000"',
     ]);
   });

@@ -76,6 +76,8 @@ describe('supervisorPolicy', () => {
       max_restarts: 10
       period_ms: 5000
       restart_backoff: { max_ms: 90000 }
+mbus:
+  - { port: /dev/ttyUSB0 }
 `,
     {},
   );

@@ -205,20 +205,24 @@ describe('config reload of health in the running gateway', () => {
     const healthCount = () => connected.on('fieldbridge/bridge/health').length;
     const stateCount = () => connected.on('fieldbridge/m1').length;
     await connected.waitFor('the first reading', () => stateCount() > 0);
+    // The start is over (its status changes are published at once, not at the pace under test).
+    await connected.waitFor('online', () =>
+      connected.json<{ status: string }>('fieldbridge/bridge/health').some((h) => h.status === 'online'),
+    );
     // Slow pace: nothing more within a second.
     const [health, states] = [healthCount(), stateCount()];
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect([healthCount(), stateCount()]).toEqual([health, states]);
 
     const discoveryBefore = connected.messages.filter((m) => m.topic.startsWith('homeassistant/')).length;
-    file.write(config(200, 300));
+    file.write(config(200, 1_000));
     await connected.waitFor('health every 200 ms', () => healthCount() >= health + 5, 10_000);
-    await connected.waitFor('states refreshed every 300 ms', () => stateCount() >= states + 3, 10_000);
+    await connected.waitFor('states refreshed every second', () => stateCount() >= states + 3, 10_000);
     // expire_after is 3 × state_refresh_ms: the discovery configs say the new one.
     await connected.waitFor('discovery with the new expire_after', () =>
       connected.messages
         .slice(discoveryBefore)
-        .some((m) => m.topic.startsWith('homeassistant/') && m.payload.includes('"expire_after":1')),
+        .some((m) => m.topic.startsWith('homeassistant/') && m.payload.includes('"expire_after":3')),
     );
   }, 30_000);
 });

@@ -211,7 +211,7 @@ describe('persistence, logging, health, http', () => {
     ).toEqual([
       'logging.file.max_size_mb: must be >= 1 (got 0)',
       'logging.file.max_files: expected a whole number, got 1.5',
-      'logging.repeat_summary_ms: must be >= 0 (got -1)',
+      'logging.repeat_summary_ms: must be >= 1000 (got -1)',
     ]);
   });
 
@@ -237,7 +237,7 @@ describe('supervisor', () => {
       'supervisor.strategy: must be one_for_one or rest_for_one (got the string "one_for_all")',
       'supervisor.max_restarts: must be >= 0 (got -1)',
       'supervisor.period_ms: expected a whole number, got 1.5',
-      'supervisor.degraded_after_ms: must be >= 0 (got -5)',
+      'supervisor.degraded_after_ms: must be >= 1000 (got -5)',
       'supervisor.ladder_reset_after_ms: expected a number, got the string "x"',
     ]);
   });
@@ -254,7 +254,8 @@ describe('supervisor', () => {
   it('checks per-bus overrides, merged over the top-level restart_backoff', () => {
     const yaml =
       'supervisor:\n  buses:\n    "mbus:/dev/ttyUSB0":\n      max_restarts: -1\n' +
-      '      restart_backoff: { min_ms: 60000 }\n    "ble:hci0":\n      buses: {}\n';
+      '      restart_backoff: { min_ms: 60000 }\n    "ble:hci0":\n      buses: {}\n' +
+      'mbus: [{ port: /dev/ttyUSB0 }]\nble: [{ adapter: hci0 }]\n';
     expect(problemsOf(yaml)).toEqual([
       'supervisor.buses["mbus:/dev/ttyUSB0"].max_restarts: must be >= 0 (got -1)',
       'supervisor.buses["ble:hci0"].buses: unknown key (expected one of: strategy, max_restarts, period_ms, ' +
@@ -269,7 +270,7 @@ describe('device_defaults', () => {
     const yaml =
       'device_defaults:\n  reconnect: { initial_ms: 0, factor: 0.5, jitter: 1, max_attempts: 0 }\n';
     expect(problemsOf(yaml)).toEqual([
-      'device_defaults.reconnect.initial_ms: must be > 0 (got 0)',
+      'device_defaults.reconnect.initial_ms: must be >= 50 (got 0)',
       'device_defaults.reconnect.factor: must be >= 1 (got 0.5)',
       'device_defaults.reconnect.jitter: must be < 1 (got 1)',
       'device_defaults.reconnect.max_attempts: must be >= 1 (got 0)',
@@ -297,11 +298,11 @@ describe('device_defaults', () => {
     expect(problemsOf(yaml)).toEqual([
       'device_defaults.health.failure_threshold: must be >= 1 (got 0)',
       'device_defaults.commands.queue_size: must be >= 1 (got 0)',
-      'device_defaults.commands.ttl_ms: must be > 0 (got 0)',
+      'device_defaults.commands.ttl_ms: must be >= 100 (got 0)',
       'device_defaults.commands.retry_delays_ms[1]: must be >= 0 (got -1)',
       'device_defaults.commands.retry_delays_ms[2]: expected a whole number, got 2.5',
-      'device_defaults.timeouts.connect: must be > 0 (got 0)',
-      'device_defaults.timeouts.read: must be > 0 (got -5)',
+      'device_defaults.timeouts.connect: must be >= 100 (got 0)',
+      'device_defaults.timeouts.read: must be >= 100 (got -5)',
       'device_defaults.timeouts.write: expected a number, got the string "fast"',
     ]);
   });
@@ -425,7 +426,7 @@ describe('file structure', () => {
       expect(error).toBeInstanceOf(ConfigError);
       const configError = error as ConfigError;
       expect(configError.problems).toEqual([
-        { path: 'health.interval_ms', message: 'must be >= 0 (got -1)' },
+        { path: 'health.interval_ms', message: 'must be >= 100 (got -1)' },
         { path: 'http.port', message: 'must be >= 1 (got 0)' },
       ]);
       expect(configError.message).toContain('2 problems');

@@ -29,6 +29,31 @@ async function subscribe(filters: string[]): Promise<Subscriber> {
   return subscriber;
 }
 
+interface HealthReport {
+  status: string;
+  timestamp: string;
+  uptime_s: number;
+}
+
+/** The bridge/health reports delivered live (not a retained copy handed out on subscribing), in order. */
+function liveHealth(subscriber: Subscriber): HealthReport[] {
+  return subscriber
+    .on('fb/bridge/health')
+    .filter((message) => !message.retain)
+    .map((message) => JSON.parse(message.payload) as HealthReport);
+}
+
+/** The statuses up to and including the first `online`. */
+function statusesUntilOnline(reports: readonly HealthReport[]): string[] {
+  const statuses = reports.map((report) => report.status);
+  return statuses.slice(0, statuses.indexOf('online') + 1);
+}
+
+const TWO_DEVICES = [
+  '  - { id: h1, driver: simulated, poll_interval_ms: 1000 }',
+  '  - { id: h2, driver: mbus, transport: simulated, poll_interval_ms: 1000 }',
+].join('\n');
+
 describeWithMosquitto('gateway ↔ mosquitto', () => {
   beforeAll(async () => {
     broker = await Mosquitto.start();
@@ -163,6 +188,79 @@ describeWithMosquitto('gateway ↔ mosquitto', () => {
       // Nothing changed on the device side: its only reading is the one taken at connect.
       expect(readingSeqs(sub, `fb/${id}/reading`), id).toEqual([1]);
     }
+  }, 60_000);
+
+  it('bridge/health on start goes straight to online (no offline/reconnecting flap), and never delivers the previous run’s report first', async () => {
+    const gateway = rig(TWO_DEVICES, 'http: { enabled: false }');
+    const first = await subscribe(['fb/bridge/health']);
+    gateway.start();
+    await first.waitFor('the first run online', () =>
+      liveHealth(first).some((report) => report.status === 'online'),
+    );
+    expect(statusesUntilOnline(liveHealth(first)).filter((status) => status !== 'starting')).toEqual([
+      'online',
+    ]);
+
+    // The broker goes away: the reports of this run wait in the outbox, and the run ends before it is
+    // back, so they are still queued when the next run starts.
+    await broker.kill();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await gateway.stop('SIGTERM');
+    await broker.restart();
+
+    const second = await subscribe(['fb/bridge/health']);
+    const restartedAt = Date.now();
+    gateway.start();
+    await second.waitFor('the second run online', () =>
+      liveHealth(second).some((report) => report.status === 'online'),
+    );
+    const reports = liveHealth(second);
+    // Every report delivered is this run's: made after it started.
+    expect(reports.map((report) => Date.parse(report.timestamp) >= restartedAt - 1_000)).not.toContain(false);
+    expect(reports[0]?.uptime_s).toBeLessThanOrEqual(1);
+    expect(statusesUntilOnline(reports).filter((status) => status !== 'starting')).toEqual(['online']);
+  }, 60_000);
+
+  it('publishes bridge/info and bridge/devices again after a broker restart that lost every retained message', async () => {
+    const gateway = rig(TWO_DEVICES, 'http: { enabled: false }');
+    const states = await subscribe(['fb/bridge/state']);
+    gateway.start();
+    const late = await subscribe(['fb/bridge/info', 'fb/bridge/devices']);
+    await late.waitFor('info and devices', () =>
+      ['fb/bridge/info', 'fb/bridge/devices'].every((topic) => late.on(topic).length > 0),
+    );
+    // Acknowledged and gone from the outbox: nothing of them is left to send again after the restart.
+    const health = await subscribe(['fb/bridge/health']);
+    await health.waitFor('an empty queue', () =>
+      health
+        .json<{ queue: { depth: number } }>('fb/bridge/health')
+        .some((report) => report.queue.depth === 0),
+    );
+    const onlineBefore = states.on('fb/bridge/state').length;
+    await broker.kill();
+    // Started again empty: no persistence, so no retained message survives.
+    await broker.restart();
+    await states.waitFor(
+      'the gateway back on the new broker',
+      () =>
+        states
+          .on('fb/bridge/state')
+          .slice(onlineBefore)
+          .some((message) => message.payload === '{"state":"online"}'),
+      30_000,
+    );
+    const fresh = await subscribe(['fb/bridge/info', 'fb/bridge/devices', 'fb/bridge/health']);
+    await fresh.waitFor(
+      'retained info, devices and health',
+      () =>
+        ['fb/bridge/info', 'fb/bridge/devices', 'fb/bridge/health'].every((topic) =>
+          fresh.on(topic).some((message) => message.retain),
+        ),
+      5_000,
+    );
+    const devices = fresh.json<{ id: string }[]>('fb/bridge/devices').at(-1);
+    expect(devices?.map((device) => device.id)).toEqual(['h1', 'h2']);
+    expect(fresh.json<{ version?: string }>('fb/bridge/info').at(-1)?.version).toEqual(expect.any(String));
   }, 60_000);
 
   it('announces Home Assistant discovery, republishes it on HA birth, removes entities that are gone', async () => {

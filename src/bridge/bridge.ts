@@ -9,7 +9,7 @@ import { bridgeInfo, deviceList } from './bridgeInfo.js';
 import { checkDeviceCommand } from './deviceCommands.js';
 import { DiscoveryPublisher } from './discoveryPublisher.js';
 import { OutboxDrainer, type PublishLink } from './drainer.js';
-import { type DeviceHealth, freshHealth } from './health.js';
+import { comingUp, type DeviceHealth, isFirstConnect } from './health.js';
 import { HealthReporter } from './healthReporter.js';
 import { type RequestContext, RequestHandler } from './requestHandler.js';
 import { type Transaction, errorResponse, okResponse } from './requests.js';
@@ -149,21 +149,18 @@ export class Bridge {
     for (const device of options.config.devices) {
       if (!device.enabled) continue;
       this.#devices.set(device.id, device);
-      this.#health.set(device.id, freshHealth(device));
+      this.#health.set(device.id, comingUp(device, this.#now()));
     }
   }
 
   /** Publishes what Home Assistant should know at once, subscribes, and starts the periodic work. */
   start(): void {
     this.#persistence.transaction(() => {
+      // The last run's reports describe a run that is over: this run's first report goes out first.
+      const stale = this.#persistence.outbox.discard(this.topics.bridgeHealth);
+      if (stale > 0) this.#logger.info(`dropped ${stale} bridge/health reports the last run could not send`);
       this.#retained.restoreStates();
-      this.#enqueue(
-        this.topics.bridgeInfo,
-        bridgeInfo(this.#config, this.#devices.values(), this.#version),
-        'state',
-        true,
-      );
-      this.#enqueue(this.topics.bridgeDevices, deviceList(this.#devices.values()), 'state', true);
+      this.#publishBridgeTopics();
       if (this.#persistence.recovery) {
         this.#enqueue(
           this.topics.bridgeEvent,
@@ -199,6 +196,20 @@ export class Bridge {
     this.#healthReporter.publish();
     // The count of a flood of refused commands is written even when the flood stops.
     this.#timers.push(setInterval(() => this.#refusals.flush(), this.#config.health.interval_ms));
+    this.#timers.push(this.#healthReporter.watchStart());
+  }
+
+  /** bridge/info and bridge/devices (retained): at start, on a reload, and again on every connect. */
+  #publishBridgeTopics(): void {
+    this.#persistence.transaction(() => {
+      this.#enqueue(
+        this.topics.bridgeInfo,
+        bridgeInfo(this.#config, this.#devices.values(), this.#version),
+        'state',
+        true,
+      );
+      this.#enqueue(this.topics.bridgeDevices, deviceList(this.#devices.values()), 'state', true);
+    });
   }
 
   /** The health report and the state refresh, at the config's pace (again after a reload). */
@@ -228,19 +239,11 @@ export class Bridge {
     for (const device of enabled) {
       this.#devices.set(device.id, device);
       this.#gone.delete(device.id);
-      if (!this.#health.has(device.id)) this.#health.set(device.id, freshHealth(device));
+      if (!this.#health.has(device.id)) this.#health.set(device.id, comingUp(device, this.#now()));
     }
     // Before the configs are published again: the tracker still knows what the dropped ones announced.
     this.forgetDevices(dropped, removedBecause);
-    this.#persistence.transaction(() => {
-      this.#enqueue(
-        this.topics.bridgeInfo,
-        bridgeInfo(config, this.#devices.values(), this.#version),
-        'state',
-        true,
-      );
-      this.#enqueue(this.topics.bridgeDevices, deviceList(this.#devices.values()), 'state', true);
-    });
+    this.#publishBridgeTopics();
     this.#discovery.publishAll();
     this.#discovery.removeStale();
     this.#healthReporter.publishIfChanged();
@@ -389,6 +392,8 @@ export class Bridge {
       consecutiveFailures: notice.consecutiveFailures,
       lastSuccessAt: notice.lastSuccessAt ?? health.lastSuccessAt,
     });
+    // Its first connect is over: from now on, disconnected or connecting is an outage.
+    if (!isFirstConnect(notice.status)) health.comingUpUntil = null;
     const available = isAvailable(notice.status);
     const device = this.#devices.get(notice.deviceId);
     if (available && !wasAvailable && device) this.#restorer.restore(device, 'it is available again');
@@ -467,6 +472,8 @@ export class Bridge {
   #linkChanged(online: boolean): void {
     if (online) {
       this.#healthReporter.linkUp();
+      // A broker without persistence lost every retained message; ours are announced again.
+      this.#publishBridgeTopics();
       this.#discovery.publishAll();
       this.#retained.republishAll();
       this.#timers.push(setTimeout(() => this.#discovery.removeStale(), STALE_DISCOVERY_DELAY_MS));

@@ -5,7 +5,10 @@ import type { OutboxStats } from '../persistence/index.js';
 // automations already rely on: status, timestamp, health.{status, mqtt_ok, <driver>_ok,
 // consecutive_failures, issues, time_since_mqtt, time_since_<driver>}, plus devices and queue.
 
-export type BridgeStatus = 'online' | 'degraded' | 'offline' | 'reconnecting';
+export type BridgeStatus = 'starting' | 'online' | 'degraded' | 'offline' | 'reconnecting';
+
+/** How long the gateway's start, and a device's first connect, may take before they count as down. */
+export const START_GRACE_MS = 30_000;
 
 export interface DeviceHealth {
   driver: string;
@@ -15,6 +18,8 @@ export interface DeviceHealth {
   lastSuccessAt: number | null;
   restarts: number;
   lastRecoveryStep: string | null;
+  /** Until then, while on its first connect, the device is coming up, not down (see isComingUp). */
+  comingUpUntil: number | null;
 }
 
 export interface HealthInput {
@@ -25,6 +30,8 @@ export interface HealthInput {
   lastMqttAt: number | null;
   /** The backlog of an outage is still being sent. */
   catchingUp: boolean;
+  /** The gateway is still coming up: first connects of the link and the devices (see HealthReporter). */
+  starting?: boolean;
   devices: ReadonlyMap<string, DeviceHealth>;
   queue: OutboxStats;
 }
@@ -35,8 +42,8 @@ function isDown(status: DeviceStatus): boolean {
   return status === 'offline' || status === 'reconnecting' || status === 'disconnected';
 }
 
-/** A device's health before it has said anything. */
-export function freshHealth(device: { driver: string }): DeviceHealth {
+/** A device's health before it has said anything; coming up until `comingUpUntil` (none: not at all). */
+export function freshHealth(device: { driver: string }, comingUpUntil: number | null = null): DeviceHealth {
   return {
     driver: device.driver,
     status: 'disconnected',
@@ -45,12 +52,36 @@ export function freshHealth(device: { driver: string }): DeviceHealth {
     lastSuccessAt: null,
     restarts: 0,
     lastRecoveryStep: null,
+    comingUpUntil,
   };
 }
 
+/** The health of a device that starts now: coming up for START_GRACE_MS. */
+export function comingUp(device: { driver: string }, now: number): DeviceHealth {
+  return freshHealth(device, now + START_GRACE_MS);
+}
+
+/** Not connected yet, and not failed either: the states before a device's first connect ends. */
+export function isFirstConnect(status: DeviceStatus): boolean {
+  return status === 'disconnected' || status === 'connecting';
+}
+
+/**
+ * A device on its first connect, within its grace: at a start or just added (a reload, a scan, a BLE
+ * sensor heard), it is no outage, and the bridge's status does not flap to degraded or reconnecting
+ * for it.
+ */
+export function isComingUp(device: DeviceHealth, now: number): boolean {
+  return device.comingUpUntil !== null && now < device.comingUpUntil && isFirstConnect(device.status);
+}
+
 export function bridgeStatus(input: HealthInput): BridgeStatus {
+  // Not yet connected is no outage: saying offline, then reconnecting, on every start would be a flap.
+  if (input.starting) return 'starting';
   if (!input.linkOnline) return 'offline';
-  const statuses = [...input.devices.values()].map((d) => d.status);
+  const statuses = [...input.devices.values()]
+    .filter((device) => !isComingUp(device, input.now))
+    .map((device) => device.status);
   if (input.catchingUp || statuses.some((s) => s === 'reconnecting' || s === 'connecting'))
     return 'reconnecting';
   if (statuses.some((s) => s === 'offline' || s === 'connected.degraded' || s === 'disconnected'))
@@ -60,6 +91,11 @@ export function bridgeStatus(input: HealthInput): BridgeStatus {
 
 function issues(input: HealthInput): string[] {
   const found: string[] = [];
+  if (input.starting) {
+    const devices = [...input.devices.values()];
+    const connected = devices.filter((device) => device.status.startsWith('connected')).length;
+    found.push(`starting: ${connected} of ${devices.length} devices connected so far`);
+  }
   if (!input.linkOnline) {
     const since = input.lastMqttAt === null ? 'start' : `${seconds(input.now - input.lastMqttAt)} s`;
     found.push(`MQTT broker unreachable for ${since}; messages are queued`);

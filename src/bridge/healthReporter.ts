@@ -1,9 +1,23 @@
 import type { Outbox } from '../persistence/index.js';
-import { bridgeStatus, type DeviceHealth, type HealthInput, healthPayload } from './health.js';
+import {
+  bridgeStatus,
+  type DeviceHealth,
+  type HealthInput,
+  healthPayload,
+  isComingUp,
+  START_GRACE_MS,
+} from './health.js';
 
 // `<base>/bridge/health`: what it is computed from (the link, the outbox, each device's health) and
 // when it goes out: on the bridge's timer, and at once whenever the status changes. After an outage
 // the backlog counts as "reconnecting" until it has been sent, so a consumer sees the catch-up.
+//
+// A start is no outage: until the link has connected, what was queued before it is sent and every device
+// has finished its first connect (or START_GRACE_MS has passed), the status is `starting`, so a start
+// reads starting → online rather than offline → reconnecting → online.
+
+/** While starting, how often the end of the start is looked for (see watchStart). */
+const START_CHECK_MS = 250;
 
 export interface HealthReporterOptions {
   outbox: Pick<Outbox, 'stats'>;
@@ -14,6 +28,8 @@ export interface HealthReporterOptions {
   /** Enqueues the payload, retained; a status change goes out as an event (never coalesced away). */
   publish: (payload: Record<string, unknown>, statusChange: boolean) => void;
   now: () => number;
+  /** START_GRACE_MS unless a test says otherwise. */
+  startGraceMs?: number;
 }
 
 export class HealthReporter {
@@ -22,6 +38,8 @@ export class HealthReporter {
   #lastMqttAt: number | null = null;
   #catchingUp = false;
   #lastStatus: string | undefined;
+  #linkSeen = false;
+  #started = false;
 
   constructor(options: HealthReporterOptions) {
     this.#options = options;
@@ -35,6 +53,12 @@ export class HealthReporter {
   linkUp(): void {
     this.#lastMqttAt = this.#options.now();
     this.#catchingUp = this.#options.outbox.stats().depth > 0;
+    this.#linkSeen = true;
+  }
+
+  /** Still coming up (see START_GRACE_MS); once over, it stays over. */
+  get starting(): boolean {
+    return this.#input().starting === true;
   }
 
   /** bridge/health as it would be published now (also GET /health and the health_check request). */
@@ -49,6 +73,18 @@ export class HealthReporter {
     this.#options.publish(payload, statusChange);
   }
 
+  /**
+   * Status changes say when the start is over, except for the queue sent and the grace elapsed: those
+   * are looked for every START_CHECK_MS until it is. The timer is the caller's to clear at stop.
+   */
+  watchStart(): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      this.publishIfChanged();
+      if (!this.starting) clearInterval(timer);
+    }, START_CHECK_MS);
+    return timer;
+  }
+
   /** bridge/health goes out at once on any status change, not only on the interval. */
   publishIfChanged(): void {
     if (bridgeStatus(this.#input()) !== this.#lastStatus) this.publish();
@@ -58,14 +94,27 @@ export class HealthReporter {
     const { outbox, link, inFlight, devices, now } = this.#options;
     const queue = outbox.stats();
     if (this.#catchingUp && queue.depth <= inFlight()) this.#catchingUp = false;
+    const at = now();
     return {
-      now: now(),
+      now: at,
       startedAt: this.#startedAt,
       linkOnline: link.online,
-      lastMqttAt: link.online ? now() : this.#lastMqttAt,
+      lastMqttAt: link.online ? at : this.#lastMqttAt,
       catchingUp: this.#catchingUp,
+      starting: this.#isStarting(at),
       devices,
       queue,
     };
+  }
+
+  #isStarting(now: number): boolean {
+    if (this.#started) return false;
+    const settled =
+      this.#linkSeen &&
+      !this.#catchingUp &&
+      ![...this.#options.devices.values()].some((device) => isComingUp(device, now));
+    const grace = this.#options.startGraceMs ?? START_GRACE_MS;
+    if (settled || now - this.#startedAt >= grace) this.#started = true;
+    return !this.#started;
   }
 }

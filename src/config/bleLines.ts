@@ -5,7 +5,7 @@
 // Assistant with no per-device config, and the neighbours' do not.
 
 import { z } from 'zod';
-import { durationMs, macAddress, nonEmptyString, positiveMs } from './fields.js';
+import { macAddress, msAtLeast, nonEmptyString, offlineAfterMs } from './fields.js';
 
 export const BLE_FORMATS = ['bthome', 'ruuvi', 'atc'] as const;
 export type BleFormatName = (typeof BLE_FORMATS)[number];
@@ -28,9 +28,9 @@ export function dbusAddress() {
 
 /** The adapter watchdog: how often it looks, when a silent scan is stuck, when a recovery step is checked. */
 export const bleWatchdogSchema = z.strictObject({
-  interval_ms: positiveMs().default(60_000),
-  stuck_after_ms: positiveMs().default(120_000),
-  verify_after_ms: positiveMs().default(15_000),
+  interval_ms: msAtLeast(100).default(60_000),
+  stuck_after_ms: msAtLeast(1_000).default(120_000),
+  verify_after_ms: msAtLeast(100).default(15_000),
 });
 
 const bleLine = z.strictObject({
@@ -52,7 +52,7 @@ const bleLine = z.strictObject({
   /** Only these MACs are added, at any signal strength (none given: those near enough). */
   allow: z.array(macAddress()).optional(),
   /** What the sensors found here get as `offline_after_ms`. */
-  offline_after_ms: durationMs().default(DEFAULT_BLE_OFFLINE_AFTER_MS),
+  offline_after_ms: offlineAfterMs().default(DEFAULT_BLE_OFFLINE_AFTER_MS),
   watchdog: bleWatchdogSchema.prefault({}),
 });
 

@@ -3,7 +3,7 @@
 // Lights found by a scan become devices (stored in the database, see DiscoveredDeviceStore).
 
 import { z } from 'zod';
-import { durationMs, nonEmptyString } from './fields.js';
+import { nonEmptyString, pollIntervalMs } from './fields.js';
 
 const daliLine = z.strictObject({
   /** Picks one adapter when several are plugged in; leave it out when there is one. */
@@ -13,7 +13,7 @@ const daliLine = z.strictObject({
   /** `auto`: scan at start when no light on this adapter is known; `always`; `never` (on request only). */
   scan_on_start: z.enum(['auto', 'always', 'never']).default('auto'),
   /** The self-test of the lights a scan finds: each one's status is queried this often. */
-  self_test_interval_ms: durationMs().default(60_000),
+  self_test_interval_ms: pollIntervalMs().default(60_000),
 });
 
 export const daliSection = z.array(daliLine).default(() => []);

@@ -3,14 +3,18 @@
 
 import { z } from 'zod';
 import { DEFAULT_COMMANDS, DEFAULT_HEALTH, DEFAULT_RECONNECT, DEFAULT_TIMEOUTS } from '../machines/policy.js';
-import { durationMs, positiveMs, whenFieldsValid, wholeNumber } from './fields.js';
+import { durationMs, msAtLeast, whenFieldsValid, wholeNumber } from './fields.js';
+
+/** No bus answers faster; a smaller hard timeout would fail every operation. */
+const timeoutMs = () => msAtLeast(100);
 
 export const MAX_MS_BELOW_INITIAL_MS = 'must be >= initial_ms';
 
 const reconnectFields = {
-  initial_ms: positiveMs(),
+  // Reconnecting every few ms is a tight loop against a device that is not there.
+  initial_ms: msAtLeast(50),
   factor: z.number().min(1),
-  max_ms: durationMs(),
+  max_ms: msAtLeast(50),
   // 1 would allow a delay of zero, i.e. reconnecting in a tight loop.
   jitter: z.number().min(0).lt(1),
   max_attempts: wholeNumber(1),
@@ -22,13 +26,13 @@ const healthFields = {
 
 const commandFields = {
   queue_size: wholeNumber(1),
-  ttl_ms: positiveMs(),
-  /** One entry per retry; empty means failed commands are not retried. */
+  ttl_ms: msAtLeast(100),
+  /** One entry per retry; empty means failed commands are not retried. 0 retries at once (the count bounds it). */
   retry_delays_ms: z.array(durationMs()),
 };
 
 /** Operation name → hard timeout. `connect` and `default` always exist; other keys are free-form. */
-const timeoutOverrides = z.record(z.string().min(1), positiveMs());
+const timeoutOverrides = z.record(z.string().min(1), timeoutMs());
 
 const reconnectDefaults = z
   .strictObject({
@@ -65,10 +69,10 @@ export const deviceDefaultsSection = z
       .prefault({}),
     timeouts: z
       .object({
-        connect: positiveMs().default(DEFAULT_TIMEOUTS.connect),
-        default: positiveMs().default(DEFAULT_TIMEOUTS.default),
+        connect: timeoutMs().default(DEFAULT_TIMEOUTS.connect),
+        default: timeoutMs().default(DEFAULT_TIMEOUTS.default),
       })
-      .catchall(positiveMs())
+      .catchall(timeoutMs())
       .prefault({}),
   })
   .prefault({});

@@ -7,11 +7,14 @@ import { deviceTuningOverrides } from './device-defaults.js';
 import {
   bindKey,
   deviceId,
+  disconnectEveryMs,
   durationMs,
   fraction,
   macAddress,
   mbusAddress,
   nonEmptyString,
+  offlineAfterMs,
+  pollIntervalMs,
   whenFieldsValid,
   wholeNumber,
 } from './fields.js';
@@ -21,6 +24,7 @@ export const DRIVER_NAMES = ['mbus', 'dali', 'ble', 'simulated'] as const;
 export type DriverName = (typeof DRIVER_NAMES)[number];
 
 export const MBUS_BAUD_RATES = [300, 600, 1200, 2400, 4800, 9600, 19200, 38400] as const;
+export const MBUS_DEFAULT_BAUD = 2400;
 
 /** Behaviour of the simulated transport, used to exercise the self-healing without hardware. */
 export const DEFAULT_SIMULATION = {
@@ -38,7 +42,7 @@ const simulation = z.strictObject({
   /** Probability that an operation never answers (only its timeout ends it). */
   hang_rate: fraction().default(DEFAULT_SIMULATION.hang_rate),
   /** Drop the connection this often; 0 = never. */
-  disconnect_every_ms: durationMs().default(DEFAULT_SIMULATION.disconnect_every_ms),
+  disconnect_every_ms: disconnectEveryMs().default(DEFAULT_SIMULATION.disconnect_every_ms),
   operation_delay_ms: durationMs().default(DEFAULT_SIMULATION.operation_delay_ms),
 });
 
@@ -54,7 +58,7 @@ const commonFields = {
   enabled: z.boolean().default(true),
   restart: z.enum(['permanent', 'transient', 'temporary']).default('permanent'),
   /** 0 = do not poll. */
-  poll_interval_ms: durationMs().optional(),
+  poll_interval_ms: pollIntervalMs().optional(),
   simulation: simulation.optional(),
   ...deviceTuningOverrides,
 };
@@ -79,13 +83,13 @@ const mbusDevice = z
     transport: z.enum(['serial', 'simulated']).default('serial'),
     /** Serial port of the M-Bus level converter, e.g. /dev/ttyUSB0. */
     port: nonEmptyString().optional(),
-    baud: z.literal(MBUS_BAUD_RATES).default(2400),
+    baud: z.literal(MBUS_BAUD_RATES).default(MBUS_DEFAULT_BAUD),
     /** Primary (0-250) or secondary (16 hex digits) address; none = the only meter on the bus. */
     address: mbusAddress().optional(),
     ...commonFields,
-    poll_interval_ms: durationMs().default(15_000),
+    poll_interval_ms: pollIntervalMs().default(15_000),
     /** Home Assistant shows the meter's entities unavailable when it has not been read for this long. */
-    offline_after_ms: durationMs().default(90_000),
+    offline_after_ms: offlineAfterMs().default(90_000),
   })
   .superRefine(simulationNeedsSimulatedTransport, whenFieldsValid('transport', 'simulation'))
   .superRefine(
@@ -118,7 +122,7 @@ const daliDevice = z
     role: z.enum(['light', 'adapter']).optional(),
     ...commonFields,
     /** The self-test: each light's status is queried this often, so a dead bus or a lamp that lost power is noticed. */
-    poll_interval_ms: durationMs().default(60_000),
+    poll_interval_ms: pollIntervalMs().default(60_000),
   })
   .superRefine(simulationNeedsSimulatedTransport, whenFieldsValid('transport', 'simulation'))
   .superRefine(
@@ -152,7 +156,7 @@ const bleDevice = z
     mac: macAddress().optional(),
     bind_key: bindKey().optional(),
     /** Sensors: not heard for this long and the device is unavailable (default 10 minutes; 0: never). */
-    offline_after_ms: durationMs().optional(),
+    offline_after_ms: offlineAfterMs().optional(),
     /** Adapter devices: another D-Bus than the system bus. */
     bus_address: dbusAddress().optional(),
     /** Adapter devices: the watchdog's timing. */
@@ -190,7 +194,7 @@ const simulatedDevice = z
     driver: z.literal('simulated'),
     transport: z.literal('simulated').default('simulated'),
     ...commonFields,
-    poll_interval_ms: durationMs().default(1_000),
+    poll_interval_ms: pollIntervalMs().default(1_000),
   })
   .superRefine(simulationNeedsSimulatedTransport, whenFieldsValid('transport', 'simulation'));
 

@@ -15,11 +15,34 @@ export function wholeNumber(min: number, max?: number) {
   return max === undefined ? atLeastMin : atLeastMin.max(max);
 }
 
-/** A duration in milliseconds; 0 is allowed (it usually means "never" or "immediately"). */
+/** A delay in milliseconds where 0 ("at once") is harmless: a simulated delay, a bounded retry. */
 export const durationMs = () => integer().min(0);
 
-/** A duration in milliseconds that must be strictly positive. */
-export const positiveMs = () => integer().positive();
+/**
+ * A duration in milliseconds of at least `min`. Every interval, period, delay and timeout has a floor:
+ * 0 or a few ms turns a timer into a busy loop (`health.interval_ms: 0` published thousands of
+ * messages a second) or makes every operation time out. The floors are listed in README.md.
+ */
+export const msAtLeast = (min: number) => integer().min(min);
+
+/** A period that 0 switches off ("never"); any other value is at least `min` ms (see msAtLeast). */
+function msOffOrAtLeast(min: number) {
+  return integer().superRefine((ms, ctx) => {
+    // A fraction already has its own "expected a whole number" problem.
+    if (Number.isInteger(ms) && ms !== 0 && ms < min) {
+      ctx.addIssue(`must be 0 (off) or >= ${min} (got ${ms})`);
+    }
+  });
+}
+
+/** How often a device is polled (a DALI self-test, an M-Bus read); 0: not at all. */
+export const pollIntervalMs = () => msOffOrAtLeast(50);
+
+/** Unheard (unread) this long and a device is unavailable; 0: never. */
+export const offlineAfterMs = () => msOffOrAtLeast(1_000);
+
+/** Simulated link loss every so often; 0: never. */
+export const disconnectEveryMs = () => msOffOrAtLeast(100);
 
 export const nonEmptyString = () => z.string().min(1);
 

@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
-import { type Environment, substituteEnv } from './env.js';
+import { type Environment, parseWithTypedReferences, substituteEnv } from './env.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { createIssueTranslator } from './issues.js';
 import { configSchema, type FieldbridgeConfig } from './schema.js';
@@ -76,7 +76,9 @@ function validateTree(tree: unknown, env: Environment): FieldbridgeConfig {
   }
   const substituted = substituteEnv(dropEmptyValues(root), env);
   const translator = createIssueTranslator();
-  const result = configSchema.safeParse(substituted.value, { error: translator.errorMap });
+  const result = parseWithTypedReferences(substituted.value, substituted.substituted, (tree) =>
+    configSchema.safeParse(tree, { error: translator.errorMap }),
+  );
   // A value whose variable is missing was replaced by '' and may fail validation too; say it only once.
   const envPaths = substituted.problems.map((problem) => problem.path);
   const schemaProblems = result.success ? [] : translator.toProblems(result.error.issues, envPaths);

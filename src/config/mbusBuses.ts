@@ -3,8 +3,8 @@
 // Assistant. Meters found by a scan become devices (stored in the database, see DiscoveredDeviceStore).
 
 import { z } from 'zod';
-import { MBUS_BAUD_RATES } from './devices.js';
-import { durationMs, nonEmptyString } from './fields.js';
+import { MBUS_BAUD_RATES, MBUS_DEFAULT_BAUD } from './devices.js';
+import { nonEmptyString, pollIntervalMs } from './fields.js';
 
 export const MBUS_SCAN_MODES = ['secondary', 'primary'] as const;
 export type MbusScanMode = (typeof MBUS_SCAN_MODES)[number];
@@ -12,7 +12,7 @@ export type MbusScanMode = (typeof MBUS_SCAN_MODES)[number];
 const mbusLine = z.strictObject({
   /** Serial port of the level converter, e.g. /dev/ttyUSB0 or a /dev/serial/by-id/… link. */
   port: nonEmptyString(),
-  baud: z.literal(MBUS_BAUD_RATES).default(2400),
+  baud: z.literal(MBUS_BAUD_RATES).default(MBUS_DEFAULT_BAUD),
   /**
    * `auto`: scan at start when no meter on this port is configured or was found before; `always`:
    * scan at every start; `never`: only on request (`<base>/bridge/request/scan`).
@@ -21,7 +21,7 @@ const mbusLine = z.strictObject({
   /** Secondary scans find meters that share a primary address (often all 0); primary scans are simpler. */
   scan_mode: z.enum(MBUS_SCAN_MODES).default('secondary'),
   /** How often the meters a scan finds on this line are read. */
-  poll_interval_ms: durationMs().default(15_000),
+  poll_interval_ms: pollIntervalMs().default(15_000),
 });
 
 export const mbusSection = z.array(mbusLine).default(() => []);

@@ -4,6 +4,8 @@
 
 import type { z } from 'zod';
 import { MAX_MS_BELOW_INITIAL_MS } from './device-defaults.js';
+import { MBUS_DEFAULT_BAUD } from './devices.js';
+import { closestMatch } from './suggest.js';
 import { MAX_MS_BELOW_MIN_MS } from './supervisor.js';
 
 type Path = PropertyKey[];
@@ -53,13 +55,23 @@ class ValidatedTree {
 }
 
 function checkUniqueDeviceIds(tree: ValidatedTree): void {
-  const firstIndexById = new Map<string, number | string>();
+  // Keyed in lower case: ids that differ only in case are one MQTT topic and one Home Assistant unique
+  // id on a case-insensitive system (a broker's persistence on macOS or Windows, HA's entity ids).
+  const firstById = new Map<string, { index: number | string; id: string }>();
   for (const [index] of tree.entries(['devices'])) {
     const id = tree.value(['devices', index, 'id']);
     if (typeof id !== 'string') continue;
-    const firstIndex = firstIndexById.get(id);
-    if (firstIndex === undefined) firstIndexById.set(id, index);
-    else tree.report(['devices', index, 'id'], `duplicate id "${id}" (first used by devices[${firstIndex}])`);
+    const first = firstById.get(id.toLowerCase());
+    if (first === undefined) firstById.set(id.toLowerCase(), { index, id });
+    else if (first.id === id) {
+      tree.report(['devices', index, 'id'], `duplicate id "${id}" (first used by devices[${first.index}])`);
+    } else {
+      tree.report(
+        ['devices', index, 'id'],
+        `"${id}" differs from "${first.id}" (devices[${first.index}]) only in case; their MQTT topics and ` +
+          'Home Assistant unique ids would collide where case does not count: choose another id',
+      );
+    }
   }
 }
 
@@ -131,10 +143,102 @@ function checkMergedBound(
   }
 }
 
+/** Every bus the config runs: its devices' and its lines' (undefined when a device's bus is unknown). */
+function busesOf(tree: ValidatedTree): Set<string> | undefined {
+  const buses = new Set<string>();
+  for (const [index] of tree.entries(['devices'])) {
+    const bus = busOf(tree, index);
+    if (bus === undefined) return undefined;
+    buses.add(bus);
+  }
+  for (const [index] of tree.entries(['mbus'])) {
+    const port = tree.value(['mbus', index, 'port']);
+    if (typeof port !== 'string') return undefined;
+    buses.add(`mbus:${port}`);
+  }
+  for (const [index] of tree.entries(['dali'])) {
+    const serial = tree.value(['dali', index, 'adapter_serial']);
+    const simulated = tree.value(['dali', index, 'transport']) === 'simulated';
+    buses.add(simulated ? 'dali:simulated' : `dali:${typeof serial === 'string' ? serial : 'default'}`);
+  }
+  for (const [index] of tree.entries(['ble'])) {
+    const adapter = tree.value(['ble', index, 'adapter']);
+    const simulated = tree.value(['ble', index, 'transport']) === 'simulated';
+    buses.add(simulated ? 'ble:simulated' : `ble:${typeof adapter === 'string' ? adapter : 'hci0'}`);
+  }
+  return buses;
+}
+
+/** An override for a bus nothing runs on is a typo (or a leftover) that would silently do nothing. */
+function checkSupervisedBusesExist(tree: ValidatedTree): void {
+  const raw = tree.raw(['supervisor', 'buses']);
+  // Not a mapping at all: that has its own problem.
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return;
+  const overrides = Object.keys(raw);
+  if (overrides.length === 0) return;
+  const buses = busesOf(tree);
+  if (buses === undefined) return;
+  const known = [...buses].sort();
+  for (const busId of overrides) {
+    if (buses.has(busId)) continue;
+    const suggestion = closestMatch(busId, known);
+    const hint =
+      suggestion !== undefined
+        ? `did you mean "${suggestion}"?`
+        : known.length === 0
+          ? 'none is configured'
+          : `the buses are: ${known.join(', ')}`;
+    tree.report(['supervisor', 'buses', busId], `no device or line runs on this bus (${hint})`);
+  }
+}
+
+/** A serial port runs at one speed: M-Bus lines and meters that share a port must agree on `baud`. */
+function checkOneBaudPerPort(tree: ValidatedTree): void {
+  const first = new Map<string, { baud: number; where: string }>();
+  const visit = (path: Path, where: string) => {
+    const port = tree.value([...path, 'port']);
+    const rawBaud = tree.raw([...path, 'baud']);
+    const baud = rawBaud === undefined ? MBUS_DEFAULT_BAUD : tree.number([...path, 'baud']);
+    if (typeof port !== 'string' || baud === undefined) return;
+    const seen = first.get(port);
+    if (seen === undefined) first.set(port, { baud, where });
+    else if (seen.baud !== baud) {
+      tree.report(
+        [...path, 'baud'],
+        `port ${port} already runs at ${seen.baud} Bd (${seen.where}); one port has one baud rate`,
+      );
+    }
+  };
+  for (const [index] of tree.entries(['mbus'])) visit(['mbus', index], `mbus[${index}]`);
+  for (const [index] of tree.entries(['devices'])) {
+    const device = ['devices', index];
+    // An absent transport is the default, serial; an invalid one has its own problem.
+    const transport =
+      tree.raw([...device, 'transport']) === undefined ? 'serial' : tree.value([...device, 'transport']);
+    const serial = transport === 'serial';
+    if (tree.value([...device, 'driver']) === 'mbus' && serial) visit(device, `devices[${index}]`);
+  }
+}
+
+/** The embedded broker (no mqtt.server) and the HTTP server cannot listen on one port. */
+function checkHttpPortFree(tree: ValidatedTree): void {
+  if (tree.raw(['mqtt', 'server']) !== undefined || tree.value(['http', 'enabled']) === false) return;
+  const httpPort = tree.number(['http', 'port']);
+  if (httpPort !== undefined && httpPort === tree.number(['mqtt', 'embedded_port'])) {
+    tree.report(
+      ['http', 'port'],
+      `${httpPort} is also the embedded MQTT broker's port (mqtt.embedded_port); use another port for one of them`,
+    );
+  }
+}
+
 export function checkCrossSectionRules(payload: z.core.$RefinementCtx): void {
   const tree = new ValidatedTree(payload);
   checkUniqueDeviceIds(tree);
   checkOneDriverPerBus(tree);
+  checkSupervisedBusesExist(tree);
+  checkOneBaudPerPort(tree);
+  checkHttpPortFree(tree);
   for (const [index] of tree.entries(['devices'])) {
     checkMergedBound(
       tree,

@@ -4,8 +4,8 @@
 import { z } from 'zod';
 import {
   baseTopic,
-  durationMs,
   logLevel,
+  msAtLeast,
   mqttUrl,
   nonEmptyString,
   whenFieldsValid,
@@ -71,16 +71,17 @@ export const loggingSection = z
     format: z.enum(['pretty', 'json']).default('pretty'),
     /** Absent: no log file. */
     file: logFile.optional(),
-    repeat_summary_ms: durationMs().default(300_000),
+    repeat_summary_ms: msAtLeast(1_000).default(300_000),
   })
   .prefault({});
 
 export const healthSection = z
   .strictObject({
     /** bridge/health is published this often, and at once on any status change. */
-    interval_ms: durationMs().default(30_000),
+    interval_ms: msAtLeast(100).default(30_000),
     /** Retained device states are republished this often, so Home Assistant's expire_after never fires while a device is fine. */
-    state_refresh_ms: durationMs().default(60_000),
+    // Whole seconds reach Home Assistant (expire_after is 3× this), and each refresh sends every state.
+    state_refresh_ms: msAtLeast(1_000).default(60_000),
   })
   .prefault({});
 

@@ -2,17 +2,23 @@
 
 import { z } from 'zod';
 import { DEFAULT_SUPERVISOR_POLICY } from '../machines/policy.js';
-import { durationMs, nonEmptyString, whenFieldsValid, wholeNumber } from './fields.js';
+import { msAtLeast, nonEmptyString, whenFieldsValid, wholeNumber } from './fields.js';
 
 const defaults = DEFAULT_SUPERVISOR_POLICY;
 
 const restartStrategy = () => z.enum(['one_for_one', 'rest_for_one']);
 
+// 0 would restart in a tight loop (doubling 0 stays 0).
 const restartBackoffFields = {
-  min_ms: durationMs(),
-  max_ms: durationMs(),
-  reset_after_ms: durationMs(),
+  min_ms: msAtLeast(100),
+  max_ms: msAtLeast(100),
+  reset_after_ms: msAtLeast(1_000),
 };
+
+/** Restart intensity's window: restarts are at least restart_backoff.min_ms apart, so shorter never trips. */
+const periodMs = () => msAtLeast(1_000);
+const degradedAfterMs = () => msAtLeast(1_000);
+const ladderResetAfterMs = () => msAtLeast(100);
 
 export const MAX_MS_BELOW_MIN_MS = 'must be >= min_ms';
 
@@ -39,20 +45,20 @@ const restartBackoff = z
 const busOverride = z.strictObject({
   strategy: restartStrategy().optional(),
   max_restarts: wholeNumber(0).optional(),
-  period_ms: durationMs().optional(),
+  period_ms: periodMs().optional(),
   restart_backoff: z.strictObject(restartBackoffFields).partial().optional(),
-  degraded_after_ms: durationMs().optional(),
-  ladder_reset_after_ms: durationMs().optional(),
+  degraded_after_ms: degradedAfterMs().optional(),
+  ladder_reset_after_ms: ladderResetAfterMs().optional(),
 });
 
 export const supervisorSection = z
   .strictObject({
     strategy: restartStrategy().default(defaults.strategy),
     max_restarts: wholeNumber(0).default(defaults.maxRestarts),
-    period_ms: durationMs().default(defaults.periodMs),
+    period_ms: periodMs().default(defaults.periodMs),
     restart_backoff: restartBackoff,
-    degraded_after_ms: durationMs().default(defaults.degradedAfterMs),
-    ladder_reset_after_ms: durationMs().default(defaults.ladderResetAfterMs),
+    degraded_after_ms: degradedAfterMs().default(defaults.degradedAfterMs),
+    ladder_reset_after_ms: ladderResetAfterMs().default(defaults.ladderResetAfterMs),
     /** Bus id (see deviceBus) → overrides for that bus's sub-supervisor. */
     buses: z.record(nonEmptyString(), busOverride).default(() => ({})),
   })

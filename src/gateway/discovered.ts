@@ -17,6 +17,16 @@ function sameMeter(a: DeviceConfig, b: DeviceConfig): boolean {
   return a.port === b.port && address(a) === address(b);
 }
 
+/**
+ * A found meter runs at its line's baud rate as configured now, not as it was when the scan found it:
+ * one serial port has one speed (the config refuses two; a changed line must not bring them back).
+ */
+function atLineBaud(config: FieldbridgeConfig, device: DeviceConfig): DeviceConfig {
+  if (device.driver !== 'mbus') return device;
+  const line = config.mbus.find((candidate) => candidate.port === device.port);
+  return line === undefined || line.baud === device.baud ? device : { ...device, baud: line.baud };
+}
+
 export interface EffectiveConfig {
   config: FieldbridgeConfig;
   /** Found devices left out, and why (logged once at start). */
@@ -38,9 +48,10 @@ export function withDiscovered(
       );
       continue;
     }
-    const device = parsed.data;
+    const device = atLineBaud(config, parsed.data);
     const same = (other: DeviceConfig) => sameMeter(other, device) || sameBleSensor(other, device);
-    const clash = devices.find((other) => other.id === device.id || same(other));
+    // Ids that differ only in case collide in topics and Home Assistant (see checkUniqueDeviceIds).
+    const clash = devices.find((other) => other.id.toLowerCase() === device.id.toLowerCase() || same(other));
     if (clash) {
       // The same meter or BLE sensor configured by hand wins quietly; an unrelated device with the id
       // is worth a line.

@@ -1,7 +1,7 @@
 import type { QueueStats } from './metrics.js';
 import type { BusView } from './state.js';
 
-// GET /health: the bridge's own verdict (bridge/health: online, degraded, offline, reconnecting)
+// GET /health: the bridge's own verdict (bridge/health: starting, online, degraded, offline, reconnecting)
 // decides the HTTP status, 200 only when online, so a Docker HEALTHCHECK or a load balancer needs
 // nothing but the status code. The body names every component and, for each one that is not healthy,
 // why: the MQTT link, the outbox, each bus and each device.

@@ -82,6 +82,7 @@ export class Outbox {
   readonly #deleteOlderStates: Database.Statement<[number, string], [id: number, bytes: number]>;
   readonly #deleteOlderState: Database.Statement<[string, number], [id: number, bytes: number]>;
   readonly #deleteOne: Database.Statement<[number], number>;
+  readonly #deleteTopic: Database.Statement<[string, string], [id: number, bytes: number]>;
   readonly #deleteRange: Database.Statement<[number, number], number>;
   readonly #peek: Database.Statement<[number, number], OutboxRow>;
   readonly #oldestAt: Database.Statement<[], number>;
@@ -128,6 +129,13 @@ export class Outbox {
       )
       .raw();
     this.#deleteOne = db.prepare<[number], number>('DELETE FROM outbox WHERE id = ? RETURNING bytes').pluck();
+    // Spelt per kind so each half can use its index (outbox_state_topic, outbox_kind_id).
+    this.#deleteTopic = db
+      .prepare<[string, string], [number, number]>(
+        `DELETE FROM outbox WHERE (kind = 'state' AND topic = ?) OR (kind = 'event' AND topic = ?)
+         RETURNING id, bytes`,
+      )
+      .raw();
     this.#deleteRange = db
       .prepare<[number, number], number>('DELETE FROM outbox WHERE id >= ? AND id <= ? RETURNING bytes')
       .pluck();
@@ -251,6 +259,19 @@ export class Outbox {
         if (this.#acks.length > 0 && this.#db.open) this.flushAcks();
       }),
     );
+  }
+
+  /**
+   * Deletes every queued state and event on `topic`, sent or not: for a topic whose messages only
+   * describe the moment they were made (bridge/health), a new run's first message must not be
+   * preceded by the last run's. Readings are never discarded. Returns how many were deleted.
+   */
+  discard(topic: string): number {
+    return this.#transact(() => {
+      const deleted = this.#deleteTopic.all(topic, topic);
+      this.#delete(deleted);
+      return deleted.length;
+    });
   }
 
   /** Deletes what acknowledge() was told, now. */
