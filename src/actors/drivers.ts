@@ -52,6 +52,8 @@ const lightSet = z.strictObject({
   brightness: z.number().int('must be a whole number').min(0).max(254).optional(),
   /** Seconds. */
   transition: z.number().min(0).max(90).optional(),
+  /** Home Assistant's JSON light sends it when asked to flash; accepted and not acted on (no effect support). */
+  flash: z.enum(['short', 'long']).optional(),
 });
 const lightGet = z.strictObject({ state: z.literal('').optional(), brightness: z.literal('').optional() });
 
@@ -80,6 +82,8 @@ function openSimulatedBus(busId: string, devices: readonly DeviceConfig[], clock
         hangRate: simulation.hang_rate,
         disconnectEveryMs: simulation.disconnect_every_ms,
       },
+      // Only the generic simulated device is a lamp; a meter or sensor simulated this way is not.
+      device.driver === 'simulated',
     );
   }
   return runtime;
@@ -101,7 +105,7 @@ export const DRIVERS: Record<DriverName, DriverEntry> = {
     model: { manufacturer: 'M-Bus', model: 'Meter' },
     describe: mbusModel,
     entities: (device, state) =>
-      device.transport === 'simulated' ? simulatedEntities() : mbusEntities(state),
+      device.transport === 'simulated' ? simulatedEntities(false) : mbusEntities(state),
     expireAfterS: (device) =>
       device.driver === 'mbus' ? Math.ceil(device.offline_after_ms / 1000) : undefined,
     // A read on demand: `<base>/<meter>/get` with `{}` reads the meter now instead of at its next poll.

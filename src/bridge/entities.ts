@@ -27,9 +27,13 @@ export interface DeviceDescription {
   expireAfterS: number;
 }
 
-/** The entities of a device of the `simulated` driver: a small climate sensor with a dimmable light. */
-export function simulatedEntities(): EntityDescriptor[] {
-  return [
+/**
+ * The entities of a device of the `simulated` driver: a small climate sensor with a dimmable light
+ * (its state carries the lamp's `state` and `brightness`). `withLight` false: the same sensor without
+ * the light, for a device of another driver simulated without its protocol (it is not a lamp).
+ */
+export function simulatedEntities(withLight = true): EntityDescriptor[] {
+  const sensors: EntityDescriptor[] = [
     {
       component: 'sensor',
       objectId: 'temperature',
@@ -57,6 +61,10 @@ export function simulatedEntities(): EntityDescriptor[] {
       unit: 'Wh',
       stateClass: 'total_increasing',
     },
+  ];
+  if (!withLight) return sensors;
+  return [
+    ...sensors,
     { component: 'light', objectId: 'light', name: 'Light', key: 'state', brightnessScale: 254 },
   ];
 }

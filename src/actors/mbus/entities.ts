@@ -26,8 +26,14 @@ const HA_UNITS: Record<string, string> = {
 
 type Classes = Pick<EntityDescriptor, 'deviceClass' | 'unit' | 'stateClass'>;
 
-/** Device and state class by normalised unit; counters (energy, volume) only grow. */
+/**
+ * Device and state class by normalised unit; counters (energy, volume) only grow. A time point is a
+ * `timestamp` (date and time, published with the gateway's UTC offset) or a `date`: HA refuses a text
+ * value for a sensor with a unit, and these two classes have none.
+ */
 function classesOf(record: RecordFacts, medium: string): Classes | undefined {
+  if (record.quantity === 'Time point (date & time)') return { deviceClass: 'timestamp' };
+  if (record.quantity === 'Time point (date)') return { deviceClass: 'date' };
   const unit = HA_UNITS[record.unit] ?? record.unit;
   const instantaneous = record.function === 'Instantaneous value' && record.storage_number === 0;
   const measurement = instantaneous ? 'measurement' : undefined;
@@ -50,8 +56,11 @@ function classesOf(record: RecordFacts, medium: string): Classes | undefined {
     case 'm^3/s':
       return { deviceClass: 'volume_flow_rate', unit, stateClass: measurement };
     case '°C':
-    case 'K':
       return { deviceClass: 'temperature', unit, stateClass: measurement };
+    case 'K':
+      // M-Bus has kelvin only for temperature differences (VIF 0x60-0x63). HA's `temperature` class
+      // would convert 5 K as a temperature (about -268 °C); a difference gets no device class.
+      return { unit, stateClass: measurement };
     case 'V':
       return { deviceClass: 'voltage', unit, stateClass: measurement };
     case 'A':
@@ -90,12 +99,17 @@ export function mbusEntities(state: Record<string, JsonValue> | undefined): Enti
     if (record.function === 'More records follow') continue;
     const classes = classesOf(record, medium);
     const historic = record.storage_number > 0;
+    // Only a number has a unit in HA ('-' is libmbus's "no unit"); text and hex stay plain sensors.
+    const plainUnit =
+      typeof state?.[record.key] === 'number' && record.unit && record.unit !== '-'
+        ? { unit: HA_UNITS[record.unit] ?? record.unit }
+        : {};
     entities.push({
       component: 'sensor',
       objectId: `${meterId}_${record.key}`,
       name: entityName(record),
       key: record.key,
-      ...(classes ?? (record.unit ? { unit: HA_UNITS[record.unit] ?? record.unit } : {})),
+      ...(classes ?? plainUnit),
       ...(classes === undefined || historic ? { entityCategory: 'diagnostic' as const } : {}),
     });
   }
