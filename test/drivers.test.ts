@@ -10,6 +10,14 @@ describe('driver command checks', () => {
     expect(invalidCommand('simulated', 'get', { state: '' })).toBeUndefined();
   });
 
+  it("accepts Home Assistant's flash field on lights (and ignores it) instead of refusing the command", () => {
+    for (const driver of ['simulated', 'dali'] as const) {
+      expect(invalidCommand(driver, 'set', { state: 'ON', flash: 'short' })).toBeUndefined();
+      expect(invalidCommand(driver, 'set', { state: 'ON', flash: 'long' })).toBeUndefined();
+      expect(invalidCommand(driver, 'set', { flash: 'often' })).toMatch(/^flash: /);
+    }
+  });
+
   it('refuses out-of-range values instead of clamping, and unknown fields', () => {
     expect(invalidCommand('simulated', 'set', { brightness: 255 })).toBe(
       'brightness: Too big: expected number to be <=254',

@@ -95,8 +95,10 @@ export function mbusEntities(state: Record<string, JsonValue> | undefined): Enti
   const medium = stringField(state?.meter, 'medium');
   const entities: EntityDescriptor[] = [];
   for (const record of records) {
+    // Junk to a user: manufacturer blobs (DIF 0F), the "more records follow" marker (DIF 1F) and values
+    // whose meaning only the manufacturer knows (VIF 7F/FF). They stay in the state and the readings.
     if (!isRecordFacts(record) || record.function === 'Manufacturer specific') continue;
-    if (record.function === 'More records follow') continue;
+    if (record.function === 'More records follow' || record.quantity === 'Manufacturer specific') continue;
     const classes = classesOf(record, medium);
     const historic = record.storage_number > 0;
     // Only a number has a unit in HA ('-' is libmbus's "no unit"); text and hex stay plain sensors.
