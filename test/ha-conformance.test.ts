@@ -7,7 +7,8 @@ import { meterReading, meterTimePoint } from '../src/actors/mbus/readings.js';
 import { SensorDecoder } from '../src/actors/ble/sensors.js';
 import { encodePvvx } from '../src/actors/ble/simulator/encode.js';
 import { demoConfig } from '../src/config/demo.js';
-import { type DeviceConfig, parseConfig } from '../src/config/index.js';
+import { withDiscovered } from '../src/gateway/discovered.js';
+import { type DeviceConfig, type FieldbridgeConfig, parseConfig } from '../src/config/index.js';
 import { captureLogs, type LogCapture } from '../src/logging/index.js';
 import { systemClock } from '../src/machines/clock.js';
 import { homeAssistantProblems, jinjaMissing } from './helpers/homeAssistantRules.js';
@@ -73,6 +74,7 @@ devices:
   - { id: lamp1, driver: dali, transport: simulated, bus: dali_ha, address: 1 }
   - { id: group0, driver: dali, transport: simulated, bus: dali_ha, group: 0 }
   - { id: everything, driver: dali, transport: simulated, bus: dali_ha }
+  - { id: stick, driver: dali, transport: simulated, bus: dali_ha, role: adapter }
 `);
     const before = await runDevices(dali, systemClock, 0);
     const busId = dali[0]?.bus ?? '';
@@ -272,9 +274,12 @@ describeWithJinja('Home Assistant accepts every BLE sensor of the vectors', () =
   });
 });
 
+/** The devices the gateway runs for a config: with the adapter devices its `ble:` and `dali:` lines imply. */
+const running = (config: FieldbridgeConfig) => withDiscovered(config, []).config.devices;
+
 describeWithJinja('Home Assistant accepts the demo', () => {
   it('every device of the demo config, run on its own transport', async () => {
-    const demo = demoConfig().devices;
+    const demo = running(demoConfig());
     const results = await runDevices(demo, systemClock, 3_000);
     const entities = expectAccepted(demo, results);
     for (const device of demo)
@@ -282,6 +287,12 @@ describeWithJinja('Home Assistant accepts the demo', () => {
         entities.some((entity) => entity.topic.includes(`/fieldbridge_${device.id}/`)),
         `${device.id} has entities`,
       ).toBe(true);
+  }, 60_000);
+
+  it('the demo with its BLE sensors on a simulated BlueZ adapter (the adapter device)', async () => {
+    const demo = running(demoConfig(undefined, { bluez: true }));
+    const entities = expectAccepted(demo, await runDevices(demo, systemClock, 3_000));
+    expect(entities.some((entity) => entity.topic.endsWith('/last_advertisement/config'))).toBe(true);
   }, 60_000);
 });
 
