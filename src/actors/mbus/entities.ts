@@ -1,5 +1,6 @@
 import type { EntityDescriptor } from '../../bridge/entities.js';
 import type { JsonValue } from '../driver.js';
+import { TIME_POINTS } from './readings.js';
 
 // Home Assistant entities of a meter, built from its last reading (a meter says what it measures only
 // when it is read): one sensor per record, with a unique id from the meter's id and the record's
@@ -32,8 +33,8 @@ type Classes = Pick<EntityDescriptor, 'deviceClass' | 'unit' | 'stateClass'>;
  * value for a sensor with a unit, and these two classes have none.
  */
 function classesOf(record: RecordFacts, medium: string): Classes | undefined {
-  if (record.quantity === 'Time point (date & time)') return { deviceClass: 'timestamp' };
-  if (record.quantity === 'Time point (date)') return { deviceClass: 'date' };
+  const timePoint = TIME_POINTS[record.quantity];
+  if (timePoint) return { deviceClass: timePoint };
   const unit = HA_UNITS[record.unit] ?? record.unit;
   const instantaneous = record.function === 'Instantaneous value' && record.storage_number === 0;
   const measurement = instantaneous ? 'measurement' : undefined;

@@ -109,8 +109,14 @@ export function meterTimePoint(text: string): string | null {
   return match[4] === undefined ? text : localIso(date);
 }
 
+/** The quantities (as libmbus -n names them) that are points in time, and HA's device class for each. */
+export const TIME_POINTS: Readonly<Record<string, 'timestamp' | 'date'>> = {
+  'Time point (date & time)': 'timestamp',
+  'Time point (date)': 'date',
+};
+
 function isTimePoint(record: { quantity: string; value: number | string }): boolean {
-  return record.quantity.startsWith('Time point') && typeof record.value === 'string';
+  return record.quantity in TIME_POINTS && typeof record.value === 'string';
 }
 
 export function meterReading(readout: Readout): MeterReading {

@@ -29,7 +29,7 @@ export const DEFAULT_SIMULATION: SimulationOptions = {
 type Outcome = 'ok' | 'fail' | 'hang';
 
 /** The lamp of a simulated device, in the shape of Home Assistant's JSON-schema light state. */
-export interface SimulatedLight {
+interface SimulatedLight {
   state: 'ON' | 'OFF';
   brightness: number;
 }
@@ -54,7 +54,7 @@ function isObject(value: JsonValue): value is { [key: string]: JsonValue } {
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
 /** A lamp's new state after a `set`: ON without a brightness goes back to its last level (full at first). */
-export function applySimulatedLight(
+function applySimulatedLight(
   light: SimulatedLight,
   command: { state?: unknown; brightness?: unknown },
 ): SimulatedLight {
