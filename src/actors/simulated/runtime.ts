@@ -47,10 +47,6 @@ interface SimulatedDevice {
   scripted: Outcome[];
 }
 
-function isObject(value: JsonValue): value is { [key: string]: JsonValue } {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
 /** A lamp's new state after a `set`: ON without a brightness goes back to its last level (full at first). */
@@ -183,7 +179,11 @@ export class SimulatedBusRuntime implements BusRuntime {
           device.lastSet = args;
           return args;
         }
-        device.light = applySimulatedLight(device.light, isObject(args) ? args : {});
+        // The fields were checked against the driver's light command schema before they were queued.
+        device.light = applySimulatedLight(
+          device.light,
+          (args ?? {}) as { state?: unknown; brightness?: unknown },
+        );
         return { ...device.light };
       case 'get':
         return device.light ? { ...device.light } : device.lastSet;
