@@ -67,9 +67,11 @@ describe('Home Assistant discovery', () => {
       schema: 'json',
       command_topic: 'fieldbridge/demo1/set',
       state_topic: 'fieldbridge/demo1',
-      brightness: true,
+      supported_color_modes: ['brightness'],
       brightness_scale: 254,
     });
+    // The legacy shape lost brightness in one HA release: color modes only.
+    expect(byObject.light).not.toHaveProperty('brightness');
   });
 
   it('gives the bridge a device of its own with status, queue depth and uptime', () => {

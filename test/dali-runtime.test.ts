@@ -101,6 +101,25 @@ describe('DALI bus runtime on a fake hasseb adapter', () => {
     });
   });
 
+  it("derives a group's lamp failure from its lamps: any member's failed lamp, even one not configured", async () => {
+    await runtime.connect('hall', signal());
+    await runtime.connect('group1', signal());
+    const lampFailure = async () =>
+      ((await runtime.execute('group1', 'poll', null, signal())) as Record<string, JsonValue>).lamp_failure;
+    expect(await lampFailure()).toBe(false);
+    // Lamp 1 is in group 1 but is no configured device; lamp 5 is in no group.
+    stick.bus.setLampFailure(5, true);
+    expect(await lampFailure()).toBe(false);
+    stick.bus.setLampFailure(1, true);
+    expect(await lampFailure()).toBe(true);
+    // Both members answer YES at once: the collision still means "a lamp failed".
+    stick.bus.setLampFailure(0, true);
+    expect(await lampFailure()).toBe(true);
+    stick.bus.setLampFailure(0, false);
+    stick.bus.setLampFailure(1, false);
+    expect(await lampFailure()).toBe(false);
+  });
+
   it('ignores stale answers with an old sequence number', async () => {
     await runtime.connect('hall', signal());
     stick.faults.failNext('stale', 1);

@@ -10,6 +10,17 @@ describe('driver command checks', () => {
     expect(invalidCommand('simulated', 'get', { state: '' })).toBeUndefined();
   });
 
+  it("accepts Home Assistant's flash field on lights (and ignores it) instead of refusing the command", () => {
+    for (const driver of ['simulated', 'dali'] as const) {
+      // What HA's JSON light sends: the flash time in seconds (flash_time_short 2, flash_time_long 10).
+      expect(invalidCommand(driver, 'set', { state: 'ON', flash: 2 })).toBeUndefined();
+      expect(invalidCommand(driver, 'set', { state: 'ON', flash: 10, brightness: 100 })).toBeUndefined();
+      expect(invalidCommand(driver, 'set', { state: 'ON', flash: 'long' })).toBeUndefined();
+      expect(invalidCommand(driver, 'set', { flash: 'often' })).toMatch(/^flash: /);
+      expect(invalidCommand(driver, 'set', { flash: -1 })).toMatch(/^flash: /);
+    }
+  });
+
   it('refuses out-of-range values instead of clamping, and unknown fields', () => {
     expect(invalidCommand('simulated', 'set', { brightness: 255 })).toBe(
       'brightness: Too big: expected number to be <=254',

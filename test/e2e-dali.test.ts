@@ -104,7 +104,7 @@ describeWithMosquitto('DALI: gateway ↔ simulated hasseb adapter ↔ mosquitto'
     );
     expect(discovery).toMatchObject({
       schema: 'json',
-      brightness: true,
+      supported_color_modes: ['brightness'],
       brightness_scale: 254,
       command_topic: `${base}/dali_lamp_1/set`,
     });

@@ -54,6 +54,11 @@ const lightSet = z.strictObject({
   brightness: z.number().int('must be a whole number').min(0).max(254).optional(),
   /** Seconds. */
   transition: z.number().min(0).max(90).optional(),
+  /**
+   * Home Assistant's JSON light sends it when asked to flash: the flash time in seconds (its
+   * flash_time_short/long, 2 and 10 by default); other bridges say short/long. Accepted, not acted on.
+   */
+  flash: z.union([z.number().min(0).max(3600), z.enum(['short', 'long'])]).optional(),
 });
 const lightGet = z.strictObject({ state: z.literal('').optional(), brightness: z.literal('').optional() });
 
@@ -82,6 +87,8 @@ function openSimulatedBus(busId: string, devices: readonly DeviceConfig[], clock
         hangRate: simulation.hang_rate,
         disconnectEveryMs: simulation.disconnect_every_ms,
       },
+      // Only the generic simulated device is a lamp; a meter or sensor simulated this way is not.
+      device.driver === 'simulated',
     );
   }
   return runtime;

@@ -45,10 +45,12 @@ function entityConfig(
     origin,
   };
   if (entity.component === 'light') {
+    // Color modes, not the legacy `brightness: true`: one HA release lost brightness with that shape.
+    // One mode, so HA needs no `color_mode` in the state; it reads `state` and `brightness`.
     Object.assign(config, {
       schema: 'json',
       command_topic: `${topics.device(deviceId ?? '')}/set`,
-      brightness: true,
+      supported_color_modes: ['brightness'],
       brightness_scale: entity.brightnessScale ?? 255,
     });
   } else {

@@ -27,7 +27,11 @@ export interface DeviceDescription {
   expireAfterS: number;
 }
 
-/** The entities of a device of the `simulated` driver: a small climate sensor with a dimmable light. */
+/**
+ * The entities of a device of the `simulated` driver: a small climate sensor with a dimmable light
+ * (its state carries the lamp's `state` and `brightness`). Devices of the other drivers simulate their
+ * own protocol and have their own driver's entities.
+ */
 export function simulatedEntities(): EntityDescriptor[] {
   return [
     {

@@ -14,7 +14,7 @@ import type { DesiredState, Persistence } from '../persistence/index.js';
 // really is, which becomes its published state. What was restored is said on bridge/event.
 
 /** Keys of a command that describe how to get there, not where: not part of the desired state. */
-const ACTION_KEYS = new Set(['transition']);
+const ACTION_KEYS = new Set(['transition', 'flash']);
 
 interface Restoring {
   deviceId: string;

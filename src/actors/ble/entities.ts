@@ -9,8 +9,20 @@ import { sensorMetadata } from './codec/index.js';
 // diagnostic signal strength; the adapter device has a connectivity binary sensor (discovering) and the
 // time of the last advertisement it heard.
 
-/** State keys that are not measurements. */
-const NOT_VALUES = new Set(['format', 'units', 'events', 'last_seen', 'stale', 'adapter', 'powered']);
+/**
+ * State keys that are not entities: not measurements, or counters that are noise to a user (Ruuvi's
+ * measurement sequence counts advertisements; it stays in the state and readings, for deduplication).
+ */
+const NOT_VALUES = new Set([
+  'format',
+  'units',
+  'events',
+  'last_seen',
+  'stale',
+  'adapter',
+  'powered',
+  'measurement_sequence',
+]);
 
 const NAMES: Record<string, string> = {
   rssi: 'RSSI',

@@ -127,6 +127,20 @@ export async function readStatus(
 }
 
 /**
+ * Whether any lamp of a group (or of the line, for a broadcast) has a failed lamp: QUERY LAMP FAILURE to
+ * the group address. Each failed lamp answers YES and a healthy one stays silent, so any answer, even a
+ * collision of several, means at least one member failed. This is the group's own lamp failure, derived
+ * from its lamps, not the first member's status.
+ */
+export async function anyLampFailure(
+  master: DaliMaster,
+  target: LightTarget,
+  signal: AbortSignal,
+): Promise<boolean> {
+  return isYes(await query(master, addressOf(target), 'QUERY LAMP FAILURE', signal));
+}
+
+/**
  * Sends the frames for a light command. ON without a brightness goes back to the last level the light
  * had (`lastOn`), or full when it never had one; brightness 0 is off.
  */

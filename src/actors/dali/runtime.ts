@@ -2,6 +2,7 @@ import type { BusEvent, BusRuntime, JsonValue } from '../driver.js';
 import { BusLock } from '../busLock.js';
 import { BusWatchers } from '../busWatchers.js';
 import {
+  anyLampFailure,
   isPresent,
   type LampInfo,
   type LightCommand,
@@ -123,8 +124,12 @@ export class DaliBusRuntime implements BusRuntime {
         case 'get':
           return this.#confirm(open.master, deviceId, target, {}, signal);
         case 'poll': {
-          // The self-test: a lamp that lost power comes back at its power-on level and says so.
-          if (!('short' in target)) return this.#confirm(open.master, deviceId, target, {}, signal);
+          // The self-test: a lamp that lost power comes back at its power-on level and says so. A
+          // group's (or broadcast's) lamp failure is its members' (HA's lamp_failure entity reads it).
+          if (!('short' in target)) {
+            const level = await this.#confirm(open.master, deviceId, target, {}, signal);
+            return { ...level, lamp_failure: await anyLampFailure(open.master, target, signal) };
+          }
           const status = await readStatus(open.master, target.short, signal);
           const level = await readLevel(open.master, target.short, signal);
           this.#remember(deviceId, level.brightness);
@@ -164,7 +169,7 @@ export class DaliBusRuntime implements BusRuntime {
     target: LightTarget,
     asked: LightCommand,
     signal: AbortSignal,
-  ): Promise<JsonValue> {
+  ): Promise<Record<string, JsonValue>> {
     const member =
       'short' in target ? target.short : this.#memberOf('group' in target ? target.group : undefined);
     if (member === undefined) {

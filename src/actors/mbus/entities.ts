@@ -1,5 +1,6 @@
 import type { EntityDescriptor } from '../../bridge/entities.js';
 import type { JsonValue } from '../driver.js';
+import { TIME_POINTS } from './readings.js';
 
 // Home Assistant entities of a meter, built from its last reading (a meter says what it measures only
 // when it is read): one sensor per record, with a unique id from the meter's id and the record's
@@ -26,8 +27,14 @@ const HA_UNITS: Record<string, string> = {
 
 type Classes = Pick<EntityDescriptor, 'deviceClass' | 'unit' | 'stateClass'>;
 
-/** Device and state class by normalised unit; counters (energy, volume) only grow. */
+/**
+ * Device and state class by normalised unit; counters (energy, volume) only grow. A time point is a
+ * `timestamp` (date and time, published with the gateway's UTC offset) or a `date`: HA refuses a text
+ * value for a sensor with a unit, and these two classes have none.
+ */
 function classesOf(record: RecordFacts, medium: string): Classes | undefined {
+  const timePoint = TIME_POINTS[record.quantity];
+  if (timePoint) return { deviceClass: timePoint };
   const unit = HA_UNITS[record.unit] ?? record.unit;
   const instantaneous = record.function === 'Instantaneous value' && record.storage_number === 0;
   const measurement = instantaneous ? 'measurement' : undefined;
@@ -50,8 +57,11 @@ function classesOf(record: RecordFacts, medium: string): Classes | undefined {
     case 'm^3/s':
       return { deviceClass: 'volume_flow_rate', unit, stateClass: measurement };
     case '°C':
-    case 'K':
       return { deviceClass: 'temperature', unit, stateClass: measurement };
+    case 'K':
+      // M-Bus has kelvin only for temperature differences (VIF 0x60-0x63). HA's `temperature` class
+      // would convert 5 K as a temperature (about -268 °C); a difference gets no device class.
+      return { unit, stateClass: measurement };
     case 'V':
       return { deviceClass: 'voltage', unit, stateClass: measurement };
     case 'A':
@@ -86,16 +96,23 @@ export function mbusEntities(state: Record<string, JsonValue> | undefined): Enti
   const medium = stringField(state?.meter, 'medium');
   const entities: EntityDescriptor[] = [];
   for (const record of records) {
+    // Junk to a user: manufacturer blobs (DIF 0F), the "more records follow" marker (DIF 1F) and values
+    // whose meaning only the manufacturer knows (VIF 7F/FF). They stay in the state and the readings.
     if (!isRecordFacts(record) || record.function === 'Manufacturer specific') continue;
-    if (record.function === 'More records follow') continue;
+    if (record.function === 'More records follow' || record.quantity === 'Manufacturer specific') continue;
     const classes = classesOf(record, medium);
     const historic = record.storage_number > 0;
+    // Only a number has a unit in HA ('-' is libmbus's "no unit"); text and hex stay plain sensors.
+    const plainUnit =
+      typeof state?.[record.key] === 'number' && record.unit && record.unit !== '-'
+        ? { unit: HA_UNITS[record.unit] ?? record.unit }
+        : {};
     entities.push({
       component: 'sensor',
       objectId: `${meterId}_${record.key}`,
       name: entityName(record),
       key: record.key,
-      ...(classes ?? (record.unit ? { unit: HA_UNITS[record.unit] ?? record.unit } : {})),
+      ...(classes ?? plainUnit),
       ...(classes === undefined || historic ? { entityCategory: 'diagnostic' as const } : {}),
     });
   }

@@ -73,6 +73,52 @@ function uniqueKeys(records: readonly MbusRecord[]): string[] {
   });
 }
 
+const pad = (value: number, width = 2) => String(value).padStart(width, '0');
+
+/** A wall-clock time in the gateway's time zone, as ISO 8601 with the offset in force then. */
+function localIso(date: Date): string {
+  const offset = -date.getTimezoneOffset();
+  const zone = `${offset < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  return (
+    `${pad(date.getFullYear(), 4)}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}${zone}`
+  );
+}
+
+/**
+ * A meter's time point as Home Assistant's `date` and `timestamp` sensors read it. M-Bus dates carry no
+ * time zone: a meter's clock is set to local time, so a date and time is taken as the gateway's local
+ * time and gets its UTC offset (a time in a DST gap moves forward with the clock). A date stays a date.
+ * A field the meter left unset or invalid ("2000-00-00", day 0, month 13) is null: unknown in HA.
+ */
+export function meterTimePoint(text: string): string | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2}))?$/.exec(text);
+  if (!match) return null;
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = match
+    .slice(1)
+    .map((part) => Number(part ?? 0));
+  const date = new Date(year, month - 1, day, hour, minute, second);
+  const valid =
+    date.getFullYear() === year &&
+    date.getMonth() === month - 1 &&
+    date.getDate() === day &&
+    hour < 24 &&
+    minute < 60 &&
+    second < 60;
+  if (!valid) return null;
+  return match[4] === undefined ? text : localIso(date);
+}
+
+/** The quantities (as libmbus -n names them) that are points in time, and HA's device class for each. */
+export const TIME_POINTS: Readonly<Record<string, 'timestamp' | 'date'>> = {
+  'Time point (date & time)': 'timestamp',
+  'Time point (date)': 'date',
+};
+
+function isTimePoint(record: { quantity: string; value: number | string }): boolean {
+  return record.quantity in TIME_POINTS && typeof record.value === 'string';
+}
+
 export function meterReading(readout: Readout): MeterReading {
   const first = readout.telegrams[0];
   const slave = first?.slave;
@@ -105,7 +151,7 @@ export function meterReading(readout: Readout): MeterReading {
   for (const record of published) {
     // Manufacturer-specific blobs stay in `records`; a flat value is for things worth a sensor.
     if (record.function === 'Manufacturer specific' || record.function === 'More records follow') continue;
-    reading[record.key] = record.value;
+    reading[record.key] = isTimePoint(record) ? meterTimePoint(String(record.value)) : record.value;
   }
   return reading;
 }

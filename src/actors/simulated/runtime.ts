@@ -28,17 +28,38 @@ export const DEFAULT_SIMULATION: SimulationOptions = {
 
 type Outcome = 'ok' | 'fail' | 'hang';
 
+/** The lamp of a simulated device, in the shape of Home Assistant's JSON-schema light state. */
+interface SimulatedLight {
+  state: 'ON' | 'OFF';
+  brightness: number;
+}
+
 interface SimulatedDevice {
   options: SimulationOptions;
   connected: boolean;
   readings: number;
-  state: JsonValue;
+  /** Absent for a device that has no lamp (a meter or a sensor simulated without its protocol). */
+  light: SimulatedLight | undefined;
+  /** What the last `set` asked of a device without a lamp (the machine tests' generic device echoes it). */
+  lastSet: JsonValue;
   dropTimer: unknown;
   /** Outcomes forced by a test, taken before the random ones. */
   scripted: Outcome[];
 }
 
 const round1 = (value: number) => Math.round(value * 10) / 10;
+
+/** A lamp's new state after a `set`: ON without a brightness goes back to its last level (full at first). */
+function applySimulatedLight(
+  light: SimulatedLight,
+  command: { state?: unknown; brightness?: unknown },
+): SimulatedLight {
+  const brightness = typeof command.brightness === 'number' ? command.brightness : undefined;
+  if (command.state === 'OFF' || brightness === 0) return { state: 'OFF', brightness: light.brightness };
+  if (brightness !== undefined) return { state: 'ON', brightness };
+  if (command.state === 'ON') return { state: 'ON', brightness: light.brightness || 254 };
+  return light;
+}
 
 /** The n-th reading of a simulated device: slowly drifting climate values and a growing energy counter. */
 export function simulatedReading(n: number): { temperature: number; humidity: number; energy: number } {
@@ -66,12 +87,17 @@ export class SimulatedBusRuntime implements BusRuntime {
     this.random = seededRandom(seed);
   }
 
-  addDevice(deviceId: string, options: Partial<SimulationOptions> = {}): void {
+  /**
+   * Adds a device; `withLight` gives it a dimmable lamp (off at first) whose state every poll and
+   * command reports, so a Home Assistant light always finds its `state` and `brightness`.
+   */
+  addDevice(deviceId: string, options: Partial<SimulationOptions> = {}, withLight = false): void {
     this.devices.set(deviceId, {
       options: { ...DEFAULT_SIMULATION, ...options },
       connected: false,
       readings: 0,
-      state: null,
+      light: withLight ? { state: 'OFF', brightness: 0 } : undefined,
+      lastSet: null,
       dropTimer: undefined,
       scripted: [],
     });
@@ -147,12 +173,20 @@ export class SimulatedBusRuntime implements BusRuntime {
     switch (operation) {
       case 'poll':
         device.readings += 1;
-        return simulatedReading(device.readings);
+        return { ...simulatedReading(device.readings), ...device.light };
       case 'set':
-        device.state = args;
-        return device.state;
+        if (!device.light) {
+          device.lastSet = args;
+          return args;
+        }
+        // The fields were checked against the driver's light command schema before they were queued.
+        device.light = applySimulatedLight(
+          device.light,
+          (args ?? {}) as { state?: unknown; brightness?: unknown },
+        );
+        return { ...device.light };
       case 'get':
-        return device.state;
+        return device.light ? { ...device.light } : device.lastSet;
       default:
         throw new Error(`simulated device does not support operation "${operation}"`);
     }

@@ -1,0 +1,358 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JsonValue } from '../src/actors/driver.js';
+import { simulatedDaliAdapters } from '../src/actors/dali/openBus.js';
+import { decodeTelegram } from '../src/actors/mbus/codec/index.js';
+import { meterReading, meterTimePoint } from '../src/actors/mbus/readings.js';
+import { SensorDecoder } from '../src/actors/ble/sensors.js';
+import { encodePvvx } from '../src/actors/ble/simulator/encode.js';
+import { demoConfig } from '../src/config/demo.js';
+import { withDiscovered } from '../src/gateway/discovered.js';
+import { type DeviceConfig, type FieldbridgeConfig, parseConfig } from '../src/config/index.js';
+import { captureLogs, type LogCapture } from '../src/logging/index.js';
+import { systemClock } from '../src/machines/clock.js';
+import { homeAssistantProblems, jinjaMissing } from './helpers/homeAssistantRules.js';
+import { published, runDevices } from './helpers/publishedEntities.js';
+import { readVector, VECTORS_DIR, vectorFiles } from './helpers/vectors.js';
+
+// Home Assistant accepts every entity fieldbridge announces and renders every state without a warning:
+// every discovery config of every driver, built from real states (meters decoded from libmbus's frames,
+// lamps and groups on the simulated DALI bus, BLE sensors from the BTHome and Ruuvi vectors, the generic
+// simulated device, the demo), checked against HA's own tables and rendered with Jinja2.
+
+const missing = jinjaMissing();
+if (missing) console.warn(`skipping the Home Assistant conformance test: ${missing}`);
+const describeWithJinja = missing ? describe.skip : describe;
+
+// The gateway's own logs (databases opened, adapters found) are not what this test is about.
+let logs: LogCapture | undefined;
+beforeAll(() => {
+  logs = captureLogs();
+});
+afterAll(() => logs?.stop());
+
+function devices(yaml: string): DeviceConfig[] {
+  return parseConfig(yaml, {}).devices;
+}
+
+function expectAccepted(
+  devicesOf: readonly DeviceConfig[],
+  results: readonly (readonly [string, JsonValue])[],
+) {
+  const { entities, payloads } = published(devicesOf, results);
+  expect(homeAssistantProblems(entities, payloads)).toEqual([]);
+  return entities;
+}
+
+describeWithJinja('Home Assistant accepts', () => {
+  it('the generic simulated device: its light state always has state and brightness', async () => {
+    const simulated = devices('devices: [{ id: climate, driver: simulated }]');
+    const results = await runDevices(simulated, systemClock, 0);
+    // Before any command: the first poll alone carries the lamp's state (HA reads `state` in every message).
+    const { payloads } = published(simulated, results.slice(0, 1));
+    expect(JSON.parse(payloads.get('fieldbridge/climate') ?? '{}')).toMatchObject({
+      state: 'OFF',
+      brightness: 0,
+    });
+    const entities = expectAccepted(simulated, results);
+    expect(entities.map((entity) => entity.topic)).toContain(
+      'homeassistant/light/fieldbridge_climate/light/config',
+    );
+    expectAccepted(simulated, results.slice(0, 1));
+  });
+
+  it('a device of another driver simulated without its protocol gets no light', () => {
+    const meter = devices('devices: [{ id: meter, driver: mbus, transport: simulated }]');
+    const { entities } = published(meter, []);
+    expect(entities.filter((entity) => entity.topic.includes('/light/'))).toEqual([]);
+  });
+
+  it('DALI lamps, groups, broadcast and the adapter, with a failed lamp in a group', async () => {
+    const dali = devices(`
+devices:
+  - { id: lamp0, driver: dali, transport: simulated, bus: dali_ha, address: 0 }
+  - { id: lamp1, driver: dali, transport: simulated, bus: dali_ha, address: 1 }
+  - { id: group0, driver: dali, transport: simulated, bus: dali_ha, group: 0 }
+  - { id: everything, driver: dali, transport: simulated, bus: dali_ha }
+  - { id: stick, driver: dali, transport: simulated, bus: dali_ha, role: adapter }
+`);
+    const before = await runDevices(dali, systemClock, 0);
+    const busId = dali[0]?.bus ?? '';
+    simulatedDaliAdapters.get(busId)?.stick().bus.setLampFailure(1, true);
+    const after = await runDevices(dali, systemClock, 0);
+    const entities = expectAccepted(dali, [...before, ...after]);
+    const topics = entities.map((entity) => entity.topic);
+    expect(topics).toContain('homeassistant/binary_sensor/fieldbridge_group0/lamp_failure/config');
+    const { payloads } = published(dali, [...before, ...after]);
+    expect(JSON.parse(payloads.get('fieldbridge/group0') ?? '{}')).toMatchObject({ lamp_failure: true });
+  });
+});
+
+/** A device id for a vector's name: HA's problems then name the vector (fieldbridge_<id>). */
+const idOf = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/\.hex$/, '')
+    .replace(/[^a-z0-9]+/g, '_');
+
+const libmbus = VECTORS_DIR && join(VECTORS_DIR, 'libmbus', 'test-frames');
+/** A libmbus frame file as bytes. */
+function frameBytes(name: string): Uint8Array {
+  return Uint8Array.from(
+    readVector(libmbus ?? '', name)
+      .trim()
+      .split(/\s+/)
+      .map((pair) => parseInt(pair, 16)),
+  );
+}
+
+/** Every libmbus frame as a meter (its id from the file name) with the reading the codec makes of it. */
+function libmbusMeters(): { meters: DeviceConfig[]; results: [string, JsonValue][] } {
+  const frames = vectorFiles(libmbus ?? '', '.hex');
+  const meters = devices(
+    `devices:\n${frames.map((name, address) => `  - { id: ${idOf(name)}, driver: mbus, port: /dev/ttyUSB0, address: ${address} }`).join('\n')}`,
+  );
+  const results = frames.map((name): [string, JsonValue] => [
+    idOf(name),
+    meterReading({ telegrams: [decodeTelegram(frameBytes(name))], secondary: '' }),
+  ]);
+  return { meters, results };
+}
+
+describeWithJinja('Home Assistant accepts every M-Bus meter of the libmbus vectors', () => {
+  it.runIf(libmbus !== undefined)('each frame decoded by the codec, as its state and its entities', () => {
+    const { meters, results } = libmbusMeters();
+    expect(expectAccepted(meters, results).length).toBeGreaterThan(meters.length * 3);
+  });
+});
+
+describe('M-Bus entities', () => {
+  it.runIf(libmbus !== undefined)('a temperature difference in K has no device class', () => {
+    const { meters, results } = libmbusMeters();
+    // HA's `temperature` class would show a 55 K difference as a temperature of about -218 °C.
+    const difference = published(meters, results).entities.find((entity) =>
+      entity.topic.endsWith('/fieldbridge_kamstrup_multical_601/06855817_temperature_difference/config'),
+    );
+    expect(difference?.config).toMatchObject({ unit_of_measurement: 'K', state_class: 'measurement' });
+    expect(difference?.config.device_class).toBeUndefined();
+  });
+
+  it.runIf(libmbus !== undefined)('junk records are no sensors', () => {
+    const { meters, results } = libmbusMeters();
+    // DIF 1F (more records follow), manufacturer blobs (DIF 0F) and values of VIF 7F/FF.
+    const topics = published(meters, results).entities.map((entity) => entity.topic);
+    expect(topics.filter((topic) => /more_records_follow|manufacturer_specific\//.test(topic))).toEqual([]);
+  });
+});
+
+describe('M-Bus time points as Home Assistant reads them', () => {
+  it("a date and time is the gateway's local time with its UTC offset; a date stays a date", () => {
+    const stamped = meterTimePoint('2014-03-13T11:11:00');
+    expect(stamped).toMatch(/^2014-03-13T11:11:00[+-]\d{2}:\d{2}$/);
+    expect(Date.parse(stamped ?? '')).toBe(new Date(2014, 2, 13, 11, 11, 0).getTime());
+    expect(meterTimePoint('2013-12-31')).toBe('2013-12-31');
+  });
+
+  it('an unset or impossible time point is null (unknown in HA), not text HA cannot parse', () => {
+    for (const unset of [
+      '2000-00-00',
+      '1900-01-00T00:00:00',
+      '2014-02-30',
+      '2014-13-01T00:00:00',
+      '24:00',
+      '',
+    ])
+      expect(meterTimePoint(unset), unset).toBeNull();
+  });
+
+  it.runIf(libmbus !== undefined)(
+    'the flat value of a time point record is what the timestamp and date sensors read',
+    () => {
+      const reading = meterReading({
+        telegrams: [decodeTelegram(frameBytes('kamstrup_multical_601.hex'))],
+        secondary: '',
+      });
+      expect(reading.time_point_date_time).toBe(meterTimePoint('2011-01-05T15:26:00'));
+      expect(reading.records.find((record) => record.key === 'time_point_date_time')?.value).toBe(
+        '2011-01-05T15:26:00',
+      );
+    },
+  );
+});
+
+interface BthomeVector {
+  test: string;
+  service_data_uuid: string;
+  payload_hex: string;
+  address: string;
+  bindkey_hex: string | null;
+}
+interface RuuviVector {
+  case: string;
+  manufacturer_data_hex: string;
+}
+
+const bytes = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'));
+
+type AdvertisementProps = {
+  serviceData?: Record<string, Uint8Array>;
+  manufacturerData?: Record<number, Uint8Array>;
+};
+
+/** What the BLE runtime publishes for one advertisement of a configured sensor. */
+function bleState(mac: string, props: AdvertisementProps, bindKey?: string): JsonValue | undefined {
+  const decoder = new SensorDecoder(
+    { busId: 'ble:hci0', adapter: 'hci0' },
+    [{ deviceId: 'sensor', mac, bindKey, offlineAfterMs: 600_000 }],
+    () => undefined,
+  );
+  const outcome = decoder.decode(mac, { ...props, rssi: -60 }, Date.now(), () => undefined);
+  return outcome.kind === 'reading' ? outcome.result : undefined;
+}
+
+interface BleCase {
+  name: string;
+  mac: string;
+  props: AdvertisementProps;
+  bindKey?: string | undefined;
+}
+
+/** Every case as its own sensor device, each with the state its advertisement gives. */
+function expectSensorsAccepted(cases: readonly BleCase[]) {
+  const sensors = cases.map((sensor, index) => ({ ...sensor, id: `${idOf(sensor.name)}_${index}` }));
+  const configured = devices(
+    `devices:\n${sensors.map(({ id, mac, bindKey }) => `  - { id: ${id}, driver: ble, mac: '${mac}'${bindKey ? `, bind_key: '${bindKey}'` : ''} }`).join('\n')}`,
+  );
+  const results = sensors.flatMap(({ id, mac, props, bindKey }): [string, JsonValue][] => {
+    const state = bleState(mac, props, bindKey);
+    return state === undefined ? [] : [[id, state]];
+  });
+  // A packet that carries no reading (an event only) has no state: its device has no entities yet.
+  const withState = new Set(results.map(([id]) => id));
+  return expectAccepted(
+    configured.filter((device) => withState.has(device.id)),
+    results,
+  );
+}
+
+/** The `vectors` list of a JSON vector file. */
+function jsonVectors<T>(folder: string, file: string): T[] {
+  return (JSON.parse(readVector(join(VECTORS_DIR ?? '', folder), file)) as { vectors: T[] }).vectors;
+}
+
+describeWithJinja('Home Assistant accepts every BLE sensor of the vectors', () => {
+  it.runIf(VECTORS_DIR !== undefined)('BTHome, each vector as a sensor', () => {
+    const vectors = jsonVectors<BthomeVector>('bthome', 'bthome_v2_vectors.json');
+    const entities = expectSensorsAccepted(
+      vectors.map((vector) => ({
+        name: vector.test,
+        mac: vector.address,
+        props: { serviceData: { [vector.service_data_uuid]: bytes(vector.payload_hex) } },
+        bindKey: vector.bindkey_hex ?? undefined,
+      })),
+    );
+    expect(entities.length).toBeGreaterThan(vectors.length);
+  });
+
+  it.runIf(VECTORS_DIR !== undefined)('Ruuvi, without its measurement sequence as an entity', () => {
+    const vectors = jsonVectors<RuuviVector>('ruuvi', 'ruuvi_df5_vectors.json');
+    const entities = expectSensorsAccepted(
+      vectors.map((vector) => ({
+        name: `ruuvi ${vector.case}`,
+        mac: 'CB:B8:33:4C:88:4F',
+        props: { manufacturerData: { 0x0499: bytes(vector.manufacturer_data_hex) } },
+      })),
+    );
+    expect(entities.some((entity) => entity.topic.includes('/temperature/'))).toBe(true);
+    expect(entities.map((entity) => entity.topic).join(' ')).not.toContain('measurement_sequence');
+  });
+
+  it('a pvvx (ATC firmware) thermometer', () => {
+    const mac = 'A4:C1:38:11:22:33';
+    const data = encodePvvx({
+      mac,
+      temperature: 21.5,
+      humidity: 48.2,
+      batteryMv: 2950,
+      battery: 80,
+      counter: 7,
+    });
+    const entities = expectSensorsAccepted([
+      { name: 'pvvx', mac, props: { serviceData: { '0000181a-0000-1000-8000-00805f9b34fb': data } } },
+    ]);
+    expect(entities.some((entity) => entity.topic.includes('/humidity/'))).toBe(true);
+  });
+});
+
+/** The devices the gateway runs for a config: with the adapter devices its `ble:` and `dali:` lines imply. */
+const running = (config: FieldbridgeConfig) => withDiscovered(config, []).config.devices;
+
+describeWithJinja('Home Assistant accepts the demo', () => {
+  it('every device of the demo config, run on its own transport', async () => {
+    const demo = running(demoConfig({ broker: { kind: 'embedded', port: 1883 }, bluez: false }));
+    const results = await runDevices(demo, systemClock, 3_000);
+    const entities = expectAccepted(demo, results);
+    for (const device of demo)
+      expect(
+        entities.some((entity) => entity.topic.includes(`/fieldbridge_${device.id}/`)),
+        `${device.id} has entities`,
+      ).toBe(true);
+  }, 60_000);
+
+  it('the demo with its BLE sensors on a simulated BlueZ adapter (the adapter device)', async () => {
+    const demo = running(demoConfig({ broker: { kind: 'embedded', port: 1883 }, bluez: true }));
+    const entities = expectAccepted(demo, await runDevices(demo, systemClock, 3_000));
+    expect(entities.some((entity) => entity.topic.endsWith('/last_advertisement/config'))).toBe(true);
+  }, 60_000);
+});
+
+describeWithJinja('the Home Assistant rules catch what HA refuses or warns about', () => {
+  const base = { unique_id: 'u', device: { identifiers: ['d'] }, state_topic: 'fb/d' };
+  const check = (topic: string, config: Record<string, unknown>, state: Record<string, unknown>) =>
+    homeAssistantProblems(
+      [{ topic, config: { ...base, ...config } }],
+      new Map([['fb/d', JSON.stringify(state)]]),
+    );
+  const sensor = 'homeassistant/sensor/fieldbridge_d/x/config';
+
+  it('text in a sensor with a unit, a unit of another device class, a state class not allowed', () => {
+    expect(
+      check(sensor, { value_template: '{{ value_json.t }}', unit_of_measurement: '-' }, { t: '2014-03-13' }),
+    ).toEqual([
+      `${sensor}: value_template: "2014-03-13" is not a number, and a sensor with a unit or state_class must be one`,
+    ]);
+    expect(check(sensor, { device_class: 'temperature', unit_of_measurement: 'kWh' }, {})).toContain(
+      `${sensor}: unit "kWh" is not one of device_class temperature's`,
+    );
+    expect(
+      check(sensor, { device_class: 'energy', unit_of_measurement: 'Wh', state_class: 'measurement' }, {}),
+    ).toContain(`${sensor}: state_class measurement is not allowed for device_class energy`);
+  });
+
+  it('a timestamp without a time zone, a template reading a key the state does not have', () => {
+    expect(
+      check(
+        sensor,
+        { device_class: 'timestamp', value_template: '{{ value_json.t }}' },
+        { t: '2014-03-13T11:11:00' },
+      ),
+    ).toEqual([
+      `${sensor}: value_template: timestamp "2014-03-13T11:11:00" is not an ISO 8601 time with a time zone`,
+    ]);
+    const binary = 'homeassistant/binary_sensor/fieldbridge_d/x/config';
+    expect(
+      check(binary, { value_template: "{{ 'ON' if value_json.lamp_failure else 'OFF' }}" }, {})[0],
+    ).toMatch(/has no attribute 'lamp_failure'/);
+  });
+
+  it('a JSON light whose state has no "state" key, or the legacy brightness flag', () => {
+    const light = 'homeassistant/light/fieldbridge_d/light/config';
+    const config = { schema: 'json', command_topic: 'fb/d/set', supported_color_modes: ['brightness'] };
+    expect(check(light, config, { temperature: 21 })).toContain(
+      `${light}: light state has no "state" key (HA errors on every message)`,
+    );
+    expect(check(light, { ...config, brightness: true }, { state: 'ON', brightness: 3 })).toEqual([
+      `${light}: brightness is not part of a color-mode JSON light`,
+    ]);
+  });
+});
