@@ -1,23 +1,24 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { sampleProcess } from '../scripts/soak/sampler.js';
+import { DEMO_MQTT_PORT_ENV } from '../src/cli/demo.js';
+import { freePort } from './broker.js';
 import { processCpuSeconds } from './cpuTime.js';
 import type { Figure } from './report.js';
 import { COMPILED } from './scripts.js';
 
 // The gateway as a user first meets it: `fieldbridge start` without a config file runs the demo (the
-// embedded broker on 127.0.0.1:1883, a simulated device of every driver, the M-Bus meters on a pty
-// when socat is installed, the BLE sensors on a fake BlueZ when dbus-daemon is). Measured from the
+// embedded broker, on a free port here so a broker on 1883 does not make it use that one instead; a
+// simulated device of every driver, the M-Bus meters on the in-process meter simulator, the BLE sensors
+// on a fake BlueZ when dbus-daemon is). Measured from the
 // outside, on a process of its own: the time from spawn to the bridge saying `online` and to every demo
 // device being `online`, then the RSS and CPU of the idle gateway (devices polling at their defaults)
 // over IDLE_SECONDS after SETTLE_SECONDS. The baselines: a bare `node` process doing nothing, started
 // and sampled the same way, so what Node itself costs is visible.
 
-const DEMO_PORT = 1883;
 const BASE = 'fieldbridge';
 const ONLINE_TIMEOUT_MS = 60_000;
 const SETTLE_SECONDS = 10;
@@ -28,21 +29,10 @@ const CLI = COMPILED
   ? resolve(import.meta.dirname, '../src/cli.js')
   : resolve(import.meta.dirname, '../src/cli.ts');
 
-function portInUse(port: number): Promise<boolean> {
-  return new Promise((resolvePort) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolvePort(true);
-    });
-    socket.once('error', () => resolvePort(false));
-  });
-}
-
-async function connectWhenUp(deadline: number): Promise<MqttClient> {
+async function connectWhenUp(port: number, deadline: number): Promise<MqttClient> {
   for (;;) {
     try {
-      return await connectAsync(`mqtt://127.0.0.1:${DEMO_PORT}`, {
+      return await connectAsync(`mqtt://127.0.0.1:${port}`, {
         reconnectPeriod: 0,
         connectTimeout: 1_000,
       });
@@ -103,22 +93,20 @@ async function bareNode(): Promise<Idle & { startMs: number }> {
 }
 
 export async function benchDemo(): Promise<Figure[] | string> {
-  if (await portInUse(DEMO_PORT)) {
-    return `skipped: 127.0.0.1:${DEMO_PORT} is in use, and the demo's embedded broker needs it`;
-  }
+  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'fieldbridge-bench-demo-'));
   const begin = performance.now();
   const child = spawn(process.execPath, [...(COMPILED ? [] : ['--import', 'tsx']), CLI, 'start'], {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', [DEMO_MQTT_PORT_ENV]: String(port) },
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let client: MqttClient | undefined;
   try {
     const deadline = begin + ONLINE_TIMEOUT_MS;
-    client = await connectWhenUp(deadline);
+    client = await connectWhenUp(port, deadline);
     const availability = new Map<string, string>();
     let devices: string[] | undefined;
     let bridgeOnlineMs: number | undefined;
