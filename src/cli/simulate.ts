@@ -20,6 +20,7 @@ const OPTIONS = {
   config: { type: 'string', short: 'c' },
   seed: { type: 'string' },
   fast: { type: 'boolean' },
+  spread: { type: 'boolean' },
   noanswer: { type: 'string' },
   corrupt: { type: 'string' },
   slow: { type: 'string' },
@@ -38,9 +39,13 @@ Options:
   -n, --meters N       N meters of different media at primary addresses 1..N (default 3)
   -b, --baud B         Line speed: ${BAUD_RATES.join(', ')} (default 2400); replies take the
                        time they would on the wire
-  -c, --config FILE    meters.yaml: baud, seed, fast, turnaround_ms, faults, meters
+  -c, --config FILE    meters.yaml: baud, seed, fast, turnaround_ms, spread_answers, faults,
+                       meters (answer_delay_ms per meter)
       --seed N         Seed of the faults and collisions (default 1)
       --fast           Reply at once (no simulated time on the wire)
+      --spread         Each meter answers at its own moment inside the standard's answer window
+                       (11 bit times to 330 bit times + 50 ms): a wildcard select gets E5s one
+                       after another, or overlapping, as on a real bus
       --noanswer RATE  Lose this share of replies (0-1)
       --corrupt RATE   Send this share of replies with a bad checksum (0-1)
       --slow MS        Delay every reply by MS more milliseconds
@@ -159,6 +164,7 @@ export function createSimulateCommand(runtime: SimulateRuntime = processRuntime)
         seed: seed ?? file.seed,
         fast: (options.fast ?? false) || (file.fast ?? false),
         turnaroundMs: file.turnaroundMs,
+        spreadAnswers: (options.spread ?? false) || (file.spreadAnswers ?? false),
         faults: { ...file.faults, ...faults },
         verbose: options.verbose ?? false,
         socat: runtime.socat,

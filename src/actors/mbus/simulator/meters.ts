@@ -32,6 +32,8 @@ export interface MeterSpec {
   rate: number;
   /** Records per telegram; a meter with more answers in several telegrams (DIF 1F). 0: as many as fit. */
   recordsPerTelegram: number;
+  /** When this meter starts answering after a request (ms); default the bus's turnaround or spread. */
+  answerDelayMs?: number;
 }
 
 export type DataCoding = 'int16' | 'int24' | 'int32' | 'bcd8' | 'date' | 'datetime';
