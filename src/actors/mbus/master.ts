@@ -40,6 +40,14 @@ export type Reply =
   /** Nothing, or only bytes that did not make a valid frame (`garbled`: collisions, noise). */
   | { kind: 'none'; garbled: string | undefined };
 
+/** Everything heard after one request. */
+interface Heard {
+  /** Whole, valid frames, in order. */
+  frames: Buffer[];
+  /** What was wrong with bytes that made no frame (collisions, noise, a cut-off answer). */
+  garbled: string | undefined;
+}
+
 export interface Readout {
   telegrams: MbusTelegram[];
   /** The 16-digit secondary address the meter reported in its header. */
@@ -73,6 +81,17 @@ export class MbusMaster {
 
   /** Sends one frame and waits for one answer frame (or silence), skipping the echo of the request. */
   async transact(request: Buffer, signal: AbortSignal): Promise<Reply> {
+    const { frames, garbled } = await this.#exchange(request, signal, false);
+    const [frame] = frames;
+    return frame === undefined ? { kind: 'none', garbled } : { kind: 'frame', bytes: frame };
+  }
+
+  /**
+   * Sends one frame and collects what comes back: the first whole frame (`wholeWindow` false), or
+   * everything until the meters' answer window has passed (true: an acknowledgement is only one if
+   * nothing else follows it, since several meters may answer one after another).
+   */
+  async #exchange(request: Buffer, signal: AbortSignal, wholeWindow: boolean): Promise<Heard> {
     signal.throwIfAborted();
     // Port calls that never complete (a port closing under them) must not hold the bus lock forever:
     // the caller's signal ends the wait, whatever the link does.
@@ -81,6 +100,8 @@ export class MbusMaster {
     await abortable(this.link.write(request), signal);
     const started = Date.now();
     const firstByteBy = started + Math.ceil(wireTimeMs(request.length, this.baud)) + this.#replyTimeoutMs;
+    const longestBy = firstByteBy + Math.ceil(wireTimeMs(MAX_FRAME_BYTES, this.baud));
+    const frames: Buffer[] = [];
     let garbled: string | undefined;
     let lastByteAt: number | undefined;
     for (;;) {
@@ -90,31 +111,32 @@ export class MbusMaster {
         continue;
       }
       if (next !== undefined) {
-        if (next.equals(request)) continue; // the level converter's echo of our own frame
+        if (frames.length === 0 && next.equals(request)) continue; // the level converter's echo of our frame
         try {
           parseFrame(next);
-          return { kind: 'frame', bytes: next };
+          frames.push(next);
+          if (!wholeWindow) return { frames, garbled };
         } catch (error) {
           if (!(error instanceof MbusError)) throw error;
           garbled = `${error.message} in ${formatHex(next)}`;
-          continue;
         }
+        continue;
       }
-      if (this.#assembler.pending > 0 || garbled !== undefined) lastByteAt ??= Date.now();
+      if (this.#assembler.pending > 0 || garbled !== undefined || frames.length > 0)
+        lastByteAt ??= Date.now();
       // Once an answer has started it gets the time a whole frame needs on the wire, but a pause longer
-      // than a few characters ends it (a collision's garbage has no length to wait for).
-      const deadline =
-        lastByteAt === undefined
-          ? firstByteBy
-          : Math.min(
-              firstByteBy + Math.ceil(wireTimeMs(MAX_FRAME_BYTES, this.baud)),
-              lastByteAt + this.#interByteMs,
-            );
+      // than a few characters ends it (a collision's garbage has no length to wait for). Listening for
+      // the whole window, a pause ends nothing before the window does: another meter may still start.
+      let deadline: number;
+      if (lastByteAt === undefined) deadline = firstByteBy;
+      else if (wholeWindow)
+        deadline = Math.min(longestBy, Math.max(firstByteBy, lastByteAt + this.#interByteMs));
+      else deadline = Math.min(longestBy, lastByteAt + this.#interByteMs);
       const arrived = await this.#waitForBytes(deadline - Date.now(), signal);
       if (arrived) lastByteAt = Date.now();
       if (!arrived) {
         if (this.#assembler.pending > 0) garbled ??= `incomplete frame (${this.#assembler.pending} bytes)`;
-        return { kind: 'none', garbled };
+        return { frames, garbled };
       }
     }
   }
@@ -139,18 +161,22 @@ export class MbusMaster {
     });
   }
 
-  /** Sends a frame that a meter acknowledges with E5, with retries; 'collision' when answers overlapped. */
+  /**
+   * Sends a frame that a meter acknowledges with E5, with retries. Only a lone E5 in the whole answer
+   * window is an acknowledgement: anything else heard in it (a second E5, a frame, bytes that make no
+   * frame) means more than one meter talked, as libmbus reads it.
+   */
   async expectAck(
     request: Buffer,
     signal: AbortSignal,
     tries = this.#retries,
   ): Promise<'ack' | 'none' | 'collision'> {
     for (let attempt = 0; attempt < tries; attempt++) {
-      const reply = await this.transact(request, signal);
-      if (reply.kind === 'frame' && reply.bytes.length === 1) return 'ack';
-      // A whole frame where E5 belongs, or bytes that make no frame: more than one meter talked. That
-      // does not go away by asking again: the same meters answer the same way.
-      if (reply.kind === 'frame' || reply.garbled !== undefined) return 'collision';
+      const { frames, garbled } = await this.#exchange(request, signal, true);
+      const [first] = frames;
+      if (frames.length === 1 && first?.length === 1 && garbled === undefined) return 'ack';
+      // That does not go away by asking again: the same meters answer the same way.
+      if (frames.length > 0 || garbled !== undefined) return 'collision';
     }
     return 'none';
   }
@@ -175,15 +201,18 @@ export class MbusMaster {
     return this.expectAck(selectSecondary(secondary), signal, tries);
   }
 
-  /** Reads all telegrams of one meter (REQ_UD2 until no "more records follow"). */
-  async read(target: MeterTarget, signal: AbortSignal): Promise<Readout> {
+  /**
+   * Reads all telegrams of one meter (REQ_UD2 until no "more records follow"). `alreadySelected`: the
+   * caller's select just got this secondary address's lone E5, so the meter answers at FD already.
+   */
+  async read(target: MeterTarget, signal: AbortSignal, alreadySelected = false): Promise<Readout> {
     let address: number;
     let fcbKey: string;
     if ('primary' in target) {
       address = target.primary;
       fcbKey = `p${target.primary}`;
     } else {
-      const selected = await this.select(target.secondary, signal);
+      const selected = alreadySelected ? 'ack' : await this.select(target.secondary, signal);
       if (selected !== 'ack') {
         throw new Error(
           selected === 'collision'
