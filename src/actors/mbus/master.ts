@@ -22,6 +22,10 @@ import type { ByteLink } from './serialLink.js';
 export const DEFAULT_RETRIES = 3;
 /** A readout longer than this is a meter stuck on "more records follow", not a real meter. */
 export const MAX_TELEGRAMS = 16;
+/** A timer this much past its time means the event loop was held up (timers are otherwise ~1 ms late). */
+const LATE_TIMER_MS = 5;
+/** Rechecks after late timers before a silence is believed anyway (a loop that never catches up). */
+const MAX_LATE_CHECKS = 20;
 
 /** How long a meter has to start its answer at this baud rate (about 0.3 s at 2400 Bd). */
 export function replyTimeoutMs(baud: number): number {
@@ -59,11 +63,15 @@ export class MbusMaster {
   /** The frame count bit of the next new request, per meter. */
   readonly #fcb = new Map<string, boolean>();
   #waiter: (() => void) | undefined;
+  /** When the last bytes were handed to us: gaps are judged by arrivals, not by when a timer ran. */
+  #lastDataAt = 0;
 
   readonly #retries: number;
   readonly #replyTimeoutMs: number;
   /** Silence inside an answer after which it is over. */
   readonly #interByteMs: number;
+  /** The wait after a late timer, for characters already in the port to come through. */
+  readonly #drainMs: number;
 
   constructor(
     private readonly link: ByteLink,
@@ -73,7 +81,10 @@ export class MbusMaster {
     this.#retries = options.retries ?? DEFAULT_RETRIES;
     this.#replyTimeoutMs = options.replyTimeoutMs ?? replyTimeoutMs(baud);
     this.#interByteMs = Math.max(50, Math.ceil(wireTimeMs(10, baud)));
+    // Long enough for the port to hand over what it holds (a read completes a loop turn or two later).
+    this.#drainMs = Math.max(5, Math.ceil(wireTimeMs(2, baud)));
     link.onData((chunk) => {
+      this.#lastDataAt = Date.now();
       this.#assembler.push(chunk);
       this.#waiter?.();
     });
@@ -104,6 +115,8 @@ export class MbusMaster {
     const frames: Buffer[] = [];
     let garbled: string | undefined;
     let lastByteAt: number | undefined;
+    let graceUntil = 0;
+    let lateChecks = 0;
     for (;;) {
       const next = this.#assembler.next();
       if (next instanceof MbusError) {
@@ -132,32 +145,44 @@ export class MbusMaster {
       else if (wholeWindow)
         deadline = Math.min(longestBy, Math.max(firstByteBy, lastByteAt + this.#interByteMs));
       else deadline = Math.min(longestBy, lastByteAt + this.#interByteMs);
-      const arrived = await this.#waitForBytes(deadline - Date.now(), signal);
-      if (arrived) lastByteAt = Date.now();
-      if (!arrived) {
-        if (this.#assembler.pending > 0) garbled ??= `incomplete frame (${this.#assembler.pending} bytes)`;
-        return { frames, garbled };
+      const heard = await this.#waitForBytes(Math.max(deadline, graceUntil) - Date.now(), signal);
+      if (heard === 'bytes') {
+        lastByteAt = this.#lastDataAt;
+        continue;
       }
+      if (heard === 'late' && lateChecks++ < MAX_LATE_CHECKS) {
+        // The timer ran late: the event loop was held up, and the port may hold characters it has not
+        // handed over yet. A silence is only a silence once a wait ends on time with nothing new.
+        graceUntil = Date.now() + this.#drainMs;
+        continue;
+      }
+      if (this.#assembler.pending > 0) garbled ??= `incomplete frame (${this.#assembler.pending} bytes)`;
+      return { frames, garbled };
     }
   }
 
-  #waitForBytes(ms: number, signal: AbortSignal): Promise<boolean> {
-    if (ms <= 0) return Promise.resolve(false);
-    return new Promise<boolean>((resolve, reject) => {
-      const finish = (arrived: boolean) => {
+  /** 'bytes' when some arrive; 'silence' when the wait ends on time; 'late' when its timer ran late. */
+  #waitForBytes(ms: number, signal: AbortSignal): Promise<'bytes' | 'silence' | 'late'> {
+    if (ms <= 0) return Promise.resolve('late');
+    const due = performance.now() + ms;
+    return new Promise((resolve, reject) => {
+      const finish = (heard: 'bytes' | 'silence' | 'late') => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         this.#waiter = undefined;
-        resolve(arrived);
+        resolve(heard);
       };
       const onAbort = () => {
         clearTimeout(timer);
         this.#waiter = undefined;
         reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
       };
-      const timer = setTimeout(() => finish(false), ms);
+      const timer = setTimeout(
+        () => finish(performance.now() - due > LATE_TIMER_MS ? 'late' : 'silence'),
+        ms,
+      );
       signal.addEventListener('abort', onAbort, { once: true });
-      this.#waiter = () => finish(true);
+      this.#waiter = () => finish('bytes');
     });
   }
 
