@@ -4,7 +4,14 @@ import { BusWatchers } from '../busWatchers.js';
 import { describeTarget, MbusMaster, type MeterTarget } from './master.js';
 import { PortWatch } from './portWatch.js';
 import { meterReading } from './readings.js';
-import { type FoundMeter, type PrimaryRange, type ScanProgress, scanPrimary, scanSecondary } from './scan.js';
+import {
+  type FoundMeter,
+  type PrimaryRange,
+  type ScanProgress,
+  type ScanTurn,
+  scanPrimary,
+  scanSecondary,
+} from './scan.js';
 import { type ByteLink, openSerialLink, type SerialSettings } from './serialLink.js';
 import { findConverter, rememberConverter } from './reenumerate.js';
 
@@ -106,8 +113,6 @@ export class MbusBusRuntime implements BusRuntime {
     if (operation !== 'poll' && operation !== 'get') {
       throw new Error(`M-Bus meters support reading only ("poll" or "get"), not "${operation}"`);
     }
-    const busy = this.#lock.busyWith;
-    if (busy?.startsWith('scan')) throw new Error(`bus busy: ${busy} in progress`);
     try {
       const readout = await this.#lock.run(`read ${deviceId}`, signal, async () => {
         const open = this.#open;
@@ -172,22 +177,33 @@ export class MbusBusRuntime implements BusRuntime {
     }
   }
 
-  /** Scans the bus (primary range or secondary tree) while holding it; polls fail fast meanwhile. */
-  scan(
+  /**
+   * Scans the bus (primary range or secondary tree). The scan takes the line one step at a time (a
+   * probe, and the read of what answered), so the meters already known keep being polled in between.
+   */
+  async scan(
     mode: { kind: 'primary'; range: PrimaryRange } | { kind: 'secondary' },
     signal: AbortSignal,
     progress?: ScanProgress,
   ): Promise<FoundMeter[]> {
-    return this.#lock.run(`scan (${mode.kind})`, signal, async () => {
-      const { master } = await this.#ensureOpen(signal);
-      try {
-        return mode.kind === 'primary'
-          ? await scanPrimary(master, mode.range, signal, progress)
-          : await scanSecondary(master, signal, progress);
-      } finally {
+    const what = `scan (${mode.kind})`;
+    const { master } = await this.#lock.run(what, signal, () => this.#ensureOpen(signal));
+    const turn: ScanTurn = (work) =>
+      this.#lock.run(what, signal, async () => {
+        // The port went away (or was reopened) since the scan started: this scan's master is gone.
+        if (this.#open?.master !== master)
+          throw new Error(`${this.#settings.path} was closed during the scan`);
+        return work();
+      });
+    try {
+      return mode.kind === 'primary'
+        ? await scanPrimary(master, mode.range, signal, progress, turn)
+        : await scanSecondary(master, signal, progress, turn);
+    } finally {
+      await this.#lock.run('close the idle port', undefined, async () => {
         if (this.#connected.size === 0) await this.#closeLink();
-      }
-    });
+      });
+    }
   }
 
   async close(): Promise<void> {
