@@ -90,6 +90,11 @@ export class MbusMaster {
     });
   }
 
+  /** When bytes last came from the line (0: never): a TCP converter silent for long is checked. */
+  get lastHeardAt(): number {
+    return this.#lastDataAt;
+  }
+
   /** Sends one frame and waits for one answer frame (or silence), skipping the echo of the request. */
   async transact(request: Buffer, signal: AbortSignal): Promise<Reply> {
     const { frames, garbled } = await this.#exchange(request, signal, false);

@@ -14,6 +14,8 @@ import {
 } from './scan.js';
 import { type ByteLink, openSerialLink, type SerialSettings } from './serialLink.js';
 import { findConverter, rememberConverter } from './reenumerate.js';
+import { openTcpLink } from './tcpLink.js';
+import { isTcpPort } from '../../config/mbusPort.js';
 
 // One M-Bus line: a serial port shared by the meters on it, one conversation at a time (BusLock). The
 // port opens when the first meter connects and closes when the last one leaves. Each meter has a
@@ -36,14 +38,22 @@ export interface MbusBusOptions extends SerialSettings {
   replyTimeoutMs?: number | undefined;
   /** How often a lost port's path is checked for the converter coming back. */
   watchIntervalMs?: number;
+  /**
+   * A TCP converter from which nothing at all has come for this long while meters were being asked is
+   * taken for a dead connection (half-open: the converter vanished without closing it), and the line is
+   * reported lost so the ladder reconnects.
+   */
+  silentLinkMs?: number;
   log?: (message: string) => void;
 }
 
 export const DEFAULT_BREAKER_THRESHOLD = 5;
+export const DEFAULT_SILENT_LINK_MS = 60_000;
 
 interface Open {
   link: ByteLink;
   master: MbusMaster;
+  openedAt: number;
 }
 
 export class MbusBusRuntime implements BusRuntime {
@@ -122,9 +132,25 @@ export class MbusBusRuntime implements BusRuntime {
       this.#failures.set(deviceId, 0);
       return meterReading(readout);
     } catch (error) {
-      if (!signal.aborted) this.#countFailure(deviceId, (error as Error).message);
+      if (!signal.aborted) {
+        this.#checkSilentLink();
+        this.#countFailure(deviceId, (error as Error).message);
+      }
       throw error;
     }
+  }
+
+  /** On a TCP line: nothing heard for `silentLinkMs` is a dead connection, not a bus of dead meters. */
+  #checkSilentLink(): void {
+    const open = this.#open;
+    if (open === undefined || !isTcpPort(this.#settings.path)) return;
+    const limit = this.options.silentLinkMs ?? DEFAULT_SILENT_LINK_MS;
+    const silentMs = Date.now() - Math.max(open.openedAt, open.master.lastHeardAt);
+    if (silentMs < limit) return;
+    this.#lost(
+      open,
+      `nothing heard from the converter for ${Math.round(silentMs / 1000)} s: the connection is half-open or the converter hangs`,
+    );
   }
 
   #countFailure(deviceId: string, message: string): void {
@@ -154,6 +180,7 @@ export class MbusBusRuntime implements BusRuntime {
     this.#target(deviceId);
     switch (step) {
       case 'reopen':
+      case 'reconnect':
         await this.#lock.run('reopen', signal, async () => {
           // Every meter on the line climbs its own ladder; while other meters are being read the
           // port is fine, and closing it under them would only spread the outage.
@@ -224,14 +251,18 @@ export class MbusBusRuntime implements BusRuntime {
   async #ensureOpen(signal: AbortSignal): Promise<Open> {
     if (this.#open) return this.#open;
     if (this.#closed) throw new Error(`${this.busId} is closed`);
-    const open = this.options.openLink ?? openSerialLink;
+    const tcp = isTcpPort(this.#settings.path);
+    const open = this.options.openLink ?? (tcp ? openTcpLink : openSerialLink);
     const link = await open({ ...this.#settings }, signal);
-    rememberConverter(this.options.path, this.#settings.path);
     const master = new MbusMaster(link, this.#settings.baud, { replyTimeoutMs: this.options.replyTimeoutMs });
-    const current: Open = { link, master };
+    const current: Open = { link, master, openedAt: Date.now() };
     link.onLost((reason) => this.#lost(current, reason));
     this.#open = current;
-    this.#watch.whileOpen(this.#settings.path, () => this.#lost(current, 'the port disappeared'));
+    // A TCP converter has no device node to watch or find again: its connection tells when it is gone.
+    if (!tcp) {
+      rememberConverter(this.options.path, this.#settings.path);
+      this.#watch.whileOpen(this.#settings.path, () => this.#lost(current, 'the port disappeared'));
+    }
     if (this.#waitingForReturn) {
       // Opened again by one meter's connect or recovery step before the watch saw the port return:
       // the other meters are still waiting out their backoff and can come back now.
@@ -248,7 +279,8 @@ export class MbusBusRuntime implements BusRuntime {
     this.#connected.clear();
     this.#watchers.emit({ type: 'lost', error: `${this.#settings.path}: ${reason}` });
     this.#waitingForReturn = true;
-    if (!this.#closed) this.#watch.start(this.#settings.path, this.options.path);
+    if (!this.#closed && !isTcpPort(this.#settings.path))
+      this.#watch.start(this.#settings.path, this.options.path);
   }
 
   /** Call with the lock held. */

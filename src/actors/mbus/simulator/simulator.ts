@@ -4,6 +4,7 @@ import { describeFaults, type Faults } from './faults.js';
 import { defaultMeters, type MeterSpec } from './meters.js';
 import { SocatPty } from './pty.js';
 import { SimulatedLine } from './line.js';
+import { TcpConverter } from './tcpConverter.js';
 import { describeMeter, MbusBus, type MeterState } from './slave.js';
 
 // The simulator as a process part: the bus state machine (slave.ts) served on the simulator's end of a
@@ -11,8 +12,12 @@ import { describeMeter, MbusBus, type MeterState } from './slave.js';
 // `link` exactly as it opens a USB M-Bus adapter, so the whole serial path is exercised.
 
 export interface MbusSimulatorOptions {
-  /** The gateway's end: the serial port path the gateway is configured with. */
-  link: string;
+  /** The gateway's end: the serial port path the gateway is configured with (pty). */
+  link?: string;
+  /** Serve the meters behind a TCP converter instead of a pty: its port (0: any free one). */
+  tcpPort?: number;
+  /** The TCP converter's address; default 127.0.0.1. */
+  tcpHost?: string;
   /** Default: 3 meters of different media at addresses 1-3 (see defaultMeters). */
   meters?: readonly MeterSpec[];
   baud?: number;
@@ -38,8 +43,8 @@ export type SimulatorState = 'stopped' | 'running' | 'unplugged';
 
 export class MbusSimulator {
   readonly bus: MbusBus;
-  readonly link: string;
-  readonly #pty: SocatPty;
+  readonly #pty: SocatPty | undefined;
+  readonly #tcp: TcpConverter | undefined;
   readonly #baud: number;
   readonly #log: (line: string) => void;
   /** The meters' side of the wire: answers at their moments, characters at the baud rate. */
@@ -48,7 +53,9 @@ export class MbusSimulator {
   #state: SimulatorState = 'stopped';
 
   constructor(options: MbusSimulatorOptions) {
-    this.link = options.link;
+    if ((options.link === undefined) === (options.tcpPort === undefined)) {
+      throw new Error('the simulator needs either a pty link or a TCP port (not both)');
+    }
     this.#log = options.log ?? (() => undefined);
     this.bus = new MbusBus({
       meters: options.meters ?? defaultMeters(3),
@@ -69,19 +76,45 @@ export class MbusSimulator {
       verbose: options.verbose,
       send: (bytes) => {
         // An unplug in between ends the answer, as pulling the adapter would.
-        if (this.#port?.isOpen) this.#port.write(bytes);
+        if (this.#tcp !== undefined) this.#tcp.send(bytes);
+        else if (this.#port?.isOpen) this.#port.write(bytes);
       },
     });
-    this.#pty = new SocatPty({
-      link: options.link,
-      socat: options.socat,
-      onUnexpectedExit: (detail) => {
-        if (this.#state !== 'running') return;
-        this.#state = 'unplugged';
-        this.#log(`${detail}; the link is gone until "replug"`);
-        void this.#pullOut();
-      },
-    });
+    this.#tcp =
+      options.tcpPort === undefined
+        ? undefined
+        : new TcpConverter({ port: options.tcpPort, host: options.tcpHost });
+    this.#pty =
+      options.link === undefined
+        ? undefined
+        : new SocatPty({
+            link: options.link,
+            socat: options.socat,
+            onUnexpectedExit: (detail) => {
+              if (this.#state !== 'running') return;
+              this.#state = 'unplugged';
+              this.#log(`${detail}; the link is gone until "replug"`);
+              void this.#pullOut();
+            },
+          });
+  }
+
+  /** Where the gateway connects: the pty link's path, or tcp://host:port. */
+  get link(): string {
+    return this.#tcp?.address ?? this.#pty?.link ?? '';
+  }
+
+  /**
+   * The TCP converter forgets its client without closing the connection (it lost power for an instant,
+   * say): the client's connection is half-open, nothing is answered on it; a new connection is served.
+   */
+  halfOpen(): void {
+    if (this.#tcp === undefined) throw new ControlError('halfopen needs the simulator served over TCP');
+    const had = this.#tcp.halfOpen();
+    this.#line.halt();
+    this.#log(
+      had ? 'the client connection is half-open now: nothing goes through it' : 'no client to forget',
+    );
   }
 
   get state(): SimulatorState {
@@ -90,7 +123,7 @@ export class MbusSimulator {
 
   /** socat's process id while plugged in (tests kill it to play a crash). */
   get socatPid(): number | undefined {
-    return this.#pty.pid;
+    return this.#pty?.pid;
   }
 
   /** Requests the meters took, and those that came while a meter was still answering. */
@@ -100,7 +133,7 @@ export class MbusSimulator {
 
   /** The simulator's own end of the pty pair. */
   get simLink(): string {
-    return this.#pty.simLink;
+    return this.#pty?.simLink ?? this.link;
   }
 
   async start(): Promise<void> {
@@ -180,6 +213,9 @@ export class MbusSimulator {
           return 'replugged';
         case 'faults':
           return `faults: ${describeFaults(this.setFaults(command.update))}`;
+        case 'halfopen':
+          this.halfOpen();
+          return 'half-open';
         case 'meter':
           this.setMeterAlive(command.meter, command.alive);
           return `meter ${command.meter} ${command.alive ? 'alive' : 'dead'}`;
@@ -199,6 +235,12 @@ export class MbusSimulator {
   }
 
   async #plugIn(): Promise<void> {
+    if (this.#tcp !== undefined) {
+      this.#line.halt();
+      await this.#tcp.start((chunk) => this.#line.receive(chunk), this.#log);
+      return;
+    }
+    if (this.#pty === undefined) return;
     await this.#pty.start();
     const port = new SerialPort({
       path: this.#pty.simLink,
@@ -225,8 +267,9 @@ export class MbusSimulator {
     this.#line.halt();
     const port = this.#port;
     this.#port = undefined;
+    await this.#tcp?.stop();
     // socat first: the gateway must see a hang-up, not a quiet line.
-    await this.#pty.stop();
+    await this.#pty?.stop();
     if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
   }
 }
