@@ -1,6 +1,13 @@
 import { abortable } from '../wait.js';
 import { MbusError } from './codec/errors.js';
-import { FrameAssembler, formatHex, MAX_FRAME_BYTES, parseFrame, wireTimeMs } from './codec/frames.js';
+import {
+  answerWindowMs,
+  FrameAssembler,
+  formatHex,
+  MAX_FRAME_BYTES,
+  parseFrame,
+  wireTimeMs,
+} from './codec/frames.js';
 import {
   ADDRESS,
   formatSecondaryAddress,
@@ -14,7 +21,7 @@ import type { MbusTelegram } from './codec/types.js';
 import type { ByteLink } from './serialLink.js';
 
 // The M-Bus master: one request, one answer, on a half-duplex bus. It owns the timing rules (a meter
-// must start answering within 330 bit times + 50 ms; the margin covers USB converters), the retry and
+// must start answering within 330 bit times + 50 ms; a small margin covers converters), the retry and
 // FCB rules (a repeat keeps the frame count bit so the meter resends its last telegram; a good answer
 // toggles it so the meter moves on), multi-telegram readouts, and the skipping of a converter's echo.
 // It does not serialise callers: the bus runtime runs one operation at a time.
@@ -27,9 +34,15 @@ const LATE_TIMER_MS = 5;
 /** Rechecks after late timers before a silence is believed anyway (a loop that never catches up). */
 const MAX_LATE_CHECKS = 20;
 
-/** How long a meter has to start its answer at this baud rate (about 0.3 s at 2400 Bd). */
+/** What a converter may add to the standard's window: USB latency timers, Ethernet converters' buffers. */
+export const CONVERTER_MARGIN_MS = 30;
+
+/**
+ * How long a meter has to start its answer: EN 13757-2's 330 bit times + 50 ms, plus the converter's
+ * margin (about 0.22 s at 2400 Bd). Every probe of a scan waits this out, so it sets the scan time.
+ */
 export function replyTimeoutMs(baud: number): number {
-  return Math.ceil((330 * 1000) / baud) + 150;
+  return Math.ceil(answerWindowMs(baud).latest) + CONVERTER_MARGIN_MS;
 }
 
 export type MeterTarget = { primary: number } | { secondary: string };
@@ -114,8 +127,11 @@ export class MbusMaster {
     await abortable(this.link.discardInput(), signal);
     this.#assembler.clear();
     await abortable(this.link.write(request), signal);
-    const started = Date.now();
-    const firstByteBy = started + Math.ceil(wireTimeMs(request.length, this.baud)) + this.#replyTimeoutMs;
+    // The answer window opens when the request has left the line: now, if the write waited for that;
+    // else (a TCP converter) once the converter has sent it at the baud rate.
+    const onWireMs =
+      this.link.writeEndsOnWire === true ? 0 : Math.ceil(wireTimeMs(request.length, this.baud));
+    const firstByteBy = Date.now() + onWireMs + this.#replyTimeoutMs;
     const longestBy = firstByteBy + Math.ceil(wireTimeMs(MAX_FRAME_BYTES, this.baud));
     const frames: Buffer[] = [];
     let garbled: string | undefined;

@@ -10,9 +10,13 @@ import type { MbusBus } from './slave.js';
 
 export class SimulatedLineLink implements ByteLink {
   readonly path: string;
+  /** write() resolves after the request's time on the wire, as a serial port's drain does. */
+  readonly writeEndsOnWire = true;
   readonly line: SimulatedLine;
   /** Every frame the master wrote, with performance.now() when it was written. */
   readonly written: { at: number; bytes: Buffer }[] = [];
+  /** Bytes the master received. */
+  received = 0;
   #listener: (chunk: Buffer) => void = () => undefined;
   #closed = false;
 
@@ -27,7 +31,9 @@ export class SimulatedLineLink implements ByteLink {
       send: (bytes) => {
         const copy = Buffer.from(bytes);
         setImmediate(() => {
-          if (!this.#closed) this.#listener(copy);
+          if (this.#closed) return;
+          this.received += copy.length;
+          this.#listener(copy);
         });
       },
     });
