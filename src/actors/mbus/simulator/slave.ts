@@ -10,15 +10,8 @@ import {
   type SecondaryAddress,
   secondaryAddressFromBytes,
 } from '../codec/master.js';
-import {
-  collide,
-  corruptReply,
-  describeFaults,
-  type Faults,
-  mergeFaults,
-  NO_FAULTS,
-  wiredAnd,
-} from './faults.js';
+import { collide, corruptReply, describeFaults, type Faults, mergeFaults, NO_FAULTS } from './faults.js';
+import { onTheLine } from './onTheLine.js';
 import { type MeterSpec, meterRecords, secondaryAddressOf } from './meters.js';
 import { encodeRecord, encodeRspUd, splitTelegrams } from './telegram.js';
 
@@ -205,7 +198,7 @@ export class MbusBus {
         const answer = this.#withFaults(reply, events);
         return answer === undefined ? [] : [answer];
       });
-      return result(this.#onTheLine(sent), events);
+      return result(onTheLine(sent, this.baud, this.fast), events);
     }
     if (replies.length > 1) {
       const who = replies.map((reply) => reply.meter.address).join(', ');
@@ -222,40 +215,6 @@ export class MbusBus {
     const [reply] = replies;
     const answer = reply === undefined ? undefined : this.#withFaults(reply, events);
     return result(answer === undefined ? [] : [answer], events);
-  }
-
-  /**
-   * What the master's UART reads when several meters answer, each at its own time: answers that do not
-   * overlap arrive one after another; overlapping ones merge bit by bit (wired AND) into one.
-   */
-  #onTheLine(sent: BusAnswer[]): BusAnswer[] {
-    const bitMs = 1000 / this.baud;
-    // Nominal wire times even when fast: whether two answers overlap is physics, not delivery speed.
-    const ends = (answer: BusAnswer) => answer.delayMs + wireTimeMs(answer.bytes.length, this.baud);
-    const ordered = [...sent].sort((a, b) => a.delayMs - b.delayMs);
-    const groups: BusAnswer[][] = [];
-    let groupEnd = -Infinity;
-    for (const answer of ordered) {
-      const current = groups.at(-1);
-      if (current !== undefined && answer.delayMs < groupEnd) {
-        current.push(answer);
-        groupEnd = Math.max(groupEnd, ends(answer));
-      } else {
-        groups.push([answer]);
-        groupEnd = ends(answer);
-      }
-    }
-    return groups.flatMap((group) => {
-      const [first] = group;
-      if (first === undefined || group.length === 1) return group;
-      const bytes = wiredAnd(
-        group.map((answer) => ({
-          bytes: answer.bytes,
-          offsetBits: (answer.delayMs - first.delayMs) / bitMs,
-        })),
-      );
-      return [{ bytes, delayMs: first.delayMs, wireMs: this.fast ? 0 : wireTimeMs(bytes.length, this.baud) }];
-    });
   }
 
   #withFaults(reply: { meter: MeterState; bytes: Buffer }, events: SimEvent[]): BusAnswer | undefined {
