@@ -111,6 +111,16 @@ describe('M-Bus over TCP against the simulator served as a converter', () => {
     await runtime.connect('heat', signal());
     await expect(runtime.execute('heat', 'poll', null, signal())).resolves.toBeTruthy();
   });
+
+  it('a connect probe on a line silent past the limit reports it lost too', async () => {
+    await runtime.connect('heat', signal());
+    simulator.halfOpen();
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    await expect(runtime.connect('water', signal())).rejects.toThrow('no meter answers');
+    expect(events.find((event) => event.type === 'lost')).toMatchObject({
+      error: expect.stringContaining('half-open'),
+    });
+  });
 });
 
 describe('M-Bus over TCP: a converter that accepts but never answers', () => {

@@ -96,6 +96,8 @@ export class MbusBusRuntime implements BusRuntime {
           ? await master.ping(target.primary, signal, 2)
           : await master.select(target.secondary, signal, 2);
       if (answer !== 'ack') {
+        // Nothing at all from a TCP converter for long: its connection, not the meter, is dead.
+        if (answer === 'none') this.#checkSilentLink();
         throw new Error(
           answer === 'collision'
             ? `more than one meter answers at ${describeTarget(target)}`
