@@ -3,6 +3,7 @@ import { benchBacklog } from './backlog.js';
 import { benchDemo } from './demo.js';
 import { benchLatency } from './latency.js';
 import { printMbusDecode } from './mbusDecode.js';
+import { benchMbusLine, MBUS_LINE_TITLE } from './mbusLine.js';
 import { benchMqttPipeline } from './mqttPipeline.js';
 import { startBenchBroker } from './mqttRig.js';
 import { machineDescription, printFigures } from './report.js';
@@ -14,7 +15,7 @@ import { configureLogging, DEFAULT_LOGGING_OPTIONS } from '../src/logging/index.
 // the baseline it names. Benchmarks are measurements, not tests: they never fail the build.
 
 // `npm run bench -- pipeline backlog` runs only the parts named (while working on one of them).
-const PARTS = ['actors', 'mbus', 'pipeline', 'backlog', 'latency', 'demo'] as const;
+const PARTS = ['actors', 'mbus', 'mbus-line', 'pipeline', 'backlog', 'latency', 'demo'] as const;
 type Part = (typeof PARTS)[number];
 const named = process.argv.slice(2);
 const unknown = named.filter((name) => !(PARTS as readonly string[]).includes(name));
@@ -30,6 +31,8 @@ if (runs('actors')) {
   printFigures('Actor tree (simulated transports, 100 devices per bus)', await benchActorTree());
 }
 if (runs('mbus')) printMbusDecode();
+// Minutes of waiting on a simulated line (the master's timing is what it measures), little CPU.
+if (runs('mbus-line')) printFigures(MBUS_LINE_TITLE, await benchMbusLine());
 
 // The MQTT benchmarks share one mosquitto (the pipeline and the backlog run in fresh processes with
 // subscribers of their own, the latency uses the one started here). Only warnings are logged: the

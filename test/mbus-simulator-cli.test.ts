@@ -55,6 +55,8 @@ describe('fieldbridge simulate: command line', () => {
     [['simulate', '--link', '/tmp/x'], 'say which bus to simulate'],
     [['simulate', 'dali', '--link', '/tmp/x'], 'cannot simulate "dali": only "mbus" is supported'],
     [['simulate', 'mbus'], 'missing --link PATH'],
+    [['simulate', 'mbus', '--link', '/tmp/x', '--tcp', '10001'], 'use --link PATH or --tcp PORT, not both'],
+    [['simulate', 'mbus', '--tcp', '70000'], '--tcp must be a number from 0 to 65535'],
     [['simulate', 'mbus', '--link', '/tmp/x', '--bogus'], 'unknown option --bogus'],
     [['simulate', 'mbus', '--link', '/tmp/x', '--baud', '1234'], '--baud must be one of 300, 600'],
     [

@@ -3,7 +3,8 @@ import { type EntityDescriptor, simulatedEntities } from '../bridge/entities.js'
 import { describeIssues } from '../bridge/requests.js';
 import type { DeviceConfig, DriverName } from '../config/index.js';
 import type { GatewayClock } from '../machines/clock.js';
-import type { BusRuntime, DriverDefinition, JsonValue } from './driver.js';
+import type { BusRuntime, DriverDefinition, JsonValue, RecoveryStepSpec } from './driver.js';
+import { isTcpPort } from '../config/mbusPort.js';
 import { bleEntities, bleExpireAfterS, bleModel } from './ble/entities.js';
 import { openBleBus, openSimulatedBleBus } from './ble/openBus.js';
 import { daliAdapterEntities, daliEntities, daliModel } from './dali/entities.js';
@@ -102,6 +103,14 @@ function hashSeed(text: string): number {
 }
 
 const SERIAL_LADDER = [{ name: 'reopen' }, { name: 'reenumerate' }, { name: 'restart_actor' }];
+/** An M-Bus line on an Ethernet converter: a new connection, then a fresh actor; no port to find again. */
+const TCP_LADDER = [{ name: 'reconnect' }, { name: 'restart_actor' }];
+
+/** The recovery ladder of a device's bus: its driver's, or the TCP one for `port: tcp://…` lines. */
+export function recoveryStepsFor(device: DeviceConfig): readonly RecoveryStepSpec[] {
+  if (device.driver === 'mbus' && device.transport === 'serial' && isTcpPort(device.port)) return TCP_LADDER;
+  return DRIVERS[device.driver].definition.recoverySteps;
+}
 
 export const DRIVERS: Record<DriverName, DriverEntry> = {
   mbus: {

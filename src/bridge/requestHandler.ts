@@ -1,4 +1,4 @@
-import { DRIVERS } from '../actors/drivers.js';
+import { recoveryStepsFor } from '../actors/drivers.js';
 import type { DeviceConfig } from '../config/index.js';
 import { closestMatch } from '../config/suggest.js';
 import { configureLogging, currentLoggingOptions } from '../logging/index.js';
@@ -118,7 +118,7 @@ export class RequestHandler {
 
 /** Why `step` cannot run on `device` (its driver has no such rung), or undefined when it can. */
 function missingStep(device: DeviceConfig, step: string): string | undefined {
-  const steps = DRIVERS[device.driver].definition.recoverySteps.map((spec) => spec.name);
+  const steps = recoveryStepsFor(device).map((spec) => spec.name);
   if (steps.includes(step)) return undefined;
   const close = closestMatch(step, steps);
   const hint = close ? `did you mean "${close}"? ` : '';

@@ -15,11 +15,13 @@ const BAUD_RATES = [300, 600, 1200, 2400, 4800, 9600, 19200, 38400];
 
 const OPTIONS = {
   link: { type: 'string', short: 'l' },
+  tcp: { type: 'string' },
   meters: { type: 'string', short: 'n' },
   baud: { type: 'string', short: 'b' },
   config: { type: 'string', short: 'c' },
   seed: { type: 'string' },
   fast: { type: 'boolean' },
+  spread: { type: 'boolean' },
   noanswer: { type: 'string' },
   corrupt: { type: 'string' },
   slow: { type: 'string' },
@@ -27,6 +29,7 @@ const OPTIONS = {
 } as const;
 
 const USAGE = `Usage: fieldbridge simulate mbus --link PATH [options]
+       fieldbridge simulate mbus --tcp PORT [options]
 
 Simulates M-Bus meters (the slave side) on a pty pair made with socat: point the gateway's M-Bus
 port at PATH (e.g. port: /tmp/ttyMBUS). The meters answer SND_NKE, REQ_UD2 (FCB, multi-telegram
@@ -34,13 +37,19 @@ readouts), secondary selection with wildcards (several matches collide), address
 application reset. Runs until Ctrl-C or SIGTERM. Needs socat (Debian: apt-get install socat).
 
 Options:
-  -l, --link PATH      Where the gateway's end of the pty appears (required)
+  -l, --link PATH      Where the gateway's end of the pty appears
+      --tcp PORT       Instead of a pty: serve the meters behind a simulated Ethernet level
+                       converter on 127.0.0.1:PORT (the gateway's port: tcp://127.0.0.1:PORT)
   -n, --meters N       N meters of different media at primary addresses 1..N (default 3)
   -b, --baud B         Line speed: ${BAUD_RATES.join(', ')} (default 2400); replies take the
                        time they would on the wire
-  -c, --config FILE    meters.yaml: baud, seed, fast, turnaround_ms, faults, meters
+  -c, --config FILE    meters.yaml: baud, seed, fast, turnaround_ms, spread_answers, faults,
+                       meters (answer_delay_ms per meter)
       --seed N         Seed of the faults and collisions (default 1)
       --fast           Reply at once (no simulated time on the wire)
+      --spread         Each meter answers at its own moment inside the standard's answer window
+                       (11 bit times to 330 bit times + 50 ms): a wildcard select gets E5s one
+                       after another, or overlapping, as on a real bus
       --noanswer RATE  Lose this share of replies (0-1)
       --corrupt RATE   Send this share of replies with a bad checksum (0-1)
       --slow MS        Delay every reply by MS more milliseconds
@@ -48,7 +57,7 @@ Options:
   -h, --help           Show this help
 
 While it runs, type commands on stdin (help lists them): unplug, replug, noanswer RATE,
-corrupt RATE, slow MS, meter ADDR|ID dead, meter ADDR|ID alive, status.
+corrupt RATE, slow MS, meter ADDR|ID dead, meter ADDR|ID alive, halfopen (TCP), status.
 SIGUSR1 unplugs, SIGUSR2 replugs.`;
 
 /** What the running simulator needs from the process; tests pass their own. */
@@ -112,11 +121,14 @@ export function createSimulateCommand(runtime: SimulateRuntime = processRuntime)
         );
       }
       const options = parseCommandArgs(rest, OPTIONS);
-      if (options.link === undefined) {
+      if ((options.link === undefined) === (options.tcp === undefined)) {
         throw new UsageError(
-          'missing --link PATH (the serial port path the gateway opens, e.g. /tmp/ttyMBUS)',
+          options.link === undefined
+            ? 'missing --link PATH (the serial port path the gateway opens, e.g. /tmp/ttyMBUS) or --tcp PORT'
+            : 'use --link PATH or --tcp PORT, not both',
         );
       }
+      const tcpPort = parseWholeOption(options.tcp, '--tcp', 0, 65_535);
       const count = parseWholeOption(options.meters, '--meters', 1, 250);
       const baud = parseWholeOption(options.baud, '--baud', 300, 38_400);
       if (baud !== undefined && !BAUD_RATES.includes(baud)) {
@@ -153,12 +165,13 @@ export function createSimulateCommand(runtime: SimulateRuntime = processRuntime)
         }
       }
       return serve(io, runtime, {
-        link: resolve(io.cwd, options.link),
+        ...(options.link === undefined ? { tcpPort } : { link: resolve(io.cwd, options.link) }),
         meters: file.meters ?? defaultMeters(count ?? 3),
         baud: baud ?? file.baud,
         seed: seed ?? file.seed,
         fast: (options.fast ?? false) || (file.fast ?? false),
         turnaroundMs: file.turnaroundMs,
+        spreadAnswers: (options.spread ?? false) || (file.spreadAnswers ?? false),
         faults: { ...file.faults, ...faults },
         verbose: options.verbose ?? false,
         socat: runtime.socat,

@@ -19,6 +19,7 @@ import {
   wholeNumber,
 } from './fields.js';
 import { listAlternatives } from './suggest.js';
+import { mbusPort } from './mbusPort.js';
 
 export const DRIVER_NAMES = ['mbus', 'dali', 'ble', 'simulated'] as const;
 export type DriverName = (typeof DRIVER_NAMES)[number];
@@ -81,8 +82,8 @@ const mbusDevice = z
     ...identityFields,
     driver: z.literal('mbus'),
     transport: z.enum(['serial', 'simulated']).default('serial'),
-    /** Serial port of the M-Bus level converter, e.g. /dev/ttyUSB0. */
-    port: nonEmptyString().optional(),
+    /** Serial port of the M-Bus level converter, e.g. /dev/ttyUSB0, or tcp://host:port. */
+    port: mbusPort().optional(),
     baud: z.literal(MBUS_BAUD_RATES).default(MBUS_DEFAULT_BAUD),
     /** Primary (0-250) or secondary (16 hex digits) address; none = the only meter on the bus. */
     address: mbusAddress().optional(),

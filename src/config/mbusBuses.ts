@@ -4,14 +4,18 @@
 
 import { z } from 'zod';
 import { MBUS_BAUD_RATES, MBUS_DEFAULT_BAUD } from './devices.js';
-import { nonEmptyString, pollIntervalMs } from './fields.js';
+import { pollIntervalMs } from './fields.js';
+import { mbusPort } from './mbusPort.js';
 
 export const MBUS_SCAN_MODES = ['secondary', 'primary'] as const;
 export type MbusScanMode = (typeof MBUS_SCAN_MODES)[number];
 
 const mbusLine = z.strictObject({
-  /** Serial port of the level converter, e.g. /dev/ttyUSB0 or a /dev/serial/by-id/… link. */
-  port: nonEmptyString(),
+  /**
+   * Serial port of the level converter, e.g. /dev/ttyUSB0 or a /dev/serial/by-id/… link; or an
+   * Ethernet converter's transparent TCP port, tcp://host:port (e.g. tcp://192.168.1.50:10001).
+   */
+  port: mbusPort(),
   baud: z.literal(MBUS_BAUD_RATES).default(MBUS_DEFAULT_BAUD),
   /**
    * `auto`: scan at start when no meter on this port is configured or was found before; `always`:

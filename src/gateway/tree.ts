@@ -1,5 +1,5 @@
 import { BusRegistry } from '../actors/busRegistry.js';
-import { DRIVERS } from '../actors/drivers.js';
+import { DRIVERS, recoveryStepsFor } from '../actors/drivers.js';
 import {
   type DeviceConfig,
   deviceBus,
@@ -49,7 +49,7 @@ export function defineTree(
     return {
       busId,
       driver: first.driver,
-      recoverySteps: driver.definition.recoverySteps,
+      recoverySteps: recoveryStepsFor(first),
       policy: supervisorPolicy(config, busId),
       devices: devices.map((device) => ({
         deviceId: device.id,

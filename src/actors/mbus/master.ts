@@ -1,6 +1,13 @@
 import { abortable } from '../wait.js';
 import { MbusError } from './codec/errors.js';
-import { FrameAssembler, formatHex, MAX_FRAME_BYTES, parseFrame, wireTimeMs } from './codec/frames.js';
+import {
+  answerWindowMs,
+  FrameAssembler,
+  formatHex,
+  MAX_FRAME_BYTES,
+  parseFrame,
+  wireTimeMs,
+} from './codec/frames.js';
 import {
   ADDRESS,
   formatSecondaryAddress,
@@ -14,7 +21,7 @@ import type { MbusTelegram } from './codec/types.js';
 import type { ByteLink } from './serialLink.js';
 
 // The M-Bus master: one request, one answer, on a half-duplex bus. It owns the timing rules (a meter
-// must start answering within 330 bit times + 50 ms; the margin covers USB converters), the retry and
+// must start answering within 330 bit times + 50 ms; a small margin covers converters), the retry and
 // FCB rules (a repeat keeps the frame count bit so the meter resends its last telegram; a good answer
 // toggles it so the meter moves on), multi-telegram readouts, and the skipping of a converter's echo.
 // It does not serialise callers: the bus runtime runs one operation at a time.
@@ -22,10 +29,20 @@ import type { ByteLink } from './serialLink.js';
 export const DEFAULT_RETRIES = 3;
 /** A readout longer than this is a meter stuck on "more records follow", not a real meter. */
 export const MAX_TELEGRAMS = 16;
+/** A timer this much past its time means the event loop was held up (timers are otherwise ~1 ms late). */
+const LATE_TIMER_MS = 5;
+/** Rechecks after late timers before a silence is believed anyway (a loop that never catches up). */
+const MAX_LATE_CHECKS = 20;
 
-/** How long a meter has to start its answer at this baud rate (about 0.3 s at 2400 Bd). */
+/** What a converter may add to the standard's window: USB latency timers, Ethernet converters' buffers. */
+export const CONVERTER_MARGIN_MS = 30;
+
+/**
+ * How long a meter has to start its answer: EN 13757-2's 330 bit times + 50 ms, plus the converter's
+ * margin (about 0.22 s at 2400 Bd). Every probe of a scan waits this out, so it sets the scan time.
+ */
 export function replyTimeoutMs(baud: number): number {
-  return Math.ceil((330 * 1000) / baud) + 150;
+  return Math.ceil(answerWindowMs(baud).latest) + CONVERTER_MARGIN_MS;
 }
 
 export type MeterTarget = { primary: number } | { secondary: string };
@@ -40,6 +57,14 @@ export type Reply =
   /** Nothing, or only bytes that did not make a valid frame (`garbled`: collisions, noise). */
   | { kind: 'none'; garbled: string | undefined };
 
+/** Everything heard after one request. */
+interface Heard {
+  /** Whole, valid frames, in order. */
+  frames: Buffer[];
+  /** What was wrong with bytes that made no frame (collisions, noise, a cut-off answer). */
+  garbled: string | undefined;
+}
+
 export interface Readout {
   telegrams: MbusTelegram[];
   /** The 16-digit secondary address the meter reported in its header. */
@@ -51,11 +76,15 @@ export class MbusMaster {
   /** The frame count bit of the next new request, per meter. */
   readonly #fcb = new Map<string, boolean>();
   #waiter: (() => void) | undefined;
+  /** When the last bytes were handed to us: gaps are judged by arrivals, not by when a timer ran. */
+  #lastDataAt = 0;
 
   readonly #retries: number;
   readonly #replyTimeoutMs: number;
   /** Silence inside an answer after which it is over. */
   readonly #interByteMs: number;
+  /** The wait after a late timer, for characters already in the port to come through. */
+  readonly #drainMs: number;
 
   constructor(
     private readonly link: ByteLink,
@@ -65,24 +94,50 @@ export class MbusMaster {
     this.#retries = options.retries ?? DEFAULT_RETRIES;
     this.#replyTimeoutMs = options.replyTimeoutMs ?? replyTimeoutMs(baud);
     this.#interByteMs = Math.max(50, Math.ceil(wireTimeMs(10, baud)));
+    // Long enough for the port to hand over what it holds (a read completes a loop turn or two later).
+    this.#drainMs = Math.max(5, Math.ceil(wireTimeMs(2, baud)));
     link.onData((chunk) => {
+      this.#lastDataAt = Date.now();
       this.#assembler.push(chunk);
       this.#waiter?.();
     });
   }
 
+  /** When bytes last came from the line (0: never): a TCP converter silent for long is checked. */
+  get lastHeardAt(): number {
+    return this.#lastDataAt;
+  }
+
   /** Sends one frame and waits for one answer frame (or silence), skipping the echo of the request. */
   async transact(request: Buffer, signal: AbortSignal): Promise<Reply> {
+    const { frames, garbled } = await this.#exchange(request, signal, false);
+    const [frame] = frames;
+    return frame === undefined ? { kind: 'none', garbled } : { kind: 'frame', bytes: frame };
+  }
+
+  /**
+   * Sends one frame and collects what comes back: the first whole frame (`wholeWindow` false), or
+   * everything until the meters' answer window has passed (true: an acknowledgement is only one if
+   * nothing else follows it, since several meters may answer one after another).
+   */
+  async #exchange(request: Buffer, signal: AbortSignal, wholeWindow: boolean): Promise<Heard> {
     signal.throwIfAborted();
     // Port calls that never complete (a port closing under them) must not hold the bus lock forever:
     // the caller's signal ends the wait, whatever the link does.
     await abortable(this.link.discardInput(), signal);
     this.#assembler.clear();
     await abortable(this.link.write(request), signal);
-    const started = Date.now();
-    const firstByteBy = started + Math.ceil(wireTimeMs(request.length, this.baud)) + this.#replyTimeoutMs;
+    // The answer window opens when the request has left the line: now, if the write waited for that;
+    // else (a TCP converter) once the converter has sent it at the baud rate.
+    const onWireMs =
+      this.link.writeEndsOnWire === true ? 0 : Math.ceil(wireTimeMs(request.length, this.baud));
+    const firstByteBy = Date.now() + onWireMs + this.#replyTimeoutMs;
+    const longestBy = firstByteBy + Math.ceil(wireTimeMs(MAX_FRAME_BYTES, this.baud));
+    const frames: Buffer[] = [];
     let garbled: string | undefined;
     let lastByteAt: number | undefined;
+    let graceUntil = 0;
+    let lateChecks = 0;
     for (;;) {
       const next = this.#assembler.next();
       if (next instanceof MbusError) {
@@ -90,67 +145,84 @@ export class MbusMaster {
         continue;
       }
       if (next !== undefined) {
-        if (next.equals(request)) continue; // the level converter's echo of our own frame
+        if (frames.length === 0 && next.equals(request)) continue; // the level converter's echo of our frame
         try {
           parseFrame(next);
-          return { kind: 'frame', bytes: next };
+          frames.push(next);
+          if (!wholeWindow) return { frames, garbled };
         } catch (error) {
           if (!(error instanceof MbusError)) throw error;
           garbled = `${error.message} in ${formatHex(next)}`;
-          continue;
         }
+        continue;
       }
-      if (this.#assembler.pending > 0 || garbled !== undefined) lastByteAt ??= Date.now();
+      if (this.#assembler.pending > 0 || garbled !== undefined || frames.length > 0)
+        lastByteAt ??= Date.now();
       // Once an answer has started it gets the time a whole frame needs on the wire, but a pause longer
-      // than a few characters ends it (a collision's garbage has no length to wait for).
-      const deadline =
-        lastByteAt === undefined
-          ? firstByteBy
-          : Math.min(
-              firstByteBy + Math.ceil(wireTimeMs(MAX_FRAME_BYTES, this.baud)),
-              lastByteAt + this.#interByteMs,
-            );
-      const arrived = await this.#waitForBytes(deadline - Date.now(), signal);
-      if (arrived) lastByteAt = Date.now();
-      if (!arrived) {
-        if (this.#assembler.pending > 0) garbled ??= `incomplete frame (${this.#assembler.pending} bytes)`;
-        return { kind: 'none', garbled };
+      // than a few characters ends it (a collision's garbage has no length to wait for). Listening for
+      // the whole window, a pause ends nothing before the window does: another meter may still start.
+      let deadline: number;
+      if (lastByteAt === undefined) deadline = firstByteBy;
+      else if (wholeWindow)
+        deadline = Math.min(longestBy, Math.max(firstByteBy, lastByteAt + this.#interByteMs));
+      else deadline = Math.min(longestBy, lastByteAt + this.#interByteMs);
+      const heard = await this.#waitForBytes(Math.max(deadline, graceUntil) - Date.now(), signal);
+      if (heard === 'bytes') {
+        lastByteAt = this.#lastDataAt;
+        continue;
       }
+      if (heard === 'late' && lateChecks++ < MAX_LATE_CHECKS) {
+        // The timer ran late: the event loop was held up, and the port may hold characters it has not
+        // handed over yet. A silence is only a silence once a wait ends on time with nothing new.
+        graceUntil = Date.now() + this.#drainMs;
+        continue;
+      }
+      if (this.#assembler.pending > 0) garbled ??= `incomplete frame (${this.#assembler.pending} bytes)`;
+      return { frames, garbled };
     }
   }
 
-  #waitForBytes(ms: number, signal: AbortSignal): Promise<boolean> {
-    if (ms <= 0) return Promise.resolve(false);
-    return new Promise<boolean>((resolve, reject) => {
-      const finish = (arrived: boolean) => {
+  /** 'bytes' when some arrive; 'silence' when the wait ends on time; 'late' when its timer ran late. */
+  #waitForBytes(ms: number, signal: AbortSignal): Promise<'bytes' | 'silence' | 'late'> {
+    if (ms <= 0) return Promise.resolve('late');
+    const due = performance.now() + ms;
+    return new Promise((resolve, reject) => {
+      const finish = (heard: 'bytes' | 'silence' | 'late') => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         this.#waiter = undefined;
-        resolve(arrived);
+        resolve(heard);
       };
       const onAbort = () => {
         clearTimeout(timer);
         this.#waiter = undefined;
         reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
       };
-      const timer = setTimeout(() => finish(false), ms);
+      const timer = setTimeout(
+        () => finish(performance.now() - due > LATE_TIMER_MS ? 'late' : 'silence'),
+        ms,
+      );
       signal.addEventListener('abort', onAbort, { once: true });
-      this.#waiter = () => finish(true);
+      this.#waiter = () => finish('bytes');
     });
   }
 
-  /** Sends a frame that a meter acknowledges with E5, with retries; 'collision' when answers overlapped. */
+  /**
+   * Sends a frame that a meter acknowledges with E5, with retries. Only a lone E5 in the whole answer
+   * window is an acknowledgement: anything else heard in it (a second E5, a frame, bytes that make no
+   * frame) means more than one meter talked, as libmbus reads it.
+   */
   async expectAck(
     request: Buffer,
     signal: AbortSignal,
     tries = this.#retries,
   ): Promise<'ack' | 'none' | 'collision'> {
     for (let attempt = 0; attempt < tries; attempt++) {
-      const reply = await this.transact(request, signal);
-      if (reply.kind === 'frame' && reply.bytes.length === 1) return 'ack';
-      // A whole frame where E5 belongs, or bytes that make no frame: more than one meter talked. That
-      // does not go away by asking again: the same meters answer the same way.
-      if (reply.kind === 'frame' || reply.garbled !== undefined) return 'collision';
+      const { frames, garbled } = await this.#exchange(request, signal, true);
+      const [first] = frames;
+      if (frames.length === 1 && first?.length === 1 && garbled === undefined) return 'ack';
+      // That does not go away by asking again: the same meters answer the same way.
+      if (frames.length > 0 || garbled !== undefined) return 'collision';
     }
     return 'none';
   }
@@ -175,15 +247,18 @@ export class MbusMaster {
     return this.expectAck(selectSecondary(secondary), signal, tries);
   }
 
-  /** Reads all telegrams of one meter (REQ_UD2 until no "more records follow"). */
-  async read(target: MeterTarget, signal: AbortSignal): Promise<Readout> {
+  /**
+   * Reads all telegrams of one meter (REQ_UD2 until no "more records follow"). `alreadySelected`: the
+   * caller's select just got this secondary address's lone E5, so the meter answers at FD already.
+   */
+  async read(target: MeterTarget, signal: AbortSignal, alreadySelected = false): Promise<Readout> {
     let address: number;
     let fcbKey: string;
     if ('primary' in target) {
       address = target.primary;
       fcbKey = `p${target.primary}`;
     } else {
-      const selected = await this.select(target.secondary, signal);
+      const selected = alreadySelected ? 'ack' : await this.select(target.secondary, signal);
       if (selected !== 'ack') {
         throw new Error(
           selected === 'collision'

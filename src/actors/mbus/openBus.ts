@@ -3,13 +3,13 @@ import { getLogger } from '../../logging/index.js';
 import { ADDRESS, parseSecondaryAddress } from './codec/master.js';
 import type { MeterTarget } from './master.js';
 import { MbusBusRuntime } from './runtime.js';
-import { SimulatedMbusLine } from './simulator/memoryLine.js';
+import { SimulatedLineLink } from './simulator/lineLink.js';
 import { defaultMeter, type MeterSpec, meterMatching } from './simulator/meters.js';
 import { MbusBus } from './simulator/slave.js';
 
 // The driver catalogue's openers: `transport: serial` runs one MbusBusRuntime per port, with the meters
 // configured (or found by a scan) on it; `transport: simulated` runs the same runtime, master and
-// decoding on the meter simulator's segment in-process (memoryLine.ts): the meters speak M-Bus and
+// decoding on the meter simulator's segment in-process (SimulatedLineLink): the meters speak M-Bus and
 // publish meter records, with no serial port, pty or socat.
 
 type MbusDevice = Extract<DeviceConfig, { driver: 'mbus' }>;
@@ -102,6 +102,6 @@ export function openSimulatedMbusBus(busId: string, devices: readonly DeviceConf
   const line = segment;
   return openOn(busId, meters, path, {
     deviceNode: false,
-    openLink: () => Promise.resolve(new SimulatedMbusLine(path, line)),
+    openLink: () => Promise.resolve(new SimulatedLineLink(line, { path })),
   });
 }

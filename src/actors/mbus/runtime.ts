@@ -4,9 +4,18 @@ import { BusWatchers } from '../busWatchers.js';
 import { describeTarget, MbusMaster, type MeterTarget } from './master.js';
 import { PortWatch } from './portWatch.js';
 import { meterReading } from './readings.js';
-import { type FoundMeter, type PrimaryRange, type ScanProgress, scanPrimary, scanSecondary } from './scan.js';
+import {
+  type FoundMeter,
+  type PrimaryRange,
+  type ScanProgress,
+  type ScanTurn,
+  scanPrimary,
+  scanSecondary,
+} from './scan.js';
 import { type ByteLink, openSerialLink, type SerialSettings } from './serialLink.js';
 import { findConverter, rememberConverter } from './reenumerate.js';
+import { openTcpLink } from './tcpLink.js';
+import { isTcpPort } from '../../config/mbusPort.js';
 
 // One M-Bus line: a serial port shared by the meters on it, one conversation at a time (BusLock). The
 // port opens when the first meter connects and closes when the last one leaves. Each meter has a
@@ -34,14 +43,22 @@ export interface MbusBusOptions extends SerialSettings {
    * `reenumerate` opens it again instead of looking for a converter under another name.
    */
   deviceNode?: boolean;
+  /**
+   * A TCP converter from which nothing at all has come for this long while meters were being asked is
+   * taken for a dead connection (half-open: the converter vanished without closing it), and the line is
+   * reported lost so the ladder reconnects.
+   */
+  silentLinkMs?: number;
   log?: (message: string) => void;
 }
 
 export const DEFAULT_BREAKER_THRESHOLD = 5;
+export const DEFAULT_SILENT_LINK_MS = 60_000;
 
 interface Open {
   link: ByteLink;
   master: MbusMaster;
+  openedAt: number;
 }
 
 export class MbusBusRuntime implements BusRuntime {
@@ -84,6 +101,8 @@ export class MbusBusRuntime implements BusRuntime {
           ? await master.ping(target.primary, signal, 2)
           : await master.select(target.secondary, signal, 2);
       if (answer !== 'ack') {
+        // Nothing at all from a TCP converter for long: its connection, not the meter, is dead.
+        if (answer === 'none') this.#checkSilentLink();
         throw new Error(
           answer === 'collision'
             ? `more than one meter answers at ${describeTarget(target)}`
@@ -111,8 +130,6 @@ export class MbusBusRuntime implements BusRuntime {
     if (operation !== 'poll' && operation !== 'get') {
       throw new Error(`M-Bus meters support reading only ("poll" or "get"), not "${operation}"`);
     }
-    const busy = this.#lock.busyWith;
-    if (busy?.startsWith('scan')) throw new Error(`bus busy: ${busy} in progress`);
     try {
       const readout = await this.#lock.run(`read ${deviceId}`, signal, async () => {
         const open = this.#open;
@@ -122,9 +139,25 @@ export class MbusBusRuntime implements BusRuntime {
       this.#failures.set(deviceId, 0);
       return meterReading(readout);
     } catch (error) {
-      if (!signal.aborted) this.#countFailure(deviceId, (error as Error).message);
+      if (!signal.aborted) {
+        this.#checkSilentLink();
+        this.#countFailure(deviceId, (error as Error).message);
+      }
       throw error;
     }
+  }
+
+  /** On a TCP line: nothing heard for `silentLinkMs` is a dead connection, not a bus of dead meters. */
+  #checkSilentLink(): void {
+    const open = this.#open;
+    if (open === undefined || !isTcpPort(this.#settings.path)) return;
+    const limit = this.options.silentLinkMs ?? DEFAULT_SILENT_LINK_MS;
+    const silentMs = Date.now() - Math.max(open.openedAt, open.master.lastHeardAt);
+    if (silentMs < limit) return;
+    this.#lost(
+      open,
+      `nothing heard from the converter for ${Math.round(silentMs / 1000)} s: the connection is half-open or the converter hangs`,
+    );
   }
 
   #countFailure(deviceId: string, message: string): void {
@@ -154,6 +187,7 @@ export class MbusBusRuntime implements BusRuntime {
     this.#target(deviceId);
     switch (step) {
       case 'reopen':
+      case 'reconnect':
         await this.#lock.run('reopen', signal, async () => {
           // Every meter on the line climbs its own ladder; while other meters are being read the
           // port is fine, and closing it under them would only spread the outage.
@@ -164,10 +198,9 @@ export class MbusBusRuntime implements BusRuntime {
         return;
       case 'reenumerate':
         await this.#lock.run('reenumerate', signal, async () => {
-          const path =
-            this.options.deviceNode === false
-              ? this.#settings.path
-              : await findConverter(this.options.path, this.#settings.path, signal);
+          const path = this.#hasDeviceNode()
+            ? await findConverter(this.options.path, this.#settings.path, signal)
+            : this.#settings.path;
           if (path !== this.#settings.path)
             this.options.log?.(`the converter is now at ${path} (was ${this.#settings.path})`);
           await this.#closeLink();
@@ -180,22 +213,33 @@ export class MbusBusRuntime implements BusRuntime {
     }
   }
 
-  /** Scans the bus (primary range or secondary tree) while holding it; polls fail fast meanwhile. */
-  scan(
+  /**
+   * Scans the bus (primary range or secondary tree). The scan takes the line one step at a time (a
+   * probe, and the read of what answered), so the meters already known keep being polled in between.
+   */
+  async scan(
     mode: { kind: 'primary'; range: PrimaryRange } | { kind: 'secondary' },
     signal: AbortSignal,
     progress?: ScanProgress,
   ): Promise<FoundMeter[]> {
-    return this.#lock.run(`scan (${mode.kind})`, signal, async () => {
-      const { master } = await this.#ensureOpen(signal);
-      try {
-        return mode.kind === 'primary'
-          ? await scanPrimary(master, mode.range, signal, progress)
-          : await scanSecondary(master, signal, progress);
-      } finally {
+    const what = `scan (${mode.kind})`;
+    const { master } = await this.#lock.run(what, signal, () => this.#ensureOpen(signal));
+    const turn: ScanTurn = (work) =>
+      this.#lock.run(what, signal, async () => {
+        // The port went away (or was reopened) since the scan started: this scan's master is gone.
+        if (this.#open?.master !== master)
+          throw new Error(`${this.#settings.path} was closed during the scan`);
+        return work();
+      });
+    try {
+      return mode.kind === 'primary'
+        ? await scanPrimary(master, mode.range, signal, progress, turn)
+        : await scanSecondary(master, signal, progress, turn);
+    } finally {
+      await this.#lock.run('close the idle port', undefined, async () => {
         if (this.#connected.size === 0) await this.#closeLink();
-      }
-    });
+      });
+    }
   }
 
   async close(): Promise<void> {
@@ -212,18 +256,26 @@ export class MbusBusRuntime implements BusRuntime {
     return target;
   }
 
+  /** Whether the line is a serial port's device node (not a TCP converter, not the in-process simulator). */
+  #hasDeviceNode(): boolean {
+    return this.options.deviceNode !== false && !isTcpPort(this.#settings.path);
+  }
+
   /** Call with the lock held. */
   async #ensureOpen(signal: AbortSignal): Promise<Open> {
     if (this.#open) return this.#open;
     if (this.#closed) throw new Error(`${this.busId} is closed`);
-    const open = this.options.openLink ?? openSerialLink;
+    const tcp = isTcpPort(this.#settings.path);
+    const open = this.options.openLink ?? (tcp ? openTcpLink : openSerialLink);
     const link = await open({ ...this.#settings }, signal);
-    rememberConverter(this.options.path, this.#settings.path);
     const master = new MbusMaster(link, this.#settings.baud, { replyTimeoutMs: this.options.replyTimeoutMs });
-    const current: Open = { link, master };
+    const current: Open = { link, master, openedAt: Date.now() };
     link.onLost((reason) => this.#lost(current, reason));
     this.#open = current;
-    if (this.options.deviceNode !== false) {
+    // A TCP converter or the in-process simulator has no device node to watch or find again: its
+    // connection tells when it is gone.
+    if (this.#hasDeviceNode()) {
+      rememberConverter(this.options.path, this.#settings.path);
       this.#watch.whileOpen(this.#settings.path, () => this.#lost(current, 'the port disappeared'));
     }
     if (this.#waitingForReturn) {
@@ -242,7 +294,8 @@ export class MbusBusRuntime implements BusRuntime {
     this.#connected.clear();
     this.#watchers.emit({ type: 'lost', error: `${this.#settings.path}: ${reason}` });
     this.#waitingForReturn = true;
-    if (!this.#closed) this.#watch.start(this.#settings.path, this.options.path);
+    if (!this.#closed && !isTcpPort(this.#settings.path))
+      this.#watch.start(this.#settings.path, this.options.path);
   }
 
   /** Call with the lock held. */

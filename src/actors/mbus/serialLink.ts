@@ -8,6 +8,11 @@ import { SerialPort } from 'serialport';
 // they are in flight: a caller holding the bus lock must never wait on a port that will not answer.
 export interface ByteLink {
   readonly path: string;
+  /**
+   * Whether `write` resolves only once the bytes are out on the line (a serial port drains to the
+   * UART): the meters' answer window starts then. Otherwise (TCP) the converter still has to send them.
+   */
+  readonly writeEndsOnWire?: boolean;
   write(bytes: Buffer): Promise<void>;
   /** Bytes as they arrive; one listener, replaced by the next call. */
   onData(listener: (chunk: Buffer) => void): void;
@@ -52,6 +57,8 @@ function closePort(port: SerialPort): Promise<void> {
 }
 
 class SerialByteLink implements ByteLink {
+  /** write() waits for the drain (tcdrain): the request has left the UART when it resolves. */
+  readonly writeEndsOnWire = true;
   #dataListener: (chunk: Buffer) => void = () => undefined;
   #lostListener: (reason: string) => void = () => undefined;
   #lost = false;

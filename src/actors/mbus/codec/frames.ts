@@ -20,6 +20,14 @@ export function wireTimeMs(bytes: number, baud: number): number {
   return (bytes * 11 * 1000) / baud;
 }
 
+/**
+ * EN 13757-2's answer window: a slave starts its answer no sooner than 11 bit times and no later than
+ * 330 bit times + 50 ms after the end of the request.
+ */
+export function answerWindowMs(baud: number): { earliest: number; latest: number } {
+  return { earliest: 11_000 / baud, latest: 330_000 / baud + 50 };
+}
+
 /** The longest possible frame: L = 255 plus the 6 framing bytes. */
 export const MAX_FRAME_BYTES = 255 + 6;
 

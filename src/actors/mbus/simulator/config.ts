@@ -37,6 +37,8 @@ const meterSchema = z.strictObject({
   start: z.number().min(0).optional(),
   rate: z.number().min(0).max(100_000).optional(),
   records_per_telegram: wholeNumber(0, 100).optional(),
+  /** When this meter starts its answers (ms after the request); default turnaround or spread. */
+  answer_delay_ms: z.number().min(0).max(10_000).optional(),
 });
 
 const faultsSchema = z.strictObject({
@@ -50,6 +52,8 @@ const fileSchema = z.strictObject({
   seed: wholeNumber(0, 2 ** 32 - 1).optional(),
   fast: z.boolean().optional(),
   turnaround_ms: wholeNumber(0, 10_000).optional(),
+  /** Meters answer at their own moments across the standard's window (E5s in sequence, overlaps). */
+  spread_answers: z.boolean().optional(),
   faults: faultsSchema.optional(),
   meters: z.array(meterSchema).min(1).max(250).optional(),
 });
@@ -60,6 +64,7 @@ export interface SimulatorFileConfig {
   seed?: number;
   fast?: boolean;
   turnaroundMs?: number;
+  spreadAnswers?: boolean;
   faults: Partial<Faults>;
   meters?: MeterSpec[];
 }
@@ -75,6 +80,7 @@ function toMeterSpec(entry: z.infer<typeof meterSchema>): MeterSpec {
     start: entry.start ?? defaults?.start ?? 0,
     rate: entry.rate ?? defaults?.rate ?? 0,
     recordsPerTelegram: entry.records_per_telegram ?? defaults?.recordsPerTelegram ?? 0,
+    ...(entry.answer_delay_ms === undefined ? {} : { answerDelayMs: entry.answer_delay_ms }),
   };
 }
 
@@ -139,6 +145,7 @@ export function parseSimulatorConfig(text: string, sourceName = 'meters.yaml'): 
     seed: file.seed,
     fast: file.fast,
     turnaroundMs: file.turnaround_ms,
+    spreadAnswers: file.spread_answers,
     faults: {
       ...(file.faults?.no_answer === undefined ? {} : { noAnswer: file.faults.no_answer }),
       ...(file.faults?.corrupt === undefined ? {} : { corrupt: file.faults.corrupt }),

@@ -6,14 +6,16 @@ import type { Faults } from './faults.js';
 export type ControlCommand =
   | { kind: 'unplug' }
   | { kind: 'replug' }
+  | { kind: 'halfopen' }
   | { kind: 'faults'; update: Partial<Faults> }
   | { kind: 'meter'; meter: string; alive: boolean }
   | { kind: 'status' }
   | { kind: 'help' };
 
 export const CONTROL_HELP = `Commands (one per line):
-  unplug               close the pty (socat stops, the link disappears)
-  replug               create the pty again at the same path
+  unplug               close the pty (socat stops, the link disappears); TCP: converter off
+  replug               create the pty again at the same path (TCP: the converter is back)
+  halfopen             TCP: forget the client without closing its connection (half-open)
   noanswer RATE        lose this share of replies (0-1)
   corrupt RATE         send this share of replies with a bad checksum (0-1)
   slow MS              delay every reply by MS more milliseconds
@@ -50,10 +52,11 @@ export function parseControlCommand(line: string): ControlCommand | undefined {
   switch (name.toLowerCase()) {
     case 'unplug':
     case 'replug':
+    case 'halfopen':
     case 'status':
     case 'help':
       expectArguments(words, 0, name);
-      return { kind: name.toLowerCase() as 'unplug' | 'replug' | 'status' | 'help' };
+      return { kind: name.toLowerCase() as 'unplug' | 'replug' | 'halfopen' | 'status' | 'help' };
     case 'noanswer':
       expectArguments(words, 1, 'noanswer RATE');
       return { kind: 'faults', update: { noAnswer: parseNumber(first, 'noanswer rate', 0, 1) } };

@@ -90,20 +90,30 @@ function isValidFrame(bytes: Buffer): boolean {
 }
 
 /**
+ * What a UART reads from a line on which several meters send at once, each starting `offsetBits` bit
+ * times after the first: a 0 from any meter wins (the line idles at 1). Physics only: two identical
+ * answers that start on the same bit read as one good answer, as they do on a real bus.
+ */
+export function wiredAnd(streams: readonly { bytes: Uint8Array; offsetBits: number }[]): Buffer {
+  const bits = streams.map(({ bytes, offsetBits }) => [
+    ...Array<number>(Math.max(0, Math.round(offsetBits))).fill(1),
+    ...toBits(bytes),
+  ]);
+  const length = Math.max(0, ...bits.map((stream) => stream.length));
+  return fromBits(Array.from({ length }, (_, i) => (bits.every((stream) => (stream[i] ?? 1) === 1) ? 1 : 0)));
+}
+
+/**
  * What the master receives when several meters answer at once. On M-Bus a meter sends a 0 by drawing more
  * current, so a 0 from any meter wins (a wired AND); the meters start a few bit times apart, so the
  * result is a short run of garbage bytes rather than any of the answers. Never a valid frame.
  */
 export function collide(replies: readonly Buffer[], random: () => number): Buffer {
   if (replies.length === 0) fail('bad_argument', 'a collision needs at least one reply');
-  const streams = replies.map((reply, index) => {
-    // The first meter starts at once; each other one 1-7 bit times later (the line idles at 1).
-    const offset = index === 0 ? 0 : 1 + Math.floor(random() * 7);
-    return [...Array<number>(offset).fill(1), ...toBits(reply)];
-  });
-  const length = Math.max(...streams.map((stream) => stream.length));
-  const line = Array.from({ length }, (_, i) => (streams.every((stream) => (stream[i] ?? 1) === 1) ? 1 : 0));
-  const garbled = fromBits(line);
+  // The first meter starts at once; each other one 1-7 bit times later.
+  const garbled = wiredAnd(
+    replies.map((bytes, index) => ({ bytes, offsetBits: index === 0 ? 0 : 1 + Math.floor(random() * 7) })),
+  );
   if (garbled.length === 0) return Buffer.from([ACK ^ 0x01]);
   // A master that takes a leading E5 for the acknowledgement would miss the collision; and identical
   // replies that happened to line up would read as one good frame. Both are broken on purpose.

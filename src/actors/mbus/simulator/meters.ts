@@ -35,6 +35,8 @@ export interface MeterSpec {
   recordsPerTelegram: number;
   /** Share (0-1) of this meter's replies that are lost, whatever the line's `noAnswer` fault. */
   lossRate?: number;
+  /** When this meter starts answering after a request (ms); default the bus's turnaround or spread. */
+  answerDelayMs?: number;
 }
 
 export type DataCoding = 'int16' | 'int24' | 'int32' | 'bcd8' | 'date' | 'datetime';

@@ -1,19 +1,23 @@
 import { SerialPort } from 'serialport';
-import { MbusError } from '../codec/errors.js';
-import { FrameAssembler, formatHex } from '../codec/frames.js';
 import { CONTROL_HELP, ControlError, parseControlCommand } from './control.js';
 import { describeFaults, type Faults } from './faults.js';
 import { defaultMeters, type MeterSpec } from './meters.js';
 import { SocatPty } from './pty.js';
-import { describeMeter, MbusBus, type MeterState, type SimEvent } from './slave.js';
+import { SimulatedLine } from './line.js';
+import { TcpConverter } from './tcpConverter.js';
+import { describeMeter, MbusBus, type MeterState } from './slave.js';
 
 // The simulator as a process part: the bus state machine (slave.ts) served on the simulator's end of a
 // socat pty pair, with the faults a person or a test drives at run time. The gateway under test opens
 // `link` exactly as it opens a USB M-Bus adapter, so the whole serial path is exercised.
 
 export interface MbusSimulatorOptions {
-  /** The gateway's end: the serial port path the gateway is configured with. */
-  link: string;
+  /** The gateway's end: the serial port path the gateway is configured with (pty). */
+  link?: string;
+  /** Serve the meters behind a TCP converter instead of a pty: its port (0: any free one). */
+  tcpPort?: number;
+  /** The TCP converter's address; default 127.0.0.1. */
+  tcpHost?: string;
   /** Default: 3 meters of different media at addresses 1-3 (see defaultMeters). */
   meters?: readonly MeterSpec[];
   baud?: number;
@@ -30,55 +34,87 @@ export interface MbusSimulatorOptions {
   verbose?: boolean;
   /** Clock for the counters; default Date.now. */
   now?: () => number;
+  /** Meters answer at their own moments across the standard's window (see BusOptions). */
+  spreadAnswers?: boolean;
+  answerWindowMs?: number;
 }
 
 export type SimulatorState = 'stopped' | 'running' | 'unplugged';
 
-/** Largest pause between chunks of an answer: well under a master's end-of-answer silence (50 ms). */
-const CHUNK_MS = 10;
-
 export class MbusSimulator {
   readonly bus: MbusBus;
-  readonly link: string;
-  readonly #pty: SocatPty;
+  readonly #pty: SocatPty | undefined;
+  readonly #tcp: TcpConverter | undefined;
   readonly #baud: number;
   readonly #log: (line: string) => void;
-  readonly #verbose: boolean;
-  readonly #now: () => number;
-  readonly #assembler = new FrameAssembler();
-  readonly #timers = new Set<NodeJS.Timeout>();
+  /** The meters' side of the wire: answers at their moments, characters at the baud rate. */
+  readonly #line: SimulatedLine;
   #port: SerialPort | undefined;
   #state: SimulatorState = 'stopped';
-  /** The answer waiting for its turnaround (and slow fault) to pass. */
-  #pendingAnswer: NodeJS.Timeout | undefined;
-  /** performance.now() when the answer on the line ends. */
-  #talkingUntil = 0;
 
   constructor(options: MbusSimulatorOptions) {
-    this.link = options.link;
-    this.#now = options.now ?? Date.now;
+    if ((options.link === undefined) === (options.tcpPort === undefined)) {
+      throw new Error('the simulator needs either a pty link or a TCP port (not both)');
+    }
     this.#log = options.log ?? (() => undefined);
-    this.#verbose = options.verbose ?? false;
     this.bus = new MbusBus({
       meters: options.meters ?? defaultMeters(3),
-      startedAt: this.#now(),
+      startedAt: (options.now ?? Date.now)(),
       seed: options.seed,
       baud: options.baud,
       fast: options.fast,
       turnaroundMs: options.turnaroundMs,
       faults: options.faults,
+      spreadAnswers: options.spreadAnswers,
+      answerWindowMs: options.answerWindowMs,
     });
     this.#baud = this.bus.baud;
-    this.#pty = new SocatPty({
-      link: options.link,
-      socat: options.socat,
-      onUnexpectedExit: (detail) => {
-        if (this.#state !== 'running') return;
-        this.#state = 'unplugged';
-        this.#log(`${detail}; the link is gone until "replug"`);
-        void this.#pullOut();
+    this.#line = new SimulatedLine({
+      bus: this.bus,
+      now: options.now,
+      log: this.#log,
+      verbose: options.verbose,
+      send: (bytes) => {
+        // An unplug in between ends the answer, as pulling the adapter would.
+        if (this.#tcp !== undefined) this.#tcp.send(bytes);
+        else if (this.#port?.isOpen) this.#port.write(bytes);
       },
     });
+    this.#tcp =
+      options.tcpPort === undefined
+        ? undefined
+        : new TcpConverter({ port: options.tcpPort, host: options.tcpHost });
+    this.#pty =
+      options.link === undefined
+        ? undefined
+        : new SocatPty({
+            link: options.link,
+            socat: options.socat,
+            onUnexpectedExit: (detail) => {
+              if (this.#state !== 'running') return;
+              this.#state = 'unplugged';
+              this.#log(`${detail}; the link is gone until "replug"`);
+              void this.#pullOut();
+            },
+          });
+  }
+
+  /** Where the gateway connects: the pty link's path, or tcp://host:port. */
+  get link(): string {
+    return this.#tcp?.address ?? this.#pty?.link ?? '';
+  }
+
+  /**
+   * The TCP converter forgets its client without closing the connection (it lost power for an instant,
+   * say): the client's connection is half-open, nothing is answered on it; a new connection is served.
+   */
+  halfOpen(): void {
+    if (this.#tcp === undefined) throw new ControlError('halfopen needs the simulator served over TCP');
+    const had = this.#tcp.halfOpen();
+    this.#line.halt();
+    this.#log(
+      had ? 'the client connection is half-open now: nothing goes through it' : 'no client to forget',
+    );
   }
 
   get state(): SimulatorState {
@@ -87,12 +123,17 @@ export class MbusSimulator {
 
   /** socat's process id while plugged in (tests kill it to play a crash). */
   get socatPid(): number | undefined {
-    return this.#pty.pid;
+    return this.#pty?.pid;
+  }
+
+  /** Requests the meters took, and those that came while a meter was still answering. */
+  get requests(): { taken: number; interrupted: number } {
+    return { taken: this.#line.requests, interrupted: this.#line.interrupted };
   }
 
   /** The simulator's own end of the pty pair. */
   get simLink(): string {
-    return this.#pty.simLink;
+    return this.#pty?.simLink ?? this.link;
   }
 
   async start(): Promise<void> {
@@ -172,6 +213,9 @@ export class MbusSimulator {
           return 'replugged';
         case 'faults':
           return `faults: ${describeFaults(this.setFaults(command.update))}`;
+        case 'halfopen':
+          this.halfOpen();
+          return 'half-open';
         case 'meter':
           this.setMeterAlive(command.meter, command.alive);
           return `meter ${command.meter} ${command.alive ? 'alive' : 'dead'}`;
@@ -191,6 +235,12 @@ export class MbusSimulator {
   }
 
   async #plugIn(): Promise<void> {
+    if (this.#tcp !== undefined) {
+      this.#line.halt();
+      await this.#tcp.start((chunk) => this.#line.receive(chunk), this.#log);
+      return;
+    }
+    if (this.#pty === undefined) return;
     await this.#pty.start();
     const port = new SerialPort({
       path: this.#pty.simLink,
@@ -206,106 +256,20 @@ export class MbusSimulator {
       await this.#pty.stop();
       throw error;
     }
-    this.#assembler.clear();
-    port.on('data', (chunk: Buffer) => this.#receive(chunk));
+    this.#line.halt();
+    port.on('data', (chunk: Buffer) => this.#line.receive(chunk));
     port.on('error', (error: Error) => this.#log(`simulator port error: ${error.message}`));
     this.#port = port;
   }
 
   /** Stops answering and closes both ends. */
   async #pullOut(): Promise<void> {
-    this.#halt();
+    this.#line.halt();
     const port = this.#port;
     this.#port = undefined;
+    await this.#tcp?.stop();
     // socat first: the gateway must see a hang-up, not a quiet line.
-    await this.#pty.stop();
+    await this.#pty?.stop();
     if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
-  }
-
-  #halt(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
-    this.#pendingAnswer = undefined;
-    this.#talkingUntil = 0;
-    this.#assembler.clear();
-  }
-
-  #emit(events: readonly SimEvent[]): void {
-    for (const event of events) if (event.level === 'info' || this.#verbose) this.#log(event.message);
-  }
-
-  #receive(chunk: Buffer): void {
-    this.#assembler.push(chunk);
-    for (let next = this.#assembler.next(); next !== undefined; next = this.#assembler.next()) {
-      if (next instanceof MbusError) {
-        if (this.#verbose) this.#log(`skipped a byte on the line: ${next.message}`);
-        continue;
-      }
-      if (performance.now() < this.#talkingUntil) {
-        // Half duplex: a meter cannot hear while it talks. A master that gave up on a slow answer and
-        // asked again gets no answer to that request, as on a real bus.
-        this.#log(`ignored ${formatHex(next)}: it arrived while a meter was still answering`);
-        continue;
-      }
-      if (this.#pendingAnswer !== undefined) {
-        this.#cancel(this.#pendingAnswer);
-        this.#pendingAnswer = undefined;
-        this.#log('dropped an answer not yet started: the master sent a new request first');
-      }
-      if (this.#verbose) this.#log(`rx ${formatHex(next)}`);
-      const { answer, events } = this.bus.handle(next, this.#now());
-      this.#emit(events);
-      if (answer === undefined) continue;
-      this.#pendingAnswer = this.#after(answer.delayMs, () => {
-        this.#pendingAnswer = undefined;
-        this.#talkingUntil = performance.now() + answer.wireMs;
-        if (this.#verbose) this.#log(`tx ${formatHex(answer.bytes)}`);
-        this.#transmit(answer.bytes, answer.wireMs);
-      });
-    }
-  }
-
-  #after(ms: number, action: () => void): NodeJS.Timeout {
-    const port = this.#port;
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      // An unplug in between ends the answer, as pulling the adapter would.
-      if (port !== undefined && port.isOpen && this.#port === port) action();
-    }, ms);
-    this.#timers.add(timer);
-    return timer;
-  }
-
-  #cancel(timer: NodeJS.Timeout): void {
-    clearTimeout(timer);
-    this.#timers.delete(timer);
-  }
-
-  /**
-   * Writes the bytes as the line would deliver them: spread over `wireMs`, in small chunks, so the master
-   * sees the first byte after the turnaround (its reply timeout) and the last one when a real meter's
-   * would arrive (without gaps its end-of-answer timer would take for the end).
-   */
-  #transmit(bytes: Buffer, wireMs: number): void {
-    const port = this.#port;
-    if (port === undefined) return;
-    if (wireMs <= 0) {
-      port.write(bytes);
-      return;
-    }
-    const byteMs = wireMs / bytes.length;
-    const started = performance.now();
-    let sent = 0;
-    const step = () => {
-      // A UART hands over a byte once its last bit is in: byte i is due (i + 1) byte times after the start.
-      // Paced by the clock, not by counting ticks, so a late timer sends more at once and stays on time.
-      const elapsed = performance.now() - started;
-      const due = Math.min(bytes.length, Math.floor(elapsed / byteMs));
-      if (due > sent) port.write(bytes.subarray(sent, due));
-      sent = Math.max(sent, due);
-      if (sent >= bytes.length) return;
-      this.#after(Math.max(1, Math.min(CHUNK_MS, (sent + 1) * byteMs - elapsed)), step);
-    };
-    this.#after(byteMs, step);
   }
 }

@@ -1,6 +1,6 @@
 import { seededRandom } from '../../simulated/random.js';
 import { fail, hexByte } from '../codec/errors.js';
-import { ACK, formatHex, type MbusFrame, parseFrame, wireTimeMs } from '../codec/frames.js';
+import { ACK, answerWindowMs, formatHex, type MbusFrame, parseFrame, wireTimeMs } from '../codec/frames.js';
 import {
   ADDRESS,
   C_FIELD,
@@ -11,6 +11,7 @@ import {
   secondaryAddressFromBytes,
 } from '../codec/master.js';
 import { collide, corruptReply, describeFaults, type Faults, mergeFaults, NO_FAULTS } from './faults.js';
+import { onTheLine } from './onTheLine.js';
 import { type MeterSpec, meterRecords, secondaryAddressOf } from './meters.js';
 import { encodeRecord, encodeRspUd, splitTelegrams } from './telegram.js';
 
@@ -32,6 +33,15 @@ export interface BusOptions {
   /** The meter's pause between the end of the request and its answer. Default 10 ms. */
   turnaroundMs?: number;
   faults?: Partial<Faults>;
+  /**
+   * Each meter answers after its own delay, drawn (seeded) across the whole window the standard permits
+   * (11 bit times to 330 bit times + 50 ms): a wildcard select then gets E5s one after another, or
+   * overlapping where two delays are close, as on a real bus. Off: every meter after `turnaroundMs`, and
+   * several answers always overlap into garbage.
+   */
+  spreadAnswers?: boolean;
+  /** The latest start of a spread answer (ms after the request); default the standard's. */
+  answerWindowMs?: number;
 }
 
 export interface SimEvent {
@@ -49,7 +59,10 @@ export interface BusAnswer {
 }
 
 export interface BusResult {
+  /** The first (or only) thing on the line: `answers[0]`. */
   answer?: BusAnswer;
+  /** Everything on the line, in order: answers that overlapped are one garbled answer. */
+  answers: BusAnswer[];
   events: SimEvent[];
 }
 
@@ -70,6 +83,8 @@ export interface MeterState {
   accessNumber: number;
   /** The last RSP_UD, sent again when the master repeats a request with the same FCB. */
   lastReply: Buffer | undefined;
+  /** When it starts answering after a request (ms), without the per-answer jitter. */
+  readonly answerDelayMs: number;
 }
 
 /** C field without FCB and FCV: the function code. */
@@ -84,6 +99,10 @@ export function describeMeter(meter: MeterState): string {
   return `meter ${meter.address} (${spec.id} ${spec.manufacturer} ${spec.medium})`;
 }
 
+function result(answers: BusAnswer[], events: SimEvent[]): BusResult {
+  return { answer: answers[0], answers, events };
+}
+
 function resetLink(meter: MeterState): void {
   meter.fcb = undefined;
   meter.nextTelegram = 0;
@@ -96,7 +115,9 @@ export class MbusBus {
   readonly fast: boolean;
   readonly turnaroundMs: number;
   readonly startedAt: number;
+  readonly spreadAnswers: boolean;
   readonly #random: () => number;
+  readonly #answerWindow: { earliest: number; latest: number };
   #faults: Faults;
 
   constructor(options: BusOptions) {
@@ -109,7 +130,12 @@ export class MbusBus {
     this.turnaroundMs = options.turnaroundMs ?? 10;
     this.startedAt = options.startedAt;
     this.#faults = mergeFaults(NO_FAULTS, options.faults ?? {});
-    this.meters = options.meters.map((spec) => this.#newMeter(spec));
+    this.spreadAnswers = options.spreadAnswers ?? false;
+    const window = answerWindowMs(this.baud);
+    this.#answerWindow = { earliest: window.earliest, latest: options.answerWindowMs ?? window.latest };
+    // Drawn after the access numbers below would shift every seeded run: drawn first, and only if asked.
+    const delays = options.meters.map((spec) => this.#drawAnswerDelay(spec));
+    this.meters = options.meters.map((spec, index) => this.#newMeter(spec, delays[index]!));
   }
 
   /**
@@ -121,12 +147,21 @@ export class MbusBus {
       const same = this.meters.find(
         (meter) => meter.spec.id === spec.id && meter.spec.address === spec.address,
       );
-      return same ? { ...same, spec } : this.#newMeter(spec);
+      return same ? { ...same, spec } : this.#newMeter(spec, this.#drawAnswerDelay(spec));
     });
     this.meters.splice(0, this.meters.length, ...next);
   }
 
-  #newMeter(spec: MeterSpec): MeterState {
+  /** When a meter starts answering: its own delay, the bus's turnaround, or anywhere in the window. */
+  #drawAnswerDelay(spec: MeterSpec): number {
+    if (spec.answerDelayMs !== undefined) return spec.answerDelayMs;
+    if (!this.spreadAnswers) return this.fast ? 0 : this.turnaroundMs;
+    // The whole answer window; a meter's answer must also end before the window's latest start.
+    const { earliest, latest } = this.#answerWindow;
+    return earliest + this.#random() * Math.max(0, latest - earliest);
+  }
+
+  #newMeter(spec: MeterSpec, answerDelayMs: number): MeterState {
     return {
       spec,
       secondary: secondaryAddressOf(spec),
@@ -138,6 +173,7 @@ export class MbusBus {
       // Real meters start anywhere; seeded so a replay gets the same numbers.
       accessNumber: Math.floor(this.#random() * 256),
       lastReply: undefined,
+      answerDelayMs,
     };
   }
 
@@ -172,29 +208,36 @@ export class MbusBus {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       events.push({ level: 'info', message: `ignored a garbled request (${reason}): ${formatHex(request)}` });
-      return { events };
+      return result([], events);
     }
     const replies = this.#dispatch(frame, nowMs, events);
-    if (replies.length === 0 || (frame.kind !== 'ack' && frame.a === ADDRESS.BROADCAST)) return { events };
+    if (replies.length === 0 || (frame.kind !== 'ack' && frame.a === ADDRESS.BROADCAST)) {
+      return { answers: [], events };
+    }
+    if (replies.length > 1 && this.spreadAnswers) {
+      const who = replies.map((reply) => reply.meter.address).join(', ');
+      events.push({ level: 'info', message: `${replies.length} meters answered (addresses ${who})` });
+      const sent = replies.flatMap((reply) => {
+        const answer = this.#withFaults(reply, events);
+        return answer === undefined ? [] : [answer];
+      });
+      return result(onTheLine(sent, this.baud, this.fast), events);
+    }
     if (replies.length > 1) {
       const who = replies.map((reply) => reply.meter.address).join(', ');
       events.push({
         level: 'info',
         message: `collision: ${replies.length} meters answered (addresses ${who})`,
       });
-      return {
-        answer: this.#schedule(
-          collide(
-            replies.map((reply) => reply.bytes),
-            this.#random,
-          ),
-        ),
-        events,
-      };
+      const garbled = collide(
+        replies.map((reply) => reply.bytes),
+        this.#random,
+      );
+      return result([this.#schedule(garbled, this.fast ? 0 : this.turnaroundMs)], events);
     }
     const [reply] = replies;
-    if (reply === undefined) return { events };
-    return { answer: this.#withFaults(reply, events), events };
+    const answer = reply === undefined ? undefined : this.#withFaults(reply, events);
+    return result(answer === undefined ? [] : [answer], events);
   }
 
   #withFaults(reply: { meter: MeterState; bytes: Buffer }, events: SimEvent[]): BusAnswer | undefined {
@@ -216,13 +259,15 @@ export class MbusBus {
         message: `fault: ${describeMeter(reply.meter)} reply corrupted (corrupt)`,
       });
     }
-    return this.#schedule(bytes);
+    let delay = reply.meter.answerDelayMs;
+    // A meter's reaction time wanders by a few bit times from one answer to the next.
+    if (this.spreadAnswers) delay += (this.#random() * 3 * 1000) / this.baud;
+    return this.#schedule(bytes, delay);
   }
 
-  #schedule(bytes: Buffer): BusAnswer {
-    const turnaround = this.fast ? 0 : this.turnaroundMs;
+  #schedule(bytes: Buffer, delayMs: number): BusAnswer {
     const wireMs = this.fast ? 0 : wireTimeMs(bytes.length, this.baud);
-    return { bytes, delayMs: turnaround + this.#faults.slowMs, wireMs };
+    return { bytes, delayMs: delayMs + this.#faults.slowMs, wireMs };
   }
 
   /** The meters a frame to `address` reaches: dead meters hear nothing. */

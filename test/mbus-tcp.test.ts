@@ -1,0 +1,157 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recoveryStepsFor } from '../src/actors/drivers.js';
+import type { BusEvent } from '../src/actors/driver.js';
+import { MbusBusRuntime } from '../src/actors/mbus/runtime.js';
+import { MbusSimulator } from '../src/actors/mbus/simulator/simulator.js';
+import { defaultMeters } from '../src/actors/mbus/simulator/meters.js';
+import { parseConfig } from '../src/config/index.js';
+import { problemsOf } from './helpers/config.js';
+
+// M-Bus through a level converter on Ethernet (transparent TCP): the same master, scans and timeouts
+// as on a serial port, over a socket; a converter that reboots, one that leaves the connection
+// half-open and one that accepts but never answers all end in a failure the ladder can act on.
+
+const signal = () => AbortSignal.timeout(20_000);
+
+describe('M-Bus TCP converter config', () => {
+  it('takes port: tcp://host:port on mbus lines and devices, and gives them the reconnect ladder', () => {
+    const config = parseConfig(
+      [
+        'mbus:',
+        '  - { port: "tcp://192.168.1.50:10001" }',
+        'devices:',
+        '  - { id: heat, driver: mbus, port: "tcp://[fd00::5]:10001", address: 1 }',
+      ].join('\n'),
+      {},
+    );
+    expect(config.mbus[0]?.port).toBe('tcp://192.168.1.50:10001');
+    const device = config.devices[0];
+    expect(device?.bus).toBe('mbus:tcp://[fd00::5]:10001');
+    expect(device && recoveryStepsFor(device).map((step) => step.name)).toEqual([
+      'reconnect',
+      'restart_actor',
+    ]);
+  });
+
+  it('names a tcp:// port without a port number or with one out of range', () => {
+    expect(problemsOf('mbus:\n  - { port: "tcp://converter" }\n').join('\n')).toContain(
+      'mbus[0].port: "tcp://converter" is not a TCP converter address',
+    );
+    expect(
+      problemsOf('devices:\n  - { id: heat, driver: mbus, port: "tcp://converter:70000" }\n').join('\n'),
+    ).toContain('expected tcp://host:port with a port 1-65535');
+  });
+});
+
+describe('M-Bus over TCP against the simulator served as a converter', () => {
+  let simulator: MbusSimulator;
+  let runtime: MbusBusRuntime;
+  let events: BusEvent[];
+
+  beforeEach(async () => {
+    const meters = defaultMeters(3);
+    simulator = new MbusSimulator({ tcpPort: 0, baud: 9600, seed: 2, meters });
+    await simulator.start();
+    runtime = new MbusBusRuntime('mbus:tcp', {
+      path: simulator.link,
+      baud: 9600,
+      meters: [
+        { deviceId: 'heat', target: { primary: 1 } },
+        { deviceId: 'water', target: { secondary: '12340002FFFFFFFF' } },
+      ],
+      replyTimeoutMs: 100,
+      silentLinkMs: 1_500,
+    });
+    events = [];
+    runtime.watchBus((event) => events.push(event));
+  });
+  afterEach(async () => {
+    await runtime.close();
+    await simulator.stop();
+  });
+
+  it('reads meters by primary and secondary address and scans, as on a serial port', async () => {
+    expect(simulator.link).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    await runtime.connect('heat', signal());
+    await runtime.connect('water', signal());
+    await expect(runtime.execute('heat', 'poll', null, signal())).resolves.toMatchObject({
+      meter: { id: '12340001' },
+    });
+    await expect(runtime.execute('water', 'poll', null, signal())).resolves.toMatchObject({
+      meter: { id: '12340002' },
+    });
+    const found = await runtime.scan({ kind: 'primary', range: { from: 0, to: 4 } }, signal());
+    expect(found.map((meter) => meter.target)).toEqual([{ primary: 1 }, { primary: 2 }, { primary: 3 }]);
+  });
+
+  it('a converter reboot loses the line at once; once it is back, reconnect heals it', async () => {
+    await runtime.connect('heat', signal());
+    await simulator.unplug();
+    await expect.poll(() => events.some((event) => event.type === 'lost'), { timeout: 2_000 }).toBe(true);
+    // While it is off, a connection is refused: a failure, not a hang.
+    await expect(runtime.runRecoveryStep('reconnect', 'heat', signal())).rejects.toThrow('cannot connect');
+    await simulator.replug();
+    await runtime.runRecoveryStep('reconnect', 'heat', signal());
+    await runtime.connect('heat', signal());
+    await expect(runtime.execute('heat', 'poll', null, signal())).resolves.toBeTruthy();
+  });
+
+  it('a half-open connection is noticed as a silent line and reported lost; reconnect heals it', async () => {
+    await runtime.connect('heat', signal());
+    await runtime.execute('heat', 'poll', null, signal());
+    simulator.halfOpen();
+    const lost = () => events.find((event) => event.type === 'lost');
+    const started = Date.now();
+    while (lost() === undefined && Date.now() - started < 6_000) {
+      await expect(runtime.execute('heat', 'poll', null, signal())).rejects.toThrow();
+    }
+    expect(lost()).toMatchObject({ error: expect.stringContaining('half-open') });
+    await runtime.runRecoveryStep('reconnect', 'heat', signal());
+    await runtime.connect('heat', signal());
+    await expect(runtime.execute('heat', 'poll', null, signal())).resolves.toBeTruthy();
+  });
+
+  it('a connect probe on a line silent past the limit reports it lost too', async () => {
+    await runtime.connect('heat', signal());
+    simulator.halfOpen();
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    await expect(runtime.connect('water', signal())).rejects.toThrow('no meter answers');
+    expect(events.find((event) => event.type === 'lost')).toMatchObject({
+      error: expect.stringContaining('half-open'),
+    });
+  });
+});
+
+describe('M-Bus over TCP: a converter that accepts but never answers', () => {
+  let server: Server;
+  const accepted = new Set<Socket>();
+  beforeEach(async () => {
+    server = createServer((socket) => accepted.add(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  afterEach(async () => {
+    for (const socket of accepted) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('fails the connect within its bound instead of hanging', async () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const runtime = new MbusBusRuntime('mbus:mute', {
+      path: `tcp://127.0.0.1:${port}`,
+      baud: 2400,
+      meters: [{ deviceId: 'heat', target: { primary: 1 } }],
+    });
+    try {
+      const started = Date.now();
+      await expect(runtime.connect('heat', signal())).rejects.toThrow(
+        'no meter answers at primary address 1',
+      );
+      // Two probes of one answer window each (about 0.3 s at 2400 Bd), nothing more.
+      expect(Date.now() - started).toBeLessThan(1_500);
+    } finally {
+      await runtime.close();
+    }
+  });
+});
