@@ -1,20 +1,20 @@
-import { randomUUID } from 'node:crypto';
-import type { JsonValue } from '../actors/driver.js';
 import type { DeviceConfig, FieldbridgeConfig } from '../config/index.js';
-import { BurstLog, getLogger } from '../logging/index.js';
+import { getLogger } from '../logging/index.js';
 import type { GatewayNotice } from '../machines/notices.js';
 import type { RootEvent } from '../machines/rootSupervisor.js';
 import type { OutboxKind, Persistence } from '../persistence/index.js';
 import { bridgeInfo, deviceList } from './bridgeInfo.js';
-import { checkDeviceCommand } from './deviceCommands.js';
+import { CommandRelay } from './commandRelay.js';
 import { DiscoveryPublisher } from './discoveryPublisher.js';
 import { OutboxDrainer, type PublishLink } from './drainer.js';
-import { comingUp, type DeviceHealth, isFirstConnect } from './health.js';
+import { GoneDevices } from './goneDevices.js';
+import { DeviceStatusTracker } from './deviceStatus.js';
+import { comingUp, type DeviceHealth } from './health.js';
 import { HealthReporter } from './healthReporter.js';
-import { type RequestContext, RequestHandler } from './requestHandler.js';
-import { type Transaction, errorResponse, okResponse } from './requests.js';
+import { IncomingMessages, type SubscribeLink } from './incomingMessages.js';
+import type { RequestContext } from './requestHandler.js';
 import { ReadingWriter } from './readingWriter.js';
-import { isAvailable, RetainedDeviceTopics } from './retainedDeviceTopics.js';
+import { RetainedDeviceTopics } from './retainedDeviceTopics.js';
 import { StateRestorer } from './stateRestorer.js';
 import { Topics } from './topics.js';
 
@@ -22,8 +22,7 @@ import { Topics } from './topics.js';
 // in the same transaction as the state change that caused it, before any publish; the drainer sends
 // it and deletes it on PUBACK. Incoming commands and requests are checked and handed to the actors.
 
-export interface BridgeLink extends PublishLink {
-  subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): void;
+export interface BridgeLink extends PublishLink, SubscribeLink {
   onStateChange(listener: (online: boolean) => void): void;
 }
 
@@ -43,12 +42,6 @@ export interface BridgeOptions {
   now?: () => number;
 }
 
-interface PendingCommand {
-  deviceId: string;
-  args: JsonValue;
-  transaction?: Transaction;
-}
-
 /** How long retained discovery configs get to arrive after connecting before stale ones are removed. */
 const STALE_DISCOVERY_DELAY_MS = 2_000;
 
@@ -61,19 +54,17 @@ export class Bridge {
   readonly #send: (event: RootEvent) => void;
   readonly #now: () => number;
   readonly #drainer: OutboxDrainer;
-  readonly #requests: RequestHandler;
+  readonly #incoming: IncomingMessages;
   readonly #devices = new Map<string, DeviceConfig>();
   readonly #health = new Map<string, DeviceHealth>();
   readonly #readings: ReadingWriter;
   readonly #retained: RetainedDeviceTopics;
   readonly #restorer: StateRestorer;
-  readonly #commands = new Map<string, PendingCommand>();
-  /** Devices forgotten in this run (removed, dropped from the config): what they still say is dropped. */
-  readonly #gone = new Set<string>();
+  readonly #commands: CommandRelay;
+  readonly #gone: GoneDevices;
+  readonly #statuses: DeviceStatusTracker;
   readonly #discovery: DiscoveryPublisher;
   readonly #logger = getLogger('bridge');
-  /** Commands refused before they reach a device: one line per interval in a flood, with the count. */
-  readonly #refusals: BurstLog;
   readonly #healthReporter: HealthReporter;
   #timers: NodeJS.Timeout[] = [];
   #healthTimers: NodeJS.Timeout[] = [];
@@ -85,7 +76,6 @@ export class Bridge {
     this.#link = options.link;
     this.#send = options.send;
     this.#now = options.now ?? Date.now;
-    this.#refusals = new BurstLog(this.#logger, { now: this.#now });
     this.topics = new Topics(
       options.config.mqtt.base_topic,
       options.config.homeassistant.discovery_prefix,
@@ -118,6 +108,36 @@ export class Bridge {
       this.#logger,
       (type, data) => this.#event(type, data),
     );
+    const publishEvent = (type: string, data: Record<string, unknown>) => this.#enqueueEvent(type, data);
+    this.#gone = new GoneDevices({
+      persistence: options.persistence,
+      readings: this.#readings,
+      retained: this.#retained,
+      discovery: this.#discovery,
+      publishEvent,
+      logger: this.#logger,
+    });
+    this.#statuses = new DeviceStatusTracker({
+      health: this.#health,
+      devices: this.#devices,
+      persistence: options.persistence,
+      retained: this.#retained,
+      restorer: this.#restorer,
+      publishEvent,
+      healthChanged: () => this.#healthReporter.publishIfChanged(),
+    });
+    this.#commands = new CommandRelay({
+      devices: this.#devices,
+      persistence: options.persistence,
+      readings: this.#readings,
+      retained: this.#retained,
+      restorer: this.#restorer,
+      send: this.#send,
+      respond: (deviceId, response) => this.#enqueue(this.topics.deviceResponse(deviceId), response, 'event'),
+      kick: () => this.#drainer.kick(),
+      logger: this.#logger,
+      now: this.#now,
+    });
     this.#drainer = new OutboxDrainer(
       options.persistence.outbox,
       options.link,
@@ -135,16 +155,24 @@ export class Bridge {
         ),
       now: this.#now,
     });
-    this.#requests = new RequestHandler({
-      devices: this.#devices,
-      reloadConfig:
-        options.reloadConfig ??
-        (async () => ({ ok: false, error: 'this gateway has no config file to reload' })),
-      send: this.#send,
-      scan: options.scan ?? (async () => ({ ok: false, error: 'this gateway cannot scan buses' })),
-      ...(options.removeDevice ? { removeDevice: options.removeDevice } : {}),
-      queueStats: () => this.#persistence.outbox.stats(),
-      health: () => this.healthPayload(),
+    this.#incoming = new IncomingMessages({
+      topics: this.topics,
+      persistence: options.persistence,
+      requests: {
+        devices: this.#devices,
+        reloadConfig:
+          options.reloadConfig ??
+          (async () => ({ ok: false, error: 'this gateway has no config file to reload' })),
+        send: this.#send,
+        scan: options.scan ?? (async () => ({ ok: false, error: 'this gateway cannot scan buses' })),
+        ...(options.removeDevice ? { removeDevice: options.removeDevice } : {}),
+        queueStats: () => this.#persistence.outbox.stats(),
+        health: () => this.healthPayload(),
+      },
+      commands: this.#commands,
+      discovery: this.#discovery,
+      respond: (topic, response) => this.#enqueue(topic, response, 'event'),
+      logger: this.#logger,
     });
     for (const device of options.config.devices) {
       if (!device.enabled) continue;
@@ -162,40 +190,17 @@ export class Bridge {
       this.#retained.restoreStates();
       this.#publishBridgeTopics();
       if (this.#persistence.recovery) {
-        this.#enqueue(
-          this.topics.bridgeEvent,
-          { type: 'database_recovered', data: this.#persistence.recovery },
-          'event',
-        );
+        this.#enqueueEvent('database_recovered', this.#persistence.recovery);
       }
     });
-    for (const filter of this.topics.subscriptions) {
-      this.#link.subscribe(filter, (topic, payload) => {
-        // A message must never take the gateway down, whatever it contains or whatever fails.
-        try {
-          this.#incoming(topic, payload);
-        } catch (error) {
-          this.#logger.error(`handling a message on ${topic} failed`, { error });
-        }
-      });
-    }
-    this.#link.subscribe(`${this.topics.discoveryPrefix}/+/+/+/config`, (topic, payload) =>
-      this.#discovery.learn(topic, payload),
-    );
-    // Devices with a stored state that no longer exist (dropped from the config while the gateway was
-    // stopped): their retained topics are emptied like those of a device dropped by a reload.
-    const known = new Set(this.#config.devices.map((device) => device.id));
-    const gone = this.#persistence.states.all().filter((stored) => !known.has(stored.deviceId));
-    this.forgetDevices(
-      gone.map((stored) => stored.deviceId),
-      'no longer in the config',
-    );
+    this.#incoming.subscribe(this.#link);
+    this.#gone.forgetUnconfigured(this.#config.devices);
     this.#link.onStateChange((online) => this.#linkChanged(online));
     if (this.#link.online) this.#linkChanged(true);
     this.#startHealthTimers();
     this.#healthReporter.publish();
     // The count of a flood of refused commands is written even when the flood stops.
-    this.#timers.push(setInterval(() => this.#refusals.flush(), this.#config.health.interval_ms));
+    this.#timers.push(setInterval(() => this.#commands.flushRefusals(), this.#config.health.interval_ms));
     this.#timers.push(this.#healthReporter.watchStart());
   }
 
@@ -238,7 +243,7 @@ export class Bridge {
     }
     for (const device of enabled) {
       this.#devices.set(device.id, device);
-      this.#gone.delete(device.id);
+      this.#gone.returned(device.id);
       if (!this.#health.has(device.id)) this.#health.set(device.id, comingUp(device, this.#now()));
     }
     // Before the configs are published again: the tracker still knows what the dropped ones announced.
@@ -249,34 +254,9 @@ export class Bridge {
     this.#healthReporter.publishIfChanged();
   }
 
-  /**
-   * Devices that are gone (removed on request, dropped from the config; none of them running any more)
-   * leave nothing behind on the broker: their retained state and availability and every Home Assistant
-   * config they announced are emptied through the outbox (so a broker offline now gets them later), their
-   * stored state and snapshot are deleted, and `device_removed` is published on bridge/event. Their
-   * reading sequence numbers stay: a device added again under the same id never reuses a `seq`.
-   */
+  /** Devices that are gone (removed on request, dropped from the config) leave nothing behind (GoneDevices). */
   forgetDevices(deviceIds: readonly string[], reason: string): void {
-    if (deviceIds.length === 0) return;
-    // Readings still waiting for their commit are older than the removal: committed first, emptied after.
-    this.#readings.flush();
-    this.#persistence.transaction(() => {
-      for (const deviceId of deviceIds) {
-        this.#gone.add(deviceId);
-        this.#readings.states.delete(deviceId);
-        this.#retained.forget(deviceId);
-        this.#persistence.snapshots.remove(deviceId);
-        this.#enqueue(
-          this.topics.bridgeEvent,
-          { type: 'device_removed', data: { id: deviceId, reason } },
-          'event',
-        );
-      }
-      this.#discovery.removeDevices(deviceIds);
-    });
-    this.#logger.info(
-      `forgot ${deviceIds.join(', ')} (${reason}): retained state, availability and discovery configs emptied`,
-    );
+    this.#gone.forget(deviceIds, reason);
   }
 
   /** Publishes `{"type","data"}` on bridge/event (for the gateway's parts outside the bridge). */
@@ -314,42 +294,15 @@ export class Bridge {
       case 'device.data':
         this.#readings.add(notice.deviceId, notice.result, notice.at);
         this.#retained.reported(notice.deviceId);
-        this.#markSuccess(notice.deviceId, notice.at);
+        this.#statuses.reported(notice.deviceId, notice.result, notice.at);
         this.#discovery.deviceReported(notice.deviceId, notice.result);
-        this.#restoreAfterPowerFailure(notice.deviceId, notice.result);
         return;
       case 'device.status':
-        this.#status(notice);
+        this.#statuses.statusChanged(notice);
         return;
-      case 'device.commandResult': {
-        const restored = this.#restorer.handleResult(notice);
-        const pending = this.#commands.get(notice.commandId);
-        this.#commands.delete(notice.commandId);
-        const device = this.#devices.get(notice.deviceId);
-        // Readings waiting for their group commit are older than this answer: committed first, so the
-        // answer's state is merged last (see ReadingWriter.mergeState).
-        this.#readings.flush();
-        this.#persistence.transaction(() => {
-          if (!restored) {
-            const response = notice.result.ok
-              ? okResponse(notice.result.result, pending?.transaction)
-              : errorResponse(notice.result.error, pending?.transaction);
-            this.#enqueue(this.topics.deviceResponse(notice.deviceId), response, 'event');
-          }
-          if (!notice.result.ok) return;
-          if (!restored && pending && device && notice.operation === 'set') {
-            this.#restorer.commanded(device, pending.args, notice.at);
-          }
-          // What the device answered (a lamp's confirmed level) is its state, not what was asked.
-          const result = notice.result.result;
-          if (result !== null && typeof result === 'object' && !Array.isArray(result)) {
-            this.#readings.mergeState(notice.deviceId, result, notice.at);
-            this.#retained.reported(notice.deviceId);
-            this.#drainer.kick();
-          }
-        });
+      case 'device.commandResult':
+        this.#commands.answered(notice);
         return;
-      }
       case 'supervisor.recovery':
         if (notice.outcome !== 'started') {
           const health = this.#health.get(notice.deviceId);
@@ -370,52 +323,14 @@ export class Bridge {
     }
   };
 
-  /** A device that lost power (a DALI lamp's status bit) gets its desired state back. */
-  #restoreAfterPowerFailure(deviceId: string, result: JsonValue): void {
-    const device = this.#devices.get(deviceId);
-    if (!device || result === null || typeof result !== 'object' || Array.isArray(result)) return;
-    if (result.power_failure === true) this.#restorer.restore(device, 'it reported a power failure');
-  }
-
-  #markSuccess(deviceId: string, at: number): void {
-    const health = this.#health.get(deviceId);
-    if (health) health.lastSuccessAt = at;
-  }
-
-  #status(notice: Extract<GatewayNotice, { type: 'device.status' }>): void {
-    const health = this.#health.get(notice.deviceId);
-    if (!health) return;
-    const wasAvailable = isAvailable(health.status);
-    Object.assign(health, {
-      status: notice.status,
-      reason: notice.reason,
-      consecutiveFailures: notice.consecutiveFailures,
-      lastSuccessAt: notice.lastSuccessAt ?? health.lastSuccessAt,
-    });
-    // Its first connect is over: from now on, disconnected or connecting is an outage.
-    if (!isFirstConnect(notice.status)) health.comingUpUntil = null;
-    const available = isAvailable(notice.status);
-    const device = this.#devices.get(notice.deviceId);
-    if (available && !wasAvailable && device) this.#restorer.restore(device, 'it is available again');
-    if (available !== wasAvailable || notice.status === 'offline') {
-      this.#persistence.transaction(() => {
-        this.#retained.publishAvailability(notice.deviceId, available);
-        this.#enqueue(
-          this.topics.bridgeEvent,
-          {
-            type: available ? 'device_connected' : 'device_disconnected',
-            data: { id: notice.deviceId, status: notice.status, reason: notice.reason },
-          },
-          'event',
-        );
-      });
-    }
-    this.#healthReporter.publishIfChanged();
-  }
-
   #event(type: string, data: Record<string, unknown>): void {
-    this.#persistence.transaction(() => this.#enqueue(this.topics.bridgeEvent, { type, data }, 'event'));
+    this.#persistence.transaction(() => this.#enqueueEvent(type, data));
     this.#healthReporter.publishIfChanged();
+  }
+
+  /** `{"type","data"}` on bridge/event, in the caller's transaction. */
+  #enqueueEvent(type: string, data: unknown): void {
+    this.#enqueue(this.topics.bridgeEvent, { type, data }, 'event');
   }
 
   #enqueue(topic: string, payload: unknown, kind: OutboxKind, retain = false): void {
@@ -427,46 +342,6 @@ export class Bridge {
       kind,
     });
     this.#drainer.kick();
-  }
-
-  #incoming(topic: string, payload: Buffer): void {
-    const parsed = this.topics.parse(topic);
-    if (!parsed) return;
-    if (parsed.kind === 'homeassistant_status') {
-      if (payload.toString().trim() === 'online') this.#discovery.publishAll();
-      return;
-    }
-    if (parsed.kind === 'request') {
-      void this.#requests
-        .handle(parsed.name, payload)
-        .catch((error: unknown) => errorResponse(`request failed: ${String(error)}`))
-        .then((response) =>
-          this.#persistence.transaction(() =>
-            this.#enqueue(this.topics.response(parsed.name), response, 'event'),
-          ),
-        )
-        // Only reachable when the answer cannot be stored (the gateway is shutting down).
-        .catch((error: unknown) => this.#logger.warn(`could not answer request ${parsed.name}`, { error }));
-      return;
-    }
-    const operation = parsed.kind === 'device_set' ? 'set' : 'get';
-    const checked = checkDeviceCommand(this.#devices, parsed.deviceId, operation, payload);
-    if (!checked.ok) {
-      this.#refusals.record(
-        'invalid',
-        `${operation} for ${parsed.deviceId} refused: ${checked.error}`,
-        'commands refused as invalid',
-      );
-      const response = errorResponse(checked.error, checked.transaction);
-      this.#persistence.transaction(() =>
-        this.#enqueue(this.topics.deviceResponse(parsed.deviceId), response, 'event'),
-      );
-      return;
-    }
-    const { deviceId, args, transaction } = checked.value;
-    const id = randomUUID();
-    this.#commands.set(id, { deviceId, args, transaction });
-    this.#send({ type: 'COMMAND', deviceId, id, operation, args });
   }
 
   #linkChanged(online: boolean): void {
