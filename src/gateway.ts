@@ -51,6 +51,11 @@ export interface GatewayOptions {
   signal?: AbortSignal;
   /** Streams the actor system to the Stately inspector through a relay on 127.0.0.1:<port>. */
   inspectPort?: number;
+  /**
+   * At stop, empties every retained topic and discovery config this run announced (the demo on a broker
+   * it did not start leaves no phantom devices in Home Assistant).
+   */
+  leaveNothingRetained?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -294,6 +299,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   clearInterval(cleanup);
   scans.abort(new Error('fieldbridge is stopping'));
   await operations.stop();
+  if (options.leaveNothingRetained) bridge.retire('leaving the broker as it was found');
   // What the broker takes now need not be sent after the restart; the root hosts the MQTT link, so
   // this comes before stopping it (a reading or two more is queued meanwhile, and kept).
   const left = await bridge.drain(FINAL_DRAIN_MS);

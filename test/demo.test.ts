@@ -114,7 +114,7 @@ describe('the demo', () => {
 });
 
 describeWithMosquitto('the demo beside a running Mosquitto', () => {
-  it('uses the broker that holds the embedded port, and says so', async () => {
+  it('uses the broker that holds the embedded port, says so, and leaves nothing retained there', async () => {
     const broker = await Mosquitto.start();
     try {
       const demo = spawnCli(['start'], directory(), { FIELDBRIDGE_MQTT_PORT: String(broker.port) });
@@ -122,13 +122,24 @@ describeWithMosquitto('the demo beside a running Mosquitto', () => {
       expect(demo.output).toContain(
         `port ${broker.port} is taken, so the demo uses the MQTT broker already there`,
       );
-      const sub = await Subscriber.start(broker.url, ['fieldbridge-demo/#']);
+      const sub = await Subscriber.start(broker.url, ['fieldbridge-demo/#', 'homeassistant/#']);
       subscribers.push(sub);
       await sub.waitFor(
-        'meter readings on the existing broker',
-        () => sub.on('fieldbridge-demo/demo_heat_meter/reading').length > 0,
+        'meter readings and discovery configs on the existing broker',
+        () =>
+          sub.on('fieldbridge-demo/demo_heat_meter/reading').length > 0 &&
+          sub.messages.some((m) => m.topic.startsWith('homeassistant/') && m.payload !== ''),
       );
       await stop(demo);
+
+      // The user's broker keeps no phantom demo device: a new subscriber gets no retained message of
+      // the demo but the bridge's own offline state.
+      const after = await Subscriber.start(broker.url, ['fieldbridge-demo/#', 'homeassistant/#']);
+      subscribers.push(after);
+      await new Promise((settle) => setTimeout(settle, 1_000));
+      expect(after.messages.filter((m) => m.retain).map((m) => `${m.topic} ${m.payload}`)).toEqual([
+        'fieldbridge-demo/bridge/state {"state":"offline"}',
+      ]);
     } finally {
       await broker.dispose();
     }

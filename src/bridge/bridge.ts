@@ -64,6 +64,8 @@ export class Bridge {
   readonly #gone: GoneDevices;
   readonly #statuses: DeviceStatusTracker;
   readonly #discovery: DiscoveryPublisher;
+  /** retire() was called: nothing is announced any more. */
+  #retired = false;
   readonly #logger = getLogger('bridge');
   readonly #healthReporter: HealthReporter;
   #timers: NodeJS.Timeout[] = [];
@@ -280,10 +282,32 @@ export class Bridge {
     return left;
   }
 
+  /**
+   * Before a last drain, for a gateway that must leave the broker as it found it (the demo on a broker
+   * it did not start): the periodic reports stop, every device is forgotten (retained state,
+   * availability and discovery emptied), the bridge's own discovery configs and its retained info,
+   * device list and health are emptied. Only the link's own `bridge/state` stays (it says offline).
+   */
+  retire(reason: string): void {
+    this.#retired = true;
+    this.#stopTimers();
+    this.forgetDevices([...this.#devices.keys()], reason);
+    this.#persistence.transaction(() => {
+      this.#discovery.removeAll();
+      for (const topic of [this.topics.bridgeInfo, this.topics.bridgeDevices, this.topics.bridgeHealth]) {
+        this.#enqueue(topic, '', 'state', true);
+      }
+    });
+  }
+
   stop(): void {
-    for (const timer of [...this.#timers, ...this.#healthTimers]) clearTimeout(timer);
+    this.#stopTimers();
     this.#readings.flush();
     this.#drainer.stop();
+  }
+
+  #stopTimers(): void {
+    for (const timer of [...this.#timers, ...this.#healthTimers]) clearTimeout(timer);
   }
 
   /** The supervision tree's sink. */
@@ -345,6 +369,11 @@ export class Bridge {
   }
 
   #linkChanged(online: boolean): void {
+    if (online && this.#retired) {
+      // Retired: only what is queued (the emptied topics) goes out; nothing is announced again.
+      this.#drainer.kick();
+      return;
+    }
     if (online) {
       this.#healthReporter.linkUp();
       // A broker without persistence lost every retained message; ours are announced again.

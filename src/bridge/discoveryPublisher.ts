@@ -82,6 +82,13 @@ export class DiscoveryPublisher {
     this.options.publish(stale.map((message) => ({ topic: message.topic, payload: '' })));
   }
 
+  /** Empties every retained config announced (the bridge's own included): nothing is left in Home Assistant. */
+  removeAll(): void {
+    this.#followConfig();
+    const removed = this.#tracker.takeAll();
+    if (removed.length > 0) this.options.publish(removed);
+  }
+
   /** Empties the retained configs of every entity of devices that are gone. */
   removeDevices(deviceIds: readonly string[]): void {
     this.#followConfig();

@@ -33,6 +33,8 @@ export interface LoadedConfig {
   config: FieldbridgeConfig;
   /** The absolute path of the file read, or BUILT_IN_DEFAULTS. */
   source: string;
+  /** The demo on a broker it did not start: at stop it leaves nothing retained there. */
+  leaveNothingRetained?: boolean;
 }
 
 async function isMissing(path: string): Promise<boolean> {
@@ -63,7 +65,8 @@ async function loadDemo(
     return undefined;
   }
   io.stderr.write(`fieldbridge: no config file found at ${path}\n${demoBanner(config, environment)}\n`);
-  return { config, source: DEMO_SOURCE };
+  // Its own embedded broker goes with it; a broker of the user's must not keep phantom demo devices.
+  return { config, source: DEMO_SOURCE, leaveNothingRetained: environment.broker.kind !== 'embedded' };
 }
 
 /**

@@ -45,6 +45,7 @@ ${CONFIG_OPTION_HELP}
     tuneHeapForGateway();
     return dependencies.runGateway(loaded.config, {
       configSource: loaded.source,
+      ...(loaded.leaveNothingRetained ? { leaveNothingRetained: true } : {}),
       ...(inspectPort === undefined ? {} : { inspectPort }),
     });
   },
