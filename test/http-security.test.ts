@@ -91,7 +91,8 @@ describe('http.token', () => {
         expect(right.status, `${host} ${method} ${path} with the token`).toBe(authorised);
       }
       expect(r.sent).toHaveLength(1);
-      expect((await ask(port, '/health')).status).toBe(200);
+      // Open: its verdict (200, or 503 while the devices still connect), never 401.
+      expect([200, 503]).toContain((await ask(port, '/health')).status);
       await r.stop();
       rigs.splice(rigs.indexOf(r), 1);
     }
@@ -231,12 +232,14 @@ describe('caps', () => {
       socket.on('error', () => undefined);
       sockets.push(socket);
     }
-    await waitUntil('the idle sockets counted', async () => (await ask(port, '/health')).status === 503);
-    const refused = await ask(port, '/state');
-    expect(refused.status).toBe(503);
-    expect(JSON.parse(refused.body).error).toMatch(/too many open connections/);
+    const refused = async () => {
+      const answer = await ask(port, '/state');
+      return answer.status === 503 && /too many open connections/.test(answer.body);
+    };
+    // The idle sockets are counted as they are accepted.
+    await waitUntil('the connection cap reached', refused);
     for (const socket of sockets.splice(0)) socket.destroy();
-    await waitUntil('connections closed', async () => (await ask(port, '/health')).status === 200);
+    await waitUntil('connections closed', async () => (await ask(port, '/state')).status === 200);
   });
 });
 

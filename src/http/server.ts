@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { parseRequestFromText } from '../bridge/requests.js';
 import type { RemoveOutcome } from '../gateway/deviceRemoval.js';
 import type { ScanOutcome, ScanRequest } from '../gateway/scans.js';
+import { scanRequestOf } from './scanRequest.js';
 import type { Logger } from '../logging/index.js';
 import type { RootEvent } from '../machines/rootSupervisor.js';
 import {
@@ -59,33 +59,12 @@ export interface RouteContext {
 }
 
 export { isLoopback } from './access.js';
-export const SCAN_DRIVERS = ['mbus', 'dali', 'ble'] as const;
 /** Open connections beyond this are answered 503 (and beyond twice this, dropped by node). */
 export const MAX_CONNECTIONS = 64;
 /** The login form's body: a token, form-encoded. */
 const MAX_LOGIN_BODY = 4096;
 /** Wrong tokens at POST /login allowed per minute before it answers 429. */
 const LOGIN_FAILURES_PER_MINUTE = 10;
-
-/**
- * `POST /trigger-scan?driver=mbus&port=/dev/ttyUSB0&from=0&to=250` or
- * `?driver=ble&adapter=hci0&duration_s=30` → a checked scan request.
- */
-export function scanRequestOf(query: URLSearchParams): ScanRequest {
-  const driver = query.get('driver');
-  if (driver === null || driver === '') {
-    throw new HttpError(400, `missing driver: POST /trigger-scan?driver=${SCAN_DRIVERS.join('|')}`);
-  }
-  if (!(SCAN_DRIVERS as readonly string[]).includes(driver)) {
-    throw new HttpError(400, `unknown driver "${driver}": expected one of ${SCAN_DRIVERS.join(', ')}`);
-  }
-  // The same checks as the MQTT `scan` request, so both refuse the same things with the same words.
-  const parsed = parseRequestFromText('scan', query);
-  if (!parsed.ok) throw new HttpError(400, `bad scan request: ${parsed.error}`);
-  if (parsed.value.name !== 'scan') throw new HttpError(500, 'scan request parsed as another request');
-  const { name: _name, ...request } = parsed.value;
-  return request;
-}
 
 /** `token`: needs http.token when one is set; `page`: the same, but sends a browser to the login form. */
 type Access = 'open' | 'token' | 'page';
@@ -214,6 +193,8 @@ export class HttpServer {
       {
         pattern: /^\/logout$/,
         label: '/logout',
+        // Clearing a cookie needs no token (an expired session can log out too); Origin still applies.
+        access: 'open',
         methods: { POST: (req, res) => redirect(res, 'login', { 'set-cookie': sessionCookie(req, '') }) },
       },
       {

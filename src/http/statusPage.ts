@@ -4,8 +4,8 @@ import type { PageSnapshot } from './live.js';
 
 // GET /: the status page. One self-contained document (inline CSS and script, no framework, no build
 // step), kept as a string here so `npm run build` ships it with nothing to copy. The inline style and
-// script carry the response's nonce, the only ones its Content-Security-Policy lets run. The current snapshot
-// comes inside the document: the header's figures are in the HTML itself and the script renders the
+// script carry the response's nonce, the only ones its Content-Security-Policy lets run. The current
+// snapshot comes inside the document: the header's figures are in the HTML itself and the script renders the
 // tree from the inlined snapshot before the first paint, so the page never shows "0 buses" while
 // /events connects; then it renders the snapshots that /events pushes (see live.ts for their shape).
 // Every text from the gateway goes in through textContent (or escaped, in the HTML), never innerHTML,
