@@ -119,6 +119,22 @@ describe('check-config', () => {
     ]);
   });
 
+  it('refuses an HTTP server beyond loopback without http.token, in check-config and start (exit 2)', async () => {
+    const path = await writeConfig('open-http.yaml', 'http: { host: 0.0.0.0, port: 8181 }\n');
+    const problem =
+      'http.host: 0.0.0.0 is beyond loopback, so other machines could read /state and restart devices: set http.token';
+    for (const command of ['check-config', 'start']) {
+      const result = await run([command, '--config', path]);
+      expect(result.code, command).toBe(2);
+      expect(result.stderr, command).toContain(problem);
+      expect(result.gatewayCalls).toEqual([]);
+    }
+    const withToken = await writeConfig('token-http.yaml', 'http: { host: 0.0.0.0, token: t0k }\n');
+    expect((await run(['check-config', '--config', withToken])).code).toBe(0);
+    const loopback = await writeConfig('loopback-http.yaml', 'http: { host: localhost }\n');
+    expect((await run(['check-config', '--config', loopback])).code).toBe(0);
+  });
+
   it('reports YAML syntax errors with file, line and column', async () => {
     const path = await writeConfig('syntax.yaml', 'mqtt:\n  server: a: b\n');
     const result = await run(['check-config', '--config', path]);

@@ -40,7 +40,7 @@ function snapshot(reason: string): PageSnapshot {
 
 describe('status page document', () => {
   it('carries the counts, version, status, queue and uptime in the HTML itself', () => {
-    const html = statusPage(snapshot('timeout'), STARTED_AT + (2 * 3600 + 5 * 60) * 1000);
+    const html = statusPage(snapshot('timeout'), STARTED_AT + (2 * 3600 + 5 * 60) * 1000, 'n0nce');
     expect(html).toContain('<span id="bus-count">1</span>');
     expect(html).toContain('<span id="device-count">2</span>');
     expect(html).toContain('<span class="stat" id="version">2.0.0&lt;b&gt;</span>');
@@ -51,7 +51,7 @@ describe('status page document', () => {
   });
 
   it('inlines the snapshot so no text can close the script element', () => {
-    const html = statusPage(snapshot('</script><script>alert(1)</script>'), STARTED_AT);
+    const html = statusPage(snapshot('</script><script>alert(1)</script>'), STARTED_AT, 'n0nce');
     expect(html).not.toContain('<script>alert(1)');
     expect(html.match(/<\/script>/g)).toHaveLength(1);
     expect(html).toContain('\\u003c/script>\\u003cscript>alert(1)\\u003c/script>');

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allHealthy, type HttpRig, startRig } from './helpers/httpRig.js';
 
@@ -13,6 +13,13 @@ const CHROMIUM = '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
 if (!available) {
   console.warn(`skipping the status page browser test: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+}
+
+/** Collects the page's Content-Security-Policy violations (Chromium reports them on the console). */
+function recordPolicyViolations(page: Page, into: string[]): void {
+  page.on('console', (message) => {
+    if (message.text().includes('Content Security Policy')) into.push(message.text());
+  });
 }
 
 describe.skipIf(!available)('status page in headless Chromium', () => {
@@ -41,6 +48,7 @@ describe.skipIf(!available)('status page in headless Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
+    recordPolicyViolations(page, errors);
     await page.goto(rig.url);
 
     const row = (id: string) => page.locator(`tr[data-device="${id}"]`);
@@ -132,5 +140,41 @@ describe.skipIf(!available)('status page in headless Chromium', () => {
     rig.runtime('mbus:/dev/ttyUSB0').plug();
     await page.locator('tr[data-device="heat1"][data-health="healthy"]').waitFor({ timeout: 10_000 });
     await page.close();
+  });
+
+  it('behind http.token: a person logs in with the form, and the page then runs on the session cookie', async () => {
+    const token = 'page-token-81c4';
+    const guarded = await startRig({
+      buses: [{ busId: 'dali:hasseb-1', devices: ['lamp1'] }],
+      http: { token },
+    });
+    const context = await browser.newContext();
+    try {
+      await guarded.waitFor('lamp healthy', () => allHealthy(guarded, ['lamp1']));
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      recordPolicyViolations(page, errors);
+      await page.goto(guarded.url);
+      expect(new URL(page.url()).pathname).toBe('/login');
+      await page.locator('input[name="token"]').fill('not-it');
+      await page.locator('button[type="submit"]').click();
+      await page.locator('.error').waitFor({ timeout: 5_000 });
+      await page.locator('input[name="token"]').fill(token);
+      await page.locator('button[type="submit"]').click();
+      await page.locator('tr[data-device="lamp1"][data-health="healthy"]').waitFor({ timeout: 5_000 });
+      expect(new URL(page.url()).pathname).toBe('/');
+      // The event stream runs on the cookie too.
+      await expect.poll(() => page.locator('#live').textContent(), { timeout: 5_000 }).toBe('live');
+      const [cookie] = await context.cookies();
+      expect(cookie).toMatchObject({ name: 'fieldbridge_session', httpOnly: true, sameSite: 'Strict' });
+      expect(cookie?.value).not.toContain(token);
+      // The script cannot read it.
+      expect(await page.evaluate('document.cookie')).toBe('');
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+      await guarded.stop();
+    }
   });
 });

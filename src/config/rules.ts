@@ -3,6 +3,7 @@
 // `unknown`, skipping any value that already has a problem of its own.
 
 import type { z } from 'zod';
+import { isLoopback } from '../http/access.js';
 import { MAX_MS_BELOW_INITIAL_MS } from './device-defaults.js';
 import { MBUS_DEFAULT_BAUD } from './devices.js';
 import { closestMatch } from './suggest.js';
@@ -232,6 +233,18 @@ function checkHttpPortFree(tree: ValidatedTree): void {
   }
 }
 
+/** An HTTP server other machines can reach must have a token: it restarts devices and shows the config. */
+function checkHttpTokenBeyondLoopback(tree: ValidatedTree): void {
+  if (tree.value(['http', 'enabled']) === false || tree.raw(['http', 'token']) !== undefined) return;
+  const host = tree.value(['http', 'host']);
+  if (typeof host !== 'string' || isLoopback(host)) return;
+  tree.report(
+    ['http', 'host'],
+    `${host} is beyond loopback, so other machines could read /state and restart devices: set http.token ` +
+      '(e.g. token: ${FIELDBRIDGE_HTTP_TOKEN}) or bind http.host to 127.0.0.1',
+  );
+}
+
 export function checkCrossSectionRules(payload: z.core.$RefinementCtx): void {
   const tree = new ValidatedTree(payload);
   checkUniqueDeviceIds(tree);
@@ -239,6 +252,7 @@ export function checkCrossSectionRules(payload: z.core.$RefinementCtx): void {
   checkSupervisedBusesExist(tree);
   checkOneBaudPerPort(tree);
   checkHttpPortFree(tree);
+  checkHttpTokenBeyondLoopback(tree);
   for (const [index] of tree.entries(['devices'])) {
     checkMergedBound(
       tree,

@@ -14,8 +14,13 @@ export interface EventStreamOptions {
   /** How often the snapshot is checked for changes no notice announced. */
   checkIntervalMs?: number;
   heartbeatMs?: number;
+  /** Streams open at once; one more is refused (each holds a socket and a snapshot per push). */
+  maxClients?: number;
   now?: () => number;
 }
+
+/** The default cap on open event streams: a few status pages, not a crowd. */
+export const MAX_EVENT_CLIENTS = 16;
 
 interface Client {
   response: ServerResponse;
@@ -37,6 +42,7 @@ export class EventStream {
       minIntervalMs: 250,
       checkIntervalMs: 1_000,
       heartbeatMs: 10_000,
+      maxClients: MAX_EVENT_CLIENTS,
       now: Date.now,
       ...options,
     };
@@ -54,11 +60,15 @@ export class EventStream {
     return this.#clients.size;
   }
 
-  /** Takes over an HTTP response as an event stream and sends it the current snapshot at once. */
-  add(response: ServerResponse): void {
+  /**
+   * Takes over an HTTP response as an event stream and sends it the current snapshot at once; false,
+   * with the response untouched, when `maxClients` streams are already open.
+   */
+  add(response: ServerResponse): boolean {
+    if (this.#clients.size >= this.#options.maxClients) return false;
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
+      'cache-control': 'no-store, no-transform',
       connection: 'keep-alive',
       // Proxies (nginx) buffer responses unless told not to; a buffered stream is not live.
       'x-accel-buffering': 'no',
@@ -77,6 +87,7 @@ export class EventStream {
     this.#write(client, 'retry: 2000\n\n');
     // Not remembered as the last one sent: the others may not have it yet (a push may be pending).
     this.#write(client, this.#event(this.#options.snapshot()));
+    return true;
   }
 
   /** Something the page shows may have changed: push within the throttle interval. */

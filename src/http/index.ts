@@ -8,7 +8,7 @@ import { EventStream } from './events.js';
 import { healthReport } from './healthReport.js';
 import { type GatewayAbout, LiveModel } from './live.js';
 import type { GatewayMetrics, QueueStats } from './metrics.js';
-import { HttpServer, isLoopback, type RouteContext } from './server.js';
+import { HttpServer, type RouteContext } from './server.js';
 import { type DeviceState, knownDevice, stateDocument, type TreeSource, treeView } from './state.js';
 import { statusPage } from './statusPage.js';
 
@@ -122,7 +122,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpService> {
         ...(options.config ? { config: options.config } : {}),
       }),
     // Rendered with the current snapshot, so the first paint shows the gateway before /events connects.
-    page: () => statusPage(live.snapshot(), Date.now()),
+    page: (nonce) => statusPage(live.snapshot(), Date.now(), nonce),
     events: (response) => stream.add(response),
     scan: options.scan,
     deviceBus: (deviceId) => knownDevice(tree, deviceId),
@@ -156,12 +156,11 @@ export async function startHttp(options: HttpOptions): Promise<HttpService> {
     }
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${shownHost}:${address.port}`;
-    const posts = isLoopback(http.host)
-      ? 'POSTs open (loopback only)'
-      : http.token === undefined
-        ? 'POSTs refused: bound beyond loopback and no http.token set'
-        : 'POSTs need the bearer token';
-    log.info(`HTTP server listening on ${url} (status page /, /health, /metrics, /state; ${posts})`);
+    const access =
+      http.token !== undefined
+        ? 'every route but /health needs http.token (bearer or /login)'
+        : 'open to this machine only (loopback, no http.token)';
+    log.info(`HTTP server listening on ${url} (status page /, /health, /metrics, /state; ${access})`);
     return { server, url, port: address.port };
   };
 

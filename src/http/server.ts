@@ -1,16 +1,39 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { parseRequestFromText } from '../bridge/requests.js';
+import type { AddressInfo, Socket } from 'node:net';
 import type { RemoveOutcome } from '../gateway/deviceRemoval.js';
 import type { ScanOutcome, ScanRequest } from '../gateway/scans.js';
+import { scanRequestOf } from './scanRequest.js';
 import type { Logger } from '../logging/index.js';
 import type { RootEvent } from '../machines/rootSupervisor.js';
+import {
+  checkHost,
+  checkOrigin,
+  credentialOf,
+  HttpError,
+  isLoopback,
+  newNonce,
+  newSession,
+  requireToken,
+  sessionCookie,
+  setSecurityHeaders,
+  tokenMatches,
+} from './access.js';
+import { loginPage } from './loginPage.js';
+import {
+  decodeSegment,
+  drainBody,
+  readBody,
+  redirect,
+  requestTarget,
+  sendJson,
+  sendPage,
+  sendText,
+} from './wire.js';
 
-// The HTTP server: node:http, no framework, a handful of routes. GETs are open (they show nothing
-// secret); the POSTs act on the gateway, so once the server listens beyond loopback they need the
-// configured bearer token, and without a token they are refused outright. Every error is JSON that
-// names the problem: `{"status":"error","error":"…"}`.
+// The HTTP server: node:http, no framework, a handful of routes. With http.token set, every route but
+// GET /health needs it (bearer header, or the session cookie of the login form); without one the server
+// only listens on loopback. Who may ask what is decided in access.ts. Every error is JSON that names
+// the problem: `{"status":"error","error":"…"}`.
 
 export interface HttpBinding {
   host: string;
@@ -23,8 +46,10 @@ export interface RouteContext {
   health(): { status: number; body: unknown };
   metrics(): Promise<{ contentType: string; text: string }>;
   state(): unknown;
-  page(): string;
-  events(response: ServerResponse): void;
+  /** The status page; its inline script and style carry `nonce`. */
+  page(nonce: string): string;
+  /** Takes the response over as an event stream; false (response untouched) when too many are open. */
+  events(response: ServerResponse): boolean;
   scan(request: ScanRequest): Promise<ScanOutcome>;
   /** The bus of a device the tree runs, or undefined for an unknown id. */
   deviceBus(deviceId: string): string | undefined;
@@ -33,115 +58,16 @@ export interface RouteContext {
   removeDevice?: ((deviceId: string) => RemoveOutcome) | undefined;
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '::1', '[::1]', '::ffff:127.0.0.1']);
-export const SCAN_DRIVERS = ['mbus', 'dali', 'ble'] as const;
+export { isLoopback } from './access.js';
+/** Open connections beyond this are answered 503 (and beyond twice this, dropped by node). */
+export const MAX_CONNECTIONS = 64;
+/** The login form's body: a token, form-encoded. */
+const MAX_LOGIN_BODY = 4096;
+/** Wrong tokens at POST /login allowed per minute before it answers 429. */
+const LOGIN_FAILURES_PER_MINUTE = 10;
 
-/** Whether `host` only accepts connections from this machine. */
-export function isLoopback(host: string): boolean {
-  return LOOPBACK_HOSTS.has(host.toLowerCase()) || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = `${JSON.stringify(body, null, 2)}\n`;
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
-function sendText(res: ServerResponse, status: number, contentType: string, text: string): void {
-  res.writeHead(status, {
-    'content-type': contentType,
-    'cache-control': 'no-store',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
-/** Compares through hashes so neither the length nor the content of the token leaks through timing. */
-function tokenMatches(given: string, expected: string): boolean {
-  const digest = (text: string) => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
-
-/** Throws the refusal of a POST that may not act on the gateway. */
-function authorize(req: IncomingMessage, binding: HttpBinding): void {
-  // A web page elsewhere can make the browser POST here (CSRF), even to 127.0.0.1. Browsers always
-  // send Origin with a cross-site POST; curl, scripts and Prometheus do not send it at all.
-  const origin = req.headers.origin;
-  if (origin !== undefined && origin !== 'null') {
-    let originHost: string;
-    try {
-      originHost = new URL(origin).host;
-    } catch {
-      originHost = '';
-    }
-    if (originHost !== req.headers.host) {
-      throw new HttpError(403, `cross-origin POST from ${origin} refused`);
-    }
-  } else if (origin === 'null') {
-    throw new HttpError(403, 'POST from an opaque origin refused');
-  }
-  if (isLoopback(binding.host)) return;
-  if (binding.token === undefined) {
-    throw new HttpError(
-      403,
-      `POST ${req.url ?? ''} is refused: the HTTP server listens on ${binding.host}, beyond loopback, and no ` +
-        'http.token is configured. Set http.token in the config and send "Authorization: Bearer <token>" ' +
-        '(or bind http.host to 127.0.0.1).',
-    );
-  }
-  const header = req.headers.authorization ?? '';
-  const match = /^Bearer\s+(.+)$/i.exec(header.trim());
-  if (!match) {
-    throw new HttpError(401, 'this POST needs "Authorization: Bearer <http.token>"', {
-      'www-authenticate': 'Bearer realm="fieldbridge"',
-    });
-  }
-  if (!tokenMatches(match[1] ?? '', binding.token)) {
-    throw new HttpError(401, 'the bearer token does not match http.token', {
-      'www-authenticate': 'Bearer realm="fieldbridge", error="invalid_token"',
-    });
-  }
-}
-
-/**
- * `POST /trigger-scan?driver=mbus&port=/dev/ttyUSB0&from=0&to=250` or
- * `?driver=ble&adapter=hci0&duration_s=30` → a checked scan request.
- */
-export function scanRequestOf(query: URLSearchParams): ScanRequest {
-  const driver = query.get('driver');
-  if (driver === null || driver === '') {
-    throw new HttpError(400, `missing driver: POST /trigger-scan?driver=${SCAN_DRIVERS.join('|')}`);
-  }
-  if (!(SCAN_DRIVERS as readonly string[]).includes(driver)) {
-    throw new HttpError(400, `unknown driver "${driver}": expected one of ${SCAN_DRIVERS.join(', ')}`);
-  }
-  // The same checks as the MQTT `scan` request, so both refuse the same things with the same words.
-  const parsed = parseRequestFromText('scan', query);
-  if (!parsed.ok) throw new HttpError(400, `bad scan request: ${parsed.error}`);
-  if (parsed.value.name !== 'scan') throw new HttpError(500, 'scan request parsed as another request');
-  const { name: _name, ...request } = parsed.value;
-  return request;
-}
+/** `token`: needs http.token when one is set; `page`: the same, but sends a browser to the login form. */
+type Access = 'open' | 'token' | 'page';
 
 type Handler = (
   req: IncomingMessage,
@@ -155,27 +81,50 @@ interface Route {
   /** The path as error messages show it, e.g. `/devices/<id>/restart`. */
   label: string;
   methods: Partial<Record<'GET' | 'POST', Handler>>;
+  access?: Access;
+  /** The POST handler reads the body itself (otherwise it is drained unread). */
+  readsBody?: boolean;
 }
 
 export class HttpServer {
   readonly #server: Server;
   readonly #routes: Route[];
+  readonly #sockets = new Set<Socket>();
+  /** The port listened on (the configured one, or the one picked for port 0). */
+  #port: number;
+  readonly #loginFailures: number[] = [];
 
   constructor(
     private readonly binding: HttpBinding,
     private readonly context: RouteContext,
     private readonly log: Logger,
   ) {
+    this.#port = binding.port;
     this.#routes = this.#defineRoutes();
     this.#server = createServer((req, res) => void this.#handle(req, res));
     // Bounded waits: a stuck client must not hold a socket forever (the event stream sets its own).
     this.#server.headersTimeout = 10_000;
     this.#server.requestTimeout = 30_000;
+    // Beyond MAX_CONNECTIONS requests are answered 503; beyond twice that node drops new sockets.
+    this.#server.maxConnections = 2 * MAX_CONNECTIONS;
+    this.#server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
   }
 
   /** Listens; rejects with a message that says what to change when the address cannot be used. */
   listen(): Promise<AddressInfo> {
-    const { host, port } = this.binding;
+    const { host, port, token } = this.binding;
+    if (!isLoopback(host) && token === undefined) {
+      // The config refuses this too (src/config/rules.ts); this guards any other caller.
+      return Promise.reject(
+        new Error(
+          `cannot listen on ${host}:${port}: ${host} is beyond loopback and no http.token is set ` +
+            '(set http.token, or bind http.host to 127.0.0.1)',
+        ),
+      );
+    }
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
         this.#server.off('listening', onListening);
@@ -192,7 +141,9 @@ export class HttpServer {
       };
       const onListening = () => {
         this.#server.off('error', onError);
-        resolve(this.#server.address() as AddressInfo);
+        const address = this.#server.address() as AddressInfo;
+        this.#port = address.port;
+        resolve(address);
       };
       this.#server.once('error', onError);
       this.#server.once('listening', onListening);
@@ -214,11 +165,42 @@ export class HttpServer {
       {
         pattern: /^\/$/,
         label: '/',
-        methods: { GET: (_req, res) => sendText(res, 200, 'text/html; charset=utf-8', context.page()) },
+        access: 'page',
+        methods: {
+          GET: (_req, res) => {
+            const nonce = newNonce();
+            sendPage(res, 200, context.page(nonce), nonce);
+          },
+        },
+      },
+      {
+        pattern: /^\/login$/,
+        label: '/login',
+        access: 'open',
+        readsBody: true,
+        methods: {
+          GET: (_req, res) => {
+            if (this.binding.token === undefined) return redirect(res, './');
+            // With no-referrer, a browser sends `Origin: null` even with a same-origin form POST,
+            // which checkOrigin refuses; same-origin still tells no other site anything.
+            res.setHeader('referrer-policy', 'same-origin');
+            const nonce = newNonce();
+            sendPage(res, 200, loginPage(nonce), nonce);
+          },
+          POST: (req, res) => this.#login(req, res),
+        },
+      },
+      {
+        pattern: /^\/logout$/,
+        label: '/logout',
+        // Clearing a cookie needs no token (an expired session can log out too); Origin still applies.
+        access: 'open',
+        methods: { POST: (req, res) => redirect(res, 'login', { 'set-cookie': sessionCookie(req, '') }) },
       },
       {
         pattern: /^\/health$/,
         label: '/health',
+        access: 'open',
         methods: {
           GET: (_req, res) => {
             const { status, body } = context.health();
@@ -250,9 +232,13 @@ export class HttpServer {
               res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' }).end();
               return;
             }
+            if (!context.events(res)) {
+              throw new HttpError(503, 'too many event streams are open; try again later', {
+                'retry-after': '10',
+              });
+            }
             // An event stream lives as long as the page is open.
             req.socket.setTimeout(0);
-            context.events(res);
           },
         },
       },
@@ -273,7 +259,7 @@ export class HttpServer {
         label: '/devices/<id>/remove',
         methods: {
           POST: (_req, res, _url, match) => {
-            const deviceId = decodeURIComponent(match[1] ?? '');
+            const deviceId = decodeSegment(match[1]);
             if (!context.removeDevice) throw new HttpError(501, 'this gateway cannot remove devices');
             const outcome = context.removeDevice(deviceId);
             if (outcome.ok) sendJson(res, 200, { status: 'ok', data: outcome.data });
@@ -287,7 +273,7 @@ export class HttpServer {
         label: '/devices/<id>/restart',
         methods: {
           POST: (_req, res, _url, match) => {
-            const deviceId = decodeURIComponent(match[1] ?? '');
+            const deviceId = decodeSegment(match[1]);
             const busId = context.deviceBus(deviceId);
             if (busId === undefined) throw new HttpError(404, `unknown device "${deviceId}"`);
             context.send({ type: 'RESTART_DEVICE', deviceId, reason: 'requested over HTTP' });
@@ -299,11 +285,61 @@ export class HttpServer {
     ];
   }
 
+  /** POST /login: a right token sets the session cookie and goes to the page; a wrong one shows the form again. */
+  async #login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { token } = this.binding;
+    if (token === undefined) throw new HttpError(404, 'no http.token is configured, so there is no login');
+    const now = Date.now();
+    while ((this.#loginFailures[0] ?? now) <= now - 60_000) this.#loginFailures.shift();
+    if (this.#loginFailures.length >= LOGIN_FAILURES_PER_MINUTE) {
+      throw new HttpError(429, 'too many wrong tokens; wait a minute', { 'retry-after': '60' });
+    }
+    const given = new URLSearchParams(await readBody(req, MAX_LOGIN_BODY)).get('token') ?? '';
+    if (tokenMatches(given, token)) {
+      redirect(res, './', { 'set-cookie': sessionCookie(req, newSession(token, now)) });
+      return;
+    }
+    this.#loginFailures.push(now);
+    this.log.warn('a wrong token was given at POST /login', { remote: req.socket.remoteAddress });
+    const nonce = newNonce();
+    res.setHeader('referrer-policy', 'same-origin');
+    sendPage(res, 401, loginPage(nonce, 'That is not the token (http.token).'), nonce);
+  }
+
+  /**
+   * Throws the refusal of a request that may not reach its route; false when it has already been
+   * answered (a browser without a session sent to the login form).
+   */
+  #admit(req: IncomingMessage, res: ServerResponse, route: Route, method: string): boolean {
+    if (this.#sockets.size > MAX_CONNECTIONS) {
+      throw new HttpError(503, 'too many open connections; try again later', {
+        'retry-after': '10',
+        connection: 'close',
+      });
+    }
+    if (method === 'POST') checkOrigin(req, this.binding.host, this.#port);
+    const { token } = this.binding;
+    const access = route.access ?? 'token';
+    if (token === undefined || access === 'open') return true;
+    if (access === 'page' && credentialOf(req, token, Date.now()) === 'none') {
+      redirect(res, 'login');
+      return false;
+    }
+    requireToken(req, token, Date.now());
+    return true;
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // The body is never used; read it off so keep-alive connections stay usable.
-    req.resume();
+    setSecurityHeaders(res);
+    // Unless the route reads the body itself, it is drained (once) whatever the answer.
+    let bodyTaken = false;
+    const drain = () => {
+      if (!bodyTaken) drainBody(req);
+      bodyTaken = true;
+    };
     try {
-      const url = new URL(req.url ?? '/', 'http://fieldbridge.invalid');
+      checkHost(req, this.binding.host, this.#port);
+      const url = requestTarget(req.url ?? '/');
       const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
       const route = this.#routes.find((r) => r.pattern.test(url.pathname));
       if (!route) {
@@ -322,9 +358,12 @@ export class HttpServer {
           },
         );
       }
-      if (method === 'POST') authorize(req, this.binding);
+      if (!this.#admit(req, res, route, method)) return;
+      if (route.readsBody === true && method === 'POST') bodyTaken = true;
+      drain();
       await handler(req, res, url, route.pattern.exec(url.pathname) as RegExpExecArray);
     } catch (error) {
+      drain();
       if (res.headersSent) {
         res.destroy();
         return;

@@ -3,8 +3,9 @@ import { formatDuration } from '../logging/index.js';
 import type { PageSnapshot } from './live.js';
 
 // GET /: the status page. One self-contained document (inline CSS and script, no framework, no build
-// step), kept as a string here so `npm run build` ships it with nothing to copy. The current snapshot
-// comes inside the document: the header's figures are in the HTML itself and the script renders the
+// step), kept as a string here so `npm run build` ships it with nothing to copy. The inline style and
+// script carry the response's nonce, the only ones its Content-Security-Policy lets run. The current
+// snapshot comes inside the document: the header's figures are in the HTML itself and the script renders the
 // tree from the inlined snapshot before the first paint, so the page never shows "0 buses" while
 // /events connects; then it renders the snapshots that /events pushes (see live.ts for their shape).
 // Every text from the gateway goes in through textContent (or escaped, in the HTML), never innerHTML,
@@ -17,8 +18,11 @@ function inlineJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
-/** The status page with `snapshot` painted in; `now` (epoch ms) lets the page count uptime on. */
-export function statusPage(snapshot: PageSnapshot, now: number): string {
+/**
+ * The status page with `snapshot` painted in; `now` (epoch ms) lets the page count uptime on; `nonce`
+ * marks its style and script for the Content-Security-Policy the server sends with it.
+ */
+export function statusPage(snapshot: PageSnapshot, now: number, nonce: string): string {
   const devices = snapshot.buses.reduce((count, bus) => count + bus.devices.length, 0);
   const text = (value: string | number) => escapeXml(String(value));
   return `<!doctype html>
@@ -27,7 +31,7 @@ export function statusPage(snapshot: PageSnapshot, now: number): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>fieldbridge</title>
-<style>
+<style nonce="${nonce}">
   :root { --ok: #1a7f37; --warn: #9a6700; --bad: #cf222e; --muted: #656d76; --line: #d0d7de; }
   * { box-sizing: border-box; }
   body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; background: #f6f8fa; }
@@ -90,7 +94,7 @@ export function statusPage(snapshot: PageSnapshot, now: number): string {
   <h3>Recent recovery and restarts</h3>
   <div id="history"><div class="empty">none yet</div></div>
 </main>
-<script>
+<script nonce="${nonce}">
 'use strict';
 const $ = (id) => document.getElementById(id);
 function el(tag, attrs, ...children) {
