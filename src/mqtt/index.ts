@@ -2,7 +2,8 @@
 
 import { getLogger } from '../logging/index.js';
 import type { GatewayClock } from '../machines/clock.js';
-import { type EmbeddedBroker, startEmbeddedBroker } from './embeddedBroker.js';
+import type { BrokerAccessRules } from './brokerAccess.js';
+import { type EmbeddedBroker, type EmbeddedBrokerOptions, startEmbeddedBroker } from './embeddedBroker.js';
 import type { MqttLinkOptions } from './link.js';
 import { SupervisedLink } from './supervisedLink.js';
 import { linkSettingsFromConfig, type MqttConfig, type MqttLinkSettings } from './settings.js';
@@ -36,7 +37,8 @@ export interface OpenedMqtt {
   readonly broker: EmbeddedBroker | null;
   /**
    * Applies a reloaded `mqtt` section (its base_topic unchanged): the link reconnects with the new
-   * settings, and the embedded broker is started, moved or stopped as `server` and `embedded_port` say.
+   * settings, and the embedded broker is started, moved or stopped as `server` and the `embedded_*`
+   * keys say (new logins or TLS files restart it).
    * Resolves with whether the link was replaced (false when nothing it uses changed). Rejects, with
    * nothing changed, when a new embedded broker cannot start.
    */
@@ -49,6 +51,28 @@ export interface OpenMqttOptions extends MqttLinkOptions {
   clock?: GatewayClock;
   /** Port of the embedded broker (1883 unless a test says otherwise). */
   embeddedPort?: number;
+  /** `homeassistant.discovery_prefix`: the embedded broker keeps fieldbridge's discovery configs to it. */
+  discoveryPrefix?: string;
+}
+
+/** What the embedded broker is started with, from the `mqtt` section. */
+function embeddedOptions(config: MqttConfig, port: number, discoveryPrefix: string): EmbeddedBrokerOptions {
+  const gateway =
+    config.user !== undefined && config.password !== undefined
+      ? { user: config.user, password: config.password }
+      : undefined;
+  const access: BrokerAccessRules = {
+    ...(gateway !== undefined ? { gateway } : {}),
+    others: config.embedded_users,
+    baseTopic: config.base_topic,
+    discoveryPrefix,
+  };
+  return {
+    host: config.embedded_host,
+    port,
+    access,
+    ...(config.embedded_tls ? { tls: config.embedded_tls } : {}),
+  };
 }
 
 /**
@@ -57,10 +81,10 @@ export interface OpenMqttOptions extends MqttLinkOptions {
  * business: it keeps trying.
  */
 export async function openMqtt(config: MqttConfig, options: OpenMqttOptions = {}): Promise<OpenedMqtt> {
-  const { embeddedPort, ...linkOptions } = options;
+  const { embeddedPort, discoveryPrefix = 'homeassistant', ...linkOptions } = options;
   let broker =
     config.server === undefined
-      ? await startEmbeddedBroker({ host: config.embedded_host, port: embeddedPort ?? 1883 })
+      ? await startEmbeddedBroker(embeddedOptions(config, embeddedPort ?? 1883, discoveryPrefix))
       : null;
   let current = config;
   let settings = settingsFor(config, broker);
@@ -71,16 +95,14 @@ export async function openMqtt(config: MqttConfig, options: OpenMqttOptions = {}
       return broker;
     },
     reconfigure: async (next) => {
+      // Logins, topic rules and TLS files are the broker's own settings: a change starts a new one.
+      const nextOptions = embeddedOptions(next, next.embedded_port, discoveryPrefix);
       const keepBroker =
         broker !== null &&
-        next.embedded_port === current.embedded_port &&
-        next.embedded_host === current.embedded_host;
+        JSON.stringify(nextOptions) ===
+          JSON.stringify(embeddedOptions(current, current.embedded_port, discoveryPrefix));
       const nextBroker =
-        next.server !== undefined
-          ? null
-          : keepBroker
-            ? broker
-            : await startEmbeddedBroker({ host: next.embedded_host, port: next.embedded_port });
+        next.server !== undefined ? null : keepBroker ? broker : await startEmbeddedBroker(nextOptions);
       const nextSettings = settingsFor(next, nextBroker);
       current = next;
       if (nextBroker === broker && JSON.stringify(nextSettings) === JSON.stringify(settings)) return false;
