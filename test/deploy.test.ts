@@ -168,6 +168,12 @@ describe('systemd and udev files', () => {
     expect(unit).toContain('DeviceAllow=char-hidraw rw');
     expect(setting('RestrictAddressFamilies')).toContain('AF_UNIX');
     expect(setting('NoNewPrivileges')).toBe('true');
+    // A non-root user without capabilities (README: Security).
+    expect(setting('CapabilityBoundingSet')).toBe('');
+    expect(setting('AmbientCapabilities')).toBe('');
+    expect(setting('RestrictSUIDSGID')).toBe('true');
+    expect(setting('ProtectProc')).toBe('invisible');
+    expect(setting('UMask')).toBe('0027');
   });
 
   it('has a udev rule for the hasseb adapter', () => {
