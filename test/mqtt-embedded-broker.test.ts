@@ -247,6 +247,29 @@ describe('embedded broker with mqtt.user and mqtt.password', () => {
     );
   });
 
+  it('applies logins given by a reload: clients already in must log in again, the gateway with its own', async () => {
+    const port = await freePort();
+    const config = parseConfig(`mqtt: { base_topic: fb, embedded_port: ${port} }`, {});
+    const opened = await openMqtt(config.mqtt, { embeddedPort: port });
+    const stop = opened.link.run(() => {});
+    cleanups.push(async () => {
+      stop();
+      await opened.close();
+    });
+    await eventually('link online', () => opened.link.state === 'online');
+    const url = opened.broker?.url ?? '';
+    const anonymous = await connectAsync(url, { reconnectPeriod: 0 });
+    const dropped = new Promise<void>((resolve) => anonymous.once('close', () => resolve()));
+    const withLogins = parseConfig(`mqtt: { ${LOGINS}, embedded_port: ${port} }`, {});
+    expect(await opened.reconfigure(withLogins.mqtt)).toBe(true);
+    await dropped;
+    expect(opened.broker?.url).toBe(url);
+    expect(await tryConnect(url)).toMatch(/Not authorized/i);
+    await eventually('link online with its login', () => opened.link.state === 'online');
+    const homeAssistant = await recorder(url.replace('mqtt://', 'mqtt://ha:ha-secret@'), 'fb/bridge/state');
+    await homeAssistant.waitFor((message) => message.payload.includes('online'));
+  });
+
   it('warns, once, when it listens beyond loopback without logins', async () => {
     await gatewayMqtt('embedded_host: 0.0.0.0, base_topic: fb');
     const warnings = logs.entries.filter((entry) => entry.level === 'warn').map((entry) => entry.msg);
@@ -270,17 +293,23 @@ describe('embedded broker with mqtt.user and mqtt.password', () => {
   });
 });
 
+/** A self-signed certificate for localhost and 127.0.0.1 (openssl), in a directory removed after the test. */
+async function selfSignedCertificate(): Promise<{ cert: string; key: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'fieldbridge-tls-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  await run('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout', key, '-out', cert,
+  ]); // prettier-ignore
+  return { cert, key };
+}
+
 describe('embedded broker with mqtt.embedded_tls', () => {
   it('serves mqtts:// to the Debian mosquitto_sub with --cafile, the plain listener on loopback', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'fieldbridge-tls-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    await run('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout', key, '-out', cert,
-    ]); // prettier-ignore
+    const { cert, key } = await selfSignedCertificate();
     const tlsPort = await freePort();
     const { opened } = await gatewayMqtt(
       `${LOGINS}, embedded_host: 0.0.0.0, embedded_tls: { cert: '${cert}', key: '${key}', port: ${tlsPort} }`,
@@ -302,6 +331,47 @@ describe('embedded broker with mqtt.embedded_tls', () => {
         ),
       ),
     );
+  });
+
+  it('moves its plain listener to loopback when a reload adds TLS on the same port', async () => {
+    const { cert, key } = await selfSignedCertificate();
+    const [port, tlsPort] = [await freePort(), await freePort()];
+    const config = parseConfig(
+      `mqtt: { base_topic: fb, embedded_host: 0.0.0.0, embedded_port: ${port} }`,
+      {},
+    );
+    const opened = await openMqtt(config.mqtt, { embeddedPort: port });
+    const stop = opened.link.run(() => {});
+    cleanups.push(async () => {
+      stop();
+      await opened.close();
+    });
+    await eventually('link online', () => opened.link.state === 'online');
+    const tls = `embedded_tls: { cert: '${cert}', key: '${key}', port: ${tlsPort} }`;
+    const withTls = parseConfig(
+      `mqtt: { base_topic: fb, embedded_host: 0.0.0.0, embedded_port: ${port}, ${tls} }`,
+      {},
+    );
+    expect(await opened.reconfigure(withTls.mqtt)).toBe(true);
+    expect(opened.broker?.tlsUrl).toBe(`mqtts://127.0.0.1:${tlsPort}`);
+    await eventually('link online again', () => opened.link.state === 'online');
+    const { stdout } = await run('mosquitto_sub', [
+      ...[
+        '-h',
+        'localhost',
+        '-p',
+        String(tlsPort),
+        '--cafile',
+        cert,
+        '-t',
+        'fb/bridge/state',
+        '-C',
+        '1',
+        '-W',
+        '5',
+      ],
+    ]);
+    expect(JSON.parse(stdout)).toEqual({ state: 'online' });
   });
 
   it('names the unreadable certificate file', async () => {

@@ -35,6 +35,11 @@ export interface EmbeddedBroker {
   url: string;
   /** The TLS listener, `mqtts://host:port`, when there is one. */
   tlsUrl?: string;
+  /**
+   * New logins and topic rules (a reload): when they differ, every client is disconnected so it logs
+   * in again under them, the gateway's link included. Listeners and TLS stay as they are.
+   */
+  setAccess(access: BrokerAccessRules | undefined): void;
   close(): Promise<void>;
 }
 
@@ -73,14 +78,17 @@ function notAuthorized(): AuthenticateError {
   return Object.assign(new Error('not authorized'), { returnCode: 5 as AuthenticateError['returnCode'] });
 }
 
+/** No logins: everyone is let in and may publish anything (but $SYS, as Aedes does by default). */
+const OPEN: BrokerAccessRules = { others: [], baseTopic: '', discoveryPrefix: '' };
+
 /** The Aedes hooks that log clients in and refuse foreign publishes to the gateway's topics. */
-function accessHooks(rules: BrokerAccessRules, log: Logger): Partial<AedesOptions> {
+function accessHooks(current: () => BrokerAccessRules, log: Logger): Partial<AedesOptions> {
   const roles = new WeakMap<Client, BrokerRole>();
   // A client guessing passwords must not flood the log: one line, then a summary now and then.
   const refusals = new RepeatedFailureLog(log, { summary: 'still refusing' });
   return {
     authenticate: (client, user, password, done) => {
-      const role = authenticate(rules, user, password?.toString('utf8'));
+      const role = authenticate(current(), user, password?.toString('utf8'));
       if (role === null) {
         refusals.failure(
           'login',
@@ -96,12 +104,17 @@ function accessHooks(rules: BrokerAccessRules, log: Logger): Partial<AedesOption
       if (packet.topic.startsWith('$SYS')) return done(new Error('$SYS topics are reserved'));
       // No client: the broker's own messages (a will of a session it restores).
       const refusal =
-        client === null ? null : publishRefusal(rules, roles.get(client) ?? 'other', packet.topic);
+        client === null ? null : publishRefusal(current(), roles.get(client) ?? 'other', packet.topic);
       if (refusal === null) return done(null);
       refusals.failure('publish', `refused a publish by client ${client?.id ?? '?'}: ${refusal}`);
       done(new Error(refusal));
     },
   };
+}
+
+/** The PEM files of `mqtt.embedded_tls`; throws naming the key and file when one cannot be read. */
+export function readTlsFiles(tls: EmbeddedTlsOptions): { cert: Buffer; key: Buffer } {
+  return { cert: readTlsFile('embedded_tls.cert', tls.cert), key: readTlsFile('embedded_tls.key', tls.key) };
 }
 
 /** The plain listener's address: loopback when TLS serves the network, else `host`. */
@@ -123,12 +136,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const log = options.logger ?? getLogger('mqtt.broker');
   const tls = options.tls;
   // Read before anything listens: a missing certificate is a config error, not a half-started broker.
-  const tlsFiles =
-    tls === undefined
-      ? undefined
-      : { cert: readTlsFile('embedded_tls.cert', tls.cert), key: readTlsFile('embedded_tls.key', tls.key) };
-  const access = options.access;
-  const broker = await Aedes.createBroker(access?.gateway !== undefined ? accessHooks(access, log) : {});
+  const tlsFiles = tls === undefined ? undefined : readTlsFiles(tls);
+  let access = options.access ?? OPEN;
+  const broker = await Aedes.createBroker(accessHooks(() => access, log));
+  const clients = new Set<Client>();
+  broker.on('client', (client) => clients.add(client));
+  broker.on('clientDisconnect', (client) => clients.delete(client));
   const server = createServer(broker.handle);
   const tlsServer = tlsFiles === undefined ? undefined : createTlsServer(tlsFiles, broker.handle);
   const listenHost = plainHost(host, tls);
@@ -151,14 +164,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const where = EVERY_INTERFACE.has(listenHost) ? hostPort(listenHost, port) : url;
   const extras = [
     ...(tlsPort !== undefined ? [`TLS on ${hostPort(host, tlsPort)}`] : []),
-    ...(access?.gateway !== undefined ? ['clients must log in'] : []),
+    ...(access.gateway !== undefined ? ['clients must log in'] : []),
   ];
   log.info(
     `no mqtt.server configured: started the embedded MQTT broker on ${where}` +
       (extras.length > 0 ? ` (${extras.join(', ')})` : ''),
     { url },
   );
-  if (access?.gateway === undefined && !isLoopback(host)) {
+  if (access.gateway === undefined && !isLoopback(host)) {
     log.warn(
       `the embedded MQTT broker listens on ${host} without logins: anyone on the network can switch devices; ` +
         'set mqtt.user and mqtt.password (README: Security)',
@@ -168,6 +181,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   return {
     url,
     ...(tlsUrl !== undefined ? { tlsUrl } : {}),
+    setAccess: (next) => {
+      const rules = next ?? OPEN;
+      if (JSON.stringify(rules) === JSON.stringify(access)) return;
+      access = rules;
+      log.info(
+        `the embedded MQTT broker's logins changed: disconnected ${clients.size} client(s) to log in again`,
+      );
+      for (const client of clients) client.close();
+    },
     close: async () => {
       // Closing the broker disconnects its clients; only then can the servers finish closing.
       await new Promise<void>((resolve) => broker.close(resolve));

@@ -3,7 +3,12 @@
 import { getLogger } from '../logging/index.js';
 import type { GatewayClock } from '../machines/clock.js';
 import type { BrokerAccessRules } from './brokerAccess.js';
-import { type EmbeddedBroker, type EmbeddedBrokerOptions, startEmbeddedBroker } from './embeddedBroker.js';
+import {
+  type EmbeddedBroker,
+  type EmbeddedBrokerOptions,
+  readTlsFiles,
+  startEmbeddedBroker,
+} from './embeddedBroker.js';
 import type { MqttLinkOptions } from './link.js';
 import { SupervisedLink } from './supervisedLink.js';
 import { linkSettingsFromConfig, type MqttConfig, type MqttLinkSettings } from './settings.js';
@@ -95,19 +100,31 @@ export async function openMqtt(config: MqttConfig, options: OpenMqttOptions = {}
       return broker;
     },
     reconfigure: async (next) => {
-      // Logins, topic rules and TLS files are the broker's own settings: a change starts a new one.
       const nextOptions = embeddedOptions(next, next.embedded_port, discoveryPrefix);
-      const keepBroker =
-        broker !== null &&
-        JSON.stringify(nextOptions) ===
-          JSON.stringify(embeddedOptions(current, current.embedded_port, discoveryPrefix));
-      const nextBroker =
-        next.server !== undefined ? null : keepBroker ? broker : await startEmbeddedBroker(nextOptions);
+      const before = embeddedOptions(current, current.embedded_port, discoveryPrefix);
+      // New logins apply to the running broker; new listeners (host, ports, TLS files) need a new one.
+      const keepBroker = broker !== null && sameListeners(nextOptions, before);
+      let nextBroker: EmbeddedBroker | null = keepBroker ? broker : null;
+      if (next.server === undefined && !keepBroker) {
+        if (broker !== null && sharesAPort(nextOptions, before)) {
+          // The new broker needs a port the old one holds: the old one goes first, once the new
+          // certificate is known to be readable (else nothing changes).
+          if (nextOptions.tls) readTlsFiles(nextOptions.tls);
+          await broker.close();
+          broker = null;
+        }
+        nextBroker = await startEmbeddedBroker(nextOptions);
+      }
       const nextSettings = settingsFor(next, nextBroker);
       current = next;
-      if (nextBroker === broker && JSON.stringify(nextSettings) === JSON.stringify(settings)) return false;
+      if (nextBroker === broker && JSON.stringify(nextSettings) === JSON.stringify(settings)) {
+        nextBroker?.setAccess(nextOptions.access);
+        return false;
+      }
       settings = nextSettings;
       await link.reconfigure(nextSettings);
+      // Then the logins: clients logged in under the old ones log in again (the link with its new ones).
+      if (nextBroker === broker) nextBroker?.setAccess(nextOptions.access);
       // Only now: the old link said offline on the old broker before it goes.
       if (broker !== nextBroker) await broker?.close();
       broker = nextBroker;
@@ -118,6 +135,20 @@ export async function openMqtt(config: MqttConfig, options: OpenMqttOptions = {}
       await broker?.close();
     },
   };
+}
+
+function listenersOf(options: EmbeddedBrokerOptions): unknown[] {
+  return [options.host, options.port, options.tls];
+}
+
+function sameListeners(a: EmbeddedBrokerOptions, b: EmbeddedBrokerOptions): boolean {
+  return JSON.stringify(listenersOf(a)) === JSON.stringify(listenersOf(b));
+}
+
+function sharesAPort(a: EmbeddedBrokerOptions, b: EmbeddedBrokerOptions): boolean {
+  const ports = (options: EmbeddedBrokerOptions) =>
+    [options.port, options.tls?.port].filter((p) => p !== undefined);
+  return ports(a).some((port) => ports(b).includes(port));
 }
 
 /** The link's settings for the configured server, or for the embedded broker when there is none. */
