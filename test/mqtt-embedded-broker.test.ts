@@ -158,9 +158,12 @@ const LOGINS =
 /** The gateway's MQTT with the embedded broker, its link online; `commands` gets what arrives on fb/+/set. */
 async function gatewayMqtt(
   mqttKeys: string,
+  port?: number,
 ): Promise<{ opened: OpenedMqtt; commands: IncomingMessage[]; withLogin: (login: string) => string }> {
-  const config = parseConfig(`mqtt: { ${mqttKeys} }`, {});
-  const opened = await openMqtt(config.mqtt, { embeddedPort: await freePort() });
+  const embeddedPort = port ?? (await freePort());
+  // embedded_port too, so a reload with the same keys keeps the broker where it is.
+  const config = parseConfig(`mqtt: { ${mqttKeys}, embedded_port: ${embeddedPort} }`, {});
+  const opened = await openMqtt(config.mqtt, { embeddedPort });
   const commands: IncomingMessage[] = [];
   opened.link.subscribe('fb/+/set', (message) => commands.push(message));
   const stop = opened.link.run(() => {});
@@ -249,14 +252,7 @@ describe('embedded broker with mqtt.user and mqtt.password', () => {
 
   it('applies logins given by a reload: clients already in must log in again, the gateway with its own', async () => {
     const port = await freePort();
-    const config = parseConfig(`mqtt: { base_topic: fb, embedded_port: ${port} }`, {});
-    const opened = await openMqtt(config.mqtt, { embeddedPort: port });
-    const stop = opened.link.run(() => {});
-    cleanups.push(async () => {
-      stop();
-      await opened.close();
-    });
-    await eventually('link online', () => opened.link.state === 'online');
+    const { opened } = await gatewayMqtt('base_topic: fb', port);
     const url = opened.broker?.url ?? '';
     const anonymous = await connectAsync(url, { reconnectPeriod: 0 });
     const dropped = new Promise<void>((resolve) => anonymous.once('close', () => resolve()));
@@ -336,17 +332,7 @@ describe('embedded broker with mqtt.embedded_tls', () => {
   it('moves its plain listener to loopback when a reload adds TLS on the same port', async () => {
     const { cert, key } = await selfSignedCertificate();
     const [port, tlsPort] = [await freePort(), await freePort()];
-    const config = parseConfig(
-      `mqtt: { base_topic: fb, embedded_host: 0.0.0.0, embedded_port: ${port} }`,
-      {},
-    );
-    const opened = await openMqtt(config.mqtt, { embeddedPort: port });
-    const stop = opened.link.run(() => {});
-    cleanups.push(async () => {
-      stop();
-      await opened.close();
-    });
-    await eventually('link online', () => opened.link.state === 'online');
+    const { opened } = await gatewayMqtt('base_topic: fb, embedded_host: 0.0.0.0', port);
     const tls = `embedded_tls: { cert: '${cert}', key: '${key}', port: ${tlsPort} }`;
     const withTls = parseConfig(
       `mqtt: { base_topic: fb, embedded_host: 0.0.0.0, embedded_port: ${port}, ${tls} }`,
