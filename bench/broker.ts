@@ -40,6 +40,12 @@ function accepts(port: number): Promise<boolean> {
 export interface MosquittoOptions {
   /** More lines for mosquitto.conf (after the listener, anonymous access and no persistence). */
   config?: readonly string[];
+  /** false: only the listener line comes before `config` (a config that says who may log in itself). */
+  defaults?: boolean;
+  /** A command that starts mosquitto itself (an entry point script): it gets `mosquitto -c <conf>` appended. */
+  launcher?: readonly string[];
+  /** Environment of the launcher (added to this process's). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export class Mosquitto {
@@ -47,6 +53,8 @@ export class Mosquitto {
   readonly url: string;
   readonly #configPath: string;
   readonly #dir: string;
+  #launcher: readonly string[] = [];
+  #env: Readonly<Record<string, string>> = {};
   #process: ChildProcess | null = null;
   #output = '';
 
@@ -62,12 +70,13 @@ export class Mosquitto {
     const broker = new Mosquitto(dir, await freePort());
     const config = [
       `listener ${broker.port} 127.0.0.1`,
-      'allow_anonymous true',
-      'persistence false',
+      ...(options.defaults === false ? [] : ['allow_anonymous true', 'persistence false']),
       ...(options.config ?? []),
       '',
     ];
     await writeFile(broker.#configPath, config.join('\n'));
+    broker.#launcher = options.launcher ?? [];
+    broker.#env = options.env ?? {};
     await broker.#launch();
     return broker;
   }
@@ -110,7 +119,11 @@ export class Mosquitto {
   async #launch(): Promise<void> {
     if (MOSQUITTO_BIN === undefined) throw new Error('mosquitto is not installed');
     this.#output = '';
-    const child = spawn(MOSQUITTO_BIN, ['-c', this.#configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command = MOSQUITTO_BIN, ...args] = [...this.#launcher, MOSQUITTO_BIN, '-c', this.#configPath];
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.#env },
+    });
     child.stdout?.on('data', (chunk: Buffer) => (this.#output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (this.#output += chunk.toString()));
     this.#process = child;

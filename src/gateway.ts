@@ -125,7 +125,10 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   let config = effective();
   let mqtt: OpenedMqtt;
   try {
-    mqtt = await openMqtt(config.mqtt, { embeddedPort: config.mqtt.embedded_port });
+    mqtt = await openMqtt(config.mqtt, {
+      embeddedPort: config.mqtt.embedded_port,
+      discoveryPrefix: config.homeassistant.discovery_prefix,
+    });
   } catch (error) {
     log.error(error instanceof Error ? error.message : String(error));
     persistence.close();

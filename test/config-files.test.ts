@@ -84,6 +84,7 @@ describe('fieldbridge.example.yaml', () => {
       .replace(/^ {4}simulation:.*(\n {6}.*)+/gm, '');
     const env = {
       MQTT_PASSWORD: 'pw',
+      HA_MQTT_PASSWORD: 'ha-pw',
       FIELDBRIDGE_HTTP_TOKEN: 'token',
       LIVING_ROOM_BIND_KEY: 'a'.repeat(32),
     };
@@ -93,6 +94,8 @@ describe('fieldbridge.example.yaml', () => {
       user: 'fieldbridge',
       password: 'pw',
       cert: '/etc/fieldbridge/client.pem',
+      embedded_tls: { cert: '/etc/fieldbridge/broker.pem', key: '/etc/fieldbridge/broker.key', port: 8883 },
+      embedded_users: [{ user: 'homeassistant', password: 'ha-pw' }],
     });
   });
 });

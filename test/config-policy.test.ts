@@ -145,6 +145,7 @@ describe('maskSecrets', () => {
   server: mqtt://gateway:url-secret@broker:1883
   user: gateway
   password: \${MQTT_PASSWORD}
+  embedded_users: [{ user: ha, password: ha-secret }]
 http:
   token: http-secret
 devices:
@@ -156,11 +157,22 @@ devices:
 
   it('replaces every secret that is set with ***', () => {
     const masked = JSON.stringify(maskSecrets(config));
-    for (const secret of ['url-secret', 'env-secret', 'http-secret', '00112233445566778899aabbccddeeff']) {
+    for (const secret of [
+      'url-secret',
+      'env-secret',
+      'ha-secret',
+      'http-secret',
+      '00112233445566778899aabbccddeeff',
+    ]) {
       expect(masked).not.toContain(secret);
     }
     expect(maskSecrets(config)).toMatchObject({
-      mqtt: { server: `mqtt://gateway:${MASK}@broker:1883`, user: 'gateway', password: MASK },
+      mqtt: {
+        server: `mqtt://gateway:${MASK}@broker:1883`,
+        user: 'gateway',
+        password: MASK,
+        embedded_users: [{ user: 'ha', password: MASK }],
+      },
       http: { token: MASK },
       devices: [{ bind_key: MASK }, { id: 'u' }],
     });

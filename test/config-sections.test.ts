@@ -22,6 +22,7 @@ describe('defaults', () => {
     expect(config.mqtt).toEqual({
       embedded_port: 1883,
       embedded_host: '127.0.0.1',
+      embedded_users: [],
       base_topic: 'fieldbridge',
       client_id: 'fieldbridge',
       keepalive_s: 60,

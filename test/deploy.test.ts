@@ -70,12 +70,13 @@ describe('docker-compose.yml', () => {
   const composeConfig = () =>
     parseConfig(
       readFileSync(join(configMount(), 'fieldbridge.yaml'), 'utf8'),
-      { FIELDBRIDGE_HTTP_TOKEN: 'a-token-from-env' },
+      { FIELDBRIDGE_HTTP_TOKEN: 'a-token-from-env', FIELDBRIDGE_MQTT_PASSWORD: 'an-mqtt-password' },
       'deploy/config/fieldbridge.yaml',
     );
 
   it('gives fieldbridge a valid config that points at the mosquitto service', () => {
     expect(composeConfig().mqtt.server).toBe('mqtt://mosquitto:1883');
+    expect(composeConfig().mqtt).toMatchObject({ user: 'fieldbridge', password: 'an-mqtt-password' });
     expect(compose.services.fieldbridge?.command).toEqual(['start', '--config', '/config/fieldbridge.yaml']);
   });
 
@@ -102,6 +103,31 @@ describe('docker-compose.yml', () => {
       /^\$\{FIELDBRIDGE_HTTP_TOKEN:\?.+\}$/,
     );
     expect(readFileSync(join(root, '.gitignore'), 'utf8').split('\n')).toContain('.env');
+  });
+
+  it('publishes Mosquitto on the host loopback only, with logins and an ACL (test/deploy-mosquitto.test.ts runs it)', () => {
+    const mosquitto = compose.services.mosquitto;
+    expect(mosquitto?.ports).toEqual(['127.0.0.1:1883:1883']);
+    expect(mosquitto?.volumes).toContain('./deploy/mosquitto:/mosquitto/config:ro');
+    const conf = readFileSync(join(root, 'deploy/mosquitto/mosquitto.conf'), 'utf8').split('\n');
+    expect(conf).toEqual(
+      expect.arrayContaining([
+        'allow_anonymous false',
+        'password_file /mosquitto/data/passwords',
+        'acl_file /mosquitto/config/acl',
+      ]),
+    );
+    // The passwords come from the environment (.env); Compose refuses to start without them.
+    for (const [service, names] of [
+      ['mosquitto', ['FIELDBRIDGE_MQTT_PASSWORD', 'HA_MQTT_PASSWORD']],
+      ['fieldbridge', ['FIELDBRIDGE_MQTT_PASSWORD']],
+    ] as const) {
+      for (const name of names) {
+        expect(compose.services[service]?.environment?.[name], `${service} ${name}`).toMatch(
+          new RegExp(`^\\$\\{${name}:\\?.+\\}$`),
+        );
+      }
+    }
   });
 
   it('health-checks the port and token of the config, not a hard-coded one', () => {
@@ -142,6 +168,12 @@ describe('systemd and udev files', () => {
     expect(unit).toContain('DeviceAllow=char-hidraw rw');
     expect(setting('RestrictAddressFamilies')).toContain('AF_UNIX');
     expect(setting('NoNewPrivileges')).toBe('true');
+    // A non-root user without capabilities (README: Security).
+    expect(setting('CapabilityBoundingSet')).toBe('');
+    expect(setting('AmbientCapabilities')).toBe('');
+    expect(setting('RestrictSUIDSGID')).toBe('true');
+    expect(setting('ProtectProc')).toBe('invisible');
+    expect(setting('UMask')).toBe('0027');
   });
 
   it('has a udev rule for the hasseb adapter', () => {

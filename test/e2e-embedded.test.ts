@@ -12,34 +12,50 @@ afterEach(async () => {
 });
 
 describe('the embedded broker', () => {
-  it('carries readings, state, discovery and commands like an external broker', async () => {
-    const port = await freePort();
-    const rig = new GatewayRig(
-      [
-        `mqtt: { embedded_port: ${port} }`,
-        'devices:',
-        '  - { id: e1, driver: simulated, poll_interval_ms: 100 }',
-      ].join('\n'),
-    );
-    rigs.push(rig);
-    const gateway = rig.start();
-    await gateway.waitFor(/started: 1 devices/);
-    const sub = await Subscriber.start(`mqtt://127.0.0.1:${port}`, [
-      'fieldbridge/#',
-      'homeassistant/+/+/+/config',
-    ]);
-    subscribers.push(sub);
-    await sub.waitFor('readings', () => readingSeqs(sub, 'fieldbridge/e1/reading').length > 10);
-    expect(gapsIn(readingSeqs(sub, 'fieldbridge/e1/reading'))).toEqual([]);
-    expect(sub.on('fieldbridge/bridge/state').at(-1)?.payload).toBe('{"state":"online"}');
-    expect(sub.on('homeassistant/light/fieldbridge_e1/light/config')).toHaveLength(1);
-    await sub.publish('fieldbridge/e1/set', '{"state":"OFF","transaction":1}');
-    await sub.waitFor('the answer', () => sub.on('fieldbridge/e1/response').length > 0);
-    expect(JSON.parse(sub.on('fieldbridge/e1/response')[0]?.payload ?? '')).toMatchObject({
-      status: 'ok',
-      transaction: 1,
-    });
-  }, 30_000);
+  it.each([
+    { logins: 'without logins', keys: '', login: '' },
+    {
+      logins: 'with logins (Home Assistant as one of mqtt.embedded_users)',
+      keys: ', user: fieldbridge, password: gw-pw, embedded_users: [{ user: ha, password: ha-pw }]',
+      login: 'ha:ha-pw@',
+    },
+  ])(
+    'carries readings, state, discovery and commands like an external broker, $logins',
+    async ({ keys, login }) => {
+      const port = await freePort();
+      const rig = new GatewayRig(
+        [
+          `mqtt: { embedded_port: ${port}${keys} }`,
+          'devices:',
+          '  - { id: e1, driver: simulated, poll_interval_ms: 100 }',
+        ].join('\n'),
+      );
+      rigs.push(rig);
+      const gateway = rig.start();
+      await gateway.waitFor(/started: 1 devices/);
+      const sub = await Subscriber.start(`mqtt://${login}127.0.0.1:${port}`, [
+        'fieldbridge/#',
+        'homeassistant/+/+/+/config',
+      ]);
+      if (login !== '') {
+        await expect(Subscriber.start(`mqtt://127.0.0.1:${port}`, ['fieldbridge/#'])).rejects.toThrow(
+          /Not authorized/i,
+        );
+      }
+      subscribers.push(sub);
+      await sub.waitFor('readings', () => readingSeqs(sub, 'fieldbridge/e1/reading').length > 10);
+      expect(gapsIn(readingSeqs(sub, 'fieldbridge/e1/reading'))).toEqual([]);
+      expect(sub.on('fieldbridge/bridge/state').at(-1)?.payload).toBe('{"state":"online"}');
+      expect(sub.on('homeassistant/light/fieldbridge_e1/light/config')).toHaveLength(1);
+      await sub.publish('fieldbridge/e1/set', '{"state":"OFF","transaction":1}');
+      await sub.waitFor('the answer', () => sub.on('fieldbridge/e1/response').length > 0);
+      expect(JSON.parse(sub.on('fieldbridge/e1/response')[0]?.payload ?? '')).toMatchObject({
+        status: 'ok',
+        transaction: 1,
+      });
+    },
+    30_000,
+  );
 
   it('refuses to start when its port is taken, telling the user to set mqtt.server', async () => {
     const port = await freePort();

@@ -5,10 +5,14 @@ import type { FieldbridgeConfig } from './schema.js';
 
 export const MASK = '***';
 
-/** Paths whose values are secret: mqtt.password, mqtt.server (may embed credentials), http.token, devices[].bind_key. */
+/** Paths whose values are secret: mqtt.password, mqtt.embedded_users[].password, mqtt.server (may embed credentials), http.token, devices[].bind_key. */
 export function isSecretPath(path: readonly PropertyKey[]): boolean {
   const [section, second, third] = path;
-  if (section === 'mqtt') return second === 'password' || second === 'server';
+  if (section === 'mqtt') {
+    return (
+      second === 'password' || second === 'server' || (second === 'embedded_users' && path[3] === 'password')
+    );
+  }
   if (section === 'http') return second === 'token';
   return section === 'devices' && third === 'bind_key';
 }
@@ -29,6 +33,7 @@ export function maskUrlPassword(url: string): string {
 export function maskSecrets(config: FieldbridgeConfig): unknown {
   const masked = structuredClone(config);
   if (masked.mqtt.password !== undefined) masked.mqtt.password = MASK;
+  for (const login of masked.mqtt.embedded_users) login.password = MASK;
   if (masked.mqtt.server !== undefined) masked.mqtt.server = maskUrlPassword(masked.mqtt.server);
   if (masked.http.token !== undefined) masked.http.token = MASK;
   for (const device of masked.devices) {

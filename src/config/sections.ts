@@ -14,6 +14,16 @@ import {
 
 const port = () => wholeNumber(1, 65_535);
 
+/** TLS listener of the embedded broker; with it, the plain listener stays on loopback only. */
+const embeddedTls = z.strictObject({
+  cert: nonEmptyString(),
+  key: nonEmptyString(),
+  port: port().default(8883),
+});
+
+/** A client other than the gateway (Home Assistant) that may log in to the embedded broker. */
+const embeddedUser = z.strictObject({ user: nonEmptyString(), password: nonEmptyString() });
+
 export const mqttSection = z
   .strictObject({
     /** Absent: the gateway runs its embedded broker. */
@@ -22,6 +32,10 @@ export const mqttSection = z
     embedded_port: port().default(1883),
     /** Address the embedded broker listens on: 0.0.0.0 lets Home Assistant on another machine in. */
     embedded_host: nonEmptyString().default('127.0.0.1'),
+    /** Absent: no TLS listener. */
+    embedded_tls: embeddedTls.optional(),
+    /** Further logins of the embedded broker: they read everything and publish commands. */
+    embedded_users: z.array(embeddedUser).default(() => []),
     base_topic: baseTopic().default('fieldbridge'),
     client_id: nonEmptyString().default('fieldbridge'),
     user: z.string().optional(),
@@ -45,6 +59,39 @@ export const mqttSection = z
       }
     },
     whenFieldsValid('cert', 'key'),
+  )
+  .superRefine(
+    (mqtt, ctx) => {
+      // The embedded broker logs clients in with these: a half pair would lock the gateway out (or in).
+      if (mqtt.server !== undefined) return;
+      if (mqtt.user !== undefined && mqtt.password === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          // On `user`: when its variable is missing, that is the one problem to report.
+          path: ['user'],
+          message: 'needs mqtt.password too: the embedded broker logs clients in with both',
+        });
+      }
+      // (A password alone is what the link sends to an external broker; without a user it locks nothing.)
+      if (mqtt.user === undefined && mqtt.embedded_users.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['user'],
+          message: 'is required with embedded_users for the embedded broker (the gateway logs in too)',
+        });
+      }
+      const names = mqtt.embedded_users.map((entry) => entry.user);
+      names.forEach((name, index) => {
+        if (name === mqtt.user || names.indexOf(name) !== index) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['embedded_users', index, 'user'],
+            message: `"${name}" is given twice (mqtt.user and embedded_users are one list of logins)`,
+          });
+        }
+      });
+    },
+    whenFieldsValid('server', 'user', 'password', 'embedded_users'),
   )
   .prefault({});
 

@@ -25,7 +25,7 @@ export {
   type PublishResult,
   type QueueStats,
 } from './metrics.js';
-export { isLoopback } from './server.js';
+export { isLoopback } from './access.js';
 export type { GatewayAbout } from './live.js';
 export type { TreeSource } from './state.js';
 

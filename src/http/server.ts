@@ -58,7 +58,6 @@ export interface RouteContext {
   removeDevice?: ((deviceId: string) => RemoveOutcome) | undefined;
 }
 
-export { isLoopback } from './access.js';
 /** Open connections beyond this are answered 503 (and beyond twice this, dropped by node). */
 export const MAX_CONNECTIONS = 64;
 /** The login form's body: a token, form-encoded. */

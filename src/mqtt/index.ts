@@ -2,7 +2,13 @@
 
 import { getLogger } from '../logging/index.js';
 import type { GatewayClock } from '../machines/clock.js';
-import { type EmbeddedBroker, startEmbeddedBroker } from './embeddedBroker.js';
+import type { BrokerAccessRules } from './brokerAccess.js';
+import {
+  type EmbeddedBroker,
+  type EmbeddedBrokerOptions,
+  readTlsFiles,
+  startEmbeddedBroker,
+} from './embeddedBroker.js';
 import type { MqttLinkOptions } from './link.js';
 import { SupervisedLink } from './supervisedLink.js';
 import { linkSettingsFromConfig, type MqttConfig, type MqttLinkSettings } from './settings.js';
@@ -36,7 +42,8 @@ export interface OpenedMqtt {
   readonly broker: EmbeddedBroker | null;
   /**
    * Applies a reloaded `mqtt` section (its base_topic unchanged): the link reconnects with the new
-   * settings, and the embedded broker is started, moved or stopped as `server` and `embedded_port` say.
+   * settings, and the embedded broker is started, moved or stopped as `server` and the `embedded_*`
+   * keys say (new logins or TLS files restart it).
    * Resolves with whether the link was replaced (false when nothing it uses changed). Rejects, with
    * nothing changed, when a new embedded broker cannot start.
    */
@@ -49,6 +56,28 @@ export interface OpenMqttOptions extends MqttLinkOptions {
   clock?: GatewayClock;
   /** Port of the embedded broker (1883 unless a test says otherwise). */
   embeddedPort?: number;
+  /** `homeassistant.discovery_prefix`: the embedded broker keeps fieldbridge's discovery configs to it. */
+  discoveryPrefix?: string;
+}
+
+/** What the embedded broker is started with, from the `mqtt` section. */
+function embeddedOptions(config: MqttConfig, port: number, discoveryPrefix: string): EmbeddedBrokerOptions {
+  const gateway =
+    config.user !== undefined && config.password !== undefined
+      ? { user: config.user, password: config.password }
+      : undefined;
+  const access: BrokerAccessRules = {
+    ...(gateway !== undefined ? { gateway } : {}),
+    others: config.embedded_users,
+    baseTopic: config.base_topic,
+    discoveryPrefix,
+  };
+  return {
+    host: config.embedded_host,
+    port,
+    access,
+    ...(config.embedded_tls ? { tls: config.embedded_tls } : {}),
+  };
 }
 
 /**
@@ -57,10 +86,10 @@ export interface OpenMqttOptions extends MqttLinkOptions {
  * business: it keeps trying.
  */
 export async function openMqtt(config: MqttConfig, options: OpenMqttOptions = {}): Promise<OpenedMqtt> {
-  const { embeddedPort, ...linkOptions } = options;
+  const { embeddedPort, discoveryPrefix = 'homeassistant', ...linkOptions } = options;
   let broker =
     config.server === undefined
-      ? await startEmbeddedBroker({ host: config.embedded_host, port: embeddedPort ?? 1883 })
+      ? await startEmbeddedBroker(embeddedOptions(config, embeddedPort ?? 1883, discoveryPrefix))
       : null;
   let current = config;
   let settings = settingsFor(config, broker);
@@ -71,21 +100,31 @@ export async function openMqtt(config: MqttConfig, options: OpenMqttOptions = {}
       return broker;
     },
     reconfigure: async (next) => {
-      const keepBroker =
-        broker !== null &&
-        next.embedded_port === current.embedded_port &&
-        next.embedded_host === current.embedded_host;
-      const nextBroker =
-        next.server !== undefined
-          ? null
-          : keepBroker
-            ? broker
-            : await startEmbeddedBroker({ host: next.embedded_host, port: next.embedded_port });
+      const nextOptions = embeddedOptions(next, next.embedded_port, discoveryPrefix);
+      const before = embeddedOptions(current, current.embedded_port, discoveryPrefix);
+      // New logins apply to the running broker; new listeners (host, ports, TLS files) need a new one.
+      const keepBroker = broker !== null && sameListeners(nextOptions, before);
+      let nextBroker: EmbeddedBroker | null = keepBroker ? broker : null;
+      if (next.server === undefined && !keepBroker) {
+        if (broker !== null && sharesAPort(nextOptions, before)) {
+          // The new broker needs a port the old one holds: the old one goes first, once the new
+          // certificate is known to be readable (else nothing changes).
+          if (nextOptions.tls) readTlsFiles(nextOptions.tls);
+          await broker.close();
+          broker = null;
+        }
+        nextBroker = await startEmbeddedBroker(nextOptions);
+      }
       const nextSettings = settingsFor(next, nextBroker);
       current = next;
-      if (nextBroker === broker && JSON.stringify(nextSettings) === JSON.stringify(settings)) return false;
+      if (nextBroker === broker && JSON.stringify(nextSettings) === JSON.stringify(settings)) {
+        nextBroker?.setAccess(nextOptions.access);
+        return false;
+      }
       settings = nextSettings;
       await link.reconfigure(nextSettings);
+      // Then the logins: clients logged in under the old ones log in again (the link with its new ones).
+      if (nextBroker === broker) nextBroker?.setAccess(nextOptions.access);
       // Only now: the old link said offline on the old broker before it goes.
       if (broker !== nextBroker) await broker?.close();
       broker = nextBroker;
@@ -96,6 +135,20 @@ export async function openMqtt(config: MqttConfig, options: OpenMqttOptions = {}
       await broker?.close();
     },
   };
+}
+
+function listenersOf(options: EmbeddedBrokerOptions): unknown[] {
+  return [options.host, options.port, options.tls];
+}
+
+function sameListeners(a: EmbeddedBrokerOptions, b: EmbeddedBrokerOptions): boolean {
+  return JSON.stringify(listenersOf(a)) === JSON.stringify(listenersOf(b));
+}
+
+function sharesAPort(a: EmbeddedBrokerOptions, b: EmbeddedBrokerOptions): boolean {
+  const ports = (options: EmbeddedBrokerOptions) =>
+    [options.port, options.tls?.port].filter((p) => p !== undefined);
+  return ports(a).some((port) => ports(b).includes(port));
 }
 
 /** The link's settings for the configured server, or for the embedded broker when there is none. */

@@ -68,7 +68,10 @@ export function linkSettingsFromConfig(mqtt: MqttConfig, url: string): MqttLinkS
   };
 }
 
-function readTlsFile(key: string, path: string | undefined): Buffer | undefined {
+/** The PEM file at `path` (undefined for none); an unreadable one is an error naming `mqtt.<key>`. */
+export function readTlsFile(key: string, path: string): Buffer;
+export function readTlsFile(key: string, path: string | undefined): Buffer | undefined;
+export function readTlsFile(key: string, path: string | undefined): Buffer | undefined {
   if (path === undefined) return undefined;
   try {
     return readFileSync(path);
