@@ -111,7 +111,12 @@ describe('M-Bus transport: simulated', () => {
     async (file) => {
       const config = parseConfig(
         readFileSync(join(root, file), 'utf8'),
-        { MQTT_URL: 'mqtt://x', FIELDBRIDGE_HTTP_TOKEN: 't' },
+        {
+          MQTT_URL: 'mqtt://x',
+          FIELDBRIDGE_HTTP_TOKEN: 't',
+          FIELDBRIDGE_MQTT_PASSWORD: 'p',
+          HA_MQTT_PASSWORD: 'p',
+        },
         file,
       );
       const simulated = config.devices.filter(
