@@ -310,6 +310,20 @@ describe('embedded broker with mqtt.user and mqtt.password', () => {
       'fieldbridge',
     );
   });
+
+  it('refuses an empty mqtt.user or mqtt.password: anyone could log in as the gateway with it', () => {
+    // E.g. `password: ${FIELDBRIDGE_MQTT_PASSWORD}` with the variable set to nothing.
+    expect(() => parseConfig("mqtt: { user: fieldbridge, password: '${PW}' }", { PW: '' })).toThrow(
+      /mqtt\.password: must not be empty: the embedded broker would let anyone log in as the gateway/,
+    );
+    expect(() => parseConfig("mqtt: { user: '', password: secret }", {})).toThrow(
+      /mqtt\.user: must not be empty: the embedded broker would let anyone log in as the gateway/,
+    );
+    // An external broker decides for itself what it accepts.
+    expect(
+      parseConfig("mqtt: { server: mqtt://broker, user: fieldbridge, password: '' }", {}).mqtt.password,
+    ).toBe('');
+  });
 });
 
 /** A self-signed certificate for localhost and 127.0.0.1 (openssl), in a directory removed after the test. */
