@@ -58,6 +58,22 @@ function ask(
   });
 }
 
+/** A raw connection that has sent `head`; `finish` sends the rest and resolves with the whole answer. */
+function open(port: number, head: string): Promise<{ finish(rest: string): Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(head);
+      let answer = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (answer += chunk));
+      const closed = new Promise<string>((done) => socket.on('close', () => done(answer)));
+      resolve({ finish: (rest) => (socket.write(rest), closed) });
+    });
+    sockets.push(socket);
+    socket.on('error', reject);
+  });
+}
+
 /** Every route but /health, as [method, path, status once authorised]. */
 const GUARDED: [string, string, number][] = [
   ['GET', '/state', 200],
@@ -147,6 +163,47 @@ describe('http.token', () => {
       ask(port, '/login', { method: 'POST', body: new URLSearchParams({ token }).toString() });
     for (let i = 0; i < 10; i += 1) expect((await post(`guess${i}`)).status).toBe(401);
     expect((await post(TOKEN)).status).toBe(429);
+  });
+
+  it('counts wrong bearer tokens with the wrong logins: no unthrottled guessing through the header', async () => {
+    const r = await rig({ token: TOKEN });
+    const port = r.http.port as number;
+    const login = await ask(port, '/login', {
+      method: 'POST',
+      body: new URLSearchParams({ token: TOKEN }).toString(),
+    });
+    const session = (login.headers['set-cookie']?.[0] ?? '').split(';')[0] as string;
+    const bearer = (token: string) => ask(port, '/state', { headers: { authorization: `Bearer ${token}` } });
+    for (let i = 0; i < 10; i += 1) expect((await bearer(`guess${i}`)).status).toBe(401);
+    // Neither way tells a right guess from a wrong one now; a session already logged in goes on.
+    expect((await bearer(TOKEN)).status).toBe(429);
+    const post = await ask(port, '/login', {
+      method: 'POST',
+      body: new URLSearchParams({ token: TOKEN }).toString(),
+    });
+    expect(post.status).toBe(429);
+    expect((await ask(port, '/state', { headers: { cookie: session } })).status).toBe(200);
+  });
+
+  it('does not let wrong logins sent at once past the limit', async () => {
+    const r = await rig({ token: TOKEN });
+    const port = r.http.port as number;
+    // Every request's head first, so each one is past the door before any body (token) is read.
+    const body = (i: number) => `token=guess${String(i).padStart(2, '0')}`;
+    const clients = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        open(
+          port,
+          `POST /login HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: ${body(i).length}\r\n` +
+            'Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n\r\n',
+        ),
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const answers = await Promise.all(clients.map((client, i) => client.finish(body(i))));
+    const statuses = answers.map((answer) => Number(answer.split(' ')[1]));
+    expect(statuses.filter((status) => status === 401)).toHaveLength(10);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(20);
   });
 
   it('does not listen beyond loopback without a token', async () => {

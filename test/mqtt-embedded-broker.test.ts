@@ -4,7 +4,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { connectAsync } from 'mqtt';
+import { connectAsync, type IClientOptions } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { captureLogs, type LogCapture } from '../src/logging/index.js';
 import {
@@ -177,10 +177,7 @@ async function gatewayMqtt(
 }
 
 /** Connects without retrying; resolves with the refusal's message, or 'connected'. */
-async function tryConnect(
-  url: string,
-  login: { username?: string; password?: string } = {},
-): Promise<string> {
+async function tryConnect(url: string, login: IClientOptions = {}): Promise<string> {
   try {
     const client = await connectAsync(url, { reconnectPeriod: 0, connectTimeout: 3_000, ...login });
     await client.endAsync(true);
@@ -259,6 +256,23 @@ describe('embedded broker with mqtt.user and mqtt.password', () => {
     );
   });
 
+  it("refuses another login that asks for the gateway's client id (it would take over the gateway's session)", async () => {
+    const { opened, withLogin } = await gatewayMqtt(LOGINS);
+    const states: string[] = [];
+    opened.link.onStateChange((state) => states.push(state));
+    const url = withLogin('ha:ha-secret');
+    expect(await tryConnect(url, { clientId: 'fieldbridge', clean: false })).toMatch(
+      /Identifier rejected|Not authorized/i,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(states).toEqual([]); // the gateway's link was never thrown off
+    expect(logs.entries.map((entry) => entry.msg)).toContainEqual(
+      expect.stringMatching(/client id "fieldbridge" is the gateway's/),
+    );
+    // Any other client id is Home Assistant's to choose.
+    expect(await tryConnect(url, { clientId: 'home-assistant' })).toBe('connected');
+  });
+
   it('applies logins given by a reload: clients already in must log in again, the gateway with its own', async () => {
     const port = await freePort();
     const { opened } = await gatewayMqtt('base_topic: fb', port);
@@ -295,6 +309,20 @@ describe('embedded broker with mqtt.user and mqtt.password', () => {
     expect(parseConfig('mqtt: { server: mqtt://broker, user: fieldbridge }', {}).mqtt.user).toBe(
       'fieldbridge',
     );
+  });
+
+  it('refuses an empty mqtt.user or mqtt.password: anyone could log in as the gateway with it', () => {
+    // E.g. `password: ${FIELDBRIDGE_MQTT_PASSWORD}` with the variable set to nothing.
+    expect(() => parseConfig("mqtt: { user: fieldbridge, password: '${PW}' }", { PW: '' })).toThrow(
+      /mqtt\.password: must not be empty: the embedded broker would let anyone log in as the gateway/,
+    );
+    expect(() => parseConfig("mqtt: { user: '', password: secret }", {})).toThrow(
+      /mqtt\.user: must not be empty: the embedded broker would let anyone log in as the gateway/,
+    );
+    // An external broker decides for itself what it accepts.
+    expect(
+      parseConfig("mqtt: { server: mqtt://broker, user: fieldbridge, password: '' }", {}).mqtt.password,
+    ).toBe('');
   });
 });
 

@@ -72,6 +72,16 @@ export const mqttSection = z
           message: 'needs mqtt.password too: the embedded broker logs clients in with both',
         });
       }
+      // An empty half of the pair (a variable set to nothing) makes a login anyone can give, as the gateway.
+      for (const key of ['user', 'password'] as const) {
+        if (mqtt.user !== undefined && mqtt.password !== undefined && mqtt[key] === '') {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'must not be empty: the embedded broker would let anyone log in as the gateway with it',
+          });
+        }
+      }
       // (A password alone is what the link sends to an external broker; without a user it locks nothing.)
       if (mqtt.user === undefined && mqtt.embedded_users.length > 0) {
         ctx.addIssue({

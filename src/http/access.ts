@@ -122,27 +122,59 @@ export function sessionCookie(req: IncomingMessage, value: string): string {
   return `${SESSION_COOKIE}=${value}; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${secure}`;
 }
 
-/** How a request proves it knows the token, or `none`. */
-export function credentialOf(
+/**
+ * Wrong tokens allowed per minute, at the login form and in bearer headers together, before every
+ * token guess is answered 429 (a session cookie, an HMAC nobody can guess, still works).
+ */
+export class WrongTokenLimit {
+  readonly #failures: number[] = [];
+
+  constructor(private readonly perMinute: number) {}
+
+  /** Throws 429 while the last minute holds `perMinute` wrong tokens: no guess is even compared then. */
+  check(nowMs: number): void {
+    while ((this.#failures[0] ?? nowMs) <= nowMs - 60_000) this.#failures.shift();
+    if (this.#failures.length >= this.perMinute) {
+      throw new HttpError(429, 'too many wrong tokens; wait a minute', { 'retry-after': '60' });
+    }
+  }
+
+  failed(nowMs: number): void {
+    this.#failures.push(nowMs);
+  }
+}
+
+/** The token of an `Authorization: Bearer` header, if there is one. */
+export function bearerOf(req: IncomingMessage): string | undefined {
+  return /^Bearer\s+(.+)$/i.exec((req.headers.authorization ?? '').trim())?.[1];
+}
+
+/** Whether the request carries a valid session cookie. */
+export function hasSession(req: IncomingMessage, token: string, nowMs: number): boolean {
+  const session = cookieValue(req, SESSION_COOKIE);
+  return session !== undefined && sessionValid(session, token, nowMs);
+}
+
+/**
+ * Throws the refusal of a request without the token (bearer header or login session). A bearer
+ * header is a guess like a login: it counts against `limit`, and is not compared while that is spent.
+ */
+export function requireToken(
   req: IncomingMessage,
   token: string,
   nowMs: number,
-): 'bearer' | 'session' | 'wrong-bearer' | 'none' {
-  const match = /^Bearer\s+(.+)$/i.exec((req.headers.authorization ?? '').trim());
-  if (match) return tokenMatches(match[1] ?? '', token) ? 'bearer' : 'wrong-bearer';
-  const session = cookieValue(req, SESSION_COOKIE);
-  return session !== undefined && sessionValid(session, token, nowMs) ? 'session' : 'none';
-}
-
-/** Throws the refusal of a request without the token (bearer header or login session). */
-export function requireToken(req: IncomingMessage, token: string, nowMs: number): void {
-  const credential = credentialOf(req, token, nowMs);
-  if (credential === 'bearer' || credential === 'session') return;
-  if (credential === 'wrong-bearer') {
+  limit: WrongTokenLimit,
+): void {
+  const bearer = bearerOf(req);
+  if (bearer !== undefined) {
+    limit.check(nowMs);
+    if (tokenMatches(bearer, token)) return;
+    limit.failed(nowMs);
     throw new HttpError(401, 'the bearer token does not match http.token', {
       'www-authenticate': 'Bearer realm="fieldbridge", error="invalid_token"',
     });
   }
+  if (hasSession(req, token, nowMs)) return;
   throw new HttpError(
     401,
     `${req.method ?? ''} ${req.url ?? ''} needs http.token: send "Authorization: Bearer <token>", or log ` +

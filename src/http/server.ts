@@ -6,9 +6,10 @@ import { scanRequestOf } from './scanRequest.js';
 import type { Logger } from '../logging/index.js';
 import type { RootEvent } from '../machines/rootSupervisor.js';
 import {
+  bearerOf,
   checkHost,
   checkOrigin,
-  credentialOf,
+  hasSession,
   HttpError,
   isLoopback,
   newNonce,
@@ -17,6 +18,7 @@ import {
   sessionCookie,
   setSecurityHeaders,
   tokenMatches,
+  WrongTokenLimit,
 } from './access.js';
 import { loginPage } from './loginPage.js';
 import {
@@ -62,8 +64,8 @@ export interface RouteContext {
 export const MAX_CONNECTIONS = 64;
 /** The login form's body: a token, form-encoded. */
 const MAX_LOGIN_BODY = 4096;
-/** Wrong tokens at POST /login allowed per minute before it answers 429. */
-const LOGIN_FAILURES_PER_MINUTE = 10;
+/** Wrong tokens (POST /login and bearer headers) allowed per minute before guesses are answered 429. */
+const WRONG_TOKENS_PER_MINUTE = 10;
 
 /** `token`: needs http.token when one is set; `page`: the same, but sends a browser to the login form. */
 type Access = 'open' | 'token' | 'page';
@@ -91,7 +93,7 @@ export class HttpServer {
   readonly #sockets = new Set<Socket>();
   /** The port listened on (the configured one, or the one picked for port 0). */
   #port: number;
-  readonly #loginFailures: number[] = [];
+  readonly #wrongTokens = new WrongTokenLimit(WRONG_TOKENS_PER_MINUTE);
 
   constructor(
     private readonly binding: HttpBinding,
@@ -288,17 +290,16 @@ export class HttpServer {
   async #login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { token } = this.binding;
     if (token === undefined) throw new HttpError(404, 'no http.token is configured, so there is no login');
-    const now = Date.now();
-    while ((this.#loginFailures[0] ?? now) <= now - 60_000) this.#loginFailures.shift();
-    if (this.#loginFailures.length >= LOGIN_FAILURES_PER_MINUTE) {
-      throw new HttpError(429, 'too many wrong tokens; wait a minute', { 'retry-after': '60' });
-    }
     const given = new URLSearchParams(await readBody(req, MAX_LOGIN_BODY)).get('token') ?? '';
+    // Checked after the body is in, with nothing awaited until the failure is counted: logins sent
+    // at once cannot all pass the check before the first one is found wrong.
+    const now = Date.now();
+    this.#wrongTokens.check(now);
     if (tokenMatches(given, token)) {
       redirect(res, './', { 'set-cookie': sessionCookie(req, newSession(token, now)) });
       return;
     }
-    this.#loginFailures.push(now);
+    this.#wrongTokens.failed(now);
     this.log.warn('a wrong token was given at POST /login', { remote: req.socket.remoteAddress });
     const nonce = newNonce();
     res.setHeader('referrer-policy', 'same-origin');
@@ -320,11 +321,11 @@ export class HttpServer {
     const { token } = this.binding;
     const access = route.access ?? 'token';
     if (token === undefined || access === 'open') return true;
-    if (access === 'page' && credentialOf(req, token, Date.now()) === 'none') {
+    if (access === 'page' && bearerOf(req) === undefined && !hasSession(req, token, Date.now())) {
       redirect(res, 'login');
       return false;
     }
-    requireToken(req, token, Date.now());
+    requireToken(req, token, Date.now(), this.#wrongTokens);
     return true;
   }
 

@@ -21,6 +21,8 @@ export interface BrokerAccessRules {
   others: readonly Login[];
   baseTopic: string;
   discoveryPrefix: string;
+  /** `mqtt.client_id`: the gateway's session; another login asking for it would take it over. */
+  gatewayClientId?: string;
 }
 
 /** Who a client logged in as. */
@@ -53,6 +55,18 @@ export function authenticate(
     if (matches && role === null) role = candidate;
   }
   return role;
+}
+
+/**
+ * Why a client that logged in as `role` may not have `clientId`, or null. MQTT lets a new connection
+ * with a client id take over the session of the one holding it: another login with the gateway's id
+ * would throw the gateway off the broker and receive the commands queued in its session.
+ */
+export function clientIdRefusal(rules: BrokerAccessRules, role: BrokerRole, clientId: string): string | null {
+  if (role !== 'other' || rules.gatewayClientId === undefined || clientId !== rules.gatewayClientId) {
+    return null;
+  }
+  return `client id "${clientId}" is the gateway's (mqtt.client_id); only the gateway's login may use it`;
 }
 
 /** The filters of the topics the gateway receives commands on (anyone logged in may publish there). */

@@ -3,7 +3,13 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import { isLoopback } from '../http/access.js';
 import { getLogger, type Logger, RepeatedFailureLog } from '../logging/index.js';
-import { authenticate, type BrokerAccessRules, type BrokerRole, publishRefusal } from './brokerAccess.js';
+import {
+  authenticate,
+  type BrokerAccessRules,
+  type BrokerRole,
+  clientIdRefusal,
+  publishRefusal,
+} from './brokerAccess.js';
 import { readTlsFile } from './settings.js';
 
 // Without `mqtt.server` fieldbridge brings its own broker (Aedes, in memory, on loopback only), so a
@@ -78,6 +84,13 @@ function notAuthorized(): AuthenticateError {
   return Object.assign(new Error('not authorized'), { returnCode: 5 as AuthenticateError['returnCode'] });
 }
 
+/** CONNACK "identifier rejected" (return code 2). */
+function identifierRejected(): AuthenticateError {
+  return Object.assign(new Error('identifier rejected'), {
+    returnCode: 2 as AuthenticateError['returnCode'],
+  });
+}
+
 /** No logins: everyone is let in and may publish anything (but $SYS, as Aedes does by default). */
 const OPEN: BrokerAccessRules = { others: [], baseTopic: '', discoveryPrefix: '' };
 
@@ -95,6 +108,15 @@ function accessHooks(current: () => BrokerAccessRules, log: Logger): Partial<Aed
           `refused a login to the embedded broker (client ${client.id}, user ${user ?? 'none'})`,
         );
         done(notAuthorized(), false);
+        return;
+      }
+      const idRefusal = clientIdRefusal(current(), role, client.id);
+      if (idRefusal !== null) {
+        refusals.failure(
+          'client id',
+          `refused a login to the embedded broker (user ${user ?? 'none'}): ${idRefusal}`,
+        );
+        done(identifierRejected(), false);
         return;
       }
       roles.set(client, role);

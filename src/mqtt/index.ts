@@ -71,6 +71,7 @@ function embeddedOptions(config: MqttConfig, port: number, discoveryPrefix: stri
     others: config.embedded_users,
     baseTopic: config.base_topic,
     discoveryPrefix,
+    gatewayClientId: config.client_id,
   };
   return {
     host: config.embedded_host,
