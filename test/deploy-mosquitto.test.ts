@@ -7,6 +7,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { describeWithMosquitto, eventually, Mosquitto, Recorder } from './helpers/mosquitto.js';
+import { errorText } from '../src/errorText.js';
 
 // The Compose Mosquitto's config (deploy/mosquitto/) run for real: the Debian mosquitto with that
 // mosquitto.conf and ACL, its password file written by init-passwords.sh as the container does; only
@@ -50,7 +51,7 @@ async function refusal(options: { username?: string; password?: string }): Promi
     await client.endAsync(true);
     return 'connected';
   } catch (error) {
-    return (error as Error).message;
+    return errorText(error);
   }
 }
 

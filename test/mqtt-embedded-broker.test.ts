@@ -18,6 +18,7 @@ import { MqttLink } from '../src/mqtt/link.js';
 import { bridgeStateTopic } from '../src/mqtt/topics.js';
 import { eventually, freePort, Recorder } from './helpers/mosquitto.js';
 import { parseConfig } from '../src/config/index.js';
+import { errorText } from '../src/errorText.js';
 
 // The embedded Aedes broker that runs when `mqtt.server` is absent; with `mqtt.user`: logins, the
 // gateway's topics kept to the gateway, and TLS.
@@ -186,7 +187,7 @@ async function tryConnect(
     await client.endAsync(true);
     return 'connected';
   } catch (error) {
-    return (error as Error).message;
+    return errorText(error);
   }
 }
 
