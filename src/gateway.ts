@@ -31,6 +31,7 @@ import {
   type Persistence,
 } from './persistence/index.js';
 import { readPackageVersion } from './version.js';
+import { errorText } from './errorText.js';
 
 // The daemon: builds the supervision tree from the config, runs it until SIGTERM/SIGINT (or the
 // caller's AbortSignal), then stops every actor, closes every bus and flushes the logs. Process-level
@@ -77,9 +78,7 @@ async function startInspector(port: number | undefined, log: Logger): Promise<In
     log.info(`Stately inspector: open http://127.0.0.1:${port}/ (this host only)`);
     return relay;
   } catch (error) {
-    log.warn(
-      `the Stately inspector is not available: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    log.warn(`the Stately inspector is not available: ${errorText(error)}`);
     return undefined;
   }
 }
@@ -130,7 +129,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
       discoveryPrefix: config.homeassistant.discovery_prefix,
     });
   } catch (error) {
-    log.error(error instanceof Error ? error.message : String(error));
+    log.error(errorText(error));
     persistence.close();
     await closeLogging();
     return EXIT_CONFIG;

@@ -10,6 +10,7 @@ import { macOfPath } from '../src/actors/ble/dbus/values.js';
 import { findDbusDaemon } from '../src/actors/ble/simulator/daemon.js';
 import { defaultSensors } from '../src/actors/ble/simulator/sensors.js';
 import { BluezSimulator } from '../src/actors/ble/simulator/simulator.js';
+import { eventually } from './helpers/eventually.js';
 
 // The BLE driver's D-Bus client against the fake BlueZ: typed values (no Variants leave it), BlueZ's
 // signals through one set of match rules, and the hard timeouts: a hung call fails at its bound, its
@@ -37,13 +38,8 @@ async function setup(timeouts = { methodMs: 300, startDiscoveryMs: 400, bringUpM
   return { simulator, client, stats, events };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+const until = (what: string, check: () => boolean, timeoutMs = 3_000) =>
+  eventually(check, { what, timeoutMs });
 
 describe.skipIf(DBUS_DAEMON === undefined)('BLE D-Bus client on the fake BlueZ', () => {
   it('reads the managed objects as plain typed values and knows who owns org.bluez', async () => {

@@ -12,6 +12,7 @@ import {
 } from '../src/actors/ble/simulator/sensors.js';
 import { BluezSimulator } from '../src/actors/ble/simulator/simulator.js';
 import { systemClock } from '../src/machines/clock.js';
+import { eventually } from './helpers/eventually.js';
 
 // The BLE bus runtime against the fake BlueZ on a private dbus-daemon: sensors' readings as link data,
 // repeats dropped, encrypted BTHome with its key, unknown sensors reported, the watchdog asking for
@@ -71,13 +72,8 @@ afterEach(async () => {
 
 const signal = () => AbortSignal.timeout(20_000);
 
-async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+const until = (what: string, check: () => boolean, timeoutMs = 5_000) =>
+  eventually(check, { what, timeoutMs });
 
 function dataOf(events: BusEvent[], deviceId: string): Record<string, JsonValue>[] {
   return events.flatMap((event) =>

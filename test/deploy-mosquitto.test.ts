@@ -6,7 +6,9 @@ import { promisify } from 'node:util';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { describeWithMosquitto, eventually, Mosquitto, Recorder } from './helpers/mosquitto.js';
+import { eventually } from './helpers/eventually.js';
+import { describeWithMosquitto, Mosquitto, Recorder } from './helpers/mosquitto.js';
+import { errorText } from '../src/errorText.js';
 
 // The Compose Mosquitto's config (deploy/mosquitto/) run for real: the Debian mosquitto with that
 // mosquitto.conf and ACL, its password file written by init-passwords.sh as the container does; only
@@ -50,7 +52,7 @@ async function refusal(options: { username?: string; password?: string }): Promi
     await client.endAsync(true);
     return 'connected';
   } catch (error) {
-    return (error as Error).message;
+    return errorText(error);
   }
 }
 
@@ -93,9 +95,9 @@ describeWithMosquitto('deploy/mosquitto on the Debian mosquitto', () => {
     const seen: string[] = [];
     homeAssistant.on('message', (topic, payload) => seen.push(`${topic} ${payload.toString()}`));
     await homeAssistant.subscribeAsync('fieldbridge/#', { qos: 1 });
-    await eventually('the retained state read by Home Assistant', () =>
-      seen.includes('fieldbridge/heat1/state {"kWh":1}'),
-    );
+    await eventually(() => seen.includes('fieldbridge/heat1/state {"kWh":1}'), {
+      what: 'the retained state read by Home Assistant',
+    });
     // Mosquitto drops a refused publish and acknowledges it all the same (MQTT 3.1.1 has no NACK).
     for (const topic of [
       'fieldbridge/heat1/state',

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MbusError } from '../src/actors/mbus/codec/errors.js';
+import { errorText } from '../src/errorText.js';
 import { encodeFrame, parseHex } from '../src/actors/mbus/codec/frames.js';
 import { decodeTelegram, telegramJson } from '../src/actors/mbus/codec/telegram.js';
 import { VECTORS_DIR } from './helpers/vectors.js';
@@ -146,7 +147,7 @@ function describeEscape(input: Uint8Array, first: unknown): string {
   } finally {
     Error.stackTraceLimit = limit;
   }
-  return first instanceof Error ? first.message : String(first);
+  return errorText(first);
 }
 
 describe('M-Bus decoder fuzz', () => {

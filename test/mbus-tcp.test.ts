@@ -7,6 +7,7 @@ import { MbusSimulator } from '../src/actors/mbus/simulator/simulator.js';
 import { defaultMeters } from '../src/actors/mbus/simulator/meters.js';
 import { parseConfig } from '../src/config/index.js';
 import { problemsOf } from './helpers/config.js';
+import { eventually } from './helpers/eventually.js';
 
 // M-Bus through a level converter on Ethernet (transparent TCP): the same master, scans and timeouts
 // as on a serial port, over a socket; a converter that reboots, one that leaves the connection
@@ -102,10 +103,14 @@ describe('M-Bus over TCP against the simulator served as a converter', () => {
     await runtime.execute('heat', 'poll', null, signal());
     simulator.halfOpen();
     const lost = () => events.find((event) => event.type === 'lost');
-    const started = Date.now();
-    while (lost() === undefined && Date.now() - started < 6_000) {
-      await expect(runtime.execute('heat', 'poll', null, signal())).rejects.toThrow();
-    }
+    await eventually(
+      async () => {
+        if (lost() !== undefined) return true;
+        await expect(runtime.execute('heat', 'poll', null, signal())).rejects.toThrow();
+        return false;
+      },
+      { what: 'the half-open line reported lost', timeoutMs: 6_000, intervalMs: 0 },
+    );
     expect(lost()).toMatchObject({ error: expect.stringContaining('half-open') });
     await runtime.runRecoveryStep('reconnect', 'heat', signal());
     await runtime.connect('heat', signal());

@@ -16,8 +16,10 @@ import {
 } from '../src/mqtt/index.js';
 import { MqttLink } from '../src/mqtt/link.js';
 import { bridgeStateTopic } from '../src/mqtt/topics.js';
-import { eventually, freePort, Recorder } from './helpers/mosquitto.js';
+import { eventually } from './helpers/eventually.js';
+import { freePort, Recorder } from './helpers/mosquitto.js';
 import { parseConfig } from '../src/config/index.js';
+import { errorText } from '../src/errorText.js';
 
 // The embedded Aedes broker that runs when `mqtt.server` is absent; with `mqtt.user`: logins, the
 // gateway's topics kept to the gateway, and TLS.
@@ -72,7 +74,7 @@ describe('embedded MQTT broker', () => {
       tls: { rejectUnauthorized: true },
     }).start();
     cleanups.push(() => link.stop());
-    await eventually('link online', () => link.state === 'online');
+    await eventually(() => link.state === 'online', { what: 'link online' });
     const recorder = await Recorder.start(broker.url, ['fb/#']);
     cleanups.push(() => recorder.close());
     await recorder.waitFor((message) => message.topic === bridgeStateTopic('fb') && message.retain);
@@ -91,7 +93,7 @@ describe('embedded MQTT broker', () => {
       tls: { caFile: '/nonexistent/ca.pem', rejectUnauthorized: true },
     }).start();
     cleanups.push(() => link.stop());
-    await eventually('link offline', () => link.state === 'offline');
+    await eventually(() => link.state === 'offline', { what: 'link offline' });
     expect(link.health).toMatchObject({
       attempts: 1,
       lastError: expect.stringMatching(/^connect failed: cannot read mqtt.ca \/nonexistent\/ca.pem: ENOENT/),
@@ -118,7 +120,7 @@ describe('embedded MQTT broker', () => {
       await opened.close();
     });
     expect(opened.broker?.url).toMatch(/^mqtt:\/\/127\.0\.0\.1:/);
-    await eventually('link online', () => opened.link.state === 'online');
+    await eventually(() => opened.link.state === 'online', { what: 'link online' });
     expect(logs.entries.map((entry) => entry.msg)).toContain(
       'the embedded broker speaks MQTT 3.1.1 only: using protocol_version 4 instead of 5',
     );
@@ -143,7 +145,7 @@ describe('embedded MQTT broker', () => {
       });
       // The gateway's own link goes over loopback; Home Assistant on another machine uses the LAN address.
       expect(open.broker?.url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
-      await eventually('link online', () => open.link.state === 'online');
+      await eventually(() => open.link.state === 'online', { what: 'link online' });
       const lanUrl = open.broker?.url.replace('127.0.0.1', lan) ?? '';
       const homeAssistant = await Recorder.start(lanUrl, 'fieldbridge/bridge/state');
       cleanups.push(() => homeAssistant.close());
@@ -171,7 +173,7 @@ async function gatewayMqtt(
     stop();
     await opened.close();
   });
-  await eventually('the gateway online on its own broker', () => opened.link.state === 'online');
+  await eventually(() => opened.link.state === 'online', { what: 'the gateway online on its own broker' });
   const url = opened.broker?.url ?? '';
   return { opened, commands, withLogin: (login) => url.replace('mqtt://', `mqtt://${login}@`) };
 }
@@ -183,7 +185,7 @@ async function tryConnect(url: string, login: IClientOptions = {}): Promise<stri
     await client.endAsync(true);
     return 'connected';
   } catch (error) {
-    return (error as Error).message;
+    return errorText(error);
   }
 }
 
@@ -245,7 +247,7 @@ describe('embedded broker with mqtt.user and mqtt.password', () => {
     cleanups.push(() => homeAssistant.endAsync(true));
     await homeAssistant.publishAsync('fb/heat1/set', '{"state":"ON"}', { qos: 1 });
     await homeAssistant.publishAsync('homeassistant/status', 'online', { qos: 1 });
-    await eventually('the command reaches the gateway', () => commands.length === 1);
+    await eventually(() => commands.length === 1, { what: 'the command reaches the gateway' });
     expect(commands[0]?.payload.toString()).toBe('{"state":"ON"}');
     await watcher.waitFor((message) => message.topic === 'homeassistant/status');
     expect(watcher.messages.filter((message) => message.payload === 'forged')).toEqual([]);
@@ -284,7 +286,7 @@ describe('embedded broker with mqtt.user and mqtt.password', () => {
     await dropped;
     expect(opened.broker?.url).toBe(url);
     expect(await tryConnect(url)).toMatch(/Not authorized/i);
-    await eventually('link online with its login', () => opened.link.state === 'online');
+    await eventually(() => opened.link.state === 'online', { what: 'link online with its login' });
     const homeAssistant = await recorder(url.replace('mqtt://', 'mqtt://ha:ha-secret@'), 'fb/bridge/state');
     await homeAssistant.waitFor((message) => message.payload.includes('online'));
   });
@@ -377,7 +379,7 @@ describe('embedded broker with mqtt.embedded_tls', () => {
     );
     expect(await opened.reconfigure(withTls.mqtt)).toBe(true);
     expect(opened.broker?.tlsUrl).toBe(`mqtts://127.0.0.1:${tlsPort}`);
-    await eventually('link online again', () => opened.link.state === 'online');
+    await eventually(() => opened.link.state === 'online', { what: 'link online again' });
     const { stdout } = await run('mosquitto_sub', [
       ...[
         '-h',

@@ -6,7 +6,8 @@ import { MqttLink, type MqttLinkOptions } from '../src/mqtt/link.js';
 import type { LinkState } from '../src/mqtt/linkModel.js';
 import type { MqttLinkSettings } from '../src/mqtt/settings.js';
 import { bridgeStateTopic } from '../src/mqtt/topics.js';
-import { describeWithMosquitto, eventually, Mosquitto, Recorder } from './helpers/mosquitto.js';
+import { eventually } from './helpers/eventually.js';
+import { describeWithMosquitto, Mosquitto, Recorder } from './helpers/mosquitto.js';
 
 // The MQTT link against a real Mosquitto that the tests stop, kill, freeze and restart. Real time, so
 // the backoff is shortened; the full schedule is checked in simulated time (mqtt-link-machine.test.ts).
@@ -56,7 +57,11 @@ async function recorder(filters: string | string[]): Promise<Recorder> {
 }
 
 function untilState(link: MqttLink, state: LinkState, timeoutMs = 5_000): Promise<void> {
-  return eventually(`link ${state} (it is ${link.state})`, () => link.state === state, timeoutMs);
+  return eventually(() => link.state === state, {
+    what: `link ${state}`,
+    timeoutMs,
+    detail: () => `it is ${link.state}`,
+  });
 }
 
 /** The retained bridge state a new subscriber gets. */
@@ -68,10 +73,13 @@ async function retainedBridgeState(): Promise<{ payload: string; retain: boolean
 /** Publishes from an outside client until `received` holds (the link's SUBACK may still be on its way). */
 async function publishUntil(topic: string, payload: string, received: () => boolean): Promise<void> {
   const outsider = await recorder('unused/#');
-  await eventually(`delivery of ${topic}`, () => {
-    if (!received()) outsider.client.publish(topic, payload, { qos: 1 });
-    return received();
-  });
+  await eventually(
+    () => {
+      if (!received()) outsider.client.publish(topic, payload, { qos: 1 });
+      return received();
+    },
+    { what: `delivery of ${topic}` },
+  );
 }
 
 describeWithMosquitto('MQTT link against Mosquitto', () => {
@@ -160,7 +168,10 @@ describeWithMosquitto('MQTT link against Mosquitto', () => {
     expect(Date.now() - whileOffline).toBeLessThan(50);
 
     // Let at least one attempt fail against the dead port, then bring the broker back.
-    await eventually('a failed reconnect attempt', () => link.health.attempts >= 2, 3_000);
+    await eventually(() => link.health.attempts >= 2, {
+      what: 'a failed reconnect attempt',
+      timeoutMs: 3_000,
+    });
     await broker.restart();
     await untilState(link, 'online', 3_000);
     expect(states.slice(0, 4)).toEqual(['connecting', 'online', 'offline', 'reconnecting']);

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { persistenceFixture } from './helpers/persistenceFiles.js';
+import { eventually } from './helpers/eventually.js';
 
 const CHILD_SCRIPT = fileURLToPath(new URL('./helpers/persistenceCrashChild.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
@@ -24,13 +25,13 @@ function startWriter(path: string, batches: number | 'forever', batchSize: numbe
   );
 
   const lastCommitted = () => Number([...output.matchAll(/committed (\d+)/g)].at(-1)?.[1] ?? 0);
-  async function waitFor(done: () => boolean, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done()) {
-      if (child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`writer stopped or timed out:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+  function waitFor(done: () => boolean, timeoutMs = 15_000): Promise<void> {
+    return eventually(done, {
+      what: 'the writer',
+      timeoutMs,
+      detail: () => output,
+      abandon: () => (child.exitCode === null ? undefined : `writer stopped (${child.exitCode})`),
+    });
   }
   async function kill(): Promise<number> {
     child.kill('SIGKILL');

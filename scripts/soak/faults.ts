@@ -1,5 +1,6 @@
 import type { SoakRig } from './rig.js';
 import { describePlanned, type FaultKind, type PlannedFault } from './schedule.js';
+import { errorText } from '../../src/errorText.js';
 
 // Injecting one planned fault and undoing it. Each returns a record of what was done and when: the
 // moment the fault ended (the soak undid it) and which devices it hit, from which the report computes
@@ -63,7 +64,7 @@ async function attempt(problems: string[], what: string, work: () => Promise<unk
   try {
     await work();
   } catch (error) {
-    problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+    problems.push(`${what}: ${errorText(error)}`);
   }
 }
 

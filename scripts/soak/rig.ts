@@ -9,6 +9,7 @@ import { MbusSimulator } from '../../src/actors/mbus/simulator/simulator.js';
 import { BrokerGate } from './gate.js';
 import { type GatewayCrash, GatewayProcess } from './gateway.js';
 import { Recorder } from './recorder.js';
+import { errorText } from '../../src/errorText.js';
 
 // Everything a soak runs, started in order and stopped in reverse, whatever happened: mosquitto and the
 // gate in front of it, the recorder, the M-Bus simulator (socat pty), the fake BlueZ (its own
@@ -185,7 +186,7 @@ export class Rig implements SoakRig {
       try {
         await work?.();
       } catch (error) {
-        this.log(`stopping the ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+        this.log(`stopping the ${what} failed: ${errorText(error)}`);
       }
     };
     const gateway = this.#gateway;

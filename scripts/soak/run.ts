@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatReport } from './report.js';
 import { bleAvailable, missingTools, runSoak } from './soak.js';
+import { errorText } from '../../src/errorText.js';
 
 // `npm run soak -- --minutes N [--seed S] [--no-ble]`: the chaos soak from the command line. Progress
 // goes to stderr; the report goes to stdout as JSON, then as a table, and to report.json in the work
@@ -47,7 +48,7 @@ async function main(): Promise<number> {
       strict: true,
     });
   } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
+    fail(errorText(error));
   }
   const { values } = parsed;
   if (values.help) {

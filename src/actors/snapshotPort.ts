@@ -2,7 +2,8 @@ import type { AnyActorRef } from 'xstate';
 import { getLogger, type Logger } from '../logging/index.js';
 import { BUS_SNAPSHOT_VERSION } from '../machines/busSupervisor.js';
 import { type BusSupervisorInput, initialContext } from '../machines/busSupervisorModel.js';
-import { errorText, restoreFacts } from '../machines/connectionModel.js';
+import { restoreFacts } from '../machines/connectionModel.js';
+import { errorText } from '../errorText.js';
 
 // Persisted bus snapshots: one per bus supervisor, holding its devices' snapshots too (XState persists
 // a machine's children with it). The supervision tree talks to storage only through the small port

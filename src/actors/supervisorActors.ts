@@ -12,7 +12,7 @@ import { busSupervisorMachine } from '../machines/busSupervisor.js';
 import type { ReleaseLink } from '../machines/busSupervisorChildren.js';
 import type { BusSupervisorEvent, BusSupervisorInput } from '../machines/busSupervisorModel.js';
 import type { GatewayClock } from '../machines/clock.js';
-import { deviceStatusOf, errorText } from '../machines/connectionModel.js';
+import { deviceStatusOf } from '../machines/connectionModel.js';
 import type { GatewayNotice, NoticeSink } from '../machines/notices.js';
 import { type RootEvent, rootSupervisorMachine } from '../machines/rootSupervisor.js';
 import type { BusRegistry } from './busRegistry.js';
@@ -27,6 +27,7 @@ import {
   type StoredBusSnapshot,
   watchChanges,
 } from './snapshotPort.js';
+import { errorText } from '../errorText.js';
 
 // Binds the supervisor machines to I/O: bus runtimes from the registry, the outlets to the gateway's
 // notice sink, and the hosting of each bus supervisor in an actor system of its own. The result is

@@ -1,7 +1,8 @@
 import type { JsonValue } from '../actors/driver.js';
 import { getLogger, RepeatedFailureLog } from '../logging/index.js';
-import { errorText, type OutboxDraft, type Persistence } from '../persistence/index.js';
+import type { OutboxDraft, Persistence } from '../persistence/index.js';
 import type { Topics } from './topics.js';
+import { errorText } from '../errorText.js';
 
 // Writes readings the way "loses no reading" needs them: each reading, its sequence number and the
 // device's new retained state go to SQLite before anything is published. Readings are committed

@@ -3,6 +3,7 @@ import { MBUS_SCAN_MODES } from '../config/index.js';
 import { closestMatch } from '../config/suggest.js';
 import { LOG_LEVELS } from '../logging/index.js';
 import { MAX_POWER_CUT_MS, SIMULATION_FAULTS } from './simulationFaults.js';
+import { errorText } from '../errorText.js';
 
 // Bridge requests (`<base>/bridge/request/<name>`) and device commands (`<base>/<id>/set|get`) arrive
 // as untrusted MQTT payloads. Everything is checked here before it reaches an actor: size, JSON,
@@ -102,7 +103,7 @@ export function parseJsonObject(payload: Buffer | string): Parsed<Record<string,
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, error: `malformed JSON: ${(error as Error).message}` };
+    return { ok: false, error: `malformed JSON: ${errorText(error)}` };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return {

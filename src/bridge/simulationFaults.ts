@@ -1,6 +1,7 @@
 import { simulatedDaliAdapters } from '../actors/dali/openBus.js';
 import type { FakeHidEnumerator } from '../actors/dali/simulator/index.js';
 import type { DeviceConfig } from '../config/index.js';
+import { errorText } from '../errorText.js';
 
 // `<base>/bridge/request/simulation/fault`: faults for the simulated hasseb adapter that lives inside the
 // gateway process (`dali: [{ transport: simulated }]`). The chaos soak (scripts/soak) and demos run the
@@ -70,10 +71,6 @@ function realAdapter(bus: string, transport: string): string {
   );
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * Applies one fault to the simulated adapter of a DALI bus. `adapters` is the process's registry of
  * simulated adapters (a parameter so tests can pass their own).
@@ -111,6 +108,6 @@ export function injectSimulationFault(
     }
   } catch (error) {
     // Already unplugged, not unplugged, no lamp at that address: the simulator's own words.
-    return { error: message(error) };
+    return { error: errorText(error) };
   }
 }

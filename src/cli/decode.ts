@@ -14,6 +14,7 @@ import { MbusError } from '../actors/mbus/codec/errors.js';
 import { parseHex } from '../actors/mbus/codec/frames.js';
 import { decodeTelegram, telegramJson } from '../actors/mbus/codec/telegram.js';
 import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
+import { errorText } from '../errorText.js';
 
 // `fieldbridge decode mbus <hex…>`: one frame in, its JSON out. For looking at what a meter sent (a hex
 // dump from a log, a libmbus test frame) without a bus or a gateway.
@@ -104,10 +105,7 @@ async function readFrameText(
     try {
       return await readFile(path, 'utf8');
     } catch (error) {
-      throw new MbusError(
-        'bad_argument',
-        `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      throw new MbusError('bad_argument', `cannot read ${path}: ${errorText(error)}`);
     }
   }
   return hex.length > 0 ? hex.join(' ') : readStdin();

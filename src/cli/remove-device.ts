@@ -1,6 +1,7 @@
 import { parseCommandLine } from './args.js';
 import { CONFIG_OPTION, CONFIG_OPTION_HELP, loadCliConfig } from './config-source.js';
 import { type CliCommand, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './io.js';
+import { errorText } from '../errorText.js';
 
 // `fieldbridge remove-device ID`: asks the running gateway, over its HTTP API (the config's http host,
 // port and token), to forget a device it found. The gateway owns the database while it runs and is the
@@ -19,7 +20,7 @@ function reachableHost(host: string): string {
 function causeOf(error: unknown): string {
   const cause =
     error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  return cause?.code ?? cause?.message ?? errorText(error);
 }
 
 export const removeDeviceCommand: CliCommand = {

@@ -7,6 +7,7 @@ import { BLUEZ_USAGE, runBluezSimulate } from '../actors/ble/simulator/cli.js';
 import { parseCommandArgs } from './args.js';
 import { runInteractively } from './interactive.js';
 import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './io.js';
+import { errorText } from '../errorText.js';
 
 // `fieldbridge simulate mbus`: M-Bus meters on a pty pair, for trying the gateway without hardware and
 // for end-to-end tests. Runs until SIGINT/SIGTERM; stdin lines and SIGUSR1/SIGUSR2 change it meanwhile.
@@ -192,7 +193,7 @@ async function serve(io: CliIo, runtime: SimulateRuntime, options: ServeOptions)
     simulator = new MbusSimulator({ ...options, log });
     await simulator.start();
   } catch (error) {
-    io.stderr.write(`fieldbridge simulate: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr.write(`fieldbridge simulate: ${errorText(error)}\n`);
     return EXIT_FAILURE;
   }
   log('type "help" for commands; SIGUSR1 unplugs, SIGUSR2 replugs; Ctrl-C stops');

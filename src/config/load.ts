@@ -7,6 +7,7 @@ import { type Environment, parseWithTypedReferences, substituteEnv } from './env
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { createIssueTranslator } from './issues.js';
 import { configSchema, type FieldbridgeConfig } from './schema.js';
+import { errorText } from '../errorText.js';
 
 function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -63,7 +64,7 @@ function parseYaml(text: string, sourceName: string): unknown {
     return document.toJS();
   } catch (error) {
     // e.g. an alias bomb exceeding the alias limit
-    throw new ConfigError([{ path: sourceName, message: (error as Error).message }]);
+    throw new ConfigError([{ path: sourceName, message: errorText(error) }]);
   }
 }
 

@@ -6,7 +6,7 @@ import {
   loggingOptions,
 } from '../config/index.js';
 import { configureLogging } from '../logging/index.js';
-import { errorText } from '../persistence/index.js';
+import { errorText } from '../errorText.js';
 
 // `<base>/bridge/request/config/reload` and the file watch: reads the config file again and applies
 // what changed, restarting only the parts it concerns. An invalid file is refused with every problem,

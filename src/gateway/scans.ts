@@ -5,6 +5,7 @@ import type { DiscoveredDevice } from '../persistence/index.js';
 import { bleLineScan } from './bleScan.js';
 import { daliLineScan } from './daliScan.js';
 import { mbusLineScan } from './mbusScan.js';
+import { errorText } from '../errorText.js';
 
 // Bus scans (`<base>/bridge/request/scan`, and `scan_on_start` of the `mbus`/`dali` lines): a scan runs
 // on the line's running bus when lights or meters on it are already in use (so the scan and their
@@ -89,7 +90,7 @@ export class BusScanner {
       this.#logger.info(`scan of ${line} found ${found.length} in ${seconds} s, ${added.length} new`);
       return { ok: true, data: { driver: request.driver, line, duration_s: seconds, found, added } };
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorText(error);
       this.#logger.warn(`scan of ${line} failed: ${message}`);
       return { ok: false, error: `scan of ${line} failed: ${message}` };
     } finally {

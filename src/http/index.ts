@@ -11,6 +11,7 @@ import type { GatewayMetrics, QueueStats } from './metrics.js';
 import { HttpServer, type RouteContext } from './server.js';
 import { type DeviceState, knownDevice, stateDocument, type TreeSource, treeView } from './state.js';
 import { statusPage } from './statusPage.js';
+import { errorText } from '../errorText.js';
 
 // The one entry point of the HTTP layer: the gateway calls startHttp once its supervision tree exists
 // (before starting it), feeds every notice to `handle`, calls `rebind` when a config reload changes the
@@ -150,7 +151,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpService> {
     try {
       address = await server.listen();
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorText(error);
       log.error(`HTTP server not started: ${message}; the gateway keeps running without HTTP`);
       return null;
     }

@@ -31,6 +31,7 @@ import {
   sendPage,
   sendText,
 } from './wire.js';
+import { errorText } from '../errorText.js';
 
 // The HTTP server: node:http, no framework, a handful of routes. With http.token set, every route but
 // GET /health needs it (bearer header, or the session cookie of the login form); without one the server
@@ -374,7 +375,7 @@ export class HttpServer {
       }
       // Not the client's fault: log it with the stack, answer without it.
       this.log.error(`${req.method ?? ''} ${req.url ?? ''} failed`, { error });
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorText(error);
       sendJson(res, 500, { status: 'error', error: `internal error: ${message}` });
     }
   }

@@ -15,6 +15,7 @@ import {
   fileTransportKey,
   type WinstonTransport,
 } from './transports.js';
+import { errorText } from '../errorText.js';
 
 export interface LoggingOptions {
   level: LogLevel;
@@ -195,7 +196,7 @@ function reportLoggingFailure(error: unknown): void {
   const now = Date.now();
   if (now - lastFailureReportAt < FAILURE_REPORT_EVERY_MS) return;
   lastFailureReportAt = now;
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = errorText(error);
   process.stderr.write(`fieldbridge logging failed (${unreportedFailures}x since last report): ${detail}\n`);
   unreportedFailures = 0;
 }

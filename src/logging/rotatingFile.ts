@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import TransportStream from 'winston-transport';
+import { errorText } from '../errorText.js';
 
 /** triple-beam's MESSAGE: the finished line that the transport's format put on the info object. */
 const MESSAGE = Symbol.for('message');
@@ -243,7 +244,7 @@ export class RotatingFileTransport extends TransportStream {
   }
 
   private report(operation: string, error: unknown): void {
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = errorText(error);
     const held = this.queue.length === 1 ? '1 line' : `${this.queue.length} lines`;
     const lost = this.lost > 0 ? `, ${this.lost} discarded` : '';
     this.onError(new Error(`cannot ${operation} log file ${this.filename} (${held} held${lost}): ${detail}`));

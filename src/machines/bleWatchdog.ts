@@ -1,6 +1,6 @@
 import { assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
 import { nowOf } from './clock.js';
-import { errorText } from './connectionModel.js';
+import { errorText } from '../errorText.js';
 
 // The BLE adapter watchdog, run by the BLE bus runtime while the adapter device is connected. BlueZ is
 // known to wedge in ways no call reports: Discovering stays true while no advertisement arrives, a call

@@ -29,9 +29,9 @@ import {
 } from './busSupervisorModel.js';
 import { nowOf } from './clock.js';
 import { CONNECTION_MACHINE_VERSION, connectionMachine } from './connection.js';
-import { errorText } from './connectionModel.js';
 import type { GatewayNotice } from './notices.js';
 import { deliver, OUTLET_SYSTEM_ID } from './outlet.js';
+import { errorText } from '../errorText.js';
 
 // One supervisor per bus/adapter, each the root of an actor system of its own: XState's spawning is
 // O(N²) per parent and its scheduler scans every timer of a system whenever an actor stops, so one

@@ -7,7 +7,6 @@ import {
   type ConnectionInput,
   connectTimeoutError,
   currentOperationName,
-  errorText,
   giveUp,
   type LinkInput,
   nextOperation,
@@ -27,6 +26,7 @@ import {
   statusNotice,
 } from './connectionModel.js';
 import type { DeviceNoticeDraft } from './notices.js';
+import { errorText } from '../errorText.js';
 
 // One machine definition serves every device of every driver. Two parallel regions:
 // - `link`: disconnected → connecting → connected (healthy | degraded) → reconnecting → offline, with the

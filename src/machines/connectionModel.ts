@@ -77,11 +77,6 @@ export interface OperationOutput {
   durationMs: number;
 }
 
-export function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : JSON.stringify(error);
-}
-
 export function operationTimeout(policy: DevicePolicy, operation: string): number {
   return policy.timeouts[operation] ?? policy.timeouts.default;
 }

@@ -2,11 +2,12 @@ import { enqueueActions, fromCallback, setup } from 'xstate';
 import type { JsonValue } from '../actors/driver.js';
 import type { BusSupervisorEvent, BusSupervisorInput } from './busSupervisorModel.js';
 import { nowOf } from './clock.js';
-import { type ConnectionEvent, errorText } from './connectionModel.js';
+import type { ConnectionEvent } from './connectionModel.js';
 import type { GatewayNotice } from './notices.js';
 import { deliver, OUTLET_SYSTEM_ID } from './outlet.js';
 import type { SupervisorPolicy } from './policy.js';
 import { decideRestart, EMPTY_RESTART_BOOK, type RestartBook } from './restarts.js';
+import { errorText } from '../errorText.js';
 
 // The root of the actor tree: one bus supervisor per bus/adapter (each hosted in an actor system of its
 // own, see supervisorActors.ts), the MQTT link, and the outlet for the root's own notices. A bus

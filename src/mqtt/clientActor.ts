@@ -5,6 +5,7 @@ import type { Logger } from '../logging/index.js';
 import type { ClientCommand, ClientReport } from './linkModel.js';
 import { clientOptions, type MqttLinkSettings, type MqttLinkTiming } from './settings.js';
 import { BRIDGE_OFFLINE, BRIDGE_ONLINE, bridgeStateTopic } from './topics.js';
+import { errorText } from '../errorText.js';
 
 // The I/O half of the MQTT link: one invocation is one mqtt.js client, for one connection. It reports
 // what the client does (ClientReport) and carries out what the machine asks (ClientCommand). It never
@@ -35,10 +36,6 @@ export interface ClientActorDeps {
   /** Creates the mqtt.js client (tests wrap it to break the client in chosen ways). */
   connect?: ConnectFn;
   binding?: ClientBinding;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** After an error: is the client tearing its connection down (so a `close` must follow soon)? */

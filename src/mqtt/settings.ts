@@ -3,6 +3,7 @@ import type { IClientOptions } from 'mqtt';
 import type { FieldbridgeConfig } from '../config/index.js';
 import type { ReconnectPolicy } from '../machines/policy.js';
 import { BRIDGE_OFFLINE, bridgeStateTopic } from './topics.js';
+import { errorText } from '../errorText.js';
 
 // What the MQTT link needs to know, as plain values: where and who (from the `mqtt` config section)
 // and how patient to be (timing, fixed here rather than configurable; tests shorten it). The mqtt.js
@@ -76,7 +77,7 @@ export function readTlsFile(key: string, path: string | undefined): Buffer | und
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new Error(`cannot read mqtt.${key} ${path}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot read mqtt.${key} ${path}: ${errorText(error)}`, { cause: error });
   }
 }
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { errorText } from '../errorText.js';
 
 // systemd's readiness and watchdog protocol (sd_notify) without a native module: Node cannot send on a
 // unix datagram socket, so each message goes through `systemd-notify` (part of systemd itself, so it is
@@ -51,7 +52,7 @@ export class SdNotify {
       await this.run(args, this.#socket);
       return undefined;
     } catch (error) {
-      return error instanceof Error ? error.message : String(error);
+      return errorText(error);
     }
   }
 

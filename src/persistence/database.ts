@@ -13,7 +13,7 @@ import type { Logger } from '../logging/index.js';
 import { DatabaseFileError, databasePathProblem } from './databasePath.js';
 import { migrate, type Migration, MIGRATIONS, schemaVersion } from './migrations.js';
 import { type Salvage, salvageInto } from './salvage.js';
-import { errorText } from './writeBehind.js';
+import { errorText } from '../errorText.js';
 
 export type SynchronousMode = 'normal' | 'full';
 

@@ -15,6 +15,7 @@ import {
   statSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
+import { errorText } from '../errorText.js';
 
 /** The first 16 bytes of every SQLite 3 database file. */
 export const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
@@ -49,7 +50,7 @@ function lookUp(path: string): Lookup {
     const code = (error as NodeJS.ErrnoException).code;
     // ENOTDIR: a parent is a file; the walk up in creationProblem() finds and names it.
     if (code === 'ENOENT' || code === 'ENOTDIR') return { missing: true };
-    return { error: (error as Error).message };
+    return { error: errorText(error) };
   }
 }
 
@@ -76,7 +77,7 @@ function accessProblem(path: string, mode: number): string | undefined {
     accessSync(path, mode);
     return undefined;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return (error as NodeJS.ErrnoException).code ?? errorText(error);
   }
 }
 

@@ -28,4 +28,3 @@ export {
 } from './persistence.js';
 export type { SequenceStore } from './sequences.js';
 export type { SnapshotStore, StoredSnapshot } from './snapshots.js';
-export { errorText } from './writeBehind.js';

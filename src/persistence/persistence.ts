@@ -11,7 +11,8 @@ import { DAY_MS, type HistoricReading, ReadingsHistory } from './history.js';
 import { DEFAULT_OUTBOX_LIMITS, Outbox, type OutboxDraft } from './outbox.js';
 import { SequenceStore } from './sequences.js';
 import { SnapshotStore } from './snapshots.js';
-import { errorText, WriteBehind } from './writeBehind.js';
+import { WriteBehind } from './writeBehind.js';
+import { errorText } from '../errorText.js';
 
 export interface PersistenceOptions {
   /** The database file; its directory is created. */

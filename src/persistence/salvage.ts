@@ -17,7 +17,7 @@
 
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { errorText } from './writeBehind.js';
+import { errorText } from '../errorText.js';
 
 /** What was recovered from a corrupt file. */
 export interface Salvage {

@@ -5,7 +5,8 @@
 
 import type Database from 'better-sqlite3';
 import type { Logger } from '../logging/index.js';
-import { errorText, type PendingWrites, type WriteBehind } from './writeBehind.js';
+import type { PendingWrites, WriteBehind } from './writeBehind.js';
+import { errorText } from '../errorText.js';
 
 export interface StoredSnapshot {
   /** The machine version that wrote it (always the caller's current version when returned). */

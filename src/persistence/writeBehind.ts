@@ -5,6 +5,7 @@
 // by the next save or an explicit flush(), so a full disk never crashes the actors that save.
 
 import { type Logger, RepeatedFailureLog } from '../logging/index.js';
+import { errorText } from '../errorText.js';
 
 export type Transact = <T>(fn: () => T) => T;
 
@@ -92,8 +93,4 @@ export class WriteBehind {
     this.#closed = true;
     return flushed;
   }
-}
-
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

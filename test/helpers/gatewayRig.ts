@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { GatewayProcess } from './process.js';
+import { eventually } from './eventually.js';
 
 // End-to-end rig: a gateway process with its config and database in a temp directory, and a
 // subscriber that reconnects by itself (a broker restart must not end the recording).
@@ -42,12 +43,8 @@ export class Subscriber {
     return this.on(topic).map((m) => (m.payload === '' ? ({} as T) : (JSON.parse(m.payload) as T)));
   }
 
-  async waitFor(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+  waitFor(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+    return eventually(check, { what, timeoutMs, intervalMs: 20 });
   }
 
   publish(topic: string, payload: string, retain = false): Promise<unknown> {

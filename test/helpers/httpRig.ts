@@ -16,6 +16,7 @@ import {
 } from '../../src/machines/policy.js';
 import type { RootEvent } from '../../src/machines/rootSupervisor.js';
 import type { OutboxStats } from '../../src/persistence/index.js';
+import { eventually } from './eventually.js';
 
 // The HTTP layer on a real supervision tree of simulated devices in real time (the browser and the
 // HTTP client need real time), with the bridge's health computed the way the Bridge computes it, from
@@ -50,12 +51,8 @@ export interface HttpRig {
   stop(): Promise<void>;
 }
 
-export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+export function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5_000) {
+  return eventually(check, { what, timeoutMs });
 }
 
 export async function startRig(options: RigOptions): Promise<HttpRig> {

@@ -1,6 +1,7 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { describe } from 'vitest';
 import { MOSQUITTO_BIN } from '../../bench/broker.js';
+import { eventually } from './eventually.js';
 
 // A real Mosquitto for the MQTT integration tests: one process per test file, on a free loopback port,
 // that a test can stop, kill and restart on the same port, so clients see the broker vanish and return.
@@ -47,27 +48,16 @@ export class Recorder {
 
   /** Resolves with the first recorded message that matches, waiting up to `timeoutMs` for it. */
   async waitFor(match: (message: RecordedMessage) => boolean, timeoutMs = 5_000): Promise<RecordedMessage> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.messages.find(match);
-      if (found) return found;
-      if (Date.now() > deadline) {
-        throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages)}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    let found: RecordedMessage | undefined;
+    await eventually(() => (found = this.messages.find(match)) !== undefined, {
+      what: 'a matching message',
+      timeoutMs,
+      detail: () => `got ${JSON.stringify(this.messages)}`,
+    });
+    return found as RecordedMessage;
   }
 
   async close(): Promise<void> {
     await this.client.endAsync(true);
-  }
-}
-
-/** Polls `condition` every 10 ms until it holds, failing after `timeoutMs` with `what`. */
-export async function eventually(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { eventually } from './eventually.js';
 
 export const CLI_PATH = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 /** Resolved here, not from the child's working directory (tests run it in temp directories). */
@@ -29,14 +30,14 @@ export class GatewayProcess {
   }
 
   /** Resolves once the output matches, rejects after `timeoutMs` with the output so far. */
-  async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!pattern.test(this.output)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; output:\n${this.output}`);
-      if (this.child.exitCode !== null)
-        throw new Error(`exited (${this.child.exitCode}) before ${pattern}:\n${this.output}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+  waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
+    return eventually(() => pattern.test(this.output), {
+      what: String(pattern),
+      timeoutMs,
+      intervalMs: 25,
+      detail: () => `output:\n${this.output}`,
+      abandon: () => (this.child.exitCode === null ? undefined : `exited (${this.child.exitCode})`),
+    });
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {

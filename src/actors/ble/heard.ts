@@ -1,4 +1,5 @@
 import type { HeardSensor } from './sensors.js';
+import { errorText } from '../../errorText.js';
 
 // Where BLE bus runtimes report sensors nobody configured, the first time each one is heard: the gateway
 // listens here to add them as devices (auto_add) without the runtimes knowing about the config, the
@@ -22,9 +23,7 @@ class HeardSensorHub {
         listener(sensor);
       } catch (error) {
         // A listener's bug must not stop the runtime that heard the sensor.
-        process.emitWarning(
-          `BLE heard-sensor listener failed: ${error instanceof Error ? error.message : String(error)}`,
-        );
+        process.emitWarning(`BLE heard-sensor listener failed: ${errorText(error)}`);
       }
     }
   }

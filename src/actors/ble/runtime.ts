@@ -8,6 +8,7 @@ import { type BleSensorSpec, type HeardSensor, SensorDecoder } from './sensors.j
 import { AdapterMissingError, AdapterSession, type SessionEvents } from './session.js';
 import { abortable, waitUntil } from '../wait.js';
 import { adapterState, AdapterWatch, type BleLog } from './watchdog.js';
+import { errorText } from '../../errorText.js';
 
 export type { BleLog } from './watchdog.js';
 
@@ -41,10 +42,6 @@ export interface BleBusOptions {
 }
 
 const quiet: BleLog = { info: () => undefined, warn: () => undefined, debug: () => undefined };
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 export class BleBusRuntime implements BusRuntime {
   readonly #options: BleBusOptions;

@@ -16,6 +16,7 @@ import { type ByteLink, openSerialLink, type SerialSettings } from './serialLink
 import { findConverter, rememberConverter } from './reenumerate.js';
 import { openTcpLink } from './tcpLink.js';
 import { isTcpPort } from '../../config/mbusPort.js';
+import { errorText } from '../../errorText.js';
 
 // One M-Bus line: a serial port shared by the meters on it, one conversation at a time (BusLock). The
 // port opens when the first meter connects and closes when the last one leaves. Each meter has a
@@ -141,7 +142,7 @@ export class MbusBusRuntime implements BusRuntime {
     } catch (error) {
       if (!signal.aborted) {
         this.#checkSilentLink();
-        this.#countFailure(deviceId, (error as Error).message);
+        this.#countFailure(deviceId, errorText(error));
       }
       throw error;
     }

@@ -1,5 +1,6 @@
 import { ADDRESS } from './codec/master.js';
 import { describeTarget, type MbusMaster, type MeterTarget } from './master.js';
+import { errorText } from '../../errorText.js';
 
 // Bus scans: which meters are on this bus, and how to address each. A primary scan pings every address
 // (SND_NKE) and reads the ones that answer; a secondary scan walks the identification number digit by
@@ -43,9 +44,7 @@ async function identify(
   } catch (error) {
     signal.throwIfAborted();
     if (options.report ?? true) {
-      progress.problem?.(
-        `${describeTarget(target)} was found but could not be read: ${(error as Error).message}`,
-      );
+      progress.problem?.(`${describeTarget(target)} was found but could not be read: ${errorText(error)}`);
     }
     return undefined;
   }

@@ -11,6 +11,7 @@ import {
   PROPERTIES,
   unwrap,
 } from './values.js';
+import { errorText } from '../../../errorText.js';
 
 export type { BluezEvent } from './signals.js';
 
@@ -75,10 +76,6 @@ interface BusInternals {
   _methodReturnHandlers: Record<number, unknown>;
   _connection: EventEmitter;
   name: string | null;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 export class BluezClient {

@@ -3,6 +3,7 @@ import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from '../../../cli/io.j
 import { runInteractively } from '../../../cli/interactive.js';
 import type { SimulateRuntime } from '../../../cli/simulate.js';
 import type { BluezSimulator } from './simulator.js';
+import { errorText } from '../../../errorText.js';
 
 // `fieldbridge simulate bluez`: a fake bluetoothd with BLE sensors on a private D-Bus, for trying the BLE
 // driver without an adapter and for end-to-end tests. src/cli/simulate.ts hands `simulate bluez …` here;
@@ -103,7 +104,7 @@ export async function runBluezSimulate(args: string[], io: CliIo, runtime: Simul
     await simulator.start();
   } catch (error) {
     release();
-    io.stderr.write(`fieldbridge simulate: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr.write(`fieldbridge simulate: ${errorText(error)}\n`);
     return EXIT_FAILURE;
   }
   // The address alone on a line first, so a script can take it with `head -n 1`.

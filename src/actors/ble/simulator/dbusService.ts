@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import dbus, { type Variant as DbusVariant } from 'dbus-next';
+import { errorText } from '../../../errorText.js';
 
 // A small D-Bus service layer over dbus-next for the fake BlueZ: objects made of interfaces with
 // properties and methods, an ObjectManager at `/`, and one hook that sees every incoming call first (to
@@ -127,10 +128,6 @@ interface Reply {
 }
 
 export type ManagedObjects = Record<string, Record<string, Record<string, Variant>>>;
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** One connection to the bus serving a tree of objects; a bluetoothd restart is a new ServiceConnection. */
 export class ServiceConnection {

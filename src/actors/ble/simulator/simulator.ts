@@ -11,6 +11,7 @@ import {
   parseHangPattern,
 } from './faults.js';
 import { defaultSensors, type SensorKind, sensorSpec, type SensorSpec, SimSensor } from './sensors.js';
+import { errorText } from '../../../errorText.js';
 
 // The fake bluetoothd as a process part: a private dbus-daemon (unless given a bus), the org.bluez
 // service on it, sensors advertising while a client scans, and the faults a test or a person drives at
@@ -365,7 +366,7 @@ export class BluezSimulator {
       }
     } catch (error) {
       // A typo, a fault that does not apply now or a failed restart is reported; the simulator carries on.
-      message = `error: ${error instanceof Error ? error.message : String(error)}`;
+      message = `error: ${errorText(error)}`;
     }
     this.#log(message);
     return message;

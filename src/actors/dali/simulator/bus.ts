@@ -25,6 +25,7 @@ import {
   powerUp,
 } from './gear.js';
 import { executeSpecial, type GearAnswer } from './special.js';
+import { errorText } from '../../../errorText.js';
 
 // A whole DALI bus of control gear as one pure state machine, the DALI counterpart of the M-Bus
 // simulator's slave.ts: it takes one forward frame and the time it arrived, and returns what the
@@ -118,7 +119,7 @@ export class DaliBus {
     try {
       frame = decodeForwardFrame(bytes);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorText(error);
       events.push({
         level: 'info',
         message: `ignored a frame gear cannot read (${reason}): ${formatHex(bytes)}`,

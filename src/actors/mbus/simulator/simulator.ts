@@ -6,6 +6,7 @@ import { SocatPty } from './pty.js';
 import { SimulatedLine } from './line.js';
 import { TcpConverter } from './tcpConverter.js';
 import { describeMeter, MbusBus, type MeterState } from './slave.js';
+import { errorText } from '../../../errorText.js';
 
 // The simulator as a process part: the bus state machine (slave.ts) served on the simulator's end of a
 // socat pty pair, with the faults a person or a test drives at run time. The gateway under test opens
@@ -228,7 +229,7 @@ export class MbusSimulator {
       }
     } catch (error) {
       // A typo or a failed replug (socat gone) is reported and the simulator carries on.
-      message = `error: ${error instanceof Error ? error.message : String(error)}`;
+      message = `error: ${errorText(error)}`;
     }
     this.#log(message);
     return message;

@@ -14,6 +14,7 @@ import { collide, corruptReply, describeFaults, type Faults, mergeFaults, NO_FAU
 import { onTheLine } from './onTheLine.js';
 import { type MeterSpec, meterRecords, secondaryAddressOf } from './meters.js';
 import { encodeRecord, encodeRspUd, splitTelegrams } from './telegram.js';
+import { errorText } from '../../../errorText.js';
 
 // The slave side of a whole M-Bus segment: every meter on it, as one pure state machine. It takes the
 // bytes of one frame from the master and the time, and returns what the line carries back (one answer,
@@ -206,7 +207,7 @@ export class MbusBus {
     try {
       frame = parseFrame(request);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorText(error);
       events.push({ level: 'info', message: `ignored a garbled request (${reason}): ${formatHex(request)}` });
       return result([], events);
     }
