@@ -4,12 +4,15 @@ import type { SimulateRuntime } from './simulate.js';
 /**
  * Runs a simulator until SIGINT/SIGTERM, taking one stdin line at a time as a command (a fault such as
  * an unplug must finish before the line typed right after it starts) and mapping SIGUSR1/SIGUSR2 to
- * commands. Shared by every `simulate` bus.
+ * commands. Shared by every `simulate` bus. `ready` runs once every handler is in place: a banner
+ * printed there invites signals only when they are handled (an early SIGUSR1 would start Node's
+ * debugger instead).
  */
 export async function runInteractively(
   runtime: SimulateRuntime,
   simulator: { execute(line: string): Promise<string>; stop(): Promise<void> },
   signalCommands: { SIGUSR1: string; SIGUSR2: string },
+  ready: () => void,
 ): Promise<void> {
   let queue = Promise.resolve();
   const run = (line: string) => {
@@ -25,6 +28,7 @@ export async function runInteractively(
     for (const signal of ['SIGINT', 'SIGTERM'] as const) unsubscribe.push(runtime.onSignal(signal, done));
     unsubscribe.push(runtime.onSignal('SIGUSR1', () => run(signalCommands.SIGUSR1)));
     unsubscribe.push(runtime.onSignal('SIGUSR2', () => run(signalCommands.SIGUSR2)));
+    ready();
   });
   for (const stop of unsubscribe) stop();
   clearInterval(keepAlive);

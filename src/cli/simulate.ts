@@ -196,9 +196,9 @@ async function serve(io: CliIo, runtime: SimulateRuntime, options: ServeOptions)
     io.stderr.write(`fieldbridge simulate: ${errorText(error)}\n`);
     return EXIT_FAILURE;
   }
-  log('type "help" for commands; SIGUSR1 unplugs, SIGUSR2 replugs; Ctrl-C stops');
-
-  await runInteractively(runtime, simulator, { SIGUSR1: 'unplug', SIGUSR2: 'replug' });
+  await runInteractively(runtime, simulator, { SIGUSR1: 'unplug', SIGUSR2: 'replug' }, () =>
+    log('type "help" for commands; SIGUSR1 unplugs, SIGUSR2 replugs; Ctrl-C stops'),
+  );
   return EXIT_OK;
 }
 

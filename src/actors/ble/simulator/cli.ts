@@ -115,8 +115,8 @@ export async function runBluezSimulate(args: string[], io: CliIo, runtime: Simul
     const key = sensor.spec.bindKey === undefined ? '' : `, bind_key ${sensor.spec.bindKey}`;
     log(`sensor ${sensor.spec.mac} ${sensor.spec.kind} "${sensor.spec.name}"${key}`);
   }
-  log('type "help" for commands; SIGUSR1 removes the adapter, SIGUSR2 adds it; Ctrl-C stops');
-
-  await runInteractively(runtime, simulator, { SIGUSR1: 'remove-adapter', SIGUSR2: 'add-adapter' });
+  await runInteractively(runtime, simulator, { SIGUSR1: 'remove-adapter', SIGUSR2: 'add-adapter' }, () =>
+    log('type "help" for commands; SIGUSR1 removes the adapter, SIGUSR2 adds it; Ctrl-C stops'),
+  );
   return EXIT_OK;
 }
