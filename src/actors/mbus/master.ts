@@ -156,8 +156,11 @@ export class MbusMaster {
         }
         continue;
       }
+      // Only the meters' bytes start an answer: a converter's echo, skipped above, leaves the meter
+      // its whole window (an echo arriving after the drain would otherwise cut it to one gap).
       if (this.#assembler.pending > 0 || garbled !== undefined || frames.length > 0)
         lastByteAt ??= Date.now();
+      else lastByteAt = undefined;
       // Once an answer has started it gets the time a whole frame needs on the wire, but a pause longer
       // than a few characters ends it (a collision's garbage has no length to wait for). Listening for
       // the whole window, a pause ends nothing before the window does: another meter may still start.

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { MbusMaster } from '../src/actors/mbus/master.js';
+import type { ByteLink } from '../src/actors/mbus/serialLink.js';
+import { SimulatedLineLink } from '../src/actors/mbus/simulator/lineLink.js';
+import { defaultMeters, type MeterSpec } from '../src/actors/mbus/simulator/meters.js';
+import { MbusBus } from '../src/actors/mbus/simulator/slave.js';
+
+// What real lines do that the simulator's own wire does not: level converters that echo the request
+// (the echo comes back through the receiver, after the write has drained), meters that take most of
+// the answer window to answer. The master is checked against EN 13757-2's timing, as libmbus reads it.
+
+const BAUD = 2400;
+const signal = () => AbortSignal.timeout(20_000);
+
+/** A converter that echoes every request: the echo reaches the master a few ms after the drain. */
+class EchoingLink implements ByteLink {
+  readonly writeEndsOnWire = true;
+  readonly path = 'echoing converter';
+  #listener: (chunk: Buffer) => void = () => undefined;
+  constructor(
+    readonly inner: SimulatedLineLink,
+    private readonly echoDelayMs: number,
+  ) {
+    inner.onData((chunk) => this.#listener(chunk));
+  }
+  async write(bytes: Buffer): Promise<void> {
+    await this.inner.write(bytes);
+    const echo = Buffer.from(bytes);
+    setTimeout(() => this.#listener(echo), this.echoDelayMs);
+  }
+  onData(listener: (chunk: Buffer) => void): void {
+    this.#listener = listener;
+  }
+  onLost(): void {}
+  discardInput(): Promise<void> {
+    return this.inner.discardInput();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+function slowMeter(answerDelayMs: number): MeterSpec {
+  const [water] = defaultMeters(2).slice(1);
+  return { ...(water as MeterSpec), answerDelayMs };
+}
+
+describe('M-Bus master on a converter that echoes the request', () => {
+  it('waits the whole answer window after the echo: a meter answering 120 ms after the request is read at once', async () => {
+    // 120 ms is inside EN 13757-2's window at 2400 Bd (330 bit times + 50 ms = 187.5 ms).
+    const meter = slowMeter(120);
+    const bus = new MbusBus({ meters: [meter], startedAt: Date.now(), baud: BAUD });
+    const line = new SimulatedLineLink(bus);
+    const master = new MbusMaster(new EchoingLink(line, 5), BAUD);
+    const readout = await master.read({ primary: meter.address }, signal());
+    expect(readout.secondary.slice(0, 8)).toBe(meter.id);
+    // One REQ_UD2, answered: no retry went out while the meter was about to answer.
+    expect(line.written).toHaveLength(1);
+    expect(line.line.interrupted).toBe(0);
+  });
+
+  it('takes a lone E5 after the echo as the acknowledgement of a SND_NKE', async () => {
+    const meter = slowMeter(150);
+    const bus = new MbusBus({ meters: [meter], startedAt: Date.now(), baud: BAUD });
+    const line = new SimulatedLineLink(bus);
+    const master = new MbusMaster(new EchoingLink(line, 5), BAUD);
+    await expect(master.ping(meter.address, signal(), 1)).resolves.toBe('ack');
+  });
+});
