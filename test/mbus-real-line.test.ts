@@ -40,6 +40,42 @@ class EchoingLink implements ByteLink {
   }
 }
 
+/**
+ * A line on which the first long answer takes a bit error in its length byte, and carries an E5 among
+ * its data (a value byte): the master's receiver cannot frame it, but the meter keeps talking.
+ */
+class BitErrorLink implements ByteLink {
+  readonly writeEndsOnWire = true;
+  readonly path = 'noisy line';
+  #listener: (chunk: Buffer) => void = () => undefined;
+  /** Bytes of the current answer seen so far; -1 once the first long answer has been hit. */
+  #offset = 0;
+  constructor(readonly inner: SimulatedLineLink) {
+    inner.onData((chunk) => {
+      const out = Buffer.from(chunk);
+      for (let i = 0; i < out.length && this.#offset >= 0; i++, this.#offset++) {
+        if (this.#offset === 1) out[i] = (out[i] ?? 0) ^ 0x04;
+        if (this.#offset === 20) out[i] = 0xe5;
+      }
+      this.#listener(out);
+    });
+  }
+  async write(bytes: Buffer): Promise<void> {
+    await this.inner.write(bytes);
+    if (this.#offset > 0) this.#offset = -1;
+  }
+  onData(listener: (chunk: Buffer) => void): void {
+    this.#listener = listener;
+  }
+  onLost(): void {}
+  discardInput(): Promise<void> {
+    return this.inner.discardInput();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
 function slowMeter(answerDelayMs: number): MeterSpec {
   const [water] = defaultMeters(2).slice(1);
   return { ...(water as MeterSpec), answerDelayMs };
@@ -65,5 +101,19 @@ describe('M-Bus master on a converter that echoes the request', () => {
     const line = new SimulatedLineLink(bus);
     const master = new MbusMaster(new EchoingLink(line, 5), BAUD);
     await expect(master.ping(meter.address, signal(), 1)).resolves.toBe('ack');
+  });
+});
+
+describe('M-Bus master on a line with bit errors', () => {
+  it('does not take an E5 among the data of an answer it could not frame for an answer, nor ask again while the meter talks', async () => {
+    const meter = slowMeter(20);
+    const bus = new MbusBus({ meters: [meter], startedAt: Date.now(), baud: BAUD });
+    const line = new SimulatedLineLink(bus);
+    const master = new MbusMaster(new BitErrorLink(line), BAUD);
+    const readout = await master.read({ primary: meter.address }, signal());
+    expect(readout.secondary.slice(0, 8)).toBe(meter.id);
+    // The repeat went out once the garbled answer was over: the meter heard it and answered it.
+    expect(line.line.interrupted).toBe(0);
+    expect(line.written).toHaveLength(2);
   });
 });

@@ -149,7 +149,10 @@ export class MbusMaster {
         try {
           parseFrame(next);
           frames.push(next);
-          if (!wholeWindow) return { frames, garbled };
+          // After bytes that made no frame, a "frame" may be a piece of the same answer (an E5 or a
+          // 10 among its data, found by resynchronising): the answer is over only once the line is
+          // quiet, and a repeat sent sooner would go out while the meter is still talking.
+          if (!wholeWindow && garbled === undefined) return { frames, garbled };
         } catch (error) {
           if (!(error instanceof MbusError)) throw error;
           garbled = `${error.message} in ${formatHex(next)}`;
