@@ -12,21 +12,27 @@ import { MbusBus } from '../src/actors/mbus/simulator/slave.js';
 const BAUD = 2400;
 const signal = () => AbortSignal.timeout(20_000);
 
-/** A converter that echoes every request: the echo reaches the master a few ms after the drain. */
-class EchoingLink implements ByteLink {
+/** What a real converter or line does to the bytes between the master and the simulated meters. */
+interface LineEffects {
+  /** After each request has drained: `deliver` hands bytes to the master (an echo). */
+  written?: (request: Buffer, deliver: (bytes: Buffer) => void) => void;
+  /** The meters' bytes on their way to the master (bit errors). */
+  received?: (chunk: Buffer) => Buffer;
+}
+
+class RealLineLink implements ByteLink {
   readonly writeEndsOnWire = true;
-  readonly path = 'echoing converter';
+  readonly path = 'real line';
   #listener: (chunk: Buffer) => void = () => undefined;
   constructor(
     readonly inner: SimulatedLineLink,
-    private readonly echoDelayMs: number,
+    private readonly effects: LineEffects,
   ) {
-    inner.onData((chunk) => this.#listener(chunk));
+    inner.onData((chunk) => this.#listener(effects.received?.(chunk) ?? chunk));
   }
   async write(bytes: Buffer): Promise<void> {
     await this.inner.write(bytes);
-    const echo = Buffer.from(bytes);
-    setTimeout(() => this.#listener(echo), this.echoDelayMs);
+    this.effects.written?.(Buffer.from(bytes), (out) => this.#listener(out));
   }
   onData(listener: (chunk: Buffer) => void): void {
     this.#listener = listener;
@@ -40,40 +46,33 @@ class EchoingLink implements ByteLink {
   }
 }
 
+/** A converter that echoes every request: the echo reaches the master a few ms after the drain. */
+function echoing(inner: SimulatedLineLink, echoDelayMs: number): ByteLink {
+  return new RealLineLink(inner, {
+    written: (request, deliver) => setTimeout(() => deliver(request), echoDelayMs),
+  });
+}
+
 /**
- * A line on which the first long answer takes a bit error in its length byte, and carries an E5 among
- * its data (a value byte): the master's receiver cannot frame it, but the meter keeps talking.
+ * A line on which the first answer takes a bit error in its length byte, and carries an E5 among its
+ * data (a value byte): the master's receiver cannot frame it, but the meter keeps talking.
  */
-class BitErrorLink implements ByteLink {
-  readonly writeEndsOnWire = true;
-  readonly path = 'noisy line';
-  #listener: (chunk: Buffer) => void = () => undefined;
-  /** Bytes of the current answer seen so far; -1 once the first long answer has been hit. */
-  #offset = 0;
-  constructor(readonly inner: SimulatedLineLink) {
-    inner.onData((chunk) => {
+function bitErrorInFirstAnswer(inner: SimulatedLineLink): ByteLink {
+  let offset = 0;
+  return new RealLineLink(inner, {
+    received: (chunk) => {
       const out = Buffer.from(chunk);
-      for (let i = 0; i < out.length && this.#offset >= 0; i++, this.#offset++) {
-        if (this.#offset === 1) out[i] = (out[i] ?? 0) ^ 0x04;
-        if (this.#offset === 20) out[i] = 0xe5;
+      for (let i = 0; i < out.length && offset >= 0; i++, offset++) {
+        if (offset === 1) out[i] = (out[i] ?? 0) ^ 0x04;
+        if (offset === 20) out[i] = 0xe5;
       }
-      this.#listener(out);
-    });
-  }
-  async write(bytes: Buffer): Promise<void> {
-    await this.inner.write(bytes);
-    if (this.#offset > 0) this.#offset = -1;
-  }
-  onData(listener: (chunk: Buffer) => void): void {
-    this.#listener = listener;
-  }
-  onLost(): void {}
-  discardInput(): Promise<void> {
-    return this.inner.discardInput();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
+      return out;
+    },
+    // Only the first answer: later ones pass unharmed.
+    written: () => {
+      if (offset > 0) offset = -1;
+    },
+  });
 }
 
 function slowMeter(answerDelayMs: number): MeterSpec {
@@ -87,7 +86,7 @@ describe('M-Bus master on a converter that echoes the request', () => {
     const meter = slowMeter(120);
     const bus = new MbusBus({ meters: [meter], startedAt: Date.now(), baud: BAUD });
     const line = new SimulatedLineLink(bus);
-    const master = new MbusMaster(new EchoingLink(line, 5), BAUD);
+    const master = new MbusMaster(echoing(line, 5), BAUD);
     const readout = await master.read({ primary: meter.address }, signal());
     expect(readout.secondary.slice(0, 8)).toBe(meter.id);
     // One REQ_UD2, answered: no retry went out while the meter was about to answer.
@@ -99,7 +98,7 @@ describe('M-Bus master on a converter that echoes the request', () => {
     const meter = slowMeter(150);
     const bus = new MbusBus({ meters: [meter], startedAt: Date.now(), baud: BAUD });
     const line = new SimulatedLineLink(bus);
-    const master = new MbusMaster(new EchoingLink(line, 5), BAUD);
+    const master = new MbusMaster(echoing(line, 5), BAUD);
     await expect(master.ping(meter.address, signal(), 1)).resolves.toBe('ack');
   });
 });
@@ -109,7 +108,7 @@ describe('M-Bus master on a line with bit errors', () => {
     const meter = slowMeter(20);
     const bus = new MbusBus({ meters: [meter], startedAt: Date.now(), baud: BAUD });
     const line = new SimulatedLineLink(bus);
-    const master = new MbusMaster(new BitErrorLink(line), BAUD);
+    const master = new MbusMaster(bitErrorInFirstAnswer(line), BAUD);
     const readout = await master.read({ primary: meter.address }, signal());
     expect(readout.secondary.slice(0, 8)).toBe(meter.id);
     // The repeat went out once the garbled answer was over: the meter heard it and answered it.
