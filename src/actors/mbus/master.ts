@@ -34,6 +34,13 @@ const LATE_TIMER_MS = 5;
 /** Rechecks after late timers before a silence is believed anyway (a loop that never catches up). */
 const MAX_LATE_CHECKS = 20;
 
+/**
+ * A pause inside a frame that, on a TCP converter, is the network's and not the meter's: TCP keeps
+ * no character timing, and a lost segment is only resent after 200 ms at the least (libmbus waits
+ * out 4 s per read there).
+ */
+export const NETWORK_PAUSE_MS = 500;
+
 /** What a converter may add to the standard's window: USB latency timers, Ethernet converters' buffers. */
 export const CONVERTER_MARGIN_MS = 30;
 
@@ -83,6 +90,8 @@ export class MbusMaster {
   readonly #replyTimeoutMs: number;
   /** Silence inside an answer after which it is over. */
   readonly #interByteMs: number;
+  /** Silence after part of a frame after which it is cut off: the gap on a serial port, longer on TCP. */
+  readonly #inFramePauseMs: number;
   /** The wait after a late timer, for characters already in the port to come through. */
   readonly #drainMs: number;
 
@@ -94,6 +103,8 @@ export class MbusMaster {
     this.#retries = options.retries ?? DEFAULT_RETRIES;
     this.#replyTimeoutMs = options.replyTimeoutMs ?? replyTimeoutMs(baud);
     this.#interByteMs = Math.max(50, Math.ceil(wireTimeMs(10, baud)));
+    this.#inFramePauseMs =
+      link.writeEndsOnWire === true ? this.#interByteMs : Math.max(this.#interByteMs, NETWORK_PAUSE_MS);
     // Long enough for the port to hand over what it holds (a read completes a loop turn or two later).
     this.#drainMs = Math.max(5, Math.ceil(wireTimeMs(2, baud)));
     link.onData((chunk) => {
@@ -132,7 +143,10 @@ export class MbusMaster {
     const onWireMs =
       this.link.writeEndsOnWire === true ? 0 : Math.ceil(wireTimeMs(request.length, this.baud));
     const firstByteBy = Date.now() + onWireMs + this.#replyTimeoutMs;
-    const longestBy = firstByteBy + Math.ceil(wireTimeMs(MAX_FRAME_BYTES, this.baud));
+    const longestBy =
+      firstByteBy +
+      Math.ceil(wireTimeMs(MAX_FRAME_BYTES, this.baud)) +
+      (this.#inFramePauseMs - this.#interByteMs);
     const frames: Buffer[] = [];
     let garbled: string | undefined;
     let lastByteAt: number | undefined;
@@ -167,11 +181,12 @@ export class MbusMaster {
       // Once an answer has started it gets the time a whole frame needs on the wire, but a pause longer
       // than a few characters ends it (a collision's garbage has no length to wait for). Listening for
       // the whole window, a pause ends nothing before the window does: another meter may still start.
+      // Over TCP, a frame begun (its start and length seen) may pause where the network held it up.
+      const gapMs = this.#assembler.pending > 0 ? this.#inFramePauseMs : this.#interByteMs;
       let deadline: number;
       if (lastByteAt === undefined) deadline = firstByteBy;
-      else if (wholeWindow)
-        deadline = Math.min(longestBy, Math.max(firstByteBy, lastByteAt + this.#interByteMs));
-      else deadline = Math.min(longestBy, lastByteAt + this.#interByteMs);
+      else if (wholeWindow) deadline = Math.min(longestBy, Math.max(firstByteBy, lastByteAt + gapMs));
+      else deadline = Math.min(longestBy, lastByteAt + gapMs);
       const heard = await this.#waitForBytes(Math.max(deadline, graceUntil) - Date.now(), signal);
       if (heard === 'bytes') {
         lastByteAt = this.#lastDataAt;
