@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { FrameAssembler, wireTimeMs } from '../src/actors/mbus/codec/frames.js';
 import { MbusMaster } from '../src/actors/mbus/master.js';
+import { scanSecondary } from '../src/actors/mbus/scan.js';
 import type { ByteLink } from '../src/actors/mbus/serialLink.js';
 import { SimulatedLineLink } from '../src/actors/mbus/simulator/lineLink.js';
 import { defaultMeters, type MeterSpec } from '../src/actors/mbus/simulator/meters.js';
@@ -114,5 +116,77 @@ describe('M-Bus master on a line with bit errors', () => {
     // The repeat went out once the garbled answer was over: the meter heard it and answered it.
     expect(line.line.interrupted).toBe(0);
     expect(line.written).toHaveLength(2);
+  });
+});
+
+/**
+ * Two meters of one make that acknowledge in lockstep: their E5s start within a fraction of a bit, so
+ * the wire carries one clean E5. Building a telegram takes them different times, so their RSP_UDs come
+ * one after the other, both starting inside the answer window. Each meter is its own simulated bus.
+ */
+class LockstepPair implements ByteLink {
+  readonly writeEndsOnWire = true;
+  readonly path = 'lockstep meters';
+  readonly #assembler = new FrameAssembler();
+  #listener: (chunk: Buffer) => void = () => undefined;
+  constructor(
+    private readonly meters: readonly { bus: MbusBus; dataDelayMs: number }[],
+    private readonly baud: number,
+  ) {}
+  write(bytes: Buffer): Promise<void> {
+    return new Promise((resolve) =>
+      setTimeout(
+        () => {
+          this.#assembler.push(bytes);
+          for (let frame = this.#assembler.next(); frame instanceof Buffer; frame = this.#assembler.next()) {
+            this.#answer(frame);
+          }
+          resolve();
+        },
+        wireTimeMs(bytes.length, this.baud),
+      ),
+    );
+  }
+  #answer(frame: Buffer): void {
+    const answers = this.meters.flatMap(({ bus, dataDelayMs }) => {
+      const bytes = bus.handle(frame, Date.now()).answer?.bytes;
+      return bytes === undefined ? [] : [{ bytes, startMs: bytes.length === 1 ? 5 : dataDelayMs }];
+    });
+    // Acknowledgements in lockstep are one E5 on the wire.
+    const heard = answers.every((answer) => answer.bytes.length === 1) ? answers.slice(0, 1) : answers;
+    for (const { bytes, startMs } of heard) {
+      const at = startMs + wireTimeMs(bytes.length, this.baud);
+      setTimeout(() => this.#listener(Buffer.from(bytes)), at);
+    }
+  }
+  onData(listener: (chunk: Buffer) => void): void {
+    this.#listener = listener;
+  }
+  onLost(): void {}
+  discardInput(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+describe('M-Bus secondary scan with meters acknowledging in lockstep', () => {
+  it('takes a second RSP_UD after the first for a collision and searches deeper, as libmbus does', async () => {
+    const baud = 9600;
+    const [, water, , gas] = defaultMeters(4);
+    const specs = [
+      { ...(water as MeterSpec), address: 0, id: '11111111' },
+      { ...(gas as MeterSpec), address: 0, id: '12222222' },
+    ];
+    // 45 and 39 bytes at 9600 Bd: the first RSP_UD is over at 57 ms; the second starts at 70 ms,
+    // inside EN 13757-2's window (330 bit times + 50 ms = 84 ms).
+    const meters = specs.map((spec, index) => ({
+      bus: new MbusBus({ meters: [spec], startedAt: Date.now(), baud, fast: true }),
+      dataDelayMs: index === 0 ? 5 : 70,
+    }));
+    const master = new MbusMaster(new LockstepPair(meters, baud), baud);
+    const found = await scanSecondary(master, signal());
+    expect(found.map((meter) => meter.secondary.slice(0, 8)).sort()).toEqual(['11111111', '12222222']);
   });
 });

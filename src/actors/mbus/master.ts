@@ -293,7 +293,10 @@ export class MbusMaster {
     const telegrams: MbusTelegram[] = [];
     let secondary = '';
     for (;;) {
-      const { telegram, bytes } = await this.#requestTelegram(address, fcbKey, target, signal);
+      // After the caller's (wildcard) select, one E5 can be several meters acknowledging in lockstep:
+      // the first answer is only this meter's if nothing else is heard in the window (libmbus's probe).
+      const alone = alreadySelected && telegrams.length === 0;
+      const { telegram, bytes } = await this.#requestTelegram(address, fcbKey, target, signal, alone);
       if (telegrams.length === 0) secondary = headerSecondary(bytes, telegram);
       telegrams.push(telegram);
       if (!telegram.moreRecordsFollow) break;
@@ -311,20 +314,29 @@ export class MbusMaster {
     fcbKey: string,
     target: MeterTarget,
     signal: AbortSignal,
+    alone: boolean,
   ): Promise<{ telegram: MbusTelegram; bytes: Buffer }> {
     // libmbus starts with FCB set; a repeat after a lost answer keeps it, so the meter repeats itself.
     const fcb = this.#fcb.get(fcbKey) ?? true;
     let lastProblem = 'no answer';
     for (let attempt = 0; attempt < this.#retries; attempt++) {
-      const reply = await this.transact(reqUd2(address, fcb), signal);
-      if (reply.kind === 'none') {
-        lastProblem = reply.garbled === undefined ? 'no answer' : `garbled answer: ${reply.garbled}`;
+      const { frames, garbled } = await this.#exchange(reqUd2(address, fcb), signal, alone);
+      const [frame] = frames;
+      if (frame === undefined) {
+        lastProblem = garbled === undefined ? 'no answer' : `garbled answer: ${garbled}`;
         continue;
       }
+      // Asking again would get the same meters answering: not a repeat, a collision. Only the first
+      // request tells: a repeat's window can hold the first answer come late (a stalled loop) as well.
+      if (alone && attempt === 0 && (frames.length > 1 || garbled !== undefined)) {
+        throw new Error(
+          `more than one meter answers to ${describeTarget(target)} (${frames.length} frame(s)${garbled === undefined ? '' : `, ${garbled}`})`,
+        );
+      }
       try {
-        const telegram = decodeTelegram(reply.bytes);
+        const telegram = decodeTelegram(frame);
         this.#fcb.set(fcbKey, !fcb);
-        return { telegram, bytes: reply.bytes };
+        return { telegram, bytes: frame };
       } catch (error) {
         if (!(error instanceof MbusError)) throw error;
         // The meter answered and said why it has no data: asking again will not change that.
