@@ -190,3 +190,24 @@ describe('M-Bus secondary scan with meters acknowledging in lockstep', () => {
     expect(found.map((meter) => meter.secondary.slice(0, 8)).sort()).toEqual(['11111111', '12222222']);
   });
 });
+
+describe('M-Bus master: a bit error in an acknowledgement', () => {
+  it('asks again when the E5 to a select of a whole secondary address comes garbled, instead of calling it two meters', async () => {
+    const meter = { ...slowMeter(20), address: 0 };
+    const bus = new MbusBus({ meters: [meter], startedAt: Date.now(), baud: BAUD });
+    const line = new SimulatedLineLink(bus);
+    let first = true;
+    // The first byte the meter sends (its E5) takes a bit error: E4.
+    const noisy = new RealLineLink(line, {
+      received: (chunk) => {
+        if (!first) return chunk;
+        first = false;
+        return Buffer.from([(chunk[0] ?? 0) ^ 0x01, ...chunk.subarray(1)]);
+      },
+    });
+    const master = new MbusMaster(noisy, BAUD);
+    const secondary = `${meter.id}FFFFFFFF`;
+    const readout = await master.read({ secondary }, signal());
+    expect(readout.secondary.slice(0, 8)).toBe(meter.id);
+  });
+});

@@ -231,21 +231,24 @@ export class MbusMaster {
   /**
    * Sends a frame that a meter acknowledges with E5, with retries. Only a lone E5 in the whole answer
    * window is an acknowledgement: anything else heard in it (a second E5, a frame, bytes that make no
-   * frame) means more than one meter talked, as libmbus reads it.
+   * frame) means more than one meter talked, as libmbus reads it, or noise: 'collision' when no try
+   * got a lone E5 and one at least got something else.
    */
   async expectAck(
     request: Buffer,
     signal: AbortSignal,
     tries = this.#retries,
   ): Promise<'ack' | 'none' | 'collision'> {
+    let collided = false;
     for (let attempt = 0; attempt < tries; attempt++) {
       const { frames, garbled } = await this.#exchange(request, signal, true);
       const [first] = frames;
       if (frames.length === 1 && first?.length === 1 && garbled === undefined) return 'ack';
-      // That does not go away by asking again: the same meters answer the same way.
-      if (frames.length > 0 || garbled !== undefined) return 'collision';
+      // A bit error garbles one meter's E5 as two meters do; only two meters answer so every time.
+      // (A scan asks once per probe: a garbled answer there only makes it look one digit deeper.)
+      if (frames.length > 0 || garbled !== undefined) collided = true;
     }
-    return 'none';
+    return collided ? 'collision' : 'none';
   }
 
   /** SND_NKE: resets the meter's link layer (and its FCB), and tells whether it is there. */
