@@ -4,6 +4,7 @@ import {
   answerWindowMs,
   FrameAssembler,
   formatHex,
+  LONG_START,
   MAX_FRAME_BYTES,
   parseFrame,
   wireTimeMs,
@@ -163,10 +164,10 @@ export class MbusMaster {
         try {
           parseFrame(next);
           frames.push(next);
-          // After bytes that made no frame, a "frame" may be a piece of the same answer (an E5 or a
-          // 10 among its data, found by resynchronising): the answer is over only once the line is
+          // After bytes that made no frame, an E5 or a short frame may be a piece of the same answer
+          // (found among its data by resynchronising): the answer is over only once the line is
           // quiet, and a repeat sent sooner would go out while the meter is still talking.
-          if (!wholeWindow && garbled === undefined) return { frames, garbled };
+          if (!wholeWindow && (garbled === undefined || next[0] === LONG_START)) return { frames, garbled };
         } catch (error) {
           if (!(error instanceof MbusError)) throw error;
           garbled = `${error.message} in ${formatHex(next)}`;
