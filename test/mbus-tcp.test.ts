@@ -2,7 +2,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recoveryStepsFor } from '../src/actors/drivers.js';
 import type { BusEvent } from '../src/actors/driver.js';
+import { FrameAssembler } from '../src/actors/mbus/codec/frames.js';
+import { MbusMaster } from '../src/actors/mbus/master.js';
 import { MbusBusRuntime } from '../src/actors/mbus/runtime.js';
+import { MbusBus } from '../src/actors/mbus/simulator/slave.js';
+import { openTcpLink } from '../src/actors/mbus/tcpLink.js';
 import { MbusSimulator } from '../src/actors/mbus/simulator/simulator.js';
 import { defaultMeters } from '../src/actors/mbus/simulator/meters.js';
 import { parseConfig } from '../src/config/index.js';
@@ -157,6 +161,52 @@ describe('M-Bus over TCP: a converter that accepts but never answers', () => {
       expect(Date.now() - started).toBeLessThan(1_500);
     } finally {
       await runtime.close();
+    }
+  });
+});
+
+describe('M-Bus over TCP: an answer split across segments', () => {
+  let server: Server;
+  const accepted = new Set<Socket>();
+  let requests = 0;
+  beforeEach(async () => {
+    requests = 0;
+    const meters = defaultMeters(2);
+    const bus = new MbusBus({ meters, startedAt: Date.now(), baud: 2400, fast: true });
+    // A converter whose second segment of the answer is held up on the network (a lost segment is
+    // resent after 200 ms at the least): the meter sent it without a gap, the master gets a pause.
+    server = createServer((socket) => {
+      accepted.add(socket);
+      const assembler = new FrameAssembler();
+      socket.on('data', (chunk) => {
+        assembler.push(chunk);
+        for (let frame = assembler.next(); frame instanceof Buffer; frame = assembler.next()) {
+          requests++;
+          const answer = bus.handle(frame, Date.now()).answer?.bytes;
+          if (answer === undefined) continue;
+          setTimeout(() => socket.write(answer.subarray(0, 20)), 20);
+          setTimeout(() => socket.write(answer.subarray(20)), 20 + 250);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  afterEach(async () => {
+    for (const socket of accepted) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('waits for the rest of a frame held up on the network, as libmbus does, instead of asking again', async () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const link = await openTcpLink({ path: `tcp://127.0.0.1:${port}`, baud: 2400 }, signal());
+    try {
+      const master = new MbusMaster(link, 2400);
+      const readout = await master.read({ primary: 2 }, signal());
+      expect(readout.secondary.slice(0, 8)).toBe('12340002');
+      expect(requests).toBe(1);
+    } finally {
+      await link.close();
     }
   });
 });

@@ -4,6 +4,7 @@ import {
   answerWindowMs,
   FrameAssembler,
   formatHex,
+  LONG_START,
   MAX_FRAME_BYTES,
   parseFrame,
   wireTimeMs,
@@ -33,6 +34,13 @@ export const MAX_TELEGRAMS = 16;
 const LATE_TIMER_MS = 5;
 /** Rechecks after late timers before a silence is believed anyway (a loop that never catches up). */
 const MAX_LATE_CHECKS = 20;
+
+/**
+ * A pause inside a frame that, on a TCP converter, is the network's and not the meter's: TCP keeps
+ * no character timing, and a lost segment is only resent after 200 ms at the least (libmbus waits
+ * out 4 s per read there).
+ */
+export const NETWORK_PAUSE_MS = 500;
 
 /** What a converter may add to the standard's window: USB latency timers, Ethernet converters' buffers. */
 export const CONVERTER_MARGIN_MS = 30;
@@ -83,6 +91,8 @@ export class MbusMaster {
   readonly #replyTimeoutMs: number;
   /** Silence inside an answer after which it is over. */
   readonly #interByteMs: number;
+  /** Silence after part of a frame after which it is cut off: the gap on a serial port, longer on TCP. */
+  readonly #inFramePauseMs: number;
   /** The wait after a late timer, for characters already in the port to come through. */
   readonly #drainMs: number;
 
@@ -94,6 +104,8 @@ export class MbusMaster {
     this.#retries = options.retries ?? DEFAULT_RETRIES;
     this.#replyTimeoutMs = options.replyTimeoutMs ?? replyTimeoutMs(baud);
     this.#interByteMs = Math.max(50, Math.ceil(wireTimeMs(10, baud)));
+    this.#inFramePauseMs =
+      link.writeEndsOnWire === true ? this.#interByteMs : Math.max(this.#interByteMs, NETWORK_PAUSE_MS);
     // Long enough for the port to hand over what it holds (a read completes a loop turn or two later).
     this.#drainMs = Math.max(5, Math.ceil(wireTimeMs(2, baud)));
     link.onData((chunk) => {
@@ -132,7 +144,10 @@ export class MbusMaster {
     const onWireMs =
       this.link.writeEndsOnWire === true ? 0 : Math.ceil(wireTimeMs(request.length, this.baud));
     const firstByteBy = Date.now() + onWireMs + this.#replyTimeoutMs;
-    const longestBy = firstByteBy + Math.ceil(wireTimeMs(MAX_FRAME_BYTES, this.baud));
+    const longestBy =
+      firstByteBy +
+      Math.ceil(wireTimeMs(MAX_FRAME_BYTES, this.baud)) +
+      (this.#inFramePauseMs - this.#interByteMs);
     const frames: Buffer[] = [];
     let garbled: string | undefined;
     let lastByteAt: number | undefined;
@@ -149,23 +164,30 @@ export class MbusMaster {
         try {
           parseFrame(next);
           frames.push(next);
-          if (!wholeWindow) return { frames, garbled };
+          // After bytes that made no frame, an E5 or a short frame may be a piece of the same answer
+          // (found among its data by resynchronising): the answer is over only once the line is
+          // quiet, and a repeat sent sooner would go out while the meter is still talking.
+          if (!wholeWindow && (garbled === undefined || next[0] === LONG_START)) return { frames, garbled };
         } catch (error) {
           if (!(error instanceof MbusError)) throw error;
           garbled = `${error.message} in ${formatHex(next)}`;
         }
         continue;
       }
+      // Only the meters' bytes start an answer: a converter's echo, skipped above, leaves the meter
+      // its whole window (an echo arriving after the drain would otherwise cut it to one gap).
       if (this.#assembler.pending > 0 || garbled !== undefined || frames.length > 0)
         lastByteAt ??= Date.now();
+      else lastByteAt = undefined;
       // Once an answer has started it gets the time a whole frame needs on the wire, but a pause longer
       // than a few characters ends it (a collision's garbage has no length to wait for). Listening for
       // the whole window, a pause ends nothing before the window does: another meter may still start.
+      // Over TCP, a frame begun (its start and length seen) may pause where the network held it up.
+      const gapMs = this.#assembler.pending > 0 ? this.#inFramePauseMs : this.#interByteMs;
       let deadline: number;
       if (lastByteAt === undefined) deadline = firstByteBy;
-      else if (wholeWindow)
-        deadline = Math.min(longestBy, Math.max(firstByteBy, lastByteAt + this.#interByteMs));
-      else deadline = Math.min(longestBy, lastByteAt + this.#interByteMs);
+      else if (wholeWindow) deadline = Math.min(longestBy, Math.max(firstByteBy, lastByteAt + gapMs));
+      else deadline = Math.min(longestBy, lastByteAt + gapMs);
       const heard = await this.#waitForBytes(Math.max(deadline, graceUntil) - Date.now(), signal);
       if (heard === 'bytes') {
         lastByteAt = this.#lastDataAt;
@@ -210,21 +232,24 @@ export class MbusMaster {
   /**
    * Sends a frame that a meter acknowledges with E5, with retries. Only a lone E5 in the whole answer
    * window is an acknowledgement: anything else heard in it (a second E5, a frame, bytes that make no
-   * frame) means more than one meter talked, as libmbus reads it.
+   * frame) means more than one meter talked, as libmbus reads it, or noise: 'collision' when no try
+   * got a lone E5 and one at least got something else.
    */
   async expectAck(
     request: Buffer,
     signal: AbortSignal,
     tries = this.#retries,
   ): Promise<'ack' | 'none' | 'collision'> {
+    let collided = false;
     for (let attempt = 0; attempt < tries; attempt++) {
       const { frames, garbled } = await this.#exchange(request, signal, true);
       const [first] = frames;
       if (frames.length === 1 && first?.length === 1 && garbled === undefined) return 'ack';
-      // That does not go away by asking again: the same meters answer the same way.
-      if (frames.length > 0 || garbled !== undefined) return 'collision';
+      // A bit error garbles one meter's E5 as two meters do; only two meters answer so every time.
+      // (A scan asks once per probe: a garbled answer there only makes it look one digit deeper.)
+      if (frames.length > 0 || garbled !== undefined) collided = true;
     }
-    return 'none';
+    return collided ? 'collision' : 'none';
   }
 
   /** SND_NKE: resets the meter's link layer (and its FCB), and tells whether it is there. */
@@ -272,7 +297,10 @@ export class MbusMaster {
     const telegrams: MbusTelegram[] = [];
     let secondary = '';
     for (;;) {
-      const { telegram, bytes } = await this.#requestTelegram(address, fcbKey, target, signal);
+      // After the caller's (wildcard) select, one E5 can be several meters acknowledging in lockstep:
+      // the first answer is only this meter's if nothing else is heard in the window (libmbus's probe).
+      const alone = alreadySelected && telegrams.length === 0;
+      const { telegram, bytes } = await this.#requestTelegram(address, fcbKey, target, signal, alone);
       if (telegrams.length === 0) secondary = headerSecondary(bytes, telegram);
       telegrams.push(telegram);
       if (!telegram.moreRecordsFollow) break;
@@ -290,20 +318,29 @@ export class MbusMaster {
     fcbKey: string,
     target: MeterTarget,
     signal: AbortSignal,
+    alone: boolean,
   ): Promise<{ telegram: MbusTelegram; bytes: Buffer }> {
     // libmbus starts with FCB set; a repeat after a lost answer keeps it, so the meter repeats itself.
     const fcb = this.#fcb.get(fcbKey) ?? true;
     let lastProblem = 'no answer';
     for (let attempt = 0; attempt < this.#retries; attempt++) {
-      const reply = await this.transact(reqUd2(address, fcb), signal);
-      if (reply.kind === 'none') {
-        lastProblem = reply.garbled === undefined ? 'no answer' : `garbled answer: ${reply.garbled}`;
+      const { frames, garbled } = await this.#exchange(reqUd2(address, fcb), signal, alone);
+      const [frame] = frames;
+      if (frame === undefined) {
+        lastProblem = garbled === undefined ? 'no answer' : `garbled answer: ${garbled}`;
         continue;
       }
+      // Asking again would get the same meters answering: not a repeat, a collision. Only the first
+      // request tells: a repeat's window can hold the first answer come late (a stalled loop) as well.
+      if (alone && attempt === 0 && (frames.length > 1 || garbled !== undefined)) {
+        throw new Error(
+          `more than one meter answers to ${describeTarget(target)} (${frames.length} frame(s)${garbled === undefined ? '' : `, ${garbled}`})`,
+        );
+      }
       try {
-        const telegram = decodeTelegram(reply.bytes);
+        const telegram = decodeTelegram(frame);
         this.#fcb.set(fcbKey, !fcb);
-        return { telegram, bytes: reply.bytes };
+        return { telegram, bytes: frame };
       } catch (error) {
         if (!(error instanceof MbusError)) throw error;
         // The meter answered and said why it has no data: asking again will not change that.
