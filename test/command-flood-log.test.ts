@@ -80,7 +80,7 @@ describe('a flood of refused commands in the log', () => {
     logs = captureLogs();
     const { dbPath, open } = fixture;
     const persistence = open({ path: dbPath() });
-    const handlers = new Map<string, (topic: string, payload: Buffer) => void>();
+    const handlers = new Map<string, (topic: string, payload: Buffer, retained: boolean) => void>();
     const link: BridgeLink = {
       online: false,
       publish: (_topic, _payload, _options, done) => done(new Error('offline')),
@@ -101,10 +101,10 @@ describe('a flood of refused commands in the log', () => {
       const set = handlers.get('fieldbridge/+/set');
       for (let i = 0; i < 300; i++) {
         now = i * 20;
-        set?.('fieldbridge/lamp/set', Buffer.from(`{"brightness":${300 + i}}`));
+        set?.('fieldbridge/lamp/set', Buffer.from(`{"brightness":${300 + i}}`), false);
       }
       now = 12_000;
-      set?.('fieldbridge/lamp/set', Buffer.from('{"brightness":999}'));
+      set?.('fieldbridge/lamp/set', Buffer.from('{"brightness":999}'), false);
       const refused = lines().filter((line) => line.includes('refused'));
       expect(refused).toHaveLength(2);
       expect(refused[0]).toMatch(/^info bridge set for lamp refused: brightness: /);

@@ -9,10 +9,13 @@ import type { Topics } from './topics.js';
 // What the bridge subscribes to on the broker, and where each message goes: Home Assistant's status
 // (back online: every entity's config again), the retained discovery configs of ours the broker holds
 // (see DiscoveryTracker), requests on `<base>/bridge/request/<name>` (answered on their response
-// topic), and the devices' `set` and `get` (CommandRelay).
+// topic), and the devices' `set` and `get` (CommandRelay). A retained command is not acted on: the
+// broker hands it over again at every (re)connect, so it would switch a light or restart a bus each
+// time the gateway starts; commands count only when they are sent.
 
 export interface SubscribeLink {
-  subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): void;
+  /** `retained`: the broker delivered a stored message (on subscribing), not one just published. */
+  subscribe(filter: string, handler: (topic: string, payload: Buffer, retained: boolean) => void): void;
 }
 
 export interface IncomingMessagesOptions {
@@ -37,10 +40,10 @@ export class IncomingMessages {
   subscribe(link: SubscribeLink): void {
     const { topics, logger, discovery } = this.options;
     for (const filter of topics.subscriptions) {
-      link.subscribe(filter, (topic, payload) => {
+      link.subscribe(filter, (topic, payload, retained) => {
         // A message must never take the gateway down, whatever it contains or whatever fails.
         try {
-          this.#route(topic, payload);
+          this.#route(topic, payload, retained);
         } catch (error) {
           logger.error(`handling a message on ${topic} failed`, { error });
         }
@@ -51,11 +54,20 @@ export class IncomingMessages {
     );
   }
 
-  #route(topic: string, payload: Buffer): void {
+  #route(topic: string, payload: Buffer, retained: boolean): void {
     const parsed = this.options.topics.parse(topic);
     if (!parsed) return;
     if (parsed.kind === 'homeassistant_status') {
       if (payload.toString().trim() === 'online') this.options.discovery.publishAll();
+      return;
+    }
+    if (retained) {
+      // An empty retained payload is how a retained message is cleared: nothing to say about it.
+      if (payload.length > 0) {
+        this.options.logger.warn(
+          `ignored a retained command on ${topic}: commands are acted on only when sent; clear it with an empty retained message (mosquitto_pub -r -n -t '${topic}')`,
+        );
+      }
       return;
     }
     if (parsed.kind === 'request') {

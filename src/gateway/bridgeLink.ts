@@ -17,7 +17,7 @@ export function bridgeLinkOf(link: LinkLike): BridgeLink {
     },
     publish: (topic, payload, options, done) => link.send(topic, payload, options, done),
     subscribe: (filter, handler) => {
-      link.subscribe(filter, (message) => handler(message.topic, message.payload));
+      link.subscribe(filter, (message) => handler(message.topic, message.payload, message.retain));
     },
     onStateChange: (listener) => {
       link.onStateChange((state, previous) => {
