@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { Bridge, type BridgeLink } from '../src/bridge/bridge.js';
 import { RequestHandler } from '../src/bridge/requestHandler.js';
 import { parseRequest } from '../src/bridge/requests.js';
 import { parseConfig } from '../src/config/index.js';
@@ -11,6 +10,7 @@ import { withDiscovered } from '../src/gateway/discovered.js';
 import { MIGRATIONS, type Persistence } from '../src/persistence/index.js';
 import { migrate } from '../src/persistence/migrations.js';
 import { persistenceFixture } from './helpers/persistenceFiles.js';
+import { offlineBridge } from './helpers/offlineBridge.js';
 
 // Devices come and go on purpose: the `device/remove` request, what removing a found device does to
 // the database and to the running config, and what the bridge leaves on the broker for a device that
@@ -181,14 +181,6 @@ describe('removeFoundDevice', () => {
   });
 });
 
-/** A link that is down: everything stays in the outbox, where the test reads it. */
-const offlineLink: BridgeLink = {
-  online: false,
-  publish: (_topic, _payload, _options, done) => done(new Error('offline')),
-  subscribe: () => undefined,
-  onStateChange: () => undefined,
-};
-
 /** The newest queued retained message of each topic. */
 function retainedQueued(persistence: Persistence): Map<string, string> {
   const retained = new Map<string, string>();
@@ -204,13 +196,7 @@ describe('Bridge: a device that is gone', () => {
       'devices: [{ id: keep, driver: simulated }, { id: gone, driver: simulated }]',
       {},
     );
-    const bridge = new Bridge({
-      config,
-      version: 'test',
-      persistence,
-      link: offlineLink,
-      send: () => undefined,
-    });
+    const bridge = offlineBridge(persistence, config);
     try {
       bridge.start();
       bridge.reconfigure(config);
@@ -278,13 +264,7 @@ describe('Bridge: a device that is gone', () => {
     persistence.states.save('dropped_while_stopped', { energy: 5 }, 1);
     persistence.flush();
     const config = parseConfig('devices: [{ id: keep, driver: simulated }]', {});
-    const bridge = new Bridge({
-      config,
-      version: 'test',
-      persistence,
-      link: offlineLink,
-      send: () => undefined,
-    });
+    const bridge = offlineBridge(persistence, config);
     try {
       bridge.start();
       const queued = retainedQueued(persistence);

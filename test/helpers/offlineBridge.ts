@@ -1,5 +1,5 @@
 import { Bridge, type BridgeLink } from '../../src/bridge/bridge.js';
-import { parseConfig } from '../../src/config/index.js';
+import { type FieldbridgeConfig, parseConfig } from '../../src/config/index.js';
 import type { Persistence } from '../../src/persistence/index.js';
 
 /** A link that is down: everything a Bridge sends stays in the outbox, where a test reads it. */
@@ -10,10 +10,13 @@ export const offlineLink: BridgeLink = {
   onStateChange: () => undefined,
 };
 
-/** A Bridge for one simulated device, `lamp`, on a link that is down. */
-export function offlineBridge(persistence: Persistence): Bridge {
+/** A Bridge on a link that is down; by default for one simulated device, `lamp`. */
+export function offlineBridge(
+  persistence: Persistence,
+  config: FieldbridgeConfig = parseConfig('devices: [{ id: lamp, driver: simulated }]', {}),
+): Bridge {
   return new Bridge({
-    config: parseConfig('devices: [{ id: lamp, driver: simulated }]', {}),
+    config,
     version: 'test',
     persistence,
     link: offlineLink,
