@@ -249,13 +249,19 @@ describeWithMosquitto('gateway ↔ mosquitto', () => {
           .some((message) => message.payload === '{"state":"online"}'),
       30_000,
     );
-    const fresh = await subscribe(['fb/bridge/info', 'fb/bridge/devices', 'fb/bridge/health']);
+    const bridgeTopics = ['fb/bridge/info', 'fb/bridge/devices', 'fb/bridge/health'];
+    // Published after this subscription they arrive live, where the broker clears the retain flag; so
+    // first wait for them in any form, then a client that subscribes later must be handed them retained.
+    const live = await subscribe(bridgeTopics);
+    await live.waitFor(
+      'info, devices and health on the new broker',
+      () => bridgeTopics.every((topic) => live.on(topic).length > 0),
+      15_000,
+    );
+    const fresh = await subscribe(bridgeTopics);
     await fresh.waitFor(
       'retained info, devices and health',
-      () =>
-        ['fb/bridge/info', 'fb/bridge/devices', 'fb/bridge/health'].every((topic) =>
-          fresh.on(topic).some((message) => message.retain),
-        ),
+      () => bridgeTopics.every((topic) => fresh.on(topic).some((message) => message.retain)),
       5_000,
     );
     const devices = fresh.json<{ id: string }[]>('fb/bridge/devices').at(-1);
