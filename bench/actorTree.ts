@@ -1,7 +1,7 @@
 import { createActor, setup } from 'xstate';
-import { BusRegistry } from '../src/actors/busRegistry.js';
-import { SimulatedBusRuntime } from '../src/actors/simulated/runtime.js';
-import { bindSupervisorTree } from '../src/actors/supervisorActors.js';
+import { BusRegistry } from '../src/hosting/busRegistry.js';
+import { SimulatedBusRuntime } from '../src/drivers/simulated/runtime.js';
+import { bindSupervisorTree } from '../src/hosting/supervisorActors.js';
 import type { BusSupervisorInput } from '../src/machines/busSupervisorModel.js';
 import { systemClock } from '../src/machines/clock.js';
 import type { GatewayNotice } from '../src/machines/notices.js';

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseFrame, parseHex } from '../src/actors/mbus/codec/frames.js';
-import { decodeTelegram } from '../src/actors/mbus/codec/telegram.js';
+import { parseFrame, parseHex } from '../src/drivers/mbus/codec/frames.js';
+import { decodeTelegram } from '../src/drivers/mbus/codec/telegram.js';
 import { type Figure, machineDescription, printFigures } from './report.js';
 import { BENCH_SOURCE_DIR } from './scripts.js';
 

@@ -1,11 +1,11 @@
 import { pathToFileURL } from 'node:url';
-import { answerWindowMs, parseFrame, wireTimeMs } from '../src/actors/mbus/codec/frames.js';
-import { C_FIELD, sndNke } from '../src/actors/mbus/codec/master.js';
-import { MbusMaster } from '../src/actors/mbus/master.js';
-import { scanPrimary, scanSecondary } from '../src/actors/mbus/scan.js';
-import { SimulatedLineLink } from '../src/actors/mbus/simulator/lineLink.js';
-import { defaultMeters, type MeterSpec } from '../src/actors/mbus/simulator/meters.js';
-import { MbusBus } from '../src/actors/mbus/simulator/slave.js';
+import { answerWindowMs, parseFrame, wireTimeMs } from '../src/drivers/mbus/codec/frames.js';
+import { C_FIELD, sndNke } from '../src/drivers/mbus/codec/master.js';
+import { MbusMaster } from '../src/drivers/mbus/master.js';
+import { scanPrimary, scanSecondary } from '../src/drivers/mbus/scan.js';
+import { SimulatedLineLink } from '../src/drivers/mbus/simulator/lineLink.js';
+import { defaultMeters, type MeterSpec } from '../src/drivers/mbus/simulator/meters.js';
+import { MbusBus } from '../src/drivers/mbus/simulator/slave.js';
 import { type Figure, machineDescription, printFigures } from './report.js';
 
 // The M-Bus master on a simulated line in real time: the meter simulator's bus, characters at the baud

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
-import type { JsonValue } from '../src/actors/driver.js';
+import type { JsonValue } from '../src/drivers/contract.js';
 import { OutboxDrainer, type PublishLink } from '../src/bridge/drainer.js';
 import { ReadingWriter } from '../src/bridge/readingWriter.js';
 import { Topics } from '../src/bridge/topics.js';

@@ -11,7 +11,7 @@ import {
   parseHexBytes,
   sensorMetadata,
   uuid16,
-} from '../src/actors/ble/codec/index.js';
+} from '../src/drivers/ble/codec/index.js';
 
 // The fixed-size BLE formats from frames built here field by field (ATC1441 and pvvx, whose firmwares
 // publish no test vectors; Ruuvi beside its official vectors in ble-codec.test.ts), each refused with a

@@ -9,7 +9,7 @@ import {
   decodeAdvertisement,
   decodeBthome,
   encryptBthome,
-} from '../src/actors/ble/codec/index.js';
+} from '../src/drivers/ble/codec/index.js';
 import { describeWithVectors, readVector } from './helpers/vectors.js';
 
 // Conformance of the BLE decoders: every BTHome vector from bthome-ble's tests and the four official

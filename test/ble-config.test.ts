@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { BusRegistry } from '../src/actors/busRegistry.js';
-import { BleBusRuntime } from '../src/actors/ble/runtime.js';
-import type { HeardSensor } from '../src/actors/ble/sensors.js';
-import { DRIVERS } from '../src/actors/drivers.js';
+import { BusRegistry } from '../src/hosting/busRegistry.js';
+import { BleBusRuntime } from '../src/drivers/ble/runtime.js';
+import type { HeardSensor } from '../src/drivers/ble/sensors.js';
+import { DRIVERS } from '../src/drivers/registry.js';
 import { type DeviceConfig, parseConfig } from '../src/config/index.js';
-import { bleLineScan } from '../src/gateway/bleScan.js';
-import { BleSensorCollector } from '../src/gateway/bleSensors.js';
+import { bleLineScan } from '../src/drivers/ble/lineScan.js';
+import { BleSensorCollector } from '../src/drivers/ble/sensorDevices.js';
 import { withDiscovered } from '../src/gateway/discovered.js';
 import type { DiscoveredDevice } from '../src/persistence/index.js';
 import { systemClock } from '../src/machines/clock.js';

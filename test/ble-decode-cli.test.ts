@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeAtc, decodeBthome, decodeRuuvi, encryptBthome } from '../src/actors/ble/codec/index.js';
+import { decodeAtc, decodeBthome, decodeRuuvi, encryptBthome } from '../src/drivers/ble/codec/index.js';
 import type { CliDependencies, CliIo } from '../src/cli/io.js';
 import { runCli } from '../src/cli/run.js';
 

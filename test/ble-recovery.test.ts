@@ -1,11 +1,11 @@
 import { createActor } from 'xstate';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BusRegistry } from '../src/actors/busRegistry.js';
-import type { BusEvent, BusRuntime, JsonValue } from '../src/actors/driver.js';
-import { DRIVERS } from '../src/actors/drivers.js';
-import { AdapterWatch } from '../src/actors/ble/watchdog.js';
-import { bindSupervisorTree } from '../src/actors/supervisorActors.js';
-import type { AdapterCheck, WatchdogSettings } from '../src/machines/bleWatchdog.js';
+import { BusRegistry } from '../src/hosting/busRegistry.js';
+import type { BusEvent, BusRuntime, JsonValue } from '../src/drivers/contract.js';
+import { DRIVERS } from '../src/drivers/registry.js';
+import { AdapterWatch } from '../src/drivers/ble/watchdog.js';
+import { bindSupervisorTree } from '../src/hosting/supervisorActors.js';
+import type { AdapterCheck, WatchdogSettings } from '../src/drivers/ble/watchdogMachine.js';
 import type { GatewayNotice } from '../src/machines/notices.js';
 import { DEFAULT_DEVICE_POLICY, DEFAULT_SUPERVISOR_POLICY } from '../src/machines/policy.js';
 import { advance, simulatedClock } from './helpers/time.js';
@@ -21,7 +21,7 @@ const BUS = 'ble:hci0';
 /** The soak's watchdog: looks every 2 s, stuck after 8 s of silence, a step checked 4 s after it. */
 const WATCHDOG: WatchdogSettings = { intervalMs: 2_000, stuckAfterMs: 8_000, verifyAfterMs: 4_000 };
 const STEP_MS = 100;
-/** The adapter device's policy as the gateway configures it (src/gateway/bleSensors.ts): degraded at the first failure. */
+/** The adapter device's policy as the gateway configures it (src/drivers/ble/sensorDevices.ts): degraded at the first failure. */
 const ADAPTER_POLICY = { ...DEFAULT_DEVICE_POLICY, health: { failureThreshold: 1 } };
 
 type Clock = ReturnType<typeof simulatedClock>;

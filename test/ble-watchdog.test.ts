@@ -5,7 +5,7 @@ import {
   bleWatchdogMachine,
   diagnose,
   type WatchdogEmitted,
-} from '../src/machines/bleWatchdog.js';
+} from '../src/drivers/ble/watchdogMachine.js';
 import { advance, simulatedClock } from './helpers/time.js';
 
 // The BLE adapter watchdog as a pure machine with simulated time: checks every interval, a stuck scan

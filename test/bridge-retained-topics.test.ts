@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JsonValue } from '../src/actors/driver.js';
+import type { JsonValue } from '../src/drivers/contract.js';
 import { type DeviceHealth, freshHealth } from '../src/bridge/health.js';
 import { RetainedDeviceTopics } from '../src/bridge/retainedDeviceTopics.js';
 import { Topics } from '../src/bridge/topics.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DaliBus, FakeHidEnumerator } from '../src/actors/dali/simulator/index.js';
+import { DaliBus, FakeHidEnumerator } from '../src/drivers/dali/simulator/index.js';
 import { RequestHandler } from '../src/bridge/requestHandler.js';
 import { parseRequest } from '../src/bridge/requests.js';
-import { injectSimulationFault } from '../src/bridge/simulationFaults.js';
+import { injectSimulationFault } from '../src/drivers/dali/simulationFaults.js';
 import { type DeviceConfig, parseConfig } from '../src/config/index.js';
 
 // `simulation/fault`: the chaos soak's (and a demo's) way to pull the in-process fake hasseb stick or

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { BusLock } from '../src/actors/busLock.js';
+import { BusLock } from '../src/drivers/shared/busLock.js';
 
 // The lock every bus runtime serialises its conversations with. What matters after a stuck holder: the
 // callers that give up while waiting leave at once, never touch the bus later, and leave nothing behind.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/index.js';
-import { daliAdapterDevices, DaliReplugRescan } from '../src/gateway/daliAdapters.js';
+import { daliAdapterDevices, DaliReplugRescan } from '../src/drivers/dali/adapterDevices.js';
 import type { GatewayNotice } from '../src/machines/notices.js';
 
 const config = parseConfig(

@@ -40,7 +40,7 @@ import {
   type SimpleGearCommand,
   specialCommand,
   terminate,
-} from '../src/actors/dali/codec/index.js';
+} from '../src/drivers/dali/codec/index.js';
 import { readVector, describeWithVectors } from './helpers/vectors.js';
 
 // The DALI codec against python-dali's hasseb driver (the shared vectors: forward frames and the 10-byte

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeDaliBytes, parseHex } from '../src/actors/dali/codec/index.js';
+import { decodeDaliBytes, parseHex } from '../src/drivers/dali/codec/index.js';
 import { decodeCommand } from '../src/cli/decode.js';
 import type { CliDependencies, CliIo } from '../src/cli/io.js';
 import { runCli } from '../src/cli/run.js';

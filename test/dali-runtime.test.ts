@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BusEvent, JsonValue } from '../src/actors/driver.js';
-import { DaliBusRuntime } from '../src/actors/dali/runtime.js';
-import { DaliBus, FakeHidEnumerator, type FakeHassebStick } from '../src/actors/dali/simulator/index.js';
+import type { BusEvent, JsonValue } from '../src/drivers/contract.js';
+import { DaliBusRuntime } from '../src/drivers/dali/runtime.js';
+import { DaliBus, FakeHidEnumerator, type FakeHassebStick } from '../src/drivers/dali/simulator/index.js';
 
 // The DALI runtime against the fake hasseb adapter (there is no /dev/uhid to make a real HID device):
 // real report bytes, sequence numbers and a virtual bus of lamps behind the HidTransport seam.

@@ -25,15 +25,15 @@ import {
   shortAddress,
   specialCommand,
   terminate,
-} from '../src/actors/dali/codec/index.js';
-import { HASSEB_PRODUCT_ID, HASSEB_VENDOR_ID } from '../src/actors/dali/hidTransport.js';
+} from '../src/drivers/dali/codec/index.js';
+import { HASSEB_PRODUCT_ID, HASSEB_VENDOR_ID } from '../src/drivers/dali/hidTransport.js';
 import {
   DaliBus,
   defaultGear,
   FakeHassebAdapter,
   FakeHidEnumerator,
   type GearSpec,
-} from '../src/actors/dali/simulator/index.js';
+} from '../src/drivers/dali/simulator/index.js';
 
 // The virtual DALI bus and the fake hasseb on it, driven the way the bus runtime will drive them: OUT
 // reports through the HidTransport, IN reports matched to their sequence number. The bus model is also

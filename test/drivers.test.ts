@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { invalidCommand } from '../src/actors/drivers.js';
+import { invalidCommand } from '../src/drivers/registry.js';
 
 describe('driver command checks', () => {
   it('accepts the fields a simulated light knows, within range', () => {

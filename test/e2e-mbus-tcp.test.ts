@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { MbusSimulator } from '../src/actors/mbus/simulator/simulator.js';
+import { MbusSimulator } from '../src/drivers/mbus/simulator/simulator.js';
 import { GatewayRig, gapsIn, readingSeqs, Subscriber } from './helpers/gatewayRig.js';
 import { describeWithMosquitto, Mosquitto } from './helpers/mosquitto.js';
 

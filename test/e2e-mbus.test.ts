@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { socatAvailable } from '../src/actors/mbus/simulator/pty.js';
-import { MbusSimulator } from '../src/actors/mbus/simulator/simulator.js';
+import { socatAvailable } from '../src/drivers/mbus/simulator/pty.js';
+import { MbusSimulator } from '../src/drivers/mbus/simulator/simulator.js';
 import { GatewayRig, gapsIn, readingSeqs, Subscriber } from './helpers/gatewayRig.js';
 import { describeWithMosquitto, Mosquitto } from './helpers/mosquitto.js';
 

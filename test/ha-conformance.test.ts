@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JsonValue } from '../src/actors/driver.js';
-import { simulatedDaliAdapters } from '../src/actors/dali/openBus.js';
-import { decodeTelegram } from '../src/actors/mbus/codec/index.js';
-import { meterReading, meterTimePoint } from '../src/actors/mbus/readings.js';
-import { SensorDecoder } from '../src/actors/ble/sensors.js';
-import { encodePvvx } from '../src/actors/ble/simulator/encode.js';
+import type { JsonValue } from '../src/drivers/contract.js';
+import { simulatedDaliAdapters } from '../src/drivers/dali/openBus.js';
+import { decodeTelegram } from '../src/drivers/mbus/codec/index.js';
+import { meterReading, meterTimePoint } from '../src/drivers/mbus/readings.js';
+import { SensorDecoder } from '../src/drivers/ble/sensors.js';
+import { encodePvvx } from '../src/drivers/ble/simulator/encode.js';
 import { demoConfig } from '../src/config/demo.js';
 import { withDiscovered } from '../src/gateway/discovered.js';
 import { type DeviceConfig, type FieldbridgeConfig, parseConfig } from '../src/config/index.js';

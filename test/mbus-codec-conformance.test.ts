@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { MbusError } from '../src/actors/mbus/codec/errors.js';
-import { parseHex } from '../src/actors/mbus/codec/frames.js';
-import { decodeTelegram } from '../src/actors/mbus/codec/telegram.js';
-import type { MbusRecord, MbusTelegram } from '../src/actors/mbus/codec/types.js';
+import { MbusError } from '../src/drivers/mbus/codec/errors.js';
+import { parseHex } from '../src/drivers/mbus/codec/frames.js';
+import { decodeTelegram } from '../src/drivers/mbus/codec/telegram.js';
+import type { MbusRecord, MbusTelegram } from '../src/drivers/mbus/codec/types.js';
 import { describeWithVectors, vectorFiles } from './helpers/vectors.js';
 
 // libmbus's own test frames, decoded and compared with what libmbus printed for them: the .norm.xml

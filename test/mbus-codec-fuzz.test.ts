@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MbusError } from '../src/actors/mbus/codec/errors.js';
+import { MbusError } from '../src/drivers/mbus/codec/errors.js';
 import { errorText } from '../src/errorText.js';
-import { encodeFrame, parseHex } from '../src/actors/mbus/codec/frames.js';
-import { decodeTelegram, telegramJson } from '../src/actors/mbus/codec/telegram.js';
+import { encodeFrame, parseHex } from '../src/drivers/mbus/codec/frames.js';
+import { decodeTelegram, telegramJson } from '../src/drivers/mbus/codec/telegram.js';
 import { VECTORS_DIR } from './helpers/vectors.js';
-import { seededRandom } from '../src/actors/simulated/random.js';
+import { seededRandom } from '../src/drivers/simulated/random.js';
 
 // Whatever arrives on the serial line, decodeTelegram answers with a telegram or an MbusError: never a
 // TypeError, a RangeError, a hang or an undecodable JSON. Four kinds of input, from a seeded PRNG so a

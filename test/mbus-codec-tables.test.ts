@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { MbusError } from '../src/actors/mbus/codec/errors.js';
-import { encodeFrame, parseHex } from '../src/actors/mbus/codec/frames.js';
-import { decodeTelegram, telegramJson } from '../src/actors/mbus/codec/telegram.js';
-import type { MbusRecord, MbusTelegram } from '../src/actors/mbus/codec/types.js';
+import { MbusError } from '../src/drivers/mbus/codec/errors.js';
+import { encodeFrame, parseHex } from '../src/drivers/mbus/codec/frames.js';
+import { decodeTelegram, telegramJson } from '../src/drivers/mbus/codec/telegram.js';
+import type { MbusRecord, MbusTelegram } from '../src/drivers/mbus/codec/types.js';
 
 // The application-layer decoder on hand-made telegrams, continued from mbus-codec.test.ts: the VIF
 // tables, the fixed data structure, application errors and the JSON form.

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { MbusError } from '../src/actors/mbus/codec/errors.js';
-import { encodeFrame } from '../src/actors/mbus/codec/frames.js';
-import { decodeTelegram } from '../src/actors/mbus/codec/telegram.js';
-import type { MbusRecord, MbusTelegram } from '../src/actors/mbus/codec/types.js';
+import { MbusError } from '../src/drivers/mbus/codec/errors.js';
+import { encodeFrame } from '../src/drivers/mbus/codec/frames.js';
+import { decodeTelegram } from '../src/drivers/mbus/codec/telegram.js';
+import type { MbusRecord, MbusTelegram } from '../src/drivers/mbus/codec/types.js';
 
 // The application-layer decoder on hand-made telegrams: one feature per test, so a failure names what
 // broke. libmbus's real frames are in mbus-codec-conformance.test.ts.

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { LONG_START } from '../src/actors/mbus/codec/frames.js';
-import { MbusMaster } from '../src/actors/mbus/master.js';
-import { scanSecondary } from '../src/actors/mbus/scan.js';
-import { SimulatedLineLink } from '../src/actors/mbus/simulator/lineLink.js';
-import { defaultMeters, type MeterSpec } from '../src/actors/mbus/simulator/meters.js';
-import { MbusBus } from '../src/actors/mbus/simulator/slave.js';
+import { LONG_START } from '../src/drivers/mbus/codec/frames.js';
+import { MbusMaster } from '../src/drivers/mbus/master.js';
+import { scanSecondary } from '../src/drivers/mbus/scan.js';
+import { SimulatedLineLink } from '../src/drivers/mbus/simulator/lineLink.js';
+import { defaultMeters, type MeterSpec } from '../src/drivers/mbus/simulator/meters.js';
+import { MbusBus } from '../src/drivers/mbus/simulator/slave.js';
 
 // Collisions as a real bus has them, against the master and the secondary scan: meters answer a
 // wildcard select at their own moments inside the answer window, so the master mostly hears E5 E5 E5 one

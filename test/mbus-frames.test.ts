@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { MbusError } from '../src/actors/mbus/codec/errors.js';
+import { MbusError } from '../src/drivers/mbus/codec/errors.js';
 import {
   encodeFrame,
   FrameAssembler,
   formatHex,
   parseFrame,
   parseHex,
-} from '../src/actors/mbus/codec/frames.js';
+} from '../src/drivers/mbus/codec/frames.js';
 import {
   applicationReset,
   formatSecondaryAddress,
@@ -17,7 +17,7 @@ import {
   selectSecondary,
   setPrimaryAddress,
   sndNke,
-} from '../src/actors/mbus/codec/master.js';
+} from '../src/drivers/mbus/codec/master.js';
 import { describeWithVectors, readVector } from './helpers/vectors.js';
 
 function errorCode(action: () => unknown): string {

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MbusBusRuntime } from '../src/actors/mbus/runtime.js';
-import { defaultMeters } from '../src/actors/mbus/simulator/meters.js';
-import { socatAvailable } from '../src/actors/mbus/simulator/pty.js';
-import { MbusSimulator } from '../src/actors/mbus/simulator/simulator.js';
+import { MbusBusRuntime } from '../src/drivers/mbus/runtime.js';
+import { defaultMeters } from '../src/drivers/mbus/simulator/meters.js';
+import { socatAvailable } from '../src/drivers/mbus/simulator/pty.js';
+import { MbusSimulator } from '../src/drivers/mbus/simulator/simulator.js';
 
 // A Node process held up (CPU load, a long synchronous task) must not cut a meter's answer short: the
 // meter's characters keep coming at the baud rate into the port while the event loop is stuck, and the

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { answerWindowMs, parseFrame, wireTimeMs } from '../src/actors/mbus/codec/frames.js';
-import { reqUd2, selectSecondary } from '../src/actors/mbus/codec/master.js';
-import { parseSimulatorConfig } from '../src/actors/mbus/simulator/config.js';
-import { SimulatedLine } from '../src/actors/mbus/simulator/line.js';
-import { defaultMeters, type MeterSpec } from '../src/actors/mbus/simulator/meters.js';
-import { type BusOptions, MbusBus } from '../src/actors/mbus/simulator/slave.js';
+import { answerWindowMs, parseFrame, wireTimeMs } from '../src/drivers/mbus/codec/frames.js';
+import { reqUd2, selectSecondary } from '../src/drivers/mbus/codec/master.js';
+import { parseSimulatorConfig } from '../src/drivers/mbus/simulator/config.js';
+import { SimulatedLine } from '../src/drivers/mbus/simulator/line.js';
+import { defaultMeters, type MeterSpec } from '../src/drivers/mbus/simulator/meters.js';
+import { type BusOptions, MbusBus } from '../src/drivers/mbus/simulator/slave.js';
 
 // The simulator's wire as a real M-Bus segment has it: each meter answers at its own moment inside the
 // window EN 13757-2 permits, so a wildcard select gets E5s one after another (or overlapping ones merged

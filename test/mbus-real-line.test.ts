@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { FrameAssembler, wireTimeMs } from '../src/actors/mbus/codec/frames.js';
-import { MbusMaster } from '../src/actors/mbus/master.js';
-import { scanSecondary } from '../src/actors/mbus/scan.js';
-import type { ByteLink } from '../src/actors/mbus/serialLink.js';
-import { SimulatedLineLink } from '../src/actors/mbus/simulator/lineLink.js';
-import { defaultMeters, type MeterSpec } from '../src/actors/mbus/simulator/meters.js';
-import { MbusBus } from '../src/actors/mbus/simulator/slave.js';
+import { FrameAssembler, wireTimeMs } from '../src/drivers/mbus/codec/frames.js';
+import { MbusMaster } from '../src/drivers/mbus/master.js';
+import { scanSecondary } from '../src/drivers/mbus/scan.js';
+import type { ByteLink } from '../src/drivers/mbus/serialLink.js';
+import { SimulatedLineLink } from '../src/drivers/mbus/simulator/lineLink.js';
+import { defaultMeters, type MeterSpec } from '../src/drivers/mbus/simulator/meters.js';
+import { MbusBus } from '../src/drivers/mbus/simulator/slave.js';
 
 // What real lines do that the simulator's own wire does not: level converters that echo the request
 // (the echo comes back through the receiver, after the write has drained), meters that take most of

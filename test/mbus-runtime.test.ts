@@ -2,15 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { BusEvent } from '../src/actors/driver.js';
-import { sndNke } from '../src/actors/mbus/codec/master.js';
-import { MbusMaster } from '../src/actors/mbus/master.js';
-import { MbusBusRuntime } from '../src/actors/mbus/runtime.js';
-import { type ByteLink, openSerialLink } from '../src/actors/mbus/serialLink.js';
-import { socatAvailable } from '../src/actors/mbus/simulator/pty.js';
-import { defaultMeters } from '../src/actors/mbus/simulator/meters.js';
-import { MbusSimulator } from '../src/actors/mbus/simulator/simulator.js';
-import type { MeterReading } from '../src/actors/mbus/readings.js';
+import type { BusEvent } from '../src/drivers/contract.js';
+import { sndNke } from '../src/drivers/mbus/codec/master.js';
+import { MbusMaster } from '../src/drivers/mbus/master.js';
+import { MbusBusRuntime } from '../src/drivers/mbus/runtime.js';
+import { type ByteLink, openSerialLink } from '../src/drivers/mbus/serialLink.js';
+import { socatAvailable } from '../src/drivers/mbus/simulator/pty.js';
+import { defaultMeters } from '../src/drivers/mbus/simulator/meters.js';
+import { MbusSimulator } from '../src/drivers/mbus/simulator/simulator.js';
+import type { MeterReading } from '../src/drivers/mbus/readings.js';
 
 // The serial master and the bus runtime against the meter simulator on a real socat pty pair: the
 // same serial path (8E1, exclusive open, reads, port loss) a USB level converter takes.

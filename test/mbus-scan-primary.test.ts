@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseFrame } from '../src/actors/mbus/codec/frames.js';
-import { C_FIELD } from '../src/actors/mbus/codec/master.js';
-import { MbusMaster } from '../src/actors/mbus/master.js';
-import { MbusBusRuntime } from '../src/actors/mbus/runtime.js';
-import { scanPrimary } from '../src/actors/mbus/scan.js';
-import { SimulatedLineLink } from '../src/actors/mbus/simulator/lineLink.js';
-import { defaultMeters } from '../src/actors/mbus/simulator/meters.js';
-import { MbusBus } from '../src/actors/mbus/simulator/slave.js';
+import { parseFrame } from '../src/drivers/mbus/codec/frames.js';
+import { C_FIELD } from '../src/drivers/mbus/codec/master.js';
+import { MbusMaster } from '../src/drivers/mbus/master.js';
+import { MbusBusRuntime } from '../src/drivers/mbus/runtime.js';
+import { scanPrimary } from '../src/drivers/mbus/scan.js';
+import { SimulatedLineLink } from '../src/drivers/mbus/simulator/lineLink.js';
+import { defaultMeters } from '../src/drivers/mbus/simulator/meters.js';
+import { MbusBus } from '../src/drivers/mbus/simulator/slave.js';
 
 // A primary scan as fast as the line allows: one SND_NKE per address (a second only when the answer
 // was garbled), and meters already known keep being read while a long scan runs.

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DRIVERS } from '../src/actors/drivers.js';
-import type { BusRuntime } from '../src/actors/driver.js';
-import { simulatedMbusSegments } from '../src/actors/mbus/openBus.js';
-import type { MeterReading } from '../src/actors/mbus/readings.js';
+import { DRIVERS } from '../src/drivers/registry.js';
+import type { BusRuntime } from '../src/drivers/contract.js';
+import { simulatedMbusSegments } from '../src/drivers/mbus/openBus.js';
+import type { MeterReading } from '../src/drivers/mbus/readings.js';
 import { type DeviceConfig, deviceBus, parseConfig } from '../src/config/index.js';
 import { systemClock } from '../src/machines/clock.js';
 

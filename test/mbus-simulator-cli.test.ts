@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config/errors.js';
-import { parseSimulatorConfig } from '../src/actors/mbus/simulator/config.js';
-import { socatAvailable } from '../src/actors/mbus/simulator/pty.js';
+import { parseSimulatorConfig } from '../src/drivers/mbus/simulator/config.js';
+import { socatAvailable } from '../src/drivers/mbus/simulator/pty.js';
 import { runCli } from '../src/cli/run.js';
 import { GatewayProcess } from './helpers/process.js';
 

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FrameAssembler } from '../src/actors/mbus/codec/frames.js';
-import { reqUd2, sndNke } from '../src/actors/mbus/codec/master.js';
-import { decodeTelegram } from '../src/actors/mbus/codec/telegram.js';
-import { socatAvailable } from '../src/actors/mbus/simulator/pty.js';
-import { MbusSimulator } from '../src/actors/mbus/simulator/simulator.js';
+import { FrameAssembler } from '../src/drivers/mbus/codec/frames.js';
+import { reqUd2, sndNke } from '../src/drivers/mbus/codec/master.js';
+import { decodeTelegram } from '../src/drivers/mbus/codec/telegram.js';
+import { socatAvailable } from '../src/drivers/mbus/simulator/pty.js';
+import { MbusSimulator } from '../src/drivers/mbus/simulator/simulator.js';
 import { createSimulateCommand, type SimulateRuntime } from '../src/cli/simulate.js';
 import type { CliCommand } from '../src/cli/io.js';
 

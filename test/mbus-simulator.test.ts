@@ -1,20 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { MbusError } from '../src/actors/mbus/codec/errors.js';
-import { encodeFrame, parseFrame } from '../src/actors/mbus/codec/frames.js';
+import { MbusError } from '../src/drivers/mbus/codec/errors.js';
+import { encodeFrame, parseFrame } from '../src/drivers/mbus/codec/frames.js';
 import {
   applicationReset,
   reqUd2,
   selectSecondary,
   setPrimaryAddress,
   sndNke,
-} from '../src/actors/mbus/codec/master.js';
-import { decodeTelegram } from '../src/actors/mbus/codec/telegram.js';
-import type { MbusRecord } from '../src/actors/mbus/codec/types.js';
-import { ControlError, parseControlCommand } from '../src/actors/mbus/simulator/control.js';
-import { collide, corruptReply } from '../src/actors/mbus/simulator/faults.js';
-import { defaultMeters, manufacturerCode, type MeterSpec } from '../src/actors/mbus/simulator/meters.js';
-import { type BusOptions, MbusBus } from '../src/actors/mbus/simulator/slave.js';
-import { encodeRecord } from '../src/actors/mbus/simulator/telegram.js';
+} from '../src/drivers/mbus/codec/master.js';
+import { decodeTelegram } from '../src/drivers/mbus/codec/telegram.js';
+import type { MbusRecord } from '../src/drivers/mbus/codec/types.js';
+import { ControlError, parseControlCommand } from '../src/drivers/mbus/simulator/control.js';
+import { collide, corruptReply } from '../src/drivers/mbus/simulator/faults.js';
+import { defaultMeters, manufacturerCode, type MeterSpec } from '../src/drivers/mbus/simulator/meters.js';
+import { type BusOptions, MbusBus } from '../src/drivers/mbus/simulator/slave.js';
+import { encodeRecord } from '../src/drivers/mbus/simulator/telegram.js';
 
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
 const HOUR = 3_600_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DbusCallStats } from '../src/actors/ble/dbus/stats.js';
+import { DbusCallStats } from '../src/drivers/ble/dbus/stats.js';
 import { GatewayMetrics } from '../src/http/index.js';
 
 // How the BLE driver's D-Bus call figures reach /metrics: the gateway listens to the stats and feeds

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type BusSnapshotPort, busSnapshotKey, snapshotPortOf } from '../src/actors/snapshotPort.js';
+import { type BusSnapshotPort, busSnapshotKey, snapshotPortOf } from '../src/hosting/snapshotPort.js';
 import { captureLogs, type LogCapture } from '../src/logging/index.js';
 import { BUS_SNAPSHOT_VERSION } from '../src/machines/busSupervisor.js';
 import { DEFAULT_COMMANDS } from '../src/machines/policy.js';

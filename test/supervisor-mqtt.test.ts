@@ -1,7 +1,7 @@
 import { createActor } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { BusRegistry } from '../src/actors/busRegistry.js';
-import { bindSupervisorTree } from '../src/actors/supervisorActors.js';
+import { BusRegistry } from '../src/hosting/busRegistry.js';
+import { bindSupervisorTree } from '../src/hosting/supervisorActors.js';
 import type { GatewayNotice } from '../src/machines/notices.js';
 import { DEFAULT_SUPERVISOR_POLICY } from '../src/machines/policy.js';
 import { advance, simulatedClock } from './helpers/time.js';

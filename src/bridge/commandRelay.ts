@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { JsonValue } from '../actors/driver.js';
+import type { JsonValue } from '../drivers/contract.js';
 import type { DeviceConfig } from '../config/index.js';
 import { BurstLog, type Logger } from '../logging/index.js';
 import type { CommandResultNotice } from '../machines/notices.js';

@@ -1,5 +1,5 @@
-import { invalidCommand } from '../actors/drivers.js';
-import type { JsonValue } from '../actors/driver.js';
+import { invalidCommand } from '../drivers/registry.js';
+import type { JsonValue } from '../drivers/contract.js';
 import type { DeviceConfig } from '../config/index.js';
 import { parseDeviceCommand, type Parsed, type Transaction } from './requests.js';
 

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../actors/driver.js';
+import type { JsonValue } from '../drivers/contract.js';
 import type { DeviceConfig } from '../config/index.js';
 import type { DeviceStatusNotice } from '../machines/notices.js';
 import type { Persistence } from '../persistence/index.js';

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../actors/driver.js';
+import type { JsonValue } from '../drivers/contract.js';
 import type { DeviceConfig, FieldbridgeConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
 import { DiscoveryTracker } from './discoveryTracker.js';

@@ -1,4 +1,4 @@
-import { DRIVERS, type DeviceValues } from '../actors/drivers.js';
+import { DRIVERS, type DeviceValues } from '../drivers/registry.js';
 import type { DeviceConfig } from '../config/index.js';
 import {
   bridgeDiscovery,

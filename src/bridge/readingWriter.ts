@@ -1,4 +1,4 @@
-import type { JsonValue } from '../actors/driver.js';
+import type { JsonValue } from '../drivers/contract.js';
 import { getLogger, RepeatedFailureLog } from '../logging/index.js';
 import type { OutboxDraft, Persistence } from '../persistence/index.js';
 import type { Topics } from './topics.js';

@@ -1,4 +1,4 @@
-import { recoveryStepsFor } from '../actors/drivers.js';
+import { recoveryStepsFor } from '../drivers/registry.js';
 import type { DeviceConfig } from '../config/index.js';
 import { closestMatch } from '../config/suggest.js';
 import { configureLogging, currentLoggingOptions } from '../logging/index.js';
@@ -11,7 +11,7 @@ import {
   okResponse,
   parseRequest,
 } from './requests.js';
-import { injectSimulationFault } from './simulationFaults.js';
+import { injectSimulationFault } from '../drivers/dali/simulationFaults.js';
 
 // Answers `<base>/bridge/request/<name>`: every request is checked (requests.ts), then acted on.
 // Requests that start work in the actors (restart, recover, power_cycle) answer "ok" once the work

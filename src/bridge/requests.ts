@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MBUS_SCAN_MODES } from '../config/index.js';
 import { closestMatch } from '../config/suggest.js';
 import { LOG_LEVELS } from '../logging/index.js';
-import { MAX_POWER_CUT_MS, SIMULATION_FAULTS } from './simulationFaults.js';
+import { MAX_POWER_CUT_MS, SIMULATION_FAULTS } from '../drivers/dali/simulationFaults.js';
 import { errorText } from '../errorText.js';
 
 // Bridge requests (`<base>/bridge/request/<name>`) and device commands (`<base>/<id>/set|get`) arrive
@@ -48,7 +48,7 @@ const REQUEST_SCHEMAS = {
   }),
   'queue/stats': z.strictObject({ transaction }),
   'config/reload': z.strictObject({ transaction }),
-  /** Faults for a simulated DALI adapter (simulationFaults.ts): the soak and demos, never hardware. */
+  /** Faults for a simulated DALI adapter (src/drivers/dali/simulationFaults.ts): the soak and demos, never hardware. */
   'simulation/fault': z.strictObject({
     driver: z.enum(['dali']),
     fault: z.enum(SIMULATION_FAULTS),

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../actors/driver.js';
+import type { JsonValue } from '../drivers/contract.js';
 import type { DeviceStatus } from '../machines/notices.js';
 import type { Persistence, StoredDeviceState } from '../persistence/index.js';
 import type { DeviceHealth } from './health.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DRIVERS } from '../actors/drivers.js';
-import type { JsonValue } from '../actors/driver.js';
+import { DRIVERS } from '../drivers/registry.js';
+import type { JsonValue } from '../drivers/contract.js';
 import type { DeviceConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
 import type { RootEvent } from '../machines/rootSupervisor.js';

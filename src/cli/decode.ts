@@ -8,11 +8,11 @@ import {
   decodeBthome,
   decodeRuuvi,
   parseHexBytes,
-} from '../actors/ble/codec/index.js';
-import { DaliError, decodeDaliBytes, parseHex as parseDaliHex } from '../actors/dali/codec/index.js';
-import { MbusError } from '../actors/mbus/codec/errors.js';
-import { parseHex } from '../actors/mbus/codec/frames.js';
-import { decodeTelegram, telegramJson } from '../actors/mbus/codec/telegram.js';
+} from '../drivers/ble/codec/index.js';
+import { DaliError, decodeDaliBytes, parseHex as parseDaliHex } from '../drivers/dali/codec/index.js';
+import { MbusError } from '../drivers/mbus/codec/errors.js';
+import { parseHex } from '../drivers/mbus/codec/frames.js';
+import { decodeTelegram, telegramJson } from '../drivers/mbus/codec/telegram.js';
 import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
 import { errorText } from '../errorText.js';
 

@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { findDbusDaemon } from '../actors/ble/simulator/daemon.js';
+import { findDbusDaemon } from '../drivers/ble/simulator/daemon.js';
 import { DEMO_EMBEDDED_PORT, type DemoBroker, type DemoEnvironment } from '../config/demo.js';
 import { UsageError } from './io.js';
 

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { ConfigError, formatProblems } from '../config/errors.js';
-import type { SimulatorFileConfig } from '../actors/mbus/simulator/config.js';
-import type { Faults } from '../actors/mbus/simulator/faults.js';
-import type { MbusSimulatorOptions } from '../actors/mbus/simulator/simulator.js';
-import { BLUEZ_USAGE, runBluezSimulate } from '../actors/ble/simulator/cli.js';
+import type { SimulatorFileConfig } from '../drivers/mbus/simulator/config.js';
+import type { Faults } from '../drivers/mbus/simulator/faults.js';
+import type { MbusSimulatorOptions } from '../drivers/mbus/simulator/simulator.js';
+import { BLUEZ_USAGE, runBluezSimulate } from '../drivers/ble/simulator/cli.js';
 import { parseCommandArgs } from './args.js';
 import { runInteractively } from './interactive.js';
 import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './io.js';
@@ -145,8 +145,8 @@ export function createSimulateCommand(runtime: SimulateRuntime = processRuntime)
       if (slowMs !== undefined) faults.slowMs = slowMs;
 
       // Loaded on demand: the other commands and --help load none of the simulator (nor serialport).
-      const { loadSimulatorConfig } = await import('../actors/mbus/simulator/config.js');
-      const { defaultMeters } = await import('../actors/mbus/simulator/meters.js');
+      const { loadSimulatorConfig } = await import('../drivers/mbus/simulator/config.js');
+      const { defaultMeters } = await import('../drivers/mbus/simulator/meters.js');
       let file: SimulatorFileConfig = { faults: {} };
       if (options.config !== undefined) {
         const path = resolve(io.cwd, options.config);
@@ -184,7 +184,7 @@ export function createSimulateCommand(runtime: SimulateRuntime = processRuntime)
 type ServeOptions = Omit<MbusSimulatorOptions, 'log'>;
 
 async function serve(io: CliIo, runtime: SimulateRuntime, options: ServeOptions): Promise<number> {
-  const { MbusSimulator } = await import('../actors/mbus/simulator/simulator.js');
+  const { MbusSimulator } = await import('../drivers/mbus/simulator/simulator.js');
   const log = (line: string) => {
     for (const part of line.split('\n')) io.stdout.write(`${timestamp()} mbus-sim: ${part}\n`);
   };

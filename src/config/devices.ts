@@ -2,7 +2,7 @@
 // filled in, and simulated ones their complete `simulation` block, so consumers never re-derive them.
 
 import { z } from 'zod';
-import { bleWatchdogSchema, dbusAddress } from './bleLines.js';
+import { bleWatchdogSchema, dbusAddress } from '../drivers/ble/lineConfig.js';
 import { deviceTuningOverrides } from './device-defaults.js';
 import {
   bindKey,
@@ -19,7 +19,7 @@ import {
   wholeNumber,
 } from './fields.js';
 import { listAlternatives } from './suggest.js';
-import { mbusPort } from './mbusPort.js';
+import { mbusPort } from '../drivers/mbus/portConfig.js';
 
 export const DRIVER_NAMES = ['mbus', 'dali', 'ble', 'simulated'] as const;
 export type DriverName = (typeof DRIVER_NAMES)[number];

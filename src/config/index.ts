@@ -2,7 +2,7 @@
 
 export type { DriverName } from './devices.js';
 export { deviceSchema, DRIVER_NAMES, MBUS_BAUD_RATES } from './devices.js';
-export { MBUS_SCAN_MODES, type MbusScanMode } from './mbusBuses.js';
+export { MBUS_SCAN_MODES, type MbusScanMode } from '../drivers/mbus/lineConfig.js';
 export type { Environment } from './env.js';
 export { ConfigError, type ConfigProblem, formatProblems } from './errors.js';
 export { defaultConfig, loadConfigFile, parseConfig } from './load.js';

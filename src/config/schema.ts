@@ -4,9 +4,9 @@
 import { z } from 'zod';
 import { deviceDefaultsSection } from './device-defaults.js';
 import { deviceSchema } from './devices.js';
-import { bleSection } from './bleLines.js';
-import { daliSection } from './daliLines.js';
-import { mbusSection } from './mbusBuses.js';
+import { bleSection } from '../drivers/ble/lineConfig.js';
+import { daliSection } from '../drivers/dali/lineConfig.js';
+import { mbusSection } from '../drivers/mbus/lineConfig.js';
 import { checkCrossSectionRules } from './rules.js';
 import {
   healthSection,

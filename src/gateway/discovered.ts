@@ -1,8 +1,8 @@
-import type { FoundMeter } from '../actors/mbus/scan.js';
+import type { FoundMeter } from '../drivers/mbus/scan.js';
 import { deviceSchema, type DeviceConfig, type FieldbridgeConfig } from '../config/index.js';
 import type { DiscoveredDevice } from '../persistence/index.js';
-import { bleAdapterDevices, sameBleSensor } from './bleSensors.js';
-import { daliAdapterDevices } from './daliAdapters.js';
+import { bleAdapterDevices, sameBleSensor } from '../drivers/ble/sensorDevices.js';
+import { daliAdapterDevices } from '../drivers/dali/adapterDevices.js';
 import { freeId } from './scans.js';
 
 // The devices the gateway runs = the config file's devices + the devices scans found (kept in the

@@ -1,5 +1,5 @@
 import type { AnyActorRef } from 'xstate';
-import { bluezCallStats } from '../actors/ble/dbus/stats.js';
+import { bluezCallStats } from '../drivers/ble/dbus/stats.js';
 import type { FieldbridgeConfig } from '../config/index.js';
 import {
   type GatewayAbout,

@@ -1,16 +1,16 @@
-import type { BusRegistry } from '../actors/busRegistry.js';
+import type { BusRegistry } from '../hosting/busRegistry.js';
 import type { FieldbridgeConfig, MbusScanMode } from '../config/index.js';
 import { getLogger } from '../logging/index.js';
 import type { DiscoveredDevice } from '../persistence/index.js';
-import { bleLineScan } from './bleScan.js';
-import { daliLineScan } from './daliScan.js';
-import { mbusLineScan } from './mbusScan.js';
+import { bleLineScan } from '../drivers/ble/lineScan.js';
+import { daliLineScan } from '../drivers/dali/lineScan.js';
+import { mbusLineScan } from '../drivers/mbus/lineScan.js';
 import { errorText } from '../errorText.js';
 
 // Bus scans (`<base>/bridge/request/scan`, and `scan_on_start` of the `mbus`/`dali` lines): a scan runs
 // on the line's running bus when lights or meters on it are already in use (so the scan and their
 // traffic take turns), or on a port opened just for the scan. What it finds is stored and becomes
-// devices at once. Each driver says how its lines are named and scanned (mbusScan.ts, daliScan.ts);
+// devices at once. Each driver says how its lines are named and scanned (drivers/mbus/lineScan.ts, drivers/dali/lineScan.ts);
 // this file is what they share: one scan per line at a time, timing, logging and the answer.
 
 export interface ScanRequest {

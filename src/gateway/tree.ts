@@ -1,5 +1,5 @@
-import { BusRegistry } from '../actors/busRegistry.js';
-import { DRIVERS, recoveryStepsFor } from '../actors/drivers.js';
+import { BusRegistry } from '../hosting/busRegistry.js';
+import { DRIVERS, recoveryStepsFor } from '../drivers/registry.js';
 import {
   type DeviceConfig,
   deviceBus,

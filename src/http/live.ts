@@ -1,4 +1,4 @@
-import type { JsonValue } from '../actors/driver.js';
+import type { JsonValue } from '../drivers/contract.js';
 import type { GatewayNotice } from '../machines/notices.js';
 import type { QueueStats } from './metrics.js';
 import { type DeviceState, type TreeSource, treeView } from './state.js';

@@ -42,10 +42,10 @@ import { errorText } from '../errorText.js';
 // recovery ladder when the device goes offline, stays degraded or its driver's watchdog asks, one step
 // at a time per bus; once the device shows a step helped, the ladder starts over for the next trouble. I/O
 // (opening the bus, watching it, recovery steps) is in invoked actors bound by
-// src/actors/supervisorActors.ts; notices leave through the system's outlet (outlet.ts). The data and
+// src/hosting/supervisorActors.ts; notices leave through the system's outlet (outlet.ts). The data and
 // decisions are in busSupervisorModel.ts, the starting and stopping of children in busSupervisorChildren.ts,
 // the ends of a recovery step in busSupervisorRecovery.ts. A snapshot of it (with its devices') is
-// persisted and restored by src/actors/supervisorActors.ts; `RESUME` then re-arms its timers.
+// persisted and restored by src/hosting/supervisorActors.ts; `RESUME` then re-arms its timers.
 
 /**
  * Bumped whenever a change makes older persisted snapshots of a bus supervisor unusable.

@@ -1,4 +1,4 @@
-import type { JsonValue, RecoveryStepSpec } from '../actors/driver.js';
+import type { JsonValue, RecoveryStepSpec } from '../drivers/contract.js';
 import type { ConnectionEvent } from './connectionModel.js';
 import { climb, FRESH_LADDER, type LadderState, resetLadder } from './ladder.js';
 import type { CommandResultNotice, DeviceNotice, DeviceStatus, SupervisorNotice } from './notices.js';

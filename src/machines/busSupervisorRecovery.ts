@@ -1,4 +1,4 @@
-import { RESTART_ACTOR_STEP } from '../actors/driver.js';
+import { RESTART_ACTOR_STEP } from '../drivers/contract.js';
 import type { ChildControl } from './busSupervisorChildren.js';
 import {
   type BusSupervisorContext,

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../actors/driver.js';
+import type { JsonValue } from '../drivers/contract.js';
 
 // The per-device command queue as plain data in the machine's context, so it is persisted with the
 // snapshot and survives a restart of the gateway. Pure functions only: the machine decides when.

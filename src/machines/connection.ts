@@ -33,7 +33,7 @@ import { errorText } from '../errorText.js';
 //   backoff, the health counters and the hand-off to the supervisor;
 // - `work`: the command queue and the periodic poll, one operation at a time while the link is up.
 // All I/O is in the two invoked actors (`connectLink`, `runOperation`), which a bus binds to its transport
-// (src/actors/deviceActors.ts); link events arrive from the bus supervisor, and leaving `connected` asks it
+// (src/hosting/deviceActors.ts); link events arrive from the bus supervisor, and leaving `connected` asks it
 // to release the link (`LINK_RELEASE`), so an idle connected device has no child actor at all. The
 // definition itself is pure; its data and decisions are in connectionModel.ts. Every timer is derived
 // from a deadline kept in context, so a restored snapshot (XState persists no timers) re-arms them on
@@ -201,7 +201,7 @@ export const connectionMachine = setup({
               },
             ],
           },
-          // Restored: the attempt starts over, once (see src/actors/snapshotPort.ts), with a fresh timeout.
+          // Restored: the attempt starts over, once (see src/hosting/snapshotPort.ts), with a fresh timeout.
           on: { RESUME: { target: 'connecting', reenter: true } },
         },
         connected: {

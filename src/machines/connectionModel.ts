@@ -1,5 +1,5 @@
 import type { AnyActorRef } from 'xstate';
-import type { JsonValue } from '../actors/driver.js';
+import type { JsonValue } from '../drivers/contract.js';
 import { backoffDelay } from './backoff.js';
 import {
   type Command,

@@ -1,4 +1,4 @@
-import type { RecoveryStepSpec } from '../actors/driver.js';
+import type { RecoveryStepSpec } from '../drivers/contract.js';
 
 // The recovery ladder of one device as plain data: which rung comes next and when each rung last ran,
 // for the rate limits. Pure functions; the bus supervisor decides when to climb.

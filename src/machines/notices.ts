@@ -1,4 +1,4 @@
-import type { JsonValue } from '../actors/driver.js';
+import type { JsonValue } from '../drivers/contract.js';
 
 // What the machines tell the rest of the gateway. Device actors send these to their supervisor, which
 // acts on the status ones and hands every notice to the gateway's sink (logs, MQTT, health).

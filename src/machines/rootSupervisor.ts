@@ -1,5 +1,5 @@
 import { enqueueActions, fromCallback, setup } from 'xstate';
-import type { JsonValue } from '../actors/driver.js';
+import type { JsonValue } from '../drivers/contract.js';
 import type { BusSupervisorEvent, BusSupervisorInput } from './busSupervisorModel.js';
 import { nowOf } from './clock.js';
 import type { ConnectionEvent } from './connectionModel.js';

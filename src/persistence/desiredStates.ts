@@ -3,7 +3,7 @@
 // to apply it again, so a light comes back as it was last set, not as the hardware woke up.
 
 import type Database from 'better-sqlite3';
-import type { JsonValue } from '../actors/driver.js';
+import type { JsonValue } from '../drivers/contract.js';
 
 export type DesiredState = { [key: string]: JsonValue };
 

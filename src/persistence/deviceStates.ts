@@ -4,7 +4,7 @@
 // write.
 
 import type Database from 'better-sqlite3';
-import type { JsonValue } from '../actors/driver.js';
+import type { JsonValue } from '../drivers/contract.js';
 import type { Logger } from '../logging/index.js';
 import { BatchInsert } from './batchInsert.js';
 import type { PendingWrites, WriteBehind } from './writeBehind.js';

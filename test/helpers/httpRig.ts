@@ -1,7 +1,7 @@
 import { createActor } from 'xstate';
-import { BusRegistry } from '../../src/actors/busRegistry.js';
-import { SimulatedBusRuntime } from '../../src/actors/simulated/runtime.js';
-import { bindSupervisorTree } from '../../src/actors/supervisorActors.js';
+import { BusRegistry } from '../../src/hosting/busRegistry.js';
+import { SimulatedBusRuntime } from '../../src/drivers/simulated/runtime.js';
+import { bindSupervisorTree } from '../../src/hosting/supervisorActors.js';
 import { type DeviceHealth, freshHealth, healthPayload } from '../../src/bridge/health.js';
 import type { FieldbridgeConfig } from '../../src/config/index.js';
 import type { RemoveOutcome } from '../../src/gateway/deviceRemoval.js';

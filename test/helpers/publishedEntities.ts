@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { JsonValue } from '../../src/actors/driver.js';
-import { DRIVERS } from '../../src/actors/drivers.js';
+import type { JsonValue } from '../../src/drivers/contract.js';
+import { DRIVERS } from '../../src/drivers/registry.js';
 import { DiscoveryTracker } from '../../src/bridge/discoveryTracker.js';
 import { freshHealth, healthPayload } from '../../src/bridge/health.js';
 import { ReadingWriter } from '../../src/bridge/readingWriter.js';

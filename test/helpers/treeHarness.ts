@@ -1,10 +1,10 @@
 import { createActor } from 'xstate';
-import { BusRegistry } from '../../src/actors/busRegistry.js';
-import type { BoundConnectionMachine } from '../../src/actors/deviceActors.js';
-import type { RecoveryStepSpec } from '../../src/actors/driver.js';
-import { SimulatedBusRuntime, type SimulationOptions } from '../../src/actors/simulated/runtime.js';
-import type { BusSnapshotPort } from '../../src/actors/snapshotPort.js';
-import { bindSupervisorTree } from '../../src/actors/supervisorActors.js';
+import { BusRegistry } from '../../src/hosting/busRegistry.js';
+import type { BoundConnectionMachine } from '../../src/hosting/deviceActors.js';
+import type { RecoveryStepSpec } from '../../src/drivers/contract.js';
+import { SimulatedBusRuntime, type SimulationOptions } from '../../src/drivers/simulated/runtime.js';
+import type { BusSnapshotPort } from '../../src/hosting/snapshotPort.js';
+import { bindSupervisorTree } from '../../src/hosting/supervisorActors.js';
 import type { DeviceSpec } from '../../src/machines/busSupervisorModel.js';
 import type { GatewayNotice } from '../../src/machines/notices.js';
 import {

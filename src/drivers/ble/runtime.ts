@@ -1,0 +1,399 @@
+import type { GatewayClock } from '../../machines/clock.js';
+import type { AdapterCheck, WatchdogSettings } from './watchdogMachine.js';
+import type { BusEvent, BusRuntime, JsonValue } from '../contract.js';
+import type { DbusTimeouts } from './dbus/client.js';
+import type { DbusCallStats } from './dbus/stats.js';
+import { type DeviceProps, macOfPath } from './dbus/values.js';
+import { type BleSensorSpec, type HeardSensor, SensorDecoder } from './sensors.js';
+import { AdapterMissingError, AdapterSession, type SessionEvents } from './session.js';
+import { abortable, waitUntil } from '../shared/wait.js';
+import { adapterState, AdapterWatch, type BleLog } from './watchdog.js';
+import { errorText } from '../../errorText.js';
+
+export type { BleLog } from './watchdog.js';
+
+// One BlueZ adapter and the BLE sensors heard on it. The adapter device (`ble_hci0`) owns the adapter:
+// its connect brings it up (D-Bus connection, Powered, LE filter, StartDiscovery, Discovering verified),
+// its watchdog runs while it is connected, its recovery steps are stop_discovery and power_cycle_adapter,
+// and its disconnect stops discovery and leaves the bus, so a restart_actor really starts from a new
+// connection. Sensors are passive: connected once the adapter is up, their readings arrive as link data,
+// and one not heard for its `offlineAfterMs` is reported lost (its next connect waits until it is heard).
+// bluetoothd leaving the bus or the adapter disappearing makes every device `reconnecting` (bus lost); the
+// open connection keeps watching, and when the name or the adapter returns the adapter is brought up again
+// at once and the bus is `present`, so everything resumes without waiting for backoffs.
+
+export interface BleBusOptions {
+  /** hci0. */
+  adapter: string;
+  /** The adapter device; without one, the first sensor brings the adapter up (and nothing watches it). */
+  adapterDeviceId?: string | undefined;
+  sensors: readonly BleSensorSpec[];
+  /** The bus to use (unix:path=…); undefined or resolving to undefined: the system bus. */
+  busAddress?: (() => Promise<string | undefined>) | undefined;
+  watchdog: WatchdogSettings;
+  clock: GatewayClock;
+  timeouts?: Partial<DbusTimeouts> | undefined;
+  stats?: DbusCallStats | undefined;
+  /** A sensor without a configured device, heard for the first time (auto-add, scans). */
+  onHeard?: ((sensor: HeardSensor) => void) | undefined;
+  log?: BleLog | undefined;
+  /** How often connected sensors are checked for silence (default 1000 ms). */
+  silenceCheckMs?: number | undefined;
+}
+
+const quiet: BleLog = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+
+export class BleBusRuntime implements BusRuntime {
+  readonly #options: BleBusOptions;
+  readonly #log: BleLog;
+  readonly #decoder: SensorDecoder;
+  readonly #sensors = new Map<string, BleSensorSpec>();
+  readonly #watchers = new Set<(event: BusEvent) => void>();
+  /** Woken whenever the adapter's state changes or the bus closes. */
+  readonly #upWaiters = new Set<() => void>();
+  readonly #heardWaiters = new Set<() => void>();
+  /** Connected sensors → when they connected (the start of their silence clock). */
+  readonly #connected = new Map<string, number>();
+  /** Sensors reported lost for silence: their next connect waits until they are heard. */
+  readonly #silent = new Set<string>();
+  readonly #lastHeard = new Map<string, number>();
+  #session: AdapterSession | undefined;
+  #opening: Promise<AdapterSession> | undefined;
+  #bringingUp: Promise<void> | undefined;
+  /** Bumped whenever a session is dropped, so its late events are ignored. */
+  #generation = 0;
+  #up = false;
+  /** bluetoothd, the adapter or the connection went away: watching for their return. */
+  #waitingForReturn = false;
+  /** The watchdog of the adapter device, running while that device is connected. */
+  readonly #watch: AdapterWatch | undefined;
+  #lastAdvertisementAt: number | null = null;
+  #silenceTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(
+    readonly busId: string,
+    options: BleBusOptions,
+  ) {
+    this.#options = options;
+    this.#log = options.log ?? quiet;
+    for (const sensor of options.sensors) this.#sensors.set(sensor.deviceId, sensor);
+    this.#decoder = new SensorDecoder({ busId, adapter: options.adapter }, options.sensors, (message) =>
+      this.#log.warn(message),
+    );
+    const deviceId = options.adapterDeviceId;
+    this.#watch =
+      deviceId === undefined
+        ? undefined
+        : new AdapterWatch({
+            adapter: options.adapter,
+            deviceId,
+            settings: options.watchdog,
+            clock: options.clock,
+            check: (signal) => this.#check(signal),
+            emit: (event) => this.#emit(event),
+            log: this.#log,
+          });
+  }
+
+  get adapter(): string {
+    return this.#options.adapter;
+  }
+
+  /** The adapter is up: discovery started and verified, not lost since. */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** Every sensor heard in a known format since the bus opened (configured or not). */
+  heard(): HeardSensor[] {
+    return this.#decoder.heard();
+  }
+
+  get lastAdvertisementAt(): number | null {
+    return this.#lastAdvertisementAt;
+  }
+
+  async connect(deviceId: string, signal: AbortSignal): Promise<void> {
+    if (this.#closed) throw new Error(`${this.busId} is closed`);
+    if (deviceId === this.#options.adapterDeviceId) {
+      await this.#ensureUp(signal);
+      this.#watch?.start();
+      // Once the device is connected (the machine handles the connect's end first): its first state.
+      setTimeout(() => void this.#watch?.report(), 50).unref();
+      return;
+    }
+    const sensor = this.#sensor(deviceId);
+    if (sensor.mac === '') {
+      throw new Error(
+        `${deviceId} has no mac: add mac: AA:BB:CC:DD:EE:FF (the sensor's Bluetooth address) to it`,
+      );
+    }
+    if (this.#options.adapterDeviceId === undefined) await this.#ensureUp(signal);
+    else await waitUntil(() => this.#up || this.#closed, this.#upWaiters, signal);
+    if (this.#closed) throw new Error(`${this.busId} is closed`);
+    if (this.#silent.has(deviceId)) {
+      const since = Date.now();
+      await waitUntil(() => (this.#lastHeard.get(sensor.mac) ?? 0) >= since, this.#heardWaiters, signal);
+    }
+    this.#silent.delete(deviceId);
+    this.#connected.set(deviceId, Date.now());
+    this.#startSilenceWatch();
+  }
+
+  async disconnect(deviceId: string): Promise<void> {
+    if (deviceId !== this.#options.adapterDeviceId) {
+      this.#connected.delete(deviceId);
+      return;
+    }
+    this.#watch?.stop();
+    // After a loss the open connection is what sees bluetoothd or the adapter come back: kept.
+    if (this.#waitingForReturn) return;
+    // A working adapter let go (restart_actor, a supervisor restart): the next connect starts afresh.
+    this.#setUp(false);
+    await this.#dropSession()?.close();
+  }
+
+  async execute(
+    deviceId: string,
+    operation: string,
+    _args: JsonValue,
+    signal: AbortSignal,
+  ): Promise<JsonValue> {
+    if (deviceId !== this.#options.adapterDeviceId) {
+      this.#sensor(deviceId);
+      throw new Error(`BLE sensors only report by advertising; "${operation}" cannot be asked of them`);
+    }
+    if (operation !== 'get' && operation !== 'poll') {
+      throw new Error(`the BLE adapter device supports "get" only, not "${operation}"`);
+    }
+    return adapterState(this.adapter, await this.#check(signal));
+  }
+
+  watchBus(onEvent: (event: BusEvent) => void): () => void {
+    this.#watchers.add(onEvent);
+    return () => this.#watchers.delete(onEvent);
+  }
+
+  async runRecoveryStep(step: string, deviceId: string, signal: AbortSignal): Promise<void> {
+    if (deviceId !== this.#options.adapterDeviceId) {
+      this.#sensor(deviceId);
+      throw new Error(
+        `${deviceId} is a BLE sensor: it has no recovery step of its own (it is heard whenever it advertises; the watchdog of adapter ${this.adapter} looks after the adapter)`,
+      );
+    }
+    if (step !== 'stop_discovery' && step !== 'power_cycle_adapter') {
+      throw new Error(`BLE has no recovery step "${step}" (known: stop_discovery, power_cycle_adapter)`);
+    }
+    this.#watch?.stepStarted(step);
+    let ok = false;
+    try {
+      const session = await this.#openSession();
+      if (step === 'power_cycle_adapter') await session.powerCycle(signal);
+      else if (this.#up) await session.restartDiscovery(signal);
+      else await session.bringUp(signal);
+      this.#setUp(true);
+      ok = true;
+    } finally {
+      this.#watch?.stepDone(step, ok);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#watch?.stop();
+    clearInterval(this.#silenceTimer);
+    this.#watchers.clear();
+    this.#setUp(false);
+    this.#wake(this.#heardWaiters);
+    await this.#dropSession()?.close();
+  }
+
+  #sensor(deviceId: string): BleSensorSpec {
+    const sensor = this.#sensors.get(deviceId);
+    if (!sensor) throw new Error(`no BLE device "${deviceId}" on ${this.busId}`);
+    return sensor;
+  }
+
+  #emit(event: BusEvent): void {
+    for (const watcher of [...this.#watchers]) watcher(event);
+  }
+
+  #wake(waiters: Set<() => void>): void {
+    for (const wake of [...waiters]) wake();
+  }
+
+  #setUp(up: boolean): void {
+    this.#up = up;
+    this.#wake(this.#upWaiters);
+  }
+
+  #dropSession(): AdapterSession | undefined {
+    const session = this.#session;
+    this.#session = undefined;
+    this.#generation += 1;
+    return session;
+  }
+
+  async #ensureUp(signal: AbortSignal): Promise<void> {
+    if (this.#up && this.#session && !this.#session.closed) return;
+    this.#bringingUp ??= this.#bringUp().finally(() => {
+      this.#bringingUp = undefined;
+    });
+    await abortable(this.#bringingUp, signal);
+  }
+
+  async #bringUp(): Promise<void> {
+    const session = await this.#openSession();
+    try {
+      await session.bringUp(undefined);
+    } catch (error) {
+      // Missing bluetoothd or adapter: the connection watches for them and brings the adapter up on return.
+      if (error instanceof AdapterMissingError) this.#waitingForReturn = true;
+      throw error;
+    }
+    if (session !== this.#session) throw new Error('the adapter was let go while it was being brought up');
+    this.#setUp(true);
+    this.#log.info(`adapter ${this.adapter} is up and discovering (LE, every advertisement)`);
+    if (this.#waitingForReturn) {
+      this.#waitingForReturn = false;
+      // Devices waiting out their backoff after the outage connect now.
+      this.#emit({ type: 'present' });
+    }
+  }
+
+  #openSession(): Promise<AdapterSession> {
+    if (this.#session && !this.#session.closed) return Promise.resolve(this.#session);
+    this.#opening ??= (async () => {
+      const generation = ++this.#generation;
+      const busAddress = await this.#options.busAddress?.();
+      const session = await AdapterSession.open(
+        this.adapter,
+        {
+          busAddress,
+          timeouts: this.#options.timeouts,
+          ...(this.#options.stats ? { stats: this.#options.stats } : {}),
+        },
+        this.#sessionEvents(() => generation === this.#generation),
+      );
+      if (this.#closed || generation !== this.#generation) {
+        await session.close();
+        throw new Error(`${this.busId} was closed while connecting to D-Bus`);
+      }
+      this.#session = session;
+      return session;
+    })().finally(() => {
+      this.#opening = undefined;
+    });
+    return this.#opening;
+  }
+
+  #sessionEvents(current: () => boolean): SessionEvents {
+    return {
+      device: (path, merged, changed) => {
+        if (current()) this.#onDevice(path, merged, changed);
+      },
+      adapterPresence: (present) => {
+        if (!current()) return;
+        if (!present) this.#lose(`adapter ${this.adapter} was removed`);
+        else this.#returned(`adapter ${this.adapter} is back`);
+      },
+      owner: (owner) => {
+        if (!current()) return;
+        if (owner === '') this.#lose('bluetoothd left the bus (org.bluez has no owner)');
+        else this.#returned('bluetoothd is back on the bus');
+      },
+      closed: (reason) => {
+        if (!current() || this.#closed) return;
+        this.#dropSession();
+        this.#lose(`the D-Bus connection was lost: ${reason}`);
+      },
+    };
+  }
+
+  #onDevice(path: string, merged: DeviceProps, changed: DeviceProps): void {
+    const now = Date.now();
+    this.#lastAdvertisementAt = now;
+    if (changed.serviceData === undefined && changed.manufacturerData === undefined) return;
+    const mac = merged.address ?? macOfPath(path);
+    if (mac === undefined) return;
+    const outcome = this.#decoder.decode(mac, merged, now, (heard) => this.#options.onHeard?.(heard));
+    if (this.#decoder.sensor(mac)) {
+      this.#lastHeard.set(mac, now);
+      this.#wake(this.#heardWaiters);
+    }
+    if (outcome.kind === 'none' || !this.#connected.has(outcome.deviceId)) return;
+    const event =
+      outcome.kind === 'reading'
+        ? { type: 'data' as const, operation: 'advertisement', result: outcome.result }
+        : { type: 'failure' as const, error: outcome.error };
+    this.#emit({ type: 'device', deviceId: outcome.deviceId, event });
+  }
+
+  /** bluetoothd, the adapter or the connection is gone: every device reconnects; we watch for the return. */
+  #lose(reason: string): void {
+    const alreadyDown = this.#waitingForReturn && !this.#up;
+    this.#waitingForReturn = true;
+    this.#setUp(false);
+    this.#watch?.stop();
+    this.#connected.clear();
+    if (alreadyDown) return;
+    this.#log.warn(`${reason}; every device on ${this.busId} waits for it to come back`);
+    this.#emit({ type: 'lost', error: reason });
+  }
+
+  /** What was lost is back: bring the adapter up at once (the bring-up then says `present`). */
+  #returned(what: string): void {
+    if (!this.#waitingForReturn || this.#closed) return;
+    this.#log.info(`${what}: bringing adapter ${this.adapter} up again`);
+    void this.#ensureUp(AbortSignal.timeout(60_000)).catch((error: unknown) =>
+      this.#log.debug(`bringing ${this.adapter} up after its return failed: ${errorText(error)}`),
+    );
+  }
+
+  #startSilenceWatch(): void {
+    if (this.#silenceTimer !== undefined) return;
+    this.#silenceTimer = setInterval(() => this.#checkSilence(), this.#options.silenceCheckMs ?? 1000);
+    this.#silenceTimer.unref();
+  }
+
+  #checkSilence(): void {
+    const now = Date.now();
+    for (const [deviceId, connectedAt] of this.#connected) {
+      const sensor = this.#sensors.get(deviceId);
+      if (!sensor || sensor.offlineAfterMs <= 0) continue;
+      const last = Math.max(this.#lastHeard.get(sensor.mac) ?? 0, connectedAt);
+      if (now - last <= sensor.offlineAfterMs) continue;
+      this.#connected.delete(deviceId);
+      this.#silent.add(deviceId);
+      const problem = this.#decoder.problemOf(sensor.mac);
+      const error =
+        problem ??
+        `not heard for ${Math.round((now - last) / 1000)} s (offline after ${sensor.offlineAfterMs} ms)`;
+      this.#emit({ type: 'device', deviceId, event: { type: 'lost', error } });
+    }
+  }
+
+  async #check(signal: AbortSignal): Promise<AdapterCheck> {
+    const session = this.#session;
+    if (!session || session.closed) {
+      return {
+        present: false,
+        powered: false,
+        discovering: false,
+        discoveringSince: null,
+        ...this.#advertisementFacts(),
+      };
+    }
+    const observed = await session.observe(signal);
+    return { ...observed, ...this.#advertisementFacts() };
+  }
+
+  /** Sensors configured here make silence suspicious even before the first advertisement. */
+  #advertisementFacts(): Pick<AdapterCheck, 'lastAdvertisementAt' | 'expectsAdvertisements'> {
+    return {
+      lastAdvertisementAt: this.#lastAdvertisementAt,
+      expectsAdvertisements: this.#lastAdvertisementAt !== null || this.#sensors.size > 0,
+    };
+  }
+}

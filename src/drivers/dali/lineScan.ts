@@ -1,0 +1,143 @@
+import { nodeHidEnumerator } from './nodeHid.js';
+import { openSimulatedDaliBus } from './openBus.js';
+import { DaliBusRuntime } from './runtime.js';
+import type { FoundLight } from './scan.js';
+import type { FieldbridgeConfig } from '../../config/index.js';
+import { freeId, type LineScan, type ScanContext, type ScanRequest } from '../../gateway/scans.js';
+
+// DALI lines: the `dali` section's adapters and every adapter a light is configured on; a scan asks
+// every short address whether a lamp is there and adds the lamps and the groups they are in.
+
+interface Line {
+  adapterSerial: string | undefined;
+  transport: 'hid' | 'simulated';
+  selfTestIntervalMs: number;
+}
+
+function lineName(line: Line): string {
+  if (line.transport === 'simulated') return 'the simulated DALI adapter';
+  return line.adapterSerial === undefined ? 'the DALI adapter' : `DALI adapter ${line.adapterSerial}`;
+}
+
+function daliLines(config: FieldbridgeConfig): Line[] {
+  const lines = new Map<string, Line>();
+  const add = (line: Line) => lines.set(`${line.transport}:${line.adapterSerial ?? ''}`, line);
+  for (const line of config.dali) {
+    add({
+      adapterSerial: line.adapter_serial,
+      transport: line.transport,
+      selfTestIntervalMs: line.self_test_interval_ms,
+    });
+  }
+  for (const device of config.devices) {
+    if (device.driver !== 'dali' || lines.has(`${device.transport}:${device.adapter_serial ?? ''}`)) continue;
+    add({
+      adapterSerial: device.adapter_serial,
+      transport: device.transport,
+      selfTestIntervalMs: device.poll_interval_ms,
+    });
+  }
+  return [...lines.values()];
+}
+
+/** Device ids like `dali_lamp_5` and `dali_group_1`, with the adapter's serial when it is named. */
+function idBase(line: Line, light: FoundLight): string {
+  const adapter = line.adapterSerial ? `${line.adapterSerial.replace(/[^A-Za-z0-9_-]/g, '_')}_` : '';
+  return 'short' in light.target
+    ? `dali_${adapter}lamp_${light.target.short}`
+    : `dali_${adapter}group_${'group' in light.target ? light.target.group : 'all'}`;
+}
+
+export function daliLineScan(context: ScanContext, request: ScanRequest): LineScan | { error: string } {
+  const lines = daliLines(context.config);
+  const line =
+    request.adapter_serial === undefined
+      ? lines.length === 1
+        ? lines[0]
+        : undefined
+      : lines.find((candidate) => candidate.adapterSerial === request.adapter_serial);
+  if (!line) {
+    const known = lines.map(lineName).join(', ') || 'none';
+    return {
+      error:
+        request.adapter_serial === undefined
+          ? `say which DALI adapter to scan ("adapter_serial"): known are ${known}`
+          : `adapter ${request.adapter_serial} is not a DALI line of this gateway (known: ${known}; add it under dali: in the config)`,
+    };
+  }
+  return {
+    line: lineName(line),
+    describe: 'short addresses 0-63',
+    async run(signal, taken) {
+      const sameLine = (device: FieldbridgeConfig['devices'][number]) =>
+        device.driver === 'dali' &&
+        device.transport === line.transport &&
+        device.adapter_serial === line.adapterSerial;
+      const busId =
+        context.config.devices.find(sameLine)?.bus ??
+        (line.transport === 'simulated' ? 'dali:simulated' : `dali:${line.adapterSerial ?? 'default'}`);
+      const running = context.registry.find(busId);
+      const progress = (light: FoundLight) =>
+        context.log(
+          `found ${'short' in light.target ? `lamp ${light.target.short}` : 'a group'} on ${lineName(line)}`,
+        );
+      let lights: FoundLight[];
+      if (running instanceof DaliBusRuntime) {
+        lights = await running.scan(signal, progress);
+      } else {
+        const standalone =
+          line.transport === 'simulated'
+            ? openSimulatedDaliBus(busId, [])
+            : new DaliBusRuntime(`scan:${busId}`, {
+                enumerator: nodeHidEnumerator,
+                adapterSerial: line.adapterSerial,
+                lights: [],
+              });
+        try {
+          lights = await standalone.scan(signal, progress);
+        } finally {
+          await standalone.close();
+        }
+      }
+      const devices = lights.map((light) => {
+        const known = context.config.devices.find(
+          (device) =>
+            sameLine(device) &&
+            device.driver === 'dali' &&
+            ('short' in light.target
+              ? device.address === light.target.short
+              : 'group' in light.target && device.group === light.target.group),
+        );
+        const id = known?.id ?? freeId(idBase(line, light), taken);
+        const where =
+          'short' in light.target
+            ? { address: light.target.short }
+            : 'group' in light.target
+              ? { group: light.target.group }
+              : {};
+        const name =
+          'short' in light.target
+            ? `DALI lamp ${light.target.short}`
+            : `DALI group ${'group' in light.target ? light.target.group : ''}`;
+        const config = {
+          id,
+          name,
+          driver: 'dali',
+          transport: line.transport,
+          ...(line.adapterSerial ? { adapter_serial: line.adapterSerial } : {}),
+          ...where,
+          poll_interval_ms: line.selfTestIntervalMs,
+        };
+        return { id, config, foundAt: Date.now() };
+      });
+      const found = lights.map((light, index) => ({
+        id: devices[index]?.id,
+        ...light.target,
+        ...(light.info
+          ? { min_level: light.info.minLevel, max_level: light.info.maxLevel, groups: light.info.groups }
+          : {}),
+      }));
+      return { found, devices };
+    },
+  };
+}
