@@ -1,3 +1,8 @@
+import type { z } from 'zod';
+import type { EntityDescriptor } from '../bridge/entities.js';
+import type { DeviceConfig } from '../config/index.js';
+import type { GatewayClock } from '../machines/clock.js';
+
 // The contract between the generic machines (src/machines) and a driver's I/O. A driver is a factory of
 // bus runtimes: one runtime per bus/adapter (a serial port, a HID adapter, a BlueZ adapter) holding the
 // real transport, shared by the devices on it. Machines never touch a transport: their invoked actors
@@ -66,3 +71,53 @@ export interface DriverDefinition {
 
 /** Resolves the runtime of a bus at the moment an actor needs it (runtimes are replaced on restart). */
 export type BusRuntimeLookup = (busId: string) => BusRuntime;
+
+// ---------------------------------------------------------------------------------------------------
+// The driver module: everything fieldbridge knows about one driver, exported from the driver's own
+// folder (src/drivers/<name>/index.ts) and listed once in src/drivers/registry.ts. The gateway, config,
+// bridge, HTTP and CLI only iterate the registry; none of them names a driver.
+// ---------------------------------------------------------------------------------------------------
+
+/** Opens the runtime of one bus for the devices on it. */
+export type BusOpener = (busId: string, devices: readonly DeviceConfig[], clock: GatewayClock) => BusRuntime;
+
+/** A device's last known state (what `<base>/<id>` says), from which some drivers derive entities. */
+export type DeviceValues = Record<string, JsonValue>;
+
+/** A manufacturer and model for Home Assistant's device registry. */
+export interface DeviceModel {
+  manufacturer: string;
+  model: string;
+}
+
+export interface DriverModule {
+  /** The `driver:` value of its devices. */
+  readonly name: string;
+  /** Ordered rungs, climbed one at a time; the last rung is repeated while the device stays down. */
+  readonly definition: DriverDefinition;
+  /** A device's own ladder when it differs from the driver's (an M-Bus line on a TCP converter). */
+  recoveryStepsFor?(device: DeviceConfig): readonly RecoveryStepSpec[] | undefined;
+  /** The transports a bus of this driver can be opened with, by `transport:` value. */
+  readonly transports: Partial<Record<string, BusOpener>>;
+  /** Manufacturer and model shown in Home Assistant's device registry. */
+  readonly model: DeviceModel;
+  /** A better registry entry from what the device reported about itself (a meter's header). */
+  describe?(state: DeviceValues | undefined): DeviceModel | undefined;
+  /**
+   * The Home Assistant entities of a device of this driver. Drivers whose devices say what they
+   * measure only when read (M-Bus meters) build them from the device's last state.
+   */
+  entities(device: DeviceConfig, state: DeviceValues | undefined): EntityDescriptor[];
+  /**
+   * Whether the last commanded state is applied again when a device becomes available or reports a
+   * power failure (lamps forget their level; meters have nothing to restore).
+   */
+  readonly restoresState?: boolean;
+  /** Seconds without a fresh state after which HA shows the device's entities unavailable. */
+  expireAfterS?(device: DeviceConfig): number | undefined;
+  /**
+   * Checks the fields of a `set`/`get` command before it is queued, so an out-of-range value is an
+   * error answer, never a clamp or a retry. Fields a driver does not list are refused.
+   */
+  readonly commands: Partial<Record<'set' | 'get', z.ZodType>>;
+}
