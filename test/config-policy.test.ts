@@ -7,6 +7,8 @@ import {
   parseConfig,
   supervisorPolicy,
 } from '../src/config/index.js';
+import { isSecretPath } from '../src/config/mask.js';
+import { DRIVER_MODULES, DRIVERS } from '../src/drivers/registry.js';
 import { DEFAULT_DEVICE_POLICY, DEFAULT_SUPERVISOR_POLICY } from '../src/machines/policy.js';
 
 describe('devicePolicy', () => {
@@ -185,6 +187,44 @@ devices:
     expect(config.http.token).toBe('http-secret');
     const empty = maskSecrets(parseConfig('', {})) as { mqtt: Record<string, unknown> };
     expect(empty.mqtt).not.toHaveProperty('password');
+  });
+
+  const driverSecrets = DRIVER_MODULES.flatMap((driver) =>
+    (driver.config.secretKeys ?? []).map((key) => [driver.name, key] as const),
+  );
+
+  it('knows the secret device keys from the drivers', () => {
+    expect(driverSecrets).toContainEqual(['ble', 'bind_key']);
+  });
+
+  it.each(driverSecrets)("masks %s devices' %s in the output and in error messages", (driver, key) => {
+    const configured = parseConfig(`devices: [{ id: d, driver: ${driver}, transport: simulated }]`, {});
+    const withSecret = structuredClone(configured);
+    Reflect.set(withSecret.devices[0] ?? {}, key, 'driver-secret');
+    expect(maskSecrets(withSecret)).toMatchObject({ devices: [{ [key]: MASK }] });
+    expect(isSecretPath(['devices', 0, key])).toBe(true);
+    // A value of the wrong type is described by its kind, never echoed.
+    expect(() =>
+      parseConfig(`devices: [{ id: d, driver: ${driver}, transport: simulated, ${key}: 987654321 }]`, {}),
+    ).toThrow(/^(?![\s\S]*987654321)/);
+  });
+
+  it('masks the secret keys a driver module declares, with nothing else to change', () => {
+    const driver = DRIVERS.simulated;
+    const original = driver.config;
+    const config = parseConfig('devices: [{ id: d, driver: simulated, name: kitchen }]', {});
+    expect(maskSecrets(config)).toMatchObject({ devices: [{ name: 'kitchen' }] });
+    Object.assign(driver, { config: { ...original, secretKeys: ['name'] } });
+    try {
+      expect(maskSecrets(config)).toMatchObject({ devices: [{ name: MASK }] });
+      expect(isSecretPath(['devices', 0, 'name'])).toBe(true);
+      expect(() => parseConfig('devices: [{ id: d, driver: simulated, name: 987654321 }]', {})).toThrow(
+        /devices\[0\]\.name: expected a string, got a number/,
+      );
+    } finally {
+      Object.assign(driver, { config: original });
+    }
+    expect(isSecretPath(['devices', 0, 'name'])).toBe(false);
   });
 
   it('keeps a server URL without credentials as it is', () => {

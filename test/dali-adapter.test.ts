@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/index.js';
-import { daliAdapterDevices, DaliReplugRescan } from '../src/drivers/dali/adapterDevices.js';
+import { DaliReplugRescan } from '../src/drivers/dali/adapterDevices.js';
+import { impliedDevices } from '../src/gateway/discovered.js';
 import type { GatewayNotice } from '../src/machines/notices.js';
 
 const config = parseConfig(
@@ -23,7 +24,7 @@ function status(deviceId: string, value: string): GatewayNotice {
 
 describe('DALI adapter devices', () => {
   it('gives each dali: line an adapter device that polls the bus self-test', () => {
-    const adapters = daliAdapterDevices(config);
+    const adapters = impliedDevices(config);
     expect(adapters.map((device) => device.id)).toEqual(['dali_adapter_A1', 'dali_adapter']);
     expect(adapters[0]).toMatchObject({
       role: 'adapter',
@@ -41,7 +42,7 @@ describe('DALI adapter devices', () => {
   });
 
   it('rescans a line when its adapter is back after being down, not at its first connect', () => {
-    const effective = { ...config, devices: [...daliAdapterDevices(config), ...config.devices] };
+    const effective = { ...config, devices: [...impliedDevices(config), ...config.devices] };
     const rescans: (string | undefined)[] = [];
     const rescan = new DaliReplugRescan(
       () => effective,

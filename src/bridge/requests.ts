@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MBUS_SCAN_MODES } from '../config/index.js';
+import { MBUS_SCAN_MODES } from '../drivers/mbus/lineConfig.js';
 import { closestMatch } from '../config/suggest.js';
 import { LOG_LEVELS } from '../logging/index.js';
 import { MAX_POWER_CUT_MS, SIMULATION_FAULTS } from '../drivers/dali/simulationFaults.js';

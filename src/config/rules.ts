@@ -3,9 +3,10 @@
 // `unknown`, skipping any value that already has a problem of its own.
 
 import type { z } from 'zod';
+import type { ConfigTree } from '../drivers/contract.js';
+import { DRIVER_MODULES, driverNamed } from '../drivers/registry.js';
 import { isLoopback } from '../http/access.js';
 import { MAX_MS_BELOW_INITIAL_MS } from './device-defaults.js';
-import { MBUS_DEFAULT_BAUD } from './devices.js';
 import { closestMatch } from './suggest.js';
 import { MAX_MS_BELOW_MIN_MS } from './supervisor.js';
 
@@ -25,7 +26,7 @@ function startsWith(path: readonly PropertyKey[], prefix: Path): boolean {
 }
 
 /** Reads the tree being validated; values that failed their own validation read as undefined. */
-class ValidatedTree {
+class ValidatedTree implements ConfigTree {
   constructor(private readonly payload: z.core.$RefinementCtx) {}
 
   value(path: Path): unknown {
@@ -76,38 +77,23 @@ function checkUniqueDeviceIds(tree: ValidatedTree): void {
   }
 }
 
-/** The bus a device runs on as far as the half-validated tree tells (see defaultBus in devices.ts). */
+/** The bus a device runs on as far as the half-validated tree tells (its driver's busOf, as for a parsed one). */
 function busOf(tree: ValidatedTree, index: string | number): string | undefined {
   const explicit = tree.value(['devices', index, 'bus']);
   if (typeof explicit === 'string') return explicit;
-  const driver = tree.value(['devices', index, 'driver']);
-  const transport = tree.value(['devices', index, 'transport']);
-  if (typeof driver !== 'string') return undefined;
-  if (driver === 'simulated') return 'simulated';
-  if (transport === 'simulated') return `${driver}:simulated`;
-  const key = { mbus: 'port', dali: 'adapter_serial', ble: 'adapter' }[driver];
-  const fallback = { mbus: 'unknown', dali: 'default', ble: 'hci0' }[driver];
-  if (key === undefined) return undefined;
-  const value = tree.value(['devices', index, key]);
-  return `${driver}:${typeof value === 'string' ? value : fallback}`;
+  const driver = driverNamed(tree.value(['devices', index, 'driver']));
+  return driver?.config.busOf((key) => tree.value(['devices', index, key]));
 }
-
-const DEFAULT_TRANSPORT: Record<string, string> = {
-  mbus: 'serial',
-  dali: 'hid',
-  ble: 'bluez',
-  simulated: 'simulated',
-};
 
 /** One bus is one transport: devices sharing a bus must use the same driver and transport. */
 function checkOneDriverPerBus(tree: ValidatedTree): void {
   const firstOnBus = new Map<string, { index: string | number; kind: string }>();
   for (const [index] of tree.entries(['devices'])) {
     const bus = busOf(tree, index);
-    const driver = tree.value(['devices', index, 'driver']);
-    if (bus === undefined || typeof driver !== 'string') continue;
+    const driver = driverNamed(tree.value(['devices', index, 'driver']));
+    if (bus === undefined || driver === undefined) continue;
     const transport = tree.value(['devices', index, 'transport']);
-    const kind = `${driver}/${typeof transport === 'string' ? transport : DEFAULT_TRANSPORT[driver]}`;
+    const kind = `${driver.name}/${typeof transport === 'string' ? transport : driver.config.defaultTransport}`;
     const first = firstOnBus.get(bus);
     if (first === undefined) firstOnBus.set(bus, { index, kind });
     else if (first.kind !== kind) {
@@ -152,20 +138,14 @@ function busesOf(tree: ValidatedTree): Set<string> | undefined {
     if (bus === undefined) return undefined;
     buses.add(bus);
   }
-  for (const [index] of tree.entries(['mbus'])) {
-    const port = tree.value(['mbus', index, 'port']);
-    if (typeof port !== 'string') return undefined;
-    buses.add(`mbus:${port}`);
-  }
-  for (const [index] of tree.entries(['dali'])) {
-    const serial = tree.value(['dali', index, 'adapter_serial']);
-    const simulated = tree.value(['dali', index, 'transport']) === 'simulated';
-    buses.add(simulated ? 'dali:simulated' : `dali:${typeof serial === 'string' ? serial : 'default'}`);
-  }
-  for (const [index] of tree.entries(['ble'])) {
-    const adapter = tree.value(['ble', index, 'adapter']);
-    const simulated = tree.value(['ble', index, 'transport']) === 'simulated';
-    buses.add(simulated ? 'ble:simulated' : `ble:${typeof adapter === 'string' ? adapter : 'hci0'}`);
+  for (const driver of DRIVER_MODULES) {
+    const lines = driver.config.lines;
+    if (lines === undefined) continue;
+    for (const [index] of tree.entries([driver.name])) {
+      const bus = lines.busOf((key) => tree.value([driver.name, index, key]));
+      if (bus === undefined) return undefined;
+      buses.add(bus);
+    }
   }
   return buses;
 }
@@ -190,34 +170,6 @@ function checkSupervisedBusesExist(tree: ValidatedTree): void {
           ? 'none is configured'
           : `the buses are: ${known.join(', ')}`;
     tree.report(['supervisor', 'buses', busId], `no device or line runs on this bus (${hint})`);
-  }
-}
-
-/** A serial port runs at one speed: M-Bus lines and meters that share a port must agree on `baud`. */
-function checkOneBaudPerPort(tree: ValidatedTree): void {
-  const first = new Map<string, { baud: number; where: string }>();
-  const visit = (path: Path, where: string) => {
-    const port = tree.value([...path, 'port']);
-    const rawBaud = tree.raw([...path, 'baud']);
-    const baud = rawBaud === undefined ? MBUS_DEFAULT_BAUD : tree.number([...path, 'baud']);
-    if (typeof port !== 'string' || baud === undefined) return;
-    const seen = first.get(port);
-    if (seen === undefined) first.set(port, { baud, where });
-    else if (seen.baud !== baud) {
-      tree.report(
-        [...path, 'baud'],
-        `port ${port} already runs at ${seen.baud} Bd (${seen.where}); one port has one baud rate`,
-      );
-    }
-  };
-  for (const [index] of tree.entries(['mbus'])) visit(['mbus', index], `mbus[${index}]`);
-  for (const [index] of tree.entries(['devices'])) {
-    const device = ['devices', index];
-    // An absent transport is the default, serial; an invalid one has its own problem.
-    const transport =
-      tree.raw([...device, 'transport']) === undefined ? 'serial' : tree.value([...device, 'transport']);
-    const serial = transport === 'serial';
-    if (tree.value([...device, 'driver']) === 'mbus' && serial) visit(device, `devices[${index}]`);
   }
 }
 
@@ -250,7 +202,7 @@ export function checkCrossSectionRules(payload: z.core.$RefinementCtx): void {
   checkUniqueDeviceIds(tree);
   checkOneDriverPerBus(tree);
   checkSupervisedBusesExist(tree);
-  checkOneBaudPerPort(tree);
+  for (const driver of DRIVER_MODULES) driver.config.rules?.(tree);
   checkHttpPortFree(tree);
   checkHttpTokenBeyondLoopback(tree);
   for (const [index] of tree.entries(['devices'])) {

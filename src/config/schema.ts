@@ -2,11 +2,9 @@
 // need into the camelCase policies of src/machines/policy.ts.
 
 import { z } from 'zod';
+import { DRIVER_MODULES, type RegisteredDriver } from '../drivers/registry.js';
 import { deviceDefaultsSection } from './device-defaults.js';
-import { deviceSchema } from './devices.js';
-import { bleSection } from '../drivers/ble/lineConfig.js';
-import { daliSection } from '../drivers/dali/lineConfig.js';
-import { mbusSection } from '../drivers/mbus/lineConfig.js';
+import { type DeviceConfig, deviceSchema } from './devices.js';
 import { checkCrossSectionRules } from './rules.js';
 import {
   healthSection,
@@ -19,27 +17,50 @@ import {
 } from './sections.js';
 import { supervisorSection } from './supervisor.js';
 
-export const configSchema = z
-  .strictObject({
-    mqtt: mqttSection,
-    persistence: persistenceSection,
-    queue: queueSection,
-    homeassistant: homeassistantSection,
-    logging: loggingSection,
-    health: healthSection,
-    http: httpSection,
-    supervisor: supervisorSection,
-    device_defaults: deviceDefaultsSection,
-    mbus: mbusSection,
-    dali: daliSection,
-    ble: bleSection,
-    devices: z.array(deviceSchema).default(() => []),
-  })
-  // Runs even when sections failed, so e.g. duplicate ids are reported together with a typo elsewhere.
-  .superRefine((_config, ctx) => checkCrossSectionRules(ctx), { when: () => true });
+const gatewaySections = {
+  mqtt: mqttSection,
+  persistence: persistenceSection,
+  queue: queueSection,
+  homeassistant: homeassistantSection,
+  logging: loggingSection,
+  health: healthSection,
+  http: httpSection,
+  supervisor: supervisorSection,
+  device_defaults: deviceDefaultsSection,
+};
+
+/** The lines of a driver's `<name>:` section (never for a driver without one). */
+type LineOf<Module> = Module extends { config: { lines?: { schema: z.ZodType<(infer Line)[]> } } }
+  ? Line
+  : never;
+
+/** Each driver's `<name>:` section, keyed by the driver's name. */
+type LineSections = {
+  [Module in RegisteredDriver as [LineOf<Module>] extends [never] ? never : Module['name']]: LineOf<Module>[];
+};
 
 /** The validated configuration with every default filled in (snake_case, as in the YAML file). */
-export type FieldbridgeConfig = z.output<typeof configSchema>;
+export type FieldbridgeConfig = {
+  [Key in keyof typeof gatewaySections]: z.output<(typeof gatewaySections)[Key]>;
+} & LineSections & { devices: DeviceConfig[] };
 
-/** One validated device; narrow on `driver` for the driver-specific keys. */
-export type DeviceConfig = FieldbridgeConfig['devices'][number];
+// Built on first use (see ./devices.ts). The drivers' line sections go between the gateway's sections
+// and `devices`, in registry order: the effective config prints its keys in this order.
+function buildConfigSchema(): z.ZodType<FieldbridgeConfig> {
+  // Built from the registry at run time; LineSections spells out the types they give.
+  const lineSections = Object.fromEntries(
+    DRIVER_MODULES.flatMap((module) =>
+      module.config.lines ? [[module.name, module.config.lines.schema]] : [],
+    ),
+  ) as { [Key in keyof LineSections]: z.ZodType<LineSections[Key]> };
+  return (
+    z
+      .strictObject({ ...gatewaySections, ...lineSections, devices: z.array(deviceSchema).default(() => []) })
+      // Runs even when sections failed, so e.g. duplicate ids are reported together with a typo elsewhere.
+      .superRefine((_config, ctx) => checkCrossSectionRules(ctx), { when: () => true })
+  );
+}
+
+export const configSchema: z.ZodType<FieldbridgeConfig> = z.lazy(buildConfigSchema);
+
+export type { DeviceConfig } from './devices.js';

@@ -13,7 +13,15 @@ import { simulatedDriver } from './simulated/index.js';
 // on the meter simulator, DALI lamps on a fake hasseb adapter, BLE sensors on a fake BlueZ), so the
 // whole gateway runs without hardware; the `simulated` driver is the generic fault-injecting device.
 
-export const DRIVER_MODULES: readonly DriverModule[] = [mbusDriver, daliDriver, bleDriver, simulatedDriver];
+const REGISTERED = [mbusDriver, daliDriver, bleDriver, simulatedDriver] as const;
+
+/** Each registered module with its own device and line types (the config types derive from them). */
+export type RegisteredDriver = (typeof REGISTERED)[number];
+
+export const DRIVER_MODULES: readonly DriverModule[] = REGISTERED;
+
+/** The `driver:` values, in registry order. */
+export const DRIVER_NAMES: readonly DriverName[] = REGISTERED.map((module) => module.name);
 
 export type { DeviceValues } from './contract.js';
 
@@ -49,4 +57,9 @@ export function unavailableTransport(device: DeviceConfig): string | undefined {
   if (entry.transports[device.transport]) return undefined;
   const available = Object.keys(entry.transports).join(', ');
   return `transport "${device.transport}" of driver ${device.driver} is not available in this version of fieldbridge (available: ${available})`;
+}
+
+/** The driver of a `driver:` value read from a config not validated yet; undefined for an unknown one. */
+export function driverNamed(name: unknown): DriverModule | undefined {
+  return DRIVER_MODULES.find((module) => module.name === name);
 }

@@ -1,11 +1,13 @@
 import type { DriverModule } from '../contract.js';
 import { openSimulatedBus } from '../simulated/index.js';
+import { type BleDevice, bleConfig } from './config.js';
+import type { BleLine } from './lineConfig.js';
 import { bleEntities, bleExpireAfterS, bleModel } from './entities.js';
 import { openBleBus, openSimulatedBleBus } from './openBus.js';
 
 // BLE sensors (BTHome, Ruuvi, Xiaomi custom firmwares) heard through BlueZ over D-Bus.
 
-export const bleDriver: DriverModule = {
+export const bleDriver: DriverModule<BleDevice, BleLine> = {
   name: 'ble',
   definition: {
     name: 'ble',
@@ -31,4 +33,6 @@ export const bleDriver: DriverModule = {
   expireAfterS: bleExpireAfterS,
   // Sensors only advertise; the adapter device reports by itself (its watchdog).
   commands: {},
+  // --- config
+  config: bleConfig,
 };

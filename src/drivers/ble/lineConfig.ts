@@ -6,6 +6,7 @@
 
 import { z } from 'zod';
 import { macAddress, msAtLeast, nonEmptyString, offlineAfterMs } from '../../config/fields.js';
+import { type FieldReader, fieldsOf } from '../contract.js';
 
 export const BLE_FORMATS = ['bthome', 'ruuvi', 'atc'] as const;
 export type BleFormatName = (typeof BLE_FORMATS)[number];
@@ -77,7 +78,17 @@ export const bleSection = z
     });
   });
 
-/** The bus of a line's devices (see defaultBus in devices.ts). */
+/**
+ * The bus of BLE devices and lines: one per adapter (`ble:hci0`), one for every simulated one. The one
+ * rule for BLE bus ids (DriverModule.config.busOf and lines.busOf).
+ */
+export function bleBus(fields: FieldReader): string {
+  if (fields('transport') === 'simulated') return 'ble:simulated';
+  const adapter = fields('adapter');
+  return `ble:${typeof adapter === 'string' ? adapter : 'hci0'}`;
+}
+
+/** The bus of a line's devices. */
 export function bleLineBus(line: Pick<BleLine, 'adapter' | 'transport'>): string {
-  return line.transport === 'simulated' ? 'ble:simulated' : `ble:${line.adapter}`;
+  return bleBus(fieldsOf(line));
 }

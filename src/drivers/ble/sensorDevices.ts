@@ -1,19 +1,16 @@
 import type { HeardSensor } from './sensors.js';
 import { type BleLine, bleLineBus, type BleFormatName } from './lineConfig.js';
-import { type DeviceConfig, deviceSchema, type FieldbridgeConfig } from '../../config/index.js';
+import type { DeviceConfig, FieldbridgeConfig } from '../../config/index.js';
 import type { DiscoveredDevice } from '../../persistence/index.js';
 import { freeId } from '../../gateway/scans.js';
 
-// BLE in the effective config: every `ble:` line is an adapter device (`ble_hci0`), and every sensor
+// BLE sensors in the effective config (each line's adapter device: ./adapterDevices.ts): every sensor
 // heard on a line with `auto_add` (in its formats; on its allow-list when it has one, else heard at
 // `auto_add_min_rssi` or stronger) becomes a device of its own, stored like a scanned meter. New sensors
 // are collected for a few seconds and added together: applying them restarts the bus (and the adapter's
 // scan), which should happen once for a room full of thermometers, not once per thermometer. A device
 // configured with the same MAC wins. Sensors heard but left out (too faint: the neighbours'; removed on
 // request) are offered once on bridge/event (`ble_sensor_not_added`), with how to add them.
-
-/** An adapter's bring-up may retry for 30 s; its connect gets a little more before it counts as failed. */
-const ADAPTER_CONNECT_TIMEOUT_MS = 35_000;
 
 type BleDevice = Extract<DeviceConfig, { driver: 'ble' }>;
 
@@ -22,58 +19,6 @@ const isBle = (device: DeviceConfig): device is BleDevice => device.driver === '
 /** The format names of the `ble:` section (`atc` covers both Xiaomi custom firmwares). */
 export function formatName(format: HeardSensor['format']): BleFormatName {
   return format === 'atc1441' || format === 'pvvx' ? 'atc' : format;
-}
-
-/** The same physical sensor: a BLE device with this MAC (whatever adapter it was configured on). */
-export function sameBleSensor(a: DeviceConfig, b: DeviceConfig): boolean {
-  return isBle(a) && isBle(b) && a.mac !== undefined && a.mac === b.mac;
-}
-
-function adapterEntry(
-  line: Pick<BleLine, 'adapter' | 'transport'> & Partial<BleLine>,
-  id: string,
-): DeviceConfig {
-  return deviceSchema.parse({
-    id,
-    name: `Bluetooth adapter ${line.adapter}${line.transport === 'simulated' ? ' (simulated)' : ''}`,
-    driver: 'ble',
-    transport: line.transport,
-    adapter: line.adapter,
-    role: 'adapter',
-    ...(line.bus_address ? { bus_address: line.bus_address } : {}),
-    ...(line.watchdog ? { watchdog: line.watchdog } : {}),
-    timeouts: { connect: ADAPTER_CONNECT_TIMEOUT_MS },
-    // One unhealthy watchdog check (which already weighs several readings) makes the adapter degraded,
-    // so bridge/health shows it and its ladder is not reset as "healthy" while the watchdog climbs it.
-    health: { failure_threshold: 1 },
-  });
-}
-
-/**
- * The adapter devices the config implies: one per `ble:` line, and one per adapter that configured
- * bluez sensors use without a line (so every real adapter is brought up and watched). A bus that already
- * has an adapter device configured by hand keeps that one.
- */
-export function bleAdapterDevices(config: FieldbridgeConfig): DeviceConfig[] {
-  const taken = new Set(config.devices.map((device) => device.id));
-  const buses = new Set(
-    config.devices.filter((d) => isBle(d) && d.role === 'adapter').map((device) => device.bus),
-  );
-  const adapters: DeviceConfig[] = [];
-  const add = (line: Pick<BleLine, 'adapter' | 'transport'> & Partial<BleLine>) => {
-    const bus = bleLineBus(line);
-    if (buses.has(bus)) return;
-    buses.add(bus);
-    const base = `ble_${line.adapter.replace(/[^A-Za-z0-9_-]/g, '_')}`;
-    adapters.push(adapterEntry(line, freeId(base, taken)));
-  };
-  for (const line of config.ble) add(line);
-  for (const device of config.devices) {
-    if (isBle(device) && device.enabled && device.role !== 'adapter' && device.transport === 'bluez') {
-      add({ adapter: device.adapter, transport: 'bluez' });
-    }
-  }
-  return adapters;
 }
 
 /** The `ble:` line whose devices run on `busId`. */

@@ -1,13 +1,11 @@
-import { deviceSchema, type DeviceConfig, type FieldbridgeConfig } from '../../config/index.js';
+import type { FieldbridgeConfig } from '../../config/index.js';
 import type { GatewayNotice } from '../../machines/notices.js';
-import { freeId } from '../../gateway/scans.js';
+import type { DaliLine } from './lineConfig.js';
 
 // Each `dali:` line's adapter is a device of its own: Home Assistant shows its connectivity, and its
 // poll is the bus self-test (one query per bus, so a silently dead bus is noticed even when nobody
 // switches a light). When it comes back after being unplugged, the line is scanned again: lamps may
 // have been added or readdressed meanwhile.
-
-type DaliLine = FieldbridgeConfig['dali'][number];
 
 function adapterId(line: DaliLine): string {
   return line.adapter_serial
@@ -15,9 +13,14 @@ function adapterId(line: DaliLine): string {
     : 'dali_adapter';
 }
 
-/** The adapter devices of the `dali:` lines that do not have one yet; they go first on their bus. */
-export function daliAdapterDevices(config: FieldbridgeConfig): DeviceConfig[] {
-  const taken = new Set(config.devices.map((device) => device.id));
+/**
+ * The adapter devices of the `dali:` lines that do not have one yet, as device entries; they go first on
+ * their bus. `takeId` turns a wanted id into a free one.
+ */
+export function daliAdapterEntries(
+  config: FieldbridgeConfig,
+  takeId: (wanted: string) => string,
+): Record<string, unknown>[] {
   const has = (line: DaliLine) =>
     config.devices.some(
       (device) =>
@@ -28,17 +31,15 @@ export function daliAdapterDevices(config: FieldbridgeConfig): DeviceConfig[] {
     );
   return config.dali
     .filter((line) => !has(line))
-    .map((line) =>
-      deviceSchema.parse({
-        id: freeId(adapterId(line), taken),
-        name: `DALI adapter${line.adapter_serial ? ` ${line.adapter_serial}` : ''}${line.transport === 'simulated' ? ' (simulated)' : ''}`,
-        driver: 'dali',
-        transport: line.transport,
-        ...(line.adapter_serial ? { adapter_serial: line.adapter_serial } : {}),
-        role: 'adapter',
-        poll_interval_ms: line.self_test_interval_ms,
-      }),
-    );
+    .map((line) => ({
+      id: takeId(adapterId(line)),
+      name: `DALI adapter${line.adapter_serial ? ` ${line.adapter_serial}` : ''}${line.transport === 'simulated' ? ' (simulated)' : ''}`,
+      driver: 'dali',
+      transport: line.transport,
+      ...(line.adapter_serial ? { adapter_serial: line.adapter_serial } : {}),
+      role: 'adapter',
+      poll_interval_ms: line.self_test_interval_ms,
+    }));
 }
 
 /** Rescans a DALI line when its adapter device is back after being down (a replug). */

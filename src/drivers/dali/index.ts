@@ -1,11 +1,13 @@
 import type { DriverModule } from '../contract.js';
 import { lightGet, lightSet } from '../shared/lightCommands.js';
+import { type DaliDevice, daliConfig } from './config.js';
+import type { DaliLine } from './lineConfig.js';
 import { daliAdapterEntities, daliEntities, daliModel } from './entities.js';
 import { openDaliBus, openSimulatedDaliBus } from './openBus.js';
 
 // DALI lamps and groups behind a hasseb USB DALI master.
 
-export const daliDriver: DriverModule = {
+export const daliDriver: DriverModule<DaliDevice, DaliLine> = {
   name: 'dali',
   definition: {
     name: 'dali',
@@ -19,4 +21,6 @@ export const daliDriver: DriverModule = {
   // A lamp forgets its level when the power goes; the adapter's replug or a restart forgets it too.
   restoresState: true,
   commands: { set: lightSet, get: lightGet },
+  // --- config
+  config: daliConfig,
 };

@@ -16,4 +16,6 @@ const daliLine = z.strictObject({
   self_test_interval_ms: pollIntervalMs().default(60_000),
 });
 
+export type DaliLine = z.output<typeof daliLine>;
+
 export const daliSection = z.array(daliLine).default(() => []);

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { DriverModule, RecoveryStepSpec } from '../contract.js';
+import { type MbusDevice, mbusConfig } from './config.js';
+import type { MbusLine } from './lineConfig.js';
 import { mbusEntities, mbusModel } from './entities.js';
 import { openMbusBus, openSimulatedMbusBus } from './openBus.js';
 import { isTcpPort } from './portConfig.js';
@@ -14,7 +16,7 @@ const SERIAL_LADDER: readonly RecoveryStepSpec[] = [
 /** An M-Bus line on an Ethernet converter: a new connection, then a fresh actor; no port to find again. */
 const TCP_LADDER: readonly RecoveryStepSpec[] = [{ name: 'reconnect' }, { name: 'restart_actor' }];
 
-export const mbusDriver: DriverModule = {
+export const mbusDriver: DriverModule<MbusDevice, MbusLine> = {
   name: 'mbus',
   definition: { name: 'mbus', recoverySteps: SERIAL_LADDER },
   recoveryStepsFor: (device) =>
@@ -29,4 +31,6 @@ export const mbusDriver: DriverModule = {
     device.driver === 'mbus' ? Math.ceil(device.offline_after_ms / 1000) : undefined,
   // A read on demand: `<base>/<meter>/get` with `{}` reads the meter now instead of at its next poll.
   commands: { get: z.strictObject({}) },
+  // --- config
+  config: mbusConfig,
 };

@@ -3,9 +3,8 @@
 // Assistant. Meters found by a scan become devices (stored in the database, see DiscoveredDeviceStore).
 
 import { z } from 'zod';
-import { MBUS_BAUD_RATES, MBUS_DEFAULT_BAUD } from '../../config/devices.js';
 import { pollIntervalMs } from '../../config/fields.js';
-import { mbusPort } from './portConfig.js';
+import { MBUS_BAUD_RATES, MBUS_DEFAULT_BAUD, mbusPort } from './portConfig.js';
 
 export const MBUS_SCAN_MODES = ['secondary', 'primary'] as const;
 export type MbusScanMode = (typeof MBUS_SCAN_MODES)[number];
@@ -27,5 +26,7 @@ const mbusLine = z.strictObject({
   /** How often the meters a scan finds on this line are read. */
   poll_interval_ms: pollIntervalMs().default(15_000),
 });
+
+export type MbusLine = z.output<typeof mbusLine>;
 
 export const mbusSection = z.array(mbusLine).default(() => []);

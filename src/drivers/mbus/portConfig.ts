@@ -4,6 +4,9 @@ import { nonEmptyString } from '../../config/fields.js';
 // converter on Ethernet that passes the bytes through a TCP connection (`tcp://host:port`, often port
 // 10001). Both carry the same master; only the byte pipe under it differs.
 
+export const MBUS_BAUD_RATES = [300, 600, 1200, 2400, 4800, 9600, 19200, 38400] as const;
+export const MBUS_DEFAULT_BAUD = 2400;
+
 export interface TcpAddress {
   host: string;
   port: number;

@@ -4,6 +4,7 @@ import type { GatewayClock } from '../../machines/clock.js';
 import type { BusRuntime, DriverModule } from '../contract.js';
 import { lightGet, lightSet } from '../shared/lightCommands.js';
 import { SimulatedBusRuntime } from './runtime.js';
+import { type SimulatedDevice, simulatedConfig } from './config.js';
 
 // The generic fault-injecting device that exists only in software (demo, tests, benchmarks).
 
@@ -38,11 +39,13 @@ function hashSeed(text: string): number {
   return hash >>> 0;
 }
 
-export const simulatedDriver: DriverModule = {
+export const simulatedDriver: DriverModule<SimulatedDevice, never> = {
   name: 'simulated',
   definition: { name: 'simulated', recoverySteps: [{ name: 'reopen' }, { name: 'restart_actor' }] },
   transports: { simulated: openSimulatedBus },
   model: { manufacturer: 'fieldbridge', model: 'Simulated device' },
   entities: () => simulatedEntities(),
   commands: { set: lightSet, get: lightGet },
+  // --- config
+  config: simulatedConfig,
 };
