@@ -1,6 +1,6 @@
 import type { DriverModule } from '../contract.js';
 import { openSimulatedBus } from '../simulated/index.js';
-import { bleEntities, bleExpireAfterS, bleModel } from './entities.js';
+import { bleCapabilities, bleExpireAfterS, bleModel } from './capabilities.js';
 import { openBleBus, openSimulatedBleBus } from './openBus.js';
 
 // BLE sensors (BTHome, Ruuvi, Xiaomi custom firmwares) heard through BlueZ over D-Bus.
@@ -27,8 +27,8 @@ export const bleDriver: DriverModule = {
   },
   model: { manufacturer: 'BLE', model: 'Sensor' },
   describe: bleModel,
-  entities: (device, state) => bleEntities(device, state),
   expireAfterS: bleExpireAfterS,
-  // Sensors only advertise; the adapter device reports by itself (its watchdog).
-  commands: {},
+  // --- home assistant
+  // Sensors only advertise; the adapter device reports by itself (its watchdog): nothing to command.
+  capabilities: bleCapabilities,
 };

@@ -1,8 +1,7 @@
-import { simulatedEntities } from '../../bridge/entities.js';
 import type { DeviceConfig } from '../../config/index.js';
 import type { GatewayClock } from '../../machines/clock.js';
 import type { BusRuntime, DriverModule } from '../contract.js';
-import { lightGet, lightSet } from '../shared/lightCommands.js';
+import { simulatedCapabilities } from './capabilities.js';
 import { SimulatedBusRuntime } from './runtime.js';
 
 // The generic fault-injecting device that exists only in software (demo, tests, benchmarks).
@@ -43,6 +42,6 @@ export const simulatedDriver: DriverModule = {
   definition: { name: 'simulated', recoverySteps: [{ name: 'reopen' }, { name: 'restart_actor' }] },
   transports: { simulated: openSimulatedBus },
   model: { manufacturer: 'fieldbridge', model: 'Simulated device' },
-  entities: () => simulatedEntities(),
-  commands: { set: lightSet, get: lightGet },
+  // --- home assistant
+  capabilities: () => simulatedCapabilities(),
 };
