@@ -16,7 +16,7 @@ export interface EntityDescriptor {
   stateClass?: 'measurement' | 'total' | 'total_increasing';
   entityCategory?: 'diagnostic' | 'config';
   icon?: string;
-  /** Lights: the brightness value that means full on (HA's `brightness_scale`). */
+  /** Lights: the brightness value that means full on (HA's `brightness_scale`); absent: on/off only. */
   brightnessScale?: number;
 }
 

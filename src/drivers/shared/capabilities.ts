@@ -249,6 +249,25 @@ export function commandSchema(
   return z.strictObject(shape);
 }
 
+/**
+ * The fields of a `set` that say where a device should be, not how to get there: those both commanded
+ * and published in its state (a light's `state` and `brightness`, not its `transition` or `flash`).
+ * What a lamp is restored to after a power cut.
+ */
+export function stateFieldsOf(capabilities: readonly Capability[]): Set<string> {
+  const fields = new Set<string>();
+  for (const capability of capabilities) {
+    if (!(capability.access & ACCESS.SET) || !(capability.access & ACCESS.STATE)) continue;
+    if (capability.type === 'light') {
+      fields.add('state');
+      if (capability.brightness) fields.add('brightness');
+    } else if (capability.type !== 'read_on_demand') {
+      fields.add(capability.key);
+    }
+  }
+  return fields;
+}
+
 // --- typed commands for runtimes ------------------------------------------------------------------
 
 /**
