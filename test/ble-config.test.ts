@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BusRegistry } from '../src/hosting/busRegistry.js';
 import { BleBusRuntime } from '../src/drivers/ble/runtime.js';
 import type { HeardSensor } from '../src/drivers/ble/sensors.js';
-import { DRIVERS } from '../src/drivers/registry.js';
+import { DRIVERS, entitiesOf } from '../src/drivers/registry.js';
 import { type DeviceConfig, parseConfig } from '../src/config/index.js';
 import { bleLineScan } from '../src/drivers/ble/lineScan.js';
 import { BleSensorCollector } from '../src/drivers/ble/sensorDevices.js';
@@ -295,7 +295,7 @@ describe('BLE entities', () => {
     .devices[0] as DeviceConfig;
 
   it('makes one entity per value the sensor reported, RSSI diagnostic, and expires after offline_after_ms', () => {
-    const entities = DRIVERS.ble.entities(sensor, {
+    const entities = entitiesOf(sensor, {
       temperature: 21.5,
       humidity: 40,
       door: true,
@@ -319,7 +319,7 @@ describe('BLE entities', () => {
   });
 
   it('gives the adapter a connectivity binary sensor and its last advertisement', () => {
-    expect(DRIVERS.ble.entities(adapter, undefined).map((e) => [e.component, e.key, e.deviceClass])).toEqual([
+    expect(entitiesOf(adapter, undefined).map((e) => [e.component, e.key, e.deviceClass])).toEqual([
       ['binary_sensor', 'discovering', 'connectivity'],
       ['sensor', 'last_advertisement', 'timestamp'],
     ]);

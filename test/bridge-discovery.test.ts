@@ -7,9 +7,9 @@ import {
   staleDiscovery,
 } from '../src/bridge/discovery.js';
 import { DiscoveryPublisher } from '../src/bridge/discoveryPublisher.js';
-import { simulatedEntities } from '../src/bridge/entities.js';
 import { Topics } from '../src/bridge/topics.js';
 import { type DeviceConfig, type FieldbridgeConfig, parseConfig } from '../src/config/index.js';
+import { entitiesOf } from '../src/drivers/registry.js';
 import { getLogger } from '../src/logging/index.js';
 
 const topics = new Topics('fieldbridge');
@@ -21,7 +21,10 @@ describe('Home Assistant discovery', () => {
     '0.1.0',
     { id: 'demo1', name: 'Demo 1', driver: 'simulated' },
     description,
-    simulatedEntities(),
+    entitiesOf(
+      parseConfig('devices: [{ id: demo1, driver: simulated }]', {}).devices[0] as DeviceConfig,
+      undefined,
+    ),
   );
   const byObject = Object.fromEntries(messages.map((m) => [m.topic.split('/')[3], JSON.parse(m.payload)]));
 

@@ -373,17 +373,18 @@ describe.each(DRIVER_MODULES.map((module) => [module.name, module] as const))(
 /** Values a secret key may take (a 16-byte key in hex, a password). */
 const SECRET_CANDIDATES = ['0123456789abcdef0123456789abcdef', 'contract-test-secret'];
 
-/** The keys of a driver's device schema that isSecretPath deems secret. */
+/** The secret keys a driver declares; isSecretPath must agree with each. */
 function secretKeysOf(driver: string): string[] {
-  const option = deviceSchema.in.options.find((candidate) => candidate.shape.driver.value === driver);
-  if (!option) throw new Error(`the device schema has no driver ${driver}`);
-  return Object.keys(option.shape).filter((key) => isSecretPath(['devices', 0, key]));
+  const module = DRIVER_MODULES.find((candidate) => candidate.name === driver);
+  if (!module) throw new Error(`the registry has no driver ${driver}`);
+  const keys = [...(module.config.secretKeys ?? [])];
+  for (const key of keys) expect(isSecretPath(['devices', 0, key]), `${driver}.${key}`).toBe(true);
+  return keys;
 }
 
 // TODO merge (issue 17, scan part): "scans through the capability": for every module that declares a
 // scan, run it on the simulated bus through the runtime capability (no instanceof) and check it finds
 // the simulated devices and honours abort, as the invariants above do.
-// TODO merge (issue 17, config part): demo devices and secret keys from the module's own fields.
 
 describe('the secret check', () => {
   it('finds the BLE bind key (so an empty key list is not a vacuous pass everywhere)', () => {

@@ -1,5 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { invalidCommand } from '../src/drivers/registry.js';
+import { type DeviceConfig, parseConfig } from '../src/config/index.js';
+import { invalidCommand as invalidDeviceCommand } from '../src/drivers/registry.js';
+
+const DEVICES = parseConfig(
+  [
+    'devices:',
+    '  - { id: demo, driver: simulated }',
+    '  - { id: hall, driver: dali, transport: simulated, address: 5 }',
+    '  - { id: heat, driver: mbus, transport: simulated }',
+  ].join('\n'),
+  {},
+).devices;
+
+/** The command check of a device of this driver. */
+function invalidCommand(driver: 'simulated' | 'dali' | 'mbus', operation: 'set' | 'get', args: unknown) {
+  const device = DEVICES.find((candidate) => candidate.driver === driver) as DeviceConfig;
+  return invalidDeviceCommand(device, operation, args);
+}
 
 describe('driver command checks', () => {
   it('accepts the fields a simulated light knows, within range', () => {

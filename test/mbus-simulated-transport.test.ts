@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DRIVERS } from '../src/drivers/registry.js';
+import { DRIVERS, entitiesOf } from '../src/drivers/registry.js';
 import type { BusRuntime } from '../src/drivers/contract.js';
 import { simulatedMbusSegments } from '../src/drivers/mbus/openBus.js';
 import type { MeterReading } from '../src/drivers/mbus/readings.js';
@@ -100,7 +100,7 @@ describe('M-Bus transport: simulated', () => {
     const runtimes = openBuses(meters('mbus:sim-entities'));
     const reading = await read(runtimes, 'heat');
     const device = meters('mbus:sim-entities')[0] as DeviceConfig;
-    const entities = DRIVERS.mbus.entities(device, reading);
+    const entities = entitiesOf(device, reading);
     expect(entities.map((entity) => entity.component)).not.toContain('light');
     expect(entities.map((entity) => entity.key)).not.toContain('humidity');
     expect(entities.find((entity) => entity.unit === 'Wh')?.deviceClass).toBe('energy');

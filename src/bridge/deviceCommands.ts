@@ -4,7 +4,7 @@ import type { DeviceConfig } from '../config/index.js';
 import { parseDeviceCommand, type Parsed, type Transaction } from './requests.js';
 
 // A `<base>/<id>/set` or `/get` message, checked all the way before it is queued for a device: the
-// payload (size, JSON), the device (known), and the fields (the driver's schema).
+// payload (size, JSON), the device (known), and the fields (the schema derived from the device's capabilities).
 
 export interface CheckedCommand {
   deviceId: string;
@@ -24,7 +24,7 @@ export function checkDeviceCommand(
   const { transaction } = command;
   const device = devices.get(deviceId);
   if (!device) return { ok: false, error: `unknown device "${deviceId}"`, transaction };
-  const invalid = invalidCommand(device.driver, operation, command.value);
+  const invalid = invalidCommand(device, operation, command.value);
   if (invalid) return { ok: false, error: invalid, transaction };
   return {
     ok: true,

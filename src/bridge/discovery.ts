@@ -46,13 +46,15 @@ function entityConfig(
   };
   if (entity.component === 'light') {
     // Color modes, not the legacy `brightness: true`: one HA release lost brightness with that shape.
-    // One mode, so HA needs no `color_mode` in the state; it reads `state` and `brightness`.
-    Object.assign(config, {
-      schema: 'json',
-      command_topic: `${topics.device(deviceId ?? '')}/set`,
-      supported_color_modes: ['brightness'],
-      brightness_scale: entity.brightnessScale ?? 255,
-    });
+    // One mode, so HA needs no `color_mode` in the state; it reads `state` and `brightness`. A light
+    // without a brightness scale is not dimmable (its `set` refuses brightness): on/off only.
+    Object.assign(
+      config,
+      { schema: 'json', command_topic: `${topics.device(deviceId ?? '')}/set` },
+      entity.brightnessScale === undefined
+        ? { supported_color_modes: ['onoff'] }
+        : { supported_color_modes: ['brightness'], brightness_scale: entity.brightnessScale },
+    );
   } else {
     // A binary sensor's JSON boolean renders as True/False; HA's default payloads are ON/OFF.
     config.value_template =

@@ -1,4 +1,4 @@
-import { DRIVERS, type DeviceValues } from '../drivers/registry.js';
+import { DRIVERS, type DeviceValues, entitiesOf } from '../drivers/registry.js';
 import type { DeviceConfig } from '../config/index.js';
 import {
   bridgeDiscovery,
@@ -47,7 +47,7 @@ export class DiscoveryTracker {
         ...(driver.describe?.(state) ?? driver.model),
         expireAfterS: driver.expireAfterS?.(device) ?? expireAfterS,
       };
-      const entities = driver.entities(device, state);
+      const entities = entitiesOf(device, state);
       this.#signatures.set(device.id, signature(entities));
       messages.push(...deviceDiscovery(this.topics, this.version, device, description, entities));
     }
@@ -58,7 +58,7 @@ export class DiscoveryTracker {
   /** Whether a new state changes the entities of a device (a meter read for the first time). */
   entitiesChange(device: DeviceConfig, state: DeviceValues): boolean {
     const announced = this.#signatures.get(device.id);
-    return announced !== undefined && announced !== signature(DRIVERS[device.driver].entities(device, state));
+    return announced !== undefined && announced !== signature(entitiesOf(device, state));
   }
 
   /**

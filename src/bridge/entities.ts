@@ -1,5 +1,6 @@
-// What a device looks like to Home Assistant: the entities a driver declares for a device. Each one
-// reads its value from the device's retained state topic (`<base>/<id>`, JSON) under `key`.
+// What a device looks like to Home Assistant: the entities derived from the capabilities a driver
+// declares for a device (src/drivers/shared/capabilities.ts). Each one reads its value from the
+// device's retained state topic (`<base>/<id>`, JSON) under `key`.
 
 export type EntityComponent = 'sensor' | 'binary_sensor' | 'light';
 
@@ -15,7 +16,7 @@ export interface EntityDescriptor {
   stateClass?: 'measurement' | 'total' | 'total_increasing';
   entityCategory?: 'diagnostic' | 'config';
   icon?: string;
-  /** Lights: the brightness value that means full on (HA's `brightness_scale`). */
+  /** Lights: the brightness value that means full on (HA's `brightness_scale`); absent: on/off only. */
   brightnessScale?: number;
 }
 
@@ -25,42 +26,4 @@ export interface DeviceDescription {
   model: string;
   /** Seconds without a fresh state after which HA shows the entities unavailable. */
   expireAfterS: number;
-}
-
-/**
- * The entities of a device of the `simulated` driver: a small climate sensor with a dimmable light
- * (its state carries the lamp's `state` and `brightness`). Devices of the other drivers simulate their
- * own protocol and have their own driver's entities.
- */
-export function simulatedEntities(): EntityDescriptor[] {
-  return [
-    {
-      component: 'sensor',
-      objectId: 'temperature',
-      name: 'Temperature',
-      key: 'temperature',
-      deviceClass: 'temperature',
-      unit: '°C',
-      stateClass: 'measurement',
-    },
-    {
-      component: 'sensor',
-      objectId: 'humidity',
-      name: 'Humidity',
-      key: 'humidity',
-      deviceClass: 'humidity',
-      unit: '%',
-      stateClass: 'measurement',
-    },
-    {
-      component: 'sensor',
-      objectId: 'energy',
-      name: 'Energy',
-      key: 'energy',
-      deviceClass: 'energy',
-      unit: 'Wh',
-      stateClass: 'total_increasing',
-    },
-    { component: 'light', objectId: 'light', name: 'Light', key: 'state', brightnessScale: 254 },
-  ];
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DRIVERS } from '../drivers/registry.js';
+import { stateFieldsOf } from '../drivers/shared/capabilities.js';
 import type { JsonValue } from '../drivers/contract.js';
 import type { DeviceConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
@@ -12,9 +13,6 @@ import type { DesiredState, Persistence } from '../persistence/index.js';
 // last commanded state of each device is kept in the database and sent again as a `set` when the
 // device becomes available and when it reports a power failure; the device answers with what it
 // really is, which becomes its published state. What was restored is said on bridge/event.
-
-/** Keys of a command that describe how to get there, not where: not part of the desired state. */
-const ACTION_KEYS = new Set(['transition', 'flash']);
 
 interface Restoring {
   deviceId: string;
@@ -36,7 +34,9 @@ export class StateRestorer {
   commanded(device: DeviceConfig, args: JsonValue, at: number): void {
     if (!DRIVERS[device.driver].restoresState) return;
     if (args === null || typeof args !== 'object' || Array.isArray(args)) return;
-    const change = Object.fromEntries(Object.entries(args).filter(([key]) => !ACTION_KEYS.has(key)));
+    // How to get there (a transition, HA's flash) is not where: only what the device's state shows.
+    const stateFields = stateFieldsOf(DRIVERS[device.driver].capabilities(device, undefined));
+    const change = Object.fromEntries(Object.entries(args).filter(([key]) => stateFields.has(key)));
     this.persistence.desired.merge(device.id, change, at);
   }
 

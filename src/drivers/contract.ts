@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import type { EntityDescriptor } from '../bridge/entities.js';
 import type { DeviceConfig, FieldbridgeConfig } from '../config/index.js';
 import type { GatewayClock } from '../machines/clock.js';
+import type { Capability } from './shared/capabilities.js';
 
 // The contract between the generic machines (src/machines) and a driver's I/O. A driver is a factory of
 // bus runtimes: one runtime per bus/adapter (a serial port, a HID adapter, a BlueZ adapter) holding the
@@ -104,22 +104,21 @@ export interface DriverModule<Device extends DeviceBase = DeviceBase, Line = unk
   /** A better registry entry from what the device reported about itself (a meter's header). */
   describe?(state: DeviceValues | undefined): DeviceModel | undefined;
   /**
-   * The Home Assistant entities of a device of this driver. Drivers whose devices say what they
-   * measure only when read (M-Bus meters) build them from the device's last state.
-   */
-  entities(device: DeviceConfig, state: DeviceValues | undefined): EntityDescriptor[];
-  /**
    * Whether the last commanded state is applied again when a device becomes available or reports a
    * power failure (lamps forget their level; meters have nothing to restore).
    */
   readonly restoresState?: boolean;
   /** Seconds without a fresh state after which HA shows the device's entities unavailable. */
   expireAfterS?(device: DeviceConfig): number | undefined;
+  // --- home assistant
   /**
-   * Checks the fields of a `set`/`get` command before it is queued, so an out-of-range value is an
-   * error answer, never a clamp or a retry. Fields a driver does not list are refused.
+   * What a device offers Home Assistant (src/drivers/shared/capabilities.ts), the one declaration from
+   * which both its entities and its `set`/`get` schemas derive (registry: entitiesOf, invalidCommand).
+   * Drivers whose devices say what they measure only when read (M-Bus meters) build the values from
+   * the device's last state; what can be commanded must not depend on it (a command is checked
+   * against the capabilities of a device not heard from yet: `state` undefined).
    */
-  readonly commands: Partial<Record<'set' | 'get', z.ZodType>>;
+  capabilities(device: DeviceConfig, state: DeviceValues | undefined): readonly Capability[];
   // --- config
   /** The driver's part of the configuration file: its devices, its `<name>:` lines, their buses. */
   readonly config: DriverConfig<Device, Line>;

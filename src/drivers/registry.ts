@@ -1,6 +1,8 @@
 import { describeIssues } from '../bridge/requests.js';
+import type { EntityDescriptor } from '../bridge/entities.js';
 import type { DeviceConfig, DriverName } from '../config/index.js';
-import type { DriverModule, RecoveryStepSpec } from './contract.js';
+import type { DeviceValues, DriverModule, RecoveryStepSpec } from './contract.js';
+import { commandSchema, entitiesOf as entitiesOfCapabilities } from './shared/capabilities.js';
 import { bleDriver } from './ble/index.js';
 import { daliDriver } from './dali/index.js';
 import { mbusDriver } from './mbus/index.js';
@@ -33,14 +35,23 @@ export const DRIVERS: Record<DriverName, DriverModule> = {
   simulated: simulatedDriver,
 };
 
-/** Why a command's fields are refused, or undefined when the driver accepts them. */
+/** The Home Assistant entities of a device, from its driver's capabilities and its last state. */
+export function entitiesOf(device: DeviceConfig, state: DeviceValues | undefined): EntityDescriptor[] {
+  return entitiesOfCapabilities(DRIVERS[device.driver].capabilities(device, state));
+}
+
+/**
+ * Why a command's fields are refused, or undefined when the device accepts them: checked before the
+ * command is queued, so an out-of-range value is an error answer, never a clamp or a retry, and a field
+ * no capability of the device offers is refused.
+ */
 export function invalidCommand(
-  driver: DriverName,
+  device: DeviceConfig,
   operation: 'set' | 'get',
   args: unknown,
 ): string | undefined {
-  const schema = DRIVERS[driver].commands[operation];
-  if (!schema) return `driver ${driver} has no "${operation}" command`;
+  const schema = commandSchema(DRIVERS[device.driver].capabilities(device, undefined), operation);
+  if (!schema) return `driver ${device.driver} has no "${operation}" command`;
   const result = schema.safeParse(args);
   return result.success ? undefined : describeIssues(result.error, 'field');
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonValue } from '../../src/drivers/contract.js';
-import { DRIVERS } from '../../src/drivers/registry.js';
+import { DRIVERS, entitiesOf } from '../../src/drivers/registry.js';
 import { DiscoveryTracker } from '../../src/bridge/discoveryTracker.js';
 import { freshHealth, healthPayload } from '../../src/bridge/health.js';
 import { ReadingWriter } from '../../src/bridge/readingWriter.js';
@@ -89,9 +89,8 @@ export async function runDevices(
     });
     try {
       for (const device of busDevices) await runtime.connect(device.id, signal());
-      const entry = DRIVERS[first.driver];
       for (const device of busDevices) {
-        const isLight = entry.entities(device, undefined).some((entity) => entity.component === 'light');
+        const isLight = entitiesOf(device, undefined).some((entity) => entity.component === 'light');
         const run = async (operation: string, args: JsonValue) => {
           try {
             results.push([device.id, await runtime.execute(device.id, operation, args, signal())]);

@@ -2,7 +2,7 @@ import type { DriverModule } from '../contract.js';
 import { openSimulatedBus } from '../simulated/index.js';
 import { type BleDevice, bleConfig } from './config.js';
 import type { BleLine } from './lineConfig.js';
-import { bleEntities, bleExpireAfterS, bleModel } from './entities.js';
+import { bleCapabilities, bleExpireAfterS, bleModel } from './capabilities.js';
 import { openBleBus, openSimulatedBleBus } from './openBus.js';
 
 // BLE sensors (BTHome, Ruuvi, Xiaomi custom firmwares) heard through BlueZ over D-Bus.
@@ -29,10 +29,10 @@ export const bleDriver: DriverModule<BleDevice, BleLine> = {
   },
   model: { manufacturer: 'BLE', model: 'Sensor' },
   describe: bleModel,
-  entities: (device, state) => bleEntities(device, state),
   expireAfterS: bleExpireAfterS,
-  // Sensors only advertise; the adapter device reports by itself (its watchdog).
-  commands: {},
   // --- config
   config: bleConfig,
+  // --- home assistant
+  // Sensors only advertise; the adapter device reports by itself (its watchdog): nothing to command.
+  capabilities: bleCapabilities,
 };

@@ -1,8 +1,7 @@
 import type { DriverModule } from '../contract.js';
-import { lightGet, lightSet } from '../shared/lightCommands.js';
 import { type DaliDevice, daliConfig } from './config.js';
 import type { DaliLine } from './lineConfig.js';
-import { daliAdapterEntities, daliEntities, daliModel } from './entities.js';
+import { daliAdapterCapabilities, daliCapabilities, daliModel } from './capabilities.js';
 import { openDaliBus, openSimulatedDaliBus } from './openBus.js';
 
 // DALI lamps and groups behind a hasseb USB DALI master.
@@ -16,11 +15,13 @@ export const daliDriver: DriverModule<DaliDevice, DaliLine> = {
   transports: { hid: openDaliBus, simulated: openSimulatedDaliBus },
   model: { manufacturer: 'DALI', model: 'Control gear' },
   describe: daliModel,
-  entities: (device, state) =>
-    device.driver === 'dali' && device.role === 'adapter' ? daliAdapterEntities() : daliEntities(state),
   // A lamp forgets its level when the power goes; the adapter's replug or a restart forgets it too.
   restoresState: true,
-  commands: { set: lightSet, get: lightGet },
   // --- config
   config: daliConfig,
+  // --- home assistant
+  capabilities: (device, state) =>
+    device.driver === 'dali' && device.role === 'adapter'
+      ? daliAdapterCapabilities()
+      : daliCapabilities(state),
 };

@@ -1,5 +1,6 @@
 import type { BusEvent, BusRuntime, JsonValue } from '../contract.js';
 import { BusLock } from '../shared/busLock.js';
+import { lightSet } from '../shared/capabilities.js';
 import { BusWatchers } from '../../hosting/busWatchers.js';
 import {
   anyLampFailure,
@@ -13,6 +14,7 @@ import {
   readStatus,
 } from './lamps.js';
 import { BROADCAST, gearCommand } from './codec/index.js';
+import { DALI_LIGHT } from './capabilities.js';
 import { DaliMaster } from './master.js';
 import { type FoundLight, scanLights } from './scan.js';
 import {
@@ -112,15 +114,11 @@ export class DaliBusRuntime implements BusRuntime {
       const open = this.#open;
       if (!open) throw new Error('the DALI adapter is not connected');
       switch (operation) {
-        case 'set':
-          await applyLightCommand(
-            open.master,
-            target,
-            args as LightCommand,
-            this.#lastOn.get(deviceId),
-            signal,
-          );
-          return this.#confirm(open.master, deviceId, target, args as LightCommand, signal);
+        case 'set': {
+          const command = lightSet(DALI_LIGHT, args);
+          await applyLightCommand(open.master, target, command, this.#lastOn.get(deviceId), signal);
+          return this.#confirm(open.master, deviceId, target, command, signal);
+        }
         case 'get':
           return this.#confirm(open.master, deviceId, target, {}, signal);
         case 'poll': {

@@ -1,8 +1,7 @@
-import { z } from 'zod';
 import type { DriverModule, RecoveryStepSpec } from '../contract.js';
 import { type MbusDevice, mbusConfig } from './config.js';
 import type { MbusLine } from './lineConfig.js';
-import { mbusEntities, mbusModel } from './entities.js';
+import { mbusCapabilities, mbusModel } from './capabilities.js';
 import { openMbusBus, openSimulatedMbusBus } from './openBus.js';
 import { isTcpPort } from './portConfig.js';
 
@@ -26,11 +25,10 @@ export const mbusDriver: DriverModule<MbusDevice, MbusLine> = {
   transports: { serial: openMbusBus, simulated: openSimulatedMbusBus },
   model: { manufacturer: 'M-Bus', model: 'Meter' },
   describe: mbusModel,
-  entities: (_device, state) => mbusEntities(state),
   expireAfterS: (device) =>
     device.driver === 'mbus' ? Math.ceil(device.offline_after_ms / 1000) : undefined,
-  // A read on demand: `<base>/<meter>/get` with `{}` reads the meter now instead of at its next poll.
-  commands: { get: z.strictObject({}) },
   // --- config
   config: mbusConfig,
+  // --- home assistant
+  capabilities: (_device, state) => mbusCapabilities(state),
 };

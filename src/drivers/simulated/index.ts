@@ -1,8 +1,7 @@
-import { simulatedEntities } from '../../bridge/entities.js';
 import type { DeviceConfig } from '../../config/index.js';
 import type { GatewayClock } from '../../machines/clock.js';
 import type { BusRuntime, DriverModule } from '../contract.js';
-import { lightGet, lightSet } from '../shared/lightCommands.js';
+import { simulatedCapabilities } from './capabilities.js';
 import { SimulatedBusRuntime } from './runtime.js';
 import { type SimulatedDevice, simulatedConfig } from './config.js';
 
@@ -44,8 +43,8 @@ export const simulatedDriver: DriverModule<SimulatedDevice, never> = {
   definition: { name: 'simulated', recoverySteps: [{ name: 'reopen' }, { name: 'restart_actor' }] },
   transports: { simulated: openSimulatedBus },
   model: { manufacturer: 'fieldbridge', model: 'Simulated device' },
-  entities: () => simulatedEntities(),
-  commands: { set: lightSet, get: lightGet },
   // --- config
   config: simulatedConfig,
+  // --- home assistant
+  capabilities: () => simulatedCapabilities(),
 };

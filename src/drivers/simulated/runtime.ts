@@ -1,5 +1,7 @@
 import type { GatewayClock } from '../../machines/clock.js';
 import type { BusEvent, BusRuntime, JsonValue } from '../contract.js';
+import { type LightSet, lightSet } from '../shared/capabilities.js';
+import { SIMULATED_LIGHT } from './capabilities.js';
 import { seededRandom } from './random.js';
 
 // A bus of simulated devices behind the real BusRuntime contract, with fault injection. It backs the
@@ -50,11 +52,8 @@ interface SimulatedDevice {
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
 /** A lamp's new state after a `set`: ON without a brightness goes back to its last level (full at first). */
-function applySimulatedLight(
-  light: SimulatedLight,
-  command: { state?: unknown; brightness?: unknown },
-): SimulatedLight {
-  const brightness = typeof command.brightness === 'number' ? command.brightness : undefined;
+function applySimulatedLight(light: SimulatedLight, command: LightSet): SimulatedLight {
+  const { brightness } = command;
   if (command.state === 'OFF' || brightness === 0) return { state: 'OFF', brightness: light.brightness };
   if (brightness !== undefined) return { state: 'ON', brightness };
   if (command.state === 'ON') return { state: 'ON', brightness: light.brightness || 254 };
@@ -179,11 +178,7 @@ export class SimulatedBusRuntime implements BusRuntime {
           device.lastSet = args;
           return args;
         }
-        // The fields were checked against the driver's light command schema before they were queued.
-        device.light = applySimulatedLight(
-          device.light,
-          (args ?? {}) as { state?: unknown; brightness?: unknown },
-        );
+        device.light = applySimulatedLight(device.light, lightSet(SIMULATED_LIGHT, args));
         return { ...device.light };
       case 'get':
         return device.light ? { ...device.light } : device.lastSet;

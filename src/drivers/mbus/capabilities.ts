@@ -1,9 +1,10 @@
-import type { EntityDescriptor } from '../../bridge/entities.js';
 import type { JsonValue } from '../contract.js';
+import { type Capability, numeric, readOnDemand, text, type ValueOptions } from '../shared/capabilities.js';
 import { TIME_POINTS } from './readings.js';
 
-// Home Assistant entities of a meter, built from its last reading (a meter says what it measures only
-// when it is read): one sensor per record, with a unique id from the meter's id and the record's
+// What a meter offers Home Assistant, built from its last reading (a meter says what it measures only
+// when it is read): a read on demand (`get` with `{}` reads the meter now instead of at its next
+// poll), and one sensor per record, with a unique id from the meter's id and the record's
 // storage, tariff, subunit, function and quantity, so an entity survives renaming the device in the
 // config and two meters never share one. Units become HA's: `m^3` → `m³`, and the device class follows
 // the quantity (and the medium, for volumes: water or gas).
@@ -25,7 +26,7 @@ const HA_UNITS: Record<string, string> = {
   'm^3/s': 'm³/s',
 };
 
-type Classes = Pick<EntityDescriptor, 'deviceClass' | 'unit' | 'stateClass'>;
+type Classes = Pick<ValueOptions, 'deviceClass' | 'unit' | 'stateClass'>;
 
 /**
  * Device and state class by normalised unit; counters (energy, volume) only grow. A time point is a
@@ -88,13 +89,13 @@ function stringField(state: JsonValue | undefined, key: string): string {
   return typeof value === 'string' ? value : '';
 }
 
-/** The entities of a meter given its state (none until it has been read once). */
-export function mbusEntities(state: Record<string, JsonValue> | undefined): EntityDescriptor[] {
+/** The capabilities of a meter given its state (no sensors until it has been read once). */
+export function mbusCapabilities(state: Record<string, JsonValue> | undefined): Capability[] {
+  const capabilities: Capability[] = [readOnDemand()];
   const records = state?.records;
-  if (!Array.isArray(records)) return [];
+  if (!Array.isArray(records)) return capabilities;
   const meterId = stringField(state?.meter, 'id') || 'meter';
   const medium = stringField(state?.meter, 'medium');
-  const entities: EntityDescriptor[] = [];
   for (const record of records) {
     // Junk to a user: manufacturer blobs (DIF 0F), the "more records follow" marker (DIF 1F) and values
     // whose meaning only the manufacturer knows (VIF 7F/FF). They stay in the state and the readings.
@@ -103,20 +104,18 @@ export function mbusEntities(state: Record<string, JsonValue> | undefined): Enti
     const classes = classesOf(record, medium);
     const historic = record.storage_number > 0;
     // Only a number has a unit in HA ('-' is libmbus's "no unit"); text and hex stay plain sensors.
+    const isNumber = typeof state?.[record.key] === 'number';
     const plainUnit =
-      typeof state?.[record.key] === 'number' && record.unit && record.unit !== '-'
-        ? { unit: HA_UNITS[record.unit] ?? record.unit }
-        : {};
-    entities.push({
-      component: 'sensor',
+      isNumber && record.unit && record.unit !== '-' ? { unit: HA_UNITS[record.unit] ?? record.unit } : {};
+    const options: ValueOptions = {
       objectId: `${meterId}_${record.key}`,
       name: entityName(record),
-      key: record.key,
       ...(classes ?? plainUnit),
-      ...(classes === undefined || historic ? { entityCategory: 'diagnostic' as const } : {}),
-    });
+      ...(classes === undefined || historic ? { category: 'diagnostic' as const } : {}),
+    };
+    capabilities.push(isNumber ? numeric(record.key, options) : text(record.key, options));
   }
-  return entities;
+  return capabilities;
 }
 
 function entityName(record: RecordFacts): string {

@@ -1,10 +1,10 @@
-import type { EntityDescriptor } from '../../bridge/entities.js';
 import type { DeviceConfig } from '../../config/index.js';
 import { DEFAULT_BLE_OFFLINE_AFTER_MS } from './lineConfig.js';
 import type { JsonValue } from '../contract.js';
 import { sensorMetadata } from './codec/index.js';
+import { binary, type Capability, numeric, text, type ValueOptions } from '../shared/capabilities.js';
 
-// Home Assistant entities of BLE devices, from their last state (a sensor says what it measures only
+// What BLE devices offer Home Assistant, from their last state (a sensor says what it measures only
 // when heard): one entity per value with the codec's device class, unit and state class, the RSSI as a
 // diagnostic signal strength; the adapter device has a connectivity binary sensor (discovering) and the
 // time of the last advertisement it heard.
@@ -45,31 +45,19 @@ function isAdapter(device: DeviceConfig): boolean {
   return device.driver === 'ble' && device.role === 'adapter';
 }
 
-export function bleEntities(
+/** Values only: sensors advertise, nothing is commanded or asked of them. */
+export function bleCapabilities(
   device: DeviceConfig,
   state: Record<string, JsonValue> | undefined,
-): EntityDescriptor[] {
+): Capability[] {
   if (isAdapter(device)) {
     return [
-      {
-        component: 'binary_sensor',
-        objectId: 'discovering',
-        name: 'Discovering',
-        key: 'discovering',
-        deviceClass: 'connectivity',
-      },
-      {
-        component: 'sensor',
-        objectId: 'last_advertisement',
-        name: 'Last advertisement',
-        key: 'last_advertisement',
-        deviceClass: 'timestamp',
-        entityCategory: 'diagnostic',
-      },
+      binary('discovering', { deviceClass: 'connectivity' }),
+      text('last_advertisement', { deviceClass: 'timestamp', category: 'diagnostic' }),
     ];
   }
   const units = state?.units;
-  const entities: EntityDescriptor[] = [];
+  const capabilities: Capability[] = [];
   for (const [key, value] of Object.entries(state ?? {})) {
     if (NOT_VALUES.has(key) || (typeof value === 'object' && value !== null)) continue;
     const meta = sensorMetadata(key, value);
@@ -78,18 +66,17 @@ export function bleEntities(
       units !== null && typeof units === 'object' && !Array.isArray(units) && typeof units[key] === 'string'
         ? units[key]
         : meta.unit;
-    entities.push({
-      component: meta.component,
-      objectId: key,
+    const options: ValueOptions = {
       name: entityName(key),
-      key,
       ...(meta.deviceClass ? { deviceClass: meta.deviceClass } : {}),
       ...(unit ? { unit } : {}),
       ...(meta.stateClass ? { stateClass: meta.stateClass } : {}),
-      ...(meta.diagnostic ? { entityCategory: 'diagnostic' as const } : {}),
-    });
+      ...(meta.diagnostic ? { category: 'diagnostic' as const } : {}),
+    };
+    if (meta.component === 'binary_sensor') capabilities.push(binary(key, options));
+    else capabilities.push(typeof value === 'number' ? numeric(key, options) : text(key, options));
   }
-  return entities;
+  return capabilities;
 }
 
 const MODELS: Record<string, { manufacturer: string; model: string }> = {

@@ -1,0 +1,283 @@
+import { z } from 'zod';
+import type { EntityDescriptor } from '../../bridge/entities.js';
+import type { JsonValue } from '../contract.js';
+
+// What a device can do, declared once per device, after zigbee2mqtt's `exposes`: a light, a numeric
+// or text value, a binary value, each with access flags saying whether the value is published in the
+// device's state, can be commanded (`<base>/<id>/set`) and can be asked for (`<base>/<id>/get`). From
+// one list come both the Home Assistant entities the bridge announces and the `set`/`get` schemas a
+// command is checked against before it is queued, so an entity and the command that drives it cannot
+// disagree (a light without brightness has no brightness slider and refuses `brightness`).
+
+/** Access flags, as zigbee2mqtt's: combine with `|`. */
+export const ACCESS = {
+  /** The value is in the device's published state. */
+  STATE: 1,
+  /** The value can be commanded with `set`. */
+  SET: 2,
+  /** The value can be asked for with `get` (`{"<key>": ""}`). */
+  GET: 4,
+} as const;
+
+/** What a value's entity looks like in Home Assistant, beyond its key. */
+export interface ValueOptions {
+  /** Unique within the device; part of the unique id and discovery topic. Default: the key. */
+  objectId?: string;
+  /** Default: the key, capitalised, with spaces for underscores. */
+  name?: string;
+  deviceClass?: string;
+  unit?: string;
+  stateClass?: EntityDescriptor['stateClass'];
+  category?: EntityDescriptor['entityCategory'];
+  icon?: string;
+  /** ACCESS flags; default STATE. */
+  access?: number;
+}
+
+interface ValueCapability extends ValueOptions {
+  /** Key of the value in the device's state JSON, and its field in `set`/`get`. */
+  key: string;
+  access: number;
+}
+
+export interface NumericCapability extends ValueCapability {
+  type: 'numeric';
+  /** Bounds of a commanded value. */
+  min?: number;
+  max?: number;
+}
+
+export interface TextCapability extends ValueCapability {
+  type: 'text';
+}
+
+export interface BinaryCapability extends ValueCapability {
+  type: 'binary';
+}
+
+export interface LightOptions {
+  /** Dimmable: `brightness` from 0 to `max`; HA's 100 % is `scale` (default `max`). */
+  brightness?: { max: number; scale?: number };
+  /** Accepts `transition` (seconds, up to 90). */
+  transition?: boolean;
+}
+
+/** A Home Assistant JSON light reading `state` (and `brightness`) from the device's state. */
+export interface LightCapability extends LightOptions {
+  type: 'light';
+  access: number;
+}
+
+/** Not an entity: `get` with no fields reads the device now (a meter read between its polls). */
+export interface ReadOnDemandCapability {
+  type: 'read_on_demand';
+  access: typeof ACCESS.GET;
+}
+
+export type Capability =
+  NumericCapability | TextCapability | BinaryCapability | LightCapability | ReadOnDemandCapability;
+
+const STATE_ONLY = ACCESS.STATE;
+const LIGHT_ACCESS = ACCESS.STATE | ACCESS.SET | ACCESS.GET;
+
+export function numeric(
+  key: string,
+  options: ValueOptions & { min?: number; max?: number } = {},
+): NumericCapability {
+  return { type: 'numeric', key, ...options, access: options.access ?? STATE_ONLY };
+}
+
+/** A value without a unit that is not a number (a firmware version, a timestamp). */
+export function text(key: string, options: ValueOptions = {}): TextCapability {
+  return { type: 'text', key, ...options, access: options.access ?? STATE_ONLY };
+}
+
+export function binary(key: string, options: ValueOptions = {}): BinaryCapability {
+  return { type: 'binary', key, ...options, access: options.access ?? STATE_ONLY };
+}
+
+export function light(options: LightOptions & { access?: number } = {}): LightCapability {
+  return { type: 'light', ...options, access: options.access ?? LIGHT_ACCESS };
+}
+
+export function readOnDemand(): ReadOnDemandCapability {
+  return { type: 'read_on_demand', access: ACCESS.GET };
+}
+
+// --- capability → entity --------------------------------------------------------------------------
+
+function defaultName(key: string): string {
+  return key.charAt(0).toUpperCase() + key.slice(1).replace(/_/g, ' ');
+}
+
+function valueEntity(component: 'sensor' | 'binary_sensor', capability: ValueCapability): EntityDescriptor {
+  const entity: EntityDescriptor = {
+    component,
+    objectId: capability.objectId ?? capability.key,
+    name: capability.name ?? defaultName(capability.key),
+    key: capability.key,
+  };
+  if (capability.deviceClass !== undefined) entity.deviceClass = capability.deviceClass;
+  if (capability.unit !== undefined) entity.unit = capability.unit;
+  if (capability.stateClass !== undefined) entity.stateClass = capability.stateClass;
+  if (capability.category !== undefined) entity.entityCategory = capability.category;
+  if (capability.icon !== undefined) entity.icon = capability.icon;
+  return entity;
+}
+
+/** The entity of one capability; none for a capability that is not in the state. */
+function entityOf(capability: Capability): EntityDescriptor | undefined {
+  if (!(capability.access & ACCESS.STATE)) return undefined;
+  switch (capability.type) {
+    case 'light': {
+      const entity: EntityDescriptor = { component: 'light', objectId: 'light', name: 'Light', key: 'state' };
+      if (capability.brightness)
+        entity.brightnessScale = capability.brightness.scale ?? capability.brightness.max;
+      return entity;
+    }
+    case 'binary':
+      return valueEntity('binary_sensor', capability);
+    case 'numeric':
+    case 'text':
+      return valueEntity('sensor', capability);
+    case 'read_on_demand':
+      return undefined;
+  }
+}
+
+/** The Home Assistant entities of a device, in the order of its capabilities. */
+export function entitiesOf(capabilities: readonly Capability[]): EntityDescriptor[] {
+  return capabilities.flatMap((capability) => entityOf(capability) ?? []);
+}
+
+// --- capability → command schema ------------------------------------------------------------------
+
+const LIGHT_STATE = z.enum(['ON', 'OFF']);
+/** `get` asks for a field by naming it with an empty value, as zigbee2mqtt's `{"state": ""}`. */
+const ASKED = z.literal('');
+
+function brightnessField(max: number) {
+  return z.number().int('must be a whole number').min(0).max(max);
+}
+/** Seconds. */
+const TRANSITION = z.number().min(0).max(90);
+/**
+ * Home Assistant's JSON light sends it when asked to flash: the flash time in seconds (its
+ * flash_time_short/long, 2 and 10 by default); other bridges say short/long. Accepted, not acted on.
+ */
+const FLASH = z.union([z.number().min(0).max(3600), z.enum(['short', 'long'])]);
+
+type Shape = Record<string, z.ZodType>;
+
+/** Every field a light's `set` can have; a light without brightness or transition has fewer. */
+const LIGHT_SET = z.strictObject({
+  state: LIGHT_STATE.optional(),
+  brightness: brightnessField(254).optional(),
+  transition: TRANSITION.optional(),
+  flash: FLASH.optional(),
+});
+
+/** A light's `set`, as its schema infers it. */
+export type LightSet = z.output<typeof LIGHT_SET>;
+
+function lightSetSchema(capability: LightOptions) {
+  const dimmable = LIGHT_SET.extend({
+    brightness: brightnessField(capability.brightness?.max ?? 0).optional(),
+  });
+  return dimmable.omit({
+    ...(capability.brightness ? {} : { brightness: true }),
+    ...(capability.transition ? {} : { transition: true }),
+  });
+}
+
+function lightGetShape(capability: LightOptions): Shape {
+  return {
+    state: ASKED.optional(),
+    ...(capability.brightness ? { brightness: ASKED.optional() } : {}),
+  };
+}
+
+function valueSetField(capability: NumericCapability | TextCapability | BinaryCapability): z.ZodType {
+  switch (capability.type) {
+    case 'numeric': {
+      let field = z.number();
+      if (capability.min !== undefined) field = field.min(capability.min);
+      if (capability.max !== undefined) field = field.max(capability.max);
+      return field;
+    }
+    case 'text':
+      return z.string();
+    case 'binary':
+      return z.boolean();
+  }
+}
+
+/** The fields one capability adds to the `set` or `get` command. */
+function fieldsOf(capability: Capability, operation: 'set' | 'get'): Shape {
+  const flag = operation === 'set' ? ACCESS.SET : ACCESS.GET;
+  if (!(capability.access & flag)) return {};
+  switch (capability.type) {
+    case 'light':
+      return operation === 'set' ? lightSetSchema(capability).shape : lightGetShape(capability);
+    case 'read_on_demand':
+      return {};
+    default:
+      return { [capability.key]: (operation === 'set' ? valueSetField(capability) : ASKED).optional() };
+  }
+}
+
+/**
+ * The schema of a device's `set` or `get`: the fields of its capabilities with that access, each
+ * optional, any other field refused. Undefined when no capability has that access: the device has no
+ * such command.
+ */
+export function commandSchema(
+  capabilities: readonly Capability[],
+  operation: 'set' | 'get',
+): z.ZodObject | undefined {
+  const flag = operation === 'set' ? ACCESS.SET : ACCESS.GET;
+  const offering = capabilities.filter((capability) => capability.access & flag);
+  if (offering.length === 0) return undefined;
+  const shape: Shape = {};
+  for (const capability of offering) {
+    for (const [field, schema] of Object.entries(fieldsOf(capability, operation))) {
+      // Two capabilities commanding one field is a driver's mistake, not a user's.
+      if (field in shape) throw new Error(`two capabilities declare the ${operation} field "${field}"`);
+      shape[field] = schema;
+    }
+  }
+  return z.strictObject(shape);
+}
+
+/**
+ * The fields of a `set` that say where a device should be, not how to get there: those both commanded
+ * and published in its state (a light's `state` and `brightness`, not its `transition` or `flash`).
+ * What a lamp is restored to after a power cut.
+ */
+export function stateFieldsOf(capabilities: readonly Capability[]): Set<string> {
+  const fields = new Set<string>();
+  for (const capability of capabilities) {
+    if (!(capability.access & ACCESS.SET) || !(capability.access & ACCESS.STATE)) continue;
+    if (capability.type === 'light') {
+      fields.add('state');
+      if (capability.brightness) fields.add('brightness');
+    } else if (capability.type !== 'read_on_demand') {
+      fields.add(capability.key);
+    }
+  }
+  return fields;
+}
+
+// --- typed commands for runtimes ------------------------------------------------------------------
+
+/**
+ * A light's `set` arguments, checked against that light's own schema: a runtime gets them typed and
+ * never casts. The bridge checked them before queuing; this guards what else reaches a runtime (a
+ * state restored from the database), and a failure rejects the command.
+ */
+export function lightSet(capability: LightCapability, args: JsonValue): LightSet {
+  const schema: z.ZodType<LightSet> = lightSetSchema(capability);
+  const result = schema.safeParse(args ?? {});
+  if (!result.success) throw new Error(`invalid light command: ${z.prettifyError(result.error)}`);
+  return result.data;
+}
