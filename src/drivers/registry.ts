@@ -1,6 +1,6 @@
 import { describeIssues } from '../bridge/requests.js';
 import type { DeviceConfig, DriverName } from '../config/index.js';
-import type { DriverModule, RecoveryStepSpec } from './contract.js';
+import type { DriverModule, RecoveryStepSpec, ScanCapability } from './contract.js';
 import { bleDriver } from './ble/index.js';
 import { daliDriver } from './dali/index.js';
 import { mbusDriver } from './mbus/index.js';
@@ -49,4 +49,16 @@ export function unavailableTransport(device: DeviceConfig): string | undefined {
   if (entry.transports[device.transport]) return undefined;
   const available = Object.keys(entry.transports).join(', ');
   return `transport "${device.transport}" of driver ${device.driver} is not available in this version of fieldbridge (available: ${available})`;
+}
+
+// --- scans
+
+/** The drivers whose lines can be scanned (`bridge/request/scan`, `POST /trigger-scan`), by name. */
+export function scannableDrivers(): string[] {
+  return DRIVER_MODULES.filter((driver) => driver.scan).map((driver) => driver.name);
+}
+
+/** How a driver's lines are scanned, or undefined when its devices cannot be found by a scan. */
+export function scanCapabilityOf(driver: string): ScanCapability | undefined {
+  return DRIVER_MODULES.find((candidate) => candidate.name === driver)?.scan;
 }

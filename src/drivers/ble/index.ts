@@ -2,6 +2,7 @@ import type { DriverModule } from '../contract.js';
 import { openSimulatedBus } from '../simulated/index.js';
 import { bleEntities, bleExpireAfterS, bleModel } from './entities.js';
 import { openBleBus, openSimulatedBleBus } from './openBus.js';
+import { bleScan } from './lineScan.js';
 
 // BLE sensors (BTHome, Ruuvi, Xiaomi custom firmwares) heard through BlueZ over D-Bus.
 
@@ -31,4 +32,6 @@ export const bleDriver: DriverModule = {
   expireAfterS: bleExpireAfterS,
   // Sensors only advertise; the adapter device reports by itself (its watchdog).
   commands: {},
+  // --- scans
+  scan: bleScan,
 };
