@@ -10,13 +10,12 @@ import { type FieldbridgeConfig, loggingOptions } from './config/index.js';
 import { BleSensorCollector } from './drivers/ble/sensorDevices.js';
 import { bridgeLinkOf } from './gateway/bridgeLink.js';
 import { NoticeLog } from './gateway/noticeLog.js';
-import { DaliReplugRescan } from './drivers/dali/adapterDevices.js';
 import { removeFoundDevice } from './gateway/deviceRemoval.js';
 import { withDiscovered } from './gateway/discovered.js';
 import { applyServiceSettings } from './gateway/liveSettings.js';
 import { ConfigReloader } from './gateway/reload.js';
 import { Operations } from './gateway/operations.js';
-import { BusScanner, scanLinesAtStart } from './gateway/scans.js';
+import { BusScanner, rescanOnNotices, scanLinesAtStart } from './gateway/scans.js';
 import { buildTree, defineTree } from './gateway/tree.js';
 import { closeLogging, configureLogging, getLogger, type Logger } from './logging/index.js';
 import type { InspectorRelay } from './ops/inspector.js';
@@ -212,19 +211,12 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   });
   // Operations needs the running tree; until it exists its share of the notices goes nowhere.
   let feedOperations: (notice: GatewayNotice) => void = () => {};
-  const daliRescan = new DaliReplugRescan(
-    () => config,
-    (line) =>
-      void scanner.scan(
-        { driver: 'dali', adapter_serial: line.adapter_serial, from: 0, to: 250 },
-        scans.signal,
-      ),
-  );
+  const rescan = rescanOnNotices(() => config, scanner, scans.signal);
   const sink = (notice: GatewayNotice) => {
     noticeLog.handle(notice);
     bridge.handleNotice(notice);
     feedOperations(notice);
-    daliRescan.handle(notice);
+    rescan(notice);
   };
   const inspector = await startInspector(options.inspectPort, log);
   const inspectOption = inspector ? { inspect: inspector.inspect } : {};

@@ -254,7 +254,7 @@ describe('BLE scan', () => {
     registry.define('ble:hci0', () => runtime);
     await registry.openBus('ble:hci0');
     const context = { config, registry, log: () => undefined, warn: () => undefined };
-    const scan = bleLineScan(context, { driver: 'ble', from: 0, to: 250, duration_s: 1 });
+    const scan = bleLineScan(context, { driver: 'ble', duration_s: 1 });
     if ('error' in scan) throw new Error(scan.error);
     expect(scan.describe).toBe('listening for 1 s');
     const result = await scan.run(AbortSignal.timeout(5_000), new Set());
@@ -275,12 +275,12 @@ describe('BLE scan', () => {
         not_added: expect.stringMatching(/^heard at -90 dBm, fainter than auto_add_min_rssi \(-75 dBm\)/),
       }),
     ]);
-    const closer = bleLineScan(context, { driver: 'ble', from: 0, to: 250, duration_s: 1, min_rssi: -95 });
+    const closer = bleLineScan(context, { driver: 'ble', duration_s: 1, min_rssi: -95 });
     if ('error' in closer) throw new Error(closer.error);
     const taken = await closer.run(AbortSignal.timeout(5_000), new Set());
     expect(taken.devices.map((device) => device.id)).toEqual(['ble_a4c138000007']);
     await registry.closeAll();
-    expect(bleLineScan(context, { driver: 'ble', from: 0, to: 250, adapter: 'hci7' })).toEqual({
+    expect(bleLineScan(context, { driver: 'ble', adapter: 'hci7' })).toEqual({
       error: 'adapter hci7 is not a BLE line of this gateway (known: hci0; add it under ble: in the config)',
     });
   });

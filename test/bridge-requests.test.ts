@@ -103,6 +103,40 @@ describe('bridge requests', () => {
     });
   });
 
+  it('checks a scan against the fields of the driver it names', () => {
+    expect(parseRequest('scan', '{"driver":"mbus","transaction":"t"}')).toEqual({
+      ok: true,
+      value: { name: 'scan', driver: 'mbus', from: 0, to: 250 },
+      transaction: 't',
+    });
+    expect(parseRequest('scan', '{"driver":"ble","adapter":"hci0","min_rssi":-90}')).toMatchObject({
+      ok: true,
+      value: { name: 'scan', driver: 'ble', adapter: 'hci0', min_rssi: -90 },
+    });
+    // Another driver's field is refused, no longer ignored.
+    expect(parseRequest('scan', '{"driver":"mbus","adapter":"hci0","transaction":3}')).toEqual({
+      ok: false,
+      error: 'unknown key "adapter"',
+      transaction: 3,
+    });
+    expect(parseRequest('scan', '{"driver":"dali","min_rssi":-90}')).toMatchObject({
+      ok: false,
+      error: 'unknown key "min_rssi"',
+    });
+    expect(parseRequest('scan', '{"driver":"ble","from":0}')).toMatchObject({
+      ok: false,
+      error: 'unknown key "from"',
+    });
+    // The drivers that can scan, from the registry (the simulated driver cannot).
+    expect(parseRequest('scan', '{"driver":"zigbee"}')).toMatchObject({
+      error: 'driver: unknown driver "zigbee": expected one of mbus, dali, ble',
+    });
+    expect(parseRequest('scan', '{"driver":"simulated"}')).toMatchObject({
+      error: 'driver: unknown driver "simulated": expected one of mbus, dali, ble',
+    });
+    expect(parseRequest('scan', '{}')).toMatchObject({ error: 'driver: expected one of mbus, dali, ble' });
+  });
+
   it('refuses an oversized payload without parsing it', () => {
     const big = `{"id":"${'x'.repeat(MAX_PAYLOAD_BYTES)}"}`;
     expect(parseRequest('device/restart', big)).toMatchObject({

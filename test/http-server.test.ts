@@ -357,7 +357,8 @@ describe('POST /trigger-scan', () => {
     const post = (query: string) =>
       getJson<{ status: string; error?: string }>(`${r.url}/trigger-scan?${query}`, { method: 'POST' });
     expect((await post('driver=ble&adapter=hci1&duration_s=2.5')).status).toBe(200);
-    expect(asked).toEqual([{ driver: 'ble', adapter: 'hci1', duration_s: 2.5, from: 0, to: 250 }]);
+    // Only the BLE scan's own fields: from/to are the M-Bus scan's.
+    expect(asked).toEqual([{ driver: 'ble', adapter: 'hci1', duration_s: 2.5 }]);
     // The same words as bridge/request/scan with the same values in its JSON payload.
     for (const [query, json] of [
       ['driver=ble&duration_s=900', '{"driver":"ble","duration_s":900}'],
@@ -371,6 +372,20 @@ describe('POST /trigger-scan', () => {
       expect(http.body.error).toBe(`bad scan request: ${mqtt.ok ? '' : mqtt.error}`);
     }
     expect(asked).toHaveLength(1);
+    // Numbers are read by the fields of the driver named: an M-Bus range, a BLE duration.
+    expect((await post('driver=mbus&from=3&to=7')).status).toBe(200);
+    expect(asked[1]).toEqual({ driver: 'mbus', from: 3, to: 7 });
+    // A field of another driver's scan is refused by name, over HTTP as over MQTT.
+    for (const [query, field] of [
+      ['driver=mbus&adapter=hci0', 'adapter'],
+      ['driver=dali&min_rssi=-90', 'min_rssi'],
+      ['driver=ble&port=/dev/ttyUSB0', 'port'],
+    ] as const) {
+      const http = await post(query);
+      expect(http.status, query).toBe(400);
+      expect(http.body.error).toBe(`bad scan request: unknown key "${field}"`);
+    }
+    expect(asked).toHaveLength(2);
   });
 });
 

@@ -1,4 +1,5 @@
 import { recoveryStepsFor } from '../drivers/registry.js';
+import type { ScanRequest } from '../drivers/contract.js';
 import type { DeviceConfig } from '../config/index.js';
 import { closestMatch } from '../config/suggest.js';
 import { configureLogging, currentLoggingOptions } from '../logging/index.js';
@@ -25,9 +26,7 @@ export interface RequestContext {
   reloadConfig: () => Promise<{ ok: true; data: unknown } | { ok: false; error: string }>;
   send: (event: RootEvent) => void;
   /** Scans a bus; answers when the scan is over, with what it found. */
-  scan: (
-    request: Extract<BridgeRequest, { name: 'scan' }>,
-  ) => Promise<{ ok: true; data: unknown } | { ok: false; error: string }>;
+  scan: (request: ScanRequest) => Promise<{ ok: true; data: unknown } | { ok: false; error: string }>;
   queueStats: () => OutboxStats;
   health: () => Record<string, unknown>;
   /** Forgets a device found by a scan (src/gateway/deviceRemoval.ts). */
@@ -103,7 +102,9 @@ export class RequestHandler {
         return { data: { level: request.level, namespace: request.namespace ?? null } };
       }
       case 'scan': {
-        const outcome = await this.#context.scan(request);
+        // The driver's scan checks its own fields again, strictly: it gets the request without `name`.
+        const { name: _name, ...scan } = request;
+        const outcome = await this.#context.scan(scan);
         return outcome.ok ? { data: outcome.data } : { error: outcome.error };
       }
       case 'config/reload': {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { MBUS_SCAN_MODES } from '../drivers/mbus/lineConfig.js';
 import { closestMatch } from '../config/suggest.js';
+import type { ScanRequest } from '../drivers/contract.js';
+import { DRIVER_MODULES, scannableDrivers } from '../drivers/registry.js';
 import { LOG_LEVELS } from '../logging/index.js';
 import { MAX_POWER_CUT_MS, SIMULATION_FAULTS } from '../drivers/dali/simulationFaults.js';
 import { errorText } from '../errorText.js';
@@ -20,24 +21,8 @@ const REQUEST_SCHEMAS = {
   health_check: z.strictObject({ transaction }),
   'device/restart': z.strictObject({ id: deviceId, transaction }),
   'device/recover': z.strictObject({ id: deviceId, step: z.string().min(1).optional(), transaction }),
-  scan: z.strictObject({
-    driver: z.enum(['mbus', 'dali', 'ble']),
-    /** M-Bus: which line (needed when more than one is configured). */
-    port: z.string().min(1).optional(),
-    /** DALI: which adapter (needed when more than one is configured). */
-    adapter_serial: z.string().min(1).optional(),
-    mode: z.enum(MBUS_SCAN_MODES).optional(),
-    /** Primary scans: the address range. */
-    from: z.number().int().min(0).max(250).default(0),
-    to: z.number().int().min(0).max(250).default(250),
-    /** BLE: which adapter (needed when more than one is configured). */
-    adapter: z.string().min(1).optional(),
-    /** BLE: how long to listen, in seconds. */
-    duration_s: z.number().min(1).max(300).optional(),
-    /** BLE: add sensors heard at least this strong (dBm), in place of the line's auto_add_min_rssi. */
-    min_rssi: z.number().int().min(-127).max(20).optional(),
-    transaction,
-  }),
+  /** Its fields are those of the driver it names (scanRequestSchema()). */
+  scan: z.lazy(scanRequestSchema),
   /** Forgets a device found by a scan or BLE auto_add (a configured one is the config file's). */
   'device/remove': z.strictObject({ id: deviceId, transaction }),
   'adapter/power_cycle': z.strictObject({ adapter: z.string().min(1).default('hci0'), transaction }),
@@ -58,6 +43,38 @@ const REQUEST_SCHEMAS = {
     transaction,
   }),
 } as const;
+
+/**
+ * The `scan` request: a union discriminated on `driver` of the request schema of every driver that can
+ * scan (DriverModule.scan), so a field of another driver's scan is an unknown key. Built on first use:
+ * the driver registry imports this module (describeIssues), so reading the drivers while this module
+ * loads could meet the registry not yet initialised.
+ */
+let scanRequests: z.ZodType<ScanRequest> | undefined;
+
+function scanRequestSchema(): z.ZodType<ScanRequest> {
+  if (scanRequests !== undefined) return scanRequests;
+  const options = DRIVER_MODULES.flatMap((driver) =>
+    driver.scan ? [driver.scan.request.extend({ transaction })] : [],
+  );
+  const drivers = scannableDrivers().join(', ');
+  const [first, ...rest] = options;
+  const schema: z.ZodType<ScanRequest> = first
+    ? z.discriminatedUnion('driver', [first, ...rest], {
+        error: (issue) => {
+          if (issue.code !== 'invalid_union') return undefined;
+          const input: unknown = issue.input;
+          const driver =
+            typeof input === 'object' && input !== null && 'driver' in input ? input.driver : undefined;
+          return driver === undefined
+            ? `expected one of ${drivers}`
+            : `unknown driver ${JSON.stringify(driver)}: expected one of ${drivers}`;
+        },
+      })
+    : z.never('no driver of this version of fieldbridge can scan');
+  scanRequests = schema;
+  return schema;
+}
 
 export type RequestName = keyof typeof REQUEST_SCHEMAS;
 export const REQUEST_NAMES = Object.keys(REQUEST_SCHEMAS) as RequestName[];
@@ -146,15 +163,32 @@ export function parseRequestFromText(
   name: string,
   fields: Iterable<[string, string]>,
 ): Parsed<BridgeRequest> {
-  const schema = (REQUEST_SCHEMAS as Record<string, z.ZodType | undefined>)[name];
-  const shape = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType | undefined>) : {};
+  const texts = new Map(fields);
+  const shape = fieldSchemas((REQUEST_SCHEMAS as Record<string, z.ZodType | undefined>)[name], texts);
   const object: Record<string, unknown> = {};
-  for (const [key, text] of fields) {
+  for (const [key, text] of texts) {
     const field = shape[key];
     const number = text.trim() === '' ? Number.NaN : Number(text);
     object[key] = field && !field.safeParse(text).success && Number.isFinite(number) ? number : text;
   }
   return parseRequest(name, JSON.stringify(object));
+}
+
+/** The fields a request's schema takes for these values (a union's: those of the option they pick). */
+function fieldSchemas(
+  schema: z.core.$ZodType | undefined,
+  texts: ReadonlyMap<string, string>,
+): Record<string, z.ZodType | undefined> {
+  if (schema instanceof z.ZodLazy) return fieldSchemas(schema.unwrap(), texts);
+  if (schema instanceof z.ZodObject) return schema.shape as Record<string, z.ZodType | undefined>;
+  if (schema instanceof z.ZodDiscriminatedUnion) {
+    const key = schema.def.discriminator;
+    const picked = schema.options
+      .map((option) => fieldSchemas(option, texts))
+      .find((shape) => shape[key]?.safeParse(texts.get(key)).success);
+    return picked ?? {};
+  }
+  return {};
 }
 
 /** A `set` or `get` command for a device: any JSON object; the driver checks the fields it knows. */

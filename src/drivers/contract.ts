@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import type { DeviceConfig, FieldbridgeConfig } from '../config/index.js';
 import type { GatewayClock } from '../machines/clock.js';
 import type { Capability } from './shared/capabilities.js';
+import type { GatewayNotice } from '../machines/notices.js';
+import type { DiscoveredDevice } from '../persistence/index.js';
 
 // The contract between the generic machines (src/machines) and a driver's I/O. A driver is a factory of
 // bus runtimes: one runtime per bus/adapter (a serial port, a HID adapter, a BlueZ adapter) holding the
@@ -60,7 +62,26 @@ export interface BusRuntime {
   runRecoveryStep(step: string, deviceId: string, signal: AbortSignal): Promise<void>;
   /** Releases every resource of the bus (process shutdown or a supervisor restart). Never rejects. */
   close(): Promise<void>;
+  /**
+   * What this runtime lends beyond device operations, by name (the scan of its line). A driver declares
+   * its entries in `BusCapabilities` (see there); a runtime that offers none leaves this out.
+   */
+  readonly capabilities?: Partial<BusCapabilities>;
 }
+
+/**
+ * The services a running bus may lend, one entry per driver capability; each driver adds its own entry
+ * from its folder (`declare module '../contract.js' { interface BusCapabilities { … } }`).
+ *
+ * Why a typed, optional member rather than `instanceof` or a runtime typed by the registry: the bus of a
+ * line is not always run by the driver's own runtime class (a `simulated` transport may fall back to the
+ * generic simulated runtime; a future network gateway of the same driver is another class), so whether
+ * the running bus can scan must be asked at run time, of the runtime itself. An optional member answers
+ * that without a cast: absent means "open the line just for the scan", and its type comes from the
+ * driver that declared it, so the gateway never learns it and the driver never narrows by class.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by each driver's folder
+export interface BusCapabilities {}
 
 /** What a driver declares once, for all its buses. */
 export interface DriverDefinition {
@@ -122,6 +143,12 @@ export interface DriverModule<Device extends DeviceBase = DeviceBase, Line = unk
   // --- config
   /** The driver's part of the configuration file: its devices, its `<name>:` lines, their buses. */
   readonly config: DriverConfig<Device, Line>;
+  // --- scans
+  /**
+   * How this driver's lines are scanned for devices (`bridge/request/scan`, `POST /trigger-scan`,
+   * `scan_on_start`, a rescan on a notice); absent when its devices cannot be found by a scan.
+   */
+  readonly scan?: ScanCapability;
 }
 
 // --- config: the types of DriverModule.config
@@ -195,4 +222,83 @@ export interface DriverConfig<Device extends DeviceBase, Line> {
   updateFound?<D extends Device>(config: FieldbridgeConfig, found: D): D;
   /** Rules across sections for this driver's devices and lines (one baud rate per serial port). */
   rules?(tree: ConfigTree): void;
+}
+
+// --- scans: a driver's scan capability (the shared part is src/gateway/scans.ts)
+
+/** A checked scan request: `driver` names the driver, the other fields are that driver's (its schema). */
+export interface ScanRequest {
+  readonly driver: string;
+}
+
+/**
+ * A driver's scan request fields: a strict object whose `driver` is `z.literal(<name>)`, so the `scan`
+ * request is a union discriminated on `driver` and one driver's field is refused in another's scan.
+ */
+export type ScanRequestSchema = z.ZodObject<{ driver: z.ZodLiteral<string> }, z.core.$strict>;
+
+/** What a scan is given to find its line and the bus running it. */
+export interface ScanContext {
+  /** The devices running now (configured and found) and the line sections. */
+  config: FieldbridgeConfig;
+  /** The running buses; a scan uses the bus of its line when it runs, so both take turns. */
+  registry: { find(busId: string): BusRuntime | undefined };
+  log: (message: string) => void;
+  warn: (message: string) => void;
+}
+
+/** One driver's scan of one line, ready to run. */
+export interface LineScan {
+  /** The line, as people name it (a port, an adapter); one scan per line runs at a time. */
+  line: string;
+  describe: string;
+  /** Runs the scan: what was found (for the answer) and the devices it makes (ids not yet checked). */
+  run(
+    signal: AbortSignal,
+    takenIds: Set<string>,
+  ): Promise<{ found: Record<string, unknown>[]; devices: DiscoveredDevice[] }>;
+}
+
+/** A driver's scan, typed by its own request (`scanCapability()` makes it a `ScanCapability`). */
+export interface DriverScan<Request extends ScanRequest> {
+  /** The lines to scan when the gateway starts (their `scan_on_start`), as requests. */
+  linesToScanAtStart?(config: FieldbridgeConfig): Request[];
+  /** Finds the line the request names and prepares its scan, or says why it cannot. */
+  prepare(context: ScanContext, request: Request): LineScan | { error: string };
+  /**
+   * A listener, one per gateway, that asks for a scan when a notice says the line may have changed
+   * (a DALI adapter back after a replug). The gateway feeds it every notice without knowing why.
+   */
+  rescanOn?(
+    config: () => FieldbridgeConfig,
+    rescan: (request: Request) => void,
+  ): (notice: GatewayNotice) => void;
+}
+
+export interface ScanCapability extends DriverScan<ScanRequest> {
+  /** The request's fields for this driver. */
+  readonly request: ScanRequestSchema;
+}
+
+/**
+ * A driver's scan as the gateway sees it: a request from outside is checked against the driver's own
+ * schema before its `prepare` sees it, so `prepare` is typed by that schema without a cast.
+ */
+export function scanCapability<Request extends ScanRequest>(
+  request: ScanRequestSchema & z.ZodType<Request>,
+  scan: DriverScan<Request>,
+): ScanCapability {
+  return {
+    request,
+    ...(scan.linesToScanAtStart && { linesToScanAtStart: scan.linesToScanAtStart }),
+    ...(scan.rescanOn && { rescanOn: scan.rescanOn }),
+    prepare: (context, asked) => {
+      const checked = request.safeParse(asked);
+      return checked.success
+        ? scan.prepare(context, checked.data)
+        : {
+            error: checked.error.issues.map((issue) => [...issue.path, issue.message].join(': ')).join('; '),
+          };
+    },
+  };
 }

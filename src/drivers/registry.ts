@@ -1,7 +1,7 @@
 import { describeIssues } from '../bridge/requests.js';
 import type { EntityDescriptor } from '../bridge/entities.js';
 import type { DeviceConfig, DriverName } from '../config/index.js';
-import type { DeviceValues, DriverModule, RecoveryStepSpec } from './contract.js';
+import type { DeviceValues, DriverModule, RecoveryStepSpec, ScanCapability } from './contract.js';
 import { commandSchema, entitiesOf as entitiesOfCapabilities } from './shared/capabilities.js';
 import { bleDriver } from './ble/index.js';
 import { daliDriver } from './dali/index.js';
@@ -73,4 +73,16 @@ export function unavailableTransport(device: DeviceConfig): string | undefined {
 /** The driver of a `driver:` value read from a config not validated yet; undefined for an unknown one. */
 export function driverNamed(name: unknown): DriverModule | undefined {
   return DRIVER_MODULES.find((module) => module.name === name);
+}
+
+// --- scans
+
+/** The drivers whose lines can be scanned (`bridge/request/scan`, `POST /trigger-scan`), by name. */
+export function scannableDrivers(): string[] {
+  return DRIVER_MODULES.filter((driver) => driver.scan).map((driver) => driver.name);
+}
+
+/** How a driver's lines are scanned, or undefined when its devices cannot be found by a scan. */
+export function scanCapabilityOf(driver: string): ScanCapability | undefined {
+  return DRIVER_MODULES.find((candidate) => candidate.name === driver)?.scan;
 }

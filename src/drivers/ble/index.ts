@@ -4,6 +4,7 @@ import { type BleDevice, bleConfig } from './config.js';
 import type { BleLine } from './lineConfig.js';
 import { bleCapabilities, bleExpireAfterS, bleModel } from './capabilities.js';
 import { openBleBus, openSimulatedBleBus } from './openBus.js';
+import { bleScan } from './lineScan.js';
 
 // BLE sensors (BTHome, Ruuvi, Xiaomi custom firmwares) heard through BlueZ over D-Bus.
 
@@ -35,4 +36,7 @@ export const bleDriver: DriverModule<BleDevice, BleLine> = {
   // --- home assistant
   // Sensors only advertise; the adapter device reports by itself (its watchdog): nothing to command.
   capabilities: bleCapabilities,
+  // Sensors only advertise; the adapter device reports by itself (its watchdog).
+  // --- scans
+  scan: bleScan,
 };

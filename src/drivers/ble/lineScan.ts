@@ -1,7 +1,8 @@
-import { BleBusRuntime } from './runtime.js';
+import { z } from 'zod';
+import type { BleBusRuntime } from './runtime.js';
 import { bleLineBus } from './lineConfig.js';
 import { bleSensorEntry, knownBleMac, lineAccepts, notAddedBecause } from './sensorDevices.js';
-import type { LineScan, ScanContext, ScanRequest } from '../../gateway/scans.js';
+import { type LineScan, type ScanContext, scanCapability } from '../contract.js';
 
 // BLE lines: a scan listens on the line's running adapter for `duration_s` (default 10 s) and adds the
 // sensors it heard in the line's formats: on its allow-list when it has one, else heard at its
@@ -10,6 +11,25 @@ import type { LineScan, ScanContext, ScanRequest } from '../../gateway/scans.js'
 // with why. Sensors are passive, so "scanning" is listening; the adapter's discovery runs all the time.
 
 export const DEFAULT_BLE_SCAN_S = 10;
+
+declare module '../contract.js' {
+  interface BusCapabilities {
+    /** A running BLE bus tells a scan which sensors its adapter heard. */
+    bleHeardSensors: Pick<BleBusRuntime, 'heard'>;
+  }
+}
+
+const bleScanRequest = z.strictObject({
+  driver: z.literal('ble'),
+  /** Which adapter (needed when more than one is configured). */
+  adapter: z.string().min(1).optional(),
+  /** How long to listen, in seconds. */
+  duration_s: z.number().min(1).max(300).optional(),
+  /** Add sensors heard at least this strong (dBm), in place of the line's auto_add_min_rssi. */
+  min_rssi: z.number().int().min(-127).max(20).optional(),
+});
+
+type BleScanRequest = z.output<typeof bleScanRequest>;
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -25,7 +45,7 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export function bleLineScan(context: ScanContext, request: ScanRequest): LineScan | { error: string } {
+export function bleLineScan(context: ScanContext, request: BleScanRequest): LineScan | { error: string } {
   const lines = context.config.ble;
   const line =
     request.adapter === undefined
@@ -47,8 +67,8 @@ export function bleLineScan(context: ScanContext, request: ScanRequest): LineSca
     line: `BLE adapter ${line.adapter}`,
     describe: `listening for ${seconds} s`,
     async run(signal, taken) {
-      const runtime = context.registry.find(bleLineBus(line));
-      if (!(runtime instanceof BleBusRuntime)) {
+      const runtime = context.registry.find(bleLineBus(line))?.capabilities?.bleHeardSensors;
+      if (!runtime) {
         throw new Error(`the bus of adapter ${line.adapter} is not running (is the gateway still starting?)`);
       }
       const started = Date.now();
@@ -87,3 +107,6 @@ export function bleLineScan(context: ScanContext, request: ScanRequest): LineSca
     },
   };
 }
+
+// BLE lines are not scanned at start: their adapter listens all the time (auto_add).
+export const bleScan = scanCapability(bleScanRequest, { prepare: bleLineScan });

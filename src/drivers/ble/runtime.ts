@@ -1,6 +1,6 @@
 import type { GatewayClock } from '../../machines/clock.js';
 import type { AdapterCheck, WatchdogSettings } from './watchdogMachine.js';
-import type { BusEvent, BusRuntime, JsonValue } from '../contract.js';
+import type { BusCapabilities, BusEvent, BusRuntime, JsonValue } from '../contract.js';
 import type { DbusTimeouts } from './dbus/client.js';
 import type { DbusCallStats } from './dbus/stats.js';
 import { type DeviceProps, macOfPath } from './dbus/values.js';
@@ -44,6 +44,8 @@ export interface BleBusOptions {
 const quiet: BleLog = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 
 export class BleBusRuntime implements BusRuntime {
+  /** A scan of this line lists the sensors the adapter heard meanwhile (drivers/ble/lineScan.ts). */
+  readonly capabilities: Partial<BusCapabilities> = { bleHeardSensors: this };
   readonly #options: BleBusOptions;
   readonly #log: BleLog;
   readonly #decoder: SensorDecoder;

@@ -3,6 +3,7 @@ import { type DaliDevice, daliConfig } from './config.js';
 import type { DaliLine } from './lineConfig.js';
 import { daliAdapterCapabilities, daliCapabilities, daliModel } from './capabilities.js';
 import { openDaliBus, openSimulatedDaliBus } from './openBus.js';
+import { daliScan } from './lineScan.js';
 
 // DALI lamps and groups behind a hasseb USB DALI master.
 
@@ -24,4 +25,6 @@ export const daliDriver: DriverModule<DaliDevice, DaliLine> = {
     device.driver === 'dali' && device.role === 'adapter'
       ? daliAdapterCapabilities()
       : daliCapabilities(state),
+  // --- scans
+  scan: daliScan,
 };

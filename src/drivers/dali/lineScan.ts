@@ -1,12 +1,28 @@
-import { nodeHidEnumerator } from './nodeHid.js';
-import { openSimulatedDaliBus } from './openBus.js';
-import { DaliBusRuntime } from './runtime.js';
+import { z } from 'zod';
+import { DaliReplugRescan } from './adapterDevices.js';
+import type { DaliBusRuntime } from './runtime.js';
 import type { FoundLight } from './scan.js';
 import type { FieldbridgeConfig } from '../../config/index.js';
-import { freeId, type LineScan, type ScanContext, type ScanRequest } from '../../gateway/scans.js';
+import { type LineScan, type ScanContext, scanCapability } from '../contract.js';
+import { freeId } from '../shared/freeId.js';
 
 // DALI lines: the `dali` section's adapters and every adapter a light is configured on; a scan asks
 // every short address whether a lamp is there and adds the lamps and the groups they are in.
+
+declare module '../contract.js' {
+  interface BusCapabilities {
+    /** A running DALI bus lends its adapter to a scan, between the lights' commands and polls. */
+    daliLineScan: Pick<DaliBusRuntime, 'scan'>;
+  }
+}
+
+const daliScanRequest = z.strictObject({
+  driver: z.literal('dali'),
+  /** Which adapter (needed when more than one is configured). */
+  adapter_serial: z.string().min(1).optional(),
+});
+
+type DaliScanRequest = z.output<typeof daliScanRequest>;
 
 interface Line {
   adapterSerial: string | undefined;
@@ -48,7 +64,7 @@ function idBase(line: Line, light: FoundLight): string {
     : `dali_${adapter}group_${'group' in light.target ? light.target.group : 'all'}`;
 }
 
-export function daliLineScan(context: ScanContext, request: ScanRequest): LineScan | { error: string } {
+export function daliLineScan(context: ScanContext, request: DaliScanRequest): LineScan | { error: string } {
   const lines = daliLines(context.config);
   const line =
     request.adapter_serial === undefined
@@ -81,10 +97,17 @@ export function daliLineScan(context: ScanContext, request: ScanRequest): LineSc
         context.log(
           `found ${'short' in light.target ? `lamp ${light.target.short}` : 'a group'} on ${lineName(line)}`,
         );
+      const lent = running?.capabilities?.daliLineScan;
       let lights: FoundLight[];
-      if (running instanceof DaliBusRuntime) {
-        lights = await running.scan(signal, progress);
+      if (lent) {
+        lights = await lent.scan(signal, progress);
       } else {
+        // Loaded on first use, so the scan module does not pull a HID transport or the simulator in.
+        const [{ openSimulatedDaliBus }, { DaliBusRuntime }, { nodeHidEnumerator }] = await Promise.all([
+          import('./openBus.js'),
+          import('./runtime.js'),
+          import('./nodeHid.js'),
+        ]);
         const standalone =
           line.transport === 'simulated'
             ? openSimulatedDaliBus(busId, [])
@@ -141,3 +164,28 @@ export function daliLineScan(context: ScanContext, request: ScanRequest): LineSc
     },
   };
 }
+
+/** Scans the `dali:` lines that ask for it at start (`scan_on_start`): `auto` when no light on it is known. */
+function daliLinesToScanAtStart(config: FieldbridgeConfig): DaliScanRequest[] {
+  return config.dali
+    .filter((line) => {
+      const known = config.devices.some(
+        (device) =>
+          device.driver === 'dali' &&
+          device.role !== 'adapter' &&
+          device.transport === line.transport &&
+          device.adapter_serial === line.adapter_serial,
+      );
+      return line.scan_on_start === 'always' || (line.scan_on_start === 'auto' && !known);
+    })
+    .map((line) => ({ driver: 'dali', adapter_serial: line.adapter_serial }));
+}
+
+export const daliScan = scanCapability(daliScanRequest, {
+  linesToScanAtStart: daliLinesToScanAtStart,
+  prepare: daliLineScan,
+  // Lamps may have been added or readdressed while the adapter was unplugged: scan its line again.
+  rescanOn: (config, rescan) =>
+    new DaliReplugRescan(config, (line) => rescan({ driver: 'dali', adapter_serial: line.adapter_serial }))
+      .handle,
+});

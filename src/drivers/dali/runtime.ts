@@ -1,4 +1,4 @@
-import type { BusEvent, BusRuntime, JsonValue } from '../contract.js';
+import type { BusCapabilities, BusEvent, BusRuntime, JsonValue } from '../contract.js';
 import { BusLock } from '../shared/busLock.js';
 import { lightSet } from '../shared/capabilities.js';
 import { BusWatchers } from '../../hosting/busWatchers.js';
@@ -53,6 +53,8 @@ interface Open {
 }
 
 export class DaliBusRuntime implements BusRuntime {
+  /** A scan of this line takes turns with the lights' commands and polls (drivers/dali/lineScan.ts). */
+  readonly capabilities: Partial<BusCapabilities> = { daliLineScan: this };
   readonly #lock = new BusLock();
   readonly #lights = new Map<string, LightTarget>();
   readonly #adapterDevices = new Set<string>();

@@ -4,6 +4,7 @@ import type { MbusLine } from './lineConfig.js';
 import { mbusCapabilities, mbusModel } from './capabilities.js';
 import { openMbusBus, openSimulatedMbusBus } from './openBus.js';
 import { isTcpPort } from './portConfig.js';
+import { mbusScan } from './lineScan.js';
 
 // M-Bus meters on a serial level converter or an Ethernet converter's TCP port.
 
@@ -31,4 +32,6 @@ export const mbusDriver: DriverModule<MbusDevice, MbusLine> = {
   config: mbusConfig,
   // --- home assistant
   capabilities: (_device, state) => mbusCapabilities(state),
+  // --- scans
+  scan: mbusScan,
 };

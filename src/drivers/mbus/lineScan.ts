@@ -1,11 +1,32 @@
-import { MbusBusRuntime } from './runtime.js';
+import { z } from 'zod';
+import type { MbusBusRuntime } from './runtime.js';
 import type { FoundMeter } from './scan.js';
-import type { FieldbridgeConfig, MbusScanMode } from '../../config/index.js';
+import { MBUS_SCAN_MODES, type MbusScanMode } from './lineConfig.js';
+import type { FieldbridgeConfig } from '../../config/index.js';
 import { meterDeviceEntry } from '../../gateway/discovered.js';
-import type { LineScan, ScanContext, ScanRequest } from '../../gateway/scans.js';
+import { type LineScan, type ScanContext, scanCapability } from '../contract.js';
 
 // M-Bus lines: the `mbus` section's ports and every port a meter is configured on; scanned by primary
 // address range or by secondary-address search.
+
+declare module '../contract.js' {
+  interface BusCapabilities {
+    /** A running M-Bus bus lends its line to a scan, one probe at a time between the meters' polls. */
+    mbusLineScan: Pick<MbusBusRuntime, 'scan'>;
+  }
+}
+
+const mbusScanRequest = z.strictObject({
+  driver: z.literal('mbus'),
+  /** Which line (needed when more than one is configured). */
+  port: z.string().min(1).optional(),
+  mode: z.enum(MBUS_SCAN_MODES).optional(),
+  /** Primary scans: the address range. */
+  from: z.number().int().min(0).max(250).default(0),
+  to: z.number().int().min(0).max(250).default(250),
+});
+
+type MbusScanRequest = z.output<typeof mbusScanRequest>;
 
 interface Line {
   port: string;
@@ -39,7 +60,7 @@ function sameAddress(address: number | string | undefined, meter: FoundMeter): b
   return typeof address === 'string' && address.toUpperCase() === meter.target.secondary.toUpperCase();
 }
 
-export function mbusLineScan(context: ScanContext, request: ScanRequest): LineScan | { error: string } {
+export function mbusLineScan(context: ScanContext, request: MbusScanRequest): LineScan | { error: string } {
   const lines = mbusLines(context.config);
   const line =
     request.port === undefined
@@ -74,10 +95,13 @@ export function mbusLineScan(context: ScanContext, request: ScanRequest): LineSc
       };
       const busId = context.config.devices.find((d) => d.driver === 'mbus' && d.port === line.port)?.bus;
       const running = busId === undefined ? undefined : context.registry.find(busId);
+      const lent = running?.capabilities?.mbusLineScan;
       let meters: FoundMeter[];
-      if (running instanceof MbusBusRuntime) {
-        meters = await running.scan(kind, signal, progress);
+      if (lent) {
+        meters = await lent.scan(kind, signal, progress);
       } else {
+        // Loaded on first use, so the scan module does not pull the serial transport in by itself.
+        const { MbusBusRuntime } = await import('./runtime.js');
         const standalone = new MbusBusRuntime(`scan:${line.port}`, {
           path: line.port,
           baud: line.baud,
@@ -109,3 +133,18 @@ export function mbusLineScan(context: ScanContext, request: ScanRequest): LineSc
     },
   };
 }
+
+/** Scans the `mbus:` lines that ask for it at start (`scan_on_start`): `auto` when no meter on it is known. */
+function mbusLinesToScanAtStart(config: FieldbridgeConfig): MbusScanRequest[] {
+  return config.mbus
+    .filter((line) => {
+      const known = config.devices.some((device) => device.driver === 'mbus' && device.port === line.port);
+      return line.scan_on_start === 'always' || (line.scan_on_start === 'auto' && !known);
+    })
+    .map((line) => ({ driver: 'mbus', port: line.port, mode: line.scan_mode, from: 0, to: 250 }));
+}
+
+export const mbusScan = scanCapability(mbusScanRequest, {
+  linesToScanAtStart: mbusLinesToScanAtStart,
+  prepare: mbusLineScan,
+});

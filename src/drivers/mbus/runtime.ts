@@ -1,4 +1,4 @@
-import type { BusEvent, BusRuntime, JsonValue } from '../contract.js';
+import type { BusCapabilities, BusEvent, BusRuntime, JsonValue } from '../contract.js';
 import { BusLock } from '../shared/busLock.js';
 import { BusWatchers } from '../../hosting/busWatchers.js';
 import { describeTarget, MbusMaster, type MeterTarget } from './master.js';
@@ -63,6 +63,8 @@ interface Open {
 }
 
 export class MbusBusRuntime implements BusRuntime {
+  /** A scan of this line takes turns with the meters' polls (drivers/mbus/lineScan.ts). */
+  readonly capabilities: Partial<BusCapabilities> = { mbusLineScan: this };
   readonly #lock = new BusLock();
   readonly #meters = new Map<string, MeterTarget>();
   readonly #connected = new Set<string>();
