@@ -2,6 +2,8 @@ import type { DriverModule } from '../contract.js';
 import { openSimulatedBus } from '../simulated/index.js';
 import { bleEntities, bleExpireAfterS, bleModel } from './entities.js';
 import { openBleBus, openSimulatedBleBus } from './openBus.js';
+import { bleDecoder } from './decode.js';
+import { bleSimulator } from './simulator/hook.js';
 
 // BLE sensors (BTHome, Ruuvi, Xiaomi custom firmwares) heard through BlueZ over D-Bus.
 
@@ -31,4 +33,7 @@ export const bleDriver: DriverModule = {
   expireAfterS: bleExpireAfterS,
   // Sensors only advertise; the adapter device reports by itself (its watchdog).
   commands: {},
+  // --- cli, demo, requests
+  decode: bleDecoder,
+  simulate: bleSimulator,
 };

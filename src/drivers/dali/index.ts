@@ -2,6 +2,7 @@ import type { DriverModule } from '../contract.js';
 import { lightGet, lightSet } from '../shared/lightCommands.js';
 import { daliAdapterEntities, daliEntities, daliModel } from './entities.js';
 import { openDaliBus, openSimulatedDaliBus } from './openBus.js';
+import { daliDecoder } from './decode.js';
 
 // DALI lamps and groups behind a hasseb USB DALI master.
 
@@ -19,4 +20,6 @@ export const daliDriver: DriverModule = {
   // A lamp forgets its level when the power goes; the adapter's replug or a restart forgets it too.
   restoresState: true,
   commands: { set: lightSet, get: lightGet },
+  // --- cli, demo, requests
+  decode: daliDecoder,
 };

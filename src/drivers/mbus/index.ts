@@ -3,6 +3,8 @@ import type { DriverModule, RecoveryStepSpec } from '../contract.js';
 import { mbusEntities, mbusModel } from './entities.js';
 import { openMbusBus, openSimulatedMbusBus } from './openBus.js';
 import { isTcpPort } from './portConfig.js';
+import { mbusDecoder } from './decode.js';
+import { mbusSimulator } from './simulator/hook.js';
 
 // M-Bus meters on a serial level converter or an Ethernet converter's TCP port.
 
@@ -29,4 +31,7 @@ export const mbusDriver: DriverModule = {
     device.driver === 'mbus' ? Math.ceil(device.offline_after_ms / 1000) : undefined,
   // A read on demand: `<base>/<meter>/get` with `{}` reads the meter now instead of at its next poll.
   commands: { get: z.strictObject({}) },
+  // --- cli, demo, requests
+  decode: mbusDecoder,
+  simulate: mbusSimulator,
 };
