@@ -4,6 +4,7 @@ import { bleEntities, bleExpireAfterS, bleModel } from './entities.js';
 import { openBleBus, openSimulatedBleBus } from './openBus.js';
 import { bleDecoder } from './decode.js';
 import { bleSimulator } from './simulator/hook.js';
+import { bleDemo } from './demo.js';
 
 // BLE sensors (BTHome, Ruuvi, Xiaomi custom firmwares) heard through BlueZ over D-Bus.
 
@@ -36,4 +37,5 @@ export const bleDriver: DriverModule = {
   // --- cli, demo, requests
   decode: bleDecoder,
   simulate: bleSimulator,
+  demo: bleDemo,
 };

@@ -3,6 +3,7 @@ import { lightGet, lightSet } from '../shared/lightCommands.js';
 import { daliAdapterEntities, daliEntities, daliModel } from './entities.js';
 import { openDaliBus, openSimulatedDaliBus } from './openBus.js';
 import { daliDecoder } from './decode.js';
+import { daliDemo } from './demo.js';
 
 // DALI lamps and groups behind a hasseb USB DALI master.
 
@@ -22,4 +23,5 @@ export const daliDriver: DriverModule = {
   commands: { set: lightSet, get: lightGet },
   // --- cli, demo, requests
   decode: daliDecoder,
+  demo: daliDemo,
 };

@@ -5,6 +5,7 @@ import { openMbusBus, openSimulatedMbusBus } from './openBus.js';
 import { isTcpPort } from './portConfig.js';
 import { mbusDecoder } from './decode.js';
 import { mbusSimulator } from './simulator/hook.js';
+import { mbusDemo } from './demo.js';
 
 // M-Bus meters on a serial level converter or an Ethernet converter's TCP port.
 
@@ -34,4 +35,5 @@ export const mbusDriver: DriverModule = {
   // --- cli, demo, requests
   decode: mbusDecoder,
   simulate: mbusSimulator,
+  demo: mbusDemo,
 };

@@ -45,4 +45,10 @@ export const simulatedDriver: DriverModule = {
   model: { manufacturer: 'fieldbridge', model: 'Simulated device' },
   entities: () => simulatedEntities(),
   commands: { set: lightSet, get: lightGet },
+  // --- cli, demo, requests
+  demo: {
+    config: () => ({
+      devices: ['{ id: demo_climate, name: Demo climate sensor and lamp, driver: simulated }'],
+    }),
+  },
 };
