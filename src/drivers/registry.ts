@@ -1,4 +1,4 @@
-import { describeIssues } from '../bridge/requests.js';
+import { describeIssues } from '../describeIssues.js';
 import type { DeviceConfig, DriverName } from '../config/index.js';
 import type { DriverModule, RecoveryStepSpec } from './contract.js';
 import { bleDriver } from './ble/index.js';

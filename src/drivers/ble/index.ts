@@ -5,6 +5,7 @@ import { openBleBus, openSimulatedBleBus } from './openBus.js';
 import { bleDecoder } from './decode.js';
 import { bleSimulator } from './simulator/hook.js';
 import { bleDemo } from './demo.js';
+import { powerCycleRequest } from './adapterRequest.js';
 
 // BLE sensors (BTHome, Ruuvi, Xiaomi custom firmwares) heard through BlueZ over D-Bus.
 
@@ -38,4 +39,7 @@ export const bleDriver: DriverModule = {
   decode: bleDecoder,
   simulate: bleSimulator,
   demo: bleDemo,
+  requests: { 'adapter/power_cycle': powerCycleRequest },
+  // A sensor removed on request stays forgotten by its MAC, so auto_add does not add it back.
+  forgetKey: (found) => (typeof found.mac === 'string' ? { field: 'mac', value: found.mac } : undefined),
 };

@@ -4,6 +4,7 @@ import { daliAdapterEntities, daliEntities, daliModel } from './entities.js';
 import { openDaliBus, openSimulatedDaliBus } from './openBus.js';
 import { daliDecoder } from './decode.js';
 import { daliDemo } from './demo.js';
+import { daliSimulationFaults } from './simulationFaults.js';
 
 // DALI lamps and groups behind a hasseb USB DALI master.
 
@@ -24,4 +25,5 @@ export const daliDriver: DriverModule = {
   // --- cli, demo, requests
   decode: daliDecoder,
   demo: daliDemo,
+  simulationFaults: daliSimulationFaults,
 };
