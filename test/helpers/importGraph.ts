@@ -54,8 +54,9 @@ function nodeOf(file: string): string {
 /** Folder (relative to src/) → the folders its files import at run time, with one example import each. */
 export type FolderGraph = Map<string, Map<string, string>>;
 
-export function folderGraph(): FolderGraph {
-  const imports = new Map(
+/** Every source file of src/ → the files it imports at run time (statically). */
+export function fileImports(): Map<string, string[]> {
+  return new Map(
     sourceFiles(SRC).map((file) => [
       file,
       runtimeImports(readFileSync(file, 'utf8')).map((specifier) =>
@@ -63,6 +64,23 @@ export function folderGraph(): FolderGraph {
       ),
     ]),
   );
+}
+
+/** The files of src/ that loading `entry` (relative to src/) evaluates, relative to src/. */
+export function loadedBy(entry: string): Set<string> {
+  const imports = fileImports();
+  const loaded = new Set<string>();
+  const pending = [resolve(SRC, entry)];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (loaded.has(file)) continue;
+    loaded.add(file);
+    pending.push(...(imports.get(file) ?? []));
+  }
+  return new Set([...loaded].map((file) => relative(SRC, file)));
+}
+
+export function folderGraph(): FolderGraph {
+  const imports = fileImports();
   const graph: FolderGraph = new Map();
   for (const [file, targets] of imports) {
     const from = nodeOf(file);
