@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DecodeOption, DriverDecoder } from '../drivers/contract.js';
 import { DRIVER_MODULES } from '../drivers/registry.js';
+import { listAlternatives } from '../config/suggest.js';
 import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
 import { errorText } from '../errorText.js';
 
@@ -28,11 +29,6 @@ const DECODERS: readonly DriverDecoder[] = DRIVER_MODULES.flatMap((driver) =>
 );
 const PROTOCOLS = DECODERS.flatMap((decoder) => decoder.protocols);
 const DRIVER_OPTIONS: readonly DecodeOption[] = DECODERS.flatMap((decoder) => decoder.options ?? []);
-
-/** "a, b or c" */
-function alternatives(items: readonly string[]): string {
-  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1) ?? ''}`;
-}
 
 function optionLine(short: string, long: string, help: string): string {
   return `  ${`-${short}, ${long}`.padEnd(19)}${help}`;
@@ -111,13 +107,13 @@ function foreignOption(protocol: string, given: Record<string, string | undefine
     (option) => option.protocols.join() === foreign.protocols.join(),
   ).map((option) => `--${option.name}`);
   const verb = siblings.length === 1 ? 'is' : 'are';
-  return `${siblings.join(' and ')} ${verb} for ${alternatives(foreign.protocols)} only`;
+  return `${siblings.join(' and ')} ${verb} for ${listAlternatives(foreign.protocols)} only`;
 }
 
 export function decodeCommand(readStdin: StdinReader = readProcessStdin): CliCommand {
   return {
     name: 'decode',
-    summary: `Decode an ${alternatives(DECODERS.flatMap((decoder) => decoder.titles))} frame (hex) and print it as JSON`,
+    summary: `Decode an ${listAlternatives(DECODERS.flatMap((decoder) => decoder.titles))} frame (hex) and print it as JSON`,
     usage: USAGE,
 
     async run(args, { io }) {
@@ -128,7 +124,7 @@ export function decodeCommand(readStdin: StdinReader = readProcessStdin): CliCom
       }
       const decoder = DECODERS.find((candidate) => candidate.protocols.includes(protocol));
       if (!decoder) {
-        throw new UsageError(`unknown protocol "${protocol}" (expected ${alternatives(PROTOCOLS)})`);
+        throw new UsageError(`unknown protocol "${protocol}" (expected ${listAlternatives(PROTOCOLS)})`);
       }
       const foreign = foreignOption(protocol, options);
       if (foreign) throw new UsageError(foreign);

@@ -25,28 +25,17 @@ const SIMULATORS: readonly DriverSimulator[] = DRIVER_MODULES.flatMap((driver) =
   driver.simulate ? [driver.simulate] : [],
 );
 
-/** "a, b or c" */
-function alternatives(items: readonly string[], last: string): string {
-  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')}${last}${items.at(-1) ?? ''}`;
-}
-
 export function createSimulateCommand(runtime: SimulateRuntime = processRuntime): CliCommand {
   return {
     name: 'simulate',
-    summary: `Simulate ${alternatives(
-      SIMULATORS.map((simulator) => simulator.summary),
-      ', or ',
-    )}`,
+    summary: `Simulate ${SIMULATORS.map((simulator) => simulator.summary).join(', or ')}`,
     usage: SIMULATORS.map((simulator) => simulator.usage).join('\n\n'),
 
     async run(args, { io }) {
       const [bus, ...rest] = args;
       if (bus === undefined || bus.startsWith('-')) {
         throw new UsageError(
-          `say which bus to simulate: ${alternatives(
-            SIMULATORS.map((simulator) => simulator.example),
-            ', or ',
-          )}`,
+          `say which bus to simulate: ${SIMULATORS.map((simulator) => simulator.example).join(', or ')}`,
         );
       }
       const simulator = SIMULATORS.find((candidate) => candidate.bus === bus);
