@@ -205,7 +205,7 @@ describe('start', () => {
     const result = await run(['start'], { cwd: empty, env: { FIELDBRIDGE_MQTT_PORT: String(port) } });
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(`an embedded MQTT broker on mqtt://127.0.0.1:${port}`);
-    const config = demoConfig({ broker: { kind: 'embedded', port }, bluez: false });
+    const config = demoConfig({ broker: { kind: 'embedded', port }, available: [] });
     expect(result.gatewayCalls).toEqual([{ config, configSource: '(demo)' }]);
   });
 

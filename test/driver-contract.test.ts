@@ -100,8 +100,8 @@ const KNOWN_GAPS: Partial<Record<string, readonly Invariant[]>> = {
 type Invariant =
   'abort' | 'disconnect' | 'close' | 'unsubscribe' | 'no events after disconnect' | 'unknown recovery step';
 
-const DEMO: DemoEnvironment = { broker: { kind: 'embedded', port: 1883 }, bluez: false };
-const DEMO_WITH_BLUEZ: DemoEnvironment = { ...DEMO, bluez: true };
+const DEMO: DemoEnvironment = { broker: { kind: 'embedded', port: 1883 }, available: [] };
+const DEMO_WITH_BLUEZ: DemoEnvironment = { ...DEMO, available: DRIVER_MODULES.map((module) => module.name) };
 
 /** The demo's devices of one driver. */
 function demoDevices(module: DriverModule, environment = DEMO): DeviceConfig[] {

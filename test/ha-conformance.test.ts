@@ -289,7 +289,7 @@ const running = (config: FieldbridgeConfig) => withDiscovered(config, []).config
 
 describeWithJinja('Home Assistant accepts the demo', () => {
   it('every device of the demo config, run on its own transport', async () => {
-    const demo = running(demoConfig({ broker: { kind: 'embedded', port: 1883 }, bluez: false }));
+    const demo = running(demoConfig({ broker: { kind: 'embedded', port: 1883 }, available: [] }));
     const results = await runDevices(demo, systemClock, 3_000);
     const entities = expectAccepted(demo, results);
     for (const device of demo)
@@ -300,7 +300,7 @@ describeWithJinja('Home Assistant accepts the demo', () => {
   }, 60_000);
 
   it('the demo with its BLE sensors on a simulated BlueZ adapter (the adapter device)', async () => {
-    const demo = running(demoConfig({ broker: { kind: 'embedded', port: 1883 }, bluez: true }));
+    const demo = running(demoConfig({ broker: { kind: 'embedded', port: 1883 }, available: ['ble'] }));
     const entities = expectAccepted(demo, await runDevices(demo, systemClock, 3_000));
     expect(entities.some((entity) => entity.topic.endsWith('/last_advertisement/config'))).toBe(true);
   }, 60_000);

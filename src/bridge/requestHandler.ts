@@ -1,5 +1,5 @@
-import { recoveryStepsFor } from '../drivers/registry.js';
-import type { ScanRequest } from '../drivers/contract.js';
+import type { DriverRequestContext, ScanRequest } from '../drivers/contract.js';
+import { DRIVER_MODULES, recoveryStepsFor } from '../drivers/registry.js';
 import type { DeviceConfig } from '../config/index.js';
 import { closestMatch } from '../config/suggest.js';
 import { configureLogging, currentLoggingOptions } from '../logging/index.js';
@@ -12,7 +12,6 @@ import {
   okResponse,
   parseRequest,
 } from './requests.js';
-import { injectSimulationFault } from '../drivers/dali/simulationFaults.js';
 
 // Answers `<base>/bridge/request/<name>`: every request is checked (requests.ts), then acted on.
 // Requests that start work in the actors (restart, recover, power_cycle) answer "ok" once the work
@@ -81,17 +80,6 @@ export class RequestHandler {
         };
         return outcome.ok ? { data: outcome.data } : { error: outcome.error };
       }
-      case 'adapter/power_cycle': {
-        const found = bleAdapterDevice(devices, request.adapter);
-        if ('error' in found) return found;
-        send({
-          type: 'RECOVER',
-          deviceId: found.device.id,
-          step: 'power_cycle_adapter',
-          reason: 'requested over MQTT',
-        });
-        return { data: { adapter: request.adapter, id: found.device.id } };
-      }
       case 'log_level': {
         const options = currentLoggingOptions();
         configureLogging(
@@ -111,9 +99,24 @@ export class RequestHandler {
         const outcome = await this.#context.reloadConfig();
         return outcome.ok ? { data: outcome.data } : { error: outcome.error };
       }
-      case 'simulation/fault':
-        return injectSimulationFault(request, devices);
+      case 'simulation/fault': {
+        // The schema admits only the drivers that have faults.
+        const { driver, ...fields } = request;
+        const faults = DRIVER_MODULES.find((module) => module.name === driver)?.simulationFaults;
+        if (!faults) return { error: `driver ${driver} has no simulation faults` };
+        return faults.inject(fields, this.#driverContext());
+      }
+      case 'driver':
+        return request.driverRequest.run(request.fields, this.#driverContext());
     }
+  }
+
+  #driverContext(): DriverRequestContext {
+    const { devices, send } = this.#context;
+    return {
+      devices,
+      recover: (deviceId, step, reason) => send({ type: 'RECOVER', deviceId, step, reason }),
+    };
   }
 }
 
@@ -124,26 +127,4 @@ function missingStep(device: DeviceConfig, step: string): string | undefined {
   const close = closestMatch(step, steps);
   const hint = close ? `did you mean "${close}"? ` : '';
   return `driver ${device.driver} of device "${device.id}" has no recovery step "${step}" (${hint}its steps: ${steps.join(', ')})`;
-}
-
-/**
- * The adapter device (role: adapter) of a BLE adapter, named as the adapter (`hci0`) or as the
- * device's id, on whatever bus it runs (a simulated line's adapter runs on `ble:simulated`).
- */
-function bleAdapterDevice(
-  devices: ReadonlyMap<string, DeviceConfig>,
-  name: string,
-): { device: DeviceConfig } | { error: string } {
-  const adapters = [...devices.values()].filter((d) => d.driver === 'ble' && d.role === 'adapter');
-  const byId = adapters.find((d) => d.id === name);
-  if (byId) return { device: byId };
-  const matches = adapters.filter((d) => d.driver === 'ble' && d.adapter === name);
-  if (matches.length === 1) return { device: matches[0] as DeviceConfig };
-  if (matches.length > 1) {
-    const ids = matches.map((d) => d.id).join(', ');
-    return { error: `adapter ${name} has more than one adapter device (${ids}): name one by its id` };
-  }
-  if (adapters.length === 0) return { error: 'no BLE adapter is configured (add a line under ble:)' };
-  const known = adapters.map((d) => (d.driver === 'ble' ? `${d.adapter} (device ${d.id})` : d.id));
-  return { error: `no BLE adapter ${name} is configured (adapters: ${known.join(', ')})` };
 }

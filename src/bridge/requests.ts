@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { closestMatch } from '../config/suggest.js';
-import type { ScanRequest } from '../drivers/contract.js';
+import type { DriverRequest, ScanRequest } from '../drivers/contract.js';
 import { DRIVER_MODULES, scannableDrivers } from '../drivers/registry.js';
 import { LOG_LEVELS } from '../logging/index.js';
-import { MAX_POWER_CUT_MS, SIMULATION_FAULTS } from '../drivers/dali/simulationFaults.js';
+import { describeIssues } from '../describeIssues.js';
 import { errorText } from '../errorText.js';
 
 // Bridge requests (`<base>/bridge/request/<name>`) and device commands (`<base>/<id>/set|get`) arrive
@@ -17,6 +17,25 @@ export type Transaction = string | number;
 const transaction = z.union([z.string().max(256), z.number()]).optional();
 const deviceId = z.string().min(1, 'must not be empty');
 
+/** `simulation/fault`: which driver's simulated bus, then that driver's fields. */
+export type SimulationFaultFields = { driver: string } & Record<string, unknown>;
+
+function simulationFaultSchema(): z.ZodType<SimulationFaultFields> {
+  const variants = DRIVER_MODULES.flatMap((driver) =>
+    driver.simulationFaults
+      ? [z.strictObject({ driver: z.literal(driver.name), ...driver.simulationFaults.fields, transaction })]
+      : [],
+  );
+  const [only, ...more] = variants;
+  if (only === undefined) return z.strictObject({ driver: z.never() });
+  return more.length === 0 ? only : z.discriminatedUnion('driver', [only, ...more]);
+}
+
+/** Requests that only one driver answers (DriverModule.requests), by name. */
+const DRIVER_REQUESTS = new Map<string, DriverRequest>(
+  DRIVER_MODULES.flatMap((driver) => Object.entries(driver.requests ?? {})),
+);
+
 const REQUEST_SCHEMAS = {
   health_check: z.strictObject({ transaction }),
   'device/restart': z.strictObject({ id: deviceId, transaction }),
@@ -25,7 +44,6 @@ const REQUEST_SCHEMAS = {
   scan: z.lazy(scanRequestSchema),
   /** Forgets a device found by a scan or BLE auto_add (a configured one is the config file's). */
   'device/remove': z.strictObject({ id: deviceId, transaction }),
-  'adapter/power_cycle': z.strictObject({ adapter: z.string().min(1).default('hci0'), transaction }),
   log_level: z.strictObject({
     level: z.enum(LOG_LEVELS),
     namespace: z.string().min(1).optional(),
@@ -33,15 +51,8 @@ const REQUEST_SCHEMAS = {
   }),
   'queue/stats': z.strictObject({ transaction }),
   'config/reload': z.strictObject({ transaction }),
-  /** Faults for a simulated DALI adapter (src/drivers/dali/simulationFaults.ts): the soak and demos, never hardware. */
-  'simulation/fault': z.strictObject({
-    driver: z.enum(['dali']),
-    fault: z.enum(SIMULATION_FAULTS),
-    address: z.number().int().min(0).max(63).optional(),
-    duration_ms: z.number().int().min(0).max(MAX_POWER_CUT_MS).optional(),
-    bus: z.string().min(1).optional(),
-    transaction,
-  }),
+  /** Faults for a driver's simulated bus (DriverModule.simulationFaults): the soak and demos, never hardware. */
+  'simulation/fault': simulationFaultSchema(),
 } as const;
 
 /**
@@ -77,11 +88,15 @@ function scanRequestSchema(): z.ZodType<ScanRequest> {
 }
 
 export type RequestName = keyof typeof REQUEST_SCHEMAS;
-export const REQUEST_NAMES = Object.keys(REQUEST_SCHEMAS) as RequestName[];
+/** Every request name, the drivers' own last. */
+export const REQUEST_NAMES: readonly string[] = [...Object.keys(REQUEST_SCHEMAS), ...DRIVER_REQUESTS.keys()];
 
-export type BridgeRequest = {
-  [N in RequestName]: { name: N } & Omit<z.output<(typeof REQUEST_SCHEMAS)[N]>, 'transaction'>;
-}[RequestName];
+export type BridgeRequest =
+  | {
+      [N in RequestName]: { name: N } & Omit<z.output<(typeof REQUEST_SCHEMAS)[N]>, 'transaction'>;
+    }[RequestName]
+  /** A request of one driver: its fields as the driver's schema returned them, for its `run`. */
+  | { name: 'driver'; request: string; driverRequest: DriverRequest; fields: Record<string, unknown> };
 
 export type Parsed<T> =
   { ok: true; value: T; transaction?: Transaction } | { ok: false; error: string; transaction?: Transaction };
@@ -92,20 +107,6 @@ export interface BridgeResponse {
   data: unknown;
   error?: string;
   transaction?: Transaction;
-}
-
-/** The problems zod found, as one line: `path: message; …` (`noun` names what an unknown key is). */
-export function describeIssues(error: z.ZodError, noun = 'key'): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path.join('.');
-      const message =
-        issue.code === 'unrecognized_keys'
-          ? `unknown ${noun} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-          : issue.message;
-      return path ? `${path}: ${message}` : message;
-    })
-    .join('; ');
 }
 
 /** The JSON object in a payload, or why there is none. An empty payload is an empty object. */
@@ -137,8 +138,15 @@ function transactionOf(object: Record<string, unknown>): Transaction | undefined
   return parsed.success ? parsed.data : undefined;
 }
 
+/** The schema of a request (a driver's with `transaction` added), or undefined for an unknown name. */
+function requestSchema(name: string): z.ZodType | undefined {
+  const driverRequest = DRIVER_REQUESTS.get(name);
+  if (driverRequest) return driverRequest.schema.extend({ transaction });
+  return (REQUEST_SCHEMAS as Record<string, z.ZodType | undefined>)[name];
+}
+
 export function parseRequest(name: string, payload: Buffer | string): Parsed<BridgeRequest> {
-  const schema = (REQUEST_SCHEMAS as Record<string, z.ZodType | undefined>)[name];
+  const schema = requestSchema(name);
   const json = parseJsonObject(payload);
   const echo = json.ok ? transactionOf(json.value) : undefined;
   if (!schema) {
@@ -150,7 +158,11 @@ export function parseRequest(name: string, payload: Buffer | string): Parsed<Bri
   const result = schema.safeParse(json.value);
   if (!result.success) return { ok: false, error: describeIssues(result.error), transaction: echo };
   const { transaction: _echoed, ...fields } = result.data as Record<string, unknown>;
-  return { ok: true, value: { name, ...fields } as BridgeRequest, transaction: echo };
+  const driverRequest = DRIVER_REQUESTS.get(name);
+  const value: BridgeRequest = driverRequest
+    ? { name: 'driver', request: name, driverRequest, fields }
+    : ({ name, ...fields } as BridgeRequest);
+  return { ok: true, value, transaction: echo };
 }
 
 /**
@@ -164,7 +176,7 @@ export function parseRequestFromText(
   fields: Iterable<[string, string]>,
 ): Parsed<BridgeRequest> {
   const texts = new Map(fields);
-  const shape = fieldSchemas((REQUEST_SCHEMAS as Record<string, z.ZodType | undefined>)[name], texts);
+  const shape = fieldSchemas(requestSchema(name), texts);
   const object: Record<string, unknown> = {};
   for (const [key, text] of texts) {
     const field = shape[key];

@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import { deviceBus, maskSecrets } from '../config/index.js';
 // Not the persistence module's index: check-config must not load the native SQLite module.
 import { databasePathProblem } from '../persistence/databasePath.js';
-import { parseCommandArgs } from './args.js';
+import { parseCommandArgs } from '../commandLine/args.js';
 import { CONFIG_OPTION, CONFIG_OPTION_HELP, loadCliConfig, reportConfigProblems } from './config-source.js';
 import { type CliCommand, EXIT_OK, EXIT_USAGE } from './io.js';
 

@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { findDbusDaemon } from '../drivers/ble/simulator/daemon.js';
+import { DRIVER_MODULES } from '../drivers/registry.js';
 import { DEMO_EMBEDDED_PORT, type DemoBroker, type DemoEnvironment } from '../config/demo.js';
 import { UsageError } from './io.js';
 
@@ -53,13 +53,15 @@ async function demoBroker(
   return { kind: 'embedded', port };
 }
 
-/** Decides the demo for this machine: its broker and whether BLE runs on a simulated BlueZ. */
+/** Decides the demo for this machine: its broker and the drivers whose fuller demo it can run. */
 export async function demoEnvironment(
   mqttOption: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<DemoEnvironment> {
   return {
     broker: await demoBroker(mqttOption, env),
-    bluez: findDbusDaemon(env.PATH ?? '') !== undefined,
+    available: DRIVER_MODULES.filter((driver) => driver.demo?.available?.(env) === true).map(
+      (driver) => driver.name,
+    ),
   };
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Persistence } from '../persistence/index.js';
-import { parseCommandArgs } from './args.js';
+import { parseCommandArgs } from '../commandLine/args.js';
 import { CONFIG_OPTION, CONFIG_OPTION_HELP, loadCliConfig } from './config-source.js';
 import { type CliCommand, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './io.js';
 

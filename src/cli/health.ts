@@ -1,4 +1,4 @@
-import { parseCommandArgs } from './args.js';
+import { parseCommandArgs } from '../commandLine/args.js';
 import { CONFIG_OPTION, CONFIG_OPTION_HELP, loadCliConfig } from './config-source.js';
 import { type CliCommand, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './io.js';
 

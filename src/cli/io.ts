@@ -2,18 +2,16 @@
 // a process, touching the real environment, or starting the gateway.
 
 import type { FieldbridgeConfig } from '../config/index.js';
+import type { CliIo } from '../commandLine/io.js';
 
-export interface TextSink {
-  write(text: string): unknown;
-}
-
-export interface CliIo {
-  stdout: TextSink;
-  stderr: TextSink;
-  env: Readonly<Record<string, string | undefined>>;
-  /** Relative paths given on the command line are resolved against this. */
-  cwd: string;
-}
+export {
+  type CliIo,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  type TextSink,
+  UsageError,
+} from '../commandLine/io.js';
 
 /** src/gateway.ts; resolves with the process exit code once the gateway has stopped. */
 export type GatewayRunner = (
@@ -38,15 +36,4 @@ export interface CliCommand {
   usage: string;
   /** Resolves with the exit code. */
   run(args: string[], context: CliContext): Promise<number>;
-}
-
-export const EXIT_OK = 0;
-/** The gateway or a command failed while running. */
-export const EXIT_FAILURE = 1;
-/** The command line or the configuration is wrong; nothing was started. */
-export const EXIT_USAGE = 2;
-
-/** Wrong command line: reported with a pointer to `--help` and exit code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
 }

@@ -1,4 +1,4 @@
-import { parseCommandLine } from './args.js';
+import { parseCommandLine } from '../commandLine/args.js';
 import { CONFIG_OPTION, CONFIG_OPTION_HELP, loadCliConfig } from './config-source.js';
 import { type CliCommand, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './io.js';
 import { errorText } from '../errorText.js';

@@ -2,7 +2,7 @@
 
 import { closestMatch } from '../config/suggest.js';
 import { readPackageVersion } from '../version.js';
-import { wantsHelp } from './args.js';
+import { wantsHelp } from '../commandLine/args.js';
 import { checkConfigCommand } from './check-config.js';
 import { decodeCommand } from './decode.js';
 import { exportCommand } from './export.js';

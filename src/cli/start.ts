@@ -1,6 +1,6 @@
 import { tuneHeapForGateway } from '../ops/heap.js';
 import { DEFAULT_INSPECT_PORT } from '../ops/inspectorPort.js';
-import { parseCommandArgs } from './args.js';
+import { parseCommandArgs } from '../commandLine/args.js';
 import { CONFIG_OPTION, CONFIG_OPTION_HELP, loadCliConfig } from './config-source.js';
 import { type CliCommand, EXIT_USAGE, UsageError } from './io.js';
 

@@ -4,6 +4,7 @@
 // device of every driver. The demo is described by its environment alone (demoEnvironment in
 // src/cli/demo.ts decides it once), so start, check-config and export show the same demo.
 
+import { DRIVER_MODULES } from '../drivers/registry.js';
 import { parseConfig } from './load.js';
 import { maskUrlPassword } from './mask.js';
 import type { FieldbridgeConfig } from './schema.js';
@@ -30,10 +31,10 @@ export type DemoBroker =
 export interface DemoEnvironment {
   broker: DemoBroker;
   /**
-   * dbus-daemon is installed: BLE sensors advertise on a simulated BlueZ and are found by auto_add;
-   * without it, one simulated BLE thermometer.
+   * The drivers whose fuller demo this machine can run (DriverDemo.available: BLE sensors advertising
+   * on a simulated BlueZ when dbus-daemon is installed, rather than one simulated thermometer).
    */
-  bluez: boolean;
+  available: readonly string[];
 }
 
 function mqttSection(broker: DemoBroker): string {
@@ -42,22 +43,17 @@ function mqttSection(broker: DemoBroker): string {
   return `mqtt: { server: ${JSON.stringify(broker.url)}, base_topic: ${topic}, client_id: ${topic} }`;
 }
 
-/** The demo's config file, as YAML. */
+/** The demo's config file, as YAML: every driver's demo devices, each on its simulated transport. */
 export function demoConfigYaml(environment: DemoEnvironment): string {
+  const parts = DRIVER_MODULES.flatMap((driver) =>
+    driver.demo ? [driver.demo.config(environment.available.includes(driver.name))] : [],
+  );
   return [
     mqttSection(environment.broker),
     `persistence: { path: ${DEMO_DATABASE} }`,
     'devices:',
-    '  - { id: demo_climate, name: Demo climate sensor and lamp, driver: simulated }',
-    // M-Bus meters speaking M-Bus on the meter simulator, in-process (1: heat meter, 2: water meter).
-    '  - { id: demo_heat_meter, name: Demo heat meter, driver: mbus, transport: simulated, address: 1 }',
-    '  - { id: demo_water_meter, name: Demo water meter, driver: mbus, transport: simulated, address: 2 }',
-    '  - { id: demo_dali_lamp, name: Demo DALI lamp, driver: dali, transport: simulated, address: 0 }',
-    ...(environment.bluez
-      ? ['ble:', '  - { adapter: hci0, transport: simulated }']
-      : [
-          '  - { id: demo_thermometer, name: Demo BLE thermometer, driver: ble, transport: simulated, poll_interval_ms: 5000 }',
-        ]),
+    ...parts.flatMap((part) => part.devices.map((device) => `  - ${device}`)),
+    ...parts.flatMap((part) => part.sections ?? []),
     '',
   ].join('\n');
 }
@@ -80,15 +76,13 @@ function brokerLine(broker: DemoBroker, base: string): string {
 /** What the demo prints at start (and check-config, export): where to look. */
 export function demoBanner(config: FieldbridgeConfig, environment: DemoEnvironment): string {
   const devices = config.devices.map((device) => device.id);
-  const sensors = config.ble.map(
-    (line) => `BLE sensors on a simulated BlueZ adapter (${line.adapter}), added by auto_add`,
-  );
+  const more = DRIVER_MODULES.flatMap((driver) => driver.demo?.banner?.(config) ?? []);
   return [
     'fieldbridge: no fieldbridge.yaml here, running the demo:',
     `  - ${brokerLine(environment.broker, config.mqtt.base_topic)}`,
     `  - its own database ${config.persistence.path} (your own config keeps to persistence.path, ./data/fieldbridge.db by default)`,
     `  - ${devices.length} simulated devices: ${devices.join(', ')}`,
-    ...sensors.map((line) => `  - ${line}`),
+    ...more.map((line) => `  - ${line}`),
     '  Copy fieldbridge.example.yaml to fieldbridge.yaml to configure your own devices.',
   ].join('\n');
 }

@@ -1,5 +1,5 @@
-import { describeIssues } from '../bridge/requests.js';
 import type { EntityDescriptor } from '../bridge/entities.js';
+import { describeIssues } from '../describeIssues.js';
 import type { DeviceConfig, DriverName } from '../config/index.js';
 import type { DeviceValues, DriverModule, RecoveryStepSpec, ScanCapability } from './contract.js';
 import { commandSchema, entitiesOf as entitiesOfCapabilities } from './shared/capabilities.js';

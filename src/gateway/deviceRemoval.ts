@@ -1,6 +1,7 @@
 import type { FieldbridgeConfig } from '../config/index.js';
 import { closestMatch } from '../config/suggest.js';
 import type { DiscoveredDeviceStore } from '../persistence/index.js';
+import { DRIVER_MODULES } from '../drivers/registry.js';
 
 // Forgetting a device found by a scan or by BLE auto_add: `<base>/bridge/request/device/remove`,
 // `POST /devices/<id>/remove` and `fieldbridge remove-device` all end here. The device leaves the
@@ -10,7 +11,8 @@ import type { DiscoveredDeviceStore } from '../persistence/index.js';
 // file's: the answer says to edit it.
 
 export type RemoveOutcome =
-  | { ok: true; data: { id: string; driver: string; mac?: string } }
+  /** `data` has the driver's ForgetKey field (`mac`) when it remembers the device. */
+  | { ok: true; data: { id: string; driver: string } & Record<string, string> }
   | { ok: false; error: string; reason: 'unknown' | 'configured' };
 
 export interface RemovalDependencies {
@@ -62,12 +64,12 @@ export function removeFoundDevice(id: string, deps: RemovalDependencies): Remove
     );
   }
   const driver = typeof found.config.driver === 'string' ? found.config.driver : 'unknown';
-  const mac = driver === 'ble' && typeof found.config.mac === 'string' ? found.config.mac : undefined;
+  const key = DRIVER_MODULES.find((module) => module.name === driver)?.forgetKey?.(found.config);
   deps.transaction(() => {
     deps.discovered.remove(id);
-    if (mac !== undefined) deps.discovered.forgetBleSensor(mac, id, (deps.now ?? Date.now)());
+    if (key !== undefined) deps.discovered.forgetBleSensor(key.value, id, (deps.now ?? Date.now)());
   });
   if (running) deps.apply();
   else deps.forget([id]);
-  return { ok: true, data: mac === undefined ? { id, driver } : { id, driver, mac } };
+  return { ok: true, data: key === undefined ? { id, driver } : { id, driver, [key.field]: key.value } };
 }

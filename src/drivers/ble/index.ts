@@ -5,6 +5,10 @@ import type { BleLine } from './lineConfig.js';
 import { bleCapabilities, bleExpireAfterS, bleModel } from './capabilities.js';
 import { openBleBus, openSimulatedBleBus } from './openBus.js';
 import { bleScan } from './lineScan.js';
+import { bleDecoder } from './decode.js';
+import { bleSimulator } from './simulator/hook.js';
+import { bleDemo } from './demo.js';
+import { powerCycleRequest } from './adapterRequest.js';
 
 // BLE sensors (BTHome, Ruuvi, Xiaomi custom firmwares) heard through BlueZ over D-Bus.
 
@@ -39,4 +43,11 @@ export const bleDriver: DriverModule<BleDevice, BleLine> = {
   // Sensors only advertise; the adapter device reports by itself (its watchdog).
   // --- scans
   scan: bleScan,
+  // --- cli, demo, requests
+  decode: bleDecoder,
+  simulate: bleSimulator,
+  demo: bleDemo,
+  requests: { 'adapter/power_cycle': powerCycleRequest },
+  // A sensor removed on request stays forgotten by its MAC, so auto_add does not add it back.
+  forgetKey: (found) => (typeof found.mac === 'string' ? { field: 'mac', value: found.mac } : undefined),
 };

@@ -4,6 +4,9 @@ import type { DaliLine } from './lineConfig.js';
 import { daliAdapterCapabilities, daliCapabilities, daliModel } from './capabilities.js';
 import { openDaliBus, openSimulatedDaliBus } from './openBus.js';
 import { daliScan } from './lineScan.js';
+import { daliDecoder } from './decode.js';
+import { daliDemo } from './demo.js';
+import { daliSimulationFaults } from './simulationFaults.js';
 
 // DALI lamps and groups behind a hasseb USB DALI master.
 
@@ -27,4 +30,8 @@ export const daliDriver: DriverModule<DaliDevice, DaliLine> = {
       : daliCapabilities(state),
   // --- scans
   scan: daliScan,
+  // --- cli, demo, requests
+  decode: daliDecoder,
+  demo: daliDemo,
+  simulationFaults: daliSimulationFaults,
 };

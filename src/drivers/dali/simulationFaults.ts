@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import type { DriverSimulationFaults } from '../contract.js';
 import { simulatedDaliAdapters } from './openBus.js';
 import type { FakeHidEnumerator } from './simulator/index.js';
 import type { DeviceConfig } from '../../config/index.js';
@@ -111,3 +113,18 @@ export function injectSimulationFault(
     return { error: errorText(error) };
   }
 }
+
+/** `simulation/fault` with `driver: dali`: the fields, checked before anything is injected. */
+const faultFields = {
+  fault: z.enum(SIMULATION_FAULTS),
+  address: z.number().int().min(0).max(63).optional(),
+  duration_ms: z.number().int().min(0).max(MAX_POWER_CUT_MS).optional(),
+  bus: z.string().min(1).optional(),
+};
+const faultRequest = z.object(faultFields);
+
+export const daliSimulationFaults: DriverSimulationFaults = {
+  fields: faultFields,
+  inject: (fields, { devices }) =>
+    injectSimulationFault({ driver: 'dali', ...faultRequest.parse(fields) }, devices),
+};

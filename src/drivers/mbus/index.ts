@@ -5,6 +5,9 @@ import { mbusCapabilities, mbusModel } from './capabilities.js';
 import { openMbusBus, openSimulatedMbusBus } from './openBus.js';
 import { isTcpPort } from './portConfig.js';
 import { mbusScan } from './lineScan.js';
+import { mbusDecoder } from './decode.js';
+import { mbusSimulator } from './simulator/hook.js';
+import { mbusDemo } from './demo.js';
 
 // M-Bus meters on a serial level converter or an Ethernet converter's TCP port.
 
@@ -34,4 +37,8 @@ export const mbusDriver: DriverModule<MbusDevice, MbusLine> = {
   capabilities: (_device, state) => mbusCapabilities(state),
   // --- scans
   scan: mbusScan,
+  // --- cli, demo, requests
+  decode: mbusDecoder,
+  simulate: mbusSimulator,
+  demo: mbusDemo,
 };

@@ -47,4 +47,10 @@ export const simulatedDriver: DriverModule<SimulatedDevice, never> = {
   config: simulatedConfig,
   // --- home assistant
   capabilities: () => simulatedCapabilities(),
+  // --- cli, demo, requests
+  demo: {
+    config: () => ({
+      devices: ['{ id: demo_climate, name: Demo climate sensor and lamp, driver: simulated }'],
+    }),
+  },
 };

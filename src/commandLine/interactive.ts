@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import type { SimulateRuntime } from './simulate.js';
+import type { SimulateRuntime } from './io.js';
 
 /**
  * Runs a simulator until SIGINT/SIGTERM, taking one stdin line at a time as a command (a fault such as
