@@ -1,4 +1,4 @@
-import { escapeXml } from '../drivers/ble/simulator/daemon.js';
+import { escapeXml } from '../escapeXml.js';
 
 // GET /login: the form a person types http.token into; POST /login checks it and sets the session
 // cookie (see access.ts). Relative URLs throughout, so it works behind a reverse proxy's sub-path.

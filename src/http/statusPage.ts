@@ -1,4 +1,4 @@
-import { escapeXml } from '../drivers/ble/simulator/daemon.js';
+import { escapeXml } from '../escapeXml.js';
 import { formatDuration } from '../logging/index.js';
 import type { PageSnapshot } from './live.js';
 

@@ -1,7 +1,5 @@
-import type { DriverModule } from '../contract.js';
-import { openSimulatedBus } from '../simulated/index.js';
+import { type DriverModule, lazyOpener } from '../contract.js';
 import { bleEntities, bleExpireAfterS, bleModel } from './entities.js';
-import { openBleBus, openSimulatedBleBus } from './openBus.js';
 
 // BLE sensors (BTHome, Ruuvi, Xiaomi custom firmwares) heard through BlueZ over D-Bus.
 
@@ -19,16 +17,22 @@ export const bleDriver: DriverModule = {
       { name: 'restart_actor' },
     ],
   },
-  transports: {
-    bluez: openBleBus,
-    // The BLE runtime on an in-process fake BlueZ; without dbus-daemon, the generic simulated device.
-    simulated: (busId, devices, clock) =>
-      openSimulatedBleBus(busId, devices, clock) ?? openSimulatedBus(busId, devices, clock),
-  },
   model: { manufacturer: 'BLE', model: 'Sensor' },
   describe: bleModel,
   entities: (device, state) => bleEntities(device, state),
   expireAfterS: bleExpireAfterS,
   // Sensors only advertise; the adapter device reports by itself (its watchdog).
   commands: {},
+  // --- transports
+  transports: {
+    bluez: lazyOpener(
+      () => import('./openBus.js'),
+      (loaded) => loaded.openBleBus,
+    ),
+    // The BLE runtime on an in-process fake BlueZ; without dbus-daemon, the generic simulated device.
+    simulated: lazyOpener(
+      () => import('./simulatedBus.js'),
+      (loaded) => loaded.openSimulatedBleBus,
+    ),
+  },
 };

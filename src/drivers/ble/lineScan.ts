@@ -1,4 +1,3 @@
-import { BleBusRuntime } from './runtime.js';
 import { bleLineBus } from './lineConfig.js';
 import { bleSensorEntry, knownBleMac, lineAccepts, notAddedBecause } from './sensorDevices.js';
 import type { LineScan, ScanContext, ScanRequest } from '../../gateway/scans.js';
@@ -48,6 +47,8 @@ export function bleLineScan(context: ScanContext, request: ScanRequest): LineSca
     describe: `listening for ${seconds} s`,
     async run(signal, taken) {
       const runtime = context.registry.find(bleLineBus(line));
+      // Loaded here, not at start: a gateway without BLE never loads dbus-next.
+      const { BleBusRuntime } = await import('./runtime.js');
       if (!(runtime instanceof BleBusRuntime)) {
         throw new Error(`the bus of adapter ${line.adapter} is not running (is the gateway still starting?)`);
       }

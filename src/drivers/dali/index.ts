@@ -1,7 +1,6 @@
-import type { DriverModule } from '../contract.js';
+import { type DriverModule, lazyOpener } from '../contract.js';
 import { lightGet, lightSet } from '../shared/lightCommands.js';
 import { daliAdapterEntities, daliEntities, daliModel } from './entities.js';
-import { openDaliBus, openSimulatedDaliBus } from './openBus.js';
 
 // DALI lamps and groups behind a hasseb USB DALI master.
 
@@ -11,7 +10,6 @@ export const daliDriver: DriverModule = {
     name: 'dali',
     recoverySteps: [{ name: 'reopen' }, { name: 'reenumerate' }, { name: 'restart_actor' }],
   },
-  transports: { hid: openDaliBus, simulated: openSimulatedDaliBus },
   model: { manufacturer: 'DALI', model: 'Control gear' },
   describe: daliModel,
   entities: (device, state) =>
@@ -19,4 +17,15 @@ export const daliDriver: DriverModule = {
   // A lamp forgets its level when the power goes; the adapter's replug or a restart forgets it too.
   restoresState: true,
   commands: { set: lightSet, get: lightGet },
+  // --- transports
+  transports: {
+    hid: lazyOpener(
+      () => import('./openBus.js'),
+      (loaded) => loaded.openDaliBus,
+    ),
+    simulated: lazyOpener(
+      () => import('./simulatedBus.js'),
+      (loaded) => loaded.openSimulatedDaliBus,
+    ),
+  },
 };

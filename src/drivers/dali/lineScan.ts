@@ -1,6 +1,3 @@
-import { nodeHidEnumerator } from './nodeHid.js';
-import { openSimulatedDaliBus } from './openBus.js';
-import { DaliBusRuntime } from './runtime.js';
 import type { FoundLight } from './scan.js';
 import type { FieldbridgeConfig } from '../../config/index.js';
 import { freeId, type LineScan, type ScanContext, type ScanRequest } from '../../gateway/scans.js';
@@ -81,15 +78,17 @@ export function daliLineScan(context: ScanContext, request: ScanRequest): LineSc
         context.log(
           `found ${'short' in light.target ? `lamp ${light.target.short}` : 'a group'} on ${lineName(line)}`,
         );
+      // Loaded here, not at start: a gateway without DALI never loads the DALI runtime or its simulator.
+      const { DaliBusRuntime } = await import('./runtime.js');
       let lights: FoundLight[];
       if (running instanceof DaliBusRuntime) {
         lights = await running.scan(signal, progress);
       } else {
         const standalone =
           line.transport === 'simulated'
-            ? openSimulatedDaliBus(busId, [])
+            ? (await import('./simulatedBus.js')).openSimulatedDaliBus(busId, [])
             : new DaliBusRuntime(`scan:${busId}`, {
-                enumerator: nodeHidEnumerator,
+                enumerator: (await import('./nodeHid.js')).nodeHidEnumerator,
                 adapterSerial: line.adapterSerial,
                 lights: [],
               });

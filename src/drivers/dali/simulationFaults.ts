@@ -1,4 +1,4 @@
-import { simulatedDaliAdapters } from './openBus.js';
+import { simulatedDaliAdapters } from './simulatedAdapters.js';
 import type { FakeHidEnumerator } from './simulator/index.js';
 import type { DeviceConfig } from '../../config/index.js';
 import { errorText } from '../../errorText.js';

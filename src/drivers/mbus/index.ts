@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import type { DriverModule, RecoveryStepSpec } from '../contract.js';
+import { type DriverModule, lazyOpener, type RecoveryStepSpec } from '../contract.js';
 import { mbusEntities, mbusModel } from './entities.js';
-import { openMbusBus, openSimulatedMbusBus } from './openBus.js';
 import { isTcpPort } from './portConfig.js';
 
 // M-Bus meters on a serial level converter or an Ethernet converter's TCP port.
@@ -21,7 +20,6 @@ export const mbusDriver: DriverModule = {
     device.driver === 'mbus' && device.transport === 'serial' && isTcpPort(device.port)
       ? TCP_LADDER
       : undefined,
-  transports: { serial: openMbusBus, simulated: openSimulatedMbusBus },
   model: { manufacturer: 'M-Bus', model: 'Meter' },
   describe: mbusModel,
   entities: (_device, state) => mbusEntities(state),
@@ -29,4 +27,15 @@ export const mbusDriver: DriverModule = {
     device.driver === 'mbus' ? Math.ceil(device.offline_after_ms / 1000) : undefined,
   // A read on demand: `<base>/<meter>/get` with `{}` reads the meter now instead of at its next poll.
   commands: { get: z.strictObject({}) },
+  // --- transports
+  transports: {
+    serial: lazyOpener(
+      () => import('./openBus.js'),
+      (loaded) => loaded.openMbusBus,
+    ),
+    simulated: lazyOpener(
+      () => import('./simulatedBus.js'),
+      (loaded) => loaded.openSimulatedMbusBus,
+    ),
+  },
 };

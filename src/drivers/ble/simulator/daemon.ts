@@ -3,6 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { escapeXml } from '../../../escapeXml.js';
 
 // A private dbus-daemon for the fake BlueZ: the gateway under test talks to it exactly as it talks to the
 // system bus, without root, without touching the machine's real bluetoothd, and several can run at once.
@@ -42,10 +43,6 @@ export function findDbusDaemon(path = process.env.PATH ?? ''): string | undefine
     }
   }
   return undefined;
-}
-
-export function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** A session-like bus on a socket file that lets anyone own any name and talk to anyone (a test bus). */
