@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { BusRuntime } from '../src/drivers/contract.js';
+import { BusRegistry } from '../src/hosting/busRegistry.js';
 import { eventually } from './helpers/eventually.js';
 
 // Transports are loaded on first use: a production gateway (no `transport: simulated`) with one M-Bus
@@ -93,4 +95,21 @@ describe('lazy transports', () => {
     );
     expect(unwanted).toEqual([]);
   }, 60_000);
+
+  it('a bus closed while its transport is still loading does not stay open', async () => {
+    const registry = new BusRegistry();
+    let closed = 0;
+    let load: () => void = () => undefined;
+    const loaded = new Promise<void>((resolve) => (load = resolve));
+    registry.define('bus:slow', async () => {
+      await loaded;
+      return { busId: 'bus:slow', close: () => Promise.resolve(void closed++) } as unknown as BusRuntime;
+    });
+    const opening = registry.openBus('bus:slow');
+    await registry.closeBus('bus:slow');
+    load();
+    await expect(opening).rejects.toThrow('bus "bus:slow" was closed while it was opening');
+    expect(registry.find('bus:slow')).toBeUndefined();
+    expect(closed).toBe(1);
+  });
 });

@@ -23,10 +23,10 @@ export class BusRegistry {
 
   /** Creates the bus's runtime, closing a previous one first. */
   async openBus(busId: string): Promise<BusRuntime> {
-    await this.closeBus(busId);
+    const generation = this.#bump(busId);
+    await this.#closeRuntime(busId);
     const create = this.factories.get(busId);
     if (!create) throw new Error(`no driver is defined for bus "${busId}"`);
-    const generation = this.#bump(busId);
     const runtime = await create(this.context);
     if (this.generations.get(busId) !== generation) {
       // Closed (or opened again) while the transport's code was loading: this runtime is nobody's.
@@ -39,6 +39,10 @@ export class BusRegistry {
 
   async closeBus(busId: string): Promise<void> {
     this.#bump(busId);
+    await this.#closeRuntime(busId);
+  }
+
+  async #closeRuntime(busId: string): Promise<void> {
     const runtime = this.open.get(busId);
     this.open.delete(busId);
     await runtime?.close();
