@@ -16,7 +16,7 @@ import { applyServiceSettings } from './gateway/liveSettings.js';
 import { ConfigReloader } from './gateway/reload.js';
 import { Operations } from './gateway/operations.js';
 import { BusScanner, scanLinesAtStart } from './gateway/scans.js';
-import { buildTree, defineTree } from './gateway/tree.js';
+import { buildTree, defineTree, loadTransports } from './gateway/tree.js';
 import { closeLogging, configureLogging, getLogger, type Logger } from './logging/index.js';
 import type { InspectorRelay } from './ops/inspector.js';
 import { systemClock } from './machines/clock.js';
@@ -142,6 +142,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     recordCall: (call) => operations.metrics.recordDbusCall(call.operation, call.seconds, call.outcome),
   });
   const { input, registry } = buildTree(config, openContext);
+  await loadTransports(config);
   let send: (event: RootEvent) => void = () => {};
   let busInputs = Object.fromEntries(input.buses.map((bus) => [bus.busId, bus]));
   const applyConfig = (next: FieldbridgeConfig, removedBecause?: string) => {

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BusRuntime } from '../src/drivers/contract.js';
 import { BusRegistry } from '../src/hosting/busRegistry.js';
+import { loggedModules, MODULE_LOG_IMPORT } from '../bench/moduleCensus.js';
 import { eventually } from './helpers/eventually.js';
 
 // Transports are loaded on first use: a production gateway (no `transport: simulated`) with one M-Bus
@@ -15,18 +16,6 @@ import { eventually } from './helpers/eventually.js';
 
 const CHILD = fileURLToPath(new URL('./helpers/gatewayModulesChild.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
-/** Appends every resolved URL to $FB_MODULE_LOG (hooks run on the loader thread; a file is simplest). */
-const HOOK = `data:text/javascript,${encodeURIComponent(
-  "import { appendFileSync } from 'node:fs';" +
-    'export async function resolve(specifier, context, next) {' +
-    '  const resolved = await next(specifier, context);' +
-    "  appendFileSync(process.env.FB_MODULE_LOG, resolved.url + '\\n');" +
-    '  return resolved;' +
-    '}',
-)}`;
-const REGISTER = `data:text/javascript,${encodeURIComponent(
-  `import { register } from 'node:module'; register(${JSON.stringify(HOOK)});`,
-)}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'fieldbridge-lazy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,22 +23,20 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Runs the gateway on `config` until `opened` is among its modules, and returns every module it loaded. */
 async function modulesLoaded(config: string, opened: RegExp): Promise<string[]> {
   const log = join(dir, `modules-${Math.random().toString(36).slice(2)}.txt`);
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, '--import', REGISTER, CHILD, config], {
-    cwd: dir,
-    env: { ...process.env, FB_MODULE_LOG: log },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', TSX_LOADER, '--import', MODULE_LOG_IMPORT, CHILD, config],
+    {
+      cwd: dir,
+      env: { ...process.env, FB_MODULE_LOG: log },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise((resolve) => child.on('exit', resolve));
-  const read = () => {
-    try {
-      return readFileSync(log, 'utf8').split('\n').filter(Boolean);
-    } catch {
-      return [];
-    }
-  };
+  const read = () => loggedModules(log);
   try {
     await eventually(() => read().some((url) => opened.test(url)), {
       what: `the gateway to load ${opened}`,
@@ -64,7 +51,7 @@ async function modulesLoaded(config: string, opened: RegExp): Promise<string[]> 
     child.kill('SIGTERM');
     await exited;
   }
-  return [...new Set(read())];
+  return read();
 }
 
 describe('lazy transports', () => {
@@ -78,7 +65,7 @@ describe('lazy transports', () => {
       'devices:',
       `  - { id: heat, driver: mbus, port: ${join(dir, 'no-such-tty')}, address: 1 }`,
     ].join('\n');
-    const modules = await modulesLoaded(config, /\/src\/drivers\/mbus\/openBus\.ts$/);
+    const modules = await modulesLoaded(config, /^src\/drivers\/mbus\/openBus\.ts$/);
     const source = (url: string) => url.replace(/^.*\/(src|node_modules)\//, '$1/');
     expect(modules.map(source)).toContain('node_modules/serialport/dist/index.js');
     const unwanted = modules.map(source).filter(

@@ -128,11 +128,14 @@ export interface DriverModule {
 // --- transports: what an opener receives and may report back --------------------------------------
 
 /** Opens the runtime of one bus for the devices on it (importing the transport's code the first time). */
-export type BusOpener = (
-  busId: string,
-  devices: readonly DeviceConfig[],
-  context: OpenContext,
-) => Promise<BusRuntime>;
+export interface BusOpener {
+  (busId: string, devices: readonly DeviceConfig[], context: OpenContext): Promise<BusRuntime>;
+  /**
+   * Imports the transport's code now: the gateway does it before it starts its buses, so that a bus is
+   * open as soon as the gateway says it started (a scan right after the start finds it running).
+   */
+  load?(): Promise<void>;
+}
 
 /** A device a bus heard that no configured device claims yet (a BLE sensor in range): auto_add's input. */
 export interface HeardDevice {
@@ -168,5 +171,7 @@ export function lazyOpener<M>(
   load: () => Promise<M>,
   pick: (loaded: M) => (...args: Parameters<BusOpener>) => BusRuntime | Promise<BusRuntime>,
 ): BusOpener {
-  return async (busId, devices, context) => pick(await load())(busId, devices, context);
+  const opener: BusOpener = async (busId, devices, context) => pick(await load())(busId, devices, context);
+  opener.load = async () => void (await load());
+  return opener;
 }

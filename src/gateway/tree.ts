@@ -57,3 +57,13 @@ export function defineTree(config: FieldbridgeConfig, registry: BusRegistry): Ro
   });
   return { buses, restartBackoff: supervisorPolicy(config, undefined).restartBackoff };
 }
+
+/** Imports the transports the enabled devices of `config` use (see BusOpener.load). */
+export async function loadTransports(config: FieldbridgeConfig): Promise<void> {
+  const openers = new Set(
+    config.devices.flatMap((device) =>
+      device.enabled ? [DRIVERS[device.driver].transports[device.transport]] : [],
+    ),
+  );
+  await Promise.all([...openers].map((opener) => opener?.load?.()));
+}
