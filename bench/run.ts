@@ -16,7 +16,16 @@ import { configureLogging, DEFAULT_LOGGING_OPTIONS } from '../src/logging/index.
 // the baseline it names. Benchmarks are measurements, not tests: they never fail the build.
 
 // `npm run bench -- pipeline backlog` runs only the parts named (while working on one of them).
-const PARTS = ['actors', 'mbus', 'mbus-line', 'pipeline', 'backlog', 'latency', 'demo', 'gateway-idle'] as const;
+const PARTS = [
+  'actors',
+  'mbus',
+  'mbus-line',
+  'pipeline',
+  'backlog',
+  'latency',
+  'demo',
+  'gateway-idle',
+] as const;
 type Part = (typeof PARTS)[number];
 const named = process.argv.slice(2);
 const unknown = named.filter((name) => !(PARTS as readonly string[]).includes(name));
