@@ -43,14 +43,14 @@ async function connectWhenUp(port: number, deadline: number): Promise<MqttClient
   }
 }
 
-interface Idle {
+export interface Idle {
   rssMean: number;
   rssMax: number;
   cpuPercent: number;
 }
 
 /** RSS every second and CPU over IDLE_SECONDS, after SETTLE_SECONDS. */
-async function sampleIdle(pid: number): Promise<Idle> {
+export async function sampleIdle(pid: number): Promise<Idle> {
   await new Promise((wait) => setTimeout(wait, SETTLE_SECONDS * 1000));
   const cpuBefore = processCpuSeconds(pid);
   const begin = performance.now();
@@ -69,7 +69,7 @@ async function sampleIdle(pid: number): Promise<Idle> {
   };
 }
 
-function stop(child: ChildProcess): Promise<void> {
+export function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   child.kill('SIGTERM');
@@ -78,7 +78,7 @@ function stop(child: ChildProcess): Promise<void> {
 }
 
 /** A bare node process (a timer keeps it alive), sampled like the gateway: what Node alone costs. */
-async function bareNode(): Promise<Idle & { startMs: number }> {
+export async function bareNode(): Promise<Idle & { startMs: number }> {
   const begin = performance.now();
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000); process.send?.("up")'], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

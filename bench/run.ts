@@ -1,6 +1,7 @@
 import { benchActorTree } from './actorTree.js';
 import { benchBacklog } from './backlog.js';
 import { benchDemo } from './demo.js';
+import { benchGatewayIdle, GATEWAY_IDLE_TITLE } from './gatewayIdle.js';
 import { benchLatency } from './latency.js';
 import { printMbusDecode } from './mbusDecode.js';
 import { benchMbusLine, MBUS_LINE_TITLE } from './mbusLine.js';
@@ -15,7 +16,16 @@ import { configureLogging, DEFAULT_LOGGING_OPTIONS } from '../src/logging/index.
 // the baseline it names. Benchmarks are measurements, not tests: they never fail the build.
 
 // `npm run bench -- pipeline backlog` runs only the parts named (while working on one of them).
-const PARTS = ['actors', 'mbus', 'mbus-line', 'pipeline', 'backlog', 'latency', 'demo'] as const;
+const PARTS = [
+  'actors',
+  'mbus',
+  'mbus-line',
+  'pipeline',
+  'backlog',
+  'latency',
+  'demo',
+  'gateway-idle',
+] as const;
 type Part = (typeof PARTS)[number];
 const named = process.argv.slice(2);
 const unknown = named.filter((name) => !(PARTS as readonly string[]).includes(name));
@@ -64,4 +74,5 @@ if (runs('demo')) {
   if (typeof demo === 'string') console.log(`\n## The demo, from spawn to idle\n\n${demo}`);
   else printFigures('The demo, from spawn to idle', demo);
 }
+if (runs('gateway-idle')) printFigures(GATEWAY_IDLE_TITLE, await benchGatewayIdle());
 console.log(`\nall benchmarks: ${((performance.now() - began) / 1000).toFixed(0)} s`);

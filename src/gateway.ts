@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import { createActor } from 'xstate';
-import { heardBleSensors } from './drivers/ble/heard.js';
-import { stopSimulatedBluez } from './drivers/ble/openBus.js';
 import { unavailableTransport } from './drivers/registry.js';
+import { GatewayOpenContext } from './hosting/openContext.js';
 import { snapshotPortOf } from './hosting/snapshotPort.js';
 import { bindSupervisorTree } from './hosting/supervisorActors.js';
 import { Bridge } from './bridge/bridge.js';
@@ -16,7 +15,7 @@ import { applyServiceSettings } from './gateway/liveSettings.js';
 import { ConfigReloader } from './gateway/reload.js';
 import { Operations } from './gateway/operations.js';
 import { BusScanner, rescanOnNotices, scanLinesAtStart } from './gateway/scans.js';
-import { buildTree, defineTree } from './gateway/tree.js';
+import { buildTree, defineTree, loadTransports } from './gateway/tree.js';
 import { closeLogging, configureLogging, getLogger, type Logger } from './logging/index.js';
 import type { InspectorRelay } from './ops/inspector.js';
 import { systemClock } from './machines/clock.js';
@@ -135,11 +134,18 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   }
 
   const noticeLog = new NoticeLog();
-  const { input, registry } = buildTree(config, systemClock);
+  // What bus runtimes report besides device events: sensors nobody configured (auto_add), and their
+  // calls to the service behind the transport (/metrics).
+  const openContext = new GatewayOpenContext(systemClock, {
+    heard: (device) => bleSensors.handle(device),
+    recordCall: (call) => operations.metrics.recordDbusCall(call.operation, call.seconds, call.outcome),
+  });
+  const { input, registry } = buildTree(config, openContext);
+  await loadTransports(config);
   let send: (event: RootEvent) => void = () => {};
   let busInputs = Object.fromEntries(input.buses.map((bus) => [bus.busId, bus]));
   const applyConfig = (next: FieldbridgeConfig, removedBecause?: string) => {
-    const nextInput = defineTree(next, systemClock, registry);
+    const nextInput = defineTree(next, registry);
     const changes = busChanges(busInputs, nextInput.buses);
     send({ type: 'RECONFIGURE', buses: nextInput.buses });
     for (const busId of changes.removed) void registry.closeBus(busId);
@@ -197,7 +203,6 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
       apply: () => applyConfig(effective(), 'removed on request'),
       forget: (ids) => bridge.forgetDevices(ids, 'removed on request'),
     });
-  const stopHearing = heardBleSensors.listen(bleSensors.handle);
   const scans = new AbortController();
   const bridge: Bridge = new Bridge({
     config,
@@ -300,10 +305,8 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   if (left > 0) log.info(`${left} messages stay queued for the next start`);
   root.stop();
   bridge.stop();
-  stopHearing();
   bleSensors.stop();
   await withDeadline(registry.closeAll(), SHUTDOWN_DEADLINE_MS);
-  await withDeadline(stopSimulatedBluez(), SHUTDOWN_DEADLINE_MS);
   await withDeadline(mqtt.close(), SHUTDOWN_DEADLINE_MS);
   await inspector?.stop();
   persistence.close();

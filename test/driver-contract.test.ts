@@ -10,9 +10,10 @@ import {
   RESTART_ACTOR_STEP,
 } from '../src/drivers/contract.js';
 import { DRIVER_MODULES, DRIVERS, recoveryStepsFor } from '../src/drivers/registry.js';
-import { simulatedBluez } from '../src/drivers/ble/openBus.js';
-import { simulatedDaliAdapters } from '../src/drivers/dali/openBus.js';
-import { simulatedMbusSegments } from '../src/drivers/mbus/openBus.js';
+import { simulatedBluezOf } from '../src/drivers/ble/simulatedBus.js';
+import { simulatedDaliAdapters } from '../src/drivers/dali/simulatedAdapters.js';
+import { simulatedMbusSegments } from '../src/drivers/mbus/simulatedBus.js';
+import { GatewayOpenContext } from '../src/hosting/openContext.js';
 import { SimulatedBusRuntime } from '../src/drivers/simulated/runtime.js';
 import { eventually } from './helpers/eventually.js';
 import { settle, simulatedClock } from './helpers/time.js';
@@ -34,7 +35,7 @@ interface SimulatorHarness {
    * Makes the simulated hardware of a bus do what the driver reports unasked: an advertisement, an
    * unplug and replug. Absent for a driver that reports nothing unasked (M-Bus is master-driven).
    */
-  disturb?(busId: string, runtime: BusRuntime, deviceId: string): Promise<void> | void;
+  disturb?(bus: Bus): Promise<void> | void;
   /** Whether `disturb` makes a connected device report a device event (not only a bus event). */
   deviceEvents?: boolean;
   /** Frees what the simulator keeps per bus in this process (kept across bus restarts, by design). */
@@ -44,7 +45,7 @@ interface SimulatorHarness {
 const SIMULATORS: Partial<Record<string, SimulatorHarness>> = {
   mbus: { forget: (busId) => void simulatedMbusSegments.delete(busId) },
   dali: {
-    disturb: async (busId) => {
+    disturb: async ({ busId }) => {
       const adapters = simulatedDaliAdapters.get(busId);
       if (!adapters) return;
       adapters.unplug();
@@ -59,20 +60,15 @@ const SIMULATORS: Partial<Record<string, SimulatorHarness>> = {
       '{ id: demo_thermometer, driver: ble, transport: simulated }',
     ],
     // Without dbus-daemon the BLE driver's simulated transport falls back to the generic device.
-    disturb: (busId, runtime, deviceId) =>
+    disturb: ({ busId, runtime, device, context }) =>
       runtime instanceof SimulatedBusRuntime
-        ? disturbGeneric(runtime, deviceId)
-        : void simulatedBluez.get(busId)?.simulator.advertiseNow(),
+        ? disturbGeneric(runtime, device.id)
+        : void simulatedBluezOf(context).get(busId)?.simulator.advertiseNow(),
     deviceEvents: true,
-    forget: async (busId) => {
-      const running = simulatedBluez.get(busId);
-      simulatedBluez.delete(busId);
-      await running?.simulator.stop();
-    },
   },
   simulated: {
-    disturb: (_busId, runtime, deviceId) =>
-      runtime instanceof SimulatedBusRuntime ? disturbGeneric(runtime, deviceId) : undefined,
+    disturb: ({ runtime, device }) =>
+      runtime instanceof SimulatedBusRuntime ? disturbGeneric(runtime, device.id) : undefined,
     deviceEvents: true,
   },
 };
@@ -141,12 +137,15 @@ interface Bus {
   /** The devices before it on the bus, which the gateway starts first (BLE's adapter device). */
   before: readonly DeviceConfig[];
   clock: ReturnType<typeof simulatedClock>;
+  /** What the gateway hands its openers (the fake BlueZ is kept per context). */
+  context: GatewayOpenContext;
   harness: SimulatorHarness;
   /** Awaits `promise` while simulated time runs (a simulated device's delays are on the clock). */
   during<T>(promise: Promise<T>): Promise<T>;
 }
 
 const opened: BusRuntime[] = [];
+const contexts: GatewayOpenContext[] = [];
 const simulatorBuses = new Map<string, SimulatorHarness>();
 
 afterEach(async () => {
@@ -155,10 +154,11 @@ afterEach(async () => {
 
 afterAll(async () => {
   for (const [busId, harness] of simulatorBuses) await harness.forget?.(busId);
+  await Promise.all(contexts.splice(0).map((context) => context.close()));
 });
 
 /** One bus of the driver on its simulated transport, with `deviceId` among its devices. */
-function openBus(module: DriverModule, deviceId: string): Bus {
+async function openBus(module: DriverModule, deviceId: string): Promise<Bus> {
   const busId = `contract:${module.name}`;
   const devices = busDevices(module);
   const device = devices.find((candidate) => candidate.id === deviceId);
@@ -168,7 +168,9 @@ function openBus(module: DriverModule, deviceId: string): Bus {
   const harness = SIMULATORS[module.name] ?? {};
   simulatorBuses.set(busId, harness);
   const clock = simulatedClock();
-  const runtime = open(busId, devices, clock);
+  const context = new GatewayOpenContext(clock);
+  contexts.push(context);
+  const runtime = await open(busId, devices, context);
   opened.push(runtime);
   const during = async <T>(promise: Promise<T>): Promise<T> => {
     let done = false;
@@ -183,7 +185,7 @@ function openBus(module: DriverModule, deviceId: string): Bus {
     return watched;
   };
   const before = devices.slice(0, devices.indexOf(device));
-  return { runtime, busId, device, before, clock, harness, during };
+  return { runtime, busId, device, before, clock, context, harness, during };
 }
 
 const signal = () => AbortSignal.timeout(10_000);
@@ -203,7 +205,7 @@ const quietPeriod = () => new Promise((resolve) => setTimeout(resolve, 200));
 
 const invariants: Record<Invariant, (module: DriverModule, deviceId: string) => Promise<void>> = {
   async abort(module, deviceId) {
-    const bus = openBus(module, deviceId);
+    const bus = await openBus(module, deviceId);
     const { runtime, device } = bus;
     await settlesPromptly(runtime.connect(device.id, AbortSignal.abort()), 'connect, signal aborted before');
     const connecting = new AbortController();
@@ -223,7 +225,7 @@ const invariants: Record<Invariant, (module: DriverModule, deviceId: string) => 
   },
 
   async disconnect(module, deviceId) {
-    const bus = openBus(module, deviceId);
+    const bus = await openBus(module, deviceId);
     const { runtime, device } = bus;
     await expect(runtime.disconnect(device.id), 'never connected').resolves.toBeUndefined();
     await connected(bus);
@@ -233,17 +235,17 @@ const invariants: Record<Invariant, (module: DriverModule, deviceId: string) => 
   },
 
   async close(module, deviceId) {
-    const bus = openBus(module, deviceId);
+    const bus = await openBus(module, deviceId);
     const events: BusEvent[] = [];
     bus.runtime.watchBus((event) => events.push(event));
     await connected(bus);
     if (bus.harness.disturb) {
-      await bus.harness.disturb(bus.busId, bus.runtime, bus.device.id);
+      await bus.harness.disturb(bus);
       await eventually(() => events.length > 0, { what: `an event from ${module.name}'s disturbance` });
     }
     await bus.runtime.close();
     events.length = 0;
-    await bus.harness.disturb?.(bus.busId, bus.runtime, bus.device.id);
+    await bus.harness.disturb?.(bus);
     await quietPeriod();
     bus.clock.increment(600_000);
     await settle();
@@ -252,7 +254,7 @@ const invariants: Record<Invariant, (module: DriverModule, deviceId: string) => 
   },
 
   async unsubscribe(module, deviceId) {
-    const bus = openBus(module, deviceId);
+    const bus = await openBus(module, deviceId);
     const stopped: BusEvent[] = [];
     const kept: BusEvent[] = [];
     const unsubscribe = bus.runtime.watchBus((event) => stopped.push(event));
@@ -260,7 +262,7 @@ const invariants: Record<Invariant, (module: DriverModule, deviceId: string) => 
     await connected(bus);
     unsubscribe();
     if (bus.harness.disturb) {
-      await bus.harness.disturb(bus.busId, bus.runtime, bus.device.id);
+      await bus.harness.disturb(bus);
       await eventually(() => kept.length > 0, { what: `an event from ${module.name}'s disturbance` });
     }
     await quietPeriod();
@@ -268,14 +270,14 @@ const invariants: Record<Invariant, (module: DriverModule, deviceId: string) => 
   },
 
   async 'no events after disconnect'(module, deviceId) {
-    const bus = openBus(module, deviceId);
+    const bus = await openBus(module, deviceId);
     const events: BusEvent[] = [];
     bus.runtime.watchBus((event) => events.push(event));
     await connected(bus);
     if (bus.harness.disturb && bus.harness.deviceEvents) {
       await eventually(
         async () => {
-          await bus.harness.disturb?.(bus.busId, bus.runtime, bus.device.id);
+          await bus.harness.disturb?.(bus);
           await settle();
           return deviceEventsOf(events, bus.device.id).length > 0;
         },
@@ -284,7 +286,7 @@ const invariants: Record<Invariant, (module: DriverModule, deviceId: string) => 
     }
     await bus.runtime.disconnect(bus.device.id);
     events.length = 0;
-    await bus.harness.disturb?.(bus.busId, bus.runtime, bus.device.id);
+    await bus.harness.disturb?.(bus);
     await quietPeriod();
     bus.clock.increment(600_000);
     await settle();
@@ -292,7 +294,7 @@ const invariants: Record<Invariant, (module: DriverModule, deviceId: string) => 
   },
 
   async 'unknown recovery step'(module, deviceId) {
-    const bus = openBus(module, deviceId);
+    const bus = await openBus(module, deviceId);
     const { runtime, device } = bus;
     await connected(bus);
     await expect(bus.during(runtime.runRecoveryStep('no_such_step', device.id, signal()))).rejects.toThrow(

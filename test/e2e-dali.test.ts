@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { simulatedDaliAdapters } from '../src/drivers/dali/openBus.js';
+import { simulatedDaliAdapters } from '../src/drivers/dali/simulatedAdapters.js';
 import { parseConfig } from '../src/config/index.js';
 import { runGateway } from '../src/gateway.js';
 import { Subscriber } from './helpers/gatewayRig.js';

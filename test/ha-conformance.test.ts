@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonValue } from '../src/drivers/contract.js';
-import { simulatedDaliAdapters } from '../src/drivers/dali/openBus.js';
+import { simulatedDaliAdapters } from '../src/drivers/dali/simulatedAdapters.js';
 import { decodeTelegram } from '../src/drivers/mbus/codec/index.js';
 import { meterReading, meterTimePoint } from '../src/drivers/mbus/readings.js';
 import { SensorDecoder } from '../src/drivers/ble/sensors.js';

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DRIVERS, entitiesOf } from '../src/drivers/registry.js';
 import type { BusRuntime } from '../src/drivers/contract.js';
-import { simulatedMbusSegments } from '../src/drivers/mbus/openBus.js';
+import { simulatedMbusSegments } from '../src/drivers/mbus/simulatedBus.js';
 import type { MeterReading } from '../src/drivers/mbus/readings.js';
 import { type DeviceConfig, deviceBus, parseConfig } from '../src/config/index.js';
 import { systemClock } from '../src/machines/clock.js';
+import { GatewayOpenContext } from '../src/hosting/openContext.js';
 
 // `driver: mbus` with `transport: simulated` is the M-Bus driver on the meter simulator, in-process:
 // the real master reads simulated meters (no socat), and the device publishes meter records and gets
@@ -21,7 +22,7 @@ afterEach(async () => {
 });
 
 /** Opens every bus of `devices` through the driver catalogue, as the gateway does. */
-function openBuses(devices: readonly DeviceConfig[]): Map<string, BusRuntime> {
+async function openBuses(devices: readonly DeviceConfig[]): Promise<Map<string, BusRuntime>> {
   const buses = new Map<string, DeviceConfig[]>();
   for (const device of devices)
     buses.set(deviceBus(device), [...(buses.get(deviceBus(device)) ?? []), device]);
@@ -30,7 +31,7 @@ function openBuses(devices: readonly DeviceConfig[]): Map<string, BusRuntime> {
     const first = members[0] as DeviceConfig;
     const open = DRIVERS[first.driver].transports[first.transport];
     if (!open) throw new Error(`no opener for ${first.driver}/${first.transport}`);
-    const runtime = open(busId, members, systemClock);
+    const runtime = await open(busId, members, new GatewayOpenContext(systemClock));
     opened.push(runtime);
     for (const member of members) runtimes.set(member.id, runtime);
   }
@@ -56,7 +57,7 @@ const meters = (bus: string) =>
 
 describe('M-Bus transport: simulated', () => {
   it('reads meter records over M-Bus from the simulated meters at the configured addresses', async () => {
-    const runtimes = openBuses(meters('mbus:sim-read'));
+    const runtimes = await openBuses(meters('mbus:sim-read'));
     const heat = await read(runtimes, 'heat');
     expect(heat.meter).toMatchObject({ id: '12340001', manufacturer: 'KAM' });
     expect(heat.meter.medium).toMatch(/^Heat/);
@@ -70,7 +71,7 @@ describe('M-Bus transport: simulated', () => {
   });
 
   it('treats a dead simulated meter like a dead meter on a real line', async () => {
-    const runtimes = openBuses(meters('mbus:sim-dead'));
+    const runtimes = await openBuses(meters('mbus:sim-dead'));
     await read(runtimes, 'heat');
     const meter = simulatedMbusSegments.get('mbus:sim-dead')?.findMeter(1);
     if (!meter) throw new Error('no simulated meter at address 1');
@@ -90,14 +91,14 @@ describe('M-Bus transport: simulated', () => {
       {},
     ).devices;
     if (!device) throw new Error('no device');
-    const runtime = openBuses([device]).get('cold');
+    const runtime = (await openBuses([device])).get('cold');
     await expect(runtime?.connect('cold', signal())).rejects.toThrow(
       'no meter answers at secondary address 12345678FFFFFF0A',
     );
   });
 
   it('offers Home Assistant meter sensors, not a light', async () => {
-    const runtimes = openBuses(meters('mbus:sim-entities'));
+    const runtimes = await openBuses(meters('mbus:sim-entities'));
     const reading = await read(runtimes, 'heat');
     const device = meters('mbus:sim-entities')[0] as DeviceConfig;
     const entities = entitiesOf(device, reading);
@@ -123,7 +124,7 @@ describe('M-Bus transport: simulated', () => {
         (device) => device.driver === 'mbus' && device.transport === 'simulated',
       );
       expect(simulated.length).toBeGreaterThan(0);
-      const runtimes = openBuses(simulated);
+      const runtimes = await openBuses(simulated);
       for (const device of simulated) {
         const reading = await read(runtimes, device.id);
         expect(reading.meter.medium, device.id).toMatch(/^Heat/);

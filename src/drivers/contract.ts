@@ -100,9 +100,6 @@ export type BusRuntimeLookup = (busId: string) => BusRuntime;
 // bridge, HTTP and CLI only iterate the registry; none of them names a driver.
 // ---------------------------------------------------------------------------------------------------
 
-/** Opens the runtime of one bus for the devices on it. */
-export type BusOpener = (busId: string, devices: readonly DeviceConfig[], clock: GatewayClock) => BusRuntime;
-
 /** A device's last known state (what `<base>/<id>` says), from which some drivers derive entities. */
 export type DeviceValues = Record<string, JsonValue>;
 
@@ -119,8 +116,6 @@ export interface DriverModule<Device extends DeviceBase = DeviceBase, Line = unk
   readonly definition: DriverDefinition;
   /** A device's own ladder when it differs from the driver's (an M-Bus line on a TCP converter). */
   recoveryStepsFor?(device: DeviceConfig): readonly RecoveryStepSpec[] | undefined;
-  /** The transports a bus of this driver can be opened with, by `transport:` value. */
-  readonly transports: Partial<Record<string, BusOpener>>;
   /** Manufacturer and model shown in Home Assistant's device registry. */
   readonly model: DeviceModel;
   /** A better registry entry from what the device reported about itself (a meter's header). */
@@ -167,6 +162,13 @@ export interface DriverModule<Device extends DeviceBase = DeviceBase, Line = unk
    * MAC, kept from auto_add); the field joins the answer. `found` is its stored config.
    */
   forgetKey?(found: Readonly<Record<string, unknown>>): ForgetKey | undefined;
+  // --- transports
+  /**
+   * The transports a bus of this driver can be opened with, by `transport:` value. Each opener imports
+   * its transport's code on first use (`import()`), so a gateway loads only the drivers and transports
+   * its config uses: no dbus-next without BLE, no node-hid without DALI, no simulator in production.
+   */
+  readonly transports: Partial<Record<string, BusOpener>>;
 }
 
 // --- config: the types of DriverModule.config
@@ -404,4 +406,55 @@ export interface ForgetKey {
   /** The answer's field (`mac`). */
   field: string;
   value: string;
+}
+
+// --- transports: what an opener receives and may report back --------------------------------------
+
+/** Opens the runtime of one bus for the devices on it (importing the transport's code the first time). */
+export interface BusOpener {
+  (busId: string, devices: readonly DeviceConfig[], context: OpenContext): Promise<BusRuntime>;
+  /**
+   * Imports the transport's code now: the gateway does it before it starts its buses, so that a bus is
+   * open as soon as the gateway says it started (a scan right after the start finds it running).
+   */
+  load?(): Promise<void>;
+}
+
+/** A device a bus heard that no configured device claims yet (a BLE sensor in range): auto_add's input. */
+export interface HeardDevice {
+  readonly busId: string;
+}
+
+/** One finished call to the service behind a transport (a BlueZ D-Bus method), for `/metrics`. */
+export interface TransportCall {
+  operation: string;
+  seconds: number;
+  outcome: 'ok' | 'error' | 'timeout';
+}
+
+/**
+ * What the gateway hands every opener: its clock and the sinks a runtime reports to (instead of
+ * process-wide hubs, so two gateways in one process, or a test, each hear only their own buses).
+ */
+export interface OpenContext {
+  readonly clock: GatewayClock;
+  /** The first time each unclaimed device is heard. */
+  heard(device: HeardDevice): void;
+  /** Every call a runtime made to the service behind its transport. */
+  recordCall(call: TransportCall): void;
+  /**
+   * Runs `stop` when the gateway stops (after every bus is closed): for what an opener keeps across
+   * restarts of its bus, such as a simulated BlueZ whose sensors must stay the same.
+   */
+  onClose(stop: () => Promise<void>): void;
+}
+
+/** Loads a transport's opener on first use: `lazyOpener(() => import('./openBus.js'), (m) => m.open)`. */
+export function lazyOpener<M>(
+  load: () => Promise<M>,
+  pick: (loaded: M) => (...args: Parameters<BusOpener>) => BusRuntime | Promise<BusRuntime>,
+): BusOpener {
+  const opener: BusOpener = async (busId, devices, context) => pick(await load())(busId, devices, context);
+  opener.load = async () => void (await load());
+  return opener;
 }

@@ -1,5 +1,4 @@
 import type { AnyActorRef } from 'xstate';
-import { bluezCallStats } from '../drivers/ble/dbus/stats.js';
 import type { FieldbridgeConfig } from '../config/index.js';
 import {
   type GatewayAbout,
@@ -60,7 +59,6 @@ export class Operations {
   #statusTimer: ReturnType<typeof setInterval> | undefined;
   #readyTimer: ReturnType<typeof setTimeout> | undefined;
   #ready = false;
-  #stopDbusMetrics: () => void = () => undefined;
   #stopPublishMetrics: () => void = () => undefined;
   /** When the health check last ran (the watchdog's proof that it still does). */
   #healthAt = Date.now();
@@ -69,9 +67,6 @@ export class Operations {
 
   async start(): Promise<void> {
     const { options } = this;
-    this.#stopDbusMetrics = bluezCallStats.listen((operation, ms, outcome) =>
-      this.metrics.recordDbusCall(operation, ms / 1000, outcome),
-    );
     this.#stopPublishMetrics =
       options.mqtt.onPublishSettled?.((result) => this.metrics.recordPublish(result)) ?? (() => undefined);
     this.#http = await startHttp({
@@ -179,7 +174,6 @@ export class Operations {
     if (this.#statusTimer !== undefined) clearInterval(this.#statusTimer);
     this.#watchdog?.stop();
     this.#configWatch?.stop();
-    this.#stopDbusMetrics();
     this.#stopPublishMetrics();
     await this.#notify.stopping();
     await this.#http?.close();

@@ -7,7 +7,7 @@ import {
   type FieldbridgeConfig,
   supervisorPolicy,
 } from '../config/index.js';
-import type { GatewayClock } from '../machines/clock.js';
+import type { GatewayOpenContext } from '../hosting/openContext.js';
 import type { RootSupervisorInput } from '../machines/rootSupervisor.js';
 
 // Turns the validated config into what the supervision tree starts with: the root's input (one bus
@@ -23,20 +23,17 @@ export function groupByBus(devices: readonly DeviceConfig[]): Map<string, Device
   return buses;
 }
 
+/** The tree of `config`; its buses are opened with `context` (the gateway's clock and sinks). */
 export function buildTree(
   config: FieldbridgeConfig,
-  clock: GatewayClock,
+  context: GatewayOpenContext,
 ): { input: RootSupervisorInput; registry: BusRegistry } {
-  const registry = new BusRegistry();
-  return { input: defineTree(config, clock, registry), registry };
+  const registry = new BusRegistry(context);
+  return { input: defineTree(config, registry), registry };
 }
 
 /** The root's input for `config`, with every bus's runtime factory (re)defined in `registry`. */
-export function defineTree(
-  config: FieldbridgeConfig,
-  clock: GatewayClock,
-  registry: BusRegistry,
-): RootSupervisorInput {
+export function defineTree(config: FieldbridgeConfig, registry: BusRegistry): RootSupervisorInput {
   const buses = [...groupByBus(config.devices)].map(([busId, devices]) => {
     const first = devices[0] as DeviceConfig;
     const driver = DRIVERS[first.driver];
@@ -45,7 +42,7 @@ export function defineTree(
       throw new Error(
         `bus ${busId}: transport ${first.transport} of driver ${first.driver} is not available`,
       );
-    registry.define(busId, () => open(busId, devices, clock));
+    registry.define(busId, (context) => open(busId, devices, context));
     return {
       busId,
       driver: first.driver,
@@ -59,4 +56,14 @@ export function defineTree(
     };
   });
   return { buses, restartBackoff: supervisorPolicy(config, undefined).restartBackoff };
+}
+
+/** Imports the transports the enabled devices of `config` use (see BusOpener.load). */
+export async function loadTransports(config: FieldbridgeConfig): Promise<void> {
+  const openers = new Set(
+    config.devices.flatMap((device) =>
+      device.enabled ? [DRIVERS[device.driver].transports[device.transport]] : [],
+    ),
+  );
+  await Promise.all([...openers].map((opener) => opener?.load?.()));
 }

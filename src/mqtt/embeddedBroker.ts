@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
+import type { AedesOptions, AuthenticateError, Client } from 'aedes';
 import { isLoopback } from '../http/access.js';
 import { getLogger, type Logger, RepeatedFailureLog } from '../logging/index.js';
 import {
@@ -160,6 +160,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   // Read before anything listens: a missing certificate is a config error, not a half-started broker.
   const tlsFiles = tls === undefined ? undefined : readTlsFiles(tls);
   let access = options.access ?? OPEN;
+  // Loaded here: a gateway on an external broker never loads Aedes.
+  const { Aedes } = await import('aedes');
   const broker = await Aedes.createBroker(accessHooks(() => access, log));
   const clients = new Set<Client>();
   broker.on('client', (client) => clients.add(client));

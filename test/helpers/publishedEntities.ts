@@ -12,6 +12,7 @@ import type { GatewayClock } from '../../src/machines/clock.js';
 import { BRIDGE_ONLINE } from '../../src/mqtt/index.js';
 import { openPersistence } from '../../src/persistence/index.js';
 import { groupByBus } from '../../src/gateway/tree.js';
+import { GatewayOpenContext } from '../../src/hosting/openContext.js';
 import type { PublishedEntity } from './homeAssistantRules.js';
 
 // What Home Assistant gets from fieldbridge for some devices: the discovery configs the bridge's own
@@ -78,11 +79,28 @@ export async function runDevices(
 ): Promise<[string, JsonValue][]> {
   const results: [string, JsonValue][] = [];
   const signal = () => AbortSignal.timeout(15_000);
+  const context = new GatewayOpenContext(clock);
+  try {
+    await openEach(devices, context, signal, listenMs, results);
+  } finally {
+    // What the openers kept (a simulated BlueZ), as the gateway stops it.
+    await context.close();
+  }
+  return results;
+}
+
+async function openEach(
+  devices: readonly DeviceConfig[],
+  context: GatewayOpenContext,
+  signal: () => AbortSignal,
+  listenMs: number,
+  results: [string, JsonValue][],
+): Promise<void> {
   for (const [busId, busDevices] of groupByBus(devices)) {
     const first = busDevices[0] as DeviceConfig;
     const open = DRIVERS[first.driver].transports[first.transport];
     if (!open) throw new Error(`${busId}: no transport ${first.transport} for ${first.driver}`);
-    const runtime = open(busId, busDevices, clock);
+    const runtime = await open(busId, busDevices, context);
     const stop = runtime.watchBus((event) => {
       if (event.type === 'device' && event.event.type === 'data')
         results.push([event.deviceId, event.event.result]);
@@ -109,5 +127,4 @@ export async function runDevices(
       await runtime.close();
     }
   }
-  return results;
 }

@@ -1,5 +1,5 @@
 import type { DriverDemo } from '../contract.js';
-import { findDbusDaemon } from './simulator/daemon.js';
+import { findDbusDaemon } from './dbusDaemon.js';
 
 // With dbus-daemon installed, the demo's BLE sensors advertise on a simulated BlueZ and are found by
 // auto_add; without it, one simulated BLE thermometer.

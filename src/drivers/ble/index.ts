@@ -1,9 +1,7 @@
-import type { DriverModule } from '../contract.js';
-import { openSimulatedBus } from '../simulated/index.js';
+import { type DriverModule, lazyOpener } from '../contract.js';
 import { type BleDevice, bleConfig } from './config.js';
 import type { BleLine } from './lineConfig.js';
 import { bleCapabilities, bleExpireAfterS, bleModel } from './capabilities.js';
-import { openBleBus, openSimulatedBleBus } from './openBus.js';
 import { bleScan } from './lineScan.js';
 import { bleDecoder } from './decode.js';
 import { bleSimulator } from './simulator/hook.js';
@@ -26,12 +24,6 @@ export const bleDriver: DriverModule<BleDevice, BleLine> = {
       { name: 'restart_actor' },
     ],
   },
-  transports: {
-    bluez: openBleBus,
-    // The BLE runtime on an in-process fake BlueZ; without dbus-daemon, the generic simulated device.
-    simulated: (busId, devices, clock) =>
-      openSimulatedBleBus(busId, devices, clock) ?? openSimulatedBus(busId, devices, clock),
-  },
   model: { manufacturer: 'BLE', model: 'Sensor' },
   describe: bleModel,
   expireAfterS: bleExpireAfterS,
@@ -50,4 +42,16 @@ export const bleDriver: DriverModule<BleDevice, BleLine> = {
   requests: { 'adapter/power_cycle': powerCycleRequest },
   // A sensor removed on request stays forgotten by its MAC, so auto_add does not add it back.
   forgetKey: (found) => (typeof found.mac === 'string' ? { field: 'mac', value: found.mac } : undefined),
+  // --- transports
+  transports: {
+    bluez: lazyOpener(
+      () => import('./openBus.js'),
+      (loaded) => loaded.openBleBus,
+    ),
+    // The BLE runtime on an in-process fake BlueZ; without dbus-daemon, the generic simulated device.
+    simulated: lazyOpener(
+      () => import('./simulatedBus.js'),
+      (loaded) => loaded.openSimulatedBleBus,
+    ),
+  },
 };

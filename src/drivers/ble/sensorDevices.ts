@@ -1,3 +1,4 @@
+import type { HeardDevice } from '../contract.js';
 import type { HeardSensor } from './sensors.js';
 import { type BleLine, bleLineBus, type BleFormatName } from './lineConfig.js';
 import type { DeviceConfig, FieldbridgeConfig } from '../../config/index.js';
@@ -110,6 +111,10 @@ export interface CollectorDependencies {
   debounceMs?: number;
 }
 
+function isHeardSensor(device: HeardDevice): device is HeardSensor {
+  return 'mac' in device && 'format' in device && 'adapter' in device;
+}
+
 /** auto_add: collects sensors heard on lines that want them, and adds them in one go. */
 export class BleSensorCollector {
   readonly #pending = new Map<string, { heard: HeardSensor; line: BleLine }>();
@@ -121,7 +126,9 @@ export class BleSensorCollector {
 
   constructor(private readonly deps: CollectorDependencies) {}
 
-  readonly handle = (heard: HeardSensor): void => {
+  /** A device heard on any bus (the gateway's OpenContext sink): BLE sensors are taken, others ignored. */
+  readonly handle = (heard: HeardDevice): void => {
+    if (!isHeardSensor(heard)) return;
     const config = this.deps.config();
     const line = bleLineOfBus(config, heard.busId);
     if (!line?.auto_add || !lineAccepts(line, heard)) return;

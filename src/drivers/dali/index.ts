@@ -1,8 +1,7 @@
-import type { DriverModule } from '../contract.js';
+import { type DriverModule, lazyOpener } from '../contract.js';
 import { type DaliDevice, daliConfig } from './config.js';
 import type { DaliLine } from './lineConfig.js';
 import { daliAdapterCapabilities, daliCapabilities, daliModel } from './capabilities.js';
-import { openDaliBus, openSimulatedDaliBus } from './openBus.js';
 import { daliScan } from './lineScan.js';
 import { daliDecoder } from './decode.js';
 import { daliDemo } from './demo.js';
@@ -16,7 +15,6 @@ export const daliDriver: DriverModule<DaliDevice, DaliLine> = {
     name: 'dali',
     recoverySteps: [{ name: 'reopen' }, { name: 'reenumerate' }, { name: 'restart_actor' }],
   },
-  transports: { hid: openDaliBus, simulated: openSimulatedDaliBus },
   model: { manufacturer: 'DALI', model: 'Control gear' },
   describe: daliModel,
   // A lamp forgets its level when the power goes; the adapter's replug or a restart forgets it too.
@@ -34,4 +32,15 @@ export const daliDriver: DriverModule<DaliDevice, DaliLine> = {
   decode: daliDecoder,
   demo: daliDemo,
   simulationFaults: daliSimulationFaults,
+  // --- transports
+  transports: {
+    hid: lazyOpener(
+      () => import('./openBus.js'),
+      (loaded) => loaded.openDaliBus,
+    ),
+    simulated: lazyOpener(
+      () => import('./simulatedBus.js'),
+      (loaded) => loaded.openSimulatedDaliBus,
+    ),
+  },
 };

@@ -102,17 +102,12 @@ export function daliLineScan(context: ScanContext, request: DaliScanRequest): Li
       if (lent) {
         lights = await lent.scan(signal, progress);
       } else {
-        // Loaded on first use, so the scan module does not pull a HID transport or the simulator in.
-        const [{ openSimulatedDaliBus }, { DaliBusRuntime }, { nodeHidEnumerator }] = await Promise.all([
-          import('./openBus.js'),
-          import('./runtime.js'),
-          import('./nodeHid.js'),
-        ]);
+        // Loaded on first use: a gateway without DALI never loads the DALI runtime, HID or its simulator.
         const standalone =
           line.transport === 'simulated'
-            ? openSimulatedDaliBus(busId, [])
-            : new DaliBusRuntime(`scan:${busId}`, {
-                enumerator: nodeHidEnumerator,
+            ? (await import('./simulatedBus.js')).openSimulatedDaliBus(busId, [])
+            : new (await import('./runtime.js')).DaliBusRuntime(`scan:${busId}`, {
+                enumerator: (await import('./nodeHid.js')).nodeHidEnumerator,
                 adapterSerial: line.adapterSerial,
                 lights: [],
               });

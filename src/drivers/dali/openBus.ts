@@ -4,12 +4,9 @@ import type { HidEnumerator } from './hidTransport.js';
 import type { LightTarget } from './lamps.js';
 import { nodeHidEnumerator } from './nodeHid.js';
 import { DaliBusRuntime } from './runtime.js';
-import { DaliBus, defaultGear, FakeHidEnumerator, type GearSpec } from './simulator/index.js';
 
-// The driver catalogue's openers: `transport: hid` opens a real hasseb adapter through node-hid;
-// `transport: simulated` puts the same runtime on a fake hasseb adapter whose virtual DALI bus has a
-// lamp at every short address configured on that bus (in every group configured on it), so the demo
-// and the end-to-end tests run the real report protocol without USB hardware.
+// `transport: hid`: a real hasseb adapter through node-hid (itself loaded when hardware is first looked
+// for). Loaded by the driver's lazy opener; the simulated transport is in simulatedBus.ts.
 
 export function lightTarget(device: {
   address?: number | undefined;
@@ -19,13 +16,17 @@ export function lightTarget(device: {
   return device.group !== undefined ? { group: device.group } : { broadcast: true };
 }
 
-type DaliDevice = Extract<DeviceConfig, { driver: 'dali' }>;
+export type DaliDevice = Extract<DeviceConfig, { driver: 'dali' }>;
 
-function daliDevices(devices: readonly DeviceConfig[]): DaliDevice[] {
+export function daliDevices(devices: readonly DeviceConfig[]): DaliDevice[] {
   return devices.flatMap((device) => (device.driver === 'dali' ? [device] : []));
 }
 
-function openOn(busId: string, enumerator: HidEnumerator, devices: readonly DaliDevice[]): DaliBusRuntime {
+export function openOn(
+  busId: string,
+  enumerator: HidEnumerator,
+  devices: readonly DaliDevice[],
+): DaliBusRuntime {
   const logger = getLogger(`dali:${busId}`);
   return new DaliBusRuntime(busId, {
     enumerator,
@@ -40,41 +41,4 @@ function openOn(busId: string, enumerator: HidEnumerator, devices: readonly Dali
 
 export function openDaliBus(busId: string, devices: readonly DeviceConfig[]): DaliBusRuntime {
   return openOn(busId, nodeHidEnumerator, daliDevices(devices));
-}
-
-/**
- * The simulated adapters of this process, one per bus, kept across bus restarts (lamps keep their
- * levels when the gateway's actors restart, as real lamps do). Tests reach them to pull the plug or cut
- * a lamp's power.
- */
-export const simulatedDaliAdapters = new Map<string, FakeHidEnumerator>();
-
-/** The lamps of a simulated bus: one per configured short address, each in every configured group. */
-export function simulatedGear(all: readonly DaliDevice[]): GearSpec[] {
-  const devices = all.filter((device) => device.role !== 'adapter');
-  const groups = [
-    ...new Set(devices.flatMap((device) => (device.group === undefined ? [] : [device.group]))),
-  ];
-  const addresses = [
-    ...new Set(devices.flatMap((device) => (device.address === undefined ? [] : [device.address]))),
-  ];
-  // Nothing configured yet (a scan will find them): four lamps, two in group 0 and two in group 1.
-  if (addresses.length === 0) return defaultGear(4);
-  return addresses.map((shortAddress) => ({ shortAddress, groups, level: 0 }));
-}
-
-export function openSimulatedDaliBus(busId: string, devices: readonly DeviceConfig[]): DaliBusRuntime {
-  const dali = daliDevices(devices);
-  let enumerator = simulatedDaliAdapters.get(busId);
-  if (!enumerator) {
-    enumerator = new FakeHidEnumerator();
-    const simulation = dali[0]?.simulation;
-    enumerator.plug({
-      bus: new DaliBus({ gear: simulatedGear(dali) }),
-      serialNumber: dali[0]?.adapter_serial,
-      faults: simulation ? { noAnswer: simulation.failure_rate, silent: simulation.hang_rate } : {},
-    });
-    simulatedDaliAdapters.set(busId, enumerator);
-  }
-  return openOn(busId, enumerator, dali);
 }

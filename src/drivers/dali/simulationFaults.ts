@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DriverSimulationFaults } from '../contract.js';
-import { simulatedDaliAdapters } from './openBus.js';
+import { simulatedDaliAdapters } from './simulatedAdapters.js';
 import type { FakeHidEnumerator } from './simulator/index.js';
 import type { DeviceConfig } from '../../config/index.js';
 import { errorText } from '../../errorText.js';

@@ -1,8 +1,7 @@
-import type { DriverModule, RecoveryStepSpec } from '../contract.js';
+import { type DriverModule, lazyOpener, type RecoveryStepSpec } from '../contract.js';
 import { type MbusDevice, mbusConfig } from './config.js';
 import type { MbusLine } from './lineConfig.js';
 import { mbusCapabilities, mbusModel } from './capabilities.js';
-import { openMbusBus, openSimulatedMbusBus } from './openBus.js';
 import { isTcpPort } from './portConfig.js';
 import { mbusScan } from './lineScan.js';
 import { mbusDecoder } from './decode.js';
@@ -26,7 +25,6 @@ export const mbusDriver: DriverModule<MbusDevice, MbusLine> = {
     device.driver === 'mbus' && device.transport === 'serial' && isTcpPort(device.port)
       ? TCP_LADDER
       : undefined,
-  transports: { serial: openMbusBus, simulated: openSimulatedMbusBus },
   model: { manufacturer: 'M-Bus', model: 'Meter' },
   describe: mbusModel,
   expireAfterS: (device) =>
@@ -41,4 +39,15 @@ export const mbusDriver: DriverModule<MbusDevice, MbusLine> = {
   decode: mbusDecoder,
   simulate: mbusSimulator,
   demo: mbusDemo,
+  // --- transports
+  transports: {
+    serial: lazyOpener(
+      () => import('./openBus.js'),
+      (loaded) => loaded.openMbusBus,
+    ),
+    simulated: lazyOpener(
+      () => import('./simulatedBus.js'),
+      (loaded) => loaded.openSimulatedMbusBus,
+    ),
+  },
 };

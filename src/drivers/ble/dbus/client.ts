@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import dbus from 'dbus-next';
-import { bluezCallStats, type CallOutcome, type DbusCallStats } from './stats.js';
+import { type CallOutcome, DbusCallStats } from './stats.js';
 import { BUS_NAME, BUS_PATH, type BluezEvent, bluezEventOf, MATCH_RULES } from './signals.js';
 import {
   ADAPTER1,
@@ -92,7 +92,7 @@ export class BluezClient {
   private constructor(bus: MessageBus, options: BluezClientOptions) {
     this.#bus = bus;
     this.#timeouts = { ...DEFAULT_DBUS_TIMEOUTS, ...options.timeouts };
-    this.#stats = options.stats ?? bluezCallStats;
+    this.#stats = options.stats ?? new DbusCallStats();
   }
 
   /** Connects, adds the match rules and learns who owns org.bluez; bounded by the method timeout. */

@@ -86,6 +86,3 @@ export class DbusCallStats {
     this.#operations.clear();
   }
 }
-
-/** The process-wide figures of every BLE bus (what /metrics will show). */
-export const bluezCallStats = new DbusCallStats();

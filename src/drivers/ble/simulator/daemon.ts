@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { escapeXml } from '../../../xml.js';
+import { findDbusDaemon } from '../dbusDaemon.js';
+
+export { findDbusDaemon };
 
 // A private dbus-daemon for the fake BlueZ: the gateway under test talks to it exactly as it talks to the
 // system bus, without root, without touching the machine's real bluetoothd, and several can run at once.
@@ -28,21 +30,6 @@ export interface PrivateBus {
   readonly directory: string;
   /** Kills the daemon (every client is disconnected) and removes the directory. Safe to call twice. */
   stop(): Promise<void>;
-}
-
-/** The dbus-daemon executable on PATH, or undefined (tests skip with a message then). */
-export function findDbusDaemon(path = process.env.PATH ?? ''): string | undefined {
-  for (const directory of path.split(delimiter)) {
-    if (directory === '') continue;
-    const candidate = join(directory, 'dbus-daemon');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here; the next PATH entry
-    }
-  }
-  return undefined;
 }
 
 /** A session-like bus on a socket file that lets anyone own any name and talk to anyone (a test bus). */
