@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { InspectionEvent } from 'xstate';
 import type { EntityDescriptor } from '../bridge/entities.js';
 import type { DeviceConfig } from '../config/index.js';
 import type { GatewayClock } from '../machines/clock.js';
@@ -79,7 +80,19 @@ export type BusRuntimeLookup = (busId: string) => BusRuntime;
 // ---------------------------------------------------------------------------------------------------
 
 /** Opens the runtime of one bus for the devices on it. */
-export type BusOpener = (busId: string, devices: readonly DeviceConfig[], clock: GatewayClock) => BusRuntime;
+/** Observes the actors of a system (the Stately inspector, tests); pass to every `createActor` root. */
+export type ActorInspector = (event: InspectionEvent) => void;
+
+/**
+ * Opens the runtime of one bus. A runtime that runs actor systems of its own (a watchdog) creates them
+ * with `inspect`, so `--inspect` sees them too.
+ */
+export type BusOpener = (
+  busId: string,
+  devices: readonly DeviceConfig[],
+  clock: GatewayClock,
+  inspect?: ActorInspector,
+) => BusRuntime;
 
 /** A device's last known state (what `<base>/<id>` says), from which some drivers derive entities. */
 export type DeviceValues = Record<string, JsonValue>;

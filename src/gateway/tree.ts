@@ -7,6 +7,7 @@ import {
   type FieldbridgeConfig,
   supervisorPolicy,
 } from '../config/index.js';
+import type { ActorInspector } from '../drivers/contract.js';
 import type { GatewayClock } from '../machines/clock.js';
 import type { RootSupervisorInput } from '../machines/rootSupervisor.js';
 
@@ -26,16 +27,21 @@ export function groupByBus(devices: readonly DeviceConfig[]): Map<string, Device
 export function buildTree(
   config: FieldbridgeConfig,
   clock: GatewayClock,
+  inspect?: ActorInspector,
 ): { input: RootSupervisorInput; registry: BusRegistry } {
   const registry = new BusRegistry();
-  return { input: defineTree(config, clock, registry), registry };
+  return { input: defineTree(config, clock, registry, inspect), registry };
 }
 
-/** The root's input for `config`, with every bus's runtime factory (re)defined in `registry`. */
+/**
+ * The root's input for `config`, with every bus's runtime factory (re)defined in `registry`; the actor
+ * systems a runtime runs of its own are observed by `inspect`.
+ */
 export function defineTree(
   config: FieldbridgeConfig,
   clock: GatewayClock,
   registry: BusRegistry,
+  inspect?: ActorInspector,
 ): RootSupervisorInput {
   const buses = [...groupByBus(config.devices)].map(([busId, devices]) => {
     const first = devices[0] as DeviceConfig;
@@ -45,7 +51,7 @@ export function defineTree(
       throw new Error(
         `bus ${busId}: transport ${first.transport} of driver ${first.driver} is not available`,
       );
-    registry.define(busId, () => open(busId, devices, clock));
+    registry.define(busId, () => open(busId, devices, clock, inspect));
     return {
       busId,
       driver: first.driver,

@@ -22,8 +22,8 @@ export const bleDriver: DriverModule = {
   transports: {
     bluez: openBleBus,
     // The BLE runtime on an in-process fake BlueZ; without dbus-daemon, the generic simulated device.
-    simulated: (busId, devices, clock) =>
-      openSimulatedBleBus(busId, devices, clock) ?? openSimulatedBus(busId, devices, clock),
+    simulated: (busId, devices, clock, inspect) =>
+      openSimulatedBleBus(busId, devices, clock, inspect) ?? openSimulatedBus(busId, devices, clock),
   },
   model: { manufacturer: 'BLE', model: 'Sensor' },
   describe: bleModel,

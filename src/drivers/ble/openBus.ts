@@ -2,6 +2,7 @@ import type { DeviceConfig } from '../../config/index.js';
 import { DEFAULT_BLE_OFFLINE_AFTER_MS } from './lineConfig.js';
 import { getLogger } from '../../logging/index.js';
 import type { GatewayClock } from '../../machines/clock.js';
+import type { ActorInspector } from '../contract.js';
 import type { WatchdogSettings } from './watchdogMachine.js';
 import { heardBleSensors } from './heard.js';
 import { BleBusRuntime } from './runtime.js';
@@ -33,6 +34,7 @@ function openOn(
   busId: string,
   devices: readonly BleDevice[],
   clock: GatewayClock,
+  inspect: ActorInspector | undefined,
   busAddress: () => Promise<string | undefined>,
   macOf: (device: BleDevice, index: number) => string | undefined,
 ): BleBusRuntime {
@@ -59,6 +61,7 @@ function openOn(
         }
       : DEFAULT_WATCHDOG,
     clock,
+    inspect,
     onHeard: (sensor) => heardBleSensors.report(sensor),
     log: {
       info: (message) => logger.info(message),
@@ -72,6 +75,7 @@ export function openBleBus(
   busId: string,
   devices: readonly DeviceConfig[],
   clock: GatewayClock,
+  inspect?: ActorInspector,
 ): BleBusRuntime {
   const ble = bleDevices(devices);
   const address = ble.find((device) => device.role === 'adapter')?.bus_address;
@@ -79,6 +83,7 @@ export function openBleBus(
     busId,
     ble,
     clock,
+    inspect,
     () => Promise.resolve(address),
     (device) => device.mac,
   );
@@ -117,6 +122,7 @@ export function openSimulatedBleBus(
   busId: string,
   devices: readonly DeviceConfig[],
   clock: GatewayClock,
+  inspect?: ActorInspector,
 ): BleBusRuntime | undefined {
   if (findDbusDaemon() === undefined) return undefined;
   const ble = bleDevices(devices);
@@ -147,6 +153,7 @@ export function openSimulatedBleBus(
     busId,
     ble,
     clock,
+    inspect,
     async () => {
       await current.started;
       return current.simulator.address;

@@ -1,6 +1,6 @@
 import type { GatewayClock } from '../../machines/clock.js';
 import type { AdapterCheck, WatchdogSettings } from './watchdogMachine.js';
-import type { BusEvent, BusRuntime, JsonValue } from '../contract.js';
+import type { ActorInspector, BusEvent, BusRuntime, JsonValue } from '../contract.js';
 import type { DbusTimeouts } from './dbus/client.js';
 import type { DbusCallStats } from './dbus/stats.js';
 import { type DeviceProps, macOfPath } from './dbus/values.js';
@@ -32,6 +32,8 @@ export interface BleBusOptions {
   busAddress?: (() => Promise<string | undefined>) | undefined;
   watchdog: WatchdogSettings;
   clock: GatewayClock;
+  /** Observes the watchdog's actor system (`--inspect`). */
+  inspect?: ActorInspector | undefined;
   timeouts?: Partial<DbusTimeouts> | undefined;
   stats?: DbusCallStats | undefined;
   /** A sensor without a configured device, heard for the first time (auto-add, scans). */
@@ -90,6 +92,7 @@ export class BleBusRuntime implements BusRuntime {
             deviceId,
             settings: options.watchdog,
             clock: options.clock,
+            inspect: options.inspect,
             check: (signal) => this.#check(signal),
             emit: (event) => this.#emit(event),
             log: this.#log,
