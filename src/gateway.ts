@@ -287,6 +287,8 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     start: () => void root.start(),
     stop: () => void root.stop(),
   });
+  // Before the root stops: the buses shut down the last started first, their devices likewise.
+  await lifecycle.start({ name: 'bus supervisors', stop: () => tree.shutdown() });
   // What the broker takes at the end need not be sent after the restart; the root hosts the MQTT link,
   // so this stops before it (a reading or two more is queued meanwhile, and kept).
   await lifecycle.start({

@@ -64,7 +64,7 @@ describe('the gateway services', () => {
     expect(outcomes).toEqual({ http: 'stopped', stuck: 'timed_out', broken: 'failed', database: 'stopped' });
     const lines = logs.entries.map((entry) => entry.msg);
     logs.stop();
-    expect(lines).toContain('the stuck did not stop within 300 ms; going on without it');
-    expect(lines).toContain('stopping the broken failed: it broke');
+    expect(lines).toContain('stuck: it did not stop within 300 ms; going on without it');
+    expect(lines).toContain('broken: stopping it failed: it broke');
   });
 });
