@@ -231,6 +231,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     version,
     persistence,
     link: bridgeLinkOf(mqtt.link),
+    clock: systemClock,
     send,
     reloadConfig: () => reloader.reload(),
     scan: (request) => scanner.scan(request, scans.signal),

@@ -20,3 +20,33 @@ export function nowOf(system: { _clock: unknown }): number {
   const clock = system._clock as Partial<GatewayClock>;
   return typeof clock.now === 'function' ? clock.now() : Date.now();
 }
+
+/**
+ * Calls `fn` every `ms` on `clock` (which, like XState's, has no setInterval) until the returned
+ * function is called. The next call is scheduled before this one runs, as setInterval would.
+ */
+export function every(
+  clock: Pick<GatewayClock, 'setTimeout' | 'clearTimeout'>,
+  ms: number,
+  fn: () => void,
+): () => void {
+  let timer: unknown;
+  let cancelled = false;
+  const schedule = () => {
+    timer = clock.setTimeout(() => {
+      if (cancelled) return;
+      schedule();
+      fn();
+    }, ms);
+  };
+  schedule();
+  return () => {
+    cancelled = true;
+    clock.clearTimeout(timer);
+  };
+}
+
+/** Resolves after `ms` on `clock`. */
+export function sleep(clock: Pick<GatewayClock, 'setTimeout'>, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
+}
