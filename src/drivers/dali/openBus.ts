@@ -1,5 +1,6 @@
 import type { DeviceConfig } from '../../config/index.js';
 import { getLogger } from '../../logging/index.js';
+import type { GatewayClock } from '../../machines/clock.js';
 import type { HidEnumerator } from './hidTransport.js';
 import type { LightTarget } from './lamps.js';
 import { nodeHidEnumerator } from './nodeHid.js';
@@ -25,7 +26,12 @@ function daliDevices(devices: readonly DeviceConfig[]): DaliDevice[] {
   return devices.flatMap((device) => (device.driver === 'dali' ? [device] : []));
 }
 
-function openOn(busId: string, enumerator: HidEnumerator, devices: readonly DaliDevice[]): DaliBusRuntime {
+function openOn(
+  busId: string,
+  enumerator: HidEnumerator,
+  devices: readonly DaliDevice[],
+  clock: GatewayClock | undefined,
+): DaliBusRuntime {
   const logger = getLogger(`dali:${busId}`);
   return new DaliBusRuntime(busId, {
     enumerator,
@@ -35,11 +41,16 @@ function openOn(busId: string, enumerator: HidEnumerator, devices: readonly Dali
       target: device.role === 'adapter' ? ('adapter' as const) : lightTarget(device),
     })),
     log: (message) => logger.info(message),
+    clock,
   });
 }
 
-export function openDaliBus(busId: string, devices: readonly DeviceConfig[]): DaliBusRuntime {
-  return openOn(busId, nodeHidEnumerator, daliDevices(devices));
+export function openDaliBus(
+  busId: string,
+  devices: readonly DeviceConfig[],
+  clock?: GatewayClock,
+): DaliBusRuntime {
+  return openOn(busId, nodeHidEnumerator, daliDevices(devices), clock);
 }
 
 /**
@@ -63,7 +74,11 @@ export function simulatedGear(all: readonly DaliDevice[]): GearSpec[] {
   return addresses.map((shortAddress) => ({ shortAddress, groups, level: 0 }));
 }
 
-export function openSimulatedDaliBus(busId: string, devices: readonly DeviceConfig[]): DaliBusRuntime {
+export function openSimulatedDaliBus(
+  busId: string,
+  devices: readonly DeviceConfig[],
+  clock?: GatewayClock,
+): DaliBusRuntime {
   const dali = daliDevices(devices);
   let enumerator = simulatedDaliAdapters.get(busId);
   if (!enumerator) {
@@ -76,5 +91,5 @@ export function openSimulatedDaliBus(busId: string, devices: readonly DeviceConf
     });
     simulatedDaliAdapters.set(busId, enumerator);
   }
-  return openOn(busId, enumerator, dali);
+  return openOn(busId, enumerator, dali, clock);
 }
