@@ -1,4 +1,4 @@
-import type { GatewayClock } from '../../machines/clock.js';
+import { every, type GatewayClock } from '../../machines/clock.js';
 import type { AdapterCheck, WatchdogSettings } from './watchdogMachine.js';
 import type { ActorInspector, BusEvent, BusRuntime, JsonValue } from '../contract.js';
 import type { DbusTimeouts } from './dbus/client.js';
@@ -70,7 +70,8 @@ export class BleBusRuntime implements BusRuntime {
   /** The watchdog of the adapter device, running while that device is connected. */
   readonly #watch: AdapterWatch | undefined;
   #lastAdvertisementAt: number | null = null;
-  #silenceTimer: NodeJS.Timeout | undefined;
+  /** Cancels the periodic silence check. */
+  #silenceTimer: (() => void) | undefined;
   #closed = false;
 
   constructor(
@@ -123,7 +124,7 @@ export class BleBusRuntime implements BusRuntime {
       await this.#ensureUp(signal);
       this.#watch?.start();
       // Once the device is connected (the machine handles the connect's end first): its first state.
-      setTimeout(() => void this.#watch?.report(), 50).unref();
+      this.#options.clock.setTimeout(() => void this.#watch?.report(), 50);
       return;
     }
     const sensor = this.#sensor(deviceId);
@@ -136,11 +137,11 @@ export class BleBusRuntime implements BusRuntime {
     else await waitUntil(() => this.#up || this.#closed, this.#upWaiters, signal);
     if (this.#closed) throw new Error(`${this.busId} is closed`);
     if (this.#silent.has(deviceId)) {
-      const since = Date.now();
+      const since = this.#options.clock.now();
       await waitUntil(() => (this.#lastHeard.get(sensor.mac) ?? 0) >= since, this.#heardWaiters, signal);
     }
     this.#silent.delete(deviceId);
-    this.#connected.set(deviceId, Date.now());
+    this.#connected.set(deviceId, this.#options.clock.now());
     this.#startSilenceWatch();
   }
 
@@ -205,7 +206,8 @@ export class BleBusRuntime implements BusRuntime {
   async close(): Promise<void> {
     this.#closed = true;
     this.#watch?.stop();
-    clearInterval(this.#silenceTimer);
+    this.#silenceTimer?.();
+    this.#silenceTimer = undefined;
     this.#watchers.clear();
     this.#setUp(false);
     this.#wake(this.#heardWaiters);
@@ -278,6 +280,7 @@ export class BleBusRuntime implements BusRuntime {
           ...(this.#options.stats ? { stats: this.#options.stats } : {}),
         },
         this.#sessionEvents(() => generation === this.#generation),
+        () => this.#options.clock.now(),
       );
       if (this.#closed || generation !== this.#generation) {
         await session.close();
@@ -315,7 +318,7 @@ export class BleBusRuntime implements BusRuntime {
   }
 
   #onDevice(path: string, merged: DeviceProps, changed: DeviceProps): void {
-    const now = Date.now();
+    const now = this.#options.clock.now();
     this.#lastAdvertisementAt = now;
     if (changed.serviceData === undefined && changed.manufacturerData === undefined) return;
     const mac = merged.address ?? macOfPath(path);
@@ -356,12 +359,13 @@ export class BleBusRuntime implements BusRuntime {
 
   #startSilenceWatch(): void {
     if (this.#silenceTimer !== undefined) return;
-    this.#silenceTimer = setInterval(() => this.#checkSilence(), this.#options.silenceCheckMs ?? 1000);
-    this.#silenceTimer.unref();
+    this.#silenceTimer = every(this.#options.clock, this.#options.silenceCheckMs ?? 1000, () =>
+      this.#checkSilence(),
+    );
   }
 
   #checkSilence(): void {
-    const now = Date.now();
+    const now = this.#options.clock.now();
     for (const [deviceId, connectedAt] of this.#connected) {
       const sensor = this.#sensors.get(deviceId);
       if (!sensor || sensor.offlineAfterMs <= 0) continue;
