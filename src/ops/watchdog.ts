@@ -43,7 +43,9 @@ export class SystemdWatchdog {
 
   start(): void {
     this.#expectedAt = this.#now() + this.options.intervalMs;
-    this.#timer = every(this.#clock, this.options.intervalMs, () => void this.tick());
+    this.#timer = every(this.#clock, this.options.intervalMs, () => void this.tick(), {
+      unref: true,
+    });
   }
 
   /** One check-and-ping (also called by tests). Returns why it did not ping, if it did not. */

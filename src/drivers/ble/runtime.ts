@@ -1,4 +1,4 @@
-import { every, type GatewayClock } from '../../machines/clock.js';
+import { every, type GatewayClock, unref } from '../../machines/clock.js';
 import type { AdapterCheck, WatchdogSettings } from './watchdogMachine.js';
 import type { ActorInspector, BusEvent, BusRuntime, JsonValue } from '../contract.js';
 import type { DbusTimeouts } from './dbus/client.js';
@@ -124,7 +124,7 @@ export class BleBusRuntime implements BusRuntime {
       await this.#ensureUp(signal);
       this.#watch?.start();
       // Once the device is connected (the machine handles the connect's end first): its first state.
-      this.#options.clock.setTimeout(() => void this.#watch?.report(), 50);
+      unref(this.#options.clock.setTimeout(() => void this.#watch?.report(), 50));
       return;
     }
     const sensor = this.#sensor(deviceId);
@@ -359,8 +359,11 @@ export class BleBusRuntime implements BusRuntime {
 
   #startSilenceWatch(): void {
     if (this.#silenceTimer !== undefined) return;
-    this.#silenceTimer = every(this.#options.clock, this.#options.silenceCheckMs ?? 1000, () =>
-      this.#checkSilence(),
+    this.#silenceTimer = every(
+      this.#options.clock,
+      this.#options.silenceCheckMs ?? 1000,
+      () => this.#checkSilence(),
+      { unref: true },
     );
   }
 

@@ -301,11 +301,16 @@ export class DaliBusRuntime implements BusRuntime {
     void which.transport.close();
     this.#watchers.emit({ type: 'lost', error: `DALI adapter: ${reason}` });
     if (this.#closed) return;
-    this.#watch = every(this.options.clock ?? systemClock, this.options.watchIntervalMs ?? 500, () => {
-      if (!this.#find()) return;
-      this.#stopWatch();
-      this.#watchers.emit({ type: 'present' });
-    });
+    this.#watch = every(
+      this.options.clock ?? systemClock,
+      this.options.watchIntervalMs ?? 500,
+      () => {
+        if (!this.#find()) return;
+        this.#stopWatch();
+        this.#watchers.emit({ type: 'present' });
+      },
+      { unref: true },
+    );
   }
 
   #stopWatch(): void {
