@@ -1,5 +1,6 @@
 import type { DeviceConfig } from '../../config/index.js';
 import { getLogger } from '../../logging/index.js';
+import type { GatewayClock } from '../../machines/clock.js';
 import { ADDRESS, parseSecondaryAddress } from './codec/master.js';
 import type { MeterTarget } from './master.js';
 import { MbusBusRuntime } from './runtime.js';
@@ -32,7 +33,7 @@ function openOn(
   busId: string,
   meters: readonly MbusDevice[],
   path: string,
-  options: Pick<ConstructorParameters<typeof MbusBusRuntime>[1], 'openLink' | 'deviceNode'>,
+  options: Pick<ConstructorParameters<typeof MbusBusRuntime>[1], 'openLink' | 'deviceNode' | 'clock'>,
 ): MbusBusRuntime {
   const logger = getLogger(`mbus:${path}`);
   return new MbusBusRuntime(busId, {
@@ -44,11 +45,15 @@ function openOn(
   });
 }
 
-export function openMbusBus(busId: string, devices: readonly DeviceConfig[]): MbusBusRuntime {
+export function openMbusBus(
+  busId: string,
+  devices: readonly DeviceConfig[],
+  clock?: GatewayClock,
+): MbusBusRuntime {
   const meters = mbusDevices(devices);
   const port = meters[0]?.port;
   if (!port) throw new Error(`bus ${busId} has no M-Bus meter with a serial port`);
-  return openOn(busId, meters, port, {});
+  return openOn(busId, meters, port, { clock });
 }
 
 /**
