@@ -22,7 +22,7 @@ import { BusScanner, scanLinesAtStart } from './gateway/scans.js';
 import { buildTree, defineTree } from './gateway/tree.js';
 import { closeLogging, configureLogging, getLogger, type Logger } from './logging/index.js';
 import type { InspectorRelay } from './ops/inspector.js';
-import { systemClock } from './machines/clock.js';
+import { every, systemClock } from './machines/clock.js';
 import { busChanges, type RootEvent } from './machines/rootSupervisor.js';
 import { type OpenedMqtt, openMqtt } from './mqtt/index.js';
 import {
@@ -257,7 +257,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     scan: (request) => scanner.scan(request, scans.signal),
     send,
     removeDevice,
-    about: { version, startedAt: Date.now() },
+    about: { version, startedAt: systemClock.now() },
   });
   notices.onAny('HTTP server', operations.handle);
   notices.on('device.status', 'DALI replug rescan', daliRescan.handle);
@@ -318,24 +318,24 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     start: () => scanLinesAtStart(config, scanner, scans.signal),
     stop: () => scans.abort(new Error('fieldbridge is stopping')),
   });
-  const timers: ReturnType<typeof setInterval>[] = [];
+  const timers: (() => void)[] = [];
   await lifecycle.start({
     name: 'periodic tasks',
     start: () => {
       // The health tick writes the summaries of ongoing outages; it also keeps an idle gateway alive.
       timers.push(
-        setInterval(() => {
+        every(systemClock, config.health.interval_ms, () => {
           noticeLog.flush();
           mqtt.link.flushLog();
-        }, config.health.interval_ms),
+        }),
       );
       // Readings history beyond retention_days: once at start, then daily (batched, never blocks long).
       const runCleanup = () =>
         void persistence.cleanup().catch((error: unknown) => log.warn('history cleanup failed', { error }));
       runCleanup();
-      timers.push(setInterval(runCleanup, DAY_MS));
+      timers.push(every(systemClock, DAY_MS, runCleanup));
     },
-    stop: () => timers.forEach(clearInterval),
+    stop: () => timers.forEach((cancel) => cancel()),
   });
 
   const reason = await stopped;
