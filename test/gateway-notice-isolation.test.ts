@@ -41,7 +41,7 @@ it('reports a healthy device on /health although the notice log throws on every 
     const url = `http://127.0.0.1:${httpPort}/health`;
     await eventually(async () => (await fetch(url).catch(() => null))?.status === 200, {
       what: '/health to report heat1 healthy',
-      timeoutMs: 5_000,
+      timeoutMs: 10_000,
     });
     const body = (await (await fetch(url)).json()) as {
       components: { devices: Record<string, { healthy: boolean }> };
