@@ -8,7 +8,9 @@ import { Bridge } from './bridge/bridge.js';
 import { type FieldbridgeConfig, loggingOptions } from './config/index.js';
 import { BleSensorCollector } from './drivers/ble/sensorDevices.js';
 import { bridgeLinkOf } from './gateway/bridgeLink.js';
+import { NoticeBus } from './gateway/noticeBus.js';
 import { NoticeLog } from './gateway/noticeLog.js';
+import { Services } from './gateway/services.js';
 import { removeFoundDevice } from './gateway/deviceRemoval.js';
 import { withDiscovered } from './gateway/discovered.js';
 import { applyServiceSettings } from './gateway/liveSettings.js';
@@ -18,8 +20,7 @@ import { BusScanner, rescanOnNotices, scanLinesAtStart } from './gateway/scans.j
 import { buildTree, defineTree, loadTransports } from './gateway/tree.js';
 import { closeLogging, configureLogging, getLogger, type Logger } from './logging/index.js';
 import type { InspectorRelay } from './ops/inspector.js';
-import { systemClock } from './machines/clock.js';
-import type { GatewayNotice } from './machines/notices.js';
+import { every, systemClock } from './machines/clock.js';
 import { busChanges, type RootEvent } from './machines/rootSupervisor.js';
 import { type OpenedMqtt, openMqtt } from './mqtt/index.js';
 import {
@@ -81,10 +82,6 @@ async function startInspector(port: number | undefined, log: Logger): Promise<In
   }
 }
 
-function withDeadline(work: Promise<unknown>, ms: number): Promise<unknown> {
-  return Promise.race([work, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
-}
-
 export async function runGateway(fileConfig: FieldbridgeConfig, options: GatewayOptions): Promise<number> {
   configureLogging(loggingOptions(fileConfig));
   const log = getLogger('gateway');
@@ -112,6 +109,13 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     await closeLogging();
     return EXIT_CONFIG;
   }
+  // Every part of the running gateway is a service: stopped in the reverse order it was started in.
+  const lifecycle = new Services({ clock: systemClock, log, stopTimeoutMs: SHUTDOWN_DEADLINE_MS });
+  await lifecycle.start({ name: 'database', stop: () => persistence.close() });
+  // Before anything creates an actor system, so every one of them is visible to it.
+  const inspector = await startInspector(options.inspectPort, log);
+  await lifecycle.start({ name: 'Stately inspector relay', stop: () => inspector?.stop() });
+  const inspectOption = inspector ? { inspect: inspector.inspect } : {};
   // What runs is the file's config plus the devices scans found earlier.
   let currentFile = fileConfig;
   const effective = () => {
@@ -125,24 +129,43 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     mqtt = await openMqtt(config.mqtt, {
       embeddedPort: config.mqtt.embedded_port,
       discoveryPrefix: config.homeassistant.discovery_prefix,
+      ...inspectOption,
     });
   } catch (error) {
     log.error(errorText(error));
-    persistence.close();
+    await lifecycle.stopAll();
     await closeLogging();
     return EXIT_CONFIG;
   }
+  await lifecycle.start({ name: 'MQTT link', stop: () => mqtt.close() });
 
+  const notices = new NoticeBus();
   const noticeLog = new NoticeLog();
+  notices.onAny('notice log', noticeLog.handle);
   // What bus runtimes report besides device events: sensors nobody configured (auto_add), and their
-  // calls to the service behind the transport (/metrics).
-  const openContext = new GatewayOpenContext(systemClock, {
-    heard: (device) => bleSensors.handle(device),
-    recordCall: (call) => operations.metrics.recordDbusCall(call.operation, call.seconds, call.outcome),
-  });
+  // calls to the service behind the transport (/metrics). Both sinks are declared below and called only
+  // once the buses run (after root.start()).
+  const openContext = new GatewayOpenContext(
+    systemClock,
+    {
+      heard: (device) => bleSensors.handle(device),
+      recordCall: (call) => operations.metrics.recordDbusCall(call.operation, call.seconds, call.outcome),
+    },
+    inspector?.inspect,
+  );
   const { input, registry } = buildTree(config, openContext);
   await loadTransports(config);
-  let send: (event: RootEvent) => void = () => {};
+  await lifecycle.start({ name: 'buses', stop: () => registry.closeAll() });
+  const tree = bindSupervisorTree({
+    registry,
+    sink: notices.publish,
+    clock: systemClock,
+    snapshots: snapshotPortOf(persistence.snapshots),
+    mqtt: mqtt.link,
+    ...inspectOption,
+  });
+  const root = createActor(tree.logic, { input, clock: systemClock, ...inspectOption });
+  const send = (event: RootEvent) => root.send(event);
   let busInputs = Object.fromEntries(input.buses.map((bus) => [bus.busId, bus]));
   const applyConfig = (next: FieldbridgeConfig, removedBecause?: string) => {
     const nextInput = defineTree(next, registry);
@@ -203,38 +226,20 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
       apply: () => applyConfig(effective(), 'removed on request'),
       forget: (ids) => bridge.forgetDevices(ids, 'removed on request'),
     });
+  await lifecycle.start({ name: 'BLE sensor collector', stop: () => bleSensors.stop() });
   const scans = new AbortController();
   const bridge: Bridge = new Bridge({
     config,
     version,
     persistence,
     link: bridgeLinkOf(mqtt.link),
-    send: (event) => send(event),
+    clock: systemClock,
+    send,
     reloadConfig: () => reloader.reload(),
     scan: (request) => scanner.scan(request, scans.signal),
     removeDevice,
   });
-  // Operations needs the running tree; until it exists its share of the notices goes nowhere.
-  let feedOperations: (notice: GatewayNotice) => void = () => {};
-  const rescan = rescanOnNotices(() => config, scanner, scans.signal);
-  const sink = (notice: GatewayNotice) => {
-    noticeLog.handle(notice);
-    bridge.handleNotice(notice);
-    feedOperations(notice);
-    rescan(notice);
-  };
-  const inspector = await startInspector(options.inspectPort, log);
-  const inspectOption = inspector ? { inspect: inspector.inspect } : {};
-  const tree = bindSupervisorTree({
-    registry,
-    sink,
-    clock: systemClock,
-    snapshots: snapshotPortOf(persistence.snapshots),
-    mqtt: mqtt.link,
-    ...inspectOption,
-  });
-  const root = createActor(tree.logic, { input, clock: systemClock, ...inspectOption });
-  send = (event) => root.send(event);
+  notices.onAny('bridge', bridge.handleNotice);
   const operations = new Operations({
     config: () => config,
     configSource: options.configSource,
@@ -244,10 +249,15 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     queue: persistence.outbox,
     mqtt: mqtt.link,
     scan: (request) => scanner.scan(request, scans.signal),
-    send: (event) => send(event),
+    send,
     removeDevice,
-    about: { version, startedAt: Date.now() },
+    about: { version, startedAt: systemClock.now() },
   });
+  notices.onAny('HTTP server', operations.handle);
+  notices.onAny(
+    'rescans',
+    rescanOnNotices(() => config, scanner, scans.signal),
+  );
 
   let exitCode = EXIT_OK;
   let requestStop: (reason: string) => void = () => {};
@@ -269,10 +279,30 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   options.signal?.addEventListener('abort', () => requestStop('aborted'), { once: true });
   root.subscribe({ error: onFatal });
 
-  feedOperations = operations.handle;
-  bridge.start();
-  root.start();
-  await operations.start();
+  await lifecycle.start({ name: 'bridge', start: () => bridge.start(), stop: () => bridge.stop() });
+  await lifecycle.start({
+    name: 'supervision tree',
+    start: () => void root.start(),
+    stop: () => void root.stop(),
+  });
+  // Before the root stops: the buses shut down the last started first, their devices likewise.
+  await lifecycle.start({ name: 'bus supervisors', stop: () => tree.shutdown() });
+  // What the broker takes at the end need not be sent after the restart; the root hosts the MQTT link,
+  // so this stops before it (a reading or two more is queued meanwhile, and kept).
+  await lifecycle.start({
+    name: 'final drain',
+    stopTimeoutMs: FINAL_DRAIN_MS + SHUTDOWN_DEADLINE_MS,
+    stop: async () => {
+      if (options.leaveNothingRetained) bridge.retire('leaving the broker as it was found');
+      const left = await bridge.drain(FINAL_DRAIN_MS);
+      if (left > 0) log.info(`${left} messages stay queued for the next start`);
+    },
+  });
+  await lifecycle.start({
+    name: 'HTTP server',
+    start: () => operations.start(),
+    stop: () => operations.stop(),
+  });
   const devices = input.buses.reduce((sum, bus) => sum + bus.devices.length, 0);
   log.info(`fieldbridge ${version} started: ${devices} devices on ${input.buses.length} buses`, {
     config: options.configSource,
@@ -280,36 +310,34 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   if (devices === 0 && config.mbus.length === 0 && config.dali.length === 0 && config.ble.length === 0) {
     log.info('no devices configured: idling (add devices to the config file)');
   }
-  scanLinesAtStart(config, scanner, scans.signal);
-  // The health tick writes the summaries of ongoing outages; it also keeps an idle gateway alive.
-  const tick = setInterval(() => {
-    noticeLog.flush();
-    mqtt.link.flushLog();
-  }, config.health.interval_ms);
-  // Readings history beyond retention_days: once at start, then daily (batched, never blocks long).
-  const runCleanup = () =>
-    void persistence.cleanup().catch((error: unknown) => log.warn('history cleanup failed', { error }));
-  runCleanup();
-  const cleanup = setInterval(runCleanup, DAY_MS);
+  await lifecycle.start({
+    name: 'scans',
+    start: () => scanLinesAtStart(config, scanner, scans.signal),
+    stop: () => scans.abort(new Error('fieldbridge is stopping')),
+  });
+  const timers: (() => void)[] = [];
+  await lifecycle.start({
+    name: 'periodic tasks',
+    start: () => {
+      // The health tick writes the summaries of ongoing outages; it also keeps an idle gateway alive.
+      timers.push(
+        every(systemClock, config.health.interval_ms, () => {
+          noticeLog.flush();
+          mqtt.link.flushLog();
+        }),
+      );
+      // Readings history beyond retention_days: once at start, then daily (batched, never blocks long).
+      const runCleanup = () =>
+        void persistence.cleanup().catch((error: unknown) => log.warn('history cleanup failed', { error }));
+      runCleanup();
+      timers.push(every(systemClock, DAY_MS, runCleanup));
+    },
+    stop: () => timers.forEach((cancel) => cancel()),
+  });
 
   const reason = await stopped;
   log.info(`stopping (${reason})`);
-  clearInterval(tick);
-  clearInterval(cleanup);
-  scans.abort(new Error('fieldbridge is stopping'));
-  await operations.stop();
-  if (options.leaveNothingRetained) bridge.retire('leaving the broker as it was found');
-  // What the broker takes now need not be sent after the restart; the root hosts the MQTT link, so
-  // this comes before stopping it (a reading or two more is queued meanwhile, and kept).
-  const left = await bridge.drain(FINAL_DRAIN_MS);
-  if (left > 0) log.info(`${left} messages stay queued for the next start`);
-  root.stop();
-  bridge.stop();
-  bleSensors.stop();
-  await withDeadline(registry.closeAll(), SHUTDOWN_DEADLINE_MS);
-  await withDeadline(mqtt.close(), SHUTDOWN_DEADLINE_MS);
-  await inspector?.stop();
-  persistence.close();
+  await lifecycle.stopAll();
   log.info('stopped');
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);

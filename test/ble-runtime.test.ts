@@ -13,6 +13,7 @@ import {
 import { BluezSimulator } from '../src/drivers/ble/simulator/simulator.js';
 import { systemClock } from '../src/machines/clock.js';
 import { eventually } from './helpers/eventually.js';
+import { advance, simulatedClock } from './helpers/time.js';
 
 // The BLE bus runtime against the fake BlueZ on a private dbus-daemon: sensors' readings as link data,
 // repeats dropped, encrypted BTHome with its key, unknown sensors reported, the watchdog asking for
@@ -262,6 +263,27 @@ describe.skipIf(DBUS_DAEMON === undefined)('BLE bus runtime on the fake BlueZ', 
     r.simulator.unhang();
     await r.runtime.connect(ADAPTER_ID, signal());
     expect(r.runtime.up).toBe(true);
+  });
+
+  it('times the silence of a sensor on the clock it is given (simulated time)', async () => {
+    const spec = sensorSpec('pvvx', 1);
+    const clock = simulatedClock();
+    const r = await rig({
+      sensors: [{ deviceId: 't', mac: spec.mac, offlineAfterMs: 60_000 }],
+      simulator: { sensors: [spec], intervalMs: 0 },
+      silenceCheckMs: 1_000,
+      clock,
+    });
+    await r.runtime.connect(ADAPTER_ID, signal());
+    await r.runtime.connect('t', signal());
+    const lost = () => r.events.some((e) => e.type === 'device' && e.event.type === 'lost');
+    await advance(clock, 60_000, 1_000);
+    expect(lost()).toBe(false);
+    await advance(clock, 1_000, 1_000);
+    expect(lost()).toBe(true);
+    expect(r.events.find((e) => e.type === 'device' && e.event.type === 'lost')).toMatchObject({
+      event: { error: 'not heard for 61 s (offline after 60000 ms)' },
+    });
   });
 
   it('a sensor not heard for offline_after_ms is lost, and its next connect waits until it is heard', async () => {

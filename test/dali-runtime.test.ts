@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BusEvent, JsonValue } from '../src/drivers/contract.js';
 import { DaliBusRuntime } from '../src/drivers/dali/runtime.js';
 import { DaliBus, FakeHidEnumerator, type FakeHassebStick } from '../src/drivers/dali/simulator/index.js';
+import { advance, simulatedClock } from './helpers/time.js';
 
 // The DALI runtime against the fake hasseb adapter (there is no /dev/uhid to make a real HID device):
 // real report bytes, sequence numbers and a virtual bus of lamps behind the HidTransport seam.
@@ -140,6 +141,32 @@ describe('DALI bus runtime on a fake hasseb adapter', () => {
     expect(Date.now() - replugged).toBeLessThan(1_000);
     await runtime.connect('hall', signal());
     expect(await runtime.execute('hall', 'get', {}, signal())).toMatchObject({ state: 'OFF' });
+  });
+
+  it('looks for the replugged adapter on the clock it is given (simulated time)', async () => {
+    const clock = simulatedClock();
+    const timed = new DaliBusRuntime('dali:timed', {
+      enumerator: usb,
+      lights: [{ deviceId: 'hall', target: { short: 0 } }],
+      // A minute between looks: only simulated time can get there within the test.
+      watchIntervalMs: 60_000,
+      queryTimeoutMs: 100,
+      clock,
+    });
+    const seen: BusEvent[] = [];
+    timed.watchBus((event) => seen.push(event));
+    try {
+      await timed.connect('hall', signal());
+      usb.unplug();
+      await expect.poll(() => seen.some((event) => event.type === 'lost')).toBe(true);
+      usb.replug();
+      await advance(clock, 59_000, 1_000);
+      expect(seen.some((event) => event.type === 'present')).toBe(false);
+      await advance(clock, 1_000, 1_000);
+      expect(seen.some((event) => event.type === 'present')).toBe(true);
+    } finally {
+      await timed.close();
+    }
   });
 
   it('scans the lamps and the groups they are in', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SdNotify } from '../src/ops/sdNotify.js';
 import { SystemdWatchdog } from '../src/ops/watchdog.js';
+import { advance, simulatedClock } from './helpers/time.js';
 
 // sd_notify through the real systemd-notify, to a fake NOTIFY_SOCKET: a unix datagram socket served by a
 // few lines of Python that print every message and, like systemd, close the file descriptor a BARRIER=1
@@ -76,6 +77,22 @@ describe.skipIf(!HAVE_TOOLS)('sd_notify', () => {
     expect(new SdNotify({}).enabled).toBe(false);
     expect(notifier({ WATCHDOG_USEC: '120000000' }).watchdogIntervalMs).toBe(60_000);
     expect(notifier({ WATCHDOG_USEC: '120000000', WATCHDOG_PID: '1' }).watchdogIntervalMs).toBeUndefined();
+  });
+
+  it('ticks on the clock it is given (simulated time)', async () => {
+    const pings: string[][] = [];
+    const notify = new SdNotify({ NOTIFY_SOCKET: '/x' }, async (args) => void pings.push([...args]));
+    const clock = simulatedClock();
+    const watchdog = new SystemdWatchdog({ notify, intervalMs: 60_000, probes: [], log: () => {}, clock });
+    watchdog.start();
+    try {
+      await advance(clock, 59_000, 1_000);
+      expect(pings).toHaveLength(0);
+      await advance(clock, 121_000, 1_000);
+      expect(pings.filter((args) => args.includes('WATCHDOG=1'))).toHaveLength(3);
+    } finally {
+      watchdog.stop();
+    }
   });
 
   it('pings the watchdog only while every probe passes and the event loop is not blocked', async () => {

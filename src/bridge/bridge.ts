@@ -1,5 +1,6 @@
 import type { DeviceConfig, FieldbridgeConfig } from '../config/index.js';
 import { getLogger } from '../logging/index.js';
+import { every, type GatewayClock, sleep, systemClock } from '../machines/clock.js';
 import type { GatewayNotice } from '../machines/notices.js';
 import type { RootEvent } from '../machines/rootSupervisor.js';
 import type { OutboxKind, Persistence } from '../persistence/index.js';
@@ -39,6 +40,9 @@ export interface BridgeOptions {
   scan?: RequestContext['scan'];
   /** Answers `device/remove` (src/gateway/deviceRemoval.ts); without it the request is refused. */
   removeDevice?: RequestContext['removeDevice'];
+  /** Its timers (health, state refresh, the drain at stop) and its time; tests pass a SimulatedClock. */
+  clock?: GatewayClock;
+  /** The time, when it is not the clock's. */
   now?: () => number;
 }
 
@@ -52,6 +56,7 @@ export class Bridge {
   readonly #persistence: Persistence;
   readonly #link: BridgeLink;
   readonly #send: (event: RootEvent) => void;
+  readonly #clock: GatewayClock;
   readonly #now: () => number;
   readonly #drainer: OutboxDrainer;
   readonly #incoming: IncomingMessages;
@@ -68,8 +73,9 @@ export class Bridge {
   #retired = false;
   readonly #logger = getLogger('bridge');
   readonly #healthReporter: HealthReporter;
-  #timers: NodeJS.Timeout[] = [];
-  #healthTimers: NodeJS.Timeout[] = [];
+  /** Cancel the bridge's timers (see `every` in machines/clock.ts). */
+  #timers: (() => void)[] = [];
+  #healthTimers: (() => void)[] = [];
 
   constructor(options: BridgeOptions) {
     this.#config = options.config;
@@ -77,7 +83,9 @@ export class Bridge {
     this.#persistence = options.persistence;
     this.#link = options.link;
     this.#send = options.send;
-    this.#now = options.now ?? Date.now;
+    const clock = options.clock ?? systemClock;
+    this.#clock = clock;
+    this.#now = options.now ?? (() => clock.now());
     this.topics = new Topics(
       options.config.mqtt.base_topic,
       options.config.homeassistant.discovery_prefix,
@@ -202,8 +210,10 @@ export class Bridge {
     this.#startHealthTimers();
     this.#healthReporter.publish();
     // The count of a flood of refused commands is written even when the flood stops.
-    this.#timers.push(setInterval(() => this.#commands.flushRefusals(), this.#config.health.interval_ms));
-    this.#timers.push(this.#healthReporter.watchStart());
+    this.#timers.push(
+      every(this.#clock, this.#config.health.interval_ms, () => this.#commands.flushRefusals()),
+    );
+    this.#timers.push(this.#healthReporter.watchStart(this.#clock));
   }
 
   /** bridge/info and bridge/devices (retained): at start, on a reload, and again on every connect. */
@@ -221,10 +231,10 @@ export class Bridge {
 
   /** The health report and the state refresh, at the config's pace (again after a reload). */
   #startHealthTimers(): void {
-    for (const timer of this.#healthTimers) clearInterval(timer);
+    for (const cancel of this.#healthTimers) cancel();
     this.#healthTimers = [
-      setInterval(() => this.#healthReporter.publish(), this.#config.health.interval_ms),
-      setInterval(() => this.#retained.refreshStates(), this.#config.health.state_refresh_ms),
+      every(this.#clock, this.#config.health.interval_ms, () => this.#healthReporter.publish()),
+      every(this.#clock, this.#config.health.state_refresh_ms, () => this.#retained.refreshStates()),
     ];
   }
 
@@ -273,10 +283,10 @@ export class Bridge {
   async drain(deadlineMs: number): Promise<number> {
     this.#readings.flush();
     this.#drainer.kick();
-    const until = Date.now() + deadlineMs;
+    const until = this.#clock.now() + deadlineMs;
     let left = this.#persistence.outbox.stats().depth;
-    while (left > 0 && this.#link.online && Date.now() < until) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
+    while (left > 0 && this.#link.online && this.#clock.now() < until) {
+      await sleep(this.#clock, 25);
       left = this.#persistence.outbox.stats().depth;
     }
     return left;
@@ -307,7 +317,7 @@ export class Bridge {
   }
 
   #stopTimers(): void {
-    for (const timer of [...this.#timers, ...this.#healthTimers]) clearTimeout(timer);
+    for (const cancel of [...this.#timers, ...this.#healthTimers]) cancel();
   }
 
   /** The supervision tree's sink. */
@@ -380,7 +390,11 @@ export class Bridge {
       this.#publishBridgeTopics();
       this.#discovery.publishAll();
       this.#retained.republishAll();
-      this.#timers.push(setTimeout(() => this.#discovery.removeStale(), STALE_DISCOVERY_DELAY_MS));
+      const removeStale = this.#clock.setTimeout(
+        () => this.#discovery.removeStale(),
+        STALE_DISCOVERY_DELAY_MS,
+      );
+      this.#timers.push(() => this.#clock.clearTimeout(removeStale));
       this.#drainer.kick();
     } else {
       this.#drainer.linkLost();

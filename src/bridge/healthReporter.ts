@@ -1,3 +1,4 @@
+import { every, type GatewayClock } from '../machines/clock.js';
 import type { Outbox } from '../persistence/index.js';
 import {
   bridgeStatus,
@@ -75,14 +76,14 @@ export class HealthReporter {
 
   /**
    * Status changes say when the start is over, except for the queue sent and the grace elapsed: those
-   * are looked for every START_CHECK_MS until it is. The timer is the caller's to clear at stop.
+   * are looked for every START_CHECK_MS until it is. The caller cancels it at stop (the result).
    */
-  watchStart(): NodeJS.Timeout {
-    const timer = setInterval(() => {
+  watchStart(clock: Pick<GatewayClock, 'setTimeout' | 'clearTimeout'>): () => void {
+    const cancel = every(clock, START_CHECK_MS, () => {
       this.publishIfChanged();
-      if (!this.starting) clearInterval(timer);
-    }, START_CHECK_MS);
-    return timer;
+      if (!this.starting) cancel();
+    });
+    return cancel;
   }
 
   /** bridge/health goes out at once on any status change, not only on the interval. */

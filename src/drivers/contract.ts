@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { InspectionEvent } from 'xstate';
 import type { DeviceConfig, FieldbridgeConfig } from '../config/index.js';
 import type { GatewayClock } from '../machines/clock.js';
 import type { Capability } from './shared/capabilities.js';
@@ -99,6 +100,9 @@ export type BusRuntimeLookup = (busId: string) => BusRuntime;
 // folder (src/drivers/<name>/index.ts) and listed once in src/drivers/registry.ts. The gateway, config,
 // bridge, HTTP and CLI only iterate the registry; none of them names a driver.
 // ---------------------------------------------------------------------------------------------------
+
+/** Observes the actors of a system (the Stately inspector, tests); pass to every `createActor` root. */
+export type ActorInspector = (event: InspectionEvent) => void;
 
 /** A device's last known state (what `<base>/<id>` says), from which some drivers derive entities. */
 export type DeviceValues = Record<string, JsonValue>;
@@ -438,6 +442,10 @@ export interface TransportCall {
  */
 export interface OpenContext {
   readonly clock: GatewayClock;
+  /**
+   * Passed to every actor system a runtime creates of its own (a watchdog), so `--inspect` sees it too.
+   */
+  readonly inspect?: ActorInspector | undefined;
   /** The first time each unclaimed device is heard. */
   heard(device: HeardDevice): void;
   /** Every call a runtime made to the service behind its transport. */

@@ -1,4 +1,4 @@
-import type { HeardDevice, OpenContext, TransportCall } from '../drivers/contract.js';
+import type { ActorInspector, HeardDevice, OpenContext, TransportCall } from '../drivers/contract.js';
 import { errorText } from '../errorText.js';
 import type { GatewayClock } from '../machines/clock.js';
 
@@ -17,6 +17,7 @@ export class GatewayOpenContext implements OpenContext {
   constructor(
     readonly clock: GatewayClock,
     private readonly sinks: OpenContextSinks = {},
+    readonly inspect?: ActorInspector,
   ) {}
 
   heard(device: HeardDevice): void {

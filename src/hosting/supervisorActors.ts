@@ -16,6 +16,7 @@ import { deviceStatusOf } from '../machines/connectionModel.js';
 import type { GatewayNotice, NoticeSink } from '../machines/notices.js';
 import { type RootEvent, rootSupervisorMachine } from '../machines/rootSupervisor.js';
 import type { BusRegistry } from './busRegistry.js';
+import { stopInReverse } from './orderlyStop.js';
 import { type BoundConnectionMachine, bindConnectionMachine } from './deviceActors.js';
 import type { BusEvent } from '../drivers/contract.js';
 import {
@@ -52,7 +53,14 @@ export interface SupervisorTreeOptions {
   snapshots?: BusSnapshotPort;
   /** The MQTT link the root supervisor runs (and replaces if it fails). */
   mqtt?: { run(onFailure: (reason: string) => void): () => void };
+  /**
+   * At `shutdown`, how long each device gets to release its link and each bus to close (default
+   * 1 s); one that takes longer is left behind, as an OTP child past its `shutdown` time.
+   */
+  shutdownMs?: number;
 }
+
+const DEFAULT_SHUTDOWN_MS = 1_000;
 
 /** The stored snapshot of a bus; a store that cannot be read means starting afresh, not crashing. */
 function loadSnapshot(port: BusSnapshotPort, busId: string): StoredBusSnapshot | undefined {
@@ -146,6 +154,9 @@ export function bindSupervisorTree(options: SupervisorTreeOptions) {
    */
   const hosted = new Set<string>();
   const inspectOption = inspect ? { inspect } : {};
+  const shutdownMs = options.shutdownMs ?? DEFAULT_SHUTDOWN_MS;
+  /** How each hosted bus shuts down, in the order the buses (re)started. */
+  const hosts = new Map<string, { devices: () => number; shutdown: () => Promise<void> }>();
 
   const hostBus = fromCallback<BusSupervisorEvent, BusSupervisorInput>(({ input, receive, sendBack }) => {
     const { busId } = input;
@@ -253,15 +264,61 @@ export function bindSupervisorTree(options: SupervisorTreeOptions) {
         .catch(crashed);
     }
     receive((event) => (held ? held.push(event) : actor?.send(event)));
-    return () => {
+    /** Stops the supervisor (its devices with it); returns the devices it ran, in start order. */
+    const dispose = (): readonly string[] => {
+      if (disposed) return [];
       disposed = true;
       detach();
+      const running = actor?.getSnapshot().context.running ?? [];
       // A graceful stop saves the bus as it was; after a crash, the last tick's save is what remains.
       writer?.flush(busId);
       actor?.stop();
       if (actor && buses.get(busId) === actor) buses.delete(busId);
+      if (hosts.get(busId) === host) hosts.delete(busId);
+      return running;
     };
+    const host = {
+      devices: () => actor?.getSnapshot().context.running.length ?? 0,
+      // The devices release their links the last started first, then the bus closes; each bounded.
+      shutdown: async () => {
+        const runtime = registry.find(busId);
+        const running = dispose();
+        if (runtime) {
+          const devices = running.map((deviceId) => ({
+            id: deviceId,
+            stop: () => runtime.disconnect(deviceId),
+          }));
+          await stopInReverse(devices, {
+            clock,
+            shutdownMs,
+            onProblem: (deviceId, problem) => log.warn(`shutdown of ${deviceId}: ${problem}`),
+          });
+        }
+        await registry.closeBus(busId);
+      },
+    };
+    hosts.delete(busId);
+    hosts.set(busId, host);
+    return () => void dispose();
   });
+
+  /**
+   * Shuts the buses down the last started first, each in turn (its devices, then the bus) and each
+   * within its bound: `shutdownMs` per device and for closing the bus. The root is stopped after it.
+   */
+  const shutdown = () =>
+    stopInReverse(
+      [...hosts].map(([busId, host]) => ({
+        id: busId,
+        stop: host.shutdown,
+        shutdownMs: shutdownMs * (host.devices() + 1),
+      })),
+      {
+        clock,
+        shutdownMs,
+        onProblem: (busId, problem) => busLogger(busId).warn(`shutdown: ${problem}`),
+      },
+    );
 
   const { mqtt } = options;
   const actors = { bus: hostBus, outlet: outletLogic(sink) };
@@ -275,7 +332,7 @@ export function bindSupervisorTree(options: SupervisorTreeOptions) {
         }
       : actors,
   });
-  return { logic, buses };
+  return { logic, buses, shutdown };
 }
 
 export type SupervisorTree = ReturnType<typeof bindSupervisorTree>;

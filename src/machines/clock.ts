@@ -20,3 +20,42 @@ export function nowOf(system: { _clock: unknown }): number {
   const clock = system._clock as Partial<GatewayClock>;
   return typeof clock.now === 'function' ? clock.now() : Date.now();
 }
+
+/**
+ * Calls `fn` every `ms` on `clock` (which, like XState's, has no setInterval) until the returned
+ * function is called. The next call is scheduled before this one runs, as setInterval would.
+ * `unref`: on the wall clock, the timer alone does not keep the process alive (a watch that only
+ * matters while something else runs).
+ */
+export function every(
+  clock: Pick<GatewayClock, 'setTimeout' | 'clearTimeout'>,
+  ms: number,
+  fn: () => void,
+  options: { unref?: boolean } = {},
+): () => void {
+  let timer: unknown;
+  let cancelled = false;
+  const schedule = () => {
+    timer = clock.setTimeout(() => {
+      if (cancelled) return;
+      schedule();
+      fn();
+    }, ms);
+    if (options.unref) unref(timer);
+  };
+  schedule();
+  return () => {
+    cancelled = true;
+    clock.clearTimeout(timer);
+  };
+}
+
+/** A wall-clock timer (from systemClock) no longer keeps the process alive; other clocks' are left as they are. */
+export function unref(timer: unknown): void {
+  (timer as Partial<NodeJS.Timeout> | undefined)?.unref?.();
+}
+
+/** Resolves after `ms` on `clock`. */
+export function sleep(clock: Pick<GatewayClock, 'setTimeout'>, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
+}

@@ -1,5 +1,5 @@
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
-import { type Actor, createActor } from 'xstate';
+import { type Actor, createActor, type InspectionEvent } from 'xstate';
 import { getLogger, type Logger } from '../logging/index.js';
 import { type GatewayClock, systemClock } from '../machines/clock.js';
 import { clientActor, type ConnectFn } from './clientActor.js';
@@ -30,6 +30,8 @@ export interface MqttLinkOptions {
   connect?: ConnectFn;
   /** Hears how every publish ended, once each (the gateway counts them for /metrics). */
   onPublishSettled?: (outcome: PublishOutcome) => void;
+  /** Observes the link's actor system (the Stately inspector behind `--inspect`, tests). */
+  inspect?: (event: InspectionEvent) => void;
 }
 
 export interface PublishOptions {
@@ -99,6 +101,7 @@ export class MqttLink {
     this.#actor = createActor(linkMachine.provide({ actors: { client } }), {
       input: { backoff, connectTimeoutMs, stuckClientMs, stopTimeoutMs },
       clock: this.#clock,
+      ...(options.inspect ? { inspect: options.inspect } : {}),
     });
     this.#state = linkStateOf(this.#actor.getSnapshot().value);
     this.#done = new Promise<void>((resolve) => {

@@ -1,3 +1,4 @@
+import { every, type GatewayClock, systemClock } from '../machines/clock.js';
 import type { SdNotify } from './sdNotify.js';
 
 // The systemd watchdog is only worth something if WATCHDOG=1 means "really alive": a bare timer would
@@ -19,26 +20,37 @@ export interface WatchdogOptions {
   /** Event-loop lag beyond which the process counts as stuck. */
   maxLagMs?: number;
   log: (message: string) => void;
+  /** What the ticks are timed with: the wall clock, or a SimulatedClock in tests. */
+  clock?: GatewayClock;
+  /** The time, when it is not the clock's. */
   now?: () => number;
 }
 
 export class SystemdWatchdog {
-  #timer: ReturnType<typeof setInterval> | undefined;
+  /** Cancels the ticks. */
+  #timer: (() => void) | undefined;
   #expectedAt = 0;
   #failing: string | undefined;
 
-  constructor(private readonly options: WatchdogOptions) {}
+  readonly #clock: GatewayClock;
+  readonly #now: () => number;
+
+  constructor(private readonly options: WatchdogOptions) {
+    const clock = options.clock ?? systemClock;
+    this.#clock = clock;
+    this.#now = options.now ?? (() => clock.now());
+  }
 
   start(): void {
-    const now = this.options.now ?? Date.now;
-    this.#expectedAt = now() + this.options.intervalMs;
-    this.#timer = setInterval(() => void this.tick(), this.options.intervalMs);
-    this.#timer.unref();
+    this.#expectedAt = this.#now() + this.options.intervalMs;
+    this.#timer = every(this.#clock, this.options.intervalMs, () => void this.tick(), {
+      unref: true,
+    });
   }
 
   /** One check-and-ping (also called by tests). Returns why it did not ping, if it did not. */
   async tick(): Promise<string | undefined> {
-    const now = (this.options.now ?? Date.now)();
+    const now = this.#now();
     const lag = now - this.#expectedAt;
     this.#expectedAt = now + this.options.intervalMs;
     const maxLag = this.options.maxLagMs ?? Math.max(1_000, this.options.intervalMs);
@@ -62,7 +74,7 @@ export class SystemdWatchdog {
   }
 
   stop(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer?.();
     this.#timer = undefined;
   }
 }

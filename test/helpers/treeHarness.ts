@@ -35,6 +35,8 @@ export interface TreeOptions {
   snapshots?: BusSnapshotPort;
   /** Simulated time at start (a tree started after another one "crashed" continues its clock). */
   startAt?: number;
+  /** At shutdown, the bound of each device and of each bus. */
+  shutdownMs?: number;
 }
 
 /** One save, as the in-memory port recorded it. */
@@ -126,6 +128,7 @@ export function treeHarness(
     clock,
     decorateDevice,
     ...(options.snapshots ? { snapshots: options.snapshots } : {}),
+    ...(options.shutdownMs === undefined ? {} : { shutdownMs: options.shutdownMs }),
   });
   const policy: DevicePolicy = { ...DEFAULT_DEVICE_POLICY, ...devicePolicy };
   const root = createActor(tree.logic, {
@@ -183,5 +186,7 @@ export function treeHarness(
     of: <T extends GatewayNotice['type']>(type: T) =>
       notices.filter((n): n is Extract<GatewayNotice, { type: T }> => n.type === type),
     stop: () => root.stop(),
+    /** Shuts the buses down in order (as the gateway does before it stops the root). */
+    shutdown: () => tree.shutdown(),
   };
 }

@@ -56,6 +56,7 @@ export function openOn(
         }
       : DEFAULT_WATCHDOG,
     clock: context.clock,
+    inspect: context.inspect,
     stats,
     onHeard: (sensor) => context.heard(sensor),
     log: {

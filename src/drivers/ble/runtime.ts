@@ -1,6 +1,6 @@
-import type { GatewayClock } from '../../machines/clock.js';
+import { every, type GatewayClock, unref } from '../../machines/clock.js';
 import type { AdapterCheck, WatchdogSettings } from './watchdogMachine.js';
-import type { BusCapabilities, BusEvent, BusRuntime, JsonValue } from '../contract.js';
+import type { ActorInspector, BusCapabilities, BusEvent, BusRuntime, JsonValue } from '../contract.js';
 import type { DbusTimeouts } from './dbus/client.js';
 import type { DbusCallStats } from './dbus/stats.js';
 import { type DeviceProps, macOfPath } from './dbus/values.js';
@@ -32,6 +32,8 @@ export interface BleBusOptions {
   busAddress?: (() => Promise<string | undefined>) | undefined;
   watchdog: WatchdogSettings;
   clock: GatewayClock;
+  /** Observes the watchdog's actor system (`--inspect`). */
+  inspect?: ActorInspector | undefined;
   timeouts?: Partial<DbusTimeouts> | undefined;
   stats?: DbusCallStats | undefined;
   /** A sensor without a configured device, heard for the first time (auto-add, scans). */
@@ -70,7 +72,8 @@ export class BleBusRuntime implements BusRuntime {
   /** The watchdog of the adapter device, running while that device is connected. */
   readonly #watch: AdapterWatch | undefined;
   #lastAdvertisementAt: number | null = null;
-  #silenceTimer: NodeJS.Timeout | undefined;
+  /** Cancels the periodic silence check. */
+  #silenceTimer: (() => void) | undefined;
   #closed = false;
 
   constructor(
@@ -92,6 +95,7 @@ export class BleBusRuntime implements BusRuntime {
             deviceId,
             settings: options.watchdog,
             clock: options.clock,
+            inspect: options.inspect,
             check: (signal) => this.#check(signal),
             emit: (event) => this.#emit(event),
             log: this.#log,
@@ -122,7 +126,7 @@ export class BleBusRuntime implements BusRuntime {
       await this.#ensureUp(signal);
       this.#watch?.start();
       // Once the device is connected (the machine handles the connect's end first): its first state.
-      setTimeout(() => void this.#watch?.report(), 50).unref();
+      unref(this.#options.clock.setTimeout(() => void this.#watch?.report(), 50));
       return;
     }
     const sensor = this.#sensor(deviceId);
@@ -135,11 +139,11 @@ export class BleBusRuntime implements BusRuntime {
     else await waitUntil(() => this.#up || this.#closed, this.#upWaiters, signal);
     if (this.#closed) throw new Error(`${this.busId} is closed`);
     if (this.#silent.has(deviceId)) {
-      const since = Date.now();
+      const since = this.#options.clock.now();
       await waitUntil(() => (this.#lastHeard.get(sensor.mac) ?? 0) >= since, this.#heardWaiters, signal);
     }
     this.#silent.delete(deviceId);
-    this.#connected.set(deviceId, Date.now());
+    this.#connected.set(deviceId, this.#options.clock.now());
     this.#startSilenceWatch();
   }
 
@@ -204,7 +208,8 @@ export class BleBusRuntime implements BusRuntime {
   async close(): Promise<void> {
     this.#closed = true;
     this.#watch?.stop();
-    clearInterval(this.#silenceTimer);
+    this.#silenceTimer?.();
+    this.#silenceTimer = undefined;
     this.#watchers.clear();
     this.#setUp(false);
     this.#wake(this.#heardWaiters);
@@ -277,6 +282,7 @@ export class BleBusRuntime implements BusRuntime {
           ...(this.#options.stats ? { stats: this.#options.stats } : {}),
         },
         this.#sessionEvents(() => generation === this.#generation),
+        () => this.#options.clock.now(),
       );
       if (this.#closed || generation !== this.#generation) {
         await session.close();
@@ -314,7 +320,7 @@ export class BleBusRuntime implements BusRuntime {
   }
 
   #onDevice(path: string, merged: DeviceProps, changed: DeviceProps): void {
-    const now = Date.now();
+    const now = this.#options.clock.now();
     this.#lastAdvertisementAt = now;
     if (changed.serviceData === undefined && changed.manufacturerData === undefined) return;
     const mac = merged.address ?? macOfPath(path);
@@ -355,12 +361,16 @@ export class BleBusRuntime implements BusRuntime {
 
   #startSilenceWatch(): void {
     if (this.#silenceTimer !== undefined) return;
-    this.#silenceTimer = setInterval(() => this.#checkSilence(), this.#options.silenceCheckMs ?? 1000);
-    this.#silenceTimer.unref();
+    this.#silenceTimer = every(
+      this.#options.clock,
+      this.#options.silenceCheckMs ?? 1000,
+      () => this.#checkSilence(),
+      { unref: true },
+    );
   }
 
   #checkSilence(): void {
-    const now = Date.now();
+    const now = this.#options.clock.now();
     for (const [deviceId, connectedAt] of this.#connected) {
       const sensor = this.#sensors.get(deviceId);
       if (!sensor || sensor.offlineAfterMs <= 0) continue;

@@ -6,7 +6,7 @@ import {
   type WatchdogEmitted,
   type WatchdogSettings,
 } from './watchdogMachine.js';
-import type { BusEvent, JsonValue } from '../contract.js';
+import type { ActorInspector, BusEvent, JsonValue } from '../contract.js';
 
 // Runs the pure watchdog machine (src/drivers/ble/watchdogMachine.ts) for one connected adapter: its `check` is
 // the runtime's bounded look at the adapter, and what it emits becomes bus events: `recover` for the
@@ -25,6 +25,8 @@ export interface AdapterWatchBinding {
   deviceId: string;
   settings: WatchdogSettings;
   clock: GatewayClock;
+  /** Observes the watchdog's actor system (`--inspect`). */
+  inspect?: ActorInspector | undefined;
   check(signal: AbortSignal): Promise<AdapterCheck>;
   emit(event: BusEvent): void;
   log: BleLog;
@@ -53,11 +55,11 @@ export class AdapterWatch {
 
   start(): void {
     if (this.#actor) return;
-    const { settings, clock } = this.#binding;
+    const { settings, clock, inspect } = this.#binding;
     const logic = bleWatchdogMachine.provide({
       actors: { check: fromPromise<AdapterCheck>(({ signal }) => this.#binding.check(signal)) },
     });
-    const actor = createActor(logic, { input: settings, clock });
+    const actor = createActor(logic, { input: settings, clock, ...(inspect ? { inspect } : {}) });
     for (const type of ['recover', 'healthy', 'unhealthy', 'holding'] as const) {
       actor.on(type, (event) => this.#onEmitted(event));
     }

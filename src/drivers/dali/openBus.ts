@@ -1,5 +1,6 @@
 import type { DeviceConfig } from '../../config/index.js';
 import { getLogger } from '../../logging/index.js';
+import type { OpenContext } from '../contract.js';
 import type { HidEnumerator } from './hidTransport.js';
 import type { LightTarget } from './lamps.js';
 import { nodeHidEnumerator } from './nodeHid.js';
@@ -26,6 +27,7 @@ export function openOn(
   busId: string,
   enumerator: HidEnumerator,
   devices: readonly DaliDevice[],
+  context: Pick<OpenContext, 'clock'> | undefined,
 ): DaliBusRuntime {
   const logger = getLogger(`dali:${busId}`);
   return new DaliBusRuntime(busId, {
@@ -36,9 +38,14 @@ export function openOn(
       target: device.role === 'adapter' ? ('adapter' as const) : lightTarget(device),
     })),
     log: (message) => logger.info(message),
+    clock: context?.clock,
   });
 }
 
-export function openDaliBus(busId: string, devices: readonly DeviceConfig[]): DaliBusRuntime {
-  return openOn(busId, nodeHidEnumerator, daliDevices(devices));
+export function openDaliBus(
+  busId: string,
+  devices: readonly DeviceConfig[],
+  context?: Pick<OpenContext, 'clock'>,
+): DaliBusRuntime {
+  return openOn(busId, nodeHidEnumerator, daliDevices(devices), context);
 }

@@ -2,6 +2,7 @@ import type { BusCapabilities, BusEvent, BusRuntime, JsonValue } from '../contra
 import { BusLock } from '../shared/busLock.js';
 import { lightSet } from '../shared/capabilities.js';
 import { BusWatchers } from '../../hosting/busWatchers.js';
+import { every, type GatewayClock, systemClock } from '../../machines/clock.js';
 import {
   anyLampFailure,
   isPresent,
@@ -43,6 +44,8 @@ export interface DaliBusOptions {
   lights: readonly DaliLightSpec[];
   /** How often HID enumeration is checked while the adapter is away. */
   watchIntervalMs?: number;
+  /** What that check is timed with (the gateway's clock; tests pass a SimulatedClock). */
+  clock?: GatewayClock | undefined;
   queryTimeoutMs?: number;
   log?: (message: string) => void;
 }
@@ -64,7 +67,8 @@ export class DaliBusRuntime implements BusRuntime {
   readonly #watchers = new BusWatchers();
   #open: Open | undefined;
   #firmware: string | undefined;
-  #watch: ReturnType<typeof setInterval> | undefined;
+  /** Cancels the check for the adapter's return. */
+  #watch: (() => void) | undefined;
   #closed = false;
 
   constructor(
@@ -297,16 +301,20 @@ export class DaliBusRuntime implements BusRuntime {
     void which.transport.close();
     this.#watchers.emit({ type: 'lost', error: `DALI adapter: ${reason}` });
     if (this.#closed) return;
-    this.#watch = setInterval(() => {
-      if (!this.#find()) return;
-      this.#stopWatch();
-      this.#watchers.emit({ type: 'present' });
-    }, this.options.watchIntervalMs ?? 500);
-    this.#watch.unref();
+    this.#watch = every(
+      this.options.clock ?? systemClock,
+      this.options.watchIntervalMs ?? 500,
+      () => {
+        if (!this.#find()) return;
+        this.#stopWatch();
+        this.#watchers.emit({ type: 'present' });
+      },
+      { unref: true },
+    );
   }
 
   #stopWatch(): void {
-    if (this.#watch !== undefined) clearInterval(this.#watch);
+    this.#watch?.();
     this.#watch = undefined;
   }
 

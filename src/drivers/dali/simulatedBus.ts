@@ -1,4 +1,5 @@
 import type { DeviceConfig } from '../../config/index.js';
+import type { OpenContext } from '../contract.js';
 import { type DaliDevice, daliDevices, openOn } from './openBus.js';
 import type { DaliBusRuntime } from './runtime.js';
 import { simulatedDaliAdapters } from './simulatedAdapters.js';
@@ -23,7 +24,11 @@ export function simulatedGear(all: readonly DaliDevice[]): GearSpec[] {
   return addresses.map((shortAddress) => ({ shortAddress, groups, level: 0 }));
 }
 
-export function openSimulatedDaliBus(busId: string, devices: readonly DeviceConfig[]): DaliBusRuntime {
+export function openSimulatedDaliBus(
+  busId: string,
+  devices: readonly DeviceConfig[],
+  context?: Pick<OpenContext, 'clock'>,
+): DaliBusRuntime {
   const dali = daliDevices(devices);
   let enumerator = simulatedDaliAdapters.get(busId);
   if (!enumerator) {
@@ -36,5 +41,5 @@ export function openSimulatedDaliBus(busId: string, devices: readonly DeviceConf
     });
     simulatedDaliAdapters.set(busId, enumerator);
   }
-  return openOn(busId, enumerator, dali);
+  return openOn(busId, enumerator, dali, context);
 }

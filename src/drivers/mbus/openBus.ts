@@ -1,4 +1,5 @@
 import type { DeviceConfig } from '../../config/index.js';
+import type { OpenContext } from '../contract.js';
 import { getLogger } from '../../logging/index.js';
 import { ADDRESS } from './codec/master.js';
 import type { MeterTarget } from './master.js';
@@ -28,7 +29,7 @@ export function openOn(
   busId: string,
   meters: readonly MbusDevice[],
   path: string,
-  options: Pick<ConstructorParameters<typeof MbusBusRuntime>[1], 'openLink' | 'deviceNode'>,
+  options: Pick<ConstructorParameters<typeof MbusBusRuntime>[1], 'openLink' | 'deviceNode' | 'clock'>,
 ): MbusBusRuntime {
   const logger = getLogger(`mbus:${path}`);
   return new MbusBusRuntime(busId, {
@@ -40,9 +41,13 @@ export function openOn(
   });
 }
 
-export function openMbusBus(busId: string, devices: readonly DeviceConfig[]): MbusBusRuntime {
+export function openMbusBus(
+  busId: string,
+  devices: readonly DeviceConfig[],
+  context?: Pick<OpenContext, 'clock'>,
+): MbusBusRuntime {
   const meters = mbusDevices(devices);
   const port = meters[0]?.port;
   if (!port) throw new Error(`bus ${busId} has no M-Bus meter with a serial port`);
-  return openOn(busId, meters, port, {});
+  return openOn(busId, meters, port, { clock: context?.clock });
 }

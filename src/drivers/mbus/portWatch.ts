@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { every, type GatewayClock, systemClock } from '../../machines/clock.js';
 
 // Watches a lost serial port's path for the converter coming back. A replugged USB converter (or a
 // restarted pty) first disappears and then shows up again, often as a new device node: either one
@@ -21,11 +22,13 @@ export function pathPresent(path: string): boolean {
 }
 
 export class PortWatch {
-  #timer: ReturnType<typeof setInterval> | undefined;
+  /** Cancels the polling. */
+  #timer: (() => void) | undefined;
 
   constructor(
     private readonly intervalMs: number,
     private readonly onPresent: () => void,
+    private readonly clock: Pick<GatewayClock, 'setTimeout' | 'clearTimeout'> = systemClock,
   ) {}
 
   /**
@@ -34,12 +37,16 @@ export class PortWatch {
    */
   whileOpen(path: string, onGone: () => void): void {
     this.stop();
-    this.#timer = setInterval(() => {
-      if (identity(path) !== undefined) return;
-      this.stop();
-      onGone();
-    }, this.intervalMs);
-    this.#timer.unref();
+    this.#timer = every(
+      this.clock,
+      this.intervalMs,
+      () => {
+        if (identity(path) !== undefined) return;
+        this.stop();
+        onGone();
+      },
+      { unref: true },
+    );
   }
 
   /** After a loss: watches `paths` (the port in use and the configured one) for the converter's return. */
@@ -48,25 +55,29 @@ export class PortWatch {
     const watched = [...new Set(paths)];
     const lostAs = new Map(watched.map((path) => [path, identity(path)]));
     const gone = new Set<string>();
-    this.#timer = setInterval(() => {
-      for (const path of watched) {
-        const now = identity(path);
-        if (now === undefined) {
-          gone.add(path);
-          continue;
+    this.#timer = every(
+      this.clock,
+      this.intervalMs,
+      () => {
+        for (const path of watched) {
+          const now = identity(path);
+          if (now === undefined) {
+            gone.add(path);
+            continue;
+          }
+          if (gone.has(path) || now !== lostAs.get(path)) {
+            this.stop();
+            this.onPresent();
+            return;
+          }
         }
-        if (gone.has(path) || now !== lostAs.get(path)) {
-          this.stop();
-          this.onPresent();
-          return;
-        }
-      }
-    }, this.intervalMs);
-    this.#timer.unref();
+      },
+      { unref: true },
+    );
   }
 
   stop(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer?.();
     this.#timer = undefined;
   }
 }

@@ -2,6 +2,7 @@ import type { BusCapabilities, BusEvent, BusRuntime, JsonValue } from '../contra
 import { BusLock } from '../shared/busLock.js';
 import { BusWatchers } from '../../hosting/busWatchers.js';
 import { describeTarget, MbusMaster, type MeterTarget } from './master.js';
+import type { GatewayClock } from '../../machines/clock.js';
 import { PortWatch } from './portWatch.js';
 import { meterReading } from './readings.js';
 import {
@@ -39,6 +40,8 @@ export interface MbusBusOptions extends SerialSettings {
   replyTimeoutMs?: number | undefined;
   /** How often a lost port's path is checked for the converter coming back. */
   watchIntervalMs?: number;
+  /** What that check is timed with (the gateway's clock; tests pass a SimulatedClock). */
+  clock?: GatewayClock | undefined;
   /**
    * False when the link is no device node (the in-process simulator): its path is not watched, and
    * `reenumerate` opens it again instead of looking for a converter under another name.
@@ -83,10 +86,14 @@ export class MbusBusRuntime implements BusRuntime {
   ) {
     this.#settings = { path: options.path, baud: options.baud };
     for (const meter of options.meters) this.#meters.set(meter.deviceId, meter.target);
-    this.#watch = new PortWatch(options.watchIntervalMs ?? 100, () => {
-      this.#waitingForReturn = false;
-      this.#watchers.emit({ type: 'present' });
-    });
+    this.#watch = new PortWatch(
+      options.watchIntervalMs ?? 100,
+      () => {
+        this.#waitingForReturn = false;
+        this.#watchers.emit({ type: 'present' });
+      },
+      options.clock,
+    );
   }
 
   /** The port in use (it changes when `reenumerate` finds the converter under another name). */
