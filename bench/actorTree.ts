@@ -1,6 +1,6 @@
 import { createActor, setup } from 'xstate';
 import { BusRegistry } from '../src/hosting/busRegistry.js';
-import { SimulatedBusRuntime } from '../src/drivers/simulated/runtime.js';
+import { SimulatedBusRuntime } from '../src/drivers/shared/simulatedRuntime.js';
 import { bindSupervisorTree } from '../src/hosting/supervisorActors.js';
 import type { BusSupervisorInput } from '../src/machines/busSupervisorModel.js';
 import { systemClock } from '../src/machines/clock.js';

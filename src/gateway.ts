@@ -1,12 +1,11 @@
 import { resolve } from 'node:path';
 import { createActor } from 'xstate';
-import { unavailableTransport } from './drivers/registry.js';
+import { DRIVER_MODULES, unavailableTransport } from './drivers/registry.js';
 import { GatewayOpenContext } from './hosting/openContext.js';
 import { snapshotPortOf } from './hosting/snapshotPort.js';
 import { bindSupervisorTree } from './hosting/supervisorActors.js';
 import { Bridge } from './bridge/bridge.js';
 import { type FieldbridgeConfig, loggingOptions } from './config/index.js';
-import { BleSensorCollector } from './drivers/ble/sensorDevices.js';
 import { bridgeLinkOf } from './gateway/bridgeLink.js';
 import { NoticeBus } from './gateway/noticeBus.js';
 import { NoticeLog } from './gateway/noticeLog.js';
@@ -148,7 +147,9 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
   const openContext = new GatewayOpenContext(
     systemClock,
     {
-      heard: (device) => bleSensors.handle(device),
+      heard: (device) => {
+        for (const autoAdd of autoAdders) autoAdd.handle(device);
+      },
       recordCall: (call) => operations.metrics.recordDbusCall(call.operation, call.seconds, call.outcome),
     },
     inspector?.inspect,
@@ -208,14 +209,20 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     return added;
   };
   const scanner = new BusScanner({ registry, config: () => config, addDevices });
-  // BLE auto_add: sensors heard on a `ble:` line become devices, a few seconds' worth at a time.
-  const bleSensors = new BleSensorCollector({
-    config: () => config,
-    addDevices,
-    forgotten: () => persistence.discovered.forgottenBleSensors(),
-    offer: (sensor) => bridge.publishEvent('ble_sensor_not_added', { ...sensor }),
-    log: (message) => log.info(message),
-  });
+  // Each driver that takes devices its buses hear by itself (BLE's auto_add).
+  const autoAdders = DRIVER_MODULES.flatMap((driver) =>
+    driver.autoAdd
+      ? [
+          driver.autoAdd({
+            config: () => config,
+            addDevices,
+            forgotten: () => persistence.discovered.forgottenBleSensors(),
+            offer: (type, data) => bridge.publishEvent(type, data),
+            log: (message) => log.info(message),
+          }),
+        ]
+      : [],
+  );
   const removeDevice = (id: string) =>
     removeFoundDevice(id, {
       fileConfig: () => currentFile,
@@ -226,7 +233,12 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
       apply: () => applyConfig(effective(), 'removed on request'),
       forget: (ids) => bridge.forgetDevices(ids, 'removed on request'),
     });
-  await lifecycle.start({ name: 'BLE sensor collector', stop: () => bleSensors.stop() });
+  await lifecycle.start({
+    name: 'auto-add collectors',
+    stop: () => {
+      for (const autoAdd of autoAdders) autoAdd.stop();
+    },
+  });
   const scans = new AbortController();
   const bridge: Bridge = new Bridge({
     config,

@@ -9,7 +9,7 @@ import {
   encryptBthome,
 } from '../src/drivers/ble/codec/index.js';
 import { BTHOME_OBJECTS } from '../src/drivers/ble/codec/bthomeObjects.js';
-import { seededRandom } from '../src/drivers/simulated/random.js';
+import { seededRandom } from '../src/drivers/shared/random.js';
 
 // Whatever arrives over the air, the BLE decoders answer with a reading or a BleDecodeError: never a
 // TypeError, a RangeError from a Buffer read, NaN, or a reading whose values and metadata disagree.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { deviceDiscovery } from '../src/bridge/discovery.js';
 import { Topics } from '../src/bridge/topics.js';
 import { type DeviceConfig, parseConfig } from '../src/config/index.js';
-import { SimulatedBusRuntime } from '../src/drivers/simulated/runtime.js';
+import { SimulatedBusRuntime } from '../src/drivers/shared/simulatedRuntime.js';
 import { entitiesOf as deviceEntities, invalidCommand } from '../src/drivers/registry.js';
 import {
   ACCESS,

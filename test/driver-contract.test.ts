@@ -14,7 +14,7 @@ import { simulatedBluezOf } from '../src/drivers/ble/simulatedBus.js';
 import { simulatedDaliAdapters } from '../src/drivers/dali/simulatedAdapters.js';
 import { simulatedMbusSegments } from '../src/drivers/mbus/simulatedBus.js';
 import { GatewayOpenContext } from '../src/hosting/openContext.js';
-import { SimulatedBusRuntime } from '../src/drivers/simulated/runtime.js';
+import { SimulatedBusRuntime } from '../src/drivers/shared/simulatedRuntime.js';
 import { eventually } from './helpers/eventually.js';
 import { settle, simulatedClock } from './helpers/time.js';
 

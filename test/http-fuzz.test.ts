@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../src/drivers/simulated/random.js';
+import { seededRandom } from '../src/drivers/shared/random.js';
 import { captureLogs, type LogCapture } from '../src/logging/index.js';
 import { type HttpRig, startRig } from './helpers/httpRig.js';
 

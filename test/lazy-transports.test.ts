@@ -76,7 +76,7 @@ describe('lazy transports', () => {
         (/^src\/drivers\/[^/]+\/simulator\//.test(path) && !/\/simulator\/(hook|usage)\.ts$/.test(path)) ||
         /^src\/drivers\/[^/]+\/simulatedBus\.ts$/.test(path) ||
         // The generic simulated driver's module (index, config, capabilities) is a declaration; its bus is simulation.
-        ['src/drivers/simulated/runtime.ts', 'src/drivers/simulated/openBus.ts'].includes(path) ||
+        ['src/drivers/shared/simulatedRuntime.ts', 'src/drivers/shared/simulatedBus.ts'].includes(path) ||
         path.startsWith('src/drivers/ble/dbus/') ||
         path === 'src/drivers/ble/runtime.ts' ||
         path === 'src/drivers/dali/runtime.ts',

@@ -6,7 +6,7 @@ import { errorText } from '../src/errorText.js';
 import { encodeFrame, parseHex } from '../src/drivers/mbus/codec/frames.js';
 import { decodeTelegram, telegramJson } from '../src/drivers/mbus/codec/telegram.js';
 import { VECTORS_DIR } from './helpers/vectors.js';
-import { seededRandom } from '../src/drivers/simulated/random.js';
+import { seededRandom } from '../src/drivers/shared/random.js';
 
 // Whatever arrives on the serial line, decodeTelegram answers with a telegram or an MbusError: never a
 // TypeError, a RangeError, a hang or an undecodable JSON. Four kinds of input, from a seeded PRNG so a

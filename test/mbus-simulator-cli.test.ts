@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/config/errors.js';
+import { ConfigError } from '../src/config/fields/errors.js';
 import { parseSimulatorConfig } from '../src/drivers/mbus/simulator/config.js';
 import { socatAvailable } from '../src/drivers/mbus/simulator/pty.js';
 import { runCli } from '../src/cli/run.js';

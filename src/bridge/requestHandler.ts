@@ -1,7 +1,7 @@
 import type { DriverRequestContext, ScanRequest } from '../drivers/contract.js';
 import { DRIVER_MODULES, recoveryStepsFor } from '../drivers/registry.js';
 import type { DeviceConfig } from '../config/index.js';
-import { closestMatch } from '../config/suggest.js';
+import { closestMatch } from '../config/fields/suggest.js';
 import { configureLogging, currentLoggingOptions } from '../logging/index.js';
 import type { RootEvent } from '../machines/rootSupervisor.js';
 import type { OutboxStats } from '../persistence/index.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { closestMatch } from '../config/suggest.js';
+import { closestMatch } from '../config/fields/suggest.js';
 import type { DriverRequest, ScanRequest } from '../drivers/contract.js';
 import { DRIVER_MODULES, scannableDrivers } from '../drivers/registry.js';
 import { LOG_LEVELS } from '../logging/index.js';

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DecodeOption, DriverDecoder } from '../drivers/contract.js';
 import { DRIVER_MODULES } from '../drivers/registry.js';
-import { listAlternatives } from '../config/suggest.js';
+import { listAlternatives } from '../config/fields/suggest.js';
 import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
 import { errorText } from '../errorText.js';
 

@@ -1,6 +1,6 @@
 // Entry point of the command line, kept free of process globals so tests can drive it directly.
 
-import { closestMatch } from '../config/suggest.js';
+import { closestMatch } from '../config/fields/suggest.js';
 import { readPackageVersion } from '../version.js';
 import { wantsHelp } from '../commandLine/args.js';
 import { checkConfigCommand } from './check-config.js';

@@ -8,8 +8,8 @@
 import { z } from 'zod';
 import { fieldsOf } from '../drivers/contract.js';
 import { DRIVER_MODULES, DRIVERS, DRIVER_NAMES, type RegisteredDriver } from '../drivers/registry.js';
-import { simulationSchema } from './deviceFields.js';
-import { listAlternatives } from './suggest.js';
+import { simulationSchema } from './fields/deviceFields.js';
+import { listAlternatives } from './fields/suggest.js';
 
 export { DRIVER_NAMES } from '../drivers/registry.js';
 

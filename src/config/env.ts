@@ -1,7 +1,7 @@
 // `${NAME}` references in string values let deployments keep credentials and host names out of the
 // file. The environment is passed in explicitly so parsing stays a pure function of its inputs.
 
-import { type ConfigProblem, formatPath, type PathSegment } from './errors.js';
+import { type ConfigProblem, formatPath, type PathSegment } from './fields/errors.js';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 

@@ -4,8 +4,9 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { type Environment, parseWithTypedReferences, substituteEnv } from './env.js';
-import { ConfigError, type ConfigProblem } from './errors.js';
-import { createIssueTranslator } from './issues.js';
+import { ConfigError, type ConfigProblem } from './fields/errors.js';
+import { createIssueTranslator } from './fields/issues.js';
+import { isSecretPath } from './mask.js';
 import { configSchema, type FieldbridgeConfig } from './schema.js';
 import { errorText } from '../errorText.js';
 
@@ -76,7 +77,7 @@ function validateTree(tree: unknown, env: Environment): FieldbridgeConfig {
     throw new ConfigError([{ path: '(root)', message }]);
   }
   const substituted = substituteEnv(dropEmptyValues(root), env);
-  const translator = createIssueTranslator();
+  const translator = createIssueTranslator(isSecretPath);
   const result = parseWithTypedReferences(substituted.value, substituted.substituted, (tree) =>
     configSchema.safeParse(tree, { error: translator.errorMap }),
   );

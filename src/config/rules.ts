@@ -6,8 +6,8 @@ import type { z } from 'zod';
 import type { ConfigTree } from '../drivers/contract.js';
 import { DRIVER_MODULES, driverNamed } from '../drivers/registry.js';
 import { isLoopback } from '../http/access.js';
-import { MAX_MS_BELOW_INITIAL_MS } from './device-defaults.js';
-import { closestMatch } from './suggest.js';
+import { MAX_MS_BELOW_INITIAL_MS } from './fields/device-defaults.js';
+import { closestMatch } from './fields/suggest.js';
 import { MAX_MS_BELOW_MIN_MS } from './supervisor.js';
 
 type Path = PropertyKey[];

@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import { DRIVER_MODULES, type RegisteredDriver } from '../drivers/registry.js';
-import { deviceDefaultsSection } from './device-defaults.js';
+import { deviceDefaultsSection } from './fields/device-defaults.js';
 import { type DeviceConfig, deviceSchema } from './devices.js';
 import { checkCrossSectionRules } from './rules.js';
 import {

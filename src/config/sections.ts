@@ -10,7 +10,7 @@ import {
   nonEmptyString,
   whenFieldsValid,
   wholeNumber,
-} from './fields.js';
+} from './fields/fields.js';
 
 const port = () => wholeNumber(1, 65_535);
 

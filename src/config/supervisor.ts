@@ -2,7 +2,7 @@
 
 import { z } from 'zod';
 import { DEFAULT_SUPERVISOR_POLICY } from '../machines/policy.js';
-import { msAtLeast, nonEmptyString, whenFieldsValid, wholeNumber } from './fields.js';
+import { msAtLeast, nonEmptyString, whenFieldsValid, wholeNumber } from './fields/fields.js';
 
 const defaults = DEFAULT_SUPERVISOR_POLICY;
 

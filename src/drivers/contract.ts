@@ -173,6 +173,12 @@ export interface DriverModule<Device extends DeviceBase = DeviceBase, Line = unk
    * its config uses: no dbus-next without BLE, no node-hid without DALI, no simulator in production.
    */
   readonly transports: Partial<Record<string, BusOpener>>;
+  // --- devices heard
+  /**
+   * Takes devices its buses heard that nobody configured (OpenContext.heard), by the driver's own rules
+   * (BLE's auto_add): the gateway creates one per run and hands it every heard device.
+   */
+  readonly autoAdd?: (dependencies: AutoAddDependencies) => AutoAdd;
 }
 
 // --- config: the types of DriverModule.config
@@ -465,4 +471,24 @@ export function lazyOpener<M>(
   const opener: BusOpener = async (busId, devices, context) => pick(await load())(busId, devices, context);
   opener.load = async () => void (await load());
   return opener;
+}
+
+// --- devices heard: what DriverModule.autoAdd gets and gives
+
+export interface AutoAddDependencies {
+  /** The devices running now (configured and found). */
+  config: () => FieldbridgeConfig;
+  /** Stores found devices and applies the config they extend; returns the ids added. */
+  addDevices: (devices: DiscoveredDevice[]) => string[];
+  /** What devices removed on request left behind (DriverModule.forgetKey), which auto-adding leaves alone. */
+  forgotten?: () => ReadonlySet<string>;
+  /** A device heard and not added (once per device and run), as a `bridge/event` of this type. */
+  offer?: (type: string, data: Record<string, unknown>) => void;
+  log: (message: string) => void;
+}
+
+export interface AutoAdd {
+  /** A device heard on any bus; one that is not this driver's is ignored. */
+  handle(device: HeardDevice): void;
+  stop(): void;
 }

@@ -1,5 +1,5 @@
 import type { FieldbridgeConfig } from '../config/index.js';
-import { closestMatch } from '../config/suggest.js';
+import { closestMatch } from '../config/fields/suggest.js';
 import type { DiscoveredDeviceStore } from '../persistence/index.js';
 import { DRIVER_MODULES } from '../drivers/registry.js';
 

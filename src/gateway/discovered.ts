@@ -1,10 +1,9 @@
 import { type DeviceConfig, deviceSchema, type FieldbridgeConfig } from '../config/index.js';
 import { DRIVER_MODULES, DRIVERS } from '../drivers/registry.js';
 import type { DiscoveredDevice } from '../persistence/index.js';
-import { freeId } from './scans.js';
+import { freeId } from '../drivers/shared/freeId.js';
 
 // Kept until the M-Bus line scan imports it from its own folder.
-export { meterDeviceEntry } from '../drivers/mbus/meterEntry.js';
 
 // The devices the gateway runs = the config file's devices + the devices scans found (kept in the
 // database), plus the devices the drivers' lines imply (an adapter device per `ble:` or `dali:` line). A

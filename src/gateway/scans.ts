@@ -16,7 +16,6 @@ import { errorText } from '../errorText.js';
 
 export type { LineScan, ScanContext, ScanRequest } from '../drivers/contract.js';
 // Kept here for the modules that take ids from it; the one definition is a shared driver helper.
-export { freeId } from '../drivers/shared/freeId.js';
 
 export type ScanOutcome = { ok: true; data: Record<string, unknown> } | { ok: false; error: string };
 

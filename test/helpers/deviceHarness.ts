@@ -1,6 +1,6 @@
 import { type AnyActorRef, createActor, fromCallback, setup } from 'xstate';
 import { bindConnectionMachine } from '../../src/hosting/deviceActors.js';
-import { SimulatedBusRuntime, type SimulationOptions } from '../../src/drivers/simulated/runtime.js';
+import { SimulatedBusRuntime, type SimulationOptions } from '../../src/drivers/shared/simulatedRuntime.js';
 import type { ConnectionEvent } from '../../src/machines/connectionModel.js';
 import type { DeviceNotice } from '../../src/machines/notices.js';
 import { OUTLET_SYSTEM_ID } from '../../src/machines/outlet.js';

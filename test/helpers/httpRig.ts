@@ -1,6 +1,6 @@
 import { createActor } from 'xstate';
 import { BusRegistry } from '../../src/hosting/busRegistry.js';
-import { SimulatedBusRuntime } from '../../src/drivers/simulated/runtime.js';
+import { SimulatedBusRuntime } from '../../src/drivers/shared/simulatedRuntime.js';
 import { bindSupervisorTree } from '../../src/hosting/supervisorActors.js';
 import { type DeviceHealth, freshHealth, healthPayload } from '../../src/bridge/health.js';
 import type { FieldbridgeConfig } from '../../src/config/index.js';

@@ -2,7 +2,7 @@ import { createActor } from 'xstate';
 import { BusRegistry } from '../../src/hosting/busRegistry.js';
 import type { BoundConnectionMachine } from '../../src/hosting/deviceActors.js';
 import type { RecoveryStepSpec } from '../../src/drivers/contract.js';
-import { SimulatedBusRuntime, type SimulationOptions } from '../../src/drivers/simulated/runtime.js';
+import { SimulatedBusRuntime, type SimulationOptions } from '../../src/drivers/shared/simulatedRuntime.js';
 import type { BusSnapshotPort } from '../../src/hosting/snapshotPort.js';
 import { bindSupervisorTree } from '../../src/hosting/supervisorActors.js';
 import type { DeviceSpec } from '../../src/machines/busSupervisorModel.js';

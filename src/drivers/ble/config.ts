@@ -3,8 +3,8 @@ import {
   commonFields,
   identityFields,
   simulationNeedsSimulatedTransport,
-} from '../../config/deviceFields.js';
-import { bindKey, macAddress, nonEmptyString, offlineAfterMs, whenFieldsValid } from '../../config/fields.js';
+} from '../../config/fields/deviceFields.js';
+import { bindKey, macAddress, nonEmptyString, offlineAfterMs, whenFieldsValid } from '../../config/fields/fields.js';
 import type { DriverConfig } from '../contract.js';
 import { bleAdapterEntries } from './adapterDevices.js';
 import { type BleLine, bleBus, bleSection, bleWatchdogSchema, dbusAddress } from './lineConfig.js';

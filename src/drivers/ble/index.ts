@@ -3,6 +3,7 @@ import { type BleDevice, bleConfig } from './config.js';
 import type { BleLine } from './lineConfig.js';
 import { bleCapabilities, bleExpireAfterS, bleModel } from './capabilities.js';
 import { bleScan } from './lineScan.js';
+import { BleSensorCollector } from './sensorDevices.js';
 import { bleDecoder } from './decode.js';
 import { bleSimulator } from './simulator/hook.js';
 import { bleDemo } from './demo.js';
@@ -41,6 +42,13 @@ export const bleDriver: DriverModule<BleDevice, BleLine> = {
   demo: bleDemo,
   requests: { 'adapter/power_cycle': powerCycleRequest },
   // A sensor removed on request stays forgotten by its MAC, so auto_add does not add it back.
+  // --- devices heard
+  // auto_add: sensors heard on a line that wants them become devices; the others are offered once.
+  autoAdd: (dependencies) =>
+    new BleSensorCollector({
+      ...dependencies,
+      offer: (sensor) => dependencies.offer?.('ble_sensor_not_added', { ...sensor }),
+    }),
   forgetKey: (found) => (typeof found.mac === 'string' ? { field: 'mac', value: found.mac } : undefined),
   // --- transports
   transports: {

@@ -5,7 +5,7 @@
 // Assistant with no per-device config, and the neighbours' do not.
 
 import { z } from 'zod';
-import { macAddress, msAtLeast, nonEmptyString, offlineAfterMs } from '../../config/fields.js';
+import { macAddress, msAtLeast, nonEmptyString, offlineAfterMs } from '../../config/fields/fields.js';
 import { type FieldReader, fieldsOf } from '../contract.js';
 
 export const BLE_FORMATS = ['bthome', 'ruuvi', 'atc'] as const;

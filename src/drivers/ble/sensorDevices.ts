@@ -3,7 +3,7 @@ import type { HeardSensor } from './sensors.js';
 import { type BleLine, bleLineBus, type BleFormatName } from './lineConfig.js';
 import type { DeviceConfig, FieldbridgeConfig } from '../../config/index.js';
 import type { DiscoveredDevice } from '../../persistence/index.js';
-import { freeId } from '../../gateway/scans.js';
+import { freeId } from '../shared/freeId.js';
 
 // BLE sensors in the effective config (each line's adapter device: ./adapterDevices.ts): every sensor
 // heard on a line with `auto_add` (in its formats; on its allow-list when it has one, else heard at

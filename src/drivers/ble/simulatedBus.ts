@@ -1,7 +1,7 @@
 import type { DeviceConfig } from '../../config/index.js';
 import { getLogger } from '../../logging/index.js';
 import type { BusRuntime, OpenContext } from '../contract.js';
-import { openSimulatedBus } from '../simulated/openBus.js';
+import { openSimulatedBus } from '../shared/simulatedBus.js';
 import { type BleDevice, bleDevices, openOn } from './openBus.js';
 import { findDbusDaemon } from './dbusDaemon.js';
 import { type SensorSpec, sensorSpec } from './simulator/sensors.js';
@@ -63,7 +63,7 @@ export function openSimulatedBleBus(
   devices: readonly DeviceConfig[],
   context: OpenContext,
 ): BusRuntime {
-  if (findDbusDaemon() === undefined) return openSimulatedBus(busId, devices, context);
+  if (findDbusDaemon() === undefined) return openSimulatedBus(busId, devices, context, false);
   const ble = bleDevices(devices);
   const sensors = ble.filter((device) => device.role !== 'adapter');
   const specs = sensorsFor(sensors);

@@ -3,8 +3,8 @@ import {
   commonFields,
   identityFields,
   simulationNeedsSimulatedTransport,
-} from '../../config/deviceFields.js';
-import { nonEmptyString, pollIntervalMs, whenFieldsValid, wholeNumber } from '../../config/fields.js';
+} from '../../config/fields/deviceFields.js';
+import { nonEmptyString, pollIntervalMs, whenFieldsValid, wholeNumber } from '../../config/fields/fields.js';
 import type { DriverConfig, FieldReader } from '../contract.js';
 import { daliAdapterEntries } from './adapterDevices.js';
 import { type DaliLine, daliSection } from './lineConfig.js';

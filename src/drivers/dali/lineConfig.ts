@@ -3,7 +3,7 @@
 // Lights found by a scan become devices (stored in the database, see DiscoveredDeviceStore).
 
 import { z } from 'zod';
-import { nonEmptyString, pollIntervalMs } from '../../config/fields.js';
+import { nonEmptyString, pollIntervalMs } from '../../config/fields/fields.js';
 
 const daliLine = z.strictObject({
   /** Picks one adapter when several are plugged in; leave it out when there is one. */

@@ -4,8 +4,8 @@ import {
   commonFields,
   identityFields,
   simulationNeedsSimulatedTransport,
-} from '../../config/deviceFields.js';
-import { mbusAddress, offlineAfterMs, pollIntervalMs, whenFieldsValid } from '../../config/fields.js';
+} from '../../config/fields/deviceFields.js';
+import { mbusAddress, offlineAfterMs, pollIntervalMs, whenFieldsValid } from '../../config/fields/fields.js';
 import type { ConfigTree, DriverConfig, FieldReader } from '../contract.js';
 import { type MbusLine, mbusSection } from './lineConfig.js';
 import { MBUS_BAUD_RATES, MBUS_DEFAULT_BAUD, mbusPort } from './portConfig.js';

@@ -3,7 +3,7 @@
 // Assistant. Meters found by a scan become devices (stored in the database, see DiscoveredDeviceStore).
 
 import { z } from 'zod';
-import { pollIntervalMs } from '../../config/fields.js';
+import { pollIntervalMs } from '../../config/fields/fields.js';
 import { MBUS_BAUD_RATES, MBUS_DEFAULT_BAUD, mbusPort } from './portConfig.js';
 
 export const MBUS_SCAN_MODES = ['secondary', 'primary'] as const;

@@ -3,7 +3,7 @@ import type { MbusBusRuntime } from './runtime.js';
 import type { FoundMeter } from './scan.js';
 import { MBUS_SCAN_MODES, type MbusScanMode } from './lineConfig.js';
 import type { FieldbridgeConfig } from '../../config/index.js';
-import { meterDeviceEntry } from '../../gateway/discovered.js';
+import { meterDeviceEntry } from './meterEntry.js';
 import { type LineScan, type ScanContext, scanCapability } from '../contract.js';
 
 // M-Bus lines: the `mbus` section's ports and every port a meter is configured on; scanned by primary

@@ -1,4 +1,4 @@
-import { freeId } from '../../gateway/scans.js';
+import { freeId } from '../shared/freeId.js';
 import type { FoundMeter } from './scan.js';
 
 /** A meter's device entry, as a user would write it in the config file. */

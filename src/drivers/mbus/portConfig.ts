@@ -1,4 +1,4 @@
-import { nonEmptyString } from '../../config/fields.js';
+import { nonEmptyString } from '../../config/fields/fields.js';
 
 // Where an M-Bus line is: a serial port (/dev/ttyUSB0, a /dev/serial/by-id/… link) or an M-Bus level
 // converter on Ethernet that passes the bytes through a TCP connection (`tcp://host:port`, often port

@@ -3,8 +3,8 @@ import {
   commonFields,
   identityFields,
   simulationNeedsSimulatedTransport,
-} from '../../config/deviceFields.js';
-import { pollIntervalMs, whenFieldsValid } from '../../config/fields.js';
+} from '../../config/fields/deviceFields.js';
+import { pollIntervalMs, whenFieldsValid } from '../../config/fields/fields.js';
 import type { DriverConfig } from '../contract.js';
 
 /**

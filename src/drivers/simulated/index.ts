@@ -1,5 +1,5 @@
 import { type DriverModule, lazyOpener } from '../contract.js';
-import { simulatedCapabilities } from './capabilities.js';
+import { simulatedCapabilities } from '../shared/simulatedCapabilities.js';
 import { type SimulatedDevice, simulatedConfig } from './config.js';
 
 // The generic fault-injecting device that exists only in software (demo, tests, benchmarks).
@@ -21,8 +21,9 @@ export const simulatedDriver: DriverModule<SimulatedDevice, never> = {
   // --- transports
   transports: {
     simulated: lazyOpener(
-      () => import('./openBus.js'),
-      (loaded) => loaded.openSimulatedBus,
+      () => import('../shared/simulatedBus.js'),
+      // Every generic simulated device is a climate sensor with a dimmable lamp.
+      (loaded) => (busId, devices, context) => loaded.openSimulatedBus(busId, devices, context, true),
     ),
   },
 };

@@ -1,4 +1,4 @@
-import { seededRandom } from '../../simulated/random.js';
+import { seededRandom } from '../../shared/random.js';
 import {
   BTHOME_UUID,
   encodeBthome,

@@ -1,4 +1,4 @@
-import { seededRandom } from '../../simulated/random.js';
+import { seededRandom } from '../../shared/random.js';
 import { fail } from '../codec/errors.js';
 
 // What goes wrong between a DALI gateway and its lamps, made repeatable: every random choice comes from a

@@ -9,7 +9,7 @@ import {
   type SimulateRuntime,
   UsageError,
 } from '../../../commandLine/io.js';
-import { ConfigError, formatProblems } from '../../../config/errors.js';
+import { ConfigError, formatProblems } from '../../../config/fields/errors.js';
 import { errorText } from '../../../errorText.js';
 import type { SimulatorFileConfig } from './config.js';
 import type { Faults } from './faults.js';

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, type ConfigProblem } from '../../../config/errors.js';
-import { fraction, wholeNumber } from '../../../config/fields.js';
-import { createIssueTranslator } from '../../../config/issues.js';
+import { ConfigError, type ConfigProblem } from '../../../config/fields/errors.js';
+import { fraction, wholeNumber } from '../../../config/fields/fields.js';
+import { createIssueTranslator } from '../../../config/fields/issues.js';
 import { formatSecondaryAddress } from '../codec/master.js';
 import type { Faults } from './faults.js';
 import { defaultMeters, MEDIUM_NAMES, type Medium, type MeterSpec, secondaryAddressOf } from './meters.js';

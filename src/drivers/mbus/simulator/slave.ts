@@ -1,4 +1,4 @@
-import { seededRandom } from '../../simulated/random.js';
+import { seededRandom } from '../../shared/random.js';
 import { fail, hexByte } from '../codec/errors.js';
 import { ACK, answerWindowMs, formatHex, type MbusFrame, parseFrame, wireTimeMs } from '../codec/frames.js';
 import {

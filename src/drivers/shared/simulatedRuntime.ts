@@ -1,7 +1,7 @@
 import type { GatewayClock } from '../../machines/clock.js';
 import type { BusEvent, BusRuntime, JsonValue } from '../contract.js';
-import { type LightSet, lightSet } from '../shared/capabilities.js';
-import { SIMULATED_LIGHT } from './capabilities.js';
+import { type LightSet, lightSet } from './capabilities.js';
+import { SIMULATED_LIGHT } from './simulatedCapabilities.js';
 import { seededRandom } from './random.js';
 
 // A bus of simulated devices behind the real BusRuntime contract, with fault injection. It backs the

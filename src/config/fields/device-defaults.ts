@@ -2,7 +2,12 @@
 // `device_defaults`, and as partial overrides inside each device that are merged over those defaults.
 
 import { z } from 'zod';
-import { DEFAULT_COMMANDS, DEFAULT_HEALTH, DEFAULT_RECONNECT, DEFAULT_TIMEOUTS } from '../machines/policy.js';
+import {
+  DEFAULT_COMMANDS,
+  DEFAULT_HEALTH,
+  DEFAULT_RECONNECT,
+  DEFAULT_TIMEOUTS,
+} from '../../machines/policy.js';
 import { durationMs, msAtLeast, whenFieldsValid, wholeNumber } from './fields.js';
 
 /** No bus answers faster; a smaller hard timeout would fail every operation. */

@@ -3,7 +3,6 @@
 
 import { z } from 'zod';
 import { type ConfigProblem, formatPath, isWithinPath } from './errors.js';
-import { isSecretPath } from './mask.js';
 import { closestMatch, listAlternatives } from './suggest.js';
 
 const EXPECTED_NAMES: Record<string, string> = {
@@ -69,7 +68,10 @@ function describeInvalidValue(values: readonly unknown[], input: unknown, secret
   return `${prefix}${listAlternatives(choices)} (got ${describeValue(input, secret)}${hint})`;
 }
 
-function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
+/** Whether the value at a path is a secret, described by its kind only (the config's: isSecretPath). */
+export type SecretPaths = (path: readonly PropertyKey[]) => boolean;
+
+function describeIssue(issue: z.core.$ZodRawIssue, isSecretPath: SecretPaths): string | undefined {
   const secret = isSecretPath(issue.path ?? []);
   switch (issue.code) {
     case 'invalid_type':
@@ -102,14 +104,14 @@ function unknownKeyMessage(key: string, knownKeys: readonly string[]): string {
  * One translator per parse. zod's final issues no longer say which object rejected a key, so the keys
  * that object does know are captured while messages are built and used for the "did you mean" hints.
  */
-export function createIssueTranslator() {
+export function createIssueTranslator(isSecretPath: SecretPaths = () => false) {
   const knownKeysByPath = new Map<string, string[]>();
 
   const errorMap: z.core.$ZodErrorMap = (issue) => {
     if (issue.code === 'unrecognized_keys' && issue.inst instanceof z.ZodObject) {
       knownKeysByPath.set(formatPath(issue.path ?? []), Object.keys(issue.inst.shape));
     }
-    return describeIssue(issue);
+    return describeIssue(issue, isSecretPath);
   };
 
   /** `skipWithin`: paths already reported otherwise; issues at or below them are dropped. */

@@ -1,14 +1,17 @@
 import type { DeviceConfig } from '../../config/index.js';
 import type { BusRuntime, OpenContext } from '../contract.js';
-import { SimulatedBusRuntime } from './runtime.js';
+import { SimulatedBusRuntime } from './simulatedRuntime.js';
 
-// The generic simulated device's bus (also the fallback of a driver's simulated transport that cannot
-// run here). Loaded by the lazy opener: production configs never load the simulation.
+// A bus of generic simulated devices: the `simulated` driver's, and the fallback of a driver's simulated
+// transport that cannot run here (BLE without dbus-daemon). Loaded by lazy openers: production configs
+// never load the simulation.
 
 export function openSimulatedBus(
   busId: string,
   devices: readonly DeviceConfig[],
   context: OpenContext,
+  /** Whether its devices are dimmable lamps (the generic device is; a meter or sensor standing in is not). */
+  lamps: boolean,
 ): BusRuntime {
   const runtime = new SimulatedBusRuntime(busId, context.clock, hashSeed(busId));
   for (const device of devices) {
@@ -22,8 +25,7 @@ export function openSimulatedBus(
         hangRate: simulation.hang_rate,
         disconnectEveryMs: simulation.disconnect_every_ms,
       },
-      // Only the generic simulated device is a lamp; a meter or sensor simulated this way is not.
-      device.driver === 'simulated',
+      lamps,
     );
   }
   return runtime;

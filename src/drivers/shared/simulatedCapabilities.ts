@@ -1,4 +1,4 @@
-import { type Capability, light, numeric } from '../shared/capabilities.js';
+import { type Capability, light, numeric } from './capabilities.js';
 
 // A device of the `simulated` driver: a small climate sensor with a dimmable light (its state carries
 // the lamp's `state` and `brightness`). Devices of the other drivers simulate their own protocol and
