@@ -1,4 +1,4 @@
-import { seededRandom } from '../../src/drivers/simulated/random.js';
+import { seededRandom } from '../../src/drivers/shared/random.js';
 
 // The fault schedule, drawn from the seed before the soak starts, so a seed names one sequence of
 // faults (which faults, in which order, how long each lasts, which meter or lamp). How many slots of it

@@ -4,7 +4,13 @@ import {
   identityFields,
   simulationNeedsSimulatedTransport,
 } from '../../config/fields/deviceFields.js';
-import { bindKey, macAddress, nonEmptyString, offlineAfterMs, whenFieldsValid } from '../../config/fields/fields.js';
+import {
+  bindKey,
+  macAddress,
+  nonEmptyString,
+  offlineAfterMs,
+  whenFieldsValid,
+} from '../../config/fields/fields.js';
 import type { DriverConfig } from '../contract.js';
 import { bleAdapterEntries } from './adapterDevices.js';
 import { type BleLine, bleBus, bleSection, bleWatchdogSchema, dbusAddress } from './lineConfig.js';
