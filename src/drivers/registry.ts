@@ -9,7 +9,7 @@ import { mbusDriver } from './mbus/index.js';
 import { simulatedDriver } from './simulated/index.js';
 
 // The one place that lists the drivers. Everything outside a driver's folder reaches a driver through
-// this list; adding a driver is its folder plus one line here.
+// this list; adding a driver is its folder plus its import and its entry in REGISTERED here.
 //
 // Every driver offers `simulated`, a protocol-level simulation of that driver in-process (M-Bus meters
 // on the meter simulator, DALI lamps on a fake hasseb adapter, BLE sensors on a fake BlueZ), so the
@@ -27,13 +27,10 @@ export const DRIVER_NAMES: readonly DriverName[] = REGISTERED.map((module) => mo
 
 export type { DeviceValues } from './contract.js';
 
-/** The drivers by name. */
-export const DRIVERS: Record<DriverName, DriverModule> = {
-  mbus: mbusDriver,
-  dali: daliDriver,
-  ble: bleDriver,
-  simulated: simulatedDriver,
-};
+/** The drivers by name (every DriverName is the name of a registered module: it derives from them). */
+export const DRIVERS = Object.fromEntries(
+  DRIVER_MODULES.map((module) => [module.name, module] as const),
+) as Readonly<Record<DriverName, DriverModule>>;
 
 /** The Home Assistant entities of a device, from its driver's capabilities and its last state. */
 export function entitiesOf(device: DeviceConfig, state: DeviceValues | undefined): EntityDescriptor[] {
