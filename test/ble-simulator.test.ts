@@ -1,3 +1,4 @@
+import { eventually } from './helpers/eventually.js';
 import { PassThrough } from 'node:stream';
 import dbus from 'dbus-next';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -554,6 +555,8 @@ describe.skipIf(DBUS_DAEMON === undefined)('fake BlueZ on a private dbus-daemon'
     const mark = signals.mark;
     other.disconnect();
     await signals.next(mark, changes(ADAPTER, ADAPTER1, 'Discovering'));
+    // The signal can arrive before the simulator's own view has caught up with the client leaving.
+    await eventually(() => !simulator.adapterStatus().discovering, { what: 'discovery ended' });
     expect(simulator.adapterStatus()).toMatchObject({ discovering: false, scanningClients: [] });
   });
 

@@ -85,13 +85,7 @@ function disturbGeneric(runtime: SimulatedBusRuntime, deviceId: string): void {
  * entry goes. Keyed by `<driver>/<device id>`.
  * TODO merge (issue 17): fix these in the drivers and empty the list.
  */
-const KNOWN_GAPS: Partial<Record<string, readonly Invariant[]>> = {
-  // SimulatedBusRuntime.runRecoveryStep runs any step name (it only waits and checks the bus is plugged).
-  'simulated/demo_climate': ['unknown recovery step'],
-  // BleBusRuntime.runRecoveryStep on a sensor rejects every step saying the sensor has none, without
-  // naming the step asked for.
-  'ble/demo_thermometer': ['unknown recovery step'],
-};
+const KNOWN_GAPS: Partial<Record<string, readonly Invariant[]>> = {};
 
 type Invariant =
   'abort' | 'disconnect' | 'close' | 'unsubscribe' | 'no events after disconnect' | 'unknown recovery step';

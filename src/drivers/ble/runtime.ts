@@ -185,7 +185,7 @@ export class BleBusRuntime implements BusRuntime {
     if (deviceId !== this.#options.adapterDeviceId) {
       this.#sensor(deviceId);
       throw new Error(
-        `${deviceId} is a BLE sensor: it has no recovery step of its own (it is heard whenever it advertises; the watchdog of adapter ${this.adapter} looks after the adapter)`,
+        `${deviceId} is a BLE sensor: it has no recovery step of its own ("${step}" asked; it is heard whenever it advertises; the watchdog of adapter ${this.adapter} looks after the adapter)`,
       );
     }
     if (step !== 'stop_discovery' && step !== 'power_cycle_adapter') {

@@ -63,7 +63,8 @@ export function openSimulatedBleBus(
   devices: readonly DeviceConfig[],
   context: OpenContext,
 ): BusRuntime {
-  if (findDbusDaemon() === undefined) return openSimulatedBus(busId, devices, context, false);
+  if (findDbusDaemon() === undefined)
+    return openSimulatedBus(busId, devices, context, false, ['stop_discovery', 'power_cycle_adapter']);
   const ble = bleDevices(devices);
   const sensors = ble.filter((device) => device.role !== 'adapter');
   const specs = sensorsFor(sensors);

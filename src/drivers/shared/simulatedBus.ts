@@ -12,8 +12,10 @@ export function openSimulatedBus(
   context: OpenContext,
   /** Whether its devices are dimmable lamps (the generic device is; a meter or sensor standing in is not). */
   lamps: boolean,
+  /** The recovery steps of the driver it stands for (restart_actor is the supervisor's). */
+  steps: readonly string[],
 ): BusRuntime {
-  const runtime = new SimulatedBusRuntime(busId, context.clock, hashSeed(busId));
+  const runtime = new SimulatedBusRuntime(busId, context.clock, hashSeed(busId), steps);
   for (const device of devices) {
     const simulation = device.simulation;
     runtime.addDevice(

@@ -82,6 +82,8 @@ export class SimulatedBusRuntime implements BusRuntime {
     readonly busId: string,
     private readonly clock: GatewayClock,
     seed = 1,
+    /** The recovery steps it runs (its driver's ladder but restart_actor); absent: any (machine tests). */
+    private readonly steps?: readonly string[],
   ) {
     this.random = seededRandom(seed);
   }
@@ -196,6 +198,9 @@ export class SimulatedBusRuntime implements BusRuntime {
   async runRecoveryStep(step: string, deviceId: string, signal: AbortSignal): Promise<void> {
     this.record(`recover ${step} ${deviceId}`);
     this.device(deviceId);
+    if (this.steps && !this.steps.includes(step)) {
+      throw new Error(`${this.busId} has no recovery step "${step}" (known: ${this.steps.join(', ')})`);
+    }
     await new Promise<void>((resolve, reject) => {
       const timer = this.clock.setTimeout(resolve, DEFAULT_SIMULATION.operationDelayMs);
       signal.addEventListener('abort', () => {

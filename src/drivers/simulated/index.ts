@@ -23,7 +23,8 @@ export const simulatedDriver: DriverModule<SimulatedDevice, never> = {
     simulated: lazyOpener(
       () => import('../shared/simulatedBus.js'),
       // Every generic simulated device is a climate sensor with a dimmable lamp.
-      (loaded) => (busId, devices, context) => loaded.openSimulatedBus(busId, devices, context, true),
+      (loaded) => (busId, devices, context) =>
+        loaded.openSimulatedBus(busId, devices, context, true, ['reopen']),
     ),
   },
 };
