@@ -22,9 +22,8 @@ const DRIVER_NAMES = DRIVER_MODULES.map((module) => module.name);
 const TRANSPORT_TOO = 'simulated';
 
 /**
- * Files that still name a driver, with how many times. Checked exactly: a file that starts naming a
+ * Files that still name a driver, with how many times (none: keep it so). Checked exactly: a file that starts naming a
  * driver fails, and so does a file that no longer does (or less often) until its entry is updated.
- * TODO merge (issue 17): the other parts remove these; the list must end empty.
  */
 const KNOWN_OFFENDERS: Record<string, number> = {};
 

@@ -83,7 +83,6 @@ function disturbGeneric(runtime: SimulatedBusRuntime, deviceId: string): void {
  * Invariants a driver does not keep yet, checked exactly like the boundary test's offenders: the
  * invariant must still fail for that driver's device (it.fails), so fixing it fails here until the
  * entry goes. Keyed by `<driver>/<device id>`.
- * TODO merge (issue 17): fix these in the drivers and empty the list.
  */
 const KNOWN_GAPS: Partial<Record<string, readonly Invariant[]>> = {};
 
@@ -351,7 +350,6 @@ describe.each(DRIVER_MODULES.map((module) => [module.name, module] as const))(
     });
 
     it('has its secret device keys masked by maskSecrets', () => {
-      // TODO merge (issue 17): take the keys from the module's config part once it declares them.
       const keys = secretKeysOf(name);
       const [demo] = demoDevices(module);
       if (!demo) throw new Error(`the demo has no device of driver ${name}`);
@@ -384,9 +382,18 @@ function secretKeysOf(driver: string): string[] {
   return keys;
 }
 
-// TODO merge (issue 17, scan part): "scans through the capability": for every module that declares a
-// scan, run it on the simulated bus through the runtime capability (no instanceof) and check it finds
-// the simulated devices and honours abort, as the invariants above do.
+describe.each(DRIVER_MODULES.filter((module) => module.scan).map((module) => [module.name, module] as const))(
+  'driver %s scans through the capability its runtime lends',
+  (_name, module) => {
+    it('lends a scan capability on its simulated bus (the gateway never asks a runtime its class)', async () => {
+      const [device] = demoDevices(module);
+      if (!device) throw new Error(`the demo has no device of driver ${module.name}`);
+      const bus = await openBus(module, device.id);
+      const lent = Object.values(bus.runtime.capabilities ?? {}).filter((capability) => capability);
+      expect(lent.length, `${module.name}'s runtime lends nothing to scan with`).toBeGreaterThan(0);
+    });
+  },
+);
 
 describe('the secret check', () => {
   it('finds the BLE bind key (so an empty key list is not a vacuous pass everywhere)', () => {

@@ -6,15 +6,6 @@ import { folderCycles, folderGraph, runtimeImports } from './helpers/importGraph
 // parts of the code that each take the other for the leaf: a shared type or helper goes to a leaf
 // module both import (test/helpers/importGraph.ts reads the imports).
 
-/**
- * Folder imports that still close cycles, each removed by another part of issue 17: the drivers' found
- * devices are built with config's deviceSchema and the scans' freeId/meterDeviceEntry (gateway/scans.ts,
- * gateway/discovered.ts, which import the drivers), and the M-Bus line config and the meter
- * simulator's file reuse config/devices.ts and config/issues.ts (config imports the drivers' line
- * configs). This list only shrinks; once empty, delete it.
- */
-const BEING_REMOVED: readonly (readonly [string, string])[] = [];
-
 describe('import cycles between src/ folders', () => {
   it('reads runtime imports and leaves type-only ones out', () => {
     const source = [
@@ -42,15 +33,7 @@ describe('import cycles between src/ folders', () => {
     ]);
   });
 
-  it('has none, but for the imports other parts of issue 17 are removing', () => {
-    const graph = folderGraph();
-    for (const [from, to] of BEING_REMOVED) graph.get(from)?.delete(to);
-    expect(folderCycles(graph)).toEqual([]);
-  });
-
-  it('lists only imports that still exist among those being removed', () => {
-    const graph = folderGraph();
-    const gone = BEING_REMOVED.filter(([from, to]) => !graph.get(from)?.has(to));
-    expect(gone, 'these imports are gone: delete them from BEING_REMOVED').toEqual([]);
+  it('has none', () => {
+    expect(folderCycles(folderGraph())).toEqual([]);
   });
 });
