@@ -46,7 +46,13 @@ describe('the embedded broker', () => {
       await sub.waitFor('readings', () => readingSeqs(sub, 'fieldbridge/e1/reading').length > 10);
       expect(gapsIn(readingSeqs(sub, 'fieldbridge/e1/reading'))).toEqual([]);
       expect(sub.on('fieldbridge/bridge/state').at(-1)?.payload).toBe('{"state":"online"}');
-      expect(sub.on('homeassistant/light/fieldbridge_e1/light/config')).toHaveLength(1);
+      // One config, or the same one twice: a discovery published while the subscription is being set up
+      // can reach it both as the retained copy and live (seen once in CI); Home Assistant takes an
+      // identical config again as no change.
+      const configs = sub.on('homeassistant/light/fieldbridge_e1/light/config').map((m) => m.payload);
+      expect(configs.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(configs).size).toBe(1);
+      expect(JSON.parse(configs[0] ?? '{}')).toMatchObject({ unique_id: expect.stringContaining('e1') });
       await sub.publish('fieldbridge/e1/set', '{"state":"OFF","transaction":1}');
       await sub.waitFor('the answer', () => sub.on('fieldbridge/e1/response').length > 0);
       expect(JSON.parse(sub.on('fieldbridge/e1/response')[0]?.payload ?? '')).toMatchObject({
