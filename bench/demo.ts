@@ -78,6 +78,29 @@ export function stop(child: ChildProcess): Promise<void> {
 }
 
 /** A bare node process (a timer keeps it alive), sampled like the gateway: what Node alone costs. */
+/** An idle process's RSS and CPU as figures against a bare node process in the same run. */
+export function idleFigures(label: string, idle: Idle, bare: Idle): Figure[] {
+  return [
+    {
+      name: `${label} idle RSS (mean)`,
+      value: idle.rssMean / MB,
+      unit: 'MB',
+      baselineName: 'bare node process',
+      baseline: bare.rssMean / MB,
+      better: 'lower',
+    },
+    {
+      name: `${label} idle CPU`,
+      value: idle.cpuPercent,
+      unit: '% of a core',
+      baselineName: 'bare node process',
+      // A bare process can measure 0 %: the ratio needs a floor.
+      baseline: Math.max(bare.cpuPercent, 0.01),
+      better: 'lower',
+    },
+  ];
+}
+
 export async function bareNode(): Promise<Idle & { startMs: number }> {
   const begin = performance.now();
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000); process.send?.("up")'], {
@@ -165,22 +188,7 @@ export async function benchDemo(): Promise<Figure[] | string> {
         baseline: bare.startMs,
         better: 'lower',
       },
-      {
-        name: 'demo idle RSS (mean)',
-        value: idle.rssMean / MB,
-        unit: 'MB',
-        baselineName: 'bare node process',
-        baseline: bare.rssMean / MB,
-        better: 'lower',
-      },
-      {
-        name: 'demo idle CPU',
-        value: idle.cpuPercent,
-        unit: '% of a core',
-        baselineName: 'bare node process',
-        baseline: Math.max(bare.cpuPercent, 0.01),
-        better: 'lower',
-      },
+      ...idleFigures('demo', idle, bare),
     ];
   } finally {
     await client?.endAsync().catch(() => undefined);

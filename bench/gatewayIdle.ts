@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { freePort } from './broker.js';
-import { bareNode, type Idle, sampleIdle, stop } from './demo.js';
+import { bareNode, type Idle, idleFigures, sampleIdle, stop } from './demo.js';
 import { describeModules, loggedModules, MODULE_LOG_IMPORT } from './moduleCensus.js';
 import { startBenchBroker } from './mqttRig.js';
 import type { Figure } from './report.js';
@@ -146,22 +146,5 @@ export async function benchGatewayIdle(): Promise<Figure[]> {
       `  where the memory goes: V8 heap ${(heap.heapUsed / MB).toFixed(1)} MB used of ` +
       `${(heap.heapTotal / MB).toFixed(1)} MB, of ${(heap.rss / MB).toFixed(1)} MB RSS; ${modules}`,
   );
-  return [
-    {
-      name: 'gateway idle RSS (mean)',
-      value: idle.rssMean / MB,
-      unit: 'MB',
-      baselineName: 'bare node process',
-      baseline: bare.rssMean / MB,
-      better: 'lower',
-    },
-    {
-      name: 'gateway idle CPU',
-      value: idle.cpuPercent,
-      unit: '% of a core',
-      baselineName: 'bare node process',
-      baseline: Math.max(bare.cpuPercent, 0.01),
-      better: 'lower',
-    },
-  ];
+  return idleFigures('gateway', idle, bare);
 }
