@@ -2,6 +2,7 @@ import type { DeviceConfig } from '../../config/index.js';
 import { getLogger } from '../../logging/index.js';
 import type { BusRuntime, OpenContext } from '../contract.js';
 import { openSimulatedBus } from '../shared/simulatedBus.js';
+import { bleDriver } from './index.js';
 import { type BleDevice, bleDevices, openOn } from './openBus.js';
 import { findDbusDaemon } from './dbusDaemon.js';
 import { type SensorSpec, sensorSpec } from './simulator/sensors.js';
@@ -64,7 +65,7 @@ export function openSimulatedBleBus(
   context: OpenContext,
 ): BusRuntime {
   if (findDbusDaemon() === undefined)
-    return openSimulatedBus(busId, devices, context, false, ['stop_discovery', 'power_cycle_adapter']);
+    return openSimulatedBus(busId, devices, context, false, bleDriver.definition.recoverySteps);
   const ble = bleDevices(devices);
   const sensors = ble.filter((device) => device.role !== 'adapter');
   const specs = sensorsFor(sensors);

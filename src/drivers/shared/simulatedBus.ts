@@ -1,5 +1,5 @@
 import type { DeviceConfig } from '../../config/index.js';
-import type { BusRuntime, OpenContext } from '../contract.js';
+import { type BusRuntime, type OpenContext, RESTART_ACTOR_STEP, type RecoveryStepSpec } from '../contract.js';
 import { SimulatedBusRuntime } from './simulatedRuntime.js';
 
 // A bus of generic simulated devices: the `simulated` driver's, and the fallback of a driver's simulated
@@ -12,9 +12,10 @@ export function openSimulatedBus(
   context: OpenContext,
   /** Whether its devices are dimmable lamps (the generic device is; a meter or sensor standing in is not). */
   lamps: boolean,
-  /** The recovery steps of the driver it stands for (restart_actor is the supervisor's). */
-  steps: readonly string[],
+  /** The recovery ladder of the driver it stands for; restart_actor is the supervisor's own. */
+  ladder: readonly RecoveryStepSpec[],
 ): BusRuntime {
+  const steps = ladder.map((step) => step.name).filter((name) => name !== RESTART_ACTOR_STEP);
   const runtime = new SimulatedBusRuntime(busId, context.clock, hashSeed(busId), steps);
   for (const device of devices) {
     const simulation = device.simulation;

@@ -24,7 +24,7 @@ export const simulatedDriver: DriverModule<SimulatedDevice, never> = {
       () => import('../shared/simulatedBus.js'),
       // Every generic simulated device is a climate sensor with a dimmable lamp.
       (loaded) => (busId, devices, context) =>
-        loaded.openSimulatedBus(busId, devices, context, true, ['reopen']),
+        loaded.openSimulatedBus(busId, devices, context, true, simulatedDriver.definition.recoverySteps),
     ),
   },
 };
