@@ -1,0 +1,58 @@
+// The Renogy codec's public face (BT-1/BT-2 modules and built-in BLE: Modbus RTU over GATT). Pure
+// functions over bytes; no I/O, no timers. The runtime uses the requests, the ResponseAssembler, the
+// read plan and decodeReadResponse; the simulator uses RegisterImage and the encoders; the decode CLI
+// uses describeFrame.
+
+export {
+  ResponseAssembler,
+  type AssemblyResult,
+  type FrameProblem,
+  type FrameProblemKind,
+} from './assembler.js';
+export { crc16Modbus, frameCrc, withCrc } from './crc.js';
+export { addressRequest, candidateIds, idFromAddressResponse, type Topology } from './deviceIds.js';
+export { describeFrame, describeHex, type DescribeOptions, type RenogyDescription } from './describe.js';
+export { RenogyError, hexRegister, parseHex, type RenogyErrorCode } from './errors.js';
+export {
+  DEFAULT_SCALES,
+  type Block,
+  type Field,
+  type FlagBit,
+  type HaHints,
+  type StateClass,
+  type UncertainScales,
+  type Unit,
+} from './fields.js';
+export * from './gatt.js';
+export * from './modbus.js';
+export {
+  loadStateFromEcho,
+  loadSwitchRequest,
+  readPlan,
+  type PlanOptions,
+  type PlannedRead,
+  type ReadPlan,
+} from './plan.js';
+export { decodeRead, decodeReadResponse, familyValues, type ValueDescription } from './readings.js';
+export {
+  encodeRegisters,
+  ILLEGAL_DATA_ADDRESS,
+  ILLEGAL_DATA_VALUE,
+  RegisterImage,
+  type RegisterImageOptions,
+} from './registerImage.js';
+export * from './shunt.js';
+export { controllerFaults } from './tables/controller.js';
+export {
+  blocksFor,
+  FAMILY_TABLES,
+  familyFields,
+  familyTable,
+  MODBUS_FAMILIES,
+  type DeviceIds,
+  type FamilyTable,
+  type ModbusFamily,
+  type Pacing,
+  type RenogyFamily,
+} from './tables/index.js';
+export type { DecodedValues, DecodeOptions, RenogyValue } from './values.js';
