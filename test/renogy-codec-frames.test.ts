@@ -202,7 +202,7 @@ describe('answers that are not the one expected', () => {
       response: { codeName: 'unknown_exception' },
     });
     const corrupt = encodeException(0xff, 0x03, 2);
-    corrupt[4] ^= 0xff;
+    corrupt[4] = (corrupt[4] ?? 0) ^ 0xff;
     expect(problem(dynamic, [corrupt])?.kind).toBe('bad_crc');
   });
 
