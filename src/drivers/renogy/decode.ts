@@ -13,8 +13,9 @@ Decodes one frame of Renogy's Modbus over BLE (BT-1, BT-2, built-in BLE) and pri
 function (read holding registers, write single register, exception with its code's name), the device
 id, whether the CRC-16/MODBUS is right, and for a request the register and count (and which table read
 it is). A read answer carries no register address: its values are decoded when --family (controller,
-dc_charger, battery, inverter) and --register (where the read started, decimal or 0x hex) are given or
-follow from its length (a 73-byte controller answer is the 0x0100 block). A Smart Shunt live frame
+dc_charger, battery, inverter) and --register (where the read started, decimal or 0x hex) are given,
+or when one of them and the answer's length leave a single read of the tables (with --family
+controller, a 73-byte answer is the 0x0100 block). A Smart Shunt live frame
 (42 57 01 19 ...) is decoded too; the Renogy app's "main recv data" ACK is named and ignored.`,
   options: [
     {
