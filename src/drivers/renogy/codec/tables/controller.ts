@@ -27,30 +27,34 @@ export const MODEL = text('model', 0x000c, 'Product model', 8, 'leading_spaces')
 /** §4.1.1 / §2.3: the device's own Modbus address, in the low byte of 0x001A. */
 export const ADDRESS = num('device_address', 0x001a, 'Device address', plain(), { part: 'low_byte' });
 
-/** §4.1.2, 0x0100-0x0109: the live values (DC-DC chargers name the load fields alternator, see there). */
-export const BATTERY_SOC = num('battery_soc', 0x0100, 'Battery state of charge', percent('battery'));
-export const BATTERY_VOLTAGE = num('battery_voltage', 0x0101, 'Battery voltage', volts(0.1));
-export const BATTERY_CURRENT = num('battery_current', 0x0102, 'Battery charging current', amps(0.01));
-/** §4.1.2: both temperatures are sign-magnitude bytes of 0x0103 (controller high, battery low). */
-export const CONTROLLER_TEMPERATURE = num(
-  'controller_temperature',
-  0x0103,
-  'Controller temperature',
-  celsius(),
-  {
-    part: 'high_byte',
-    signedness: 'sign_magnitude',
-  },
-);
-export const BATTERY_TEMPERATURE = num('battery_temperature', 0x0103, 'Battery temperature', celsius(), {
-  part: 'low_byte',
-  signedness: 'sign_magnitude',
-});
-export const PV_FIELDS: readonly Field[] = [
-  num('pv_voltage', 0x0107, 'Solar voltage', volts(0.1)),
-  num('pv_current', 0x0108, 'Solar current', amps(0.01)),
-  num('pv_power', 0x0109, 'Solar power', watts()),
-];
+/**
+ * §4.1.2, 0x0100-0x0103: the battery side; the DC-DC chargers name 0x0102 the combined charging current.
+ * Both temperatures are sign-magnitude bytes of 0x0103 (controller high, battery low).
+ */
+export function batteryFields(currentName: string): readonly Field[] {
+  return [
+    num('battery_soc', 0x0100, 'Battery state of charge', percent('battery')),
+    num('battery_voltage', 0x0101, 'Battery voltage', volts(0.1)),
+    num('battery_current', 0x0102, currentName, amps(0.01)),
+    num('controller_temperature', 0x0103, 'Controller temperature', celsius(), {
+      part: 'high_byte',
+      signedness: 'sign_magnitude',
+    }),
+    num('battery_temperature', 0x0103, 'Battery temperature', celsius(), {
+      part: 'low_byte',
+      signedness: 'sign_magnitude',
+    }),
+  ];
+}
+
+/** Volts (×0.1), amps (×0.01) and watts in three registers: the load (or alternator) at 0x0104, PV at 0x0107. */
+export function voltsAmpsWatts(prefix: string, label: string, register: number): readonly Field[] {
+  return [
+    num(`${prefix}_voltage`, register, `${label} voltage`, volts(0.1)),
+    num(`${prefix}_current`, register + 1, `${label} current`, amps(0.01)),
+    num(`${prefix}_power`, register + 2, `${label} power`, watts()),
+  ];
+}
 
 /** §4.1.2, 0x010B-0x011D: daily extremes and totals, as the DC-DC chargers have them too. */
 export const DAILY_AND_TOTALS: readonly Field[] = [
@@ -141,15 +145,9 @@ export const CONTROLLER_BLOCKS = [
   block('model', [MODEL], { cadence: 'once', optional: true }),
   block('address', [ADDRESS], { cadence: 'once', optional: true }),
   block('dynamic', [
-    BATTERY_SOC,
-    BATTERY_VOLTAGE,
-    BATTERY_CURRENT,
-    CONTROLLER_TEMPERATURE,
-    BATTERY_TEMPERATURE,
-    num('load_voltage', 0x0104, 'Load voltage', volts(0.1)),
-    num('load_current', 0x0105, 'Load current', amps(0.01)),
-    num('load_power', 0x0106, 'Load power', watts()),
-    ...PV_FIELDS,
+    ...batteryFields('Battery charging current'),
+    ...voltsAmpsWatts('load', 'Load', 0x0104),
+    ...voltsAmpsWatts('pv', 'Solar', 0x0107),
     ...DAILY_AND_TOTALS,
     num('max_discharging_current_today', 0x010e, 'Maximum discharging current today', amps(0.01)),
     num('max_discharging_power_today', 0x0110, 'Maximum discharging power today', watts()),

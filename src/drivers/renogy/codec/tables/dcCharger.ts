@@ -1,15 +1,5 @@
-import { amps, block, enumeration, flags, num, volts, watts, type Block, type FlagBit } from '../fields.js';
-import {
-  ADDRESS,
-  BATTERY_CURRENT,
-  BATTERY_SOC,
-  BATTERY_TEMPERATURE,
-  BATTERY_VOLTAGE,
-  CONTROLLER_TEMPERATURE,
-  DAILY_AND_TOTALS,
-  MODEL,
-  PV_FIELDS,
-} from './controller.js';
+import { block, enumeration, flags, num, watts, type Block, type FlagBit } from '../fields.js';
+import { ADDRESS, batteryFields, DAILY_AND_TOTALS, MODEL, voltsAmpsWatts } from './controller.js';
 
 // DC-DC chargers (DCC30S, DCC50S; models like RBC50D1S-G1), notes §4.3. The dynamic block is the
 // controller's with the load fields standing for the alternator (starter battery) input; the state
@@ -79,15 +69,9 @@ const LOW_FAULTS: readonly FlagBit[] = [
 ];
 
 const DYNAMIC = [
-  BATTERY_SOC,
-  BATTERY_VOLTAGE,
-  { ...BATTERY_CURRENT, name: 'Combined charging current (solar + alternator)' },
-  CONTROLLER_TEMPERATURE,
-  BATTERY_TEMPERATURE,
-  num('alternator_voltage', 0x0104, 'Alternator voltage', volts(0.1)),
-  num('alternator_current', 0x0105, 'Alternator current', amps(0.01)),
-  num('alternator_power', 0x0106, 'Alternator power', watts()),
-  ...PV_FIELDS,
+  ...batteryFields('Combined charging current (solar + alternator)'),
+  ...voltsAmpsWatts('alternator', 'Alternator', 0x0104),
+  ...voltsAmpsWatts('pv', 'Solar', 0x0107),
   ...DAILY_AND_TOTALS,
 ];
 
