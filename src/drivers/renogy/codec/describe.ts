@@ -13,13 +13,7 @@ import {
 } from './modbus.js';
 import { decodeRead } from './readings.js';
 import { decodeShuntFrame, SHUNT_LIVE_HEADER } from './shunt.js';
-import {
-  FAMILY_TABLES,
-  familyFields,
-  familyTable,
-  MODBUS_FAMILIES,
-  type ModbusFamily,
-} from './tables/index.js';
+import { FAMILY_TABLES, familyFields, familyTable, MODBUS_FAMILIES, type ModbusFamily } from './families.js';
 import type { RenogyValue } from './values.js';
 
 // `fieldbridge decode renogy <hex…>`: one frame from a log (either direction), named and checked, and

@@ -1,5 +1,5 @@
 import { readHoldingRegisters, type ModbusResponse, type ReadRequest } from './modbus.js';
-import { FAMILY_TABLES, type ModbusFamily } from './tables/index.js';
+import { FAMILY_TABLES, type ModbusFamily } from './families.js';
 import { decodeFields } from './values.js';
 
 // Which Modbus id a device answers to (notes §2.3). Stand-alone devices answer 0xFF (and reply with

@@ -1,4 +1,4 @@
-// The vocabulary of the register tables (tables/*.ts): what one value is, where it sits, how it is
+// The vocabulary of the register tables (*Registers.ts, gathered in families.ts): what one value is, where it sits, how it is
 // scaled, and what Home Assistant should call it. A family's table is a list of blocks (the reads, in
 // order) holding its fields; the read plan (plan.ts), the decoder and the simulator's encoder
 // (values.ts, registerImage.ts) all derive from that one list.

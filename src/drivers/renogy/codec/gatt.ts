@@ -1,4 +1,4 @@
-import type { RenogyFamily } from './tables/index.js';
+import type { RenogyFamily } from './families.js';
 import type { UncertainScales } from './fields.js';
 
 // The BLE side of the protocol as facts: the GATT services and characteristics (notes §1.2), the

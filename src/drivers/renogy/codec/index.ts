@@ -42,7 +42,7 @@ export {
   type RegisterImageOptions,
 } from './registerImage.js';
 export * from './shunt.js';
-export { controllerFaults } from './tables/controller.js';
+export { controllerFaults } from './controllerRegisters.js';
 export {
   blocksFor,
   FAMILY_TABLES,
@@ -54,5 +54,5 @@ export {
   type ModbusFamily,
   type Pacing,
   type RenogyFamily,
-} from './tables/index.js';
+} from './families.js';
 export type { DecodedValues, DecodeOptions, RenogyValue } from './values.js';

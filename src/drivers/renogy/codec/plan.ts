@@ -7,7 +7,7 @@ import {
   type WriteEcho,
   type WriteRequest,
 } from './modbus.js';
-import { blocksFor, FAMILY_TABLES, type ModbusFamily, type Pacing } from './tables/index.js';
+import { blocksFor, FAMILY_TABLES, type ModbusFamily, type Pacing } from './families.js';
 
 // What one poll of a device sends, in order, derived from its family's table: the runtime walks the
 // reads, pausing `pacing.requestGapMs` between them; an exception to an optional read skips it, any

@@ -1,7 +1,7 @@
 import { fail, hexRegister } from './errors.js';
 import { type Field, type HaHints, type Unit } from './fields.js';
 import type { ReadRequest, ReadResponse } from './modbus.js';
-import { familyFields, type ModbusFamily } from './tables/index.js';
+import { familyFields, type ModbusFamily } from './families.js';
 import { decodeFields, type DecodedValues, type DecodeOptions } from './values.js';
 
 // Values from a read's answer: every field of the family in the registers read, plus what is derived

@@ -7,7 +7,7 @@ import {
   WRITE_SINGLE_REGISTER,
   type ModbusRequest,
 } from './modbus.js';
-import { blocksFor, FAMILY_TABLES, familyFields, type ModbusFamily } from './tables/index.js';
+import { blocksFor, FAMILY_TABLES, familyFields, type ModbusFamily } from './families.js';
 import { encodeFields, type DecodeOptions, type RenogyValue } from './values.js';
 
 // The simulator's side of the register maps: a virtual device's registers built from values with the

@@ -16,7 +16,7 @@ import {
   wattHours,
   type Field,
   type FlagBit,
-} from '../fields.js';
+} from './fields.js';
 
 // Charge controllers: Rover, Wanderer, Adventurer, Rover Elite (also SRNE ML, Rich Solar), notes §4.1.
 // Reads as renogy-bt's RoverClient and renogy-ble: (0x000C, 8), (0x001A, 1), (0x0100, 34), (0xE004, 1).

@@ -1,9 +1,9 @@
-import { fail } from '../errors.js';
-import type { Block, Field, NumberField } from '../fields.js';
-import { BATTERY_ADDRESS, BATTERY_BLOCKS } from './battery.js';
-import { ADDRESS, CONTROLLER_BLOCKS, LOAD_REGISTER } from './controller.js';
-import { DC_CHARGER_BLOCKS, DC_CHARGER_G6_BLOCKS } from './dcCharger.js';
-import { INVERTER_ADDRESS, INVERTER_BLOCKS } from './inverter.js';
+import { fail } from './errors.js';
+import type { Block, Field, NumberField } from './fields.js';
+import { BATTERY_ADDRESS, BATTERY_BLOCKS } from './batteryRegisters.js';
+import { ADDRESS, CONTROLLER_BLOCKS, LOAD_REGISTER } from './controllerRegisters.js';
+import { DC_CHARGER_BLOCKS, DC_CHARGER_G6_BLOCKS } from './dcChargerRegisters.js';
+import { INVERTER_ADDRESS, INVERTER_BLOCKS } from './inverterRegisters.js';
 
 // The device families that answer Modbus, each with its one table (blocks of fields), its address
 // register, the ids to try (§2.3) and its pacing (§3, §5). The Smart Shunt speaks no Modbus (shunt.ts).

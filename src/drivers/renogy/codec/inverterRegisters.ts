@@ -11,7 +11,7 @@ import {
   voltAmps,
   volts,
   watts,
-} from '../fields.js';
+} from './fields.js';
 
 // Inverters: RIV1230RCH, RIV1220PU/RIV1230PU, RIV4835CSH1S, Rego (RNGRIU), notes §4.5. Device id 0x20.
 // Reads as renogy-bt: (4000, 10), (4109, 1), (4311, 8), (4327, 7), (4408, 6), and renogy-ble's four

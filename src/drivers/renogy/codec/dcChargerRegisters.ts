@@ -1,5 +1,5 @@
-import { block, enumeration, flags, num, watts, type Block, type FlagBit } from '../fields.js';
-import { ADDRESS, batteryFields, DAILY_AND_TOTALS, MODEL, voltsAmpsWatts } from './controller.js';
+import { block, enumeration, flags, num, watts, type Block, type FlagBit } from './fields.js';
+import { ADDRESS, batteryFields, DAILY_AND_TOTALS, MODEL, voltsAmpsWatts } from './controllerRegisters.js';
 
 // DC-DC chargers (DCC30S, DCC50S; models like RBC50D1S-G1), notes §4.3. The dynamic block is the
 // controller's with the load fields standing for the alternator (starter battery) input; the state

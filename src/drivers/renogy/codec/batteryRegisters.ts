@@ -10,7 +10,7 @@ import {
   text,
   volts,
   type Field,
-} from '../fields.js';
+} from './fields.js';
 
 // Smart lithium batteries, notes §4.4: on a BT-2 (RBT100LFP12S, RBT50LFP48S), with built-in BLE
 // (RBT100LFP12-BT), Pro (RNGRBP) and RNGPRO. Reads: cells and temperatures as one 34-word read at 0x1388
