@@ -131,7 +131,10 @@ export class ResponseAssembler {
     return { status: 'complete', frame: Buffer.from(bytes), response };
   }
 
-  /** The frame's length once the bytes so far tell it; undefined until then; a failed result if they contradict the request. */
+  /**
+   * The frame's length once the bytes so far tell it; undefined until then; a failed result when they
+   * contradict the request.
+   */
   private expectedLength(): number | undefined | AssemblyResult {
     const bytes = this.buffer;
     if (bytes.length < 2) return undefined;

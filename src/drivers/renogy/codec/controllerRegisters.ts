@@ -163,7 +163,8 @@ export const CONTROLLER_BLOCKS = [
     'battery_type',
     [
       enumeration('battery_type', 0xe004, 'Battery type', CONTROLLER_BATTERY_TYPES, 'word', {
-        category: 'config',
+        deviceClass: 'enum',
+        category: 'diagnostic',
       }),
     ],
     { cadence: 'once', optional: true },

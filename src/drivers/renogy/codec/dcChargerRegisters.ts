@@ -91,7 +91,12 @@ const IDENTITY = [
 
 const BATTERY_TYPE = block(
   'battery_type',
-  [enumeration('battery_type', 0xe004, 'Battery type', DCC_BATTERY_TYPES, 'word', { category: 'config' })],
+  [
+    enumeration('battery_type', 0xe004, 'Battery type', DCC_BATTERY_TYPES, 'word', {
+      deviceClass: 'enum',
+      category: 'diagnostic',
+    }),
+  ],
   { cadence: 'once', optional: true },
 );
 

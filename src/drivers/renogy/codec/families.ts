@@ -15,7 +15,10 @@ export const MODBUS_FAMILIES: readonly ModbusFamily[] = ['controller', 'dc_charg
 
 /** How the runtime paces one device's requests (notes §3 and §5). */
 export interface Pacing {
-  /** Pause after an answer before the next request (§3.4: about 0.3-0.5 s; renogy-bt 0.5 s, renogy-ble inverters 0.3 s). */
+  /**
+   * Pause after an answer before the next request (§3.4: about 0.3-0.5 s; renogy-bt 0.5 s, renogy-ble
+   * inverters 0.3 s).
+   */
   readonly requestGapMs: number;
   /** How long to wait for a complete answer; a timeout makes the session unusable (§3.3). */
   readonly responseTimeoutMs: number;

@@ -1,7 +1,7 @@
-// The vocabulary of the register tables (*Registers.ts, gathered in families.ts): what one value is, where it sits, how it is
-// scaled, and what Home Assistant should call it. A family's table is a list of blocks (the reads, in
-// order) holding its fields; the read plan (plan.ts), the decoder and the simulator's encoder
-// (values.ts, registerImage.ts) all derive from that one list.
+// The vocabulary of the register tables (*Registers.ts, gathered in families.ts): what one value is,
+// where it sits, how it is scaled, and what Home Assistant should call it. A family's table is a list of
+// blocks (the reads, in order) holding its fields; the read plan (plan.ts), the decoder and the
+// simulator's encoder (values.ts, registerImage.ts) all derive from that one list.
 
 /** The units values are published in: SI, as the notes ask (§6), plus the counts and enums. */
 export type Unit = 'V' | 'A' | 'W' | 'Wh' | 'VA' | 'Ah' | '°C' | '%' | 'Hz' | 'd';
@@ -28,7 +28,10 @@ export type Signedness = 'unsigned' | 'signed' | 'sign_magnitude';
  * what the captured frames show.
  */
 export interface UncertainScales {
-  /** §4.4/§9.1: battery cell voltage, 0.1 V (renogy-bt, RNGPRO and RNGRBP captures) or 0.001 V (renogy-ble legacy). */
+  /**
+   * §4.4/§9.1: battery cell voltage, 0.1 V (renogy-bt, the RNGPRO and RNGRBP captures) or 0.001 V
+   * (renogy-ble's legacy default, synthetic tests only).
+   */
   readonly cellVoltage: number;
   /** §4.4: battery pack current, 0.01 A (RNGPRO capture), 0.1 A on Pro RNGRBP/RNGC batteries (renogy-ble). */
   readonly batteryCurrent: number;

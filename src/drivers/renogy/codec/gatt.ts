@@ -4,7 +4,10 @@ import type { UncertainScales } from './fields.js';
 // The BLE side of the protocol as facts: the GATT services and characteristics (notes §1.2), the
 // advertised names (§1.1) and the Renogy app's optional "ACK" writes (§1.4).
 
-/** A characteristic is found by (service, characteristic): Pro batteries expose the same characteristic under two services (§1.2). */
+/**
+ * A characteristic is found by (service, characteristic): Pro batteries expose the same characteristic
+ * under two services (§1.2).
+ */
 export interface GattPair {
   readonly service: string;
   readonly characteristic: string;

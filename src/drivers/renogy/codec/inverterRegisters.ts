@@ -11,6 +11,7 @@ import {
   voltAmps,
   volts,
   watts,
+  type Block,
 } from './fields.js';
 
 // Inverters: RIV1230RCH, RIV1220PU/RIV1230PU, RIV4835CSH1S, Rego (RNGRIU), notes §4.5. Device id 0x20.
@@ -29,15 +30,14 @@ const INVERTER_CHARGING_STATES: Readonly<Record<number, string>> = {
 
 export const INVERTER_ADDRESS = num('device_address', 4109, 'Device address', plain());
 
-const setting = (key: string, register: number, name: string, unit: 'V' | 'A') =>
-  block(
-    key,
-    [{ ...num(key, register, name, unit === 'V' ? volts(0.1) : amps(0.1)), ha: { category: 'config' } }],
-    {
-      cadence: 'once',
-      optional: true,
-    },
-  );
+/** A setting read once: a diagnostic value (fieldbridge reads it; it does not write settings). */
+function setting(key: string, register: number, name: string, unit: 'V' | 'A'): Block {
+  const field = num(key, register, name, unit === 'V' ? volts(0.1) : amps(0.1));
+  return block(key, [{ ...field, ha: { ...field.ha, category: 'diagnostic' } }], {
+    cadence: 'once',
+    optional: true,
+  });
+}
 
 export const INVERTER_BLOCKS = [
   block('ac', [

@@ -102,7 +102,7 @@ export class RegisterImage {
       : encodeException(request.deviceId, WRITE_SINGLE_REGISTER, refusal);
   }
 
-  /** A write single register: only the load output is writable (§4.2); undefined when done, else the exception code. */
+  /** A write single register: only the load output is writable (§4.2). Undefined when done, else the exception code. */
   write(register: number, value: number): number | undefined {
     const load = FAMILY_TABLES[this.family].loadSwitch;
     if (!load || register !== load.register) return ILLEGAL_DATA_ADDRESS;
