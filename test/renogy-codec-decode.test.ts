@@ -17,6 +17,12 @@ const decode = (hex: string, options: Record<string, string | undefined> = {}) =
   renogyDecoder.decode('renogy', hex, options);
 
 describe('fieldbridge decode renogy', () => {
+  it('takes any 8-byte 0x03 frame for a request, also for registers 0x03xx', () => {
+    expect(decode('ff 03 03 00 00 01 91 90')).toMatchObject({
+      json: { type: 'read_request', register: '0x0300', count: 1, crc: { valid: true } },
+    });
+  });
+
   it('names a read request and the table read it is (§7.1)', () => {
     expect(decode('FF 03 01 00 00 22 D1 F1')).toEqual({
       json: {

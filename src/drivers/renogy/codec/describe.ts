@@ -103,6 +103,13 @@ function valuesOf(words: number[], options: DescribeOptions): Partial<RenogyDesc
       note: 'give --family and --register to decode the values (an answer carries no register address)',
     };
   const decoded = decodeRead(target.family, target.register, words);
+  if (Object.keys(decoded.values).length === 0) {
+    return {
+      family: target.family,
+      register: hexRegister(target.register),
+      note: `no ${target.family} value lies wholly in ${words.length} registers from ${hexRegister(target.register)}`,
+    };
+  }
   return {
     family: target.family,
     register: hexRegister(target.register),
@@ -154,10 +161,13 @@ export function describeFrame(bytes: Buffer, options: DescribeOptions = {}): Ren
         : {}),
     };
   }
+  if (code === WRITE_SINGLE_REGISTER) {
+    fail('bad_frame', `a write single register frame is ${REQUEST_LENGTH} bytes, got ${bytes.length}`);
+  }
   if (code !== READ_HOLDING_REGISTERS)
     fail('bad_frame', `function ${hexFunction(code)} is not one Renogy devices use (0x03, 0x06)`);
-  const byteCount = bytes[2] ?? 0;
-  if (bytes.length === REQUEST_LENGTH && byteCount !== 3) {
+  // An 8-byte 0x03 frame is a request: an answer of 8 bytes would carry 3 data bytes, half a register.
+  if (bytes.length === REQUEST_LENGTH) {
     const [register = 0, count = 0] = wordsOf(bytes.subarray(2, 6));
     const reads = matchingBlocks(count, register).map((entry) => entry.name);
     return {
@@ -169,6 +179,7 @@ export function describeFrame(bytes: Buffer, options: DescribeOptions = {}): Ren
       ...(reads.length > 0 ? { reads } : {}),
     };
   }
+  const byteCount = bytes[2] ?? 0;
   if (bytes.length !== byteCount + 5 || byteCount % 2 !== 0) {
     fail(
       'bad_frame',
