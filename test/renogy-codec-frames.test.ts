@@ -251,6 +251,25 @@ describe('answers that are not the one expected', () => {
     expect(assembler.push(bytes('00 00'))).toMatchObject({ status: 'failed', problem: { kind: 'overlong' } });
   });
 
+  it('settles an unanswered or truncated request as a timeout when the runtime gives up', () => {
+    expect(new ResponseAssembler(dynamic).expire()).toMatchObject({
+      status: 'failed',
+      problem: { kind: 'timeout', message: 'no answer' },
+    });
+    const truncated = new ResponseAssembler(dynamic);
+    chunks(bytes(ROVER_DYNAMIC), 20)
+      .slice(0, 2)
+      .forEach((piece) => truncated.push(piece));
+    expect(truncated.expire()).toMatchObject({
+      problem: { kind: 'timeout', message: '40 of 73 bytes of the answer (notifications lost mid-frame)' },
+    });
+    // A late piece after the timeout changes nothing: the session is already given up.
+    expect(truncated.push(bytes('00')).status).toBe('failed');
+    const done = new ResponseAssembler(dynamic);
+    done.push(bytes(ROVER_DYNAMIC));
+    expect(done.expire().status).toBe('complete');
+  });
+
   it('keeps what it received for the log', () => {
     const result = assemble(dynamic, [bytes('ff 03'), bytes('10 20')]);
     expect(result).toMatchObject({ status: 'failed', problem: { received: bytes('ff 03 10 20') } });

@@ -24,7 +24,8 @@ import {
 // offset: an answer carries no register address, so bytes that do not start with the answer expected
 // (another function, another byte count, another echo) are a reply to some other request, late, and
 // nothing later on this link can be trusted. That is `session_unusable`: the runtime drops the connection
-// rather than guess (renogy-ble's "desynchronized" session).
+// rather than guess (renogy-ble's "desynchronized" session). Every failure ends the session in practice
+// (renogy-ble drops the link whenever no valid answer arrives in time); the kinds name what went wrong.
 
 export type FrameProblemKind =
   /** The frame has the expected length but its CRC-16/MODBUS does not match. */
@@ -41,7 +42,12 @@ export type FrameProblemKind =
    * A well-formed answer to ANOTHER request (another function, another byte count, an echo of another
    * write): a late reply. The link is out of step; drop the session (notes §2.1, §3).
    */
-  | 'session_unusable';
+  | 'session_unusable'
+  /**
+   * The runtime's wait ran out (`expire()`): no answer, or part of one (notifications lost mid-frame).
+   * Its answer may still come and would be taken for the next one's, so this too ends the session (§3.3).
+   */
+  | 'timeout';
 
 export interface FrameProblem {
   readonly kind: FrameProblemKind;
@@ -93,6 +99,23 @@ export class ResponseAssembler {
     const result = this.evaluate();
     if (result.status !== 'incomplete') this.settled = result;
     return result;
+  }
+
+  /**
+   * The runtime's timeout for this request (the assembler keeps no time): settles an incomplete answer
+   * as `timeout`; a settled result stays as it is.
+   */
+  expire(): AssemblyResult {
+    if (this.settled) return this.settled;
+    const total = this.expectedLength();
+    const got = this.buffer.length;
+    this.settled = this.failure(
+      'timeout',
+      got === 0
+        ? 'no answer'
+        : `${got} of ${typeof total === 'number' ? total : '?'} bytes of the answer (notifications lost mid-frame)`,
+    );
+    return this.settled;
   }
 
   private evaluate(): AssemblyResult {
