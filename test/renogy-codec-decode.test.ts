@@ -7,7 +7,7 @@ import {
   ShuntAssembler,
 } from '../src/drivers/renogy/codec/index.js';
 import { renogyDecoder } from '../src/drivers/renogy/decode.js';
-import { bytes, EXCEPTION_ANSWER, ROVER_DYNAMIC } from './helpers/renogyFrames.js';
+import { bytes, CAPTURED_RESPONSES, EXCEPTION_ANSWER, ROVER_DYNAMIC } from './helpers/renogyFrames.js';
 
 // `fieldbridge decode renogy <hex…>` (the hook the driver module will register): requests and answers
 // from a log named and checked, values when the read can be known; and the Smart Shunt's notification
@@ -69,6 +69,15 @@ describe('fieldbridge decode renogy', () => {
     expect(decode('20 03 0c 00 02 00 14 00 16 00 00 01 71 00 00 a0 f6', { register: '4408' })).toMatchObject({
       json: { family: 'inverter', values: { load_current: 0.2, line_charging_current: 36.9 } },
     });
+  });
+
+  it.each(CAPTURED_RESPONSES)('decodes the capture $source given its family and register', (capture) => {
+    const outcome = decode(capture.hex, { family: capture.family, register: String(capture.register) });
+    expect(outcome).toMatchObject({
+      json: { type: 'read_response', crc: { valid: true }, count: capture.count },
+    });
+    const values = 'json' in outcome ? (outcome.json as { values?: object }).values : undefined;
+    expect(Object.keys(values ?? {}).length).toBeGreaterThan(0);
   });
 
   it('shows a bad CRC without refusing the frame', () => {

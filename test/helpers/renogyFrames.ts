@@ -23,6 +23,8 @@ export const RNGPRO_CELLS = `ff 03 44 00 04 00 21 00 21 00 21 00 21 ${'00 '.repe
 /** Every captured response of §7.2 that carries its CRC, with the request it answers (register, count). */
 export const CAPTURED_RESPONSES: readonly {
   readonly source: string;
+  /** The family whose register map the answer is read with. */
+  readonly family: 'controller' | 'dc_charger' | 'battery' | 'inverter';
   readonly hex: string;
   readonly deviceId: number;
   readonly register: number;
@@ -30,15 +32,31 @@ export const CAPTURED_RESPONSES: readonly {
 }[] = [
   {
     source: '§7.2.1 Rover model',
+    family: 'controller',
     hex: 'ff 03 10 20 20 52 4e 47 2d 43 54 52 4c 2d 52 56 52 34 30 37 24',
     deviceId: 0xff,
     register: 0x000c,
     count: 8,
   },
-  { source: '§7.2.2 Rover address', hex: 'ff 03 02 00 10 90 5c', deviceId: 0xff, register: 0x001a, count: 1 },
-  { source: '§7.2.3 Rover dynamic block', hex: ROVER_DYNAMIC, deviceId: 0xff, register: 0x0100, count: 34 },
+  {
+    source: '§7.2.2 Rover address',
+    family: 'controller',
+    hex: 'ff 03 02 00 10 90 5c',
+    deviceId: 0xff,
+    register: 0x001a,
+    count: 1,
+  },
+  {
+    source: '§7.2.3 Rover dynamic block',
+    family: 'controller',
+    hex: ROVER_DYNAMIC,
+    deviceId: 0xff,
+    register: 0x0100,
+    count: 34,
+  },
   {
     source: '§7.2.4 Rover battery type (lithium)',
+    family: 'controller',
     hex: 'ff 03 02 00 04 90 53',
     deviceId: 0xff,
     register: 0xe004,
@@ -46,6 +64,7 @@ export const CAPTURED_RESPONSES: readonly {
   },
   {
     source: '§7.2.4 battery type 1 (Signal K comment)',
+    family: 'controller',
     hex: 'ff 03 02 00 01 50 50',
     deviceId: 0xff,
     register: 0xe004,
@@ -53,6 +72,7 @@ export const CAPTURED_RESPONSES: readonly {
   },
   {
     source: '§7.2.5 DCC30S 0x0100 × 7',
+    family: 'dc_charger',
     hex: 'ff 03 0e 00 64 00 85 00 00 10 10 00 7a 00 00 00 00 31 68',
     deviceId: 0xff,
     register: 0x0100,
@@ -60,14 +80,23 @@ export const CAPTURED_RESPONSES: readonly {
   },
   {
     source: '§7.2.7 RNGPRO pack status',
+    family: 'battery',
     hex: 'ff 03 0e ff 37 00 85 00 07 46 ee 00 07 a1 20 00 18 f9 db',
     deviceId: 0xff,
     register: 0x13b2,
     count: 7,
   },
-  { source: '§7.2.7 RNGPRO cell status', hex: RNGPRO_CELLS, deviceId: 0xff, register: 0x1388, count: 34 },
+  {
+    source: '§7.2.7 RNGPRO cell status',
+    family: 'battery',
+    hex: RNGPRO_CELLS,
+    deviceId: 0xff,
+    register: 0x1388,
+    count: 34,
+  },
   {
     source: '§7.2.7 RNGPRO MOSFET status',
+    family: 'battery',
     hex: 'ff 03 10 00 00 00 aa 00 00 00 00 00 00 00 00 00 06 00 00 85 0f',
     deviceId: 0xff,
     register: 0x13ec,
@@ -75,6 +104,7 @@ export const CAPTURED_RESPONSES: readonly {
   },
   {
     source: '§7.2.8 hub battery 0x30',
+    family: 'battery',
     hex: '30 03 0c 01 46 01 f8 00 00 c2 84 00 00 c3 4d 96 d6',
     deviceId: 0x30,
     register: 0x13b2,
@@ -82,6 +112,7 @@ export const CAPTURED_RESPONSES: readonly {
   },
   {
     source: '§7.2.8 hub battery 0x31',
+    family: 'battery',
     hex: '31 03 0c 01 32 01 f8 00 00 9f 8a 00 00 c3 4b 0c a9',
     deviceId: 0x31,
     register: 0x13b2,
@@ -89,6 +120,7 @@ export const CAPTURED_RESPONSES: readonly {
   },
   {
     source: '§7.2.9 RIV4835 4000 × 10',
+    family: 'inverter',
     hex: '20 03 14 04 6f 06 a4 04 6b 00 1e 17 71 02 00 02 27 00 00 00 00 17 71 35 2f',
     deviceId: 0x20,
     register: 4000,
@@ -96,6 +128,7 @@ export const CAPTURED_RESPONSES: readonly {
   },
   {
     source: '§7.2.9 RIV4835 4327 × 7 charging',
+    family: 'inverter',
     hex: '20 03 0e 00 3c fe 11 02 69 00 69 02 8a 00 02 09 e7 e8 e0',
     deviceId: 0x20,
     register: 4327,
@@ -103,6 +136,7 @@ export const CAPTURED_RESPONSES: readonly {
   },
   {
     source: '§7.2.9 RIV4835 4327 × 7 discharging',
+    family: 'inverter',
     hex: '20 03 0e 00 2a 00 43 01 f9 00 00 00 00 00 00 00 00 a5 31',
     deviceId: 0x20,
     register: 4327,
@@ -110,6 +144,7 @@ export const CAPTURED_RESPONSES: readonly {
   },
   {
     source: '§7.2.9 RIV4835 4408 × 6',
+    family: 'inverter',
     hex: '20 03 0c 00 02 00 14 00 16 00 00 01 71 00 00 a0 f6',
     deviceId: 0x20,
     register: 4408,
