@@ -300,6 +300,9 @@ describe('smart batteries (§4.4)', () => {
     expect(decodeRead('battery', 0x1389, [3312], { scales: { cellVoltage: 0.001 } }).values).toEqual({
       cell_voltage_1: 3.312,
     });
+    expect(() => decodeRead('battery', 0x1389, [1], { scales: { cellVoltage: 0 } })).toThrow(
+      /scale cellVoltage must be a number above 0 and at most 1000, got 0/,
+    );
     // §4.4: Pro (RNGRBP) packs report current in 0.1 A.
     expect(decodeRead('battery', 0x13b2, [0xffec], { scales: { batteryCurrent: 0.1 } }).values).toEqual({
       current: -2,

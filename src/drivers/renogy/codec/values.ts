@@ -1,4 +1,5 @@
 import { fail } from './errors.js';
+import { bytesOfWords } from './modbus.js';
 import { DEFAULT_SCALES, fieldWords, type Field, type NumberField, type UncertainScales } from './fields.js';
 
 // Fields to values and back. Decoding takes the words of a read and the register the read started at,
@@ -22,7 +23,10 @@ export interface DecodedValues {
 /** The scale a field uses under `options`. */
 export function scaleOf(field: NumberField, options: DecodeOptions = {}): number {
   if (typeof field.scale === 'number') return field.scale;
-  return options.scales?.[field.scale] ?? DEFAULT_SCALES[field.scale];
+  const scale = options.scales?.[field.scale] ?? DEFAULT_SCALES[field.scale];
+  if (!(scale > 0 && scale <= 1000))
+    fail('bad_argument', `scale ${field.scale} must be a number above 0 and at most 1000, got ${scale}`);
+  return scale;
 }
 
 /** raw × scale without binary noise (14.4, not 14.400000000000002). */
@@ -54,9 +58,9 @@ function signedRaw(field: NumberField, raw: number): number {
 
 /** Printable ASCII of the registers, without the padding either end. */
 function textOf(words: readonly number[]): string {
-  const bytes = Buffer.alloc(words.length * 2);
-  words.forEach((word, index) => bytes.writeUInt16BE(word, index * 2));
-  return Array.from(bytes, (byte) => (byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : '\0'))
+  return Array.from(bytesOfWords(words), (byte) =>
+    byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : '\0',
+  )
     .join('')
     .replace(/^[\0 ]+|[\0 ]+$/g, '')
     .replace(/\0/g, '?');
