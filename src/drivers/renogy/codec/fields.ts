@@ -155,7 +155,8 @@ export function block(name: string, fields: readonly Field[], options: BlockOpti
 
 // --- field builders: a unit brings its Home Assistant hints with it
 
-type Quantity = Pick<NumberField, 'unit' | 'ha' | 'signedness'> & { scale: NumberField['scale'] };
+/** What a number is: its scale, unit and Home Assistant hints (unsigned unless `num` says otherwise). */
+type Quantity = Pick<NumberField, 'unit' | 'ha' | 'signedness' | 'scale'>;
 
 const measurement = (
   deviceClass: string | undefined,
@@ -189,12 +190,14 @@ export const days = (): Quantity => ({
   ...measurement('duration', 'd'),
   ha: { deviceClass: 'duration', stateClass: 'total_increasing', category: 'diagnostic' },
 });
-export const counter = (): Pick<NumberField, 'ha' | 'signedness'> & { scale: number } => ({
+/** A count that only grows (cycles, full charges): a diagnostic. */
+export const counter = (): Quantity => ({
   scale: 1,
   signedness: 'unsigned',
   ha: { stateClass: 'total_increasing', category: 'diagnostic' },
 });
-export const plain = (): Pick<NumberField, 'ha' | 'signedness'> & { scale: number } => ({
+/** A number without a unit (an address, a count of cells): a diagnostic. */
+export const plain = (): Quantity => ({
   scale: 1,
   signedness: 'unsigned',
   ha: { category: 'diagnostic' },
@@ -205,7 +208,7 @@ export function num(
   key: string,
   register: number,
   name: string,
-  quantity: Omit<Quantity, 'unit'> & { unit?: Unit },
+  quantity: Quantity,
   extra: Partial<Pick<NumberField, 'part' | 'signedness' | 'presentWhen'>> = {},
 ): NumberField {
   return { type: 'number', key, register, name, part: 'word', ...quantity, ...extra };
