@@ -1,7 +1,13 @@
 // The Renogy codec's public face (BT-1/BT-2 modules and built-in BLE: Modbus RTU over GATT). Pure
-// functions over bytes; no I/O, no timers. The runtime uses the requests, the ResponseAssembler, the
-// read plan and decodeReadResponse; the simulator uses RegisterImage and the encoders; the decode CLI
-// uses describeFrame.
+// functions over bytes; no I/O, no timers.
+// - The runtime: the GATT pairs (WRITE_CHARACTERISTIC, NOTIFY_CHARACTERISTIC), guessFamily, readPlan
+//   (reads in order with their pacing), candidateIds/addressRequest/idFromAddressResponse (which id),
+//   encodeRequest, one ResponseAssembler per request (push each notification, expire on its timeout),
+//   decodeReadResponse, loadSwitchRequest/loadStateFromEcho, ShuntAssembler for the Smart Shunt.
+// - Home Assistant capabilities: familyValues (every value with unit and hints).
+// - The simulator: RegisterImage (a virtual device answering request frames), encodeRegisters,
+//   encodeReadResponse/encodeWriteEcho/encodeException, encodeShuntFrame, appAck.
+// - The decode CLI: describeFrame/describeHex (../decode.ts is the hook).
 
 export {
   ResponseAssembler,
