@@ -1,6 +1,14 @@
+import {
+  decodeRead,
+  readHoldingRegisters,
+  ResponseAssembler,
+  type ModbusFamily,
+} from '../../src/drivers/renogy/codec/index.js';
+
 // Frames from the Renogy protocol notes (/work/shared/research/renogy.md), as literals with their
 // section: the requests of §7.1 and the captured responses of §7.2 (CRC-checked by the notes' author),
-// and the constructed §7.3 response. Shared by the renogy-codec tests.
+// and the constructed §7.3 response, and the captured values as a family's map reads them. Shared by
+// the renogy-codec tests.
 
 /** Bytes of hex as the notes print it ("ff 03 02 …"). */
 export function bytes(hex: string): Buffer {
@@ -24,7 +32,7 @@ export const RNGPRO_CELLS = `ff 03 44 00 04 00 21 00 21 00 21 00 21 ${'00 '.repe
 export const CAPTURED_RESPONSES: readonly {
   readonly source: string;
   /** The family whose register map the answer is read with. */
-  readonly family: 'controller' | 'dc_charger' | 'battery' | 'inverter';
+  readonly family: ModbusFamily;
   readonly hex: string;
   readonly deviceId: number;
   readonly register: number;
@@ -158,3 +166,21 @@ export const DCC50S_STATUS_NO_CRC = 'ff 03 0e 00 02 00 00 00 00 00 00 01 0b 00 0
 /** §7.2.10: an exception [captured, renogy-bt #15] and the request it answers. */
 export const EXCEPTION_REQUEST = '30 03 00 88 00 1E 41 C9';
 export const EXCEPTION_ANSWER = '30 83 02 91 3e';
+
+/** The words of a captured answer, through the assembler (so CRC and length are checked too). */
+export function wordsOfCapture(source: string): { register: number; words: readonly number[] } {
+  const capture = CAPTURED_RESPONSES.find((entry) => entry.source === source);
+  if (!capture) throw new Error(`no capture "${source}"`);
+  const result = new ResponseAssembler(
+    readHoldingRegisters(capture.deviceId, capture.register, capture.count),
+  ).push(bytes(capture.hex));
+  if (result.status !== 'complete' || result.response.kind !== 'read')
+    throw new Error(`${source}: ${result.status}`);
+  return { register: capture.register, words: result.response.words };
+}
+
+/** The values the family's map reads from a captured answer. */
+export const capturedValues = (family: ModbusFamily, source: string) => {
+  const { register, words } = wordsOfCapture(source);
+  return decodeRead(family, register, words).values;
+};
