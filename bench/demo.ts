@@ -102,8 +102,14 @@ export function idleFigures(label: string, idle: Idle, bare: Idle): Figure[] {
 }
 
 export async function bareNode(): Promise<Idle & { startMs: number }> {
+  return idleNode('setInterval(() => {}, 1000); process.send?.("up")');
+}
+
+/** A node process running `script` (an ES module that sends "up" once ready), sampled like the gateway. */
+export async function idleNode(script: string): Promise<Idle & { startMs: number }> {
   const begin = performance.now();
-  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000); process.send?.("up")'], {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: resolve(import.meta.dirname, '..'),
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   await new Promise((up) => child.once('message', up));

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { freePort } from './broker.js';
-import { bareNode, type Idle, idleFigures, sampleIdle, stop } from './demo.js';
+import { bareNode, type Idle, idleFigures, idleNode, sampleIdle, stop } from './demo.js';
 import { describeModules, loggedModules, MODULE_LOG_IMPORT } from './moduleCensus.js';
 import { startBenchBroker } from './mqttRig.js';
 import type { Figure } from './report.js';
 import { COMPILED } from './scripts.js';
+import { HEAP_GROWING_PERCENT } from '../src/ops/heap.js';
 
 // A production gateway doing nothing: one M-Bus line (an Ethernet converter's TCP port) whose three
 // meters are served by `fieldbridge simulate mbus --tcp` in another process, mosquitto as the broker,
@@ -131,12 +132,30 @@ async function moduleCensus(): Promise<string> {
   }
 }
 
+/**
+ * The packages an idle gateway cannot do without, loaded by a process that does nothing else: what
+ * they cost before fieldbridge's own code runs. The design card fixes xstate, mqtt, better-sqlite3 and
+ * winston; the config needs yaml and zod, /metrics prom-client (one SQLite database is opened, as the
+ * gateway opens one). With the gateway's heap tuning, so the two are measured alike.
+ */
+export const GATEWAY_PACKAGES = ['xstate', 'mqtt', 'better-sqlite3', 'winston', 'yaml', 'zod', 'prom-client'];
+
+function packagesOnly(): Promise<Idle> {
+  return idleNode(
+    `(await import('node:v8')).setFlagsFromString('--heap-growing-percent=${HEAP_GROWING_PERCENT}');` +
+      `for (const name of ${JSON.stringify(GATEWAY_PACKAGES)}) await import(name);` +
+      `const { default: Database } = await import('better-sqlite3'); new Database(':memory:').exec('create table t (x)');` +
+      `setInterval(() => {}, 1000); process.send?.('up');`,
+  );
+}
+
 export async function benchGatewayIdle(): Promise<Figure[]> {
   const { idle, heap } = await withGateway(async (gateway, httpPort) => {
     const measured: Idle = await sampleIdle(gateway.pid as number);
     return { idle: measured, heap: await heapOf(httpPort) };
   });
   const bare = await bareNode();
+  const packages = await packagesOnly();
   const modules = await moduleCensus();
   const rssRatio = idle.rssMean / bare.rssMean;
   console.log(
@@ -144,7 +163,20 @@ export async function benchGatewayIdle(): Promise<Figure[]> {
       `${rssRatio.toFixed(2)}× a bare node process (${(bare.rssMean / MB).toFixed(1)} MB; goal ≤ ${RSS_GOAL}×); ` +
       `CPU ${idle.cpuPercent.toFixed(2)} % of a core (bare node ${bare.cpuPercent.toFixed(2)} %; goal ≤ ${CPU_GOAL} %)\n` +
       `  where the memory goes: V8 heap ${(heap.heapUsed / MB).toFixed(1)} MB used of ` +
-      `${(heap.heapTotal / MB).toFixed(1)} MB, of ${(heap.rss / MB).toFixed(1)} MB RSS; ${modules}`,
+      `${(heap.heapTotal / MB).toFixed(1)} MB, of ${(heap.rss / MB).toFixed(1)} MB RSS; ${modules}\n` +
+      `  the packages alone (${GATEWAY_PACKAGES.join(', ')}; nothing of fieldbridge): RSS ` +
+      `${(packages.rssMean / MB).toFixed(1)} MB, ${(packages.rssMean / bare.rssMean).toFixed(2)}× bare node; ` +
+      `fieldbridge's own code and data: ${((idle.rssMean - packages.rssMean) / MB).toFixed(1)} MB`,
   );
-  return idleFigures('gateway', idle, bare);
+  return [
+    ...idleFigures('gateway', idle, bare),
+    {
+      name: 'gateway idle RSS (mean)',
+      value: idle.rssMean / MB,
+      unit: 'MB',
+      baselineName: 'its packages alone',
+      baseline: packages.rssMean / MB,
+      better: 'lower',
+    },
+  ];
 }

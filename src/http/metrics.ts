@@ -24,6 +24,13 @@ export const DEVICE_STATES: readonly DeviceState[] = [
   'stopped',
 ];
 
+/**
+ * How often the event-loop delay histogram samples the loop. prom-client's default (10 ms) wakes an
+ * idle gateway a hundred times a second, most of its idle CPU (docs/BENCHMARKS.md); a stall worth
+ * alerting on lasts far longer than 100 ms, so it is still seen.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 100;
+
 /** What a device failure is counted as in `fieldbridge_errors_total{type}`. */
 export type ErrorType =
   'connect' | 'timeout' | 'link_lost' | 'degraded' | 'offline' | 'command' | 'recovery' | 'other';
@@ -128,7 +135,12 @@ export class GatewayMetrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     // Process metrics (CPU, memory, event loop lag, handles). Off only in tests that count series.
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (options.defaultMetrics !== false) {
+      collectDefaultMetrics({
+        register: this.registry,
+        eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS,
+      });
+    }
     // Every result exists from the start, so `rate()` over them works before the first failure.
     for (const result of PUBLISH_RESULTS) this.#publishes.inc({ result }, 0);
     const sources = () => this.#sources;
