@@ -170,3 +170,75 @@ describe('discovery after a config reload', () => {
     expect(take()).toEqual([]);
   });
 });
+
+describe('discovery when a device first says what it measures', () => {
+  const yaml = [
+    'devices:',
+    '  - { id: m1, driver: mbus, port: /dev/ttyUSB0, address: 1 }',
+    '  - { id: m2, driver: mbus, port: /dev/ttyUSB0, address: 2 }',
+    '  - { id: lamp, driver: simulated }',
+  ].join('\n');
+  const reading = (key: string) => ({
+    meter: { id: '12345678', medium: 'Water' },
+    records: [
+      {
+        key,
+        quantity: 'Volume',
+        unit: 'm^3',
+        function: 'Instantaneous value',
+        storage_number: 0,
+        tariff: 0,
+        device: 0,
+      },
+    ],
+    [key]: 1.5,
+  });
+
+  function publisher() {
+    const config = parseConfig(yaml, {});
+    const published: { topic: string; payload: string }[] = [];
+    const discovery = new DiscoveryPublisher({
+      topics: new Topics('fieldbridge'),
+      version: '0.1.0',
+      config: () => config,
+      devices: new Map(config.devices.map((device): [string, DeviceConfig] => [device.id, device])),
+      states: new Map(),
+      publish: (messages) => published.push(...messages),
+      logger: getLogger('test'),
+    });
+    return { discovery, take: () => published.splice(0) };
+  }
+
+  it("announces only that device's entities, not every device again", () => {
+    const { discovery, take } = publisher();
+    discovery.publishAll();
+    take();
+    discovery.deviceReported('m1', reading('volume'));
+    const topics = take().map((message) => message.topic);
+    expect(topics).toContain('homeassistant/sensor/fieldbridge_m1/12345678_volume/config');
+    expect(topics.every((topic) => topic.includes('/fieldbridge_m1/'))).toBe(true);
+    // The same entities again: nothing to announce.
+    discovery.deviceReported('m1', reading('volume'));
+    expect(take()).toEqual([]);
+  });
+
+  it('empties the config of an entity the device no longer has, and keeps it out of the stale set', () => {
+    const { discovery, take } = publisher();
+    discovery.publishAll();
+    discovery.deviceReported('m1', reading('volume'));
+    take();
+    discovery.deviceReported('m1', reading('volume_2'));
+    const messages = take();
+    expect(messages).toContainEqual({
+      topic: 'homeassistant/sensor/fieldbridge_m1/12345678_volume/config',
+      payload: '',
+    });
+    expect(messages.map((m) => m.topic)).toContain(
+      'homeassistant/sensor/fieldbridge_m1/12345678_volume_2/config',
+    );
+    // The new entity is current: a stale sweep does not remove it.
+    discovery.learn('homeassistant/sensor/fieldbridge_m1/12345678_volume_2/config', Buffer.from('{}'));
+    discovery.removeStale();
+    expect(take()).toEqual([]);
+  });
+});

@@ -64,8 +64,9 @@ export class DiscoveryPublisher {
     const device = this.options.devices.get(deviceId);
     if (!device || !this.#enabled) return;
     if (result === null || typeof result !== 'object' || Array.isArray(result)) return;
-    if (this.#tracker.entitiesChange(device, { ...this.options.states.get(deviceId), ...result })) {
-      this.publishAll(new Map([[deviceId, result]]));
+    const state = { ...this.options.states.get(deviceId), ...result };
+    if (this.#tracker.entitiesChange(device, state)) {
+      this.options.publish(this.#tracker.deviceConfigs(device, this.#expireAfterS(), state));
     }
   }
 

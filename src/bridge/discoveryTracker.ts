@@ -41,18 +41,44 @@ export class DiscoveryTracker {
   ): DiscoveryMessage[] {
     const messages = [...bridgeDiscovery(this.topics, this.version)];
     for (const device of devices) {
-      const driver = DRIVERS[device.driver];
-      const state = states.get(device.id);
-      const description = {
-        ...(driver.describe?.(state) ?? driver.model),
-        expireAfterS: driver.expireAfterS?.(device) ?? expireAfterS,
-      };
-      const entities = entitiesOf(device, state);
-      this.#signatures.set(device.id, signature(entities));
-      messages.push(...deviceDiscovery(this.topics, this.version, device, description, entities));
+      messages.push(...this.#deviceMessages(device, expireAfterS, states.get(device.id)));
     }
     this.#current = new Set(messages.map((message) => message.topic));
     return messages;
+  }
+
+  /**
+   * The configs of one device whose entities changed (a meter read for the first time), and empty
+   * configs for those of its entities that no longer exist. Only this device: announcing every device
+   * again at each first read would send N devices' configs N times while a large line starts.
+   */
+  deviceConfigs(
+    device: DeviceConfig,
+    expireAfterS: number,
+    state: DeviceValues | undefined,
+  ): DiscoveryMessage[] {
+    const messages = this.#deviceMessages(device, expireAfterS, state);
+    const topics = new Set(messages.map((message) => message.topic));
+    const node = `${NODE_PREFIX}${device.id}`;
+    const gone = [...this.#current].filter((topic) => nodeOf(topic) === node && !topics.has(topic));
+    for (const topic of gone) this.#current.delete(topic);
+    for (const topic of topics) this.#current.add(topic);
+    return [...messages, ...gone.map((topic) => ({ topic, payload: '' }))];
+  }
+
+  #deviceMessages(
+    device: DeviceConfig,
+    expireAfterS: number,
+    state: DeviceValues | undefined,
+  ): DiscoveryMessage[] {
+    const driver = DRIVERS[device.driver];
+    const description = {
+      ...(driver.describe?.(state) ?? driver.model),
+      expireAfterS: driver.expireAfterS?.(device) ?? expireAfterS,
+    };
+    const entities = entitiesOf(device, state);
+    this.#signatures.set(device.id, signature(entities));
+    return deviceDiscovery(this.topics, this.version, device, description, entities);
   }
 
   /** Whether a new state changes the entities of a device (a meter read for the first time). */
@@ -79,8 +105,7 @@ export class DiscoveryTracker {
    */
   takeDevices(deviceIds: readonly string[]): DiscoveryMessage[] {
     const nodes = new Set(deviceIds.map((id) => `${NODE_PREFIX}${id}`));
-    // `<prefix>/<component>/<node>/<object>/config`: the node is the third level from the end.
-    const ofDevices = (topic: string) => nodes.has(topic.split('/').at(-3) ?? '');
+    const ofDevices = (topic: string) => nodes.has(nodeOf(topic));
     const taken = [...new Set([...this.#announced, ...this.#current])].filter(ofDevices);
     for (const topic of taken) {
       this.#announced.delete(topic);
@@ -97,6 +122,11 @@ export class DiscoveryTracker {
     for (const message of stale) this.#announced.delete(message.topic);
     return stale;
   }
+}
+
+/** `<prefix>/<component>/<node>/<object>/config`: the node is the third level from the end. */
+function nodeOf(topic: string): string {
+  return topic.split('/').at(-3) ?? '';
 }
 
 function signature(entities: readonly EntityDescriptor[]): string {
