@@ -59,6 +59,18 @@ export interface BluezClientOptions {
   stats?: DbusCallStats;
 }
 
+/** One method call to bluetoothd, for callBluez. */
+export interface BluezMethodCall {
+  path: string;
+  interface: string;
+  member: string;
+  /** D-Bus signature of `body` ('' when absent). */
+  signature?: string;
+  body?: unknown[];
+  /** The call's bound; the method timeout when absent. */
+  timeoutMs?: number;
+}
+
 type MessageBus = ReturnType<typeof dbus.sessionBus>;
 type Message = InstanceType<typeof dbus.Message>;
 
@@ -254,6 +266,27 @@ export class BluezClient {
       'Adapter1.StopDiscovery',
       { path, interface: ADAPTER1, member: 'StopDiscovery' },
       this.#timeouts.methodMs,
+      signal,
+    );
+  }
+
+  /**
+   * Any other org.bluez method (Device1.Connect, GattCharacteristic1.WriteValue, Adapter1.RemoveDevice…)
+   * with the same hard timeout and stats as the calls above; the stats key is `Interface.Member` with
+   * the interface's last name part. Returns the reply's body.
+   */
+  async callBluez(call: BluezMethodCall, signal?: AbortSignal): Promise<unknown[]> {
+    const shortInterface = call.interface.split('.').pop() ?? call.interface;
+    return this.#call(
+      `${shortInterface}.${call.member}`,
+      {
+        path: call.path,
+        interface: call.interface,
+        member: call.member,
+        signature: call.signature,
+        body: call.body,
+      },
+      call.timeoutMs ?? this.#timeouts.methodMs,
       signal,
     );
   }

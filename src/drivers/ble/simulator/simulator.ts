@@ -2,6 +2,7 @@ import { BLUEZ_NAME, type DiscoveryFilter, FakeBluez } from './bluez.js';
 import { CONTROL_HELP, ControlError, parseControlCommand } from './control.js';
 import { type PrivateBus, startPrivateBus } from './daemon.js';
 import { type CallDecision, type IncomingCall, ServiceConnection } from './dbusService.js';
+import { FakeGattDevice, type GattDeviceSpec } from './gattDevice.js';
 import {
   type BluezFaults,
   CallLog,
@@ -60,6 +61,8 @@ export class BluezSimulator {
   /** Sensors bluetoothd knows (from the start, or heard since): re-exported after a restart or replug. */
   readonly #cached = new Set<SimSensor>();
   readonly #calls = new CallLog();
+  /** Connectable (GATT) devices, kept across bluetoothd restarts as its storage would. */
+  readonly #gattDevices: FakeGattDevice[] = [];
   #faults: BluezFaults = { hung: [], stuck: false };
   #state: BluezSimulatorState = 'stopped';
   #bus: PrivateBus | undefined;
@@ -107,6 +110,31 @@ export class BluezSimulator {
     return this.#sensors;
   }
 
+  get gattDevices(): readonly FakeGattDevice[] {
+    return this.#gattDevices;
+  }
+
+  /**
+   * A connectable device. `known` (default): bluetoothd has it from an earlier connection, so its Device1
+   * and GATT objects are there at once; otherwise it appears when heard during a scan.
+   */
+  addGattDevice(spec: GattDeviceSpec, known = true): FakeGattDevice {
+    const device = new FakeGattDevice(spec);
+    const macs = [...this.#sensors.map((s) => s.spec.mac), ...this.#gattDevices.map((d) => d.spec.mac)];
+    if (macs.includes(device.spec.mac))
+      throw new ControlError(`a device with address ${device.spec.mac} exists already`);
+    this.#gattDevices.push(device);
+    device.forgotten = !known;
+    if (known && this.#bluez?.present === true) this.#bluez.addConnectable(device);
+    return device;
+  }
+
+  /** The adapter resets (USB reset, firmware crash): every link drops, its objects go and come back. */
+  resetAdapter(): void {
+    this.removeAdapter();
+    this.addAdapter();
+  }
+
   get faults(): BluezFaults {
     return { hung: [...this.#faults.hung], stuck: this.#faults.stuck };
   }
@@ -147,6 +175,7 @@ export class BluezSimulator {
     this.#service?.disconnect();
     this.#service = undefined;
     this.#bluez = undefined;
+    for (const device of this.#gattDevices) device.detach();
     await this.#bus?.stop();
     this.#bus = undefined;
     this.#log('stopped');
@@ -167,7 +196,7 @@ export class BluezSimulator {
         this.#log(`${sensor.spec.mac} rssi ${advertisement.rssi} ${JSON.stringify(advertisement.values)}`);
       }
     }
-    return heard;
+    return heard + bluez.advertiseConnectables();
   }
 
   /** A new sensor; BlueZ exports it (InterfacesAdded) at its first advertisement during a scan. */
@@ -251,6 +280,8 @@ export class BluezSimulator {
     this.#service?.disconnect();
     this.#service = undefined;
     this.#bluez = undefined;
+    // The links and objects go with bluetoothd; the devices (and their faults) stay.
+    for (const device of this.#gattDevices) device.detach();
     this.#faults = { hung: [], stuck: false };
     this.#log(`bluetoothd stopped; back in ${delayMs} ms`);
     const resumed = await new Promise<boolean>((resolve) => {
@@ -391,6 +422,7 @@ export class BluezSimulator {
     });
     try {
       bluez = new FakeBluez(service, {
+        connectables: () => this.#gattDevices,
         adapter: this.#options.adapter ?? 'hci0',
         adapterAddress: this.#options.adapterAddress ?? '00:1A:7D:DA:71:13',
         log: this.#log,
