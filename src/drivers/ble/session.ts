@@ -49,6 +49,7 @@ export class AdapterSession {
   #powered = false;
   #discovering = false;
   #discoveringSince: number | null = null;
+  #pausedSince: number | null = null;
 
   private constructor(client: BluezClient, adapter: string, events: SessionEvents, now: () => number) {
     this.#client = client;
@@ -86,6 +87,37 @@ export class AdapterSession {
 
   get discoveringSince(): number | null {
     return this.#discoveringSince;
+  }
+
+  /** The adapter's D-Bus connection, for the connected-BLE layer (gatt/adapter.ts) to share. */
+  get client(): BluezClient {
+    return this.#client;
+  }
+
+  /** Since when (this session's clock) a connect has our discovery paused; null when not paused. */
+  get discoveryPausedSince(): number | null {
+    return this.#pausedSince;
+  }
+
+  /**
+   * ScanControl for connects: StopDiscovery of our session, if it is running. Discovering may stay true
+   * (another client scanning); only our session matters to BlueZ's InProgress and to our own scan.
+   */
+  async pauseDiscovery(signal: AbortSignal): Promise<void> {
+    if (this.#pausedSince !== null || !this.#discovering) return;
+    this.#pausedSince = this.#now();
+    await this.#client.stopDiscovery(this.path, signal).catch((error: unknown) => {
+      // No session of ours any more: nothing to pause.
+      if (!isBluezError(error, 'Error.Failed')) throw error;
+    });
+  }
+
+  /** Starts our discovery again after pauseDiscovery (LE filter first: BlueZ may have dropped it). */
+  async resumeDiscovery(signal: AbortSignal): Promise<void> {
+    if (this.#pausedSince === null) return;
+    this.#pausedSince = null;
+    await this.#client.setDiscoveryFilter(this.path, signal);
+    await this.#start(signal);
   }
 
   /** What is known about a device heard under this adapter. */

@@ -17,7 +17,8 @@ export type ControlCommand =
 
 export const CONTROL_HELP = `Commands (one per line):
   hang METHOD          never answer calls of METHOD: StartDiscovery, StopDiscovery, SetDiscoveryFilter,
-                       RemoveDevice, Get, Set, GetAll, GetManagedObjects, Introspect, or * for all;
+                       RemoveDevice, Get, Set, GetAll, GetManagedObjects, Introspect, Connect,
+                       Disconnect, StartNotify, StopNotify, WriteValue, ReadValue, or * for all;
                        Interface.Method (Properties.Get) and Set(Powered) narrow it down
   unhang [METHOD]      answer again (calls already hung stay unanswered)
   stuck                Discovering stays true but no advertisements (a power cycle clears it)
