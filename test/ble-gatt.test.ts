@@ -193,6 +193,57 @@ describe.skipIf(DBUS_DAEMON === undefined)('connected BLE (GATT) on the fake Blu
     await eventually(() => seen.length === 1, { what: 'the echo after the reset' });
   });
 
+  it("exports BlueZ's documented interfaces: methods, signatures and GATT properties", async () => {
+    // doc/org.bluez.Device.rst, GattService.rst, GattCharacteristic.rst (BlueZ, October 2023).
+    const { client, addEcho } = await gattRig(cleanups);
+    const { device, path } = addEcho(1);
+    const introspect = async (objectPath: string) =>
+      String(
+        (
+          await client.callBluez({
+            path: objectPath,
+            interface: 'org.freedesktop.DBus.Introspectable',
+            member: 'Introspect',
+          })
+        )[0],
+      );
+    /** `in:ay in:a{sv}` for a method, '' for one without arguments, undefined for a missing one. */
+    const signatureOf = (xml: string, method: string) => {
+      const found = new RegExp(`<method name="${method}"(?:/>|>([\\s\\S]*?)</method>)`).exec(xml);
+      if (found === null) return undefined;
+      return [...(found[1] ?? '').matchAll(/direction="(in|out)" type="([^"]+)"/g)]
+        .map(([, direction, type]) => `${direction}:${type}`)
+        .join(' ');
+    };
+    const deviceXml = await introspect(path);
+    expect(signatureOf(deviceXml, 'Connect')).toBe('');
+    expect(signatureOf(deviceXml, 'Disconnect')).toBe('');
+    const charPath = device.characteristicPath(WRITE) ?? '';
+    const charXml = await introspect(charPath);
+    expect(signatureOf(charXml, 'WriteValue')).toBe('in:ay in:a{sv}');
+    expect(signatureOf(charXml, 'ReadValue')).toBe('in:a{sv} out:ay');
+    expect(signatureOf(charXml, 'StartNotify')).toBe('');
+    expect(signatureOf(charXml, 'StopNotify')).toBe('');
+    expect(charPath).toMatch(
+      /^\/org\/bluez\/hci0\/dev_C4_EC_00_00_00_01\/service[0-9a-f]{4}\/char[0-9a-f]{4}$/,
+    );
+
+    const objects = await client.getManagedObjects();
+    const device1 = objects.get(path)?.device;
+    expect(device1).toMatchObject({
+      connected: false,
+      servicesResolved: false,
+      address: 'C4:EC:00:00:00:01',
+    });
+    const characteristic = objects.get(charPath)?.gattCharacteristic;
+    expect(characteristic?.uuid).toBe(WRITE.characteristic);
+    expect(characteristic?.flags).toEqual(['read', 'write', 'write-without-response']);
+    // Value is optional: absent until a read or a notification filled BlueZ's cache.
+    expect(characteristic?.value).toBeUndefined();
+    const service = objects.get(characteristic?.service ?? '')?.gattService;
+    expect(service).toEqual({ uuid: WRITE.service, device: path, primary: true });
+  });
+
   it('fails with named kinds for a missing device, a missing pair and a characteristic that does not notify', async () => {
     const { adapter, addEcho } = await gattRig(cleanups);
     const { path } = addEcho(1);

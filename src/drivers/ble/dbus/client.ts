@@ -1,6 +1,13 @@
 import type { EventEmitter } from 'node:events';
 import dbus from 'dbus-next';
 import { type CallOutcome, DbusCallStats } from './stats.js';
+import {
+  type BluezMethodCall,
+  DbusCallError,
+  DbusTimeoutError,
+  DEFAULT_DBUS_TIMEOUTS,
+  type DbusTimeouts,
+} from './calls.js';
 import { BUS_NAME, BUS_PATH, type BluezEvent, bluezEventOf, MATCH_RULES } from './signals.js';
 import {
   ADAPTER1,
@@ -14,6 +21,13 @@ import {
 import { errorText } from '../../../errorText.js';
 
 export type { BluezEvent } from './signals.js';
+export {
+  type BluezMethodCall,
+  DbusCallError,
+  DbusTimeoutError,
+  DEFAULT_DBUS_TIMEOUTS,
+  type DbusTimeouts,
+} from './calls.js';
 
 // The BLE driver's D-Bus client: one connection to the system bus (or `bus_address`), BlueZ's calls with
 // a hard timeout each (dbus-next has none: a wedged bluetoothd would leave a call pending forever), and
@@ -21,54 +35,11 @@ export type { BluezEvent } from './signals.js';
 // restarted bluetoothd until they see its NameOwnerChanged, so the match rules and the name watch are
 // made here, and a timed-out call's reply handler is removed so hung calls do not pile up.
 
-export interface DbusTimeouts {
-  /** Properties Get/Set and plain methods (SetDiscoveryFilter, StopDiscovery, GetManagedObjects). */
-  methodMs: number;
-  /** One StartDiscovery (bluetoothd may take a while to start a scan). */
-  startDiscoveryMs: number;
-  /** A whole discovery bring-up, its retries included. */
-  bringUpMs: number;
-}
-
-export const DEFAULT_DBUS_TIMEOUTS: DbusTimeouts = {
-  methodMs: 5_000,
-  startDiscoveryMs: 10_000,
-  bringUpMs: 30_000,
-};
-
-/** A D-Bus error answer, with its error name (org.bluez.Error.InProgress, …). */
-export class DbusCallError extends Error {
-  override readonly name = 'DbusCallError';
-  constructor(
-    readonly dbusName: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** A call that got no answer within its bound. */
-export class DbusTimeoutError extends Error {
-  override readonly name = 'DbusTimeoutError';
-}
-
 export interface BluezClientOptions {
   /** unix:path=… of another bus; the system bus when absent. */
   busAddress?: string | undefined;
   timeouts?: Partial<DbusTimeouts>;
   stats?: DbusCallStats;
-}
-
-/** One method call to bluetoothd, for callBluez. */
-export interface BluezMethodCall {
-  path: string;
-  interface: string;
-  member: string;
-  /** D-Bus signature of `body` ('' when absent). */
-  signature?: string;
-  body?: unknown[];
-  /** The call's bound; the method timeout when absent. */
-  timeoutMs?: number;
 }
 
 type MessageBus = ReturnType<typeof dbus.sessionBus>;
