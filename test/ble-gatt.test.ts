@@ -1,10 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { GattFailure } from '../src/drivers/ble/gatt/failures.js';
+import { BluezClient } from '../src/drivers/ble/dbus/client.js';
+import { GattAdapter, GattFailure } from '../src/drivers/ble/gatt/index.js';
 import { fullUuid } from '../src/drivers/ble/gatt/tree.js';
 import { findDbusDaemon } from '../src/drivers/ble/simulator/daemon.js';
 import { DECOY_MARK, ECHO_LAYOUT, uuid16 } from '../src/drivers/ble/simulator/gattPeripheral.js';
 import { eventually } from './helpers/eventually.js';
-import { ADAPTER_PATH, bytes, collect, gattRig, joined, rejectionOf } from './helpers/gattRig.js';
+import {
+  ADAPTER_PATH,
+  bytes,
+  collect,
+  gattRig,
+  joined,
+  rejectionOf,
+  SHORT_TIMEOUTS,
+} from './helpers/gattRig.js';
 
 // Connected BLE over the fake BlueZ on a private dbus-daemon: connect, services resolved, notify and
 // write round trip in 20-byte pieces, characteristics chosen by (service, characteristic) pair when one
@@ -118,6 +127,22 @@ describe.skipIf(DBUS_DAEMON === undefined)('connected BLE (GATT) on the fake Blu
     const again = await adapter.connect(path, { timeoutMs: 2_000 });
     await simulator.stop();
     await again.disconnect();
+  });
+
+  it('takes over a link BlueZ still holds (a process that died mid-poll) without a second Connect', async () => {
+    const { adapter, addEcho, simulator } = await gattRig(cleanups);
+    const { device, path } = addEcho(1);
+    await adapter.connect(path, { timeoutMs: 2_000 });
+    const restarted = await BluezClient.connect({ busAddress: simulator.address, timeouts: SHORT_TIMEOUTS });
+    cleanups.push(() => restarted.close());
+    const fresh = new GattAdapter({ client: restarted, adapterPath: ADAPTER_PATH });
+    cleanups.push(() => fresh.close());
+    const link = await fresh.connect(path, { timeoutMs: 2_000, require: [WRITE, NOTIFY] });
+    expect(device.connectCalls).toBe(1);
+    const seen = collect(link);
+    await link.startNotify(NOTIFY);
+    await link.write(WRITE, bytes(3), { withoutResponse: true });
+    await eventually(() => seen.length === 1, { what: 'the echo on the taken-over link' });
   });
 
   it('reports a link the device dropped once, and a new connect gives a working link', async () => {

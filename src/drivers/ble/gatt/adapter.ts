@@ -5,7 +5,7 @@ import { boundedSignal } from '../../shared/wait.js';
 import { errorText } from '../../../errorText.js';
 import { GattFailure, gattFailureOf } from './failures.js';
 import { GattLink } from './link.js';
-import { type CharacteristicPair, deviceOfPath, GattTree, pairText } from './tree.js';
+import { type CharacteristicPair, deviceOfPath, GattTree } from './tree.js';
 import { waitForResolved } from './resolve.js';
 
 // Connected BLE on one adapter, on the adapter's one D-Bus connection: connects (one at a time, with
@@ -301,5 +301,3 @@ export class GattAdapter {
     }
   }
 }
-
-export { pairText };
