@@ -3,6 +3,7 @@ import { BluezClient } from '../src/drivers/ble/dbus/client.js';
 import { macOfPath } from '../src/drivers/ble/dbus/values.js';
 import { GattAdapter } from '../src/drivers/ble/gatt/adapter.js';
 import { AdapterSession } from '../src/drivers/ble/session.js';
+import { diagnose } from '../src/drivers/ble/watchdogMachine.js';
 import { findDbusDaemon } from '../src/drivers/ble/simulator/daemon.js';
 import { EchoPeripheral, ECHO_LAYOUT } from '../src/drivers/ble/simulator/gattPeripheral.js';
 import { defaultSensors } from '../src/drivers/ble/simulator/sensors.js';
@@ -139,5 +140,34 @@ describe.skipIf(DBUS_DAEMON === undefined)('connects arbitrated with discovery o
     );
     expect(sawLink).toBe(true);
     expect((await connecting).closed).toBe(false);
+  });
+
+  it('the watchdog takes a short pause for a connect as healthy, and a pause never resumed as a fault', () => {
+    const check = {
+      present: true,
+      powered: true,
+      discovering: false,
+      discoveringSince: null,
+      lastAdvertisementAt: 9_000,
+      expectsAdvertisements: true,
+    };
+    expect(diagnose(check, 10_000, 5_000, null)).toMatch(/discovery is off/);
+    expect(diagnose({ ...check, discoveryPausedSince: 9_500 }, 10_000, 5_000, null)).toBeNull();
+    expect(diagnose({ ...check, discoveryPausedSince: 4_000 }, 10_000, 5_000, null)).toBe(
+      'discovery was paused for a connect 6 s ago and never resumed',
+    );
+  });
+
+  it('the adapter session reports the pause while a connect holds it', async () => {
+    const { session, simulator, adapter, paths } = await scanningLine(1);
+    simulator.gattDevices[0]!.faults.hangConnects = true;
+    const connecting = rejectionOf(adapter.connect(paths[0] ?? '', { timeoutMs: 400 }));
+    await eventually(() => session.discoveryPausedSince !== null, { what: 'the pause' });
+    const during = await session.observe(undefined);
+    expect(during.discovering).toBe(false);
+    expect(during.discoveryPausedSince).not.toBeNull();
+    expect((await connecting).kind).toBe('connect_timeout');
+    expect(session.discoveryPausedSince).toBeNull();
+    expect((await session.observe(undefined)).discovering).toBe(true);
   });
 });

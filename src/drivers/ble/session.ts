@@ -25,6 +25,8 @@ export interface AdapterObservation {
   discovering: boolean;
   /** When Discovering last went true, by this session's clock (ms); null when not discovering. */
   discoveringSince: number | null;
+  /** Since when a connect has our discovery paused; null when not paused. */
+  discoveryPausedSince: number | null;
 }
 
 const VERIFY_MS = 2_000;
@@ -175,12 +177,26 @@ export class AdapterSession {
 
   /** For the watchdog: reads Powered and Discovering now (each Get bounded), so a mute D-Bus shows. */
   async observe(signal: AbortSignal | undefined): Promise<AdapterObservation> {
-    if (!this.#present) return { present: false, powered: false, discovering: false, discoveringSince: null };
+    if (!this.#present) {
+      return {
+        present: false,
+        powered: false,
+        discovering: false,
+        discoveringSince: null,
+        discoveryPausedSince: null,
+      };
+    }
     const powered = await this.#client.getAdapterFlag(this.path, 'Powered', signal);
     const discovering = await this.#client.getAdapterFlag(this.path, 'Discovering', signal);
     this.#powered = powered;
     this.#setDiscovering(discovering);
-    return { present: true, powered, discovering, discoveringSince: this.#discoveringSince };
+    return {
+      present: true,
+      powered,
+      discovering,
+      discoveringSince: this.#discoveringSince,
+      discoveryPausedSince: this.#pausedSince,
+    };
   }
 
   /** Stops our scan (best effort, bounded) and leaves the bus. */
