@@ -167,4 +167,56 @@ describe.skipIf(DBUS_DAEMON === undefined)('connected BLE faults and their failu
     expect(lost).toEqual(['adapter_unavailable']);
     expect((await adapter.connect(path, { timeoutMs: 2_000, require: [WRITE, NOTIFY] })).closed).toBe(false);
   });
+
+  it('adapter powered off: links drop, connects fail as adapter_unavailable until it is on again', async () => {
+    const { adapter, addEcho, simulator } = await gattRig(cleanups);
+    const { path } = addEcho(1);
+    const link = await adapter.connect(path, { timeoutMs: 2_000 });
+    const lost: string[] = [];
+    link.onLost((failure) => lost.push(failure.kind));
+    simulator.powerOff();
+    await eventually(() => lost.length === 1, { what: 'the link lost' });
+    expect(lost).toEqual(['disconnected']);
+    const failure = await rejectionOf(adapter.connect(path, { timeoutMs: 2_000 }));
+    expect(failure.kind).toBe('adapter_unavailable');
+    simulator.powerOn();
+    expect((await adapter.connect(path, { timeoutMs: 2_000 })).closed).toBe(false);
+  });
+
+  it('another process connecting the same device at the same time gets in_progress from BlueZ', async () => {
+    const { adapter, addEcho, simulator } = await gattRig(cleanups);
+    const { device, path } = addEcho(1, { connectDelayMs: 300 });
+    const { BluezClient } = await import('../src/drivers/ble/dbus/client.js');
+    const { GattAdapter } = await import('../src/drivers/ble/gatt/index.js');
+    const client = await BluezClient.connect({ busAddress: simulator.address });
+    cleanups.push(() => client.close());
+    const second = new GattAdapter({ client, adapterPath: ADAPTER_PATH });
+    cleanups.push(() => second.close());
+    const first = adapter.connect(path, { timeoutMs: 2_000 });
+    await eventually(() => device.connectCalls === 1, { what: 'the first Connect' });
+    expect((await rejectionOf(second.connect(path, { timeoutMs: 2_000 }))).kind).toBe('in_progress');
+    // The loser sent no Disconnect (it would have cancelled the winner's connect).
+    expect((await first).closed).toBe(false);
+    expect(simulator.callCount('Device1.Disconnect')).toBe(0);
+  });
+
+  it("a client that leaves the bus loses its notify sessions, another client's stay", async () => {
+    const { adapter, addEcho, simulator } = await gattRig(cleanups);
+    const { device, path } = addEcho(1);
+    const link = await adapter.connect(path, { timeoutMs: 2_000 });
+    const seen = collect(link);
+    await link.startNotify(NOTIFY);
+    const { BluezClient } = await import('../src/drivers/ble/dbus/client.js');
+    const passer = await BluezClient.connect({ busAddress: simulator.address });
+    const notifyPath = device.characteristicPath(NOTIFY) ?? '';
+    await passer.callBluez({
+      path: notifyPath,
+      interface: 'org.bluez.GattCharacteristic1',
+      member: 'StartNotify',
+    });
+    passer.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await link.write(WRITE, bytes(2), { withoutResponse: true });
+    await eventually(() => seen.length === 1, { what: 'the echo to the client still there' });
+  });
 });

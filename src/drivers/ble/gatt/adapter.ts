@@ -1,4 +1,4 @@
-import type { BluezClient, BluezEvent } from '../dbus/client.js';
+import { type BluezClient, type BluezEvent, DbusCallError } from '../dbus/client.js';
 import { ADAPTER1, DEVICE1, deviceProps, PROPERTIES } from '../dbus/values.js';
 import { BusLock } from '../../shared/busLock.js';
 import { boundedSignal } from '../../shared/wait.js';
@@ -216,16 +216,27 @@ export class GattAdapter {
       },
     });
     this.#links.set(devicePath, link);
+    // Whether bluetoothd may hold a link or a connect attempt of ours: only then is Disconnect sent on a
+    // failure (Disconnect is device-wide: after another client's InProgress it would cancel theirs).
+    let ours = state.connected === true;
     try {
-      if (state.connected !== true) {
+      if (!ours) {
         try {
           await this.#client.callBluez(
             { path: devicePath, interface: DEVICE1, member: 'Connect', timeoutMs: options.timeoutMs },
             bounded,
           );
         } catch (error) {
-          throw this.#blame(failWith(error, 'Connect', 'connect_timeout'), devicePath, started);
+          const failure = failWith(error, 'Connect', 'connect_timeout');
+          // dbusmock (and BlueZ for BR/EDR) answer AlreadyConnected where BlueZ's LE path answers success.
+          if (failure.dbusName !== 'org.bluez.Error.AlreadyConnected') {
+            // A BlueZ answer left nothing of ours; a Connect we abandoned (our bound, our caller) may
+            // still be pending in bluetoothd, and Disconnect cancels it.
+            ours = !(error instanceof DbusCallError);
+            throw this.#blame(failure, devicePath, started);
+          }
         }
+        ours = true;
       }
       const resolveSignal =
         options.resolveTimeoutMs === undefined
@@ -244,8 +255,8 @@ export class GattAdapter {
       return link;
     } catch (error) {
       // Never leave a half-made link held: the device accepts one central and the phone app is another.
-      // A hung Connect is abandoned here too: Disconnect cancels it in bluetoothd (best effort).
-      this.#settling = link.disconnect();
+      if (ours) this.#settling = link.disconnect();
+      else link.lost(gattFailureOf(error, { operation: 'Connect', path: devicePath }));
       throw error;
     }
   }

@@ -73,7 +73,11 @@ function kindOfDbusError(error: DbusCallError, operation: string): GattFailureKi
   if (name === 'org.bluez.Error.Failed') {
     if (/not connected/i.test(text)) return 'disconnected';
     if (text.includes(LE_TIMEOUT)) return 'connect_timeout';
-    if (/le-connection-adapter-not-powered|Resource Not Ready/i.test(text)) return 'adapter_unavailable';
+    // Input/output error: the kernel refused the LE connect at once (adapter off or gone; BlueZ's
+    // device_connect_le returns -EIO, dev_connect answers strerror of it).
+    if (/le-connection-adapter-not-powered|Resource Not Ready|Input\/output error/i.test(text)) {
+      return 'adapter_unavailable';
+    }
     if (operation === 'Connect') return 'connect_aborted';
   }
   return 'failed';

@@ -145,7 +145,12 @@ export class FakeBluez {
   }
 
   #adapterView(): AdapterView {
-    return { path: this.adapterPath, discovering: () => this.#discovering, log: this.#options.log };
+    return {
+      path: this.adapterPath,
+      discovering: () => this.#discovering,
+      powered: () => this.#powered,
+      log: this.#options.log,
+    };
   }
 
   /** Devices first, then the adapter, each with InterfacesRemoved, as BlueZ does on unplug. */
@@ -177,6 +182,7 @@ export class FakeBluez {
 
   /** A client left the bus: its discovery session ends, as bluetoothd's client watch does. */
   clientGone(client: string): void {
+    for (const device of this.#connectables()) device.clientGone(client);
     this.#filters.delete(client);
     if (this.#sessions.delete(client)) {
       this.#options.log(`client ${client} left the bus; its discovery session ends`);

@@ -39,6 +39,7 @@ export interface GattDeviceSpec {
 export interface AdapterView {
   path: string;
   discovering(): boolean;
+  powered(): boolean;
   log(line: string): void;
 }
 
@@ -130,6 +131,11 @@ export class FakeGattDevice {
     this.#timers.clear();
   }
 
+  /** A client left the bus: its notify sessions end with it (BlueZ watches each session's owner). */
+  clientGone(client: string): void {
+    this.#binding?.table.dropSessions(client);
+  }
+
   /** bluetoothd is gone with its connection: forget the binding without a signal (nobody could send it). */
   detach(): void {
     this.#binding = undefined;
@@ -204,6 +210,9 @@ export class FakeGattDevice {
     );
     if (scripted === 'hang') return new Promise<void>(() => undefined);
     if (this.#pending !== undefined || scripted === 'in_progress') throw bluezErrors.inProgress();
+    // The kernel refuses an LE connect at once on a powered-off adapter; BlueZ's device_connect_le then
+    // returns -EIO and dev_connect answers Failed with strerror(EIO).
+    if (!binding.adapter.powered() && !this.#connected) throw bluezErrors.failed('Input/output error');
     if (this.#connected) return undefined;
     // A controller that cannot create a connection while scanning (field reports: Pi Zero) aborts it,
     // and so does one whose peer is busy with another central (it no longer advertises connectable).

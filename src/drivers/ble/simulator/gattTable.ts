@@ -58,6 +58,16 @@ export class GattTable {
     return this.#find(ref)?.path;
   }
 
+  /** Ends the notify sessions of a client that left the bus. */
+  dropSessions(client: string): void {
+    for (const characteristic of this.#characteristics) {
+      if (!characteristic.sessions.delete(client) || characteristic.sessions.size > 0) continue;
+      if (this.#host.connected()) {
+        this.#host.service.propertiesChanged(characteristic.path, GATT_CHARACTERISTIC1, ['Notifying']);
+      }
+    }
+  }
+
   /** Notifying of every characteristic with a session, after the link came up or went down. */
   notifyingChanged(): void {
     for (const characteristic of this.#characteristics) {
