@@ -1,3 +1,4 @@
+import { type BluezFaults, describeFaults } from './faults.js';
 import { SENSOR_KINDS, type SensorKind } from './sensors.js';
 
 // The run-time control language of `fieldbridge simulate bluez`: one command per line on stdin, so a
@@ -93,5 +94,59 @@ export function parseControlCommand(line: string): ControlCommand | undefined {
       return { kind: name.toLowerCase() as 'status' | 'help' };
     default:
       throw new ControlError(`unknown command "${name}" (try "help")`);
+  }
+}
+
+/** What a control command acts on (the BluezSimulator). */
+export interface ControlTarget {
+  readonly faults: BluezFaults;
+  hang(method: string): string;
+  unhang(method?: string): void;
+  setStuck(stuck: boolean): void;
+  powerOn(): void;
+  powerOff(): void;
+  removeAdapter(): void;
+  addAdapter(): void;
+  restart(delayMs?: number): Promise<void>;
+  addSensor(kind: SensorKind, options: { encrypted?: boolean }): { spec: { mac: string } };
+  status(): string[];
+}
+
+/** Runs one command; `log`: the answer still wants a log line (the others logged what they did). */
+export async function runControlCommand(
+  target: ControlTarget,
+  command: ControlCommand,
+): Promise<{ answer: string; log: boolean }> {
+  const quiet = (answer: string) => ({ answer, log: false });
+  switch (command.kind) {
+    case 'hang':
+      return quiet(`hanging ${target.hang(command.method)}`);
+    case 'unhang':
+      target.unhang(command.method);
+      return quiet(`faults: ${describeFaults(target.faults)}`);
+    case 'stuck':
+      target.setStuck(command.stuck);
+      return quiet(`faults: ${describeFaults(target.faults)}`);
+    case 'power':
+      if (command.on) target.powerOn();
+      else target.powerOff();
+      return quiet(`powered ${command.on ? 'on' : 'off'}`);
+    case 'remove-adapter':
+      target.removeAdapter();
+      return quiet('adapter removed');
+    case 'add-adapter':
+      target.addAdapter();
+      return quiet('adapter added');
+    case 'restart':
+      await target.restart(command.delayMs);
+      return quiet('restarted');
+    case 'add-sensor':
+      return quiet(
+        `sensor ${target.addSensor(command.sensor, { encrypted: command.encrypted }).spec.mac} added`,
+      );
+    case 'status':
+      return { answer: target.status().join('\n'), log: true };
+    case 'help':
+      return { answer: CONTROL_HELP, log: true };
   }
 }

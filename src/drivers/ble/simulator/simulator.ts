@@ -1,5 +1,5 @@
 import { BLUEZ_NAME, type DiscoveryFilter, FakeBluez } from './bluez.js';
-import { CONTROL_HELP, ControlError, parseControlCommand } from './control.js';
+import { ControlError, parseControlCommand, runControlCommand } from './control.js';
 import { type PrivateBus, startPrivateBus } from './daemon.js';
 import { type CallDecision, type IncomingCall, ServiceConnection } from './dbusService.js';
 import { FakeGattDevice, type GattDeviceSpec } from './gattDevice.js';
@@ -362,39 +362,9 @@ export class BluezSimulator {
     try {
       const command = parseControlCommand(line);
       if (command === undefined) return '';
-      switch (command.kind) {
-        case 'hang':
-          return `hanging ${this.hang(command.method)}`;
-        case 'unhang':
-          this.unhang(command.method);
-          return `faults: ${describeFaults(this.#faults)}`;
-        case 'stuck':
-          this.setStuck(command.stuck);
-          return `faults: ${describeFaults(this.#faults)}`;
-        case 'power':
-          if (command.on) this.powerOn();
-          else this.powerOff();
-          return `powered ${command.on ? 'on' : 'off'}`;
-        case 'remove-adapter':
-          this.removeAdapter();
-          return 'adapter removed';
-        case 'add-adapter':
-          this.addAdapter();
-          return 'adapter added';
-        case 'restart':
-          await this.restart(command.delayMs);
-          return 'restarted';
-        case 'add-sensor': {
-          const sensor = this.addSensor(command.sensor, { encrypted: command.encrypted });
-          return `sensor ${sensor.spec.mac} added`;
-        }
-        case 'status':
-          message = this.status().join('\n');
-          break;
-        case 'help':
-          message = CONTROL_HELP;
-          break;
-      }
+      const { answer, log } = await runControlCommand(this, command);
+      if (!log) return answer;
+      message = answer;
     } catch (error) {
       // A typo, a fault that does not apply now or a failed restart is reported; the simulator carries on.
       message = `error: ${errorText(error)}`;
