@@ -106,6 +106,21 @@ describe.skipIf(DBUS_DAEMON === undefined)('connects arbitrated with discovery o
     expect(simulator.gattDevices[0]?.connectCalls).toBe(10);
   });
 
+  it('discovery started again before the services are resolved kills the link (so the pause lasts until then)', async () => {
+    const { simulator, adapter, paths } = await scanningLine(1);
+    const device = simulator.gattDevices[0]!;
+    device.spec.resolveDelayMs = 300;
+    const connecting = rejectionOf(adapter.connect(paths[0] ?? '', { timeoutMs: 2_000 }));
+    await eventually(() => device.connected, { what: 'the link up' });
+    // Another client scans while the services are still being resolved (as a scan resumed too early).
+    const other = await BluezClient.connect({ busAddress: simulator.address, timeouts: SHORT_TIMEOUTS });
+    cleanups.push(() => other.close());
+    await other.startDiscovery('/org/bluez/hci0');
+    const failure = await connecting;
+    expect(failure.kind).toBe('disconnected');
+    expect(device.connected).toBe(false);
+  });
+
   it('serialises connects to several devices: never InProgress, discovery stopped and restarted around each', async () => {
     const { simulator, adapter, paths } = await scanningLine(3);
     simulator.resetCalls();

@@ -239,6 +239,10 @@ export class FakeGattDevice {
   #resolve(): void {
     const binding = this.#binding;
     if (binding === undefined || !this.#connected) return;
+    if (this.faults.abortWhileScanning && binding.adapter.discovering()) {
+      this.#linkDown('discovery ran while the link was being set up (remote features timed out)');
+      return;
+    }
     if (this.faults.servicesMissing) {
       // The cache was dropped and discovery came back empty: resolved, but nothing to use.
       binding.table.remove();

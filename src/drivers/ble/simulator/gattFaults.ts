@@ -19,9 +19,11 @@ export class GattFaults {
   /** Every Connect hangs (bluetoothd waiting on a controller that never answers). */
   hangConnects = false;
   /**
-   * Connect fails with le-connection-abort-by-local while the adapter is discovering (as on the
-   * controllers of the field reports); the fake's default, so a client that scans while connecting
-   * sees it.
+   * Scanning and a connect in setup do not mix, as in the field: a Connect while the adapter discovers
+   * fails with le-connection-abort-by-local (Pi Zero reports, renogy.md §5.3), and a link whose services
+   * are still being resolved while discovery runs again dies (stoprocent/noble#136: BlueZ resumed a
+   * full-duty scan right after LE Connection Complete and the link dropped before any ATT exchange).
+   * The fake's default, so a client that scans during a connect sees it.
    */
   abortWhileScanning = true;
   /** Services resolve but no GATT object is there (the cache was dropped, discovery came back empty). */
