@@ -49,7 +49,7 @@ describe.skipIf(DBUS_DAEMON === undefined)('connected BLE faults and their failu
     const elapsed = performance.now() - started;
     expect(failure.kind).toBe('connect_timeout');
     expect(elapsed).toBeGreaterThanOrEqual(290);
-    expect(elapsed).toBeLessThan(600);
+    expect(elapsed).toBeLessThan(900);
     // The hung call's reply handler is gone (no pile-up), and bluetoothd was told to cancel.
     await eventually(() => simulator.callCount('Device1.Disconnect') === 1, { what: 'the Disconnect' });
     await eventually(() => client.pendingReplies === 0, { what: 'no reply awaited' });
@@ -152,7 +152,7 @@ describe.skipIf(DBUS_DAEMON === undefined)('connected BLE faults and their failu
     const started = performance.now();
     const failure = await rejectionOf(link.write(WRITE, bytes(8), { withoutResponse: true }));
     expect(failure.kind).toBe('call_timeout');
-    expect(performance.now() - started).toBeLessThan(800);
+    expect(performance.now() - started).toBeLessThan(1_200);
     expect(link.closed).toBe(false);
   });
 

@@ -170,9 +170,10 @@ describe.skipIf(DBUS_DAEMON === undefined)('connected BLE (GATT) on the fake Blu
     const { path } = addEcho(1);
     const link = await adapter.connect(path, { timeoutMs: 2_000 });
     await link.startNotify(NOTIFY);
+    const stream = link.notifications();
     await link.write(WRITE, bytes(30), { withoutResponse: true });
     const lengths: number[] = [];
-    for await (const notification of link.notifications()) {
+    for await (const notification of stream) {
       lengths.push(notification.value.length);
       if (lengths.length === 2) void link.disconnect();
     }

@@ -123,18 +123,34 @@ export class GattLink {
     return () => this.#lostListeners.delete(listener);
   }
 
-  /** The notifications as an async iterable; ends when the link ends or `signal` fires. */
-  async *notifications(signal?: AbortSignal): AsyncGenerator<GattNotification> {
+  /**
+   * The notifications as an async iterable, from the moment of this call (not of the first next(), so
+   * nothing sent right after a write is missed); ends when the link ends or `signal` fires.
+   */
+  notifications(signal?: AbortSignal): AsyncGenerator<GattNotification> {
     const queue: GattNotification[] = [];
-    let wake: (() => void) | undefined;
+    const waiting: { wake?: () => void } = {};
+    const wake = () => waiting.wake?.();
     const stopNotifications = this.onNotification((notification) => {
       queue.push(notification);
-      wake?.();
+      wake();
     });
-    const onEnd = () => wake?.();
-    this.#endWaiters.add(onEnd);
-    const onAbort = () => wake?.();
-    signal?.addEventListener('abort', onAbort);
+    this.#endWaiters.add(wake);
+    signal?.addEventListener('abort', wake);
+    const stop = () => {
+      stopNotifications();
+      this.#endWaiters.delete(wake);
+      signal?.removeEventListener('abort', wake);
+    };
+    return this.#drain(queue, waiting, stop, signal);
+  }
+
+  async *#drain(
+    queue: GattNotification[],
+    waiting: { wake?: () => void },
+    stop: () => void,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<GattNotification> {
     try {
       for (;;) {
         const next = queue.shift();
@@ -143,13 +159,11 @@ export class GattLink {
           continue;
         }
         if (this.closed || signal?.aborted) return;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
+        await new Promise<void>((resolve) => (waiting.wake = resolve));
+        waiting.wake = undefined;
       }
     } finally {
-      stopNotifications();
-      this.#endWaiters.delete(onEnd);
-      signal?.removeEventListener('abort', onAbort);
+      stop();
     }
   }
 
@@ -193,6 +207,7 @@ export class GattLink {
     this.#lostListeners.clear();
     this.#context.released(this);
     for (const wake of [...this.#endWaiters]) wake();
+    this.#endWaiters.clear();
     if (report) for (const listener of listeners) listener(failure);
   }
 
