@@ -219,4 +219,30 @@ describe.skipIf(DBUS_DAEMON === undefined)('connected BLE faults and their failu
     await link.write(WRITE, bytes(2), { withoutResponse: true });
     await eventually(() => seen.length === 1, { what: 'the echo to the client still there' });
   });
+
+  it('the control lines drive the same faults (add-echo, gatt MAC FAULT, reset-adapter)', async () => {
+    const { adapter, simulator } = await gattRig(cleanups);
+    const added = await simulator.execute('add-echo');
+    const mac = /echo device (\S+) added/.exec(added)?.[1] ?? '';
+    const path = adapter.devicePath(mac);
+    expect(await simulator.execute(`gatt ${mac.toLowerCase()} abort 2`)).toContain(
+      'the next 2 Connect(s) abort',
+    );
+    expect((await rejectionOf(adapter.connect(path, { timeoutMs: 2_000 }))).kind).toBe('connect_aborted');
+    expect((await rejectionOf(adapter.connect(path, { timeoutMs: 2_000 }))).kind).toBe('connect_aborted');
+    const link = await adapter.connect(path, { timeoutMs: 2_000 });
+    const lost: string[] = [];
+    link.onLost((failure) => lost.push(failure.kind));
+    await simulator.execute(`gatt ${mac} drop-link`);
+    await eventually(() => lost.length === 1, { what: 'the dropped link' });
+    await simulator.execute(`gatt ${mac} hang`);
+    expect((await rejectionOf(adapter.connect(path, { timeoutMs: 200 }))).kind).toBe('connect_timeout');
+    await simulator.execute(`gatt ${mac} clear`);
+    expect(await simulator.execute('reset-adapter')).toBe('adapter reset');
+    expect((await adapter.connect(path, { timeoutMs: 2_000 })).closed).toBe(false);
+    expect(await simulator.execute('gatt 00:11:22:33:44:55 take')).toMatch(/no connectable device/);
+    expect(await simulator.execute(`gatt ${mac} explode`)).toMatch(/unknown fault "explode"/);
+    expect(await simulator.execute(`gatt ${mac} late soon`)).toMatch(/MS must be a whole number/);
+    expect(await simulator.execute('gatt nowhere abort')).toMatch(/not a Bluetooth address/);
+  });
 });

@@ -61,6 +61,17 @@ describe.skipIf(DBUS_DAEMON === undefined)('connected BLE (GATT) on the fake Blu
     expect(device.connected).toBe(false);
   });
 
+  it('with a larger ATT MTU a notification carries MTU − 3 bytes (one piece for 45 bytes at MTU 185)', async () => {
+    const { adapter, addEcho } = await gattRig(cleanups);
+    const { path } = addEcho(1, { mtu: 185 });
+    const link = await adapter.connect(path, { timeoutMs: 2_000 });
+    const seen = collect(link);
+    await link.startNotify(NOTIFY);
+    await link.write(WRITE, bytes(200), { withoutResponse: true });
+    await eventually(() => joined(seen).length === 200, { what: 'the echo' });
+    expect(seen.map((n) => n.value.length)).toEqual([182, 18]);
+  });
+
   it('accepts 16-bit UUIDs and answers the same link to a second connect while it is up', async () => {
     const { adapter, addEcho } = await gattRig(cleanups);
     const { path } = addEcho(1);

@@ -88,7 +88,12 @@ export class GattLink {
     }
     // Routed from now on: a notification may come before StartNotify's answer.
     this.#notifying.set(entry.path, pair);
-    await this.#gattCall('StartNotify', entry.path, [], '', signal);
+    try {
+      await this.#gattCall('StartNotify', entry.path, [], '', signal);
+    } catch (error) {
+      this.#notifying.delete(entry.path);
+      throw error;
+    }
   }
 
   async write(pair: CharacteristicPair, bytes: Uint8Array, options: WriteOptions = {}): Promise<void> {

@@ -1,4 +1,6 @@
 import { type BluezFaults, describeFaults } from './faults.js';
+import type { FakeGattDevice } from './gattDevice.js';
+import { applyGattFault, GATT_HELP, type GattFaultCommand, parseGattFault } from './gattControl.js';
 import { SENSOR_KINDS, type SensorKind } from './sensors.js';
 
 // The run-time control language of `fieldbridge simulate bluez`: one command per line on stdin, so a
@@ -13,6 +15,9 @@ export type ControlCommand =
   | { kind: 'add-adapter' }
   | { kind: 'restart'; delayMs: number | undefined }
   | { kind: 'add-sensor'; sensor: SensorKind; encrypted: boolean }
+  | { kind: 'add-echo' }
+  | { kind: 'reset-adapter' }
+  | { kind: 'gatt'; mac: string; fault: GattFaultCommand }
   | { kind: 'status' }
   | { kind: 'help' };
 
@@ -30,6 +35,7 @@ export const CONTROL_HELP = `Commands (one per line):
   add-adapter          hci0 comes back, powered, not discovering (InterfacesAdded)
   restart [MS]         bluetoothd restarts: org.bluez is gone for MS (default 1000) ms, then fresh objects
   add-sensor KIND      a new sensor (bthome, bthome-encrypted, ruuvi, pvvx), seen at its next advertisement
+${GATT_HELP}
   status               adapter, faults, sensors and call counts
   help                 this list`;
 
@@ -88,10 +94,20 @@ export function parseControlCommand(line: string): ControlCommand | undefined {
       }
       return { kind: 'add-sensor', sensor: kind as SensorKind, encrypted: false };
     }
+    case 'add-echo':
+    case 'reset-adapter':
     case 'status':
     case 'help':
       expectArguments(words, 0, 0, name);
-      return { kind: name.toLowerCase() as 'status' | 'help' };
+      return { kind: name.toLowerCase() as 'add-echo' | 'reset-adapter' | 'status' | 'help' };
+    case 'gatt': {
+      if (words.length < 3) throw new ControlError('usage: gatt MAC FAULT [ARG] (try "help")');
+      const mac = (first ?? '').toUpperCase();
+      if (!/^[0-9A-F]{2}(:[0-9A-F]{2}){5}$/.test(mac)) {
+        throw new ControlError(`gatt: "${first ?? ''}" is not a Bluetooth address (AA:BB:CC:DD:EE:FF)`);
+      }
+      return { kind: 'gatt', mac, fault: parseGattFault(words.slice(2)) };
+    }
     default:
       throw new ControlError(`unknown command "${name}" (try "help")`);
   }
@@ -110,6 +126,9 @@ export interface ControlTarget {
   restart(delayMs?: number): Promise<void>;
   addSensor(kind: SensorKind, options: { encrypted?: boolean }): { spec: { mac: string } };
   status(): string[];
+  readonly gattDevices: readonly FakeGattDevice[];
+  addEchoDevice(): FakeGattDevice;
+  resetAdapter(): void;
 }
 
 /** Runs one command; `log`: the answer still wants a log line (the others logged what they did). */
@@ -144,6 +163,17 @@ export async function runControlCommand(
       return quiet(
         `sensor ${target.addSensor(command.sensor, { encrypted: command.encrypted }).spec.mac} added`,
       );
+    case 'add-echo':
+      return { answer: `echo device ${target.addEchoDevice().spec.mac} added`, log: true };
+    case 'reset-adapter':
+      target.resetAdapter();
+      return { answer: 'adapter reset', log: true };
+    case 'gatt': {
+      const device = target.gattDevices.find((known) => known.spec.mac === command.mac);
+      if (device === undefined)
+        throw new ControlError(`gatt: no connectable device ${command.mac} (add-echo)`);
+      return { answer: applyGattFault(device, command.fault), log: true };
+    }
     case 'status':
       return { answer: target.status().join('\n'), log: true };
     case 'help':

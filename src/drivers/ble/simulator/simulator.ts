@@ -3,6 +3,7 @@ import { ControlError, parseControlCommand, runControlCommand } from './control.
 import { type PrivateBus, startPrivateBus } from './daemon.js';
 import { type CallDecision, type IncomingCall, ServiceConnection } from './dbusService.js';
 import { FakeGattDevice, type GattDeviceSpec } from './gattDevice.js';
+import { EchoPeripheral } from './gattPeripheral.js';
 import {
   type BluezFaults,
   CallLog,
@@ -127,6 +128,13 @@ export class BluezSimulator {
     device.forgotten = !known;
     if (known && this.#bluez?.present === true) this.#bluez.addConnectable(device);
     return device;
+  }
+
+  /** A generic connectable echo device (gattPeripheral.ts), for trying connected BLE by hand. */
+  addEchoDevice(): FakeGattDevice {
+    const index = this.#gattDevices.length + 1;
+    const mac = `C4:EC:00:00:01:${(index & 0xff).toString(16).padStart(2, '0').toUpperCase()}`;
+    return this.addGattDevice({ mac, name: `ECHO-${index}`, peripheral: new EchoPeripheral() });
   }
 
   /** The adapter resets (USB reset, firmware crash): every link drops, its objects go and come back. */
