@@ -67,6 +67,19 @@ describe.skipIf(DBUS_DAEMON === undefined)('connected BLE faults and their failu
     expect(failure.kind).toBe('aborted');
   });
 
+  it('a connect pending when the adapter goes is answered (cancelled), not left to its bound', async () => {
+    const { adapter, addEcho, simulator } = await gattRig(cleanups);
+    const { device, path } = addEcho(1, { connectDelayMs: 5_000 });
+    const started = performance.now();
+    const connecting = rejectionOf(adapter.connect(path, { timeoutMs: 3_000 }));
+    await eventually(() => device.connectCalls === 1, { what: 'the Connect' });
+    simulator.removeAdapter();
+    const failure = await connecting;
+    expect(failure.kind).toBe('connect_aborted');
+    expect(failure.message).toContain('br-connection-canceled');
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
   it('services that never resolve → services_timeout, and the link is let go', async () => {
     const { adapter, addEcho } = await gattRig(cleanups);
     const { device, path } = addEcho(1, { resolveDelayMs: 60_000 });

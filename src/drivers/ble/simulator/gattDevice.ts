@@ -124,6 +124,8 @@ export class FakeGattDevice {
   unexport(reason: string): void {
     const binding = this.#binding;
     if (binding === undefined) return;
+    // A pending Connect is cancelled as by Disconnect (src/device.c device_request_disconnect).
+    this.#cancelPending();
     this.#linkDown(reason);
     binding.table.remove();
     binding.service.remove(binding.path);
@@ -255,13 +257,17 @@ export class FakeGattDevice {
   }
 
   #disconnect(): void {
-    const pending = this.#pending;
-    if (pending !== undefined) {
-      this.#pending = undefined;
-      for (const timer of pending.timers) this.#timers.cancel(timer);
-      pending.fail(bluezErrors.failed('br-connection-canceled'));
-    }
+    this.#cancelPending();
     this.#linkDown('disconnected by a client');
+  }
+
+  /** A pending Connect fails with br-connection-canceled, as BlueZ answers it when cancelled. */
+  #cancelPending(): void {
+    const pending = this.#pending;
+    if (pending === undefined) return;
+    this.#pending = undefined;
+    for (const timer of pending.timers) this.#timers.cancel(timer);
+    pending.fail(bluezErrors.failed('br-connection-canceled'));
   }
 
   #linkDown(reason: string): void {
