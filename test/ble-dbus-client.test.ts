@@ -4,12 +4,12 @@ import {
   type BluezEvent,
   DbusCallError,
   DbusTimeoutError,
-} from '../src/drivers/ble/dbus/client.js';
-import { DbusCallStats } from '../src/drivers/ble/dbus/stats.js';
-import { macOfPath } from '../src/drivers/ble/dbus/values.js';
-import { findDbusDaemon } from '../src/drivers/ble/simulator/daemon.js';
-import { defaultSensors } from '../src/drivers/ble/simulator/sensors.js';
-import { BluezSimulator } from '../src/drivers/ble/simulator/simulator.js';
+} from '../src/drivers/shared/bluez/dbus/client.js';
+import { DbusCallStats } from '../src/drivers/shared/bluez/dbus/stats.js';
+import { macOfPath } from '../src/drivers/shared/bluez/dbus/values.js';
+import { findDbusDaemon } from '../src/drivers/shared/bluez/simulator/daemon.js';
+import { defaultSensors } from '../src/drivers/shared/bluez/simulator/sensors.js';
+import { BluezSimulator } from '../src/drivers/shared/bluez/simulator/simulator.js';
 import { eventually } from './helpers/eventually.js';
 
 // The BLE driver's D-Bus client against the fake BlueZ: typed values (no Variants leave it), BlueZ's

@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BluezClient } from '../src/drivers/ble/dbus/client.js';
-import { macOfPath } from '../src/drivers/ble/dbus/values.js';
-import { GattAdapter } from '../src/drivers/ble/gatt/adapter.js';
-import { AdapterSession } from '../src/drivers/ble/session.js';
+import { BluezClient } from '../src/drivers/shared/bluez/dbus/client.js';
+import { macOfPath } from '../src/drivers/shared/bluez/dbus/values.js';
+import { GattAdapter } from '../src/drivers/shared/bluez/gatt/adapter.js';
+import { AdapterSession } from '../src/drivers/shared/bluez/session.js';
 import { diagnose } from '../src/drivers/ble/watchdogMachine.js';
-import { findDbusDaemon } from '../src/drivers/ble/simulator/daemon.js';
-import { EchoPeripheral, ECHO_LAYOUT } from '../src/drivers/ble/simulator/gattPeripheral.js';
-import { defaultSensors } from '../src/drivers/ble/simulator/sensors.js';
-import { BluezSimulator } from '../src/drivers/ble/simulator/simulator.js';
+import { findDbusDaemon } from '../src/drivers/shared/bluez/simulator/daemon.js';
+import { EchoPeripheral, ECHO_LAYOUT } from '../src/drivers/shared/bluez/simulator/gattPeripheral.js';
+import { defaultSensors } from '../src/drivers/shared/bluez/simulator/sensors.js';
+import { BluezSimulator } from '../src/drivers/shared/bluez/simulator/simulator.js';
 import { eventually } from './helpers/eventually.js';
 import { bytes, collect, echoMac, joined, rejectionOf, SHORT_TIMEOUTS } from './helpers/gattRig.js';
 

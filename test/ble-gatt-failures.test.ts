@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DbusCallError, DbusTimeoutError } from '../src/drivers/ble/dbus/client.js';
-import { GattFailure, gattFailureOf } from '../src/drivers/ble/gatt/failures.js';
-import { deviceOfPath, fullUuid } from '../src/drivers/ble/gatt/tree.js';
+import { DbusCallError, DbusTimeoutError } from '../src/drivers/shared/bluez/dbus/client.js';
+import { GattFailure, gattFailureOf } from '../src/drivers/shared/bluez/gatt/failures.js';
+import { deviceOfPath, fullUuid } from '../src/drivers/shared/bluez/gatt/tree.js';
 
 // The named failure of every answer BlueZ gives a connected-BLE call, by its error name and text as
 // bluetoothd sends them (src/error.c, src/error.h, src/device.c, src/gatt-client.c), and the UUID and

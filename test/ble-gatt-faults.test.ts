@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { findDbusDaemon } from '../src/drivers/ble/simulator/daemon.js';
-import { ECHO_LAYOUT } from '../src/drivers/ble/simulator/gattPeripheral.js';
+import { findDbusDaemon } from '../src/drivers/shared/bluez/simulator/daemon.js';
+import { ECHO_LAYOUT } from '../src/drivers/shared/bluez/simulator/gattPeripheral.js';
 import { eventually } from './helpers/eventually.js';
 import { ADAPTER_PATH, bytes, collect, gattRig, joined, rejectionOf } from './helpers/gattRig.js';
 
@@ -199,8 +199,8 @@ describe.skipIf(DBUS_DAEMON === undefined)('connected BLE faults and their failu
   it('another process connecting the same device at the same time gets in_progress from BlueZ', async () => {
     const { adapter, addEcho, simulator } = await gattRig(cleanups);
     const { device, path } = addEcho(1, { connectDelayMs: 300 });
-    const { BluezClient } = await import('../src/drivers/ble/dbus/client.js');
-    const { GattAdapter } = await import('../src/drivers/ble/gatt/index.js');
+    const { BluezClient } = await import('../src/drivers/shared/bluez/dbus/client.js');
+    const { GattAdapter } = await import('../src/drivers/shared/bluez/gatt/index.js');
     const client = await BluezClient.connect({ busAddress: simulator.address });
     cleanups.push(() => client.close());
     const second = new GattAdapter({ client, adapterPath: ADAPTER_PATH });
@@ -219,7 +219,7 @@ describe.skipIf(DBUS_DAEMON === undefined)('connected BLE faults and their failu
     const link = await adapter.connect(path, { timeoutMs: 2_000 });
     const seen = collect(link);
     await link.startNotify(NOTIFY);
-    const { BluezClient } = await import('../src/drivers/ble/dbus/client.js');
+    const { BluezClient } = await import('../src/drivers/shared/bluez/dbus/client.js');
     const passer = await BluezClient.connect({ busAddress: simulator.address });
     const notifyPath = device.characteristicPath(NOTIFY) ?? '';
     await passer.callBluez({

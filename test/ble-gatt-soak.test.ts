@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { GattFailure, type GattFailureKind } from '../src/drivers/ble/gatt/index.js';
+import { GattFailure, type GattFailureKind } from '../src/drivers/shared/bluez/gatt/index.js';
 import { seededRandom } from '../src/drivers/shared/random.js';
-import { findDbusDaemon } from '../src/drivers/ble/simulator/daemon.js';
-import { ECHO_LAYOUT } from '../src/drivers/ble/simulator/gattPeripheral.js';
+import { findDbusDaemon } from '../src/drivers/shared/bluez/simulator/daemon.js';
+import { ECHO_LAYOUT } from '../src/drivers/shared/bluez/simulator/gattPeripheral.js';
 import { eventually } from './helpers/eventually.js';
 import { bytes, collect, gattRig, joined } from './helpers/gattRig.js';
 

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BluezClient } from '../src/drivers/ble/dbus/client.js';
-import { GattAdapter, GattFailure } from '../src/drivers/ble/gatt/index.js';
-import { fullUuid } from '../src/drivers/ble/gatt/tree.js';
-import { findDbusDaemon } from '../src/drivers/ble/simulator/daemon.js';
-import { DECOY_MARK, ECHO_LAYOUT, uuid16 } from '../src/drivers/ble/simulator/gattPeripheral.js';
+import { BluezClient } from '../src/drivers/shared/bluez/dbus/client.js';
+import { GattAdapter, GattFailure } from '../src/drivers/shared/bluez/gatt/index.js';
+import { fullUuid } from '../src/drivers/shared/bluez/gatt/tree.js';
+import { findDbusDaemon } from '../src/drivers/shared/bluez/simulator/daemon.js';
+import { DECOY_MARK, ECHO_LAYOUT, uuid16 } from '../src/drivers/shared/bluez/simulator/gattPeripheral.js';
 import { eventually } from './helpers/eventually.js';
 import {
   ADAPTER_PATH,

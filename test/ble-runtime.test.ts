@@ -1,16 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BusEvent, JsonValue } from '../src/drivers/contract.js';
-import { DbusCallStats } from '../src/drivers/ble/dbus/stats.js';
+import { DbusCallStats } from '../src/drivers/shared/bluez/dbus/stats.js';
 import { BleBusRuntime, type BleBusOptions } from '../src/drivers/ble/runtime.js';
 import { type HeardSensor, SensorDecoder } from '../src/drivers/ble/sensors.js';
-import { findDbusDaemon } from '../src/drivers/ble/simulator/daemon.js';
+import { findDbusDaemon } from '../src/drivers/shared/bluez/simulator/daemon.js';
 import {
   defaultSensors,
   EXAMPLE_BIND_KEY,
   sensorSpec,
   SimSensor,
-} from '../src/drivers/ble/simulator/sensors.js';
-import { BluezSimulator } from '../src/drivers/ble/simulator/simulator.js';
+} from '../src/drivers/shared/bluez/simulator/sensors.js';
+import { BluezSimulator } from '../src/drivers/shared/bluez/simulator/simulator.js';
 import { systemClock } from '../src/machines/clock.js';
 import { eventually } from './helpers/eventually.js';
 import { advance, simulatedClock } from './helpers/time.js';

@@ -3,8 +3,8 @@ import { PassThrough } from 'node:stream';
 import dbus from 'dbus-next';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAdvertisement } from '../src/drivers/ble/codec/index.js';
-import { ControlError, parseControlCommand } from '../src/drivers/ble/simulator/control.js';
-import { findDbusDaemon } from '../src/drivers/ble/simulator/daemon.js';
+import { ControlError, parseControlCommand } from '../src/drivers/shared/bluez/simulator/control.js';
+import { findDbusDaemon } from '../src/drivers/shared/bluez/simulator/daemon.js';
 import {
   BTHOME_UUID,
   encodeBthome,
@@ -12,21 +12,21 @@ import {
   encodeRuuviDf5,
   PVVX_UUID,
   RUUVI_COMPANY_ID,
-} from '../src/drivers/ble/simulator/encode.js';
+} from '../src/drivers/shared/bluez/simulator/encode.js';
 import {
   callKey,
   callKeyAliases,
   FaultError,
   hangMatches,
   parseHangPattern,
-} from '../src/drivers/ble/simulator/faults.js';
+} from '../src/drivers/shared/bluez/simulator/faults.js';
 import {
   type Advertisement,
   defaultSensors,
   EXAMPLE_BIND_KEY,
   SimSensor,
-} from '../src/drivers/ble/simulator/sensors.js';
-import { BluezSimulator } from '../src/drivers/ble/simulator/simulator.js';
+} from '../src/drivers/shared/bluez/simulator/sensors.js';
+import { BluezSimulator } from '../src/drivers/shared/bluez/simulator/simulator.js';
 import { createSimulateCommand } from '../src/cli/simulate.js';
 import { runCli } from '../src/cli/run.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect, it, vi } from 'vitest';
 import type { InspectionEvent } from 'xstate';
 import { parseConfig } from '../src/config/index.js';
-import { findDbusDaemon } from '../src/drivers/ble/simulator/daemon.js';
+import { findDbusDaemon } from '../src/drivers/shared/bluez/simulator/daemon.js';
 import { runGateway } from '../src/gateway.js';
 import type * as InspectorModule from '../src/ops/inspector.js';
 import { eventually } from './helpers/eventually.js';

@@ -5,7 +5,7 @@ import { simulatedDaliAdapters } from '../src/drivers/dali/simulatedAdapters.js'
 import { decodeTelegram } from '../src/drivers/mbus/codec/index.js';
 import { meterReading, meterTimePoint } from '../src/drivers/mbus/readings.js';
 import { SensorDecoder } from '../src/drivers/ble/sensors.js';
-import { encodePvvx } from '../src/drivers/ble/simulator/encode.js';
+import { encodePvvx } from '../src/drivers/shared/bluez/simulator/encode.js';
 import { demoConfig } from '../src/config/demo.js';
 import { withDiscovered } from '../src/gateway/discovered.js';
 import { type DeviceConfig, type FieldbridgeConfig, parseConfig } from '../src/config/index.js';

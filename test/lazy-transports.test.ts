@@ -77,7 +77,8 @@ describe('lazy transports', () => {
         /^src\/drivers\/[^/]+\/simulatedBus\.ts$/.test(path) ||
         // The generic simulated driver's module (index, config, capabilities) is a declaration; its bus is simulation.
         ['src/drivers/shared/simulatedRuntime.ts', 'src/drivers/shared/simulatedBus.ts'].includes(path) ||
-        path.startsWith('src/drivers/ble/dbus/') ||
+        /^src\/drivers\/shared\/bluez\/(dbus|gatt|simulator)\//.test(path) ||
+        path === 'src/drivers/shared/bluez/session.ts' ||
         path === 'src/drivers/ble/runtime.ts' ||
         path === 'src/drivers/dali/runtime.ts',
     );

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { findDbusDaemon } from '../src/drivers/ble/simulator/daemon.js';
+import { findDbusDaemon } from '../src/drivers/shared/bluez/simulator/daemon.js';
 import { formatReport } from '../scripts/soak/report.js';
 import { missingTools, runSoak } from '../scripts/soak/soak.js';
 

@@ -3,7 +3,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MOSQUITTO_BIN } from '../../bench/broker.js';
-import { findDbusDaemon } from '../../src/drivers/ble/simulator/daemon.js';
+import { findDbusDaemon } from '../../src/drivers/shared/bluez/simulator/daemon.js';
 import { DRIVERS } from '../../src/drivers/registry.js';
 import { socatAvailable } from '../../src/drivers/mbus/simulator/pty.js';
 import { badCommands, type BurstResult, sendBurst } from './commands.js';

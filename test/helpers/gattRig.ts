@@ -1,10 +1,13 @@
-import { BluezClient, type DbusTimeouts } from '../../src/drivers/ble/dbus/client.js';
-import { GattAdapter, type GattAdapterOptions } from '../../src/drivers/ble/gatt/adapter.js';
-import type { GattLink, GattNotification } from '../../src/drivers/ble/gatt/link.js';
-import type { FakeGattDevice, GattDeviceSpec } from '../../src/drivers/ble/simulator/gattDevice.js';
-import { EchoPeripheral, type EchoLayout } from '../../src/drivers/ble/simulator/gattPeripheral.js';
-import { defaultSensors } from '../../src/drivers/ble/simulator/sensors.js';
-import { BluezSimulator, type BluezSimulatorOptions } from '../../src/drivers/ble/simulator/simulator.js';
+import { BluezClient, type DbusTimeouts } from '../../src/drivers/shared/bluez/dbus/client.js';
+import { GattAdapter, type GattAdapterOptions } from '../../src/drivers/shared/bluez/gatt/adapter.js';
+import type { GattLink, GattNotification } from '../../src/drivers/shared/bluez/gatt/link.js';
+import type { FakeGattDevice, GattDeviceSpec } from '../../src/drivers/shared/bluez/simulator/gattDevice.js';
+import { EchoPeripheral, type EchoLayout } from '../../src/drivers/shared/bluez/simulator/gattPeripheral.js';
+import { defaultSensors } from '../../src/drivers/shared/bluez/simulator/sensors.js';
+import {
+  BluezSimulator,
+  type BluezSimulatorOptions,
+} from '../../src/drivers/shared/bluez/simulator/simulator.js';
 
 // The connected-BLE tests' rig: the fake BlueZ on a private dbus-daemon with echo devices, one D-Bus
 // client and the GattAdapter over it, short bounds, and a cleanup list run after each test.

@@ -1,5 +1,5 @@
 import type { DriverDemo } from '../contract.js';
-import { findDbusDaemon } from './dbusDaemon.js';
+import { findDbusDaemon } from '../shared/bluez/dbusDaemon.js';
 
 // With dbus-daemon installed, the demo's BLE sensors advertise on a simulated BlueZ and are found by
 // auto_add; without it, one simulated BLE thermometer.

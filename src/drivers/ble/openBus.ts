@@ -3,7 +3,7 @@ import { DEFAULT_BLE_OFFLINE_AFTER_MS } from './lineConfig.js';
 import { getLogger } from '../../logging/index.js';
 import type { OpenContext } from '../contract.js';
 import type { WatchdogSettings } from './watchdogMachine.js';
-import { DbusCallStats } from './dbus/stats.js';
+import { DbusCallStats } from '../shared/bluez/dbus/stats.js';
 import { BleBusRuntime } from './runtime.js';
 import type { BleSensorSpec } from './sensors.js';
 

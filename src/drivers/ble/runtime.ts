@@ -1,11 +1,11 @@
 import { every, type GatewayClock, unref } from '../../machines/clock.js';
 import type { AdapterCheck, WatchdogSettings } from './watchdogMachine.js';
 import type { ActorInspector, BusCapabilities, BusEvent, BusRuntime, JsonValue } from '../contract.js';
-import type { DbusTimeouts } from './dbus/client.js';
-import type { DbusCallStats } from './dbus/stats.js';
-import { type DeviceProps, macOfPath } from './dbus/values.js';
+import type { DbusTimeouts } from '../shared/bluez/dbus/client.js';
+import type { DbusCallStats } from '../shared/bluez/dbus/stats.js';
+import { type DeviceProps, macOfPath } from '../shared/bluez/dbus/values.js';
 import { type BleSensorSpec, type HeardSensor, SensorDecoder } from './sensors.js';
-import { AdapterMissingError, AdapterSession, type SessionEvents } from './session.js';
+import { AdapterMissingError, AdapterSession, type SessionEvents } from '../shared/bluez/session.js';
 import { abortable, waitUntil } from '../shared/wait.js';
 import { adapterState, AdapterWatch, type BleLog } from './watchdog.js';
 import { errorText } from '../../errorText.js';

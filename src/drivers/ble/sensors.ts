@@ -7,7 +7,7 @@ import {
   PacketIdFilter,
   sensorMetadata,
 } from './codec/index.js';
-import type { DeviceProps } from './dbus/values.js';
+import type { DeviceProps } from '../shared/bluez/dbus/values.js';
 
 // From a Device1's advertisement data to what the gateway publishes: decoded with the sensor's bind key,
 // repeats dropped by packet id, and the reading shaped as the device's state (its values, `rssi`,

@@ -4,9 +4,9 @@ import type { BusRuntime, OpenContext } from '../contract.js';
 import { openSimulatedBus } from '../shared/simulatedBus.js';
 import { bleDriver } from './index.js';
 import { type BleDevice, bleDevices, openOn } from './openBus.js';
-import { findDbusDaemon } from './dbusDaemon.js';
-import { type SensorSpec, sensorSpec } from './simulator/sensors.js';
-import { BluezSimulator } from './simulator/simulator.js';
+import { findDbusDaemon } from '../shared/bluez/dbusDaemon.js';
+import { type SensorSpec, sensorSpec } from '../shared/bluez/simulator/sensors.js';
+import { BluezSimulator } from '../shared/bluez/simulator/simulator.js';
 
 // `transport: simulated`: the bluez transport's runtime on a fake BlueZ started in this process on a
 // private dbus-daemon, with a simulated sensor for every configured one (and three demo sensors when

@@ -7,7 +7,7 @@ import {
   UsageError,
 } from '../../../commandLine/io.js';
 import { runInteractively } from '../../../commandLine/interactive.js';
-import type { BluezSimulator } from './simulator.js';
+import type { BluezSimulator } from '../../shared/bluez/simulator/simulator.js';
 import { errorText } from '../../../errorText.js';
 
 // `fieldbridge simulate bluez`: a fake bluetoothd with BLE sensors on a private D-Bus, for trying the BLE
@@ -72,8 +72,8 @@ export async function runBluezSimulate(args: string[], io: CliIo, runtime: Simul
     for (const text of held ?? []) io.stdout.write(text);
     held = undefined;
   };
-  const { BluezSimulator } = await import('./simulator.js');
-  const { defaultSensors } = await import('./sensors.js');
+  const { BluezSimulator } = await import('../../shared/bluez/simulator/simulator.js');
+  const { defaultSensors } = await import('../../shared/bluez/simulator/sensors.js');
   let simulator: BluezSimulator;
   try {
     simulator = new BluezSimulator({

@@ -1,4 +1,4 @@
-import { seededRandom } from '../../shared/random.js';
+import { seededRandom } from '../../random.js';
 import {
   BTHOME_UUID,
   encodeBthome,

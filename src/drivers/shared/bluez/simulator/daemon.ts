@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { escapeXml } from '../../../xml.js';
+import { escapeXml } from '../../../../xml.js';
 import { findDbusDaemon } from '../dbusDaemon.js';
 
 export { findDbusDaemon };

@@ -2,7 +2,7 @@ import { type InterfaceSpec, type ServiceConnection, Variant } from './dbusServi
 import { bluezErrors } from './gattErrors.js';
 import type { GattFaults } from './gattFaults.js';
 import type { CharacteristicRef, Peripheral, PeripheralLink } from './gattPeripheral.js';
-import type { TimerSet } from '../../shared/timerSet.js';
+import type { TimerSet } from '../../timerSet.js';
 
 // The GATT objects of one connectable device of the fake BlueZ (doc/org.bluez.GattService.rst,
 // GattCharacteristic.rst; src/gatt-client.c): a GattService1 per service (serviceXXXX, its handle) and a

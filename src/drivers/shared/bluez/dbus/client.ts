@@ -18,7 +18,7 @@ import {
   PROPERTIES,
   unwrap,
 } from './values.js';
-import { errorText } from '../../../errorText.js';
+import { errorText } from '../../../../errorText.js';
 
 export type { BluezEvent } from './signals.js';
 // The bounds and errors of a call live in calls.ts; importers of the client get them from here too.

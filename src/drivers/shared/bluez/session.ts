@@ -1,6 +1,6 @@
 import { BluezClient, type BluezClientOptions, type BluezEvent, DbusCallError } from './dbus/client.js';
 import type { DeviceProps } from './dbus/values.js';
-import { boundedSignal, delay } from '../shared/wait.js';
+import { boundedSignal, delay } from '../wait.js';
 
 // One D-Bus connection's view of one adapter: what BlueZ says about it (present, powered, discovering,
 // since when), the Device1 objects under it, and the adapter operations of the BLE driver, each verified

@@ -1,8 +1,8 @@
 import { type BluezClient, type BluezEvent, DbusCallError } from '../dbus/client.js';
 import { ADAPTER1, DEVICE1, deviceProps, PROPERTIES } from '../dbus/values.js';
-import { BusLock } from '../../shared/busLock.js';
-import { boundedSignal } from '../../shared/wait.js';
-import { errorText } from '../../../errorText.js';
+import { BusLock } from '../../busLock.js';
+import { boundedSignal } from '../../wait.js';
+import { errorText } from '../../../../errorText.js';
 import { GattFailure, gattFailureOf } from './failures.js';
 import { GattLink } from './link.js';
 import { type CharacteristicPair, deviceOfPath, GattTree } from './tree.js';

@@ -3,7 +3,7 @@ import { bluezErrors } from './gattErrors.js';
 import { GattFaults } from './gattFaults.js';
 import type { CharacteristicRef, Peripheral, PeripheralLink } from './gattPeripheral.js';
 import { GattTable } from './gattTable.js';
-import { TimerSet } from '../../shared/timerSet.js';
+import { TimerSet } from '../../timerSet.js';
 
 // A connectable BLE device as bluetoothd exports it (BlueZ doc/org.bluez.Device.rst; behaviour from
 // src/device.c): Device1 with Connect and Disconnect, Connected/ServicesResolved with PropertiesChanged,

@@ -13,7 +13,7 @@ import {
   parseHangPattern,
 } from './faults.js';
 import { defaultSensors, type SensorKind, sensorSpec, type SensorSpec, SimSensor } from './sensors.js';
-import { errorText } from '../../../errorText.js';
+import { errorText } from '../../../../errorText.js';
 
 // The fake bluetoothd as a process part: a private dbus-daemon (unless given a bus), the org.bluez
 // service on it, sensors advertising while a client scans, and the faults a test or a person drives at

@@ -1,5 +1,5 @@
 import type { BluezEvent } from '../dbus/client.js';
-import { waitUntil } from '../../shared/wait.js';
+import { waitUntil } from '../../wait.js';
 import { GattFailure } from './failures.js';
 import type { GattLink } from './link.js';
 import type { GattTree } from './tree.js';

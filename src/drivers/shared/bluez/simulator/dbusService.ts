@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import dbus, { type Variant as DbusVariant } from 'dbus-next';
-import { errorText } from '../../../errorText.js';
+import { errorText } from '../../../../errorText.js';
 
 // A small D-Bus service layer over dbus-next for the fake BlueZ: objects made of interfaces with
 // properties and methods, an ObjectManager at `/`, and one hook that sees every incoming call first (to

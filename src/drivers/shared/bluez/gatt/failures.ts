@@ -1,5 +1,5 @@
 import { DbusCallError, DbusTimeoutError } from '../dbus/client.js';
-import { errorText } from '../../../errorText.js';
+import { errorText } from '../../../../errorText.js';
 
 // Every way a connected-BLE operation fails, as one named kind, so the runtime's recovery ladder and
 // its logs speak of `connect_aborted` or `taken_by_other_central` and never parse D-Bus texts. The
