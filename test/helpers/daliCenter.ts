@@ -18,6 +18,8 @@ import { eventually } from './eventually.js';
 export class GatewayClient {
   readonly raw: Buffer[] = [];
   readonly results: InboundResult[] = [];
+  /** Socket and protocol errors the connection reported (ECONNRESET...). */
+  readonly errors: Error[] = [];
   private readonly ids = new MessageIds();
   closed = false;
 
@@ -30,7 +32,7 @@ export class GatewayClient {
       this.results.push(parseInbound(payload, { gatewaySerial: gateway.serial }));
     });
     client.on('close', () => (this.closed = true));
-    client.on('error', () => undefined);
+    client.on('error', (error) => this.errors.push(error));
   }
 
   static async connect(gateway: SimulatedDaliCenter, options: IClientOptions = {}): Promise<GatewayClient> {
@@ -115,11 +117,14 @@ export class UdpListener {
   }
 }
 
-/** The CONNACK code an mqtt.js connection attempt was refused with (undefined: it connected). */
+/**
+ * How an mqtt.js connection attempt ended: undefined when it connected, else the CONNACK code it was
+ * refused with, the socket error's code, or the error's message (a connack timeout has no code).
+ */
 export async function connackRefusal(
   gateway: SimulatedDaliCenter,
   options: IClientOptions,
-): Promise<number | undefined> {
+): Promise<number | string | undefined> {
   try {
     const client = await connectAsync(gateway.mqttUrl, {
       protocolVersion: 4,
@@ -130,6 +135,7 @@ export async function connackRefusal(
     await client.endAsync(true);
     return undefined;
   } catch (error) {
-    return (error as { code?: number }).code;
+    const { code, message } = error as { code?: number | string; message: string };
+    return code ?? message;
   }
 }

@@ -70,6 +70,8 @@ export interface SimulatedGatewayOptions {
 }
 
 export const DEFAULT_SIMULATED_SERIAL = '6A242121110E';
+/** How long after acknowledging restartGateway the simulated gateway goes down. */
+const RESTART_AFTER_MS = 100;
 
 export class SimulatedDaliCenter {
   readonly serial: string;
@@ -293,7 +295,13 @@ export class SimulatedDaliCenter {
       searchChunkSize: Math.max(1, this.options.searchChunkSize ?? 4),
       groupOnReportsPowerFalse: this.options.groupOnReportsPowerFalse ?? false,
       send: (body) => this.send(body),
-      restart: () => void this.reboot(this.options.restartDownMs ?? 2_000),
+      // The acknowledgement leaves before the gateway goes down (a reboot is not instantaneous).
+      restart: () => {
+        this.rebootTimer = this.clock.setTimeout(
+          () => void this.reboot(this.options.restartDownMs ?? 2_000),
+          RESTART_AFTER_MS,
+        );
+      },
       startBusScan: (channels) => this.startScan(channels),
       stopBusScan: () => this.stopScan(),
     };
