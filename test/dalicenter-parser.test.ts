@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type DaliCenterProblemKind,
   type InboundMessage,
+  INBOUND_CMDS,
   type InboundResult,
   motionBinaryStates,
   parseInbound,
@@ -429,26 +430,7 @@ describe('DALI Center inbound parser fuzz', () => {
   ];
   const random = seededRandom(1818);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-  const CMDS = [
-    'devStatus',
-    'readDevRes',
-    'onlineStatus',
-    'reportEnergy',
-    'searchDevRes',
-    'getGroupRes',
-    'getSceneRes',
-    'readGroupRes',
-    'readSceneRes',
-    'getVersionRes',
-    'getEnergyRes',
-    'getSensorOnOffRes',
-    'getSensorArgvRes',
-    'getDevParamRes',
-    'writeDevRes',
-    'unknownRes',
-    '__proto__',
-    'constructor',
-  ];
+  const CMDS = [...INBOUND_CMDS, 'unknownRes', '__proto__', 'constructor'];
   const KEYS = [
     'cmd',
     'data',

@@ -322,21 +322,30 @@ export const identifyDevice = (device: DeviceAddress): DaliCenterCommand => ({
 export const restartGateway = (): DaliCenterCommand => ({ cmd: 'restartGateway' });
 
 /** addGroup/delGroup/addScene/delScene come from the SDK's test code only (notes §5.1); not part of its API. */
-export function addGroup(spec: {
+/** What addGroup and addScene share: where, the name, the area and whether other gateways' devices may join. */
+export interface CollectionSpec {
   channel: number;
-  groupId: number;
   name: string;
   areaId?: string;
   crossGateway?: boolean;
-  members: DeviceAddress[];
-}): DaliCenterCommand {
+}
+
+function collectionFields(spec: CollectionSpec) {
   return {
-    cmd: 'addGroup',
     channel: channelOf(spec.channel),
-    groupId: groupIdOf(spec.groupId),
-    crossGateway: spec.crossGateway === false ? 'no' : 'yes',
+    crossGateway: spec.crossGateway === false ? ('no' as const) : ('yes' as const),
     name: spec.name,
     areaId: spec.areaId ?? '0001',
+  };
+}
+
+export function addGroup(
+  spec: CollectionSpec & { groupId: number; members: DeviceAddress[] },
+): DaliCenterCommand {
+  return {
+    cmd: 'addGroup',
+    ...collectionFields(spec),
+    groupId: groupIdOf(spec.groupId),
     data: spec.members.map(deviceAddress),
   };
 }
@@ -347,29 +356,19 @@ export const deleteGroup = (channel: number, groupId: number): DaliCenterCommand
   groupId: groupIdOf(groupId),
 });
 
-export function addScene(spec: {
-  channel: number;
-  sceneId: number;
-  name: string;
-  areaId?: string;
-  crossGateway?: boolean;
-  members: SceneMemberSpec[];
-}): DaliCenterCommand {
+export function addScene(
+  spec: CollectionSpec & { sceneId: number; members: SceneMemberSpec[] },
+): DaliCenterCommand {
+  const device = spec.members.map((member) => ({
+    gwSnObj: member.gwSnObj,
+    ...deviceAddress(member),
+    property: member.property,
+  }));
   return {
     cmd: 'addScene',
-    channel: channelOf(spec.channel),
+    ...collectionFields(spec),
     sceneId: sceneIdOf(spec.sceneId),
-    crossGateway: spec.crossGateway === false ? 'no' : 'yes',
-    name: spec.name,
-    areaId: spec.areaId ?? '0001',
-    data: {
-      objType: 'device',
-      device: spec.members.map((member) => ({
-        gwSnObj: member.gwSnObj,
-        ...deviceAddress(member),
-        property: member.property,
-      })),
-    },
+    data: { objType: 'device', device },
   };
 }
 

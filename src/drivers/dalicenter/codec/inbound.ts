@@ -169,6 +169,17 @@ function summary(
   );
 }
 
+/** readGroupRes/readSceneRes name their group or scene at the top level: channel, id, name. */
+function topLevelSummary(
+  message: JsonObject,
+  context: FieldContext,
+  serial: string,
+  kind: 'group' | 'scene',
+) {
+  const channel = readInteger(message, 'channel', context, 0, 255);
+  return channel.ok ? summary(message, context, channel.value, serial, kind) : channel;
+}
+
 const groupList: Body = (message, context, serial, problems) => {
   const groups = summaries(message, context, serial, problems, 'group');
   return groups.ok ? parsed({ cmd: 'getGroupRes', groups: groups.value as GroupSummary[] }) : groups;
@@ -180,9 +191,7 @@ const sceneList: Body = (message, context, serial, problems) => {
 };
 
 const groupMembers: Body = (message, context, serial, problems) => {
-  const channel = readInteger(message, 'channel', context, 0, 255);
-  if (!channel.ok) return channel;
-  const group = summary(message, context, channel.value, serial, 'group');
+  const group = topLevelSummary(message, context, serial, 'group');
   if (!group.ok) return group;
   const list = readArray(message, 'data', context);
   if (!list.ok) return list;
@@ -195,9 +204,7 @@ const groupMembers: Body = (message, context, serial, problems) => {
 };
 
 const sceneMembers: Body = (message, context, serial, problems) => {
-  const channel = readInteger(message, 'channel', context, 0, 255);
-  if (!channel.ok) return channel;
-  const scene = summary(message, context, channel.value, serial, 'scene');
+  const scene = topLevelSummary(message, context, serial, 'scene');
   if (!scene.ok) return scene;
   const data = readObject(message, 'data', context);
   if (!data.ok) return data;

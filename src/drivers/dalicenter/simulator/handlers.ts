@@ -123,12 +123,7 @@ export function handleRequest(context: HandlerContext, request: ReceivedRequest)
     }
     case 'getGroup':
       return reply({
-        group: channelsOf(line.groups).map((channel) => ({
-          channel,
-          data: line.groups
-            .filter((group) => group.channel === channel)
-            .map(({ groupId, name, areaId }) => ({ groupId, name, areaId })),
-        })),
+        group: listByChannel(line.groups, ({ groupId, name, areaId }) => ({ groupId, name, areaId })),
       });
     case 'readGroup': {
       const group = line.group(integerField(body, 'channel') ?? -1, integerField(body, 'groupId') ?? -1);
@@ -144,12 +139,7 @@ export function handleRequest(context: HandlerContext, request: ReceivedRequest)
     }
     case 'getScene':
       return reply({
-        scene: channelsOf(line.scenes).map((channel) => ({
-          channel,
-          data: line.scenes
-            .filter((scene) => scene.channel === channel)
-            .map(({ sceneId, name, areaId }) => ({ sceneId, name, areaId })),
-        })),
+        scene: listByChannel(line.scenes, ({ sceneId, name, areaId }) => ({ sceneId, name, areaId })),
       });
     case 'readScene': {
       const scene = line.scene(integerField(body, 'channel') ?? -1, integerField(body, 'sceneId') ?? -1);
@@ -250,8 +240,16 @@ export function handleRequest(context: HandlerContext, request: ReceivedRequest)
   }
 }
 
-function channelsOf(items: { channel: number }[]): number[] {
-  return [...new Set(items.map((item) => item.channel))].sort((a, b) => a - b);
+/** getGroupRes/getSceneRes's shape: one entry per channel, each with its items. */
+function listByChannel<T extends { channel: number }>(
+  items: T[],
+  entry: (item: T) => JsonObject,
+): JsonObject[] {
+  const channels = [...new Set(items.map((item) => item.channel))].sort((a, b) => a - b);
+  return channels.map((channel) => ({
+    channel,
+    data: items.filter((item) => item.channel === channel).map(entry),
+  }));
 }
 
 /** Energy, sensors, parameters, identify, restart and the group/scene editing of the SDK's tests. */
