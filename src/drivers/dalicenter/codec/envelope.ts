@@ -1,5 +1,6 @@
 import { COMMAND_NAMES, type CommandName, type DaliCenterCommand } from './commands.js';
 import { badArgument, type Parsed, parsed, problem, refused } from './errors.js';
+import type { InboundMessage } from './inboundTypes.js';
 import { type JsonObject, readJsonObject } from './json.js';
 
 // The MQTT side of the protocol (notes §3.4, §4): two fixed topics per gateway, both with a leading and a
@@ -93,6 +94,32 @@ export function expectedReply(command: DaliCenterCommand): ExpectedReply | undef
     default:
       return { cmd: `${command.cmd}Res` };
   }
+}
+
+/**
+ * Whether `message` answers the request that expected `reply` with `msgId`. A reply that echoes a msgId
+ * is matched by it; one without (the echo is unverified) by cmd and, for readGroup/readScene/searchDev,
+ * the key fields, as the SDK matches.
+ */
+export function answers(message: InboundMessage, reply: ExpectedReply, msgId: string): boolean {
+  if (message.cmd !== reply.cmd) return false;
+  // A scan's stream is one search whatever msgIds its messages carry: matched by its flag.
+  if (message.msgId !== undefined && message.cmd !== 'searchDevRes') return message.msgId === msgId;
+  const key = reply.key;
+  if (key === undefined) return true;
+  if ('groupId' in key)
+    return (
+      message.cmd === 'readGroupRes' &&
+      message.group.groupId === key.groupId &&
+      message.group.channel === key.channel
+    );
+  if ('sceneId' in key)
+    return (
+      message.cmd === 'readSceneRes' &&
+      message.scene.sceneId === key.sceneId &&
+      message.scene.channel === key.channel
+    );
+  return message.cmd === 'searchDevRes' && message.searchFlag === key.searchFlag;
 }
 
 /** A request as the gateway receives it (the simulator's side): envelope read, fields left to the handler. */

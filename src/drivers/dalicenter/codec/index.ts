@@ -5,6 +5,7 @@
 export * from './commands.js';
 export * from './crypto.js';
 export * from './dataPoints.js';
+export * from './deviceList.js';
 export * from './deviceTypes.js';
 export * from './discovery.js';
 export * from './envelope.js';
