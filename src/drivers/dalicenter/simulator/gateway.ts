@@ -67,6 +67,8 @@ export interface SimulatedGatewayOptions {
   refusalCode?: 4 | 5;
   /** Notes §10.3's firmware quirk: members report dpid 20 false after a group on. */
   groupOnReportsPowerFalse?: boolean;
+  /** Told each command and discovery request (the CLI's --verbose). */
+  log?: (line: string) => void;
 }
 
 export const DEFAULT_SIMULATED_SERIAL = '6A242121110E';
@@ -105,7 +107,7 @@ export class SimulatedDaliCenter {
       port: options.mqttPort ?? 0,
       credentials: this.credentials,
       refusalCode: options.refusalCode ?? 4,
-      onPublish: (topic, payload) => this.onPublish(topic, payload),
+      onPublish: (topic, payload, clientId) => this.onPublish(topic, payload, clientId),
     });
     const discovery = options.discovery;
     this.discovery =
@@ -120,7 +122,14 @@ export class SimulatedDaliCenter {
             replyRoutes: discovery?.replyRoutes ?? [...DEFAULT_REPLY_ROUTES],
             replyPort: discovery?.replyPort ?? 50569,
             announcement: () => this.announcement(),
-            onRequest: (event) => this.discoveryLog.push(event),
+            onRequest: (event) => {
+              this.discoveryLog.push(event);
+              options.log?.(
+                event.kind === 'answered'
+                  ? `discovery from ${event.from}: answered ${event.word}${event.withCredentials ? ' with the credentials' : ''}`
+                  : `discovery from ${event.from}: ignored (${event.reason})`,
+              );
+            },
           });
     this.push = new GatewayPushes(this.line, this.serial, (body) => this.send(body));
   }
@@ -278,10 +287,13 @@ export class SimulatedDaliCenter {
     void this.mqtt.publish(this.reportTopic, JSON.stringify(body));
   }
 
-  private onPublish(topic: string, payload: Buffer): void {
+  private onPublish(topic: string, payload: Buffer, clientId: string): void {
     if (topic !== this.commandTopic || this.down) return;
     const request = parseRequest(payload);
-    if (!request.ok) return;
+    if (!request.ok) return this.options.log?.(`from ${clientId}: ignored (${request.problem.detail})`);
+    this.options.log?.(
+      `from ${clientId}: ${request.value.cmd}${request.value.msgId !== undefined ? ` (msgId ${request.value.msgId})` : ''}`,
+    );
     if (request.value.gwSn !== undefined && request.value.gwSn !== this.serial) return;
     this.requests.push(request.value);
     handleRequest(this.handlerContext(), request.value);
