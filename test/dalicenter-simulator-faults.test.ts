@@ -175,8 +175,8 @@ describe('DALI Center simulator faults', () => {
     await client.send(writeGroup(0, 0, lightProperties({ on: true })[0]!));
     const statuses = await client.waitFor((message) => message.cmd === 'devStatus', 2);
     expect(statuses.map((message) => message.cmd === 'devStatus' && message.report)).toEqual([
-      { kind: 'light', state: { on: false, brightness: 0 } },
-      { kind: 'light', state: { on: false, brightness: 0, kelvin: 4000 } },
+      { kind: 'light', state: { on: false, brightness: 1000 } },
+      { kind: 'light', state: { on: false, brightness: 1000, kelvin: 4000 } },
     ]);
     expect(gateway.line.at(0, 0)?.light?.on).toBe(true);
   });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GatewayClock } from '../src/machines/clock.js';
 import {
+  BROADCAST_DEVICE,
   buildDiscoveryRequest,
   buildIdentifyGatewayRequest,
   getDeviceParameters,
@@ -246,6 +247,29 @@ describe("DALI Center simulator: commands answered with the notes' shapes", () =
     const [ack] = await client.waitFor((message) => message.cmd === 'writeDevRes');
     expect(ack).toMatchObject({ ack: false });
     expect(client.messages().some((message) => message.cmd === 'devStatus')).toBe(false);
+  });
+
+  it('writeDev to the FFFF broadcast device: every light takes it and reports', async () => {
+    const client = await connect();
+    await client.send(writeLight(BROADCAST_DEVICE, { on: true, brightness: 250 }));
+    await client.waitFor((message) => message.cmd === 'writeDevRes' && message.ack === true);
+    const statuses = await client.waitFor((message) => message.cmd === 'devStatus', 6);
+    expect(statuses.map((message) => message.cmd === 'devStatus' && message.device.devType)).toEqual([
+      '0101',
+      '0102',
+      '0103',
+      '0104',
+      '0105',
+      '0106',
+    ]);
+    expect(
+      statuses.every(
+        (message) =>
+          message.cmd === 'devStatus' &&
+          message.report.kind === 'light' &&
+          message.report.state.brightness === 250,
+      ),
+    ).toBe(true);
   });
 
   it('writeGroup and writeScene: ack, then a devStatus per member', async () => {

@@ -217,7 +217,11 @@ export class SimulatedDaliCenter {
           this.down = false;
           this.wakeUpWaiters();
         })
-        .catch(() => this.wakeUpWaiters());
+        .catch((error: unknown) => {
+          // The port was taken meanwhile: the gateway stays down, and says why.
+          this.options.log?.(`could not come back after the reboot: ${(error as Error).message}`);
+          this.wakeUpWaiters();
+        });
     }, downMs);
   }
 

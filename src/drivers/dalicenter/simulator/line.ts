@@ -237,15 +237,18 @@ export class VirtualLine {
 
   /**
    * Applies light properties; false when one is not a value the light takes (the gateway's ack:false).
-   * A non-zero brightness switches the light on and 0 switches it off, as a DALI arc level does.
+   * A non-zero brightness switches the light on and 0 switches it off, as a DALI arc level does; power
+   * on at level 0 goes to full (what the gateway does there is not in the notes). Off keeps the level.
    */
   applyLight(device: SimDevice, properties: { dpid: number; value: unknown }[]): boolean {
     const light = device.light;
     if (!light) return false;
     const next = { ...light, hsv: { ...light.hsv } };
     for (const { dpid, value } of properties) {
-      if (dpid === DPID.power && typeof value === 'boolean') next.on = value;
-      else if (dpid === DPID.brightness && typeof value === 'number' && value >= 0 && value <= 1000) {
+      if (dpid === DPID.power && typeof value === 'boolean') {
+        next.on = value;
+        if (value && next.brightness === 0) next.brightness = 1000;
+      } else if (dpid === DPID.brightness && typeof value === 'number' && value >= 0 && value <= 1000) {
         next.brightness = Math.round(value);
         next.on = next.brightness > 0;
       } else if (
