@@ -54,8 +54,10 @@ export interface SimulatedGatewayOptions {
         replyPort?: number;
       };
   channels?: number[];
-  /** isMqttTls as announced (the simulated broker itself is plain). */
+  /** isMqttTls as announced; by default whether `tlsCertificate` is given. */
   tls?: boolean;
+  /** PEM certificate and key: the broker speaks TLS (mqtts) with them instead of plain MQTT. */
+  tlsCertificate?: { cert: string | Buffer; key: string | Buffer };
   version?: { swVersion: string; fwVersion: string };
   line?: LineSpec;
   clock?: GatewayClock;
@@ -107,6 +109,7 @@ export class SimulatedDaliCenter {
       port: options.mqttPort ?? 0,
       credentials: this.credentials,
       refusalCode: options.refusalCode ?? 4,
+      ...(options.tlsCertificate !== undefined ? { tls: options.tlsCertificate } : {}),
       onPublish: (topic, payload, clientId) => this.onPublish(topic, payload, clientId),
     });
     const discovery = options.discovery;
@@ -154,7 +157,8 @@ export class SimulatedDaliCenter {
   }
 
   get mqttUrl(): string {
-    return `mqtt://${this.mqtt.host === '0.0.0.0' ? '127.0.0.1' : this.mqtt.host}:${this.mqttPort}`;
+    const scheme = this.mqtt.tls ? 'mqtts' : 'mqtt';
+    return `${scheme}://${this.mqtt.host === '0.0.0.0' ? '127.0.0.1' : this.mqtt.host}:${this.mqttPort}`;
   }
 
   get discoveryPort(): number | undefined {
@@ -186,7 +190,7 @@ export class SimulatedDaliCenter {
       serial: this.serial,
       address: this.options.announceAddress ?? (host === '0.0.0.0' ? '127.0.0.1' : host),
       port: this.mqttPort,
-      tls: this.options.tls ?? false,
+      tls: this.options.tls ?? this.mqtt.tls,
       channels: this.options.channels ?? [0],
       name: this.options.name ?? `Dali Gateway ${this.serial}`,
       ...(this.buttonPressed ? { credentials: { ...this.credentials } } : {}),

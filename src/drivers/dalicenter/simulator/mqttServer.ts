@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Duplex } from 'node:stream';
 import type { Aedes, AuthenticateError, Client, PublishPacket } from 'aedes';
 
@@ -20,6 +21,11 @@ export interface MqttServerOptions {
   credentials: BrokerCredentials;
   /** CONNACK code for a refused login: 4 (bad user name or password) or 5 (not authorised). */
   refusalCode: 4 | 5;
+  /**
+   * PEM certificate and key: the broker speaks TLS only (as a gateway announcing isMqttTls). A real
+   * gateway's certificate is signed by the Sunricher CA, whose key nobody has; tests use their own CA.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** Every publish by a client (the gateway reads its command topic from here). */
   onPublish(topic: string, payload: Buffer, clientId: string): void;
 }
@@ -81,6 +87,10 @@ export class SimulatedMqttServer {
     return this.options.host;
   }
 
+  get tls(): boolean {
+    return this.options.tls !== undefined;
+  }
+
   get listening(): boolean {
     return this.server?.listening === true;
   }
@@ -125,12 +135,15 @@ export class SimulatedMqttServer {
     // A client that misbehaves (or a connection the faults cut) is not the simulator's problem.
     broker.on('clientError', () => undefined);
     broker.on('connectionError', () => undefined);
-    const server = createServer((socket) => {
+    const accept = (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
       socket.on('error', () => undefined);
       broker.handle(new Gate(socket, () => this.silent));
-    });
+    };
+    const tls = this.options.tls;
+    const server = tls === undefined ? createServer(accept) : createTlsServer(tls, accept);
+    server.on('tlsClientError', () => undefined);
     const port = where.port ?? this.boundPort ?? this.options.port;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
