@@ -5,6 +5,7 @@ import {
   lightProperties,
   parseDiscoveryResponse,
   restartGateway,
+  searchCachedDevices,
   writeGroup,
 } from '../src/drivers/dalicenter/codec/index.js';
 import { SimulatedDaliCenter } from '../src/drivers/dalicenter/simulator/index.js';
@@ -121,6 +122,18 @@ describe('DALI Center simulator faults', () => {
         (error) => (error as NodeJS.ErrnoException).code === 'ECONNRESET',
       ),
     ).toBe(true);
+  });
+
+  it('reset mid-stream: the device list is cut after two of its messages', async () => {
+    await start({ searchChunkSize: 2 });
+    const client = await connect();
+    gateway.resetAfterReports(2);
+    await client.send(searchCachedDevices());
+    await closedWithin(client);
+    expect(
+      client.messages().map((message) => message.cmd === 'searchDevRes' && message.searchStatus),
+    ).toEqual([3, 3]);
+    expect(client.errors.some((error) => (error as NodeJS.ErrnoException).code === 'ECONNRESET')).toBe(true);
   });
 
   it('duplicate client id: the older connection is kicked; kickClient drops one by id', async () => {

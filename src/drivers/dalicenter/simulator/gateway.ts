@@ -76,6 +76,8 @@ export interface SimulatedGatewayOptions {
 export const DEFAULT_SIMULATED_SERIAL = '6A242121110E';
 /** How long after acknowledging restartGateway the simulated gateway goes down. */
 const RESTART_AFTER_MS = 100;
+/** How long a mid-stream reset waits for the messages before it to be written out (wall clock: sockets). */
+const RESET_FLUSH_MS = 50;
 
 export class SimulatedDaliCenter {
   readonly serial: string;
@@ -97,6 +99,8 @@ export class SimulatedDaliCenter {
   private rebootTimer: unknown;
   private scanTimer: unknown;
   private upWaiters: (() => void)[] = [];
+  private resetCountdown: number | undefined;
+  private cutting = false;
 
   constructor(options: SimulatedGatewayOptions = {}) {
     this.options = options;
@@ -255,6 +259,14 @@ export class SimulatedDaliCenter {
     return this.mqtt.resetConnections();
   }
 
+  /**
+   * Resets every connection mid-stream: after the gateway has sent `messages` more reports (a device
+   * list cut between its chunks, a write acknowledged but its status never sent).
+   */
+  resetAfterReports(messages: number): void {
+    this.resetCountdown = Math.max(1, Math.trunc(messages));
+  }
+
   /** Drops one client, as the broker does when a second client logs in with the same id. */
   kickClient(clientId: string): boolean {
     return this.mqtt.kick(clientId);
@@ -291,8 +303,16 @@ export class SimulatedDaliCenter {
   // ---- protocol ----
 
   private send(body: JsonObject): void {
-    if (this.down) return;
+    if (this.down || this.cutting) return;
     void this.mqtt.publish(this.reportTopic, JSON.stringify(body));
+    if (this.resetCountdown === undefined || --this.resetCountdown > 0) return;
+    this.resetCountdown = undefined;
+    // Nothing more leaves; the reset comes once what did leave has reached the client's socket.
+    this.cutting = true;
+    setTimeout(() => {
+      this.mqtt.resetConnections();
+      this.cutting = false;
+    }, RESET_FLUSH_MS);
   }
 
   private onPublish(topic: string, payload: Buffer, clientId: string): void {
