@@ -101,6 +101,10 @@ describe('DALI Center simulator faults', () => {
     gateway.silence();
     await client.send(getVersion());
     await closedWithin(client, 4_000);
+    // The client found out by its own keepalive: the gateway never closed the connection.
+    await eventually(() => client.errors.some((error) => error.message === 'Keepalive timeout'), {
+      what: 'the keepalive timeout',
+    });
     expect(client.messages()).toEqual([]);
     // A new connection gets no CONNACK while silent.
     expect(

@@ -30,15 +30,21 @@ export interface MqttServerOptions {
   onPublish(topic: string, payload: Buffer, clientId: string): void;
 }
 
-/** Between one socket and Aedes: passes bytes both ways unless silenced. */
+/**
+ * Between one socket and Aedes: passes bytes both ways unless silenced. While silenced, Aedes giving up
+ * on the client (its own keepalive check) leaves the socket open and mute, as a hung gateway's would
+ * be: the client must find out by its keepalive, not by a close.
+ */
 class Gate extends Duplex {
+  private detached = false;
+
   constructor(
     readonly socket: Socket,
     private readonly silent: () => boolean,
   ) {
     super();
     socket.on('data', (chunk: Buffer) => {
-      if (!this.silent()) this.push(chunk);
+      if (!this.silent() && !this.detached) this.push(chunk);
     });
     socket.on('end', () => this.push(null));
     socket.on('close', () => this.destroy());
@@ -48,17 +54,19 @@ class Gate extends Duplex {
   override _read(): void {}
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    if (this.silent() || this.socket.destroyed) return done();
+    if (this.silent() || this.detached || this.socket.destroyed) return done();
     this.socket.write(chunk, () => done());
   }
 
   override _final(done: (error?: Error | null) => void): void {
-    this.socket.end();
+    if (this.silent()) this.detached = true;
+    else this.socket.end();
     done();
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
-    if (!this.socket.destroyed) this.socket.destroy();
+    if (this.silent() && !this.socket.destroyed) this.detached = true;
+    else if (!this.socket.destroyed) this.socket.destroy();
     done(error);
   }
 }
