@@ -180,6 +180,13 @@ describe('DALI Center discovery datagrams', () => {
     });
   });
 
+  it('takes the sender for a missing gwIp when it is given', () => {
+    const reply = Buffer.from('{"data": {"gwSn": "A", "gwIp": ""}}');
+    const result = parseDiscoveryResponse(reply, '10.0.0.7');
+    expect(result.ok && result.value.address).toBe('10.0.0.7');
+    expect(parseDiscoveryResponse(reply).ok).toBe(false);
+  });
+
   it('reads port and channels given as strings, and a TLS flag', () => {
     const reply = Buffer.from(
       '{"data": {"gwSn": "A", "gwIp": "10.0.0.9", "port": "8883", "channelTotal": ["0", "1", "x", -1], "isMqttTls": true}}',

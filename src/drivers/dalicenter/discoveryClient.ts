@@ -119,7 +119,7 @@ export async function discoverGateways(options: DiscoveryRunOptions = {}): Promi
     }
     options.onListening?.(listener.address().port);
     listener.on('message', (datagram, remote) => {
-      const reply = parseDiscoveryResponse(datagram);
+      const reply = parseDiscoveryResponse(datagram, remote.address);
       if (!reply.ok) return options.onProblem?.(reply.problem, remote.address);
       const gateway = reply.value;
       if (options.targetSerial !== undefined && gateway.serial !== options.targetSerial) return;

@@ -173,8 +173,14 @@ function readCredentials(data: JsonObject): Parsed<GatewayCredentials | undefine
   return parsed({ username: username.value, password: password.value });
 }
 
-/** Reads a gateway's discovery reply ({"data": {...}}); a problem names what is missing or garbled. */
-export function parseDiscoveryResponse(datagram: Uint8Array): Parsed<DiscoveredGateway> {
+/**
+ * Reads a gateway's discovery reply ({"data": {...}}); a problem names what is missing or garbled.
+ * `sourceAddress`, the datagram's sender, stands in for a missing gwIp (the SDK does not insist on it).
+ */
+export function parseDiscoveryResponse(
+  datagram: Uint8Array,
+  sourceAddress?: string,
+): Parsed<DiscoveredGateway> {
   const object = readJsonObject(datagram);
   if (!object.ok) return object;
   const data = object.value.data;
@@ -189,7 +195,8 @@ export function parseDiscoveryResponse(datagram: Uint8Array): Parsed<DiscoveredG
         field: 'data.gwSn',
       }),
     );
-  const address = data.gwIp;
+  const address =
+    data.gwIp === undefined || data.gwIp === null || data.gwIp === '' ? sourceAddress : data.gwIp;
   if (typeof address !== 'string' || address === '')
     return refused(
       problem('missing_field', `discovery reply of ${serial} without gwIp`, { field: 'data.gwIp' }),
