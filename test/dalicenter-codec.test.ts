@@ -312,7 +312,13 @@ describe('DALI Center colour values', () => {
 describe('DALI Center device types (notes §8)', () => {
   const expected: Record<string, unknown> = {
     '0101': { kind: 'light', colourMode: 'brightness', daliDeviceType: 6, whiteChannel: false },
-    '0102': { kind: 'light', colourMode: 'color_temp', daliDeviceType: 8, whiteChannel: false },
+    '0102': {
+      kind: 'light',
+      colourMode: 'color_temp',
+      daliDeviceType: 8,
+      whiteChannel: false,
+      kelvinLimits: { warmest: 1000, coolest: 8000 },
+    },
     '0103': { kind: 'light', colourMode: 'hs', daliDeviceType: 8, whiteChannel: false },
     '0104': { kind: 'light', colourMode: 'hs', daliDeviceType: 8, whiteChannel: false },
     '0105': { kind: 'light', colourMode: 'rgbw', daliDeviceType: 8, whiteChannel: true },
@@ -344,6 +350,14 @@ describe('DALI Center device types (notes §8)', () => {
       return;
     }
     expect(device).toMatchObject(expected[code] as object);
+  });
+
+  it('only DT8 Tc lights carry kelvin limits', () => {
+    const withLimits = KNOWN_DEVICE_TYPES.filter((code) => {
+      const device = classifyDeviceType(code);
+      return device.kind === 'light' && device.kelvinLimits !== undefined;
+    });
+    expect(withLimits).toEqual(['0102']);
   });
 
   it('lists every code of the notes: 6 lights, 0201 and its 20 variants, 0202, 5 panels, 0401, FFFF', () => {
