@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { createActor } from 'xstate';
+import type { OpenContext } from './drivers/contract.js';
 import { DRIVER_MODULES, unavailableTransport } from './drivers/registry.js';
 import { GatewayOpenContext } from './hosting/openContext.js';
 import { snapshotPortOf } from './hosting/snapshotPort.js';
@@ -55,6 +56,11 @@ export interface GatewayOptions {
    * it did not start leaves no phantom devices in Home Assistant).
    */
   leaveNothingRetained?: boolean;
+  /**
+   * Called once, before any bus opens, with the OpenContext the gateway hands its bus openers: what a
+   * driver keeps per gateway (a simulated bus's fake hardware) is reached through it (tests, embedding).
+   */
+  onOpenContext?: (context: OpenContext) => void;
 }
 
 const DAY_MS = 86_400_000;
@@ -154,6 +160,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     },
     inspector?.inspect,
   );
+  options.onOpenContext?.(openContext);
   const { input, registry } = buildTree(config, openContext);
   await loadTransports(config);
   await lifecycle.start({ name: 'buses', stop: () => registry.closeAll() });
@@ -250,6 +257,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     reloadConfig: () => reloader.reload(),
     scan: (request) => scanner.scan(request, scans.signal),
     removeDevice,
+    openContext,
   });
   notices.onAny('bridge', bridge.handleNotice);
   const operations = new Operations({

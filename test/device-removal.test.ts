@@ -3,6 +3,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { RequestHandler } from '../src/bridge/requestHandler.js';
+import { GatewayOpenContext } from '../src/hosting/openContext.js';
+import { systemClock } from '../src/machines/clock.js';
 import { parseRequest } from '../src/bridge/requests.js';
 import { parseConfig } from '../src/config/index.js';
 import { removeFoundDevice, type RemovalDependencies } from '../src/gateway/deviceRemoval.js';
@@ -48,6 +50,7 @@ describe('the device/remove request', () => {
       scan: async () => ({ ok: true as const, data: {} }),
       queueStats: () => ({ depth: 0, oldestAgeS: 0, dropped: 0, published: 0 }) as never,
       health: () => ({}),
+      openContext: new GatewayOpenContext(systemClock),
     };
     const removed: string[] = [];
     const handler = new RequestHandler({

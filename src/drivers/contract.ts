@@ -273,6 +273,8 @@ export interface ScanContext {
   config: FieldbridgeConfig;
   /** The running buses; a scan uses the bus of its line when it runs, so both take turns. */
   registry: { find(busId: string): BusRuntime | undefined };
+  /** What the gateway hands its bus openers; a line opened just for the scan is opened with it. */
+  openContext: OpenContext;
   log: (message: string) => void;
   warn: (message: string) => void;
 }
@@ -398,6 +400,11 @@ export interface DriverRequestContext {
   readonly devices: ReadonlyMap<string, DeviceConfig>;
   /** Runs a recovery step of a device now (the supervisor applies its rate limits and notices). */
   recover(deviceId: string, step: string, reason: string): void;
+  /**
+   * What the gateway hands its bus openers: what a driver keeps per gateway (a simulated bus's fake
+   * hardware, which a simulation fault acts on) is reached through it, never through a module's global.
+   */
+  readonly openContext: OpenContext;
 }
 
 export interface DriverRequest {
