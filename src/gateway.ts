@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { createActor } from 'xstate';
 import type { OpenContext } from './drivers/contract.js';
-import { DRIVER_MODULES, unavailableTransport } from './drivers/registry.js';
+import { DRIVER_MODULES, forgetKeyOf, unavailableTransport } from './drivers/registry.js';
 import { GatewayOpenContext } from './hosting/openContext.js';
 import { snapshotPortOf } from './hosting/snapshotPort.js';
 import { bindSupervisorTree } from './hosting/supervisorActors.js';
@@ -156,7 +156,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
       heard: (device) => {
         for (const autoAdd of autoAdders) autoAdd.handle(device);
       },
-      recordCall: (call) => operations.metrics.recordDbusCall(call.operation, call.seconds, call.outcome),
+      recordCall: (call) => operations.metrics.recordTransportCall(call),
     },
     inspector?.inspect,
   );
@@ -205,9 +205,9 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     persistence.transaction(() => {
       for (const device of found) {
         persistence.discovered.save(device);
-        // A sensor removed earlier and added again by a scan: auto_add may keep it from now on.
-        if (typeof device.config.mac === 'string')
-          persistence.discovered.unforgetBleSensor(device.config.mac);
+        // A device removed earlier and added again by a scan: its driver may add it by itself again.
+        const forgotten = forgetKeyOf(device.config);
+        if (forgotten) persistence.discovered.unforget(forgotten.driver, forgotten.key.value);
       }
     });
     const next = effective();
@@ -223,7 +223,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
           driver.autoAdd({
             config: () => config,
             addDevices,
-            forgotten: () => persistence.discovered.forgottenBleSensors(),
+            forgotten: () => persistence.discovered.forgottenKeys(driver.name),
             offer: (type, data) => bridge.publishEvent(type, data),
             log: (message) => log.info(message),
           }),
