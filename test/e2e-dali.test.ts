@@ -205,4 +205,22 @@ describeWithMosquitto('DALI: gateway ↔ simulated hasseb adapter ↔ mosquitto'
     await sub.waitFor('lamp 2 back at 42', () => stick().stick().bus.gearAt(2).actualLevel === 42, 10_000);
     await sub.waitFor('state says 42', () => state(sub, 'dali_lamp_2')?.brightness === 42);
   }, 60_000);
+
+  it('takes a simulation fault over MQTT into the simulated adapter of the gateway it runs in', async () => {
+    const sub = await start();
+    await set(sub, 'dali_lamp_2', { state: 'ON', brightness: 42 });
+    await sub.publish(
+      `${base}/bridge/request/simulation/fault`,
+      JSON.stringify({ driver: 'dali', fault: 'power_cut', address: 2, transaction: 'cut' }),
+    );
+    const topic = `${base}/bridge/response/simulation/fault`;
+    await sub.waitFor('the answer to the fault', () => sub.on(topic).length > 0);
+    expect(sub.json(topic)[0]).toMatchObject({
+      status: 'ok',
+      transaction: 'cut',
+      data: { fault: 'power_cut', bus: 'dali:simulated', address: 2, adapter: stick().stick().serialNumber },
+    });
+    // The blip put lamp 2 at its power-on level; the gateway notices and restores its level.
+    await sub.waitFor('lamp 2 back at 42', () => stick().stick().bus.gearAt(2).actualLevel === 42, 10_000);
+  }, 60_000);
 });
