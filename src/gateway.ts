@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { createActor } from 'xstate';
-import { DRIVER_MODULES, unavailableTransport } from './drivers/registry.js';
+import type { OpenContext } from './drivers/contract.js';
+import { DRIVER_MODULES, forgetKeyOf, unavailableTransport } from './drivers/registry.js';
 import { GatewayOpenContext } from './hosting/openContext.js';
 import { snapshotPortOf } from './hosting/snapshotPort.js';
 import { bindSupervisorTree } from './hosting/supervisorActors.js';
@@ -55,6 +56,11 @@ export interface GatewayOptions {
    * it did not start leaves no phantom devices in Home Assistant).
    */
   leaveNothingRetained?: boolean;
+  /**
+   * Called once, before any bus opens, with the OpenContext the gateway hands its bus openers: what a
+   * driver keeps per gateway (a simulated bus's fake hardware) is reached through it (tests, embedding).
+   */
+  onOpenContext?: (context: OpenContext) => void;
 }
 
 const DAY_MS = 86_400_000;
@@ -150,10 +156,11 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
       heard: (device) => {
         for (const autoAdd of autoAdders) autoAdd.handle(device);
       },
-      recordCall: (call) => operations.metrics.recordDbusCall(call.operation, call.seconds, call.outcome),
+      recordCall: (call) => operations.metrics.recordTransportCall(call),
     },
     inspector?.inspect,
   );
+  options.onOpenContext?.(openContext);
   const { input, registry } = buildTree(config, openContext);
   await loadTransports(config);
   await lifecycle.start({ name: 'buses', stop: () => registry.closeAll() });
@@ -198,9 +205,9 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     persistence.transaction(() => {
       for (const device of found) {
         persistence.discovered.save(device);
-        // A sensor removed earlier and added again by a scan: auto_add may keep it from now on.
-        if (typeof device.config.mac === 'string')
-          persistence.discovered.unforgetBleSensor(device.config.mac);
+        // A device removed earlier and added again by a scan: its driver may add it by itself again.
+        const forgotten = forgetKeyOf(device.config);
+        if (forgotten) persistence.discovered.unforget(forgotten.driver, forgotten.key.value);
       }
     });
     const next = effective();
@@ -216,7 +223,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
           driver.autoAdd({
             config: () => config,
             addDevices,
-            forgotten: () => persistence.discovered.forgottenBleSensors(),
+            forgotten: () => persistence.discovered.forgottenKeys(driver.name),
             offer: (type, data) => bridge.publishEvent(type, data),
             log: (message) => log.info(message),
           }),
@@ -250,6 +257,7 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     reloadConfig: () => reloader.reload(),
     scan: (request) => scanner.scan(request, scans.signal),
     removeDevice,
+    openContext,
   });
   notices.onAny('bridge', bridge.handleNotice);
   const operations = new Operations({

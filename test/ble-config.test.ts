@@ -253,7 +253,13 @@ describe('BLE scan', () => {
     });
     registry.define('ble:hci0', () => runtime);
     await registry.openBus('ble:hci0');
-    const context = { config, registry, log: () => undefined, warn: () => undefined };
+    const context = {
+      config,
+      registry,
+      openContext: registry.context,
+      log: () => undefined,
+      warn: () => undefined,
+    };
     const scan = bleLineScan(context, { driver: 'ble', duration_s: 1 });
     if ('error' in scan) throw new Error(scan.error);
     expect(scan.describe).toBe('listening for 1 s');

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Bridge, type BridgeLink } from '../src/bridge/bridge.js';
 import { RequestHandler } from '../src/bridge/requestHandler.js';
+import { GatewayOpenContext } from '../src/hosting/openContext.js';
+import { systemClock } from '../src/machines/clock.js';
 import { parseConfig } from '../src/config/index.js';
 import { withDiscovered } from '../src/gateway/discovered.js';
 import type { RootEvent } from '../src/machines/rootSupervisor.js';
@@ -20,6 +22,7 @@ function handlerFor(yaml: string) {
     scan: async () => ({ ok: false, error: 'none' }),
     queueStats: () => ({ depth: 0, bytes: 0, oldestAgeMs: 0, dropped: 0, published: 0 }),
     health: () => ({}),
+    openContext: new GatewayOpenContext(systemClock),
   });
   return { handler, sent };
 }

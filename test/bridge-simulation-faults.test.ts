@@ -3,6 +3,9 @@ import { DaliBus, FakeHidEnumerator } from '../src/drivers/dali/simulator/index.
 import { RequestHandler } from '../src/bridge/requestHandler.js';
 import { parseRequest } from '../src/bridge/requests.js';
 import { injectSimulationFault } from '../src/drivers/dali/simulationFaults.js';
+import { simulatedDaliAdaptersOf } from '../src/drivers/dali/simulatedAdapters.js';
+import { GatewayOpenContext } from '../src/hosting/openContext.js';
+import { systemClock } from '../src/machines/clock.js';
 import { type DeviceConfig, parseConfig } from '../src/config/index.js';
 
 // `simulation/fault`: the chaos soak's (and a demo's) way to pull the in-process fake hasseb stick or
@@ -117,15 +120,20 @@ describe('simulation/fault request', () => {
     });
   });
 
-  it('is answered through the request handler like any request', async () => {
-    const handler = new RequestHandler({
-      devices: devicesOf('devices:\n  - { id: hall, driver: dali, address: 5 }'),
+  /** The request handler of a gateway whose buses were opened with `openContext`. */
+  const handlerOf = (devices: Map<string, DeviceConfig>, openContext = new GatewayOpenContext(systemClock)) =>
+    new RequestHandler({
+      devices,
       reloadConfig: async () => ({ ok: false, error: 'none' }),
       send: () => undefined,
       scan: async () => ({ ok: false, error: 'none' }),
       queueStats: () => ({ depth: 0, bytes: 0, oldestAgeMs: 0, dropped: 0, published: 0 }),
       health: () => ({}),
+      openContext,
     });
+
+  it('is answered through the request handler like any request', async () => {
+    const handler = handlerOf(devicesOf('devices:\n  - { id: hall, driver: dali, address: 5 }'));
     const answer = await handler.handle(
       'simulation/fault',
       '{"driver":"dali","fault":"unplug","transaction":"t"}',
@@ -134,6 +142,28 @@ describe('simulation/fault request', () => {
       status: 'error',
       transaction: 't',
       error: expect.stringMatching(/real adapter/),
+    });
+  });
+
+  it("acts on its own gateway's simulated adapter only: two gateways in one process share none", async () => {
+    const [first, second] = [new GatewayOpenContext(systemClock), new GatewayOpenContext(systemClock)];
+    const ofFirst = fakeAdapter().enumerator;
+    const ofSecond = fakeAdapter().enumerator;
+    simulatedDaliAdaptersOf(first).set('dali:simulated', ofFirst);
+    simulatedDaliAdaptersOf(second).set('dali:simulated', ofSecond);
+    const answer = await handlerOf(SIMULATED, first).handle(
+      'simulation/fault',
+      '{"driver":"dali","fault":"unplug"}',
+    );
+    expect(answer).toMatchObject({ status: 'ok', data: { fault: 'unplug', bus: 'dali:simulated' } });
+    expect(ofFirst.list()).toHaveLength(0);
+    expect(ofSecond.list()).toHaveLength(1);
+    // A gateway whose simulated bus has not opened yet has no adapter to pull, whatever others have.
+    expect(
+      await handlerOf(SIMULATED).handle('simulation/fault', '{"driver":"dali","fault":"unplug"}'),
+    ).toMatchObject({
+      status: 'error',
+      error: 'the simulated adapter of bus dali:simulated has not been opened yet',
     });
   });
 });

@@ -1,5 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BusEvent, JsonValue } from '../src/drivers/contract.js';
+import type { BusEvent, BusRuntime, JsonValue } from '../src/drivers/contract.js';
+import { DRIVERS } from '../src/drivers/registry.js';
+import { simulatedDaliAdaptersOf } from '../src/drivers/dali/simulatedAdapters.js';
+import { parseConfig } from '../src/config/index.js';
+import { GatewayOpenContext } from '../src/hosting/openContext.js';
+import { systemClock } from '../src/machines/clock.js';
 import { DaliBusRuntime } from '../src/drivers/dali/runtime.js';
 import { DaliBus, FakeHidEnumerator, type FakeHassebStick } from '../src/drivers/dali/simulator/index.js';
 import { advance, simulatedClock } from './helpers/time.js';
@@ -189,5 +194,48 @@ describe('DALI bus runtime on a fake hasseb adapter', () => {
       lights: [{ deviceId: 'a', target: { short: 0 } }],
     });
     await expect(runtime.connect('a', signal())).rejects.toThrow(/2\.1/);
+  });
+});
+
+describe('DALI simulated transport', () => {
+  const lamp = parseConfig(
+    'devices:\n  - { id: hall, driver: dali, transport: simulated, bus: dali:kept, address: 0 }\n',
+    {},
+  ).devices;
+  const open = DRIVERS.dali.transports.simulated;
+  const contexts: GatewayOpenContext[] = [];
+  const runtimes: BusRuntime[] = [];
+  afterEach(async () => {
+    for (const runtime of runtimes.splice(0)) await runtime.close();
+    for (const context of contexts.splice(0)) await context.close();
+  });
+  /** The lamp's state on a bus opened with `context`, as the gateway opens it. */
+  async function hallOn(context: GatewayOpenContext) {
+    if (!open) throw new Error('no simulated DALI transport');
+    const runtime = await open('dali:kept', lamp, context);
+    runtimes.push(runtime);
+    await runtime.connect('hall', signal());
+    return runtime;
+  }
+
+  it('keeps its fake adapter across bus restarts of one gateway, and shares it with no other gateway', async () => {
+    const first = new GatewayOpenContext(systemClock);
+    const second = new GatewayOpenContext(systemClock);
+    contexts.push(first, second);
+    const before = await hallOn(first);
+    await before.execute('hall', 'set', { state: 'ON', brightness: 200 }, signal());
+    await before.close();
+    // The same gateway restarts the bus: the lamp kept its level, as a real lamp does.
+    const restarted = await hallOn(first);
+    expect(await restarted.execute('hall', 'get', {}, signal())).toMatchObject({
+      state: 'ON',
+      brightness: 200,
+    });
+    // Another gateway in this process with a bus of the same id has lamps of its own.
+    const other = await hallOn(second);
+    expect(await other.execute('hall', 'get', {}, signal())).toMatchObject({ state: 'OFF', brightness: 0 });
+    expect(simulatedDaliAdaptersOf(first).get('dali:kept')).not.toBe(
+      simulatedDaliAdaptersOf(second).get('dali:kept'),
+    );
   });
 });

@@ -3,6 +3,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { RequestHandler } from '../src/bridge/requestHandler.js';
+import { GatewayOpenContext } from '../src/hosting/openContext.js';
+import { systemClock } from '../src/machines/clock.js';
 import { parseRequest } from '../src/bridge/requests.js';
 import { parseConfig } from '../src/config/index.js';
 import { removeFoundDevice, type RemovalDependencies } from '../src/gateway/deviceRemoval.js';
@@ -48,6 +50,7 @@ describe('the device/remove request', () => {
       scan: async () => ({ ok: true as const, data: {} }),
       queueStats: () => ({ depth: 0, oldestAgeS: 0, dropped: 0, published: 0 }) as never,
       health: () => ({}),
+      openContext: new GatewayOpenContext(systemClock),
     };
     const removed: string[] = [];
     const handler = new RequestHandler({
@@ -88,12 +91,42 @@ describe('the upgrade', () => {
     old.close();
     const persistence = open({ path });
     expect(persistence.discovered.list()).toEqual([FOUND_SENSOR]);
-    expect(persistence.discovered.forgottenBleSensors()).toEqual(new Set());
+    expect(persistence.discovered.forgottenKeys('ble')).toEqual(new Set());
     const running = withDiscovered(
       parseConfig('ble: [{ adapter: hci0 }]\n', {}),
       persistence.discovered.list(),
     );
     expect(running.config.devices.map((device) => device.id)).toEqual(['ble_hci0', FOUND_SENSOR.id]);
+  });
+});
+
+describe('the upgrade to one forgotten-devices table', () => {
+  it('keeps the sensors removed before it forgotten, by their MAC, and drops the BLE-only table', () => {
+    const path = dbPath();
+    mkdirSync(dirname(path), { recursive: true });
+    // The database as the previous release left it: schema version 6, a sensor removed on request.
+    const old = new Database(path);
+    migrate(old, MIGRATIONS.slice(0, 6));
+    old
+      .prepare('INSERT INTO forgotten_ble_sensors (mac, device_id, forgotten_at) VALUES (?, ?, ?)')
+      .run(MAC, FOUND_SENSOR.id, 1_234);
+    old.close();
+    const persistence = open({ path });
+    expect(persistence.discovered.forgottenKeys('ble')).toEqual(new Set([MAC]));
+    persistence.close();
+    const upgraded = new Database(path, { readonly: true });
+    try {
+      expect(upgraded.prepare('SELECT * FROM forgotten_devices').all()).toEqual([
+        { driver: 'ble', key: MAC, device_id: FOUND_SENSOR.id, forgotten_at: 1_234 },
+      ]);
+      const tables = upgraded
+        .prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .pluck()
+        .all();
+      expect(tables).not.toContain('forgotten_ble_sensors');
+    } finally {
+      upgraded.close();
+    }
   });
 });
 
@@ -162,11 +195,13 @@ describe('removeFoundDevice', () => {
       data: { id: 'ble_a4c138000001', driver: 'ble', mac: MAC },
     });
     expect(persistence.discovered.list().map((device) => device.id)).toEqual(['dali_lamp_0']);
-    expect(persistence.discovered.forgottenBleSensors()).toEqual(new Set([MAC]));
+    expect(persistence.discovered.forgottenKeys('ble')).toEqual(new Set([MAC]));
+    // Kept by driver: another driver's forgotten keys do not include it.
+    expect(persistence.discovered.forgottenKeys('dali')).toEqual(new Set());
     expect(calls).toEqual(['apply']);
     // A scan adds it again (the gateway's addDevices): auto_add may then keep it.
-    persistence.discovered.unforgetBleSensor(MAC);
-    expect(persistence.discovered.forgottenBleSensors()).toEqual(new Set());
+    persistence.discovered.unforget('ble', MAC);
+    expect(persistence.discovered.forgottenKeys('ble')).toEqual(new Set());
   });
 
   it('empties the topics of a found device that was not running (its MAC configured under another id)', () => {

@@ -11,8 +11,7 @@ import {
 } from '../src/drivers/contract.js';
 import { DRIVER_MODULES, DRIVERS, recoveryStepsFor } from '../src/drivers/registry.js';
 import { simulatedBluezOf } from '../src/drivers/ble/simulatedBus.js';
-import { simulatedDaliAdapters } from '../src/drivers/dali/simulatedAdapters.js';
-import { simulatedMbusSegments } from '../src/drivers/mbus/simulatedBus.js';
+import { simulatedDaliAdaptersOf } from '../src/drivers/dali/simulatedAdapters.js';
 import { GatewayOpenContext } from '../src/hosting/openContext.js';
 import { SimulatedBusRuntime } from '../src/drivers/shared/simulatedRuntime.js';
 import { eventually } from './helpers/eventually.js';
@@ -38,21 +37,17 @@ interface SimulatorHarness {
   disturb?(bus: Bus): Promise<void> | void;
   /** Whether `disturb` makes a connected device report a device event (not only a bus event). */
   deviceEvents?: boolean;
-  /** Frees what the simulator keeps per bus in this process (kept across bus restarts, by design). */
-  forget?(busId: string): Promise<void> | void;
 }
 
 const SIMULATORS: Partial<Record<string, SimulatorHarness>> = {
-  mbus: { forget: (busId) => void simulatedMbusSegments.delete(busId) },
   dali: {
-    disturb: async ({ busId }) => {
-      const adapters = simulatedDaliAdapters.get(busId);
+    disturb: async ({ busId, context }) => {
+      const adapters = simulatedDaliAdaptersOf(context).get(busId);
       if (!adapters) return;
       adapters.unplug();
       await settle();
       adapters.replug();
     },
-    forget: (busId) => void simulatedDaliAdapters.delete(busId),
   },
   ble: {
     devices: [
@@ -130,7 +125,7 @@ interface Bus {
   /** The devices before it on the bus, which the gateway starts first (BLE's adapter device). */
   before: readonly DeviceConfig[];
   clock: ReturnType<typeof simulatedClock>;
-  /** What the gateway hands its openers (the fake BlueZ is kept per context). */
+  /** What the gateway hands its openers (a simulated bus's fake hardware is kept per context). */
   context: GatewayOpenContext;
   harness: SimulatorHarness;
   /** Awaits `promise` while simulated time runs (a simulated device's delays are on the clock). */
@@ -139,7 +134,6 @@ interface Bus {
 
 const opened: BusRuntime[] = [];
 const contexts: GatewayOpenContext[] = [];
-const simulatorBuses = new Map<string, SimulatorHarness>();
 
 const clocksRunning: NodeJS.Timeout[] = [];
 
@@ -149,7 +143,6 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  for (const [busId, harness] of simulatorBuses) await harness.forget?.(busId);
   await Promise.all(contexts.splice(0).map((context) => context.close()));
 });
 
@@ -162,7 +155,6 @@ async function openBus(module: DriverModule, deviceId: string): Promise<Bus> {
   if (!device || !open)
     throw new Error(`driver ${module.name}: no device ${deviceId} or no simulated transport`);
   const harness = SIMULATORS[module.name] ?? {};
-  simulatorBuses.set(busId, harness);
   const clock = simulatedClock();
   // Simulated time also runs while a test waits for what a runtime reports unasked (a BLE runtime's
   // adapter report and sensor silence are on its clock): ten times faster than real time.

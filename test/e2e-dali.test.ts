@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { simulatedDaliAdapters } from '../src/drivers/dali/simulatedAdapters.js';
+import type { OpenContext } from '../src/drivers/contract.js';
+import { simulatedDaliAdaptersOf } from '../src/drivers/dali/simulatedAdapters.js';
 import { parseConfig } from '../src/config/index.js';
 import { runGateway } from '../src/gateway.js';
 import { Subscriber } from './helpers/gatewayRig.js';
@@ -16,6 +17,8 @@ let broker: Mosquitto;
 let dir: string;
 let stop: AbortController;
 let running: Promise<number> | undefined;
+/** What the running gateway hands its bus openers: its simulated adapter is kept there. */
+let opened: OpenContext | undefined;
 /** Each test gets a fresh database and fresh lamps. */
 let runs = 0;
 let base = 'fb';
@@ -24,7 +27,7 @@ const subscribers: Subscriber[] = [];
 const LAMPS = ['dali_lamp_0', 'dali_lamp_1', 'dali_lamp_2', 'dali_lamp_3'];
 
 function stick() {
-  const enumerator = simulatedDaliAdapters.get('dali:simulated');
+  const enumerator = opened && simulatedDaliAdaptersOf(opened).get('dali:simulated');
   if (!enumerator) throw new Error('the simulated DALI adapter was not created');
   return enumerator;
 }
@@ -49,7 +52,13 @@ async function start(): Promise<Subscriber> {
     '(test)',
   );
   stop = new AbortController();
-  running = runGateway(config, { configSource: '(test)', signal: stop.signal });
+  running = runGateway(config, {
+    configSource: '(test)',
+    signal: stop.signal,
+    onOpenContext: (context) => {
+      opened = context;
+    },
+  });
   await sub.waitFor(
     'every lamp online',
     () => LAMPS.every((id) => sub.on(`${base}/${id}/availability`).at(-1)?.payload === 'online'),
@@ -84,7 +93,7 @@ describeWithMosquitto('DALI: gateway ↔ simulated hasseb adapter ↔ mosquitto'
   afterEach(async () => {
     stop?.abort();
     await running;
-    simulatedDaliAdapters.clear();
+    opened = undefined;
     for (const subscriber of subscribers.splice(0)) await subscriber.close().catch(() => {});
   });
   afterAll(async () => {
@@ -195,5 +204,23 @@ describeWithMosquitto('DALI: gateway ↔ simulated hasseb adapter ↔ mosquitto'
     expect(stick().stick().bus.gearAt(2).actualLevel).toBe(254);
     await sub.waitFor('lamp 2 back at 42', () => stick().stick().bus.gearAt(2).actualLevel === 42, 10_000);
     await sub.waitFor('state says 42', () => state(sub, 'dali_lamp_2')?.brightness === 42);
+  }, 60_000);
+
+  it('takes a simulation fault over MQTT into the simulated adapter of the gateway it runs in', async () => {
+    const sub = await start();
+    await set(sub, 'dali_lamp_2', { state: 'ON', brightness: 42 });
+    await sub.publish(
+      `${base}/bridge/request/simulation/fault`,
+      JSON.stringify({ driver: 'dali', fault: 'power_cut', address: 2, transaction: 'cut' }),
+    );
+    const topic = `${base}/bridge/response/simulation/fault`;
+    await sub.waitFor('the answer to the fault', () => sub.on(topic).length > 0);
+    expect(sub.json(topic)[0]).toMatchObject({
+      status: 'ok',
+      transaction: 'cut',
+      data: { fault: 'power_cut', bus: 'dali:simulated', address: 2, adapter: stick().stick().serialNumber },
+    });
+    // The blip put lamp 2 at its power-on level; the gateway notices and restores its level.
+    await sub.waitFor('lamp 2 back at 42', () => stick().stick().bus.gearAt(2).actualLevel === 42, 10_000);
   }, 60_000);
 });

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonValue } from '../src/drivers/contract.js';
-import { simulatedDaliAdapters } from '../src/drivers/dali/simulatedAdapters.js';
+import { simulatedDaliAdaptersOf } from '../src/drivers/dali/simulatedAdapters.js';
+import { GatewayOpenContext } from '../src/hosting/openContext.js';
 import { decodeTelegram } from '../src/drivers/mbus/codec/index.js';
 import { meterReading, meterTimePoint } from '../src/drivers/mbus/readings.js';
 import { SensorDecoder } from '../src/drivers/ble/sensors.js';
@@ -76,10 +77,13 @@ devices:
   - { id: everything, driver: dali, transport: simulated, bus: dali_ha }
   - { id: stick, driver: dali, transport: simulated, bus: dali_ha, role: adapter }
 `);
-    const before = await runDevices(dali, systemClock, 0);
+    // One gateway: its simulated adapter (and the failed lamp) is kept across the two runs.
+    const gateway = new GatewayOpenContext(systemClock);
+    const before = await runDevices(dali, systemClock, 0, gateway);
     const busId = dali[0]?.bus ?? '';
-    simulatedDaliAdapters.get(busId)?.stick().bus.setLampFailure(1, true);
-    const after = await runDevices(dali, systemClock, 0);
+    simulatedDaliAdaptersOf(gateway).get(busId)?.stick().bus.setLampFailure(1, true);
+    const after = await runDevices(dali, systemClock, 0, gateway);
+    await gateway.close();
     const entities = expectAccepted(dali, [...before, ...after]);
     const topics = entities.map((entity) => entity.topic);
     expect(topics).toContain('homeassistant/binary_sensor/fieldbridge_group0/lamp_failure/config');

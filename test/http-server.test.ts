@@ -88,7 +88,13 @@ describe('GET /metrics', () => {
     await r.waitFor('readings', () => r.notices.filter((n) => n.type === 'device.data').length >= 6);
     r.metrics.recordPublish('ok', 5);
     r.metrics.recordPublish('error');
-    r.metrics.recordDbusCall('StartDiscovery', 0.004, 'ok');
+    r.metrics.recordTransportCall({
+      driver: 'ble',
+      operation: 'StartDiscovery',
+      seconds: 0.004,
+      outcome: 'ok',
+    });
+    r.metrics.recordTransportCall({ driver: 'mbus', operation: 'connect', seconds: 0.02, outcome: 'error' });
     r.queue.dropped = 7;
     const response = await fetch(`${r.url}/metrics`);
     expect(response.status).toBe(200);
@@ -116,6 +122,7 @@ describe('GET /metrics', () => {
       'fieldbridge_recovery_steps_total',
       'fieldbridge_restarts_total',
       'fieldbridge_dbus_call_duration_seconds',
+      'fieldbridge_transport_call_duration_seconds',
       'process_cpu_seconds_total',
       'process_resident_memory_bytes',
     ]) {
@@ -128,9 +135,16 @@ describe('GET /metrics', () => {
     expect(value('fieldbridge_queue_dropped_total')).toBe(7);
     expect(value('fieldbridge_device_state{device="b1",state="connected.healthy"}')).toBe(1);
     expect(value('fieldbridge_device_state{device="b1",state="offline"}')).toBe(0);
+    // BLE's calls keep the series they always had; a driver without its own goes to the generic one.
     expect(
       value('fieldbridge_dbus_call_duration_seconds_count{operation="StartDiscovery",outcome="ok"}'),
     ).toBe(1);
+    expect(
+      value(
+        'fieldbridge_transport_call_duration_seconds_count{driver="mbus",operation="connect",outcome="error"}',
+      ),
+    ).toBe(1);
+    expect(text).not.toContain('fieldbridge_transport_call_duration_seconds_count{driver="ble"');
   });
 
   it('counts errors, recovery steps and restarts from the notices', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DRIVERS, entitiesOf } from '../src/drivers/registry.js';
 import type { BusRuntime } from '../src/drivers/contract.js';
-import { simulatedMbusSegments } from '../src/drivers/mbus/simulatedBus.js';
+import { simulatedMbusSegmentsOf } from '../src/drivers/mbus/simulatedBus.js';
 import type { MeterReading } from '../src/drivers/mbus/readings.js';
 import { type DeviceConfig, deviceBus, parseConfig } from '../src/config/index.js';
 import { systemClock } from '../src/machines/clock.js';
@@ -16,13 +16,19 @@ import { GatewayOpenContext } from '../src/hosting/openContext.js';
 const root = join(import.meta.dirname, '..');
 const signal = () => AbortSignal.timeout(10_000);
 const opened: BusRuntime[] = [];
+/** What the gateway hands its openers; each test is a gateway of its own (its simulated segments too). */
+let context = new GatewayOpenContext(systemClock);
 afterEach(async () => {
   for (const runtime of opened.splice(0)) await runtime.close();
-  simulatedMbusSegments.clear();
+  await context.close();
+  context = new GatewayOpenContext(systemClock);
 });
 
-/** Opens every bus of `devices` through the driver catalogue, as the gateway does. */
-async function openBuses(devices: readonly DeviceConfig[]): Promise<Map<string, BusRuntime>> {
+/** Opens every bus of `devices` through the driver catalogue, as the gateway does (on `on`). */
+async function openBuses(
+  devices: readonly DeviceConfig[],
+  on: GatewayOpenContext = context,
+): Promise<Map<string, BusRuntime>> {
   const buses = new Map<string, DeviceConfig[]>();
   for (const device of devices)
     buses.set(deviceBus(device), [...(buses.get(deviceBus(device)) ?? []), device]);
@@ -31,7 +37,7 @@ async function openBuses(devices: readonly DeviceConfig[]): Promise<Map<string, 
     const first = members[0] as DeviceConfig;
     const open = DRIVERS[first.driver].transports[first.transport];
     if (!open) throw new Error(`no opener for ${first.driver}/${first.transport}`);
-    const runtime = await open(busId, members, new GatewayOpenContext(systemClock));
+    const runtime = await open(busId, members, on);
     opened.push(runtime);
     for (const member of members) runtimes.set(member.id, runtime);
   }
@@ -73,7 +79,7 @@ describe('M-Bus transport: simulated', () => {
   it('treats a dead simulated meter like a dead meter on a real line', async () => {
     const runtimes = await openBuses(meters('mbus:sim-dead'));
     await read(runtimes, 'heat');
-    const meter = simulatedMbusSegments.get('mbus:sim-dead')?.findMeter(1);
+    const meter = simulatedMbusSegmentsOf(context).get('mbus:sim-dead')?.findMeter(1);
     if (!meter) throw new Error('no simulated meter at address 1');
     meter.alive = false;
     await expect(runtimes.get('heat')?.execute('heat', 'poll', null, signal())).rejects.toThrow(
@@ -82,6 +88,33 @@ describe('M-Bus transport: simulated', () => {
     await expect(runtimes.get('heat')?.connect('heat', signal())).rejects.toThrow(
       'no meter answers at primary address 1',
     );
+  });
+
+  it('gives each gateway its own segment: two gateways in one process with the same bus share no meter', async () => {
+    // The second gateway's line has only a water meter at primary address 2; on a shared segment its
+    // meters would replace the first gateway's, whose heat meter at address 1 would stop answering.
+    const [heat] = parseConfig(
+      'devices:\n  - { id: heat, driver: mbus, transport: simulated, bus: mbus:shared, address: 1 }\n',
+      {},
+    ).devices;
+    const [water] = parseConfig(
+      'devices:\n  - { id: water, driver: mbus, transport: simulated, bus: mbus:shared, address: 2 }\n',
+      {},
+    ).devices;
+    if (!heat || !water) throw new Error('no device');
+    const first = await openBuses([heat]);
+    expect((await read(first, 'heat')).meter.id).toBe('12340001');
+    const other = new GatewayOpenContext(systemClock);
+    try {
+      const second = await openBuses([water], other);
+      expect((await read(second, 'water')).meter.id).toBe('12340002');
+      expect((await read(first, 'heat')).meter.id).toBe('12340001');
+      expect(simulatedMbusSegmentsOf(context).get('mbus:shared')).not.toBe(
+        simulatedMbusSegmentsOf(other).get('mbus:shared'),
+      );
+    } finally {
+      await other.close();
+    }
   });
 
   it('has no meter for an address the simulator cannot play: it behaves like a dead meter', async () => {

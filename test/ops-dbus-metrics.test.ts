@@ -6,6 +6,7 @@ import { DbusCallStats } from '../src/drivers/shared/bluez/dbus/stats.js';
 import { findDbusDaemon } from '../src/drivers/shared/bluez/simulator/daemon.js';
 import { buildTree } from '../src/gateway/tree.js';
 import { GatewayOpenContext } from '../src/hosting/openContext.js';
+import { transportCallMetrics } from '../src/drivers/registry.js';
 import { GatewayMetrics } from '../src/http/index.js';
 import { systemClock } from '../src/machines/clock.js';
 import { eventually } from './helpers/eventually.js';
@@ -17,9 +18,9 @@ import { eventually } from './helpers/eventually.js';
 describe('D-Bus call latency on /metrics', () => {
   it('feeds every recorded call into fieldbridge_dbus_call_duration_seconds', async () => {
     const stats = new DbusCallStats();
-    const metrics = new GatewayMetrics();
+    const metrics = new GatewayMetrics({ transportCallMetrics: transportCallMetrics() });
     const stop = stats.listen((operation, ms, outcome) =>
-      metrics.recordDbusCall(operation, ms / 1000, outcome),
+      metrics.recordTransportCall({ driver: 'ble', operation, seconds: ms / 1000, outcome }),
     );
     stats.record('Adapter1.StartDiscovery', 120, 'ok');
     stats.record('Properties.Get(Powered)', 5_000, 'timeout');
@@ -44,11 +45,11 @@ function ownDbusDaemons(): string[] {
 
 describe.skipIf(findDbusDaemon() === undefined)('a bus reports to the OpenContext it was opened with', () => {
   it('its D-Bus calls, the sensors nobody configured, and its fake BlueZ stops with the gateway', async () => {
-    const metrics = new GatewayMetrics();
+    const metrics = new GatewayMetrics({ transportCallMetrics: transportCallMetrics() });
     const heard: HeardDevice[] = [];
     const context = new GatewayOpenContext(systemClock, {
       heard: (device) => heard.push(device),
-      recordCall: (call) => metrics.recordDbusCall(call.operation, call.seconds, call.outcome),
+      recordCall: (call) => metrics.recordTransportCall(call),
     });
     // Another gateway in the same process: it must hear nothing of the first one's bus.
     const otherHeard: HeardDevice[] = [];

@@ -41,7 +41,7 @@ function filledDatabase(path: string): void {
   persistence.flush();
   persistence.desired.merge('lamp1', { state: 'ON' }, now());
   persistence.discovered.save({ id: 'lamp9', config: { id: 'lamp9', driver: 'dali' }, foundAt: now() });
-  persistence.discovered.forgetBleSensor('A4:C1:38:00:00:01', 'ble_a4c138000001', now());
+  persistence.discovered.forget('ble', 'A4:C1:38:00:00:01', 'ble_a4c138000001', now());
   persistence.close();
 }
 
@@ -71,7 +71,7 @@ describe('recovering a corrupt database', () => {
       device_states: 1,
       discovered_devices: 1,
       snapshots: 1,
-      forgotten_ble_sensors: 1,
+      forgotten_devices: 1,
     });
     expect(recovery.damaged).toEqual([expect.stringMatching(/^outbox: /)]);
     expect(persistence.outbox.stats().depth).toBe(3_500 - damaged!.rows);
@@ -83,7 +83,7 @@ describe('recovering a corrupt database', () => {
     expect(persistence.snapshots.load('meter1', 3)).toBeDefined();
     expect(persistence.desired.get('lamp1')).toEqual({ state: 'ON' });
     expect(persistence.discovered.list().map((device) => device.id)).toEqual(['lamp9']);
-    expect(persistence.discovered.forgottenBleSensors()).toEqual(new Set(['A4:C1:38:00:00:01']));
+    expect(persistence.discovered.forgottenKeys('ble')).toEqual(new Set(['A4:C1:38:00:00:01']));
     // The sequences table was read whole: numbering goes on without a jump.
     expect(recovery.sequenceFloor).toBeUndefined();
     expect(persistence.sequences.next('meter1')).toBe(3_001);
@@ -180,6 +180,59 @@ describe('recovering a corrupt database', () => {
     expect(basename(second)).toBe(`${name}-2`);
     expect(existsSync(`${first}-wal`)).toBe(true);
     expect(readdirSync(dirname(path)).filter((file) => file.includes(':'))).toEqual([]);
+  });
+
+  it('salvages the devices a file of an older schema kept forgotten in the table since replaced', () => {
+    const path = dbPath();
+    mkdirSync(dirname(path));
+    // Schema version 6: forgotten sensors in forgotten_ble_sensors (migration 7 moved them).
+    const old = new Database(path);
+    migrate(old, MIGRATIONS.slice(0, 6));
+    const forget = old.prepare(
+      'INSERT INTO forgotten_ble_sensors (mac, device_id, forgotten_at) VALUES (?, ?, 5)',
+    );
+    forget.run('A4:C1:38:00:00:01', 'ble_a4c138000001');
+    forget.run('A4:C1:38:00:00:02', 'ble_a4c138000002');
+    const insert = old.prepare(
+      "INSERT INTO outbox (topic, payload, qos, retain, kind, bytes, enqueued_at) VALUES ('t', ?, 1, 0, 'reading', 100, 0)",
+    );
+    old.transaction(() => {
+      for (let i = 0; i < 300; i += 1) insert.run('x'.repeat(100));
+    })();
+    old.close();
+    damageLeafPages(path, 'outbox', (pages) => pages.slice(-1));
+
+    const persistence = openRecovered(path);
+
+    expect(persistence.recovery!.copied).toMatchObject({ forgotten_devices: 2 });
+    expect(persistence.discovered.forgottenKeys('ble')).toEqual(
+      new Set(['A4:C1:38:00:00:01', 'A4:C1:38:00:00:02']),
+    );
+  });
+
+  it('reads a table with a key of two columns from both ends around a damaged page', () => {
+    const path = dbPath();
+    const persistence = open({ path, now });
+    persistence.transaction(() => {
+      for (const driver of ['a', 'b'])
+        for (let i = 0; i < 1_500; i += 1)
+          persistence.discovered.forget(driver, `key-${String(i).padStart(4, '0')}`, `device_${i}`, now());
+    });
+    persistence.close();
+    const [damaged] = damageLeafPages(path, 'forgotten_devices', (pages) => [
+      pages[Math.floor(pages.length / 2)]!,
+    ]);
+    expect(damaged!.rows).toBeGreaterThan(0);
+
+    const recovered = openRecovered(path);
+
+    expect(recovered.recovery!.damaged).toEqual([expect.stringMatching(/^forgotten_devices: /)]);
+    const copied = recovered.recovery!.copied.forgotten_devices!;
+    expect(copied).toBeLessThan(3_000);
+    expect(copied).toBeGreaterThanOrEqual(3_000 - damaged!.rows * 2);
+    // Both ends survive: the first key of the first driver and the last key of the last.
+    expect(recovered.discovered.forgottenKeys('a').has('key-0000')).toBe(true);
+    expect(recovered.discovered.forgottenKeys('b').has('key-1499')).toBe(true);
   });
 
   it('salvages a file of an older schema: tables it does not have yet are no loss', () => {

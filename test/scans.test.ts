@@ -3,6 +3,8 @@ import { parseConfig } from '../src/config/index.js';
 import type { BusRuntime, ScanRequest } from '../src/drivers/contract.js';
 import type { FoundMeter } from '../src/drivers/mbus/scan.js';
 import { DRIVER_MODULES, DRIVERS } from '../src/drivers/registry.js';
+import { simulatedDaliAdaptersOf } from '../src/drivers/dali/simulatedAdapters.js';
+import { DaliBus, FakeHidEnumerator } from '../src/drivers/dali/simulator/index.js';
 import { withDiscovered } from '../src/gateway/discovered.js';
 import { BusScanner, rescanOnNotices, scanLinesAtStart } from '../src/gateway/scans.js';
 import { BusRegistry } from '../src/hosting/busRegistry.js';
@@ -92,6 +94,22 @@ describe('bus scans', () => {
     });
     expect(scans).toEqual(['primary']);
     expect(added[0]?.config).toMatchObject({ driver: 'mbus', port: '/dev/ttyFAKE0', address: 7 });
+  });
+
+  it('opens a line no bus runs on the gateway’s OpenContext (a simulated DALI line: the adapter it keeps)', async () => {
+    const registry = new BusRegistry();
+    const { scanner } = scannerOf('dali: [{ transport: simulated }]\n', registry);
+    // The gateway's simulated adapter, with one lamp at short address 9 (a fresh one would have 0-3).
+    const adapter = new FakeHidEnumerator();
+    adapter.plug({
+      bus: new DaliBus({ gear: [{ shortAddress: 9, groups: [] }] }),
+      fast: true,
+      idleIntervalMs: 0,
+    });
+    simulatedDaliAdaptersOf(registry.context).set('dali:simulated', adapter);
+    const outcome = await scanner.scan({ driver: 'dali' }, AbortSignal.timeout(10_000));
+    expect(outcome).toMatchObject({ ok: true, data: { found: [{ id: 'dali_lamp_9', short: 9 }] } });
+    await registry.closeAll();
   });
 
   it('asks each driver which lines to scan at start', () => {

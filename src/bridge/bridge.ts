@@ -1,4 +1,6 @@
 import type { DeviceConfig, FieldbridgeConfig } from '../config/index.js';
+import type { OpenContext } from '../drivers/contract.js';
+import { GatewayOpenContext } from '../hosting/openContext.js';
 import { getLogger } from '../logging/index.js';
 import { every, type GatewayClock, sleep, systemClock } from '../machines/clock.js';
 import type { GatewayNotice } from '../machines/notices.js';
@@ -40,6 +42,11 @@ export interface BridgeOptions {
   scan?: RequestContext['scan'];
   /** Answers `device/remove` (src/gateway/deviceRemoval.ts); without it the request is refused. */
   removeDevice?: RequestContext['removeDevice'];
+  /**
+   * What the gateway's buses were opened with, for driver requests and simulation faults; without it
+   * (a bridge with no buses) a context of its own, on which no bus was opened.
+   */
+  openContext?: OpenContext;
   /** Its timers (health, state refresh, the drain at stop) and its time; tests pass a SimulatedClock. */
   clock?: GatewayClock;
   /** The time, when it is not the clock's. */
@@ -176,6 +183,7 @@ export class Bridge {
         send: this.#send,
         scan: options.scan ?? (async () => ({ ok: false, error: 'this gateway cannot scan buses' })),
         ...(options.removeDevice ? { removeDevice: options.removeDevice } : {}),
+        openContext: options.openContext ?? new GatewayOpenContext(this.#clock),
         queueStats: () => this.#persistence.outbox.stats(),
         health: () => this.healthPayload(),
       },

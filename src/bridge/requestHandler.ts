@@ -1,4 +1,4 @@
-import type { DriverRequestContext, ScanRequest } from '../drivers/contract.js';
+import type { DriverRequestContext, OpenContext, ScanRequest } from '../drivers/contract.js';
 import { DRIVER_MODULES, recoveryStepsFor } from '../drivers/registry.js';
 import type { DeviceConfig } from '../config/index.js';
 import { closestMatch } from '../config/fields/suggest.js';
@@ -30,6 +30,8 @@ export interface RequestContext {
   health: () => Record<string, unknown>;
   /** Forgets a device found by a scan (src/gateway/deviceRemoval.ts). */
   removeDevice?: (id: string) => { ok: true; data: unknown } | { ok: false; error: string };
+  /** What the gateway's buses were opened with: a driver's request or fault reaches its per-gateway state. */
+  openContext: OpenContext;
 }
 
 export class RequestHandler {
@@ -112,10 +114,11 @@ export class RequestHandler {
   }
 
   #driverContext(): DriverRequestContext {
-    const { devices, send } = this.#context;
+    const { devices, send, openContext } = this.#context;
     return {
       devices,
       recover: (deviceId, step, reason) => send({ type: 'RECOVER', deviceId, step, reason }),
+      openContext,
     };
   }
 }

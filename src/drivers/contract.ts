@@ -173,6 +173,8 @@ export interface DriverModule<Device extends DeviceBase = DeviceBase, Line = unk
    * its config uses: no dbus-next without BLE, no node-hid without DALI, no simulator in production.
    */
   readonly transports: Partial<Record<string, BusOpener>>;
+  /** Where `/metrics` puts the calls its runtimes report (OpenContext.recordCall), when not the generic series. */
+  readonly transportCallMetric?: TransportCallMetric;
   // --- devices heard
   /**
    * Takes devices its buses heard that nobody configured (OpenContext.heard), by the driver's own rules
@@ -273,6 +275,8 @@ export interface ScanContext {
   config: FieldbridgeConfig;
   /** The running buses; a scan uses the bus of its line when it runs, so both take turns. */
   registry: { find(busId: string): BusRuntime | undefined };
+  /** What the gateway hands its bus openers; a line opened just for the scan is opened with it. */
+  openContext: OpenContext;
   log: (message: string) => void;
   warn: (message: string) => void;
 }
@@ -398,6 +402,11 @@ export interface DriverRequestContext {
   readonly devices: ReadonlyMap<string, DeviceConfig>;
   /** Runs a recovery step of a device now (the supervisor applies its rate limits and notices). */
   recover(deviceId: string, step: string, reason: string): void;
+  /**
+   * What the gateway hands its bus openers: what a driver keeps per gateway (a simulated bus's fake
+   * hardware, which a simulation fault acts on) is reached through it, never through a module's global.
+   */
+  readonly openContext: OpenContext;
 }
 
 export interface DriverRequest {
@@ -437,9 +446,26 @@ export interface HeardDevice {
 
 /** One finished call to the service behind a transport (a BlueZ D-Bus method), for `/metrics`. */
 export interface TransportCall {
+  /** The driver whose runtime made it: the call goes to that driver's series (its transportCallMetric). */
+  driver: string;
   operation: string;
   seconds: number;
-  outcome: 'ok' | 'error' | 'timeout';
+  outcome: TransportCallOutcome;
+}
+
+export type TransportCallOutcome = 'ok' | 'error' | 'timeout';
+
+/**
+ * The Prometheus histogram (labels `operation`, `outcome`) a driver's transport calls are observed in,
+ * for a driver whose series has a name its users know (BLE's `fieldbridge_dbus_call_duration_seconds`,
+ * kept so that dashboards and alerts go on working); without it, the generic
+ * `fieldbridge_transport_call_duration_seconds{driver,operation,outcome}`.
+ */
+export interface TransportCallMetric {
+  readonly name: string;
+  readonly help: string;
+  /** Bucket upper bounds, in seconds. */
+  readonly buckets: readonly number[];
 }
 
 /**

@@ -1,7 +1,14 @@
 import type { EntityDescriptor } from '../bridge/entities.js';
 import { describeIssues } from '../describeIssues.js';
 import type { DeviceConfig, DriverName } from '../config/index.js';
-import type { DeviceValues, DriverModule, RecoveryStepSpec, ScanCapability } from './contract.js';
+import type {
+  DeviceValues,
+  DriverModule,
+  ForgetKey,
+  RecoveryStepSpec,
+  ScanCapability,
+  TransportCallMetric,
+} from './contract.js';
 import { commandSchema, entitiesOf as entitiesOfCapabilities } from './shared/capabilities.js';
 import { bleDriver } from './ble/index.js';
 import { daliDriver } from './dali/index.js';
@@ -70,6 +77,27 @@ export function unavailableTransport(device: DeviceConfig): string | undefined {
 /** The driver of a `driver:` value read from a config not validated yet; undefined for an unknown one. */
 export function driverNamed(name: unknown): DriverModule | undefined {
   return DRIVER_MODULES.find((module) => module.name === name);
+}
+
+/**
+ * What a found device (its stored config entry) is remembered by when it is removed on request: its
+ * driver and that driver's forget key (DriverModule.forgetKey); undefined when its driver keeps none.
+ */
+export function forgetKeyOf(
+  found: Readonly<Record<string, unknown>>,
+): { driver: string; key: ForgetKey } | undefined {
+  const driver = driverNamed(found.driver);
+  const key = driver?.forgetKey?.(found);
+  return driver && key ? { driver: driver.name, key } : undefined;
+}
+
+/** The series of the drivers whose transport calls have one of their own (GatewayMetrics), by driver. */
+export function transportCallMetrics(): Record<string, TransportCallMetric> {
+  return Object.fromEntries(
+    DRIVER_MODULES.flatMap((driver) =>
+      driver.transportCallMetric ? [[driver.name, driver.transportCallMetric] as const] : [],
+    ),
+  );
 }
 
 // --- scans

@@ -1,13 +1,14 @@
 import type { FieldbridgeConfig } from '../config/index.js';
 import { closestMatch } from '../config/fields/suggest.js';
 import type { DiscoveredDeviceStore } from '../persistence/index.js';
-import { DRIVER_MODULES } from '../drivers/registry.js';
+import { forgetKeyOf } from '../drivers/registry.js';
 
 // Forgetting a device found by a scan or by BLE auto_add: `<base>/bridge/request/device/remove`,
 // `POST /devices/<id>/remove` and `fieldbridge remove-device` all end here. The device leaves the
 // found-devices table, the config it extended is applied again (its actor stops, and the bridge empties
-// its retained topics and discovery configs, see Bridge.forgetDevices), and a BLE sensor is remembered
-// so that auto_add does not add it back the next time it advertises. A device of the config file is the
+// its retained topics and discovery configs, see Bridge.forgetDevices), and a device whose driver has a
+// forget key (a BLE sensor's MAC) is remembered by it, so that the driver's auto-adding (BLE auto_add)
+// does not add it back the next time it hears it. A device of the config file is the
 // file's: the answer says to edit it.
 
 export type RemoveOutcome =
@@ -22,7 +23,7 @@ export interface RemovalDependencies {
   configSource: string;
   /** The devices running now (configured and found). */
   running: () => FieldbridgeConfig;
-  discovered: Pick<DiscoveredDeviceStore, 'list' | 'remove' | 'forgetBleSensor'>;
+  discovered: Pick<DiscoveredDeviceStore, 'list' | 'remove' | 'forget'>;
   transaction: <T>(fn: () => T) => T;
   /** Applies the config without the removed device; the bridge cleans up after the devices it drops. */
   apply: () => void;
@@ -64,10 +65,10 @@ export function removeFoundDevice(id: string, deps: RemovalDependencies): Remove
     );
   }
   const driver = typeof found.config.driver === 'string' ? found.config.driver : 'unknown';
-  const key = DRIVER_MODULES.find((module) => module.name === driver)?.forgetKey?.(found.config);
+  const key = forgetKeyOf(found.config)?.key;
   deps.transaction(() => {
     deps.discovered.remove(id);
-    if (key !== undefined) deps.discovered.forgetBleSensor(key.value, id, (deps.now ?? Date.now)());
+    if (key !== undefined) deps.discovered.forget(driver, key.value, id, (deps.now ?? Date.now)());
   });
   if (running) deps.apply();
   else deps.forget([id]);

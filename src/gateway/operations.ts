@@ -10,6 +10,7 @@ import {
   startHttp,
   type TreeSource,
 } from '../http/index.js';
+import { transportCallMetrics } from '../drivers/registry.js';
 import { getLogger } from '../logging/index.js';
 import type { GatewayNotice } from '../machines/notices.js';
 import type { RootEvent } from '../machines/rootSupervisor.js';
@@ -50,7 +51,7 @@ export interface OperationsOptions {
 }
 
 export class Operations {
-  readonly metrics = new GatewayMetrics();
+  readonly metrics = new GatewayMetrics({ transportCallMetrics: transportCallMetrics() });
   readonly #notify = new SdNotify();
   readonly #log = getLogger('operations');
   #http: HttpService | undefined;

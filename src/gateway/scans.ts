@@ -44,6 +44,7 @@ export class BusScanner {
     const context: ScanContext = {
       config: this.deps.config(),
       registry: this.deps.registry,
+      openContext: this.deps.registry.context,
       log: (message) => this.#logger.info(message),
       warn: (message) => this.#logger.warn(message),
     };

@@ -21,7 +21,7 @@ import { errorText } from '../errorText.js';
 
 export {
   GatewayMetrics,
-  type DbusOutcome,
+  type GatewayMetricsOptions,
   type MetricSources,
   type PublishResult,
   type QueueStats,

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { TransportCall, TransportCallMetric } from '../drivers/contract.js';
 import type { GatewayNotice } from '../machines/notices.js';
 import type { PublishOutcome } from '../mqtt/index.js';
 import type { DeviceState } from './state.js';
@@ -6,7 +7,7 @@ import type { DeviceState } from './state.js';
 // Prometheus metrics of the gateway. A registry of our own, not prom-client's global one, so two
 // gateways in one process (the tests) never share counters. Counters are fed by notices (`handle`, the
 // same sink the log and the bridge get) and by the parts that see what notices do not (the MQTT link:
-// `recordPublish`, the BLE driver: `recordDbusCall`); gauges are read at scrape time from sources
+// `recordPublish`, the bus runtimes through their OpenContext: `recordTransportCall`); gauges are read at scrape time from sources
 // attached once the gateway runs (outbox, device states, MQTT link), so they are never stale.
 
 /**
@@ -38,7 +39,6 @@ export type ErrorType =
 /** How a publish ended, as the MQTT link tells it (waitingPublishes.ts). */
 export type PublishResult = PublishOutcome;
 const PUBLISH_RESULTS: readonly PublishResult[] = ['ok', 'error', 'timeout', 'offline'];
-export type DbusOutcome = 'ok' | 'error' | 'timeout';
 
 /** The part of the outbox statistics the gauges need. */
 export interface QueueStats {
@@ -58,8 +58,16 @@ export interface MetricSources {
 
 // Reads take milliseconds (BLE, DALI) to seconds (M-Bus at 2400 baud, a multi-telegram heat meter).
 const READ_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-// D-Bus calls to BlueZ: sub-millisecond when idle, seconds when BlueZ is busy or hung (timeouts).
-const DBUS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25];
+// Calls to the service behind a transport: sub-millisecond to a local daemon, seconds when it is busy
+// or hung (timeouts).
+const TRANSPORT_CALL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25];
+
+export interface GatewayMetricsOptions {
+  /** Process metrics (CPU, memory, event loop lag, handles); off only in tests that count series. */
+  defaultMetrics?: boolean;
+  /** The drivers whose transport calls have a series of their own (DriverModule.transportCallMetric), by driver. */
+  transportCallMetrics?: Readonly<Record<string, TransportCallMetric>>;
+}
 
 /** The error a status notice reports, from the reason the connection machine gives (connectionModel.ts). */
 export function errorTypeOf(notice: Extract<GatewayNotice, { type: 'device.status' }>): ErrorType | null {
@@ -125,21 +133,35 @@ export class GatewayMetrics {
     labelNames: ['actor'] as const,
     registers: [this.registry],
   });
-  readonly #dbus = new Histogram({
-    name: 'fieldbridge_dbus_call_duration_seconds',
-    help: 'Latency of D-Bus calls to BlueZ, by operation and outcome.',
-    labelNames: ['operation', 'outcome'] as const,
-    buckets: DBUS_BUCKETS,
+  readonly #transportCalls = new Histogram({
+    name: 'fieldbridge_transport_call_duration_seconds',
+    help: 'Latency of calls to the service behind a transport, by driver, operation and outcome.',
+    labelNames: ['driver', 'operation', 'outcome'] as const,
+    buckets: TRANSPORT_CALL_BUCKETS,
     registers: [this.registry],
   });
+  /** The series of the drivers that have their own, by driver. */
+  readonly #driverTransportCalls = new Map<string, Histogram<'operation' | 'outcome'>>();
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: GatewayMetricsOptions = {}) {
     // Process metrics (CPU, memory, event loop lag, handles). Off only in tests that count series.
     if (options.defaultMetrics !== false) {
       collectDefaultMetrics({
         register: this.registry,
         eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS,
       });
+    }
+    for (const [driver, metric] of Object.entries(options.transportCallMetrics ?? {})) {
+      this.#driverTransportCalls.set(
+        driver,
+        new Histogram({
+          name: metric.name,
+          help: metric.help,
+          labelNames: ['operation', 'outcome'] as const,
+          buckets: [...metric.buckets],
+          registers: [this.registry],
+        }),
+      );
     }
     // Every result exists from the start, so `rate()` over them works before the first failure.
     for (const result of PUBLISH_RESULTS) this.#publishes.inc({ result }, 0);
@@ -257,9 +279,14 @@ export class GatewayMetrics {
     this.#publishes.inc({ result }, count);
   }
 
-  /** One D-Bus call to BlueZ: its operation (e.g. `StartDiscovery`), how long it took, and how it ended. */
-  recordDbusCall(operation: string, seconds: number, outcome: DbusOutcome): void {
-    this.#dbus.observe({ operation, outcome }, seconds);
+  /**
+   * One call a bus runtime made to the service behind its transport (a method of the daemon it talks
+   * to): how long it took and how it ended, in its driver's series.
+   */
+  recordTransportCall({ driver, operation, seconds, outcome }: TransportCall): void {
+    const own = this.#driverTransportCalls.get(driver);
+    if (own) own.observe({ operation, outcome }, seconds);
+    else this.#transportCalls.observe({ driver, operation, outcome }, seconds);
   }
 
   /** The Prometheus text exposition (format 0.0.4). */

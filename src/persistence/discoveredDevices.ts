@@ -1,8 +1,9 @@
 // Devices fieldbridge found by itself (an M-Bus scan): stored as the config entry they would have in
 // the YAML file, so on every start they join the configured devices exactly as if the user had written
 // them. The config file is never rewritten: a device that the user configures explicitly wins.
-// A found BLE sensor removed on request is remembered by its MAC, so BLE auto_add (which hears it
-// again within seconds) does not add it back; a scan or a device entry in the config adds it again.
+// A found device removed on request is remembered by its driver's forget key (DriverModule.forgetKey:
+// a BLE sensor's MAC), so a driver that adds what it hears by itself (BLE auto_add, which hears it again
+// within seconds) does not add it back; a scan or a device entry in the config adds it again.
 
 import type Database from 'better-sqlite3';
 
@@ -23,9 +24,9 @@ export class DiscoveredDeviceStore {
   readonly #list: Database.Statement<[], Row>;
   readonly #save: Database.Statement<[string, string, number]>;
   readonly #remove: Database.Statement<[string]>;
-  readonly #forget: Database.Statement<[string, string, number]>;
-  readonly #unforget: Database.Statement<[string]>;
-  readonly #forgotten: Database.Statement<[], { mac: string }>;
+  readonly #forget: Database.Statement<[string, string, string, number]>;
+  readonly #unforget: Database.Statement<[string, string]>;
+  readonly #forgotten: Database.Statement<[string], { key: string }>;
 
   constructor(db: Database.Database) {
     this.#list = db.prepare<[], Row>(
@@ -36,12 +37,16 @@ export class DiscoveredDeviceStore {
        ON CONFLICT (device_id) DO UPDATE SET config = excluded.config, found_at = excluded.found_at`,
     );
     this.#remove = db.prepare<[string]>('DELETE FROM discovered_devices WHERE device_id = ?');
-    this.#forget = db.prepare<[string, string, number]>(
-      `INSERT INTO forgotten_ble_sensors (mac, device_id, forgotten_at) VALUES (?, ?, ?)
-       ON CONFLICT (mac) DO UPDATE SET device_id = excluded.device_id, forgotten_at = excluded.forgotten_at`,
+    this.#forget = db.prepare<[string, string, string, number]>(
+      `INSERT INTO forgotten_devices (driver, key, device_id, forgotten_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (driver, key) DO UPDATE SET device_id = excluded.device_id, forgotten_at = excluded.forgotten_at`,
     );
-    this.#unforget = db.prepare<[string]>('DELETE FROM forgotten_ble_sensors WHERE mac = ?');
-    this.#forgotten = db.prepare<[], { mac: string }>('SELECT mac FROM forgotten_ble_sensors');
+    this.#unforget = db.prepare<[string, string]>(
+      'DELETE FROM forgotten_devices WHERE driver = ? AND key = ?',
+    );
+    this.#forgotten = db.prepare<[string], { key: string }>(
+      'SELECT key FROM forgotten_devices WHERE driver = ?',
+    );
   }
 
   list(): DiscoveredDevice[] {
@@ -61,18 +66,18 @@ export class DiscoveredDeviceStore {
     return this.#remove.run(id).changes > 0;
   }
 
-  /** Remembers a BLE sensor removed on request: auto_add leaves it alone from now on. */
-  forgetBleSensor(mac: string, deviceId: string, at: number): void {
-    this.#forget.run(mac, deviceId, at);
+  /** Remembers a device removed on request by its driver's forget key: auto-adding leaves it alone. */
+  forget(driver: string, key: string, deviceId: string, at: number): void {
+    this.#forget.run(driver, key, deviceId, at);
   }
 
-  /** A removed BLE sensor added again (by a scan): auto_add may take it again. */
-  unforgetBleSensor(mac: string): void {
-    this.#unforget.run(mac);
+  /** A removed device added again (by a scan): its driver may add it by itself again. */
+  unforget(driver: string, key: string): void {
+    this.#unforget.run(driver, key);
   }
 
-  /** The MACs of the BLE sensors removed on request. */
-  forgottenBleSensors(): Set<string> {
-    return new Set(this.#forgotten.all().map((row) => row.mac));
+  /** The forget keys of the driver's devices removed on request (a BLE sensor's MAC). */
+  forgottenKeys(driver: string): Set<string> {
+    return new Set(this.#forgotten.all(driver).map((row) => row.key));
   }
 }

@@ -145,6 +145,25 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    description: 'devices removed on request, of any driver, by the key their driver remembers them by',
+    up(db) {
+      // One table for every driver (DriverModule.forgetKey) instead of one per driver. The sensors the
+      // table it replaces remembers were BLE's, by MAC: that driver's forget key.
+      db.exec(`
+        CREATE TABLE forgotten_devices (
+          driver       TEXT NOT NULL,
+          key          TEXT NOT NULL,
+          device_id    TEXT NOT NULL,
+          forgotten_at INTEGER NOT NULL,
+          PRIMARY KEY (driver, key)
+        ) WITHOUT ROWID;
+        INSERT INTO forgotten_devices (driver, key, device_id, forgotten_at)
+          SELECT 'ble', mac, device_id, forgotten_at FROM forgotten_ble_sensors;
+        DROP TABLE forgotten_ble_sensors;
+      `);
+    },
+  },
 ];
 
 export interface MigrationStep {

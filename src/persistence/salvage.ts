@@ -31,26 +31,42 @@ export interface Salvage {
 
 interface SalvagedTable {
   name: string;
-  /** Its primary key: the order it is read in. */
-  key: string;
+  /** Its primary key's columns: the order it is read in. */
+  key: readonly string[];
   columns: readonly string[];
+  /**
+   * The table an older schema kept these rows in (a file from before the migration that replaced it),
+   * read when the corrupt file has it: its name, an expression per column (in `columns`' order) and
+   * its own primary key.
+   */
+  formerly?: { name: string; columns: readonly string[]; key: readonly string[] };
 }
 
 /** Every table with data of its own (outbox_totals is recomputed), in the schema's current shape. */
 const SALVAGED_TABLES: readonly SalvagedTable[] = [
-  { name: 'sequences', key: 'device_id', columns: ['device_id', 'last_seq'] },
-  { name: 'sequence_floor', key: 'id', columns: ['id', 'floor'] },
+  { name: 'sequences', key: ['device_id'], columns: ['device_id', 'last_seq'] },
+  { name: 'sequence_floor', key: ['id'], columns: ['id', 'floor'] },
   {
     name: 'outbox',
-    key: 'id',
+    key: ['id'],
     columns: ['id', 'topic', 'payload', 'qos', 'retain', 'kind', 'bytes', 'enqueued_at'],
   },
-  { name: 'readings_history', key: 'id', columns: ['id', 'device_id', 'seq', 'ts', 'payload'] },
-  { name: 'desired_states', key: 'device_id', columns: ['device_id', 'state', 'at'] },
-  { name: 'device_states', key: 'device_id', columns: ['device_id', 'state', 'at'] },
-  { name: 'discovered_devices', key: 'device_id', columns: ['device_id', 'config', 'found_at'] },
-  { name: 'snapshots', key: 'device_id', columns: ['device_id', 'version', 'snapshot', 'saved_at'] },
-  { name: 'forgotten_ble_sensors', key: 'mac', columns: ['mac', 'device_id', 'forgotten_at'] },
+  { name: 'readings_history', key: ['id'], columns: ['id', 'device_id', 'seq', 'ts', 'payload'] },
+  { name: 'desired_states', key: ['device_id'], columns: ['device_id', 'state', 'at'] },
+  { name: 'device_states', key: ['device_id'], columns: ['device_id', 'state', 'at'] },
+  { name: 'discovered_devices', key: ['device_id'], columns: ['device_id', 'config', 'found_at'] },
+  { name: 'snapshots', key: ['device_id'], columns: ['device_id', 'version', 'snapshot', 'saved_at'] },
+  {
+    name: 'forgotten_devices',
+    key: ['driver', 'key'],
+    columns: ['driver', 'key', 'device_id', 'forgotten_at'],
+    // Before migration 7 the only driver with a forget key kept its own table (see migrations.ts).
+    formerly: {
+      name: 'forgotten_ble_sensors',
+      columns: ["'ble'", 'mac', 'device_id', 'forgotten_at'],
+      key: ['mac'],
+    },
+  },
 ];
 
 /** Tables whose complete reading proves every device's last sequence number was recovered. */
@@ -67,14 +83,18 @@ interface TableCopy {
  * Only reading `old` may fail here; a failure to write `fresh` (a full disk) is thrown. A row whose
  * values break a constraint (garbage that SQLite did not notice) is skipped by OR IGNORE.
  */
-function copyTable(old: Database.Database, fresh: Database.Database, table: SalvagedTable): TableCopy {
-  const columns = table.columns.join(', ');
+function copyTable(
+  old: Database.Database,
+  fresh: Database.Database,
+  table: SalvagedTable,
+  source: { name: string; columns: readonly string[]; key: readonly string[] } = table,
+): TableCopy {
   const insert = fresh.prepare(
-    `INSERT OR IGNORE INTO ${table.name} (${columns}) VALUES (${table.columns.map(() => '?').join(', ')})`,
+    `INSERT OR IGNORE INTO ${table.name} (${table.columns.join(', ')}) VALUES (${table.columns.map(() => '?').join(', ')})`,
   );
-  const keyIndex = table.columns.indexOf(table.key);
+  const keyIndexes = source.key.map((column) => source.columns.indexOf(column));
   let copied = 0;
-  let lastKey: unknown;
+  let lastKey: unknown[] | undefined;
   /** Copies rows until `old` fails; returns the failure, or undefined when all were read. */
   const copyRows = (sql: string, ...parameters: unknown[]): unknown => {
     let rows: Iterator<unknown[]>;
@@ -95,16 +115,22 @@ function copyTable(old: Database.Database, fresh: Database.Database, table: Salv
       }
       if (next.done === true) return undefined;
       copied += insert.run(...next.value).changes;
-      lastKey = next.value[keyIndex];
+      const row = next.value;
+      lastKey = keyIndexes.map((index) => row[index]);
     }
   };
-  const select = `SELECT ${columns} FROM ${table.name}`;
-  const failure = copyRows(`${select} ORDER BY ${table.key}`);
+  const select = `SELECT ${source.columns.join(', ')} FROM ${source.name}`;
+  const order = (direction: string) => source.key.map((column) => `${column} ${direction}`).join(', ');
+  const failure = copyRows(`${select} ORDER BY ${order('ASC')}`);
   if (failure === undefined) return { copied, damage: undefined };
   // Whatever stops this one too (damage seen from the other end) is lost with the rows between.
-  if (lastKey === undefined) copyRows(`${select} ORDER BY ${table.key} DESC`);
-  else copyRows(`${select} WHERE ${table.key} > ? ORDER BY ${table.key} DESC`, lastKey);
-  return { copied, damage: `${table.name}: ${errorText(failure)}` };
+  if (lastKey === undefined) copyRows(`${select} ORDER BY ${order('DESC')}`);
+  else {
+    // A row value compares column by column, in the key's order (SQLite ≥ 3.15).
+    const after = `(${source.key.join(', ')}) > (${source.key.map(() => '?').join(', ')})`;
+    copyRows(`${select} WHERE ${after} ORDER BY ${order('DESC')}`, ...lastKey);
+  }
+  return { copied, damage: `${source.name}: ${errorText(failure)}` };
 }
 
 /** A single number from `old`, or `fallback` when it cannot be read. */
@@ -216,9 +242,16 @@ function copyTables(
   damaged: string[],
 ): boolean {
   let sequencesComplete = true;
-  // A table that does not exist (a file from an older version) has no rows to lose.
-  for (const table of SALVAGED_TABLES.filter(({ name }) => source.tables.has(name))) {
-    const result = copyTable(source.db, fresh, table);
+  for (const table of SALVAGED_TABLES) {
+    // A table that does not exist (a file from an older version) has no rows to lose, unless the
+    // older version kept them in another table.
+    const from = source.tables.has(table.name)
+      ? table
+      : table.formerly && source.tables.has(table.formerly.name)
+        ? table.formerly
+        : undefined;
+    if (from === undefined) continue;
+    const result = copyTable(source.db, fresh, table, from);
     copied[table.name] = result.copied;
     if (result.damage === undefined) continue;
     damaged.push(result.damage);

@@ -6,6 +6,7 @@ import { type DeviceHealth, freshHealth, healthPayload } from '../../src/bridge/
 import type { FieldbridgeConfig } from '../../src/config/index.js';
 import type { RemoveOutcome } from '../../src/gateway/deviceRemoval.js';
 import type { ScanOutcome, ScanRequest } from '../../src/gateway/scans.js';
+import { transportCallMetrics } from '../../src/drivers/registry.js';
 import { GatewayMetrics, type HttpConfig, type HttpService, startHttp } from '../../src/http/index.js';
 import { systemClock } from '../../src/machines/clock.js';
 import type { GatewayNotice } from '../../src/machines/notices.js';
@@ -110,7 +111,8 @@ export async function startRig(options: RigOptions): Promise<HttpRig> {
       })),
     },
   });
-  const metrics = new GatewayMetrics();
+  // As the gateway makes it: the drivers' own transport-call series included.
+  const metrics = new GatewayMetrics({ transportCallMetrics: transportCallMetrics() });
   const http = await startHttp({
     http: { enabled: true, host: '127.0.0.1', port: 0, ...options.http },
     bridgeHealth: () =>

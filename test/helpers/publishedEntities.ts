@@ -76,15 +76,17 @@ export async function runDevices(
   devices: readonly DeviceConfig[],
   clock: GatewayClock,
   listenMs: number,
+  /** The gateway's, when the caller keeps it across runs (and closes it); else one for this run. */
+  gateway?: GatewayOpenContext,
 ): Promise<[string, JsonValue][]> {
   const results: [string, JsonValue][] = [];
   const signal = () => AbortSignal.timeout(15_000);
-  const context = new GatewayOpenContext(clock);
+  const context = gateway ?? new GatewayOpenContext(clock);
   try {
     await openEach(devices, context, signal, listenMs, results);
   } finally {
     // What the openers kept (a simulated BlueZ), as the gateway stops it.
-    await context.close();
+    if (!gateway) await context.close();
   }
   return results;
 }

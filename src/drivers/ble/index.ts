@@ -51,6 +51,13 @@ export const bleDriver: DriverModule<BleDevice, BleLine> = {
     }),
   forgetKey: (found) => (typeof found.mac === 'string' ? { field: 'mac', value: found.mac } : undefined),
   // --- transports
+  // The series this driver's D-Bus calls have always gone to: renaming it would break dashboards.
+  transportCallMetric: {
+    name: 'fieldbridge_dbus_call_duration_seconds',
+    help: 'Latency of D-Bus calls to BlueZ, by operation and outcome.',
+    // Sub-millisecond when idle, seconds when BlueZ is busy or hung (timeouts).
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25],
+  },
   transports: {
     bluez: lazyOpener(
       () => import('./openBus.js'),

@@ -37,7 +37,9 @@ export function openOn(
   const watchdog = adapterDevice?.watchdog;
   const logger = getLogger(busId);
   const stats = new DbusCallStats();
-  stats.listen((operation, ms, outcome) => context.recordCall({ operation, seconds: ms / 1000, outcome }));
+  stats.listen((operation, ms, outcome) =>
+    context.recordCall({ driver: 'ble', operation, seconds: ms / 1000, outcome }),
+  );
   return new BleBusRuntime(busId, {
     adapter,
     adapterDeviceId: adapterDevice?.id,

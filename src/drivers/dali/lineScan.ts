@@ -105,7 +105,7 @@ export function daliLineScan(context: ScanContext, request: DaliScanRequest): Li
         // Loaded on first use: a gateway without DALI never loads the DALI runtime, HID or its simulator.
         const standalone =
           line.transport === 'simulated'
-            ? (await import('./simulatedBus.js')).openSimulatedDaliBus(busId, [])
+            ? (await import('./simulatedBus.js')).openSimulatedDaliBus(busId, [], context.openContext)
             : new (await import('./runtime.js')).DaliBusRuntime(`scan:${busId}`, {
                 enumerator: (await import('./nodeHid.js')).nodeHidEnumerator,
                 adapterSerial: line.adapterSerial,

@@ -1,11 +1,26 @@
+import type { OpenContext } from '../contract.js';
 import type { FakeHidEnumerator } from './simulator/index.js';
 
 // Apart from the simulated transport (simulatedBus.ts), so the simulation faults request can reach the
 // adapters without loading the simulator into a gateway that has none.
 
 /**
- * The simulated adapters of this process, one per bus, kept across bus restarts (lamps keep their
- * levels when the gateway's actors restart, as real lamps do). Tests reach them to pull the plug or cut
- * a lamp's power.
+ * The simulated adapters of one gateway (its OpenContext), one per bus, kept across bus restarts (lamps
+ * keep their levels when the gateway's actors restart, as real lamps do) and dropped with the gateway:
+ * two gateways in one process (tests) never share a fake adapter.
  */
-export const simulatedDaliAdapters = new Map<string, FakeHidEnumerator>();
+const adaptersOf = new WeakMap<OpenContext, Map<string, FakeHidEnumerator>>();
+
+/**
+ * The simulated adapter of each simulated DALI bus of this context, by bus id. The simulated transport
+ * and a scan open them here, the simulation faults request and tests pull their plug or cut a lamp's
+ * power.
+ */
+export function simulatedDaliAdaptersOf(context: OpenContext): Map<string, FakeHidEnumerator> {
+  let adapters = adaptersOf.get(context);
+  if (adapters === undefined) {
+    adapters = new Map();
+    adaptersOf.set(context, adapters);
+  }
+  return adapters;
+}

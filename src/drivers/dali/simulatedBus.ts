@@ -2,7 +2,7 @@ import type { DeviceConfig } from '../../config/index.js';
 import type { OpenContext } from '../contract.js';
 import { type DaliDevice, daliDevices, openOn } from './openBus.js';
 import type { DaliBusRuntime } from './runtime.js';
-import { simulatedDaliAdapters } from './simulatedAdapters.js';
+import { simulatedDaliAdaptersOf } from './simulatedAdapters.js';
 import { DaliBus, defaultGear, FakeHidEnumerator, type GearSpec } from './simulator/index.js';
 
 // `transport: simulated`: the hid transport's runtime on a fake hasseb adapter whose virtual DALI bus
@@ -27,10 +27,11 @@ export function simulatedGear(all: readonly DaliDevice[]): GearSpec[] {
 export function openSimulatedDaliBus(
   busId: string,
   devices: readonly DeviceConfig[],
-  context?: Pick<OpenContext, 'clock'>,
+  context: OpenContext,
 ): DaliBusRuntime {
   const dali = daliDevices(devices);
-  let enumerator = simulatedDaliAdapters.get(busId);
+  const adapters = simulatedDaliAdaptersOf(context);
+  let enumerator = adapters.get(busId);
   if (!enumerator) {
     enumerator = new FakeHidEnumerator();
     const simulation = dali[0]?.simulation;
@@ -39,7 +40,7 @@ export function openSimulatedDaliBus(
       serialNumber: dali[0]?.adapter_serial,
       faults: simulation ? { noAnswer: simulation.failure_rate, silent: simulation.hang_rate } : {},
     });
-    simulatedDaliAdapters.set(busId, enumerator);
+    adapters.set(busId, enumerator);
   }
   return openOn(busId, enumerator, dali, context);
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DriverSimulationFaults } from '../contract.js';
-import { simulatedDaliAdapters } from './simulatedAdapters.js';
+import { simulatedDaliAdaptersOf } from './simulatedAdapters.js';
 import type { FakeHidEnumerator } from './simulator/index.js';
 import type { DeviceConfig } from '../../config/index.js';
 import { errorText } from '../../errorText.js';
@@ -74,13 +74,13 @@ function realAdapter(bus: string, transport: string): string {
 }
 
 /**
- * Applies one fault to the simulated adapter of a DALI bus. `adapters` is the process's registry of
- * simulated adapters (a parameter so tests can pass their own).
+ * Applies one fault to the simulated adapter of a DALI bus. `adapters` are the gateway's simulated
+ * adapters by bus (simulatedDaliAdaptersOf its OpenContext).
  */
 export function injectSimulationFault(
   request: SimulationFaultRequest,
   devices: ReadonlyMap<string, DeviceConfig>,
-  adapters: ReadonlyMap<string, FakeHidEnumerator> = simulatedDaliAdapters,
+  adapters: ReadonlyMap<string, FakeHidEnumerator>,
 ): FaultOutcome {
   if (request.fault !== 'power_cut' && (request.address !== undefined || request.duration_ms !== undefined)) {
     return { error: `address and duration_ms belong to power_cut, not to ${request.fault}` };
@@ -125,6 +125,10 @@ const faultRequest = z.object(faultFields);
 
 export const daliSimulationFaults: DriverSimulationFaults = {
   fields: faultFields,
-  inject: (fields, { devices }) =>
-    injectSimulationFault({ driver: 'dali', ...faultRequest.parse(fields) }, devices),
+  inject: (fields, { devices, openContext }) =>
+    injectSimulationFault(
+      { driver: 'dali', ...faultRequest.parse(fields) },
+      devices,
+      simulatedDaliAdaptersOf(openContext),
+    ),
 };

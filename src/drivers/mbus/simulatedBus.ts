@@ -1,4 +1,5 @@
 import type { DeviceConfig } from '../../config/index.js';
+import type { OpenContext } from '../contract.js';
 import { parseSecondaryAddress } from './codec/master.js';
 import { type MbusDevice, mbusDevices, openOn } from './openBus.js';
 import type { MbusBusRuntime } from './runtime.js';
@@ -11,10 +12,24 @@ import { MbusBus } from './simulator/slave.js';
 // serial port, pty or socat. Loaded only when a config has a simulated M-Bus line.
 
 /**
- * The simulated segment of each simulated bus, kept across bus restarts (a meter a test killed stays
- * dead, as on a real line). Tests reach them for faults: `segment.findMeter(1).alive = false`.
+ * The simulated segments of one gateway (its OpenContext), kept across bus restarts (a meter a test
+ * killed stays dead, as on a real line) and dropped with the gateway: two gateways in one process
+ * (tests) never share a segment.
  */
-export const simulatedMbusSegments = new Map<string, MbusBus>();
+const segmentsOf = new WeakMap<OpenContext, Map<string, MbusBus>>();
+
+/**
+ * The simulated segment of each simulated M-Bus bus of this context, by bus id. Tests reach them for
+ * faults: `simulatedMbusSegmentsOf(context).get(busId)?.findMeter(1).alive = false`.
+ */
+export function simulatedMbusSegmentsOf(context: OpenContext): Map<string, MbusBus> {
+  let segments = segmentsOf.get(context);
+  if (segments === undefined) {
+    segments = new Map();
+    segmentsOf.set(context, segments);
+  }
+  return segments;
+}
 
 /**
  * When the simulated counters started: a fixed date, so a meter's counters keep growing across
@@ -36,13 +51,18 @@ export function simulatedMeters(devices: readonly MbusDevice[]): MeterSpec[] {
   });
 }
 
-export function openSimulatedMbusBus(busId: string, devices: readonly DeviceConfig[]): MbusBusRuntime {
+export function openSimulatedMbusBus(
+  busId: string,
+  devices: readonly DeviceConfig[],
+  context: OpenContext,
+): MbusBusRuntime {
   const meters = mbusDevices(devices);
   const slowMs = Math.max(0, ...meters.map((device) => device.simulation?.operation_delay_ms ?? 0));
-  let segment = simulatedMbusSegments.get(busId);
+  const segments = simulatedMbusSegmentsOf(context);
+  let segment = segments.get(busId);
   if (segment === undefined) {
     segment = new MbusBus({ meters: [], startedAt: SIMULATED_SINCE, fast: true });
-    simulatedMbusSegments.set(busId, segment);
+    segments.set(busId, segment);
   }
   // The operation delay slows every answer on the line (the slowest device's). M-Bus has no
   // connection to drop: a failed or hung operation is a reply that never comes, which the master's
