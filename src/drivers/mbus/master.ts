@@ -86,6 +86,8 @@ export class MbusMaster {
   #waiter: (() => void) | undefined;
   /** When the last bytes were handed to us: gaps are judged by arrivals, not by when a timer ran. */
   #lastDataAt = 0;
+  /** Chunks handed to us so far: a wait's timer tells by it whether bytes came meanwhile. */
+  #arrivals = 0;
 
   readonly #retries: number;
   readonly #replyTimeoutMs: number;
@@ -110,8 +112,14 @@ export class MbusMaster {
     this.#drainMs = Math.max(5, Math.ceil(wireTimeMs(2, baud)));
     link.onData((chunk) => {
       this.#lastDataAt = Date.now();
+      this.#arrivals++;
+      const starts = this.#assembler.pending === 0;
       this.#assembler.push(chunk);
-      this.#waiter?.();
+      // The first bytes of an answer and a whole frame (or bytes that make none) end a wait at once.
+      // The rest of an answer only moves its deadline, which the wait's timer reads when it runs: a
+      // TCP converter at 2400 baud hands over a byte per packet, and waking per byte cost most of an
+      // idle line's CPU.
+      if (starts || this.#assembler.ready) this.#waiter?.();
     });
   }
 
@@ -208,6 +216,7 @@ export class MbusMaster {
   #waitForBytes(ms: number, signal: AbortSignal): Promise<'bytes' | 'silence' | 'late'> {
     if (ms <= 0) return Promise.resolve('late');
     const due = performance.now() + ms;
+    const arrivalsBefore = this.#arrivals;
     return new Promise((resolve, reject) => {
       const finish = (heard: 'bytes' | 'silence' | 'late') => {
         clearTimeout(timer);
@@ -220,10 +229,10 @@ export class MbusMaster {
         this.#waiter = undefined;
         reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
       };
-      const timer = setTimeout(
-        () => finish(performance.now() - due > LATE_TIMER_MS ? 'late' : 'silence'),
-        ms,
-      );
+      const timer = setTimeout(() => {
+        if (this.#arrivals !== arrivalsBefore) finish('bytes');
+        else finish(performance.now() - due > LATE_TIMER_MS ? 'late' : 'silence');
+      }, ms);
       signal.addEventListener('abort', onAbort, { once: true });
       this.#waiter = () => finish('bytes');
     });

@@ -161,6 +161,16 @@ export class FrameAssembler {
     return this.#buffer.length;
   }
 
+  /** Whether `next()` has something to give: a whole frame, or bytes that can make none. */
+  get ready(): boolean {
+    if (this.#buffer.length === 0) return false;
+    try {
+      return frameLength(this.#buffer) !== undefined;
+    } catch {
+      return true;
+    }
+  }
+
   /**
    * The next whole frame's bytes, undefined while it is incomplete, or an MbusError for bytes that were
    * skipped (a bad start, impossible length). A frame with a bad checksum is returned as bytes: parsing
