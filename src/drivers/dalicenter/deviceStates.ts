@@ -1,0 +1,72 @@
+import type { JsonValue } from '../contract.js';
+import {
+  type DeviceAddress,
+  deviceKey,
+  fromGatewayBrightness,
+  type LightState,
+  motionBinaryStates,
+  type PanelEvent,
+} from './codec/index.js';
+
+// What a DALI Center device's state is, from what the gateway reported: the published state is built
+// from reports only, never from what was asked. A light's reports are merged (a status may carry only
+// some data points); a group's state is derived from its members' (on when any member is on, at the
+// brightest on member's level), since the gateway reports devices, not groups.
+
+export type DeviceState = Record<string, JsonValue>;
+
+/** A light's HA state from its merged reports: state ON/OFF, brightness 0-255. */
+export function lightStateOf(light: LightState): DeviceState {
+  const state: DeviceState = {};
+  const brightness = light.brightness === undefined ? undefined : fromGatewayBrightness(light.brightness, 255);
+  if (light.on !== undefined) state.state = light.on && brightness !== 0 ? 'ON' : 'OFF';
+  else if (brightness !== undefined) state.state = brightness > 0 ? 'ON' : 'OFF';
+  if (brightness !== undefined) state.brightness = brightness;
+  if (light.kelvin !== undefined) state.color_temp_kelvin = light.kelvin;
+  if (light.white !== undefined) state.white = light.white;
+  return state;
+}
+
+/** A group's state from its members' last reports; undefined while no member has reported. */
+export function groupStateOf(members: readonly (LightState | undefined)[]): DeviceState | undefined {
+  const known = members.filter((member): member is LightState => member !== undefined);
+  if (known.length === 0) return undefined;
+  const states = known.map(lightStateOf);
+  const on = states.filter((state) => state.state === 'ON');
+  const brightness = Math.max(0, ...on.map((state) => (typeof state.brightness === 'number' ? state.brightness : 0)));
+  return on.length > 0 ? { state: 'ON', ...(brightness > 0 ? { brightness } : {}) } : { state: 'OFF' };
+}
+
+/** A panel event as the published state: the HA event type and its key. */
+export function panelStateOf(event: PanelEvent): DeviceState {
+  return {
+    event: event.name,
+    key: event.key,
+    action: event.event,
+    ...(event.rotation !== undefined ? { rotation: event.rotation } : {}),
+  };
+}
+
+export function motionStateOf(state: Parameters<typeof motionBinaryStates>[0]): DeviceState {
+  return { ...motionBinaryStates(state), motion_state: state };
+}
+
+/** The last light reports of a gateway, by device key. */
+export class LightReports {
+  readonly #lights = new Map<string, LightState>();
+
+  merge(device: DeviceAddress, report: LightState): LightState {
+    const key = deviceKey(device);
+    const merged = { ...this.#lights.get(key), ...report };
+    this.#lights.set(key, merged);
+    return merged;
+  }
+
+  get(device: DeviceAddress): LightState | undefined {
+    return this.#lights.get(deviceKey(device));
+  }
+
+  clear(): void {
+    this.#lights.clear();
+  }
+}
