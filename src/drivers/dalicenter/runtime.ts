@@ -466,25 +466,29 @@ export class DaliCenterBusRuntime implements BusRuntime {
     const members = await this.#inventory.membersOf(target.channel, target.groupId, signal);
     const reported = new Set<string>();
     const keys = new Set(members.map(deviceKey));
+    // The members' statuses say what the group is: listened for before the writes, as they follow at once.
+    const statuses =
+      keys.size === 0
+        ? Promise.resolve()
+        : link
+            .waitFor(
+              (message) => {
+                if (message.cmd === 'devStatus' && keys.has(deviceKey(message.device)))
+                  reported.add(deviceKey(message.device));
+                return reported.size >= keys.size;
+              },
+              signal,
+              CONFIRM_TIMEOUT_MS,
+              `the statuses of group ${target.groupId}'s members`,
+            )
+            .then(() => undefined, () => undefined);
     // One property per writeGroup, as the vendor SDK sends.
     for (const property of properties) {
       const reply = await link.request(writeGroup(target.channel, target.groupId, property), signal);
       if (reply.cmd === 'writeGroupRes' && reply.ack === false)
         throw new Error(`gateway ${this.options.serial} refused the command for group ${target.groupId}`);
     }
-    // The members' statuses say what the group is; wait for each (bounded), then derive.
-    if (keys.size > 0)
-      await link
-        .waitFor(
-          (message) => {
-            if (message.cmd === 'devStatus' && keys.has(deviceKey(message.device))) reported.add(deviceKey(message.device));
-            return reported.size >= keys.size;
-          },
-          signal,
-          CONFIRM_TIMEOUT_MS,
-          `the statuses of group ${target.groupId}'s members`,
-        )
-        .catch(() => undefined);
+    await statuses;
     const state = this.#groupState(target) ?? {};
     this.#lastState.set(deviceId, state);
     return state;

@@ -1,0 +1,139 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { simulatedGateways } from '../src/drivers/dalicenter/simulatedGateways.js';
+import { parseConfig } from '../src/config/index.js';
+import { runGateway } from '../src/gateway.js';
+import { Subscriber } from './helpers/gatewayRig.js';
+import { describeWithMosquitto, Mosquitto } from './helpers/mosquitto.js';
+
+// DALI Center end to end: the gateway (in this process, so the test reaches the simulated DALI Center
+// and its line) reads the simulated gateway's inventory, announces its lights, groups, sensors and
+// panels to Home Assistant, takes commands from MQTT and publishes what the gateway reports.
+
+let broker: Mosquitto;
+let dir: string;
+let stop: AbortController;
+let running: Promise<number> | undefined;
+let runs = 0;
+let base = 'fb';
+const subscribers: Subscriber[] = [];
+const SERIAL = '6A242121110E';
+const BUS = `dalicenter:simulated:${SERIAL}`;
+const P = 'dalicenter_21110e';
+
+function gateway() {
+  const found = simulatedGateways.get(BUS);
+  if (!found) throw new Error('the simulated DALI Center gateway was not created');
+  return found;
+}
+
+async function start(extra: string[] = []): Promise<Subscriber> {
+  runs += 1;
+  base = `dc${runs}`;
+  const sub = await Subscriber.start(broker.url, [`${base}/#`, 'homeassistant/#']);
+  subscribers.push(sub);
+  const config = parseConfig(
+    [
+      `mqtt: { server: ${broker.url}, base_topic: ${base} }`,
+      `persistence: { path: ${join(dir, `db-${runs}`, 'fieldbridge.db')} }`,
+      'logging: { level: warn }',
+      'devices:',
+      `  - { id: dc_gateway, driver: dalicenter, transport: simulated, serial: ${SERIAL}, role: gateway, poll_interval_ms: 1000 }`,
+      ...extra,
+      'device_defaults: { reconnect: { initial_ms: 500, max_ms: 2000 } }',
+    ].join('\n'),
+    {},
+    '(test)',
+  );
+  stop = new AbortController();
+  running = runGateway(config, { configSource: '(test)', signal: stop.signal });
+  await sub.waitFor(
+    'the inventory online',
+    () =>
+      [`${P}_light_0`, `${P}_light_1`, `${P}_group_0`, `${P}_motion_10`].every(
+        (id) => sub.on(`${base}/${id}/availability`).at(-1)?.payload === 'online',
+      ),
+    20_000,
+  );
+  return sub;
+}
+
+const state = (sub: Subscriber, id: string) => sub.json<Record<string, unknown>>(`${base}/${id}`).at(-1);
+
+async function set(sub: Subscriber, id: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const before = sub.on(`${base}/${id}/response`).length;
+  await sub.publish(`${base}/${id}/set`, JSON.stringify(payload));
+  await sub.waitFor(`the answer to ${JSON.stringify(payload)}`, () => sub.on(`${base}/${id}/response`).length > before, 20_000);
+  return sub.json(`${base}/${id}/response`)[before] as Record<string, unknown>;
+}
+
+describeWithMosquitto('DALI Center: gateway ↔ simulated DALI Center ↔ mosquitto', () => {
+  beforeAll(async () => {
+    broker = await Mosquitto.start();
+    dir = mkdtempSync(join(tmpdir(), 'fieldbridge-e2e-dalicenter-'));
+  });
+  afterEach(async () => {
+    stop?.abort();
+    await running;
+    simulatedGateways.clear();
+    for (const subscriber of subscribers.splice(0)) await subscriber.close().catch(() => {});
+  });
+  afterAll(async () => {
+    await broker.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the inventory, announces lights, switches them from MQTT with the state the gateway reports', async () => {
+    const sub = await start();
+    await sub.waitFor('light discovery', () =>
+      sub.messages.some((m) => m.topic === `homeassistant/light/fieldbridge_${P}_light_0/light/config` && m.payload !== ''),
+    );
+    const discovery = JSON.parse(sub.on(`homeassistant/light/fieldbridge_${P}_light_0/light/config`).at(-1)?.payload ?? '{}');
+    expect(discovery).toMatchObject({ schema: 'json', command_topic: `${base}/${P}_light_0/set` });
+
+    expect(await set(sub, `${P}_light_0`, { state: 'ON', brightness: 128, transaction: 't1' })).toMatchObject({
+      status: 'ok',
+      transaction: 't1',
+    });
+    await sub.waitFor('the reported state', () => state(sub, `${P}_light_0`)?.brightness === 128);
+    expect(state(sub, `${P}_light_0`)).toMatchObject({ state: 'ON', brightness: 128 });
+    // What the gateway holds is what was published: the simulated line agrees.
+    expect(gateway().line.at(0, 0)?.light).toMatchObject({ on: true, brightness: 502 });
+
+    expect(await set(sub, `${P}_light_0`, { state: 'OFF' })).toMatchObject({ status: 'ok' });
+    await sub.waitFor('off', () => state(sub, `${P}_light_0`)?.state === 'OFF');
+
+    // A refused field is an error answer, never sent to the gateway.
+    const before = gateway().requests.length;
+    expect(await set(sub, `${P}_light_0`, { brightness: 300 })).toMatchObject({ status: 'error' });
+    expect(gateway().requests.length).toBe(before);
+  }, 60_000);
+
+  it('switches a group and derives its state from its members; recalls a scene', async () => {
+    const sub = await start();
+    expect(await set(sub, `${P}_group_0`, { state: 'ON', brightness: 255 })).toMatchObject({ status: 'ok' });
+    await sub.waitFor('the group on', () => state(sub, `${P}_group_0`)?.state === 'ON');
+    await sub.waitFor('members on', () => state(sub, `${P}_light_0`)?.state === 'ON' && state(sub, `${P}_light_1`)?.state === 'ON');
+    expect(await set(sub, `${P}_scene_1`, { activate: true })).toMatchObject({ status: 'ok' });
+    await sub.waitFor('scene "Off" switched group 0 off', () => state(sub, `${P}_group_0`)?.state === 'OFF');
+  }, 60_000);
+
+  it('publishes motion, illuminance, panel presses and energy from the gateway pushes', async () => {
+    const sub = await start();
+    await sub.waitFor('panel online', () => sub.on(`${base}/${P}_panel_22/availability`).at(-1)?.payload === 'online');
+    await sub.waitFor('illuminance online', () => sub.on(`${base}/${P}_illuminance_12/availability`).at(-1)?.payload === 'online');
+    gateway().push.motion(10, 'motion');
+    await sub.waitFor('motion', () => state(sub, `${P}_motion_10`)?.motion === true);
+    gateway().push.illuminance(12, 420);
+    await sub.waitFor('illuminance', () => state(sub, `${P}_illuminance_12`)?.illuminance === 420);
+    gateway().push.illuminance(12, 0);
+    gateway().push.panelKey(22, 3, 'double_press');
+    await sub.waitFor('panel event', () => state(sub, `${P}_panel_22`)?.event === 'button_3_double_press');
+    // The invalid reading (0 lx) was not published.
+    expect(sub.json<Record<string, unknown>>(`${base}/${P}_illuminance_12`).some((s) => s.illuminance === 0)).toBe(false);
+    gateway().push.energy(0, 12.5);
+    await sub.waitFor('energy', () => state(sub, `${P}_light_0`)?.energy === 12.5);
+  }, 60_000);
+});
