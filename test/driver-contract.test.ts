@@ -13,6 +13,7 @@ import { DRIVER_MODULES, DRIVERS, recoveryStepsFor } from '../src/drivers/regist
 import { simulatedBluezOf } from '../src/drivers/ble/simulatedBus.js';
 import { simulatedDaliAdapters } from '../src/drivers/dali/simulatedAdapters.js';
 import { simulatedMbusSegments } from '../src/drivers/mbus/simulatedBus.js';
+import { simulatedGateways } from '../src/drivers/dalicenter/simulatedGateways.js';
 import { GatewayOpenContext } from '../src/hosting/openContext.js';
 import { SimulatedBusRuntime } from '../src/drivers/shared/simulatedRuntime.js';
 import { eventually } from './helpers/eventually.js';
@@ -65,6 +66,29 @@ const SIMULATORS: Partial<Record<string, SimulatorHarness>> = {
         ? disturbGeneric(runtime, device.id)
         : void simulatedBluezOf(context).get(busId)?.simulator.advertiseNow(),
     deviceEvents: true,
+  },
+  dalicenter: {
+    devices: [
+      '{ id: demo_dalicenter, driver: dalicenter, transport: simulated, serial: 6A242121110E, role: gateway }',
+      '{ id: contract_dc_light, driver: dalicenter, transport: simulated, serial: 6A242121110E, role: light, dev_type: "0101", channel: 0, address: 0 }',
+      '{ id: contract_dc_group, driver: dalicenter, transport: simulated, serial: 6A242121110E, role: group, channel: 0, group_id: 0 }',
+      '{ id: contract_dc_panel, driver: dalicenter, transport: simulated, serial: 6A242121110E, role: panel, dev_type: "0304", channel: 0, address: 22 }',
+    ],
+    // The gateway pushes what happens on its line: a light switched at the wall, a key pressed, a reboot.
+    disturb: async ({ busId }) => {
+      const gateway = simulatedGateways.get(busId);
+      if (!gateway) return;
+      gateway.push.lightChanged(0, { on: true, brightness: 500 });
+      gateway.push.panelKey(22, 1, 'press');
+      await settle();
+      await gateway.reboot(50);
+      await gateway.whenUp();
+    },
+    deviceEvents: true,
+    forget: async (busId) => {
+      await simulatedGateways.get(busId)?.stop();
+      simulatedGateways.delete(busId);
+    },
   },
   simulated: {
     disturb: ({ runtime, device }) =>

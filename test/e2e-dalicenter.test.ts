@@ -62,10 +62,18 @@ async function start(extra: string[] = []): Promise<Subscriber> {
 
 const state = (sub: Subscriber, id: string) => sub.json<Record<string, unknown>>(`${base}/${id}`).at(-1);
 
-async function set(sub: Subscriber, id: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function set(
+  sub: Subscriber,
+  id: string,
+  payload: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   const before = sub.on(`${base}/${id}/response`).length;
   await sub.publish(`${base}/${id}/set`, JSON.stringify(payload));
-  await sub.waitFor(`the answer to ${JSON.stringify(payload)}`, () => sub.on(`${base}/${id}/response`).length > before, 20_000);
+  await sub.waitFor(
+    `the answer to ${JSON.stringify(payload)}`,
+    () => sub.on(`${base}/${id}/response`).length > before,
+    20_000,
+  );
   return sub.json(`${base}/${id}/response`)[before] as Record<string, unknown>;
 }
 
@@ -88,15 +96,21 @@ describeWithMosquitto('DALI Center: gateway ↔ simulated DALI Center ↔ mosqui
   it('reads the inventory, announces lights, switches them from MQTT with the state the gateway reports', async () => {
     const sub = await start();
     await sub.waitFor('light discovery', () =>
-      sub.messages.some((m) => m.topic === `homeassistant/light/fieldbridge_${P}_light_0/light/config` && m.payload !== ''),
+      sub.messages.some(
+        (m) => m.topic === `homeassistant/light/fieldbridge_${P}_light_0/light/config` && m.payload !== '',
+      ),
     );
-    const discovery = JSON.parse(sub.on(`homeassistant/light/fieldbridge_${P}_light_0/light/config`).at(-1)?.payload ?? '{}');
+    const discovery = JSON.parse(
+      sub.on(`homeassistant/light/fieldbridge_${P}_light_0/light/config`).at(-1)?.payload ?? '{}',
+    );
     expect(discovery).toMatchObject({ schema: 'json', command_topic: `${base}/${P}_light_0/set` });
 
-    expect(await set(sub, `${P}_light_0`, { state: 'ON', brightness: 128, transaction: 't1' })).toMatchObject({
-      status: 'ok',
-      transaction: 't1',
-    });
+    expect(await set(sub, `${P}_light_0`, { state: 'ON', brightness: 128, transaction: 't1' })).toMatchObject(
+      {
+        status: 'ok',
+        transaction: 't1',
+      },
+    );
     await sub.waitFor('the reported state', () => state(sub, `${P}_light_0`)?.brightness === 128);
     expect(state(sub, `${P}_light_0`)).toMatchObject({ state: 'ON', brightness: 128 });
     // What the gateway holds is what was published: the simulated line agrees.
@@ -115,15 +129,24 @@ describeWithMosquitto('DALI Center: gateway ↔ simulated DALI Center ↔ mosqui
     const sub = await start();
     expect(await set(sub, `${P}_group_0`, { state: 'ON', brightness: 255 })).toMatchObject({ status: 'ok' });
     await sub.waitFor('the group on', () => state(sub, `${P}_group_0`)?.state === 'ON');
-    await sub.waitFor('members on', () => state(sub, `${P}_light_0`)?.state === 'ON' && state(sub, `${P}_light_1`)?.state === 'ON');
+    await sub.waitFor(
+      'members on',
+      () => state(sub, `${P}_light_0`)?.state === 'ON' && state(sub, `${P}_light_1`)?.state === 'ON',
+    );
     expect(await set(sub, `${P}_scene_1`, { activate: true })).toMatchObject({ status: 'ok' });
     await sub.waitFor('scene "Off" switched group 0 off', () => state(sub, `${P}_group_0`)?.state === 'OFF');
   }, 60_000);
 
   it('publishes motion, illuminance, panel presses and energy from the gateway pushes', async () => {
     const sub = await start();
-    await sub.waitFor('panel online', () => sub.on(`${base}/${P}_panel_22/availability`).at(-1)?.payload === 'online');
-    await sub.waitFor('illuminance online', () => sub.on(`${base}/${P}_illuminance_12/availability`).at(-1)?.payload === 'online');
+    await sub.waitFor(
+      'panel online',
+      () => sub.on(`${base}/${P}_panel_22/availability`).at(-1)?.payload === 'online',
+    );
+    await sub.waitFor(
+      'illuminance online',
+      () => sub.on(`${base}/${P}_illuminance_12/availability`).at(-1)?.payload === 'online',
+    );
     gateway().push.motion(10, 'motion');
     await sub.waitFor('motion', () => state(sub, `${P}_motion_10`)?.motion === true);
     gateway().push.illuminance(12, 420);
@@ -132,7 +155,9 @@ describeWithMosquitto('DALI Center: gateway ↔ simulated DALI Center ↔ mosqui
     gateway().push.panelKey(22, 3, 'double_press');
     await sub.waitFor('panel event', () => state(sub, `${P}_panel_22`)?.event === 'button_3_double_press');
     // The invalid reading (0 lx) was not published.
-    expect(sub.json<Record<string, unknown>>(`${base}/${P}_illuminance_12`).some((s) => s.illuminance === 0)).toBe(false);
+    expect(
+      sub.json<Record<string, unknown>>(`${base}/${P}_illuminance_12`).some((s) => s.illuminance === 0),
+    ).toBe(false);
     gateway().push.energy(0, 12.5);
     await sub.waitFor('energy', () => state(sub, `${P}_light_0`)?.energy === 12.5);
   }, 60_000);

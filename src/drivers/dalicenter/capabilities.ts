@@ -1,7 +1,6 @@
 import type { DeviceConfig } from '../../config/index.js';
 import type { DeviceModel, JsonValue } from '../contract.js';
 import { binary, type Capability, light, numeric, readOnDemand, text } from '../shared/capabilities.js';
-import { classifyDeviceType } from './codec/index.js';
 
 // What a DALI Center gateway's devices offer Home Assistant. A light (and a group, which switches its
 // members with one command) is a JSON light whose brightness is HA's 0-255, mapped to the gateway's
@@ -41,10 +40,7 @@ export function daliCenterCapabilities(device: DeviceConfig): Capability[] {
       // Writing `activate` recalls the scene (HA shows it as a switch-like button through the set topic).
       return [binary('activate', { access: 2 })];
     case 'motion':
-      return [
-        binary('motion', { deviceClass: 'motion' }),
-        binary('occupancy', { deviceClass: 'occupancy' }),
-      ];
+      return [binary('motion', { deviceClass: 'motion' }), binary('occupancy', { deviceClass: 'occupancy' })];
     case 'illuminance':
       return [numeric('illuminance', { deviceClass: 'illuminance', unit: 'lx', stateClass: 'measurement' })];
     case 'panel':

@@ -19,7 +19,15 @@ const gatewaySerial = () =>
     .regex(/^[0-9A-Za-z_-]{1,64}$/, 'must be the gateway serial (gwSn): letters, digits, - and _')
     .transform((serial) => serial.toUpperCase());
 
-export const DALICENTER_ROLES = ['gateway', 'light', 'group', 'scene', 'motion', 'illuminance', 'panel'] as const;
+export const DALICENTER_ROLES = [
+  'gateway',
+  'light',
+  'group',
+  'scene',
+  'motion',
+  'illuminance',
+  'panel',
+] as const;
 export type DaliCenterRole = (typeof DALICENTER_ROLES)[number];
 
 export const daliCenterDeviceSchema = z
@@ -28,9 +36,13 @@ export const daliCenterDeviceSchema = z
     driver: z.literal('dalicenter'),
     /** `mqtt`: the gateway's own broker; `simulated`: an in-process simulated gateway (demo, tests). */
     transport: z.enum(['mqtt', 'simulated']).default('mqtt'),
-    /** The gateway's serial (gwSn, its MAC): its topics, its devices' identity, its bus. */
-    serial: gatewaySerial(),
-    role: z.enum(DALICENTER_ROLES),
+    /**
+     * The gateway's serial (gwSn, its MAC): its topics, its devices' identity, its bus. A gateway without
+     * one is the one discovery finds (alone on the network); its devices then carry none either.
+     */
+    serial: gatewaySerial().optional(),
+    /** `gateway` (the default): the gateway itself; the others are its inventory, found by a scan. */
+    role: z.enum(DALICENTER_ROLES).default('gateway'),
     // --- the gateway (role: gateway)
     /** The gateway's address; a paired gateway's is kept up to date by rediscovery. */
     host: nonEmptyString().optional(),
@@ -69,7 +81,7 @@ export const daliCenterDeviceSchema = z
       };
       switch (device.role) {
         case 'gateway':
-          if (device.transport === 'mqtt') need('host', 'is required for a gateway (or pair it: dalicenter/pair)');
+          // Without host the gateway is looked for by discovery (by its serial when given).
           return;
         case 'group':
           need('group_id', 'is required for a group');
@@ -90,10 +102,10 @@ export const daliCenterDeviceSchema = z
 
 export type DaliCenterDevice = z.output<typeof daliCenterDeviceSchema>;
 
-/** One bus per gateway: `dalicenter:<serial>`, `dalicenter:simulated:<serial>` for a simulated one. */
+/** One bus per gateway: `dalicenter:<serial>` (`dalicenter:default` without one), `dalicenter:simulated:<serial>`. */
 export function daliCenterBus(fields: FieldReader): string {
   const serial = fields('serial');
-  const name = typeof serial === 'string' ? serial.toUpperCase() : 'unknown';
+  const name = typeof serial === 'string' ? serial.toUpperCase() : 'default';
   return fields('transport') === 'simulated' ? `dalicenter:simulated:${name}` : `dalicenter:${name}`;
 }
 

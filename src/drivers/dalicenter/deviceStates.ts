@@ -18,7 +18,8 @@ export type DeviceState = Record<string, JsonValue>;
 /** A light's HA state from its merged reports: state ON/OFF, brightness 0-255. */
 export function lightStateOf(light: LightState): DeviceState {
   const state: DeviceState = {};
-  const brightness = light.brightness === undefined ? undefined : fromGatewayBrightness(light.brightness, 255);
+  const brightness =
+    light.brightness === undefined ? undefined : fromGatewayBrightness(light.brightness, 255);
   if (light.on !== undefined) state.state = light.on && brightness !== 0 ? 'ON' : 'OFF';
   else if (brightness !== undefined) state.state = brightness > 0 ? 'ON' : 'OFF';
   if (brightness !== undefined) state.brightness = brightness;
@@ -33,7 +34,10 @@ export function groupStateOf(members: readonly (LightState | undefined)[]): Devi
   if (known.length === 0) return undefined;
   const states = known.map(lightStateOf);
   const on = states.filter((state) => state.state === 'ON');
-  const brightness = Math.max(0, ...on.map((state) => (typeof state.brightness === 'number' ? state.brightness : 0)));
+  const brightness = Math.max(
+    0,
+    ...on.map((state) => (typeof state.brightness === 'number' ? state.brightness : 0)),
+  );
   return on.length > 0 ? { state: 'ON', ...(brightness > 0 ? { brightness } : {}) } : { state: 'OFF' };
 }
 

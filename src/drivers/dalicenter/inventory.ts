@@ -36,10 +36,7 @@ export class GatewayInventory {
   #members = new Map<string, DeviceAddress[]>();
   #link: GatewayLink | undefined;
 
-  constructor(
-    readonly serial: string,
-    private readonly ensureLink: (signal: AbortSignal) => Promise<GatewayLink>,
-  ) {}
+  constructor(private readonly ensureLink: (signal: AbortSignal) => Promise<GatewayLink>) {}
 
   /** A new link: members are read again (the gateway may have been re-programmed meanwhile). */
   attach(link: GatewayLink): void {
@@ -95,7 +92,14 @@ export class GatewayInventory {
   ): Promise<FoundDevice[]> {
     const link = await this.ensureLink(signal);
     try {
-      return await this.#gather(link, 'busDevice', signal, BUS_SCAN_TIMEOUT_MS, () => link.send(startBusScan(channels)), progress);
+      return await this.#gather(
+        link,
+        'busDevice',
+        signal,
+        BUS_SCAN_TIMEOUT_MS,
+        () => link.send(startBusScan(channels)),
+        progress,
+      );
     } catch (error) {
       if (!link.closed) link.send(stopBusScan(channels));
       throw error;

@@ -30,7 +30,9 @@ const gatewaysOf = (config: FieldbridgeConfig): DaliCenterDevice[] =>
 
 function roleOf(found: FoundDevice): DaliCenterDevice['role'] | undefined {
   const kind = classifyDeviceType(found.devType).kind;
-  return kind === 'light' || kind === 'motion' || kind === 'illuminance' || kind === 'panel' ? kind : undefined;
+  return kind === 'light' || kind === 'motion' || kind === 'illuminance' || kind === 'panel'
+    ? kind
+    : undefined;
 }
 
 /** The device entries of a gateway's contents (ids not yet taken; a known device keeps its id). */
@@ -40,8 +42,12 @@ export function inventoryEntries(
   known: readonly DaliCenterDevice[],
   taken: Set<string>,
 ): Record<string, unknown>[] {
-  const prefix = `dalicenter_${gateway.serial.toLowerCase().slice(-6)}`;
-  const common = { driver: 'dalicenter', transport: gateway.transport, serial: gateway.serial };
+  const prefix = `dalicenter_${(gateway.serial ?? 'gw').toLowerCase().slice(-6)}`;
+  const common = {
+    driver: 'dalicenter',
+    transport: gateway.transport,
+    ...(gateway.serial !== undefined ? { serial: gateway.serial } : {}),
+  };
   const idFor = (wanted: string, match: (device: DaliCenterDevice) => boolean) =>
     known.find((device) => device.serial === gateway.serial && match(device))?.id ?? freeId(wanted, taken);
   const entries: Record<string, unknown>[] = [];
@@ -70,16 +76,32 @@ export function inventoryEntries(
   for (const group of contents.groups) {
     const id = idFor(
       `${prefix}_group_${group.channel > 0 ? `${group.channel}_` : ''}${group.groupId}`,
-      (device) => device.role === 'group' && device.group_id === group.groupId && device.channel === group.channel,
+      (device) =>
+        device.role === 'group' && device.group_id === group.groupId && device.channel === group.channel,
     );
-    entries.push({ id, name: group.name || `Group ${group.groupId}`, ...common, role: 'group', channel: group.channel, group_id: group.groupId });
+    entries.push({
+      id,
+      name: group.name || `Group ${group.groupId}`,
+      ...common,
+      role: 'group',
+      channel: group.channel,
+      group_id: group.groupId,
+    });
   }
   for (const scene of contents.scenes) {
     const id = idFor(
       `${prefix}_scene_${scene.channel > 0 ? `${scene.channel}_` : ''}${scene.sceneId}`,
-      (device) => device.role === 'scene' && device.scene_id === scene.sceneId && device.channel === scene.channel,
+      (device) =>
+        device.role === 'scene' && device.scene_id === scene.sceneId && device.channel === scene.channel,
     );
-    entries.push({ id, name: scene.name || `Scene ${scene.sceneId}`, ...common, role: 'scene', channel: scene.channel, scene_id: scene.sceneId });
+    entries.push({
+      id,
+      name: scene.name || `Scene ${scene.sceneId}`,
+      ...common,
+      role: 'scene',
+      channel: scene.channel,
+      scene_id: scene.sceneId,
+    });
   }
   return entries;
 }
@@ -88,9 +110,13 @@ function prepareScan(context: ScanContext, request: DaliCenterScanRequest): Line
   const gateways = gatewaysOf(context.config);
   const wanted = request.serial?.toUpperCase();
   const gateway =
-    wanted === undefined ? (gateways.length === 1 ? gateways[0] : undefined) : gateways.find((g) => g.serial === wanted);
+    wanted === undefined
+      ? gateways.length === 1
+        ? gateways[0]
+        : undefined
+      : gateways.find((g) => g.serial === wanted);
   if (!gateway) {
-    const known = gateways.map((g) => g.serial).join(', ') || 'none (pair one: dalicenter/pair)';
+    const known = gateways.map((g) => g.serial ?? g.id).join(', ') || 'none (pair one: dalicenter/pair)';
     return {
       error:
         wanted === undefined
@@ -98,27 +124,38 @@ function prepareScan(context: ScanContext, request: DaliCenterScanRequest): Line
           : `gateway ${wanted} is not configured or paired (known: ${known})`,
     };
   }
-  const line = `DALI Center gateway ${gateway.serial}`;
+  const line = `DALI Center gateway ${gateway.serial ?? gateway.id}`;
   return {
     line,
-    describe: request.bus_scan ? 'a search of its DALI lines, then its device list' : 'its device list, groups and scenes',
+    describe: request.bus_scan
+      ? 'a search of its DALI lines, then its device list'
+      : 'its device list, groups and scenes',
     async run(signal, taken) {
       const busId = gateway.bus ?? daliCenterBus(fieldsOf(gateway));
       const inventory = context.registry.find(busId)?.capabilities?.daliCenterGateway;
       if (!inventory) throw new Error(`the bus of ${line} is not running`);
       if (request.bus_scan) {
         const found = await inventory.busScan(gateway.channels ?? [0], signal, (added) =>
-          context.log(`${line}: the bus scan found ${added.map((d) => `${d.devType}@${d.channel}/${d.address}`).join(', ')}`),
+          context.log(
+            `${line}: the bus scan found ${added.map((d) => `${d.devType}@${d.channel}/${d.address}`).join(', ')}`,
+          ),
         );
         context.log(`${line}: the bus scan finished with ${found.length} device(s)`);
       }
       const contents = await inventory.read(signal);
-      const known = context.config.devices.flatMap((device) => (device.driver === 'dalicenter' ? [device] : []));
+      const known = context.config.devices.flatMap((device) =>
+        device.driver === 'dalicenter' ? [device] : [],
+      );
       const entries = inventoryEntries(gateway, contents, known, taken);
       const devices = entries.map((config) => ({ id: String(config.id), config, foundAt: Date.now() }));
       const found = entries.map(({ id, role, dev_type, channel, address, group_id, scene_id, name }) => ({
-        id, role, name, ...(dev_type !== undefined ? { dev_type, address } : {}), channel,
-        ...(group_id !== undefined ? { group_id } : {}), ...(scene_id !== undefined ? { scene_id } : {}),
+        id,
+        role,
+        name,
+        ...(dev_type !== undefined ? { dev_type, address } : {}),
+        channel,
+        ...(group_id !== undefined ? { group_id } : {}),
+        ...(scene_id !== undefined ? { scene_id } : {}),
       }));
       return { found, devices };
     },
@@ -126,13 +163,19 @@ function prepareScan(context: ScanContext, request: DaliCenterScanRequest): Line
 }
 
 const hasInventory = (config: FieldbridgeConfig, gateway: DaliCenterDevice) =>
-  config.devices.some((device) => device.driver === 'dalicenter' && device.role !== 'gateway' && device.serial === gateway.serial);
+  config.devices.some(
+    (device) =>
+      device.driver === 'dalicenter' && device.role !== 'gateway' && device.serial === gateway.serial,
+  );
 
 /** Reads every gateway at start whose devices are not known yet. */
 function gatewaysToScanAtStart(config: FieldbridgeConfig): DaliCenterScanRequest[] {
   return gatewaysOf(config)
     .filter((gateway) => !hasInventory(config, gateway))
-    .map((gateway) => ({ driver: 'dalicenter', serial: gateway.serial }));
+    .map((gateway) => ({
+      driver: 'dalicenter',
+      ...(gateway.serial !== undefined ? { serial: gateway.serial } : {}),
+    }));
 }
 
 /** A gateway unreachable at start is read when it first comes up (its inventory still unknown). */
@@ -146,8 +189,12 @@ function rescanWhenUp(
     const gateway = gatewaysOf(config()).find((candidate) => candidate.id === notice.deviceId);
     if (!gateway) return;
     if (notice.status === 'reconnecting' || notice.status === 'offline') down.add(gateway.id);
-    else if (notice.status === 'connected.healthy' && down.delete(gateway.id) && !hasInventory(config(), gateway))
-      rescan({ driver: 'dalicenter', serial: gateway.serial });
+    else if (
+      notice.status === 'connected.healthy' &&
+      down.delete(gateway.id) &&
+      !hasInventory(config(), gateway)
+    )
+      rescan({ driver: 'dalicenter', ...(gateway.serial !== undefined ? { serial: gateway.serial } : {}) });
   };
 }
 

@@ -99,7 +99,11 @@ export class GatewayLink {
       ...(endpoint.password !== undefined ? { password: endpoint.password } : {}),
       ...(endpoint.tls
         ? endpoint.caFile !== undefined
-          ? { ca: readFileSync(endpoint.caFile), rejectUnauthorized: true, checkServerIdentity: () => undefined }
+          ? {
+              ca: readFileSync(endpoint.caFile),
+              rejectUnauthorized: true,
+              checkServerIdentity: () => undefined,
+            }
           : { rejectUnauthorized: false }
         : {}),
     };
@@ -154,21 +158,35 @@ export class GatewayLink {
   send(command: DaliCenterCommand): string {
     if (this.#closed) throw new Error(`the link to gateway ${this.endpoint.serial} is down`);
     const msgId = this.#ids.next();
-    this.client.publish(commandTopic(this.endpoint.serial), encodeCommand(command, {
-      gatewaySerial: this.endpoint.serial,
-      msgId,
-    }), { qos: 0 });
+    this.client.publish(
+      commandTopic(this.endpoint.serial),
+      encodeCommand(command, {
+        gatewaySerial: this.endpoint.serial,
+        msgId,
+      }),
+      { qos: 0 },
+    );
     return msgId;
   }
 
   /** Publishes a command and resolves with its reply; rejects on timeout, abort or a lost link. */
-  request(command: DaliCenterCommand, signal: AbortSignal, timeoutMs = REPLY_TIMEOUT_MS): Promise<InboundMessage> {
+  request(
+    command: DaliCenterCommand,
+    signal: AbortSignal,
+    timeoutMs = REPLY_TIMEOUT_MS,
+  ): Promise<InboundMessage> {
     const reply = expectedReply(command);
     if (reply === undefined) return Promise.reject(new Error(`${command.cmd} has no reply to wait for`));
     let msgId = '';
-    return this.waitFor((message) => answers(message, reply, msgId), signal, timeoutMs, `${reply.cmd}`, () => {
-      msgId = this.send(command);
-    });
+    return this.waitFor(
+      (message) => answers(message, reply, msgId),
+      signal,
+      timeoutMs,
+      `${reply.cmd}`,
+      () => {
+        msgId = this.send(command);
+      },
+    );
   }
 
   /**
@@ -203,7 +221,8 @@ export class GatewayLink {
       };
       const onAbort = () => waiter.reject(new Error(`waiting for ${what} was cancelled`));
       const timer = setTimeout(
-        () => waiter.reject(new Error(`gateway ${this.endpoint.serial} sent no ${what} within ${timeoutMs} ms`)),
+        () =>
+          waiter.reject(new Error(`gateway ${this.endpoint.serial} sent no ${what} within ${timeoutMs} ms`)),
         timeoutMs,
       );
       signal.addEventListener('abort', onAbort, { once: true });
@@ -231,7 +250,8 @@ export class GatewayLink {
     const result = parseInbound(payload, { gatewaySerial: this.endpoint.serial });
     if (!result.ok) return this.handlers.problem(result.problem);
     for (const found of result.problems) this.handlers.problem(found);
-    for (const waiter of [...this.#waiters]) if (waiter.matches(result.message)) waiter.resolve(result.message);
+    for (const waiter of [...this.#waiters])
+      if (waiter.matches(result.message)) waiter.resolve(result.message);
     this.handlers.message(result.message);
   }
 

@@ -13,20 +13,25 @@ import { daliCenterDevices, endpointOf, specsOf } from './targets.js';
 export const REDISCOVER_TIMEOUT_MS = 10_000;
 
 export async function rediscoverGateway(
-  serial: string,
+  serial: string | undefined,
   known: GatewayEndpoint | undefined,
   signal: AbortSignal,
 ): Promise<GatewayEndpoint | undefined> {
   const found = await discoverGateways({
-    targetSerial: serial,
-    knownSerials: new Set([serial]),
+    ...(serial !== undefined ? { targetSerial: serial, knownSerials: new Set([serial]) } : {}),
     timeoutMs: REDISCOVER_TIMEOUT_MS,
     signal,
   });
-  const gateway = found.find((candidate) => candidate.serial === serial);
+  // Without a serial, the one gateway that answers (with its credentials: its button was pressed).
+  const gateway =
+    serial !== undefined
+      ? found.find((candidate) => candidate.serial === serial)
+      : found.length === 1
+        ? found[0]
+        : undefined;
   if (!gateway) return undefined;
   return {
-    serial,
+    serial: gateway.serial,
     host: gateway.address,
     port: gateway.port,
     tls: gateway.tls,
@@ -42,8 +47,8 @@ export function openDaliCenterBus(
   context?: Pick<OpenContext, 'clock'>,
 ): DaliCenterBusRuntime {
   const own = daliCenterDevices(devices);
-  const serial = own[0]?.serial ?? 'unknown';
-  const logger = getLogger(`dalicenter:${serial}`);
+  const serial = own[0]?.serial;
+  const logger = getLogger(`dalicenter:${serial ?? 'default'}`);
   const endpoint = endpointOf(own);
   return new DaliCenterBusRuntime(busId, {
     serial,

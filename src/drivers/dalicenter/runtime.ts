@@ -59,14 +59,15 @@ export interface DaliCenterLog {
 }
 
 export interface DaliCenterBusOptions {
-  serial: string;
+  /** The configured serial; undefined: the gateway discovery finds (its serial is then the endpoint's). */
+  serial: string | undefined;
   /** Where the gateway is now (a simulated gateway starts here); undefined: it is not configured or paired. */
   endpoint(signal: AbortSignal): Promise<GatewayEndpoint | undefined>;
   devices: readonly DaliCenterDeviceSpec[];
   clock?: GatewayClock | undefined;
   log: DaliCenterLog;
   /** Finds the gateway's new address by its serial (the `rediscover` step); undefined: not found. */
-  rediscover?(serial: string, signal: AbortSignal): Promise<GatewayEndpoint | undefined>;
+  rediscover?(serial: string | undefined, signal: AbortSignal): Promise<GatewayEndpoint | undefined>;
 }
 
 export class DaliCenterBusRuntime implements BusRuntime {
@@ -94,8 +95,12 @@ export class DaliCenterBusRuntime implements BusRuntime {
     private readonly options: DaliCenterBusOptions,
   ) {
     for (const spec of options.devices) this.#targets.set(spec.deviceId, spec.target);
-    this.#inventory = new GatewayInventory(options.serial, (signal) => this.#ensureLink(signal));
+    this.#inventory = new GatewayInventory((signal) => this.#ensureLink(signal));
     this.capabilities = { daliCenterGateway: this.#inventory };
+  }
+
+  get #serial(): string {
+    return this.#endpoint?.serial || this.options.serial || '(serial not known yet)';
   }
 
   get #clock(): GatewayClock {
@@ -106,7 +111,7 @@ export class DaliCenterBusRuntime implements BusRuntime {
     const target = this.#target(deviceId);
     await this.#ensureLink(signal);
     if ('address' in target && this.#offline.has(deviceKey(target.address)))
-      throw new Error(`gateway ${this.options.serial} reports ${deviceId} offline`);
+      throw new Error(`gateway ${this.#serial} reports ${deviceId} offline`);
     this.#connected.add(deviceId);
     // Groups are derived from their members: learn who they are once per link.
     if (target.role === 'group') await this.#inventory.membersOf(target.channel, target.groupId, signal);
@@ -116,10 +121,15 @@ export class DaliCenterBusRuntime implements BusRuntime {
     this.#connected.delete(deviceId);
   }
 
-  async execute(deviceId: string, operation: string, args: JsonValue, signal: AbortSignal): Promise<JsonValue> {
+  async execute(
+    deviceId: string,
+    operation: string,
+    args: JsonValue,
+    signal: AbortSignal,
+  ): Promise<JsonValue> {
     const target = this.#target(deviceId);
     const link = this.#link;
-    if (!link || link.closed) throw new Error(`the link to DALI Center gateway ${this.options.serial} is down`);
+    if (!link || link.closed) throw new Error(`the link to DALI Center gateway ${this.#serial} is down`);
     if (operation !== 'set' && operation !== 'get' && operation !== 'poll')
       throw new Error(`DALI Center devices support set, get and poll, not "${operation}"`);
     switch (target.role) {
@@ -141,7 +151,7 @@ export class DaliCenterBusRuntime implements BusRuntime {
         if (operation !== 'set') return {};
         const reply = await link.request(writeScene(target.channel, target.sceneId), signal);
         if (reply.cmd === 'writeSceneRes' && reply.ack === false)
-          throw new Error(`gateway ${this.options.serial} refused to recall scene ${target.sceneId}`);
+          throw new Error(`gateway ${this.#serial} refused to recall scene ${target.sceneId}`);
         return {};
       }
       default:
@@ -172,12 +182,12 @@ export class DaliCenterBusRuntime implements BusRuntime {
         return;
       case 'rediscover': {
         const found = await this.options.rediscover?.(this.options.serial, signal);
-        if (!found) throw new Error(`gateway ${this.options.serial} did not answer a discovery`);
+        if (!found) throw new Error(`gateway ${this.#serial} did not answer a discovery`);
         const before = this.#endpoint;
         this.#endpoint = { ...(before ?? found), host: found.host, port: found.port, tls: found.tls };
         if (before?.host !== found.host || before.port !== found.port)
           this.options.log.warn(
-            `DALI Center gateway ${this.options.serial} found at ${found.host}:${found.port} (was ${before ? `${before.host}:${before.port}` : 'unknown'})`,
+            `DALI Center gateway ${this.#serial} found at ${found.host}:${found.port} (was ${before ? `${before.host}:${before.port}` : 'unknown'})`,
           );
         this.#dropLink('its address changed');
         await this.#ensureLink(signal);
@@ -213,11 +223,13 @@ export class DaliCenterBusRuntime implements BusRuntime {
 
   async #open(): Promise<GatewayLink> {
     const signal = this.#closing.signal;
-    this.#endpoint ??= await this.options.endpoint(signal);
+    // Not configured with an address: the gateway is looked for on the network.
+    this.#endpoint ??=
+      (await this.options.endpoint(signal)) ?? (await this.options.rediscover?.(this.options.serial, signal));
     const endpoint = this.#endpoint;
     if (!endpoint)
       throw new Error(
-        `DALI Center gateway ${this.options.serial} has no address: configure its host, or pair it (dalicenter/pair)`,
+        `DALI Center gateway ${this.#serial} has no address and did not answer a discovery: configure its host, or pair it (dalicenter/pair)`,
       );
     let link: GatewayLink;
     try {
@@ -246,9 +258,12 @@ export class DaliCenterBusRuntime implements BusRuntime {
     const wasDown = this.#stopProbe !== undefined || this.#unreachableSaid;
     this.#stopProbe?.();
     this.#stopProbe = undefined;
-    if (this.#unreachableSaid) this.options.log.info(`DALI Center gateway ${endpoint.serial} is reachable again`);
+    if (this.#unreachableSaid)
+      this.options.log.info(`DALI Center gateway ${endpoint.serial} is reachable again`);
     this.#unreachableSaid = false;
-    this.options.log.info(`connected to DALI Center gateway ${endpoint.serial} at ${endpoint.host}:${endpoint.port}`);
+    this.options.log.info(
+      `connected to DALI Center gateway ${endpoint.serial} at ${endpoint.host}:${endpoint.port}`,
+    );
     // The other devices skip the rest of their backoff.
     if (wasDown) this.#watchers.emit({ type: 'present' });
     return link;
@@ -275,14 +290,26 @@ export class DaliCenterBusRuntime implements BusRuntime {
     if (!link) return;
     this.#link = undefined;
     link.close();
-    this.#watchers.emit({ type: 'lost', error: `DALI Center gateway ${this.options.serial}: ${reason}` });
+    this.#linkGone(reason);
+  }
+
+  /**
+   * The gateway device hears why its link went (its own `lost`, with the reason), then every device of
+   * the bus the bus-wide `lost`.
+   */
+  #linkGone(reason: string): void {
+    const error = `DALI Center gateway ${this.#serial}: ${reason}`;
+    for (const [deviceId, target] of this.#targets)
+      if (target.role === 'gateway' && this.#connected.has(deviceId))
+        this.#watchers.emit({ type: 'device', deviceId, event: { type: 'lost', error } });
+    this.#watchers.emit({ type: 'lost', error });
   }
 
   #onLost(link: GatewayLink, reason: string): void {
     if (this.#link !== link || this.#closed) return;
     this.#link = undefined;
-    this.options.log.warn(`lost the link to DALI Center gateway ${this.options.serial}: ${reason}`);
-    this.#watchers.emit({ type: 'lost', error: `DALI Center gateway ${this.options.serial}: ${reason}` });
+    this.options.log.warn(`lost the link to DALI Center gateway ${this.#serial}: ${reason}`);
+    this.#linkGone(reason);
     if (this.#endpoint) this.#startProbe(this.#endpoint);
   }
 
@@ -321,7 +348,7 @@ export class DaliCenterBusRuntime implements BusRuntime {
     if (this.#problemKinds.has(kind)) return;
     this.#problemKinds.add(kind);
     this.options.log.warn(
-      `DALI Center gateway ${this.options.serial}: ignored ${problem.kind} (${problem.detail}); further ones of this kind are not logged`,
+      `DALI Center gateway ${this.#serial}: ignored ${problem.kind} (${problem.detail}); further ones of this kind are not logged`,
     );
   }
 
@@ -362,11 +389,12 @@ export class DaliCenterBusRuntime implements BusRuntime {
     }
     this.#offline.add(key);
     for (const [deviceId, target] of this.#targets) {
-      if (!('address' in target) || deviceKey(target.address) !== key || !this.#connected.has(deviceId)) continue;
+      if (!('address' in target) || deviceKey(target.address) !== key || !this.#connected.has(deviceId))
+        continue;
       this.#watchers.emit({
         type: 'device',
         deviceId,
-        event: { type: 'lost', error: `gateway ${this.options.serial} reports the device offline` },
+        event: { type: 'lost', error: `gateway ${this.#serial} reports the device offline` },
       });
     }
   }
@@ -383,7 +411,11 @@ export class DaliCenterBusRuntime implements BusRuntime {
   #publish(deviceId: string, state: DeviceState): void {
     this.#lastState.set(deviceId, { ...this.#lastState.get(deviceId), ...state });
     if (!this.#connected.has(deviceId)) return;
-    this.#watchers.emit({ type: 'device', deviceId, event: { type: 'data', operation: 'report', result: state } });
+    this.#watchers.emit({
+      type: 'device',
+      deviceId,
+      event: { type: 'data', operation: 'report', result: state },
+    });
   }
 
   /** The groups `member` is in, derived again from their members' reports. */
@@ -422,7 +454,12 @@ export class DaliCenterBusRuntime implements BusRuntime {
   }
 
   /** Writes, then publishes what the gateway reports the light is (its status push, else a read). */
-  async #setLight(link: GatewayLink, address: DeviceAddress, args: JsonValue, signal: AbortSignal): Promise<JsonValue> {
+  async #setLight(
+    link: GatewayLink,
+    address: DeviceAddress,
+    args: JsonValue,
+    signal: AbortSignal,
+  ): Promise<JsonValue> {
     const command = writeLight(address, this.#lightCommand(args));
     let msgId = '';
     const key = deviceKey(address);
@@ -430,7 +467,8 @@ export class DaliCenterBusRuntime implements BusRuntime {
       .waitFor(
         (message) =>
           (message.cmd === 'writeDevRes' && message.ack === false && (message.msgId ?? msgId) === msgId) ||
-          ((message.cmd === 'devStatus' || message.cmd === 'readDevRes') && deviceKey(message.device) === key),
+          ((message.cmd === 'devStatus' || message.cmd === 'readDevRes') &&
+            deviceKey(message.device) === key),
         signal,
         CONFIRM_TIMEOUT_MS,
         `status of ${key}`,
@@ -438,7 +476,7 @@ export class DaliCenterBusRuntime implements BusRuntime {
       )
       .catch(() => undefined);
     if (answer?.cmd === 'writeDevRes')
-      throw new Error(`gateway ${this.options.serial} refused the command for ${key}`);
+      throw new Error(`gateway ${this.#serial} refused the command for ${key}`);
     if (answer === undefined) return this.#readLight(link, address, signal);
     return lightStateOf(this.#lights.get(address) ?? {});
   }
@@ -481,12 +519,15 @@ export class DaliCenterBusRuntime implements BusRuntime {
               CONFIRM_TIMEOUT_MS,
               `the statuses of group ${target.groupId}'s members`,
             )
-            .then(() => undefined, () => undefined);
+            .then(
+              () => undefined,
+              () => undefined,
+            );
     // One property per writeGroup, as the vendor SDK sends.
     for (const property of properties) {
       const reply = await link.request(writeGroup(target.channel, target.groupId, property), signal);
       if (reply.cmd === 'writeGroupRes' && reply.ack === false)
-        throw new Error(`gateway ${this.options.serial} refused the command for group ${target.groupId}`);
+        throw new Error(`gateway ${this.#serial} refused the command for group ${target.groupId}`);
     }
     await statuses;
     const state = this.#groupState(target) ?? {};

@@ -4,7 +4,7 @@ import type { OpenContext } from '../contract.js';
 import type { GatewayEndpoint } from './link.js';
 import { DaliCenterBusRuntime } from './runtime.js';
 import { simulatedGateways } from './simulatedGateways.js';
-import { SimulatedDaliCenter } from './simulator/index.js';
+import { DEFAULT_SIMULATED_SERIAL, SimulatedDaliCenter } from './simulator/index.js';
 import { daliCenterDevices, specsOf } from './targets.js';
 
 // `transport: simulated`: the mqtt transport's runtime against an in-process simulated gateway (its
@@ -31,7 +31,7 @@ export function openSimulatedDaliCenterBus(
   context?: Pick<OpenContext, 'clock' | 'onClose'>,
 ): DaliCenterBusRuntime {
   const own = daliCenterDevices(devices);
-  const serial = own[0]?.serial ?? '6A242121110E';
+  const serial = own[0]?.serial ?? DEFAULT_SIMULATED_SERIAL;
   let gateway = simulatedGateways.get(busId);
   let started: Promise<void> = Promise.resolve();
   if (!gateway) {

@@ -47,7 +47,7 @@ export function endpointOf(devices: readonly DaliCenterDevice[]): GatewayEndpoin
   const gateway = devices.find((device) => device.role === 'gateway');
   if (!gateway?.host) return undefined;
   return {
-    serial: gateway.serial,
+    serial: gateway.serial ?? '',
     host: gateway.host,
     port: gateway.port ?? 1883,
     username: gateway.username,
