@@ -119,6 +119,26 @@ describeWithMosquitto('DALI Center: gateway ↔ simulated DALI Center ↔ mosqui
     expect(await set(sub, `${P}_light_0`, { state: 'OFF' })).toMatchObject({ status: 'ok' });
     await sub.waitFor('off', () => state(sub, `${P}_light_0`)?.state === 'OFF');
 
+    // DT8: colour temperature (kelvin), hs and rgbw, each confirmed by what the gateway reports.
+    expect(await set(sub, `${P}_light_1`, { state: 'ON', color_temp: 3000 })).toMatchObject({ status: 'ok' });
+    await sub.waitFor('3000 K', () => state(sub, `${P}_light_1`)?.color_temp === 3000);
+    expect(await set(sub, `${P}_light_2`, { color: { h: 120, s: 50 } })).toMatchObject({ status: 'ok' });
+    await sub.waitFor(
+      'green',
+      () => JSON.stringify(state(sub, `${P}_light_2`)?.color) === '{"h":120,"s":50}',
+    );
+    expect(
+      await set(sub, `${P}_light_4`, { state: 'ON', color: { r: 255, g: 0, b: 0, w: 40 } }),
+    ).toMatchObject({
+      status: 'ok',
+    });
+    await sub.waitFor(
+      'red with white',
+      () => JSON.stringify(state(sub, `${P}_light_4`)?.color) === '{"r":255,"g":0,"b":0,"w":40}',
+    );
+    // A colour a light does not take is refused: a DT6 has no colour temperature.
+    expect(await set(sub, `${P}_light_0`, { color_temp: 3000 })).toMatchObject({ status: 'error' });
+
     // A refused field is an error answer, never sent to the gateway.
     const before = gateway().requests.length;
     expect(await set(sub, `${P}_light_0`, { brightness: 300 })).toMatchObject({ status: 'error' });

@@ -1,8 +1,10 @@
 import type { JsonValue } from '../contract.js';
+import type { LightCapability } from '../shared/capabilities.js';
 import {
   type DeviceAddress,
   deviceKey,
   fromGatewayBrightness,
+  hsvToRgb,
   type LightState,
   motionBinaryStates,
   type PanelEvent,
@@ -15,16 +17,25 @@ import {
 
 export type DeviceState = Record<string, JsonValue>;
 
-/** A light's HA state from its merged reports: state ON/OFF, brightness 0-255. */
-export function lightStateOf(light: LightState): DeviceState {
+/**
+ * A light's HA state from its merged reports: state ON/OFF, brightness 0-255, and its colour as HA's
+ * JSON light reads it for its one colour mode (`color_temp` in kelvin, `color` {h, s} or {r, g, b, w}).
+ */
+export function lightStateOf(light: LightState, capability?: LightCapability): DeviceState {
   const state: DeviceState = {};
   const brightness =
     light.brightness === undefined ? undefined : fromGatewayBrightness(light.brightness, 255);
   if (light.on !== undefined) state.state = light.on && brightness !== 0 ? 'ON' : 'OFF';
   else if (brightness !== undefined) state.state = brightness > 0 ? 'ON' : 'OFF';
-  if (brightness !== undefined) state.brightness = brightness;
-  if (light.kelvin !== undefined) state.color_temp_kelvin = light.kelvin;
-  if (light.white !== undefined) state.white = light.white;
+  state.brightness = brightness ?? 0;
+  const mode = capability?.color?.mode;
+  if (mode === 'color_temp' && light.kelvin !== undefined) state.color_temp = light.kelvin;
+  if (mode === 'hs' && light.hsv !== undefined)
+    state.color = { h: light.hsv.hue, s: Math.round(light.hsv.saturation / 10) };
+  if (mode === 'rgbw' && light.hsv !== undefined) {
+    const [r, g, b] = hsvToRgb(light.hsv);
+    state.color = { r, g, b, w: light.white ?? 0 };
+  }
   return state;
 }
 
@@ -32,13 +43,13 @@ export function lightStateOf(light: LightState): DeviceState {
 export function groupStateOf(members: readonly (LightState | undefined)[]): DeviceState | undefined {
   const known = members.filter((member): member is LightState => member !== undefined);
   if (known.length === 0) return undefined;
-  const states = known.map(lightStateOf);
+  const states = known.map((member) => lightStateOf(member));
   const on = states.filter((state) => state.state === 'ON');
   const brightness = Math.max(
     0,
     ...on.map((state) => (typeof state.brightness === 'number' ? state.brightness : 0)),
   );
-  return on.length > 0 ? { state: 'ON', ...(brightness > 0 ? { brightness } : {}) } : { state: 'OFF' };
+  return on.length > 0 ? { state: 'ON', brightness } : { state: 'OFF', brightness: 0 };
 }
 
 /** A panel event as the published state: the HA event type and its key. */

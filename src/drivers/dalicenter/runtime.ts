@@ -1,6 +1,6 @@
 import { connect as tcpConnect } from 'node:net';
 import type { BusCapabilities, BusEvent, BusRuntime, JsonValue } from '../contract.js';
-import { lightSet } from '../shared/capabilities.js';
+import { type LightCapability, lightSet } from '../shared/capabilities.js';
 import { abortable } from '../shared/wait.js';
 import { BusWatchers } from '../../hosting/busWatchers.js';
 import { every, type GatewayClock, systemClock } from '../../machines/clock.js';
@@ -11,6 +11,8 @@ import {
   getVersion,
   type InboundMessage,
   type LightCommand,
+  type LightState,
+  rgbToHsv,
   readDevices,
   toGatewayBrightness,
   writeGroup,
@@ -30,6 +32,8 @@ import {
 import { GatewayInventory } from './inventory.js';
 import { GatewayAuthRefused, type GatewayEndpoint, GatewayLink, REPLY_TIMEOUT_MS } from './link.js';
 import type { DaliCenterDeviceSpec, DaliCenterTarget } from './targets.js';
+
+type LightTarget = Extract<DaliCenterTarget, { role: 'light' }>;
 
 // One DALI Center gateway and the devices of its inventory: one MQTT link, opened by the first device
 // that connects and shared by all. The link never reconnects by itself: a lost link is a bus-wide
@@ -79,6 +83,9 @@ export class DaliCenterBusRuntime implements BusRuntime {
   /** Devices the gateway reported offline (onlineStatus), by device key. */
   readonly #offline = new Set<string>();
   readonly #lastState = new Map<string, DeviceState>();
+  /** Each light's last energy report (Wh): in every state, null until the first, so HA's sensor reads it. */
+  readonly #energy = new Map<string, number>();
+  readonly #motion = new Map<string, DeviceState>();
   readonly #problemKinds = new Set<string>();
   readonly #inventory: GatewayInventory;
   #link: GatewayLink | undefined;
@@ -141,12 +148,12 @@ export class DaliCenterBusRuntime implements BusRuntime {
       }
       case 'light':
         return operation === 'set'
-          ? this.#setLight(link, target.address, args, signal)
-          : this.#readLight(link, target.address, signal);
+          ? this.#setLight(link, target, args, signal)
+          : this.#readLight(link, target, signal);
       case 'group':
         return operation === 'set'
           ? this.#setGroup(link, deviceId, target, args, signal)
-          : (this.#groupState(target) ?? {});
+          : this.#readGroup(link, target, signal);
       case 'scene': {
         if (operation !== 'set') return {};
         const reply = await link.request(writeScene(target.channel, target.sceneId), signal);
@@ -154,9 +161,14 @@ export class DaliCenterBusRuntime implements BusRuntime {
           throw new Error(`gateway ${this.#serial} refused to recall scene ${target.sceneId}`);
         return {};
       }
-      default:
+      default: {
         if (operation === 'set') throw new Error(`a DALI Center ${target.role} takes no "set" command`);
-        return this.#lastState.get(deviceId) ?? {};
+        // Sensors and panels report by push only: there is nothing to read before their first report.
+        const last = this.#lastState.get(deviceId);
+        if (!last)
+          throw new Error(`${deviceId} has not reported yet (a ${target.role} reports by push only)`);
+        return last;
+      }
     }
   }
 
@@ -359,10 +371,20 @@ export class DaliCenterBusRuntime implements BusRuntime {
         const { device, report } = message;
         if (report.kind === 'light') {
           const merged = this.#lights.merge(device, report.state);
-          this.#report(device, lightStateOf(merged));
+          this.#reportLight(device, merged);
           this.#reportGroups(device);
         } else if (report.kind === 'motion' && report.state) {
-          this.#report(device, motionStateOf(report.state));
+          // A state says one of motion or occupancy (no_motion says nothing of occupancy): both are
+          // in every published state, the other one as last reported (null before any report).
+          const key = deviceKey(device);
+          const merged = {
+            motion: null,
+            occupancy: null,
+            ...this.#motion.get(key),
+            ...motionStateOf(report.state),
+          };
+          this.#motion.set(key, merged);
+          this.#report(device, merged);
         } else if (report.kind === 'illuminance' && report.lux !== undefined) {
           this.#report(device, { illuminance: report.lux });
         } else if (report.kind === 'panel') {
@@ -371,6 +393,7 @@ export class DaliCenterBusRuntime implements BusRuntime {
         return;
       }
       case 'reportEnergy':
+        this.#energy.set(deviceKey(message.device), message.energy);
         this.#report(message.device, { energy: message.energy });
         return;
       case 'onlineStatus':
@@ -408,6 +431,17 @@ export class DaliCenterBusRuntime implements BusRuntime {
     }
   }
 
+  /** A light's report, in the colour mode of each light device standing there. */
+  #reportLight(address: DeviceAddress, light: LightState): void {
+    const key = deviceKey(address);
+    for (const [deviceId, target] of this.#targets)
+      if (target.role === 'light' && deviceKey(target.address) === key)
+        this.#publish(deviceId, {
+          ...lightStateOf(light, target.light),
+          energy: this.#energy.get(key) ?? null,
+        });
+  }
+
   #publish(deviceId: string, state: DeviceState): void {
     this.#lastState.set(deviceId, { ...this.#lastState.get(deviceId), ...state });
     if (!this.#connected.has(deviceId)) return;
@@ -437,9 +471,22 @@ export class DaliCenterBusRuntime implements BusRuntime {
 
   // ---- commands ----
 
-  #lightCommand(args: JsonValue): LightCommand {
-    const asked = lightSet(DALICENTER_LIGHT, args);
+  #lightCommand(args: JsonValue, capability: LightCapability = DALICENTER_LIGHT): LightCommand {
+    const asked = lightSet(capability, args);
     const command: LightCommand = {};
+    if (asked.color_temp !== undefined) command.kelvin = asked.color_temp;
+    if (asked.color !== undefined) {
+      if ('h' in asked.color)
+        command.hsv = {
+          hue: Math.round(asked.color.h) % 361,
+          saturation: Math.round(asked.color.s * 10),
+          value: 1000,
+        };
+      else {
+        command.hsv = rgbToHsv(asked.color.r, asked.color.g, asked.color.b);
+        command.white = asked.color.w;
+      }
+    }
     if (asked.state !== undefined) command.on = asked.state === 'ON';
     if (asked.brightness !== undefined) {
       if (asked.brightness === 0) command.on = false;
@@ -448,19 +495,20 @@ export class DaliCenterBusRuntime implements BusRuntime {
         command.on ??= true;
       }
     }
-    if (command.on === undefined && command.brightness === undefined)
-      throw new Error('a light command needs "state" or "brightness"');
+    if (Object.keys(command).length === 0)
+      throw new Error('a light command needs "state", "brightness" or a colour');
     return command;
   }
 
   /** Writes, then publishes what the gateway reports the light is (its status push, else a read). */
   async #setLight(
     link: GatewayLink,
-    address: DeviceAddress,
+    target: LightTarget,
     args: JsonValue,
     signal: AbortSignal,
   ): Promise<JsonValue> {
-    const command = writeLight(address, this.#lightCommand(args));
+    const { address } = target;
+    const command = writeLight(address, this.#lightCommand(args, target.light));
     let msgId = '';
     const key = deviceKey(address);
     const answer = await link
@@ -477,11 +525,12 @@ export class DaliCenterBusRuntime implements BusRuntime {
       .catch(() => undefined);
     if (answer?.cmd === 'writeDevRes')
       throw new Error(`gateway ${this.#serial} refused the command for ${key}`);
-    if (answer === undefined) return this.#readLight(link, address, signal);
-    return lightStateOf(this.#lights.get(address) ?? {});
+    if (answer === undefined) return this.#readLight(link, target, signal);
+    return this.#lightState(address, target);
   }
 
-  async #readLight(link: GatewayLink, address: DeviceAddress, signal: AbortSignal): Promise<JsonValue> {
+  async #readLight(link: GatewayLink, target: LightTarget, signal: AbortSignal): Promise<JsonValue> {
+    const { address } = target;
     const key = deviceKey(address);
     await link.waitFor(
       (message) => message.cmd === 'readDevRes' && deviceKey(message.device) === key,
@@ -490,7 +539,7 @@ export class DaliCenterBusRuntime implements BusRuntime {
       `readDevRes of ${key}`,
       () => link.send(readDevices([address])),
     );
-    return lightStateOf(this.#lights.get(address) ?? {});
+    return this.#lightState(address, target);
   }
 
   async #setGroup(
@@ -532,6 +581,40 @@ export class DaliCenterBusRuntime implements BusRuntime {
     await statuses;
     const state = this.#groupState(target) ?? {};
     this.#lastState.set(deviceId, state);
+    return state;
+  }
+
+  #lightState(address: DeviceAddress, target: LightTarget): DeviceState {
+    return {
+      ...lightStateOf(this.#lights.get(address) ?? {}, target.light),
+      energy: this.#energy.get(deviceKey(address)) ?? null,
+    };
+  }
+
+  /** A group's state, derived from its members' levels read now. */
+  async #readGroup(
+    link: GatewayLink,
+    target: { channel: number; groupId: number },
+    signal: AbortSignal,
+  ): Promise<JsonValue> {
+    const members = await this.#inventory.membersOf(target.channel, target.groupId, signal);
+    if (members.length > 0) {
+      const keys = new Set(members.map(deviceKey));
+      const read = new Set<string>();
+      await link.waitFor(
+        (message) => {
+          if (message.cmd === 'readDevRes' && keys.has(deviceKey(message.device)))
+            read.add(deviceKey(message.device));
+          return read.size >= keys.size;
+        },
+        signal,
+        REPLY_TIMEOUT_MS,
+        `the levels of group ${target.groupId}'s members`,
+        () => link.send(readDevices(members)),
+      );
+    }
+    const state = this.#groupState(target);
+    if (!state) throw new Error(`group ${target.groupId} has no member that reported a level`);
     return state;
   }
 

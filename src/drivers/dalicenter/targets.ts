@@ -1,4 +1,6 @@
 import type { DeviceConfig } from '../../config/index.js';
+import type { LightCapability } from '../shared/capabilities.js';
+import { daliCenterLight } from './capabilities.js';
 import type { DeviceAddress } from './codec/index.js';
 import type { DaliCenterDevice } from './config.js';
 import type { GatewayEndpoint } from './link.js';
@@ -8,7 +10,8 @@ import type { GatewayEndpoint } from './link.js';
 
 export type DaliCenterTarget =
   | { role: 'gateway' }
-  | { role: 'light' | 'motion' | 'illuminance' | 'panel'; address: DeviceAddress }
+  | { role: 'light'; address: DeviceAddress; light: LightCapability }
+  | { role: 'motion' | 'illuminance' | 'panel'; address: DeviceAddress }
   | { role: 'group'; channel: number; groupId: number }
   | { role: 'scene'; channel: number; sceneId: number };
 
@@ -30,6 +33,12 @@ export function targetOf(device: DaliCenterDevice): DaliCenterTarget {
       return { role: 'group', channel, groupId: device.group_id ?? 0 };
     case 'scene':
       return { role: 'scene', channel, sceneId: device.scene_id ?? 0 };
+    case 'light':
+      return {
+        role: 'light',
+        address: { devType: device.dev_type ?? '0101', channel, address: device.address ?? 0 },
+        light: daliCenterLight(device),
+      };
     default:
       return {
         role: device.role,
