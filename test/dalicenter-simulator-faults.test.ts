@@ -10,6 +10,7 @@ import {
 } from '../src/drivers/dalicenter/codec/index.js';
 import { SimulatedDaliCenter } from '../src/drivers/dalicenter/simulator/index.js';
 import { eventually } from './helpers/eventually.js';
+import { simulatedClock } from './helpers/time.js';
 import { connackRefusal, GatewayClient, UdpListener } from './helpers/daliCenter.js';
 
 // Each fault of the simulated DALI Center gateway, observed from a real mqtt.js client and real UDP:
@@ -67,6 +68,21 @@ describe('DALI Center simulator faults', () => {
     await eventually(() => gateway.discoveryLog.length === 1, { what: 'the request to be seen' });
     expect(gateway.discoveryLog[0]).toMatchObject({ kind: 'ignored', reason: 'the gateway is down' });
     await gateway.whenUp();
+    await versionAnswered(await connect());
+  });
+
+  it('reboot and button windows run on an injected clock (a minute down, no minute waited)', async () => {
+    const clock = simulatedClock();
+    await start({ clock });
+    gateway.pressButton(90_000);
+    await gateway.reboot(60_000);
+    clock.increment(59_999);
+    expect(gateway.isDown).toBe(true);
+    clock.increment(1);
+    await gateway.whenUp();
+    expect(gateway.buttonPressed).toBe(true);
+    clock.increment(30_000);
+    expect(gateway.buttonPressed).toBe(false);
     await versionAnswered(await connect());
   });
 

@@ -1,3 +1,5 @@
+import { DEFAULT_KELVIN_LIMITS, type KelvinLimits } from './levels.js';
+
 // The gateway's device type codes (devType, notes §8, from the SDK's const.py and helper.py) as a typed
 // classification: what a device is, and for lights the Home Assistant colour mode. Classification is by
 // prefix as the SDK does: 01* light, 0201* motion, 0202 illuminance, 03* panel.
@@ -26,6 +28,11 @@ export type DeviceClass =
       colourMode: LightColourMode;
       /** Whether the light also takes a white level (dpid 21): RGBW and RGBWA. */
       whiteChannel: boolean;
+      /**
+       * DT8 Tc only: the limits until the device's own are read (getDevParam cctWarm/cctCool, see
+       * kelvinLimitsOf), Home Assistant's defaults.
+       */
+      kelvinLimits?: KelvinLimits;
     }
   | { kind: 'motion'; devType: string; model: string; /** 0 for plain 0201, n for 0201nn. */ variant: number }
   | { kind: 'illuminance'; devType: string; model: string }
@@ -105,7 +112,13 @@ export const KNOWN_DEVICE_TYPES: readonly string[] = [
 export function classifyDeviceType(devType: string): DeviceClass {
   const code = devType.toUpperCase();
   const light = LIGHTS[code];
-  if (light) return { kind: 'light', devType: code, ...light };
+  if (light)
+    return {
+      kind: 'light',
+      devType: code,
+      ...light,
+      ...(light.colourMode === 'color_temp' ? { kelvinLimits: { ...DEFAULT_KELVIN_LIMITS } } : {}),
+    };
   const motion = /^0201(\d\d)?$/.exec(code);
   if (motion) {
     const variant = motion[1] === undefined ? 0 : Number(motion[1]);

@@ -9,7 +9,12 @@ export * from './deviceList.js';
 export * from './deviceTypes.js';
 export * from './discovery.js';
 export * from './envelope.js';
-export * from './errors.js';
+export {
+  DaliCenterCodecError,
+  type DaliCenterProblem,
+  type DaliCenterProblemKind,
+  type Parsed,
+} from './errors.js';
 export * from './identity.js';
 export { parseInbound, type InboundOptions } from './inbound.js';
 export * from './inboundTypes.js';

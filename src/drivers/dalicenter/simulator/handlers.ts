@@ -218,17 +218,7 @@ export function handleRequest(context: HandlerContext, request: ReceivedRequest)
       if (!scene) return reply({ ack: false });
       const changed = new Set<SimDevice>();
       for (const member of scene.members) {
-        const targets = member.group
-          ? line.groupMembers(
-              line.group(scene.channel, Number(member.key)) ?? {
-                channel: 0,
-                groupId: 0,
-                name: '',
-                areaId: '',
-                members: [],
-              },
-            )
-          : [line.devices.get(member.key)].flatMap((device) => device ?? []);
+        const targets = line.sceneMemberDevices(scene, member);
         for (const device of targets) if (line.applyLight(device, member.properties)) changed.add(device);
       }
       reply({ ack: true });

@@ -235,6 +235,13 @@ export class VirtualLine {
     return group.members.flatMap((key) => this.devices.get(key) ?? []);
   }
 
+  /** The lights a scene member stands for: itself, or its group's members (none if gone). */
+  sceneMemberDevices(scene: SimScene, member: SimSceneMember): SimDevice[] {
+    if (!member.group) return [this.devices.get(member.key)].flatMap((device) => device ?? []);
+    const group = this.group(scene.channel, Number(member.key));
+    return group ? this.groupMembers(group) : [];
+  }
+
   /**
    * Applies light properties; false when one is not a value the light takes (the gateway's ack:false).
    * A non-zero brightness switches the light on and 0 switches it off, as a DALI arc level does; power
