@@ -205,7 +205,12 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     });
     const next = effective();
     const added = next.devices.filter((device) => !before.has(device.id)).map((device) => device.id);
-    if (added.length > 0) applyConfig(next);
+    // A device found again with other settings (a gateway paired again: new address, new password).
+    const running = new Map(config.devices.map((device) => [device.id, JSON.stringify(device)]));
+    const changed = next.devices.some(
+      (device) => running.has(device.id) && running.get(device.id) !== JSON.stringify(device),
+    );
+    if (added.length > 0 || changed) applyConfig(next);
     return added;
   };
   const scanner = new BusScanner({ registry, config: () => config, addDevices });

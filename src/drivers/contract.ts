@@ -398,12 +398,21 @@ export interface DriverRequestContext {
   readonly devices: ReadonlyMap<string, DeviceConfig>;
   /** Runs a recovery step of a device now (the supervisor applies its rate limits and notices). */
   recover(deviceId: string, step: string, reason: string): void;
+  /**
+   * Runs a scan through the gateway's scanner (which stores what it found and applies it), answering
+   * when it is over: a request that finds devices (DALI Center pairing) goes through it.
+   */
+  scan?(request: ScanRequest): Promise<{ ok: true; data: unknown } | { ok: false; error: string }>;
 }
 
 export interface DriverRequest {
   /** The request's fields (a strict object; `transaction` is added by the bridge). */
   readonly schema: z.ZodObject;
-  run(fields: Record<string, unknown>, context: DriverRequestContext): RequestOutcome;
+  /** Answers at once, or when its work is over (a request that scans). */
+  run(
+    fields: Record<string, unknown>,
+    context: DriverRequestContext,
+  ): RequestOutcome | Promise<RequestOutcome>;
 }
 
 export interface DriverSimulationFaults {

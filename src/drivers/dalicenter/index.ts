@@ -3,6 +3,7 @@ import { daliCenterCapabilities, daliCenterModel } from './capabilities.js';
 import { type DaliCenterDevice, daliCenterConfig } from './config.js';
 import { daliCenterDemo } from './demo.js';
 import { daliCenterScan } from './lineScan.js';
+import { pairRequest } from './pairRequest.js';
 import { daliCenterSimulator } from './simulator/hook.js';
 
 // Sunricher DALI Center network gateways (SR-GW-EDA): lights, groups, scenes, sensors and panels behind
@@ -27,6 +28,7 @@ export const daliCenterDriver: DriverModule<DaliCenterDevice, never> = {
   // --- cli, demo, requests
   simulate: daliCenterSimulator,
   demo: daliCenterDemo,
+  requests: { 'dalicenter/pair': pairRequest },
   // --- transports
   transports: {
     mqtt: lazyOpener(

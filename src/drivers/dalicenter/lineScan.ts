@@ -6,6 +6,7 @@ import { freeId } from '../shared/freeId.js';
 import { classifyDeviceType, type FoundDevice } from './codec/index.js';
 import { daliCenterBus, type DaliCenterDevice } from './config.js';
 import type { GatewayContents } from './inventory.js';
+import { PAIR_DEFAULT_S, PAIR_MAX_S, pairingScan } from './pairing.js';
 
 // A DALI Center gateway's devices come from its own inventory: the scan reads the gateway's device
 // list, groups and scenes over the running link and makes each a device (stored, as DALI lamps found
@@ -19,9 +20,26 @@ const daliCenterScanRequest = z.strictObject({
   serial: z.string().min(1).optional(),
   /** Search the DALI lines for new gear first (slow: minutes); else read the gateway's list. */
   bus_scan: z.boolean().optional(),
+  /** Pair: listen for gateways whose button is pressed and store them with their credentials. */
+  pair: z.boolean().optional(),
+  /** How long pairing listens (seconds). */
+  duration_s: z.number().int().min(1).max(PAIR_MAX_S).optional(),
+  /** Pairing across subnets: ask this address instead of the multicast group (and at this port). */
+  request_address: z.ipv4().optional(),
+  request_port: z.number().int().min(1).max(65535).optional(),
+  /** Pairing: the UDP port replies are listened for on (default 50569). */
+  listen_port: z.number().int().min(1).max(65535).optional(),
 });
 
-type DaliCenterScanRequest = z.output<typeof daliCenterScanRequest>;
+export type DaliCenterScanRequest = z.output<typeof daliCenterScanRequest>;
+
+/** The pair request's fields: the scan's pairing fields (`pair: true` is implied). */
+export const daliCenterPairFields = daliCenterScanRequest.pick({
+  duration_s: true,
+  request_address: true,
+  request_port: true,
+  listen_port: true,
+});
 
 const gatewaysOf = (config: FieldbridgeConfig): DaliCenterDevice[] =>
   config.devices.flatMap((device) =>
@@ -107,6 +125,13 @@ export function inventoryEntries(
 }
 
 function prepareScan(context: ScanContext, request: DaliCenterScanRequest): LineScan | { error: string } {
+  if (request.pair)
+    return pairingScan(context, {
+      durationS: request.duration_s ?? PAIR_DEFAULT_S,
+      requestAddress: request.request_address,
+      requestPort: request.request_port,
+      listenPort: request.listen_port,
+    });
   const gateways = gatewaysOf(context.config);
   const wanted = request.serial?.toUpperCase();
   const gateway =
@@ -178,28 +203,26 @@ function gatewaysToScanAtStart(config: FieldbridgeConfig): DaliCenterScanRequest
     }));
 }
 
-/** A gateway unreachable at start is read when it first comes up (its inventory still unknown). */
-function rescanWhenUp(
+/**
+ * A gateway whose devices are not known is read when it comes up: one unreachable at start, one just
+ * paired. Once per gateway and run, so a gateway without devices is not read at every reconnect.
+ */
+function readWhenUp(
   config: () => FieldbridgeConfig,
   rescan: (request: DaliCenterScanRequest) => void,
 ): (notice: GatewayNotice) => void {
-  const down = new Set<string>();
+  const asked = new Set<string>();
   return (notice) => {
-    if (notice.type !== 'device.status') return;
+    if (notice.type !== 'device.status' || notice.status !== 'connected.healthy') return;
     const gateway = gatewaysOf(config()).find((candidate) => candidate.id === notice.deviceId);
-    if (!gateway) return;
-    if (notice.status === 'reconnecting' || notice.status === 'offline') down.add(gateway.id);
-    else if (
-      notice.status === 'connected.healthy' &&
-      down.delete(gateway.id) &&
-      !hasInventory(config(), gateway)
-    )
-      rescan({ driver: 'dalicenter', ...(gateway.serial !== undefined ? { serial: gateway.serial } : {}) });
+    if (!gateway || asked.has(gateway.id) || hasInventory(config(), gateway)) return;
+    asked.add(gateway.id);
+    rescan({ driver: 'dalicenter', ...(gateway.serial !== undefined ? { serial: gateway.serial } : {}) });
   };
 }
 
 export const daliCenterScan = scanCapability(daliCenterScanRequest, {
   linesToScanAtStart: gatewaysToScanAtStart,
   prepare: prepareScan,
-  rescanOn: rescanWhenUp,
+  rescanOn: readWhenUp,
 });
