@@ -325,7 +325,7 @@ describe('bad requests', () => {
         '/trigger-scan?driver=zigbee',
         { method: 'POST' },
         400,
-        /unknown driver "zigbee": expected one of mbus, dali, ble/,
+        /unknown driver "zigbee": expected one of mbus, dali, ble, dalicenter/,
       ],
       ['/trigger-scan?driver=mbus&from=900', { method: 'POST' }, 400, /from/],
       ['/trigger-scan?driver=mbus&colour=red', { method: 'POST' }, 400, /unknown key "colour"/],
