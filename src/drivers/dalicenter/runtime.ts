@@ -90,8 +90,10 @@ export class DaliCenterBusRuntime implements BusRuntime {
   readonly #inventory: GatewayInventory;
   #link: GatewayLink | undefined;
   #opening: Promise<GatewayLink> | undefined;
+  #rediscovering: Promise<void> | undefined;
   #endpoint: GatewayEndpoint | undefined;
   #authRefused: { error: GatewayAuthRefused; until: number } | undefined;
+  #authRefusedSaid = false;
   #unreachableSaid = false;
   #stopProbe: (() => void) | undefined;
   #closed = false;
@@ -189,25 +191,37 @@ export class DaliCenterBusRuntime implements BusRuntime {
             this.#dropLink('it did not answer getVersion');
           }
         }
-        this.#authRefused = undefined;
+        // A refused login is not retried by the ladder either: only pairing again (a new config) helps.
         await this.#ensureLink(signal);
         return;
-      case 'rediscover': {
-        const found = await this.options.rediscover?.(this.options.serial, signal);
-        if (!found) throw new Error(`gateway ${this.#serial} did not answer a discovery`);
-        const before = this.#endpoint;
-        this.#endpoint = { ...(before ?? found), host: found.host, port: found.port, tls: found.tls };
-        if (before?.host !== found.host || before.port !== found.port)
-          this.options.log.warn(
-            `DALI Center gateway ${this.#serial} found at ${found.host}:${found.port} (was ${before ? `${before.host}:${before.port}` : 'unknown'})`,
-          );
-        this.#dropLink('its address changed');
+      case 'rediscover':
+        // Every device of the gateway climbs its ladder: one discovery serves them all, and a link
+        // another device's step already healed is left alone.
+        if (this.#link && !this.#link.closed) return;
+        if (this.#authRefused) throw this.#authRefused.error;
+        this.#rediscovering ??= this.#rediscover().finally(() => (this.#rediscovering = undefined));
+        await abortable(this.#rediscovering, signal);
         await this.#ensureLink(signal);
         return;
-      }
       default:
         throw new Error(`DALI Center has no recovery step "${step}"`);
     }
+  }
+
+  /** Asks the network where the gateway is now and takes its new address. */
+  async #rediscover(): Promise<void> {
+    const found = await this.options.rediscover?.(this.options.serial, this.#closing.signal);
+    if (!found) throw new Error(`gateway ${this.#serial} did not answer a discovery`);
+    const before = this.#endpoint;
+    this.#endpoint = { ...(before ?? found), host: found.host, port: found.port, tls: found.tls };
+    if (before?.host === found.host && before.port === found.port) return;
+    this.options.log.warn(
+      `DALI Center gateway ${this.#serial} found at ${found.host}:${found.port} (was ${before ? `${before.host}:${before.port}` : 'unknown'})`,
+    );
+    // The probe watched the old address.
+    this.#stopProbe?.();
+    this.#stopProbe = undefined;
+    this.#dropLink('its address changed');
   }
 
   async close(): Promise<void> {
@@ -265,6 +279,7 @@ export class DaliCenterBusRuntime implements BusRuntime {
     }
     this.#link = link;
     this.#authRefused = undefined;
+    this.#authRefusedSaid = false;
     this.#lights.clear();
     this.#inventory.attach(link);
     const wasDown = this.#stopProbe !== undefined || this.#unreachableSaid;
@@ -283,7 +298,9 @@ export class DaliCenterBusRuntime implements BusRuntime {
 
   #failedToOpen(endpoint: GatewayEndpoint, error: unknown): void {
     if (error instanceof GatewayAuthRefused) {
-      if (!this.#authRefused) this.options.log.error(error.message);
+      // Said once until a login succeeds again; the broker is not asked again while the hold lasts.
+      if (!this.#authRefusedSaid) this.options.log.error(error.message);
+      this.#authRefusedSaid = true;
       this.#authRefused = { error, until: this.#clock.now() + AUTH_REFUSED_HOLD_MS };
       return;
     }
