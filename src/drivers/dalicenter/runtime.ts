@@ -1,26 +1,15 @@
-import { connect as tcpConnect } from 'node:net';
 import type { BusCapabilities, BusEvent, BusRuntime, JsonValue } from '../contract.js';
-import { type LightCapability, lightSet } from '../shared/capabilities.js';
-import { abortable } from '../shared/wait.js';
 import { BusWatchers } from '../../hosting/busWatchers.js';
-import { every, type GatewayClock, systemClock } from '../../machines/clock.js';
 import {
   type DaliCenterProblem,
   type DeviceAddress,
   deviceKey,
   getVersion,
   type InboundMessage,
-  type LightCommand,
   type LightState,
-  rgbToHsv,
-  readDevices,
-  toGatewayBrightness,
-  writeGroup,
-  writeLight,
   writeScene,
   lightProperties,
 } from './codec/index.js';
-import { DALICENTER_LIGHT } from './capabilities.js';
 import {
   type DeviceState,
   groupStateOf,
@@ -30,18 +19,17 @@ import {
   panelStateOf,
 } from './deviceStates.js';
 import { GatewayInventory } from './inventory.js';
-import { GatewayAuthRefused, type GatewayEndpoint, GatewayLink, REPLY_TIMEOUT_MS } from './link.js';
+import { type ConnectionOptions, GatewayConnection } from './connection.js';
+import type { GatewayLink } from './link.js';
+import { lightCommandOf, readStatuses, writeAndConfirm, writeGroupAndWait } from './lightCommands.js';
 import type { DaliCenterDeviceSpec, DaliCenterTarget } from './targets.js';
 
 type LightTarget = Extract<DaliCenterTarget, { role: 'light' }>;
 
-// One DALI Center gateway and the devices of its inventory: one MQTT link, opened by the first device
-// that connects and shared by all. The link never reconnects by itself: a lost link is a bus-wide
-// `lost`, and the devices' connection machines (with their backoff) open it again. While it is down a
-// cheap TCP probe of the broker's port says `present` as soon as the gateway is back, so the lights
-// come back (and get their state restored) within a second of its broker returning, not after a
-// backoff of up to a minute. A refused login is remembered: the broker is not asked again for
-// AUTH_REFUSED_HOLD_MS, whatever the devices' backoff, and the refusal is logged once.
+// One DALI Center gateway and the devices of its inventory, over one shared link (connection.ts): a
+// lost link is a bus-wide `lost` (and the gateway device's own, with the reason), the gateway back is
+// `present`. State is what the gateway reports: its status, online and energy pushes become the
+// devices' data; a command is confirmed by the status the gateway sends (else a read).
 
 declare module '../contract.js' {
   interface BusCapabilities {
@@ -50,28 +38,8 @@ declare module '../contract.js' {
   }
 }
 
-export const AUTH_REFUSED_HOLD_MS = 5 * 60_000;
-const PROBE_INTERVAL_MS = 500;
-const PROBE_TIMEOUT_MS = 400;
-/** How long a command waits for the gateway's status of what it changed before reading it. */
-const CONFIRM_TIMEOUT_MS = 3_000;
-
-export interface DaliCenterLog {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
-
-export interface DaliCenterBusOptions {
-  /** The configured serial; undefined: the gateway discovery finds (its serial is then the endpoint's). */
-  serial: string | undefined;
-  /** Where the gateway is now (a simulated gateway starts here); undefined: it is not configured or paired. */
-  endpoint(signal: AbortSignal): Promise<GatewayEndpoint | undefined>;
+export interface DaliCenterBusOptions extends ConnectionOptions {
   devices: readonly DaliCenterDeviceSpec[];
-  clock?: GatewayClock | undefined;
-  log: DaliCenterLog;
-  /** Finds the gateway's new address by its serial (the `rediscover` step); undefined: not found. */
-  rediscover?(serial: string | undefined, signal: AbortSignal): Promise<GatewayEndpoint | undefined>;
 }
 
 export class DaliCenterBusRuntime implements BusRuntime {
@@ -88,37 +56,41 @@ export class DaliCenterBusRuntime implements BusRuntime {
   readonly #motion = new Map<string, DeviceState>();
   readonly #problemKinds = new Set<string>();
   readonly #inventory: GatewayInventory;
-  #link: GatewayLink | undefined;
-  #opening: Promise<GatewayLink> | undefined;
-  #rediscovering: Promise<void> | undefined;
-  #endpoint: GatewayEndpoint | undefined;
-  #authRefused: { error: GatewayAuthRefused; until: number } | undefined;
-  #authRefusedSaid = false;
-  #unreachableSaid = false;
-  #stopProbe: (() => void) | undefined;
+  readonly #connection: GatewayConnection;
   #closed = false;
-  readonly #closing = new AbortController();
 
   constructor(
     readonly busId: string,
     private readonly options: DaliCenterBusOptions,
   ) {
     for (const spec of options.devices) this.#targets.set(spec.deviceId, spec.target);
-    this.#inventory = new GatewayInventory((signal) => this.#ensureLink(signal));
+    this.#connection = new GatewayConnection(options, {
+      message: (message) => this.#onMessage(message),
+      problem: (problem) => this.#onProblem(problem),
+      up: (link, returned) => {
+        this.#lights.clear();
+        this.#inventory.attach(link);
+        // The other devices skip the rest of their backoff.
+        if (returned) this.#emit({ type: 'present' });
+      },
+      gone: (reason) => this.#linkGone(reason),
+      present: () => this.#emit({ type: 'present' }),
+    });
+    this.#inventory = new GatewayInventory((signal) => this.#connection.ensure(signal));
     this.capabilities = { daliCenterGateway: this.#inventory };
   }
 
   get #serial(): string {
-    return this.#endpoint?.serial || this.options.serial || '(serial not known yet)';
+    return this.#connection.serial;
   }
 
-  get #clock(): GatewayClock {
-    return this.options.clock ?? systemClock;
+  #emit(event: BusEvent): void {
+    if (!this.#closed) this.#watchers.emit(event);
   }
 
   async connect(deviceId: string, signal: AbortSignal): Promise<void> {
     const target = this.#target(deviceId);
-    await this.#ensureLink(signal);
+    await this.#connection.ensure(signal);
     if ('address' in target && this.#offline.has(deviceKey(target.address)))
       throw new Error(`gateway ${this.#serial} reports ${deviceId} offline`);
     this.#connected.add(deviceId);
@@ -137,8 +109,8 @@ export class DaliCenterBusRuntime implements BusRuntime {
     signal: AbortSignal,
   ): Promise<JsonValue> {
     const target = this.#target(deviceId);
-    const link = this.#link;
-    if (!link || link.closed) throw new Error(`the link to DALI Center gateway ${this.#serial} is down`);
+    const link = this.#connection.link;
+    if (!link) throw new Error(`the link to DALI Center gateway ${this.#serial} is down`);
     if (operation !== 'set' && operation !== 'get' && operation !== 'poll')
       throw new Error(`DALI Center devices support set, get and poll, not "${operation}"`);
     switch (target.role) {
@@ -182,144 +154,19 @@ export class DaliCenterBusRuntime implements BusRuntime {
     this.#target(deviceId);
     switch (step) {
       case 'reconnect':
-        // A link that still answers is left alone; a half-open one is dropped and opened again.
-        if (this.#link && !this.#link.closed) {
-          try {
-            await this.#link.request(getVersion(), signal);
-            return;
-          } catch {
-            this.#dropLink('it did not answer getVersion');
-          }
-        }
-        // A refused login is not retried by the ladder either: only pairing again (a new config) helps.
-        await this.#ensureLink(signal);
-        return;
+        return this.#connection.reconnect(signal);
       case 'rediscover':
-        // Every device of the gateway climbs its ladder: one discovery serves them all, and a link
-        // another device's step already healed is left alone.
-        if (this.#link && !this.#link.closed) return;
-        if (this.#authRefused) throw this.#authRefused.error;
-        this.#rediscovering ??= this.#rediscover().finally(() => (this.#rediscovering = undefined));
-        await abortable(this.#rediscovering, signal);
-        await this.#ensureLink(signal);
-        return;
+        return this.#connection.rediscover(signal);
       default:
         throw new Error(`DALI Center has no recovery step "${step}"`);
     }
   }
 
-  /** Asks the network where the gateway is now and takes its new address. */
-  async #rediscover(): Promise<void> {
-    const found = await this.options.rediscover?.(this.options.serial, this.#closing.signal);
-    if (!found) throw new Error(`gateway ${this.#serial} did not answer a discovery`);
-    const before = this.#endpoint;
-    this.#endpoint = { ...(before ?? found), host: found.host, port: found.port, tls: found.tls };
-    if (before?.host === found.host && before.port === found.port) return;
-    this.options.log.warn(
-      `DALI Center gateway ${this.#serial} found at ${found.host}:${found.port} (was ${before ? `${before.host}:${before.port}` : 'unknown'})`,
-    );
-    // The probe watched the old address.
-    this.#stopProbe?.();
-    this.#stopProbe = undefined;
-    this.#dropLink('its address changed');
-  }
-
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#closing.abort(new Error(`${this.busId} is closed`));
-    this.#stopProbe?.();
-    this.#stopProbe = undefined;
     this.#watchers.clear();
-    this.#link?.close();
-    this.#link = undefined;
-    await this.#opening?.catch(() => undefined);
-  }
-
-  // ---- the link ----
-
-  async #ensureLink(signal: AbortSignal): Promise<GatewayLink> {
-    if (this.#closed) throw new Error(`${this.busId} is closed`);
-    if (this.#link && !this.#link.closed) return this.#link;
-    const refused = this.#authRefused;
-    if (refused && this.#clock.now() < refused.until) throw refused.error;
-    this.#opening ??= this.#open().finally(() => (this.#opening = undefined));
-    return abortable(this.#opening, signal);
-  }
-
-  async #open(): Promise<GatewayLink> {
-    const signal = this.#closing.signal;
-    // Not configured with an address: the gateway is looked for on the network.
-    this.#endpoint ??=
-      (await this.options.endpoint(signal)) ?? (await this.options.rediscover?.(this.options.serial, signal));
-    const endpoint = this.#endpoint;
-    if (!endpoint)
-      throw new Error(
-        `DALI Center gateway ${this.#serial} has no address and did not answer a discovery: configure its host, or pair it (dalicenter/pair)`,
-      );
-    let link: GatewayLink;
-    try {
-      link = await GatewayLink.open(
-        endpoint,
-        {
-          message: (message) => this.#onMessage(message),
-          problem: (problem) => this.#onProblem(problem),
-          lost: (reason) => this.#onLost(link, reason),
-        },
-        signal,
-        () => this.#clock.now(),
-      );
-    } catch (error) {
-      this.#failedToOpen(endpoint, error);
-      throw error;
-    }
-    if (this.#closed) {
-      link.close();
-      throw new Error(`${this.busId} is closed`);
-    }
-    this.#link = link;
-    this.#authRefused = undefined;
-    this.#authRefusedSaid = false;
-    this.#lights.clear();
-    this.#inventory.attach(link);
-    const wasDown = this.#stopProbe !== undefined || this.#unreachableSaid;
-    this.#stopProbe?.();
-    this.#stopProbe = undefined;
-    if (this.#unreachableSaid)
-      this.options.log.info(`DALI Center gateway ${endpoint.serial} is reachable again`);
-    this.#unreachableSaid = false;
-    this.options.log.info(
-      `connected to DALI Center gateway ${endpoint.serial} at ${endpoint.host}:${endpoint.port}`,
-    );
-    // The other devices skip the rest of their backoff.
-    if (wasDown) this.#watchers.emit({ type: 'present' });
-    return link;
-  }
-
-  #failedToOpen(endpoint: GatewayEndpoint, error: unknown): void {
-    if (error instanceof GatewayAuthRefused) {
-      // Said once until a login succeeds again; the broker is not asked again while the hold lasts.
-      if (!this.#authRefusedSaid) this.options.log.error(error.message);
-      this.#authRefusedSaid = true;
-      this.#authRefused = { error, until: this.#clock.now() + AUTH_REFUSED_HOLD_MS };
-      return;
-    }
-    // One line when the gateway becomes unreachable; the logger's repeat summaries say the rest.
-    if (!this.#unreachableSaid && !this.#closed) {
-      this.#unreachableSaid = true;
-      this.options.log.warn(
-        `DALI Center gateway ${endpoint.serial} is unreachable at ${endpoint.host}:${endpoint.port}: ${error instanceof Error ? error.message : String(error)} (retrying with backoff)`,
-      );
-    }
-    this.#startProbe(endpoint);
-  }
-
-  #dropLink(reason: string): void {
-    const link = this.#link;
-    if (!link) return;
-    this.#link = undefined;
-    link.close();
-    this.#linkGone(reason);
+    await this.#connection.close();
   }
 
   /**
@@ -330,43 +177,8 @@ export class DaliCenterBusRuntime implements BusRuntime {
     const error = `DALI Center gateway ${this.#serial}: ${reason}`;
     for (const [deviceId, target] of this.#targets)
       if (target.role === 'gateway' && this.#connected.has(deviceId))
-        this.#watchers.emit({ type: 'device', deviceId, event: { type: 'lost', error } });
-    this.#watchers.emit({ type: 'lost', error });
-  }
-
-  #onLost(link: GatewayLink, reason: string): void {
-    if (this.#link !== link || this.#closed) return;
-    this.#link = undefined;
-    this.options.log.warn(`lost the link to DALI Center gateway ${this.#serial}: ${reason}`);
-    this.#linkGone(reason);
-    if (this.#endpoint) this.#startProbe(this.#endpoint);
-  }
-
-  /** While the gateway is away: is its broker's port open again? Then the devices try at once. */
-  #startProbe(endpoint: GatewayEndpoint): void {
-    if (this.#stopProbe || this.#closed) return;
-    let probing = false;
-    this.#stopProbe = every(
-      this.#clock,
-      PROBE_INTERVAL_MS,
-      () => {
-        if (probing) return;
-        probing = true;
-        const socket = tcpConnect({ host: endpoint.host, port: endpoint.port });
-        const done = (open: boolean) => {
-          probing = false;
-          socket.destroy();
-          if (!open || !this.#stopProbe) return;
-          this.#stopProbe();
-          this.#stopProbe = undefined;
-          this.#watchers.emit({ type: 'present' });
-        };
-        socket.setTimeout(PROBE_TIMEOUT_MS, () => done(false));
-        socket.once('connect', () => done(true));
-        socket.once('error', () => done(false));
-      },
-      { unref: true },
-    );
+        this.#emit({ type: 'device', deviceId, event: { type: 'lost', error } });
+    this.#emit({ type: 'lost', error });
   }
 
   // ---- reports ----
@@ -488,75 +300,19 @@ export class DaliCenterBusRuntime implements BusRuntime {
 
   // ---- commands ----
 
-  #lightCommand(args: JsonValue, capability: LightCapability = DALICENTER_LIGHT): LightCommand {
-    const asked = lightSet(capability, args);
-    const command: LightCommand = {};
-    if (asked.color_temp !== undefined) command.kelvin = asked.color_temp;
-    if (asked.color !== undefined) {
-      if ('h' in asked.color)
-        command.hsv = {
-          hue: Math.round(asked.color.h) % 361,
-          saturation: Math.round(asked.color.s * 10),
-          value: 1000,
-        };
-      else {
-        command.hsv = rgbToHsv(asked.color.r, asked.color.g, asked.color.b);
-        command.white = asked.color.w;
-      }
-    }
-    if (asked.state !== undefined) command.on = asked.state === 'ON';
-    if (asked.brightness !== undefined) {
-      if (asked.brightness === 0) command.on = false;
-      else {
-        command.brightness = toGatewayBrightness(asked.brightness, 255);
-        command.on ??= true;
-      }
-    }
-    if (Object.keys(command).length === 0)
-      throw new Error('a light command needs "state", "brightness" or a colour');
-    return command;
-  }
-
-  /** Writes, then publishes what the gateway reports the light is (its status push, else a read). */
   async #setLight(
     link: GatewayLink,
     target: LightTarget,
     args: JsonValue,
     signal: AbortSignal,
   ): Promise<JsonValue> {
-    const { address } = target;
-    const command = writeLight(address, this.#lightCommand(args, target.light));
-    let msgId = '';
-    const key = deviceKey(address);
-    const answer = await link
-      .waitFor(
-        (message) =>
-          (message.cmd === 'writeDevRes' && message.ack === false && (message.msgId ?? msgId) === msgId) ||
-          ((message.cmd === 'devStatus' || message.cmd === 'readDevRes') &&
-            deviceKey(message.device) === key),
-        signal,
-        CONFIRM_TIMEOUT_MS,
-        `status of ${key}`,
-        () => (msgId = link.send(command)),
-      )
-      .catch(() => undefined);
-    if (answer?.cmd === 'writeDevRes')
-      throw new Error(`gateway ${this.#serial} refused the command for ${key}`);
-    if (answer === undefined) return this.#readLight(link, target, signal);
-    return this.#lightState(address, target);
+    await writeAndConfirm(link, target.address, lightCommandOf(args, target.light), signal);
+    return this.#lightState(target.address, target);
   }
 
   async #readLight(link: GatewayLink, target: LightTarget, signal: AbortSignal): Promise<JsonValue> {
-    const { address } = target;
-    const key = deviceKey(address);
-    await link.waitFor(
-      (message) => message.cmd === 'readDevRes' && deviceKey(message.device) === key,
-      signal,
-      REPLY_TIMEOUT_MS,
-      `readDevRes of ${key}`,
-      () => link.send(readDevices([address])),
-    );
-    return this.#lightState(address, target);
+    await readStatuses(link, [target.address], signal);
+    return this.#lightState(target.address, target);
   }
 
   async #setGroup(
@@ -566,36 +322,9 @@ export class DaliCenterBusRuntime implements BusRuntime {
     args: JsonValue,
     signal: AbortSignal,
   ): Promise<JsonValue> {
-    const properties = lightProperties(this.#lightCommand(args));
+    const properties = lightProperties(lightCommandOf(args));
     const members = await this.#inventory.membersOf(target.channel, target.groupId, signal);
-    const reported = new Set<string>();
-    const keys = new Set(members.map(deviceKey));
-    // The members' statuses say what the group is: listened for before the writes, as they follow at once.
-    const statuses =
-      keys.size === 0
-        ? Promise.resolve()
-        : link
-            .waitFor(
-              (message) => {
-                if (message.cmd === 'devStatus' && keys.has(deviceKey(message.device)))
-                  reported.add(deviceKey(message.device));
-                return reported.size >= keys.size;
-              },
-              signal,
-              CONFIRM_TIMEOUT_MS,
-              `the statuses of group ${target.groupId}'s members`,
-            )
-            .then(
-              () => undefined,
-              () => undefined,
-            );
-    // One property per writeGroup, as the vendor SDK sends.
-    for (const property of properties) {
-      const reply = await link.request(writeGroup(target.channel, target.groupId, property), signal);
-      if (reply.cmd === 'writeGroupRes' && reply.ack === false)
-        throw new Error(`gateway ${this.#serial} refused the command for group ${target.groupId}`);
-    }
-    await statuses;
+    await writeGroupAndWait(link, target, properties, members, signal);
     const state = this.#groupState(target) ?? {};
     this.#lastState.set(deviceId, state);
     return state;
@@ -615,21 +344,7 @@ export class DaliCenterBusRuntime implements BusRuntime {
     signal: AbortSignal,
   ): Promise<JsonValue> {
     const members = await this.#inventory.membersOf(target.channel, target.groupId, signal);
-    if (members.length > 0) {
-      const keys = new Set(members.map(deviceKey));
-      const read = new Set<string>();
-      await link.waitFor(
-        (message) => {
-          if (message.cmd === 'readDevRes' && keys.has(deviceKey(message.device)))
-            read.add(deviceKey(message.device));
-          return read.size >= keys.size;
-        },
-        signal,
-        REPLY_TIMEOUT_MS,
-        `the levels of group ${target.groupId}'s members`,
-        () => link.send(readDevices(members)),
-      );
-    }
+    await readStatuses(link, members, signal);
     const state = this.#groupState(target);
     if (!state) throw new Error(`group ${target.groupId} has no member that reported a level`);
     return state;
