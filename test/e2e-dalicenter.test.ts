@@ -181,4 +181,36 @@ describeWithMosquitto('DALI Center: gateway ↔ simulated DALI Center ↔ mosqui
     gateway().push.energy(0, 12.5);
     await sub.waitFor('energy', () => state(sub, `${P}_light_0`)?.energy === 12.5);
   }, 60_000);
+
+  it('a simulation fault request kicks the client (as a duplicate client id would): the link heals by itself', async () => {
+    const sub = await start();
+    const clientsBefore = gateway().clientIds();
+    expect(clientsBefore).toHaveLength(1);
+    await sub.publish(
+      `${base}/bridge/request/simulation/fault`,
+      JSON.stringify({ driver: 'dalicenter', fault: 'kick' }),
+    );
+    await sub.waitFor(
+      'the fault answer',
+      () => sub.on(`${base}/bridge/response/simulation/fault`).length > 0,
+    );
+    expect(
+      sub.json(`${base}/bridge/response/simulation/fault`)[0],
+      JSON.stringify(sub.json(`${base}/bridge/response/simulation/fault`)[0]),
+    ).toMatchObject({ status: 'ok' });
+    // A new connection with a new client id (unique per connection), and the lights answer again.
+    await sub.waitFor(
+      'a new client',
+      () => gateway().clientIds().length === 1 && gateway().clientIds()[0] !== clientsBefore[0],
+      10_000,
+    );
+    expect(await set(sub, `${P}_light_0`, { state: 'ON' })).toMatchObject({ status: 'ok' });
+    // A real gateway is never faulted.
+    await sub.publish(
+      `${base}/bridge/request/simulation/fault`,
+      JSON.stringify({ driver: 'dalicenter', fault: 'reboot', serial: 'FFFFFFFFFFFF' }),
+    );
+    await sub.waitFor('the refusal', () => sub.on(`${base}/bridge/response/simulation/fault`).length > 1);
+    expect(sub.json(`${base}/bridge/response/simulation/fault`)[1]).toMatchObject({ status: 'error' });
+  }, 60_000);
 });

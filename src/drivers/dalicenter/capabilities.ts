@@ -3,6 +3,7 @@ import type { DeviceModel, JsonValue } from '../contract.js';
 import {
   binary,
   type Capability,
+  connectivity,
   event,
   light,
   type LightCapability,
@@ -77,12 +78,7 @@ export function daliCenterCapabilities(device: DeviceConfig): Capability[] {
     case 'gateway':
       return [
         readOnDemand(),
-        binary('connected', {
-          objectId: 'connectivity',
-          name: 'Connectivity',
-          deviceClass: 'connectivity',
-          category: 'diagnostic',
-        }),
+        connectivity(),
         text('firmware', { category: 'diagnostic' }),
         text('software', { category: 'diagnostic' }),
       ];

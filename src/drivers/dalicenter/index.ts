@@ -4,6 +4,7 @@ import { type DaliCenterDevice, daliCenterConfig } from './config.js';
 import { daliCenterDemo } from './demo.js';
 import { daliCenterScan } from './lineScan.js';
 import { pairRequest } from './pairRequest.js';
+import { daliCenterSimulationFaults } from './simulationFaults.js';
 import { daliCenterSimulator } from './simulator/hook.js';
 
 // Sunricher DALI Center network gateways (SR-GW-EDA): lights, groups, scenes, sensors and panels behind
@@ -28,6 +29,7 @@ export const daliCenterDriver: DriverModule<DaliCenterDevice, never> = {
   // --- cli, demo, requests
   simulate: daliCenterSimulator,
   demo: daliCenterDemo,
+  simulationFaults: daliCenterSimulationFaults,
   requests: { 'dalicenter/pair': pairRequest },
   // --- transports
   transports: {

@@ -135,6 +135,16 @@ export function event(key: string, types: readonly string[], name?: string): Eve
   return { type: 'event', key, types, access: ACCESS.STATE, ...(name !== undefined ? { name } : {}) };
 }
 
+/** An adapter's or a gateway's diagnostic `connected` entity (HA's connectivity class). */
+export function connectivity(): BinaryCapability {
+  return binary('connected', {
+    objectId: 'connectivity',
+    name: 'Connectivity',
+    deviceClass: 'connectivity',
+    category: 'diagnostic',
+  });
+}
+
 export function readOnDemand(): ReadOnDemandCapability {
   return { type: 'read_on_demand', access: ACCESS.GET };
 }
