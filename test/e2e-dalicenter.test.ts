@@ -104,6 +104,20 @@ describeWithMosquitto('DALI Center: gateway ↔ simulated DALI Center ↔ mosqui
       sub.on(`homeassistant/light/fieldbridge_${P}_light_0/light/config`).at(-1)?.payload ?? '{}',
     );
     expect(discovery).toMatchObject({ schema: 'json', command_topic: `${base}/${P}_light_0/set` });
+    // The tunable white light's own limits, read from its parameters by the inventory scan.
+    await sub.waitFor(
+      'the tunable light',
+      () => sub.on(`homeassistant/light/fieldbridge_${P}_light_1/light/config`).length > 0,
+    );
+    expect(
+      JSON.parse(sub.on(`homeassistant/light/fieldbridge_${P}_light_1/light/config`).at(-1)?.payload ?? '{}'),
+    ).toMatchObject({
+      supported_color_modes: ['color_temp'],
+      min_kelvin: 2700,
+      max_kelvin: 6500,
+    });
+    // 2000 K is beyond what it takes: refused, not clamped.
+    expect(await set(sub, `${P}_light_1`, { color_temp: 2000 })).toMatchObject({ status: 'error' });
 
     expect(await set(sub, `${P}_light_0`, { state: 'ON', brightness: 128, transaction: 't1' })).toMatchObject(
       {

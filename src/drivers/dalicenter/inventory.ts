@@ -1,5 +1,10 @@
 import {
+  classifyDeviceType,
   type DeviceAddress,
+  deviceKey,
+  getDeviceParameters,
+  type KelvinLimits,
+  kelvinLimitsOf,
   DeviceListGatherer,
   type FoundDevice,
   getGroups,
@@ -29,6 +34,8 @@ export interface GatewayContents {
   devices: FoundDevice[];
   groups: (GroupSummary & { members: DeviceAddress[] })[];
   scenes: SceneSummary[];
+  /** DT8 Tc lights' colour temperature limits from their parameters, by device key (absent: not read). */
+  kelvin: Map<string, KelvinLimits>;
 }
 
 export class GatewayInventory {
@@ -75,7 +82,16 @@ export class GatewayInventory {
       groups.push({ ...group, members: await this.membersOf(group.channel, group.groupId, signal) });
     }
     const sceneList = await link.request(getScenes(), signal, REPLY_MS);
+    const kelvin = new Map<string, KelvinLimits>();
+    for (const device of devices) {
+      const kind = classifyDeviceType(device.devType);
+      if (kind.kind !== 'light' || kind.colourMode !== 'color_temp') continue;
+      // A light that does not answer keeps HA's default limits: its parameters are a refinement.
+      const reply = await link.request(getDeviceParameters(device), signal, REPLY_MS).catch(() => undefined);
+      if (reply?.cmd === 'getDevParamRes') kelvin.set(deviceKey(device), kelvinLimitsOf(reply.parameters));
+    }
     return {
+      kelvin,
       software: version.cmd === 'getVersionRes' ? version.software : '',
       firmware: version.cmd === 'getVersionRes' ? version.firmware : '',
       devices,

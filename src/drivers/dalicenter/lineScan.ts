@@ -3,7 +3,7 @@ import type { FieldbridgeConfig } from '../../config/index.js';
 import type { GatewayNotice } from '../../machines/notices.js';
 import { fieldsOf, type LineScan, type ScanContext, scanCapability } from '../contract.js';
 import { freeId } from '../shared/freeId.js';
-import { classifyDeviceType, type FoundDevice } from './codec/index.js';
+import { classifyDeviceType, deviceKey, type FoundDevice, type KelvinLimits } from './codec/index.js';
 import { daliCenterBus, type DaliCenterDevice } from './config.js';
 import type { GatewayContents } from './inventory.js';
 import { PAIR_DEFAULT_S, PAIR_MAX_S, pairingScan } from './pairing.js';
@@ -53,10 +53,13 @@ function roleOf(found: FoundDevice): DaliCenterDevice['role'] | undefined {
     : undefined;
 }
 
+const kelvinOf = (limits: KelvinLimits | undefined) =>
+  limits ? { min_kelvin: limits.warmest, max_kelvin: limits.coolest } : {};
+
 /** The device entries of a gateway's contents (ids not yet taken; a known device keeps its id). */
 export function inventoryEntries(
   gateway: DaliCenterDevice,
-  contents: Pick<GatewayContents, 'devices' | 'groups' | 'scenes'>,
+  contents: Pick<GatewayContents, 'devices' | 'groups' | 'scenes'> & Partial<Pick<GatewayContents, 'kelvin'>>,
   known: readonly DaliCenterDevice[],
   taken: Set<string>,
 ): Record<string, unknown>[] {
@@ -89,6 +92,7 @@ export function inventoryEntries(
       dev_type: found.devType,
       channel: found.channel,
       address: found.address,
+      ...kelvinOf(contents.kelvin?.get(deviceKey(found))),
     });
   }
   for (const group of contents.groups) {
