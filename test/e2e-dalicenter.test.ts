@@ -227,4 +227,42 @@ describeWithMosquitto('DALI Center: gateway ↔ simulated DALI Center ↔ mosqui
     await sub.waitFor('the refusal', () => sub.on(`${base}/bridge/response/simulation/fault`).length > 1);
     expect(sub.json(`${base}/bridge/response/simulation/fault`)[1]).toMatchObject({ status: 'error' });
   }, 60_000);
+
+  it('a bus scan (searchDev busDevice) finds new gear, with progress, and makes it a device; offline gear goes unavailable', async () => {
+    const sub = await start();
+    gateway().line.addDevice({ devType: '0101', channel: 0, address: 40, name: 'New dimmer' });
+    await sub.publish(
+      `${base}/bridge/request/scan`,
+      JSON.stringify({ driver: 'dalicenter', serial: SERIAL, bus_scan: true, transaction: 'scan' }),
+    );
+    await sub.waitFor('the scan answer', () => sub.on(`${base}/bridge/response/scan`).length > 0, 30_000);
+    const answer = sub.json<{ status: string; data: { found: { id: string }[]; added: string[] } }>(
+      `${base}/bridge/response/scan`,
+    )[0];
+    expect(answer?.status).toBe('ok');
+    expect(answer?.data.added).toEqual([`${P}_light_40`]);
+    expect(
+      gateway().requests.some(
+        (request) => request.cmd === 'searchDev' && request.body.searchFlag === 'busDevice',
+      ),
+    ).toBe(true);
+    await sub.waitFor(
+      'the new light online',
+      () => sub.on(`${base}/${P}_light_40/availability`).at(-1)?.payload === 'online',
+      20_000,
+    );
+    // The gateway says a device went offline: unavailable in HA until it says it is back.
+    gateway().push.online(40, false);
+    await sub.waitFor(
+      'offline',
+      () => sub.on(`${base}/${P}_light_40/availability`).at(-1)?.payload !== 'online',
+      10_000,
+    );
+    gateway().push.online(40, true);
+    await sub.waitFor(
+      'back',
+      () => sub.on(`${base}/${P}_light_40/availability`).at(-1)?.payload === 'online',
+      10_000,
+    );
+  }, 60_000);
 });
