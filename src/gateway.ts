@@ -151,6 +151,13 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
         for (const autoAdd of autoAdders) autoAdd.handle(device);
       },
       recordCall: (call) => operations.metrics.recordDbusCall(call.operation, call.seconds, call.outcome),
+      // Not applied now: the running bus already uses the new fields; the next start reads them.
+      updateFound: (deviceId, fields) => {
+        const stored = persistence.discovered.list().find((device) => device.id === deviceId);
+        if (!stored) return false;
+        persistence.discovered.save({ ...stored, config: { ...stored.config, ...fields } });
+        return true;
+      },
     },
     inspector?.inspect,
   );

@@ -470,6 +470,12 @@ export interface OpenContext {
    * restarts of its bus, such as a simulated BlueZ whose sensors must stay the same.
    */
   onClose(stop: () => Promise<void>): void;
+  /**
+   * Changes fields of a device stored by a scan or a pairing (a network gateway's new address, found by
+   * rediscovery), for the next start; the running bus already uses them, so nothing restarts. False when
+   * the device is not a stored one (configured by hand: its config file is the user's).
+   */
+  updateFound?(deviceId: string, fields: Record<string, JsonValue>): boolean;
 }
 
 /** Loads a transport's opener on first use: `lazyOpener(() => import('./openBus.js'), (m) => m.open)`. */

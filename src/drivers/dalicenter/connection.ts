@@ -31,6 +31,8 @@ export interface ConnectionOptions {
   rediscover?(serial: string | undefined, signal: AbortSignal): Promise<GatewayEndpoint | undefined>;
   clock?: GatewayClock | undefined;
   log: DaliCenterLog;
+  /** Keeps a new address found by rediscovery for the next start (a paired gateway's stored entry). */
+  remember?(endpoint: GatewayEndpoint): void;
 }
 
 export interface ConnectionEvents {
@@ -138,6 +140,7 @@ export class GatewayConnection {
     this.options.log.warn(
       `DALI Center gateway ${this.serial} found at ${found.host}:${found.port} (was ${before ? `${before.host}:${before.port}` : 'unknown'})`,
     );
+    this.options.remember?.(this.#endpoint);
     // The probe watched the old address.
     this.#stopProbing();
     this.drop('its address changed');

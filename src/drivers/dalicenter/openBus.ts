@@ -44,7 +44,7 @@ export async function rediscoverGateway(
 export function openDaliCenterBus(
   busId: string,
   devices: readonly DeviceConfig[],
-  context?: Pick<OpenContext, 'clock'>,
+  context?: Pick<OpenContext, 'clock' | 'updateFound'>,
 ): DaliCenterBusRuntime {
   const own = daliCenterDevices(devices);
   const serial = own[0]?.serial;
@@ -57,5 +57,19 @@ export function openDaliCenterBus(
     clock: context?.clock,
     log: logger,
     rediscover: (wanted, signal) => rediscoverGateway(wanted, endpoint, signal),
+    remember: (found) => {
+      const gateway = own.find((device) => device.role === 'gateway');
+      if (!gateway) return;
+      const stored = context?.updateFound?.(gateway.id, {
+        host: found.host,
+        port: found.port,
+        tls: found.tls,
+      });
+      logger.info(
+        stored
+          ? `stored the new address of DALI Center gateway ${found.serial} for the next start`
+          : `DALI Center gateway ${found.serial} is configured by hand: change its host in the config file to ${found.host}:${found.port}`,
+      );
+    },
   });
 }
