@@ -134,7 +134,9 @@ describe('bridge requests', () => {
     expect(parseRequest('scan', '{"driver":"simulated"}')).toMatchObject({
       error: 'driver: unknown driver "simulated": expected one of mbus, dali, ble, dalicenter',
     });
-    expect(parseRequest('scan', '{}')).toMatchObject({ error: 'driver: expected one of mbus, dali, ble, dalicenter' });
+    expect(parseRequest('scan', '{}')).toMatchObject({
+      error: 'driver: expected one of mbus, dali, ble, dalicenter',
+    });
   });
 
   it('refuses an oversized payload without parsing it', () => {
