@@ -8,6 +8,7 @@ import { lightCommandOf } from '../src/drivers/dalicenter/lightCommands.js';
 import { daliCenterLight } from '../src/drivers/dalicenter/capabilities.js';
 import { eventually } from './helpers/eventually.js';
 import { simulatedClock } from './helpers/time.js';
+import { seededRandom } from '../src/drivers/shared/random.js';
 
 // The DALI Center runtime against the simulated gateway (its real broker over TCP): one shared link,
 // state from what the gateway reports, the auth hold, rediscovery and what it remembers; and the pure
@@ -135,6 +136,75 @@ describe('DALI Center runtime against the simulated gateway', () => {
       state: expect.any(String),
     });
   });
+});
+
+describe('DALI Center runtime: a malformed-message fuzz from the gateway', () => {
+  it('survives seeded garbage and mutated reports, publishes nothing out of range, logs each kind once', async () => {
+    const { runtime, gateway, events, logs } = await setUp();
+    await Promise.all(
+      ['gw', 'dimmer', 'office'].map((id) => runtime.connect(id, AbortSignal.timeout(5_000))),
+    );
+    const random = seededRandom(18);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const values = [null, true, false, -1, 0, 1, 254, 255, 1000, 1001, 1e9, 'x', '500', '', [], {}, 0.5, NaN];
+    const base = () => ({
+      cmd: pick([
+        'devStatus',
+        'readDevRes',
+        'onlineStatus',
+        'reportEnergy',
+        'searchDevRes',
+        'getGroupRes',
+        'nope',
+      ]),
+      gwSn: pick([SERIAL, SERIAL, 'OTHER', 7]),
+      data: pick([
+        {
+          devType: pick(['0101', '0102', '0201', '0202', '0304', 'ZZZZ', 1]),
+          channel: pick([0, 1, -1, 'a']),
+          address: pick([0, 63, 64, 'x']),
+          property: [
+            {
+              dpid: pick([20, 21, 22, 23, 24, 4, 30, 1, 99]),
+              value: pick(values),
+              keyNo: pick([1, 9, undefined]),
+            },
+          ],
+        },
+        [{ devType: '0101', channel: 0, address: 0, status: pick(values) }],
+        pick(values),
+      ]),
+    });
+    for (let round = 0; round < 400; round++) {
+      const kind = random();
+      if (kind < 0.1)
+        await gateway.injectRaw(
+          Buffer.from(
+            Array.from({ length: 1 + Math.floor(random() * 40) }, () => Math.floor(random() * 256)),
+          ),
+        );
+      else if (kind < 0.2)
+        await gateway.injectRaw(JSON.stringify(base()).slice(0, Math.floor(random() * 60)));
+      else await gateway.injectRaw(JSON.stringify(base()));
+    }
+    // Still working: a command round trip after the storm.
+    expect(
+      await runtime.execute('dimmer', 'set', { state: 'ON', brightness: 128 }, AbortSignal.timeout(5_000)),
+    ).toMatchObject({
+      state: 'ON',
+      brightness: 128,
+    });
+    for (const event of events) {
+      if (event.type !== 'device' || event.event.type !== 'data') continue;
+      const result = event.event.result as Record<string, unknown>;
+      if ('brightness' in result)
+        expect(result.brightness).toSatisfy((b: unknown) => typeof b === 'number' && b >= 0 && b <= 255);
+      if ('state' in result) expect(['ON', 'OFF']).toContain(result.state);
+    }
+    const ignored = logs.filter((line) => line.includes(': ignored '));
+    expect(new Set(ignored).size, ignored.join('\n')).toBe(ignored.length);
+    expect(ignored.length).toBeGreaterThan(3);
+  }, 30_000);
 });
 
 describe('DALI Center commands and states', () => {

@@ -189,7 +189,7 @@ export class DaliCenterBusRuntime implements BusRuntime {
     if (this.#problemKinds.has(kind)) return;
     this.#problemKinds.add(kind);
     this.options.log.warn(
-      `DALI Center gateway ${this.#serial}: ignored ${problem.kind} (${problem.detail}); further ones of this kind are not logged`,
+      `DALI Center gateway ${this.#serial}: ignored ${problem.kind}${problem.cmd ? ` in ${problem.cmd}` : ''} (${problem.detail}); further ones of this kind are not logged`,
     );
   }
 
