@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { simulatedGateways } from '../src/drivers/dalicenter/simulatedGateways.js';
+import { SimulatedDaliCenter } from '../src/drivers/dalicenter/simulator/index.js';
 import { parseConfig } from '../src/config/index.js';
 import { runGateway } from '../src/gateway.js';
 import { eventually } from './helpers/eventually.js';
@@ -252,4 +253,40 @@ describeWithMosquitto('DALI Center healing: gateway ↔ simulated DALI Center ga
         .every((s) => typeof s.brightness !== 'number' || s.brightness <= 255),
     ).toBe(true);
   }, 60_000);
+
+  it('a connection reset in the middle of the device list: read again when the gateway is back', async () => {
+    const [serial] = SERIALS as [string];
+    // The simulated gateway is there before the gateway process starts, primed to cut its 3rd report.
+    const early = new SimulatedDaliCenter({ serial, discovery: false, searchChunkSize: 2 });
+    await early.start();
+    early.resetAfterReports(3);
+    simulatedGateways.set(`dalicenter:simulated:${serial}`, early);
+    try {
+      await start([gatewayDevice(serial)], [`${prefix(serial)}_light_0`, `${prefix(serial)}_panel_24`]);
+      expect(logged().some((line) => line.includes('lost the link') || line.includes('failed'))).toBe(true);
+    } finally {
+      await early.stop();
+    }
+  }, 60_000);
+
+  it('a silent broker (open but mute) is noticed by the keepalive and healed', async () => {
+    const [serial] = SERIALS as [string];
+    const light = `${prefix(serial)}_light_0`;
+    const sub = await start([gatewayDevice(serial)], [light]);
+    const gateway = simulated(serial);
+    gateway.silence(true);
+    await sub.waitFor(
+      'the light offline',
+      () => sub.on(`${base}/${light}/availability`).at(-1)?.payload !== 'online',
+      30_000,
+    );
+    gateway.silence(false);
+    await sub.waitFor(
+      'the light back',
+      () => sub.on(`${base}/${light}/availability`).at(-1)?.payload === 'online',
+      30_000,
+    );
+    await sub.publish(`${base}/${light}/set`, JSON.stringify({ state: 'ON', transaction: 'after-silence' }));
+    expect(await answerOf(sub, light, 'after-silence')).toMatchObject({ status: 'ok' });
+  }, 90_000);
 });

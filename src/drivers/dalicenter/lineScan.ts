@@ -209,7 +209,8 @@ function gatewaysToScanAtStart(config: FieldbridgeConfig): DaliCenterScanRequest
 
 /**
  * A gateway whose devices are not known is read when it comes up: one unreachable at start, one just
- * paired. Once per gateway and run, so a gateway without devices is not read at every reconnect.
+ * paired, one whose first read was cut (a connection reset mid-list). Once per time it comes up, so a
+ * gateway without devices is not read again while it stays connected.
  */
 function readWhenUp(
   config: () => FieldbridgeConfig,
@@ -217,9 +218,12 @@ function readWhenUp(
 ): (notice: GatewayNotice) => void {
   const asked = new Set<string>();
   return (notice) => {
-    if (notice.type !== 'device.status' || notice.status !== 'connected.healthy') return;
+    if (notice.type !== 'device.status') return;
     const gateway = gatewaysOf(config()).find((candidate) => candidate.id === notice.deviceId);
-    if (!gateway || asked.has(gateway.id) || hasInventory(config(), gateway)) return;
+    if (!gateway) return;
+    if (notice.status === 'reconnecting' || notice.status === 'offline') asked.delete(gateway.id);
+    if (notice.status !== 'connected.healthy' || asked.has(gateway.id) || hasInventory(config(), gateway))
+      return;
     asked.add(gateway.id);
     rescan({ driver: 'dalicenter', ...(gateway.serial !== undefined ? { serial: gateway.serial } : {}) });
   };
