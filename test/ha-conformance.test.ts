@@ -127,6 +127,11 @@ devices:
     expect(config('/fieldbridge_dc_light_2/light/config')).toMatchObject({ supported_color_modes: ['hs'] });
     expect(config('/fieldbridge_dc_light_4/light/config')).toMatchObject({ supported_color_modes: ['rgbw'] });
     expect(config('/fieldbridge_dc_scene/scene/config')).toMatchObject({ payload_on: '{"activate":true}' });
+    // Each device in HA's registry by its type code.
+    expect(config('/fieldbridge_dc_tc/light/config')?.device).toMatchObject({
+      manufacturer: 'Sunricher',
+      model: 'DALI DT8 Tc Dimmable Driver',
+    });
     expect(config('/fieldbridge_dc_panel_22/event/config')?.event_types).toContain('button_4_double_press');
     expect(config('/fieldbridge_dc_light_0/energy/config')).toMatchObject({
       unit_of_measurement: 'Wh',

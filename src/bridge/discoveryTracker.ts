@@ -44,7 +44,7 @@ export class DiscoveryTracker {
       const driver = DRIVERS[device.driver];
       const state = states.get(device.id);
       const description = {
-        ...(driver.describe?.(state) ?? driver.model),
+        ...(driver.describe?.(state, device) ?? driver.model),
         expireAfterS: driver.expireAfterS?.(device) ?? expireAfterS,
       };
       const entities = entitiesOf(device, state);

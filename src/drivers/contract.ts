@@ -122,8 +122,11 @@ export interface DriverModule<Device extends DeviceBase = DeviceBase, Line = unk
   recoveryStepsFor?(device: DeviceConfig): readonly RecoveryStepSpec[] | undefined;
   /** Manufacturer and model shown in Home Assistant's device registry. */
   readonly model: DeviceModel;
-  /** A better registry entry from what the device reported about itself (a meter's header). */
-  describe?(state: DeviceValues | undefined): DeviceModel | undefined;
+  /**
+   * A better registry entry from what the device reported about itself (a meter's header), or from its
+   * config (a DALI Center device's type code).
+   */
+  describe?(state: DeviceValues | undefined, device?: DeviceConfig): DeviceModel | undefined;
   /**
    * Whether the last commanded state is applied again when a device becomes available or reports a
    * power failure (lamps forget their level; meters have nothing to restore).

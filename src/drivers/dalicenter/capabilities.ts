@@ -98,7 +98,23 @@ export function daliCenterCapabilities(device: DeviceConfig): Capability[] {
   }
 }
 
-/** The registry entry from the last state: the runtime reports each device's `model`. */
-export function daliCenterModel(state: Record<string, JsonValue> | undefined): DeviceModel | undefined {
-  return typeof state?.model === 'string' ? { manufacturer: 'Sunricher', model: state.model } : undefined;
+/** The registry entry of a device: the gateway with its firmware, the others by their type code. */
+export function daliCenterModel(
+  state: Record<string, JsonValue> | undefined,
+  device?: DeviceConfig,
+): DeviceModel | undefined {
+  if (device?.driver !== 'dalicenter') return undefined;
+  switch (device.role) {
+    case 'gateway':
+      return {
+        manufacturer: 'Sunricher',
+        model: `DALI Center gateway${typeof state?.firmware === 'string' ? ` (firmware ${state.firmware})` : ''}`,
+      };
+    case 'group':
+      return { manufacturer: 'Sunricher', model: 'DALI Center group' };
+    case 'scene':
+      return { manufacturer: 'Sunricher', model: 'DALI Center scene' };
+    default:
+      return { manufacturer: 'Sunricher', model: classifyDeviceType(device.dev_type ?? '').model };
+  }
 }
