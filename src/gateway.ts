@@ -157,6 +157,13 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
         for (const autoAdd of autoAdders) autoAdd.handle(device);
       },
       recordCall: (call) => operations.metrics.recordTransportCall(call),
+      // Not applied now: the running bus already uses the new fields; the next start reads them.
+      updateFound: (deviceId, fields) => {
+        const stored = persistence.discovered.list().find((device) => device.id === deviceId);
+        if (!stored) return false;
+        persistence.discovered.save({ ...stored, config: { ...stored.config, ...fields } });
+        return true;
+      },
     },
     inspector?.inspect,
   );
@@ -212,7 +219,12 @@ export async function runGateway(fileConfig: FieldbridgeConfig, options: Gateway
     });
     const next = effective();
     const added = next.devices.filter((device) => !before.has(device.id)).map((device) => device.id);
-    if (added.length > 0) applyConfig(next);
+    // A device found again with other settings (a gateway paired again: new address, new password).
+    const running = new Map(config.devices.map((device) => [device.id, JSON.stringify(device)]));
+    const changed = next.devices.some(
+      (device) => running.has(device.id) && running.get(device.id) !== JSON.stringify(device),
+    );
+    if (added.length > 0 || changed) applyConfig(next);
     return added;
   };
   const scanner = new BusScanner({ registry, config: () => config, addDevices });

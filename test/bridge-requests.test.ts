@@ -129,12 +129,14 @@ describe('bridge requests', () => {
     });
     // The drivers that can scan, from the registry (the simulated driver cannot).
     expect(parseRequest('scan', '{"driver":"zigbee"}')).toMatchObject({
-      error: 'driver: unknown driver "zigbee": expected one of mbus, dali, ble',
+      error: 'driver: unknown driver "zigbee": expected one of mbus, dali, ble, dalicenter',
     });
     expect(parseRequest('scan', '{"driver":"simulated"}')).toMatchObject({
-      error: 'driver: unknown driver "simulated": expected one of mbus, dali, ble',
+      error: 'driver: unknown driver "simulated": expected one of mbus, dali, ble, dalicenter',
     });
-    expect(parseRequest('scan', '{}')).toMatchObject({ error: 'driver: expected one of mbus, dali, ble' });
+    expect(parseRequest('scan', '{}')).toMatchObject({
+      error: 'driver: expected one of mbus, dali, ble, dalicenter',
+    });
   });
 
   it('refuses an oversized payload without parsing it', () => {

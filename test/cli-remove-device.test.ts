@@ -125,3 +125,36 @@ describe('fieldbridge remove-device', () => {
     expect(two.stderr).toContain('unexpected argument "b" (one device id at a time)');
   });
 });
+
+describe('fieldbridge scan', () => {
+  it("posts the driver's fields to /trigger-scan with the token and prints the answer", async () => {
+    const gateway = await fakeGateway(() => ({
+      status: 200,
+      body: { status: 'ok', data: { driver: 'dalicenter', found: [{ serial: 'A1' }], added: ['gw'] } },
+    }));
+    const config = await configWith(`{ port: ${gateway.port}, token: s3cret }`);
+    const result = await run(['scan', 'dalicenter', 'pair=true', 'duration_s=30', '--config', config]);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(result.stdout)).toMatchObject({ added: ['gw'] });
+    expect(gateway.requests).toEqual([
+      {
+        method: 'POST',
+        url: '/trigger-scan?driver=dalicenter&pair=true&duration_s=30',
+        authorization: 'Bearer s3cret',
+      },
+    ]);
+  });
+
+  it('says why a scan could not be done, and refuses a field that is not FIELD=VALUE', async () => {
+    const gateway = await fakeGateway(() => ({
+      status: 409,
+      body: { status: 'error', error: 'a scan is running' },
+    }));
+    const config = await configWith(`{ port: ${gateway.port} }`);
+    expect(await run(['scan', 'mbus', '--config', config])).toMatchObject({
+      code: 1,
+      stderr: 'fieldbridge scan: a scan is running\n',
+    });
+    expect((await run(['scan', 'mbus', 'port', '--config', config])).code).toBe(2);
+  });
+});

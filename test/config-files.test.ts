@@ -60,12 +60,14 @@ describe('fieldbridge.example.yaml', () => {
       ['mbus', 'simulated'],
       ['dali', 'simulated'],
       ['ble', 'simulated'],
+      ['dalicenter', 'simulated'],
     ]);
     expect(config.devices.map(deviceBus)).toEqual([
       'simulated',
       'mbus:simulated',
       'dali:simulated',
       'ble:simulated',
+      'dalicenter:simulated:6A242121110E',
     ]);
     expect(config.mqtt.server).toBe('mqtt://localhost:1883');
   });
@@ -87,9 +89,17 @@ describe('fieldbridge.example.yaml', () => {
       HA_MQTT_PASSWORD: 'ha-pw',
       FIELDBRIDGE_HTTP_TOKEN: 'token',
       LIVING_ROOM_BIND_KEY: 'a'.repeat(32),
+      DALI_CENTER_USER: 'gw-user',
+      DALI_CENTER_PASSWORD: 'gw-password',
     };
     const config = parseConfig(text, env);
-    expect(config.devices.map((device) => device.transport)).toEqual(['simulated', 'serial', 'hid', 'bluez']);
+    expect(config.devices.map((device) => device.transport)).toEqual([
+      'simulated',
+      'serial',
+      'hid',
+      'bluez',
+      'mqtt',
+    ]);
     expect(config.mqtt).toMatchObject({
       user: 'fieldbridge',
       password: 'pw',

@@ -12,6 +12,7 @@ import {
 import { DRIVER_MODULES, DRIVERS, recoveryStepsFor } from '../src/drivers/registry.js';
 import { simulatedBluezOf } from '../src/drivers/ble/simulatedBus.js';
 import { simulatedDaliAdaptersOf } from '../src/drivers/dali/simulatedAdapters.js';
+import { simulatedDaliCentersOf } from '../src/drivers/dalicenter/simulatedGateways.js';
 import { GatewayOpenContext } from '../src/hosting/openContext.js';
 import { SimulatedBusRuntime } from '../src/drivers/shared/simulatedRuntime.js';
 import { eventually } from './helpers/eventually.js';
@@ -59,6 +60,25 @@ const SIMULATORS: Partial<Record<string, SimulatorHarness>> = {
       runtime instanceof SimulatedBusRuntime
         ? disturbGeneric(runtime, device.id)
         : void simulatedBluezOf(context).get(busId)?.simulator.advertiseNow(),
+    deviceEvents: true,
+  },
+  dalicenter: {
+    devices: [
+      '{ id: demo_dalicenter, driver: dalicenter, transport: simulated, serial: 6A242121110E, role: gateway }',
+      '{ id: contract_dc_light, driver: dalicenter, transport: simulated, serial: 6A242121110E, role: light, dev_type: "0101", channel: 0, address: 0 }',
+      '{ id: contract_dc_group, driver: dalicenter, transport: simulated, serial: 6A242121110E, role: group, channel: 0, group_id: 0 }',
+      '{ id: contract_dc_panel, driver: dalicenter, transport: simulated, serial: 6A242121110E, role: panel, dev_type: "0304", channel: 0, address: 22 }',
+    ],
+    // The gateway pushes what happens on its line: a light switched at the wall, a key pressed, a reboot.
+    disturb: async ({ busId, context }) => {
+      const gateway = simulatedDaliCentersOf(context).get(busId);
+      if (!gateway) return;
+      gateway.push.lightChanged(0, { on: true, brightness: 500 });
+      gateway.push.panelKey(22, 1, 'press');
+      await settle();
+      await gateway.reboot(50);
+      await gateway.whenUp();
+    },
     deviceEvents: true,
   },
   simulated: {

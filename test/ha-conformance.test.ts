@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonValue } from '../src/drivers/contract.js';
 import { simulatedDaliAdaptersOf } from '../src/drivers/dali/simulatedAdapters.js';
 import { GatewayOpenContext } from '../src/hosting/openContext.js';
+import { simulatedDaliCentersOf } from '../src/drivers/dalicenter/simulatedGateways.js';
 import { decodeTelegram } from '../src/drivers/mbus/codec/index.js';
 import { meterReading, meterTimePoint } from '../src/drivers/mbus/readings.js';
 import { SensorDecoder } from '../src/drivers/ble/sensors.js';
@@ -90,6 +91,59 @@ devices:
     const { payloads } = published(dali, [...before, ...after]);
     expect(JSON.parse(payloads.get('fieldbridge/group0') ?? '{}')).toMatchObject({ lamp_failure: true });
   });
+});
+
+describeWithJinja('Home Assistant accepts the DALI Center entities', () => {
+  it('lights of every type, a group, a scene, motion, illuminance, a panel and the gateway', async () => {
+    const at = (role: string, devType: string, address: number) =>
+      `{ id: dc_${role}_${address}, driver: dalicenter, transport: simulated, serial: 6A242121110E, bus: dc_ha, role: ${role}, dev_type: "${devType}", channel: 0, address: ${address} }`;
+    const dc = devices(`
+devices:
+  - { id: dc_gateway, driver: dalicenter, transport: simulated, serial: 6A242121110E, bus: dc_ha, role: gateway }
+  - ${at('light', '0101', 0)}
+  - { id: dc_tc, driver: dalicenter, transport: simulated, serial: 6A242121110E, bus: dc_ha, role: light, dev_type: "0102", channel: 0, address: 1, min_kelvin: 2700, max_kelvin: 6500 }
+  - ${at('light', '0103', 2)}
+  - ${at('light', '0105', 4)}
+  - { id: dc_group, driver: dalicenter, transport: simulated, serial: 6A242121110E, bus: dc_ha, role: group, channel: 0, group_id: 0 }
+  - { id: dc_scene, driver: dalicenter, transport: simulated, serial: 6A242121110E, bus: dc_ha, role: scene, channel: 0, scene_id: 0 }
+  - ${at('motion', '0201', 10)}
+  - ${at('illuminance', '0202', 12)}
+  - ${at('panel', '0304', 22)}
+`);
+    // The sensors and the panel report by push only: the simulated gateway pushes while the test listens.
+    const context = new GatewayOpenContext(systemClock);
+    const pushes = setInterval(() => {
+      const gateway = simulatedDaliCentersOf(context).get('dc_ha');
+      gateway?.push.motion(10, 'motion');
+      gateway?.push.illuminance(12, 321);
+      gateway?.push.panelKey(22, 2, 'hold');
+      gateway?.push.energy(0, 3.5);
+    }, 100);
+    const results = await runDevices(dc, systemClock, 1_000, context);
+    clearInterval(pushes);
+    const entities = expectAccepted(dc, results);
+    const config = (suffix: string) => entities.find((entity) => entity.topic.endsWith(suffix))?.config;
+    expect(config('/fieldbridge_dc_tc/light/config')).toMatchObject({
+      supported_color_modes: ['color_temp'],
+      color_temp_kelvin: true,
+      min_kelvin: 2700,
+      max_kelvin: 6500,
+    });
+    expect(config('/fieldbridge_dc_light_2/light/config')).toMatchObject({ supported_color_modes: ['hs'] });
+    expect(config('/fieldbridge_dc_light_4/light/config')).toMatchObject({ supported_color_modes: ['rgbw'] });
+    expect(config('/fieldbridge_dc_scene/scene/config')).toMatchObject({ payload_on: '{"activate":true}' });
+    // Each device in HA's registry by its type code.
+    expect(config('/fieldbridge_dc_tc/light/config')?.device).toMatchObject({
+      manufacturer: 'Sunricher',
+      model: 'DALI DT8 Tc Dimmable Driver',
+    });
+    expect(config('/fieldbridge_dc_panel_22/event/config')?.event_types).toContain('button_4_double_press');
+    expect(config('/fieldbridge_dc_light_0/energy/config')).toMatchObject({
+      unit_of_measurement: 'Wh',
+      state_class: 'total_increasing',
+    });
+    await context.close();
+  }, 30_000);
 });
 
 /** A device id for a vector's name: HA's problems then name the vector (fieldbridge_<id>). */

@@ -243,6 +243,22 @@ describe('POST routes', () => {
     expect(scan.body.data.driver).toBe('mbus');
   });
 
+  it('pairs DALI Center gateways as a scan: the query text becomes the booleans and numbers its fields take', async () => {
+    const asked: unknown[] = [];
+    const r = await rig({
+      buses: TWO_BUSES,
+      scan: async (request) => {
+        asked.push(request);
+        return { ok: true, data: { driver: request.driver, found: [] } };
+      },
+    });
+    const { status } = await getJson(`${r.url}/trigger-scan?driver=dalicenter&pair=true&duration_s=5`, {
+      method: 'POST',
+    });
+    expect(status).toBe(200);
+    expect(asked).toEqual([{ driver: 'dalicenter', pair: true, duration_s: 5 }]);
+  });
+
   it('remove a found device (200), refuse a configured one (409) and an unknown one (404)', async () => {
     const removed: string[] = [];
     const r = await rig({
@@ -341,7 +357,7 @@ describe('bad requests', () => {
         '/trigger-scan?driver=zigbee',
         { method: 'POST' },
         400,
-        /unknown driver "zigbee": expected one of mbus, dali, ble/,
+        /unknown driver "zigbee": expected one of mbus, dali, ble, dalicenter/,
       ],
       ['/trigger-scan?driver=mbus&from=900', { method: 'POST' }, 400, /from/],
       ['/trigger-scan?driver=mbus&colour=red', { method: 'POST' }, 400, /unknown key "colour"/],

@@ -62,12 +62,13 @@ describe('bus scans', () => {
     const { scanner } = scannerOf('');
     expect(await scanner.scan({ driver: 'simulated' }, AbortSignal.timeout(5_000))).toEqual({
       ok: false,
-      error: 'driver simulated cannot scan (drivers that can: mbus, dali, ble)',
+      error: 'driver simulated cannot scan (drivers that can: mbus, dali, ble, dalicenter)',
     });
     expect(DRIVER_MODULES.filter((driver) => driver.scan).map((driver) => driver.name)).toEqual([
       'mbus',
       'dali',
       'ble',
+      'dalicenter',
     ]);
   });
 

@@ -124,6 +124,7 @@ export class Bridge {
       (event) => this.#send(event),
       this.#logger,
       (type, data) => this.#event(type, data),
+      (deviceId) => this.#commands.pendingSets(deviceId),
     );
     const publishEvent = (type: string, data: Record<string, unknown>) => this.#enqueueEvent(type, data);
     this.#gone = new GoneDevices({

@@ -19,6 +19,7 @@ import type { StateRestorer } from './stateRestorer.js';
 
 interface PendingCommand {
   deviceId: string;
+  operation: 'set' | 'get';
   args: JsonValue;
   transaction?: Transaction;
 }
@@ -63,8 +64,18 @@ export class CommandRelay {
     }
     const { args, transaction } = checked.value;
     const id = randomUUID();
-    this.#pending.set(id, { deviceId, args, transaction });
+    this.#pending.set(id, { deviceId, operation, args, transaction });
     this.options.send({ type: 'COMMAND', deviceId, id, operation, args });
+  }
+
+  /**
+   * The arguments of the `set`s of a device still waiting for their result, oldest first: a state
+   * restore queued behind them must not put back an older state after they ran.
+   */
+  pendingSets(deviceId: string): JsonValue[] {
+    return [...this.#pending.values()]
+      .filter((pending) => pending.deviceId === deviceId && pending.operation === 'set')
+      .map((pending) => pending.args);
   }
 
   /** Writes the count of a flood of refusals that is due, even when the flood stopped (a periodic tick). */

@@ -46,15 +46,37 @@ function entityConfig(
   };
   if (entity.component === 'light') {
     // Color modes, not the legacy `brightness: true`: one HA release lost brightness with that shape.
-    // One mode, so HA needs no `color_mode` in the state; it reads `state` and `brightness`. A light
-    // without a brightness scale is not dimmable (its `set` refuses brightness): on/off only.
+    // One mode, so HA needs no `color_mode` in the state; it reads `state` and `brightness` (and
+    // `color_temp` in kelvin, or `color`). A light without a brightness scale is not dimmable (its
+    // `set` refuses brightness): on/off only.
     Object.assign(
       config,
       { schema: 'json', command_topic: `${topics.device(deviceId ?? '')}/set` },
-      entity.brightnessScale === undefined
-        ? { supported_color_modes: ['onoff'] }
-        : { supported_color_modes: ['brightness'], brightness_scale: entity.brightnessScale },
+      entity.colorMode !== undefined
+        ? {
+            supported_color_modes: [entity.colorMode],
+            ...(entity.brightnessScale !== undefined ? { brightness_scale: entity.brightnessScale } : {}),
+          }
+        : entity.brightnessScale === undefined
+          ? { supported_color_modes: ['onoff'] }
+          : { supported_color_modes: ['brightness'], brightness_scale: entity.brightnessScale },
+      entity.colorMode === 'color_temp'
+        ? { color_temp_kelvin: true, min_kelvin: entity.minKelvin, max_kelvin: entity.maxKelvin }
+        : {},
     );
+  } else if (entity.component === 'scene') {
+    // A scene has no state: HA publishes its payload on the device's `set` topic to recall it.
+    delete config.state_topic;
+    Object.assign(config, {
+      command_topic: `${topics.device(deviceId ?? '')}/set`,
+      payload_on: entity.commandPayload ?? '{}',
+    });
+  } else if (entity.component === 'event') {
+    // Each state of the device is one event: its `key` names the event type.
+    Object.assign(config, {
+      event_types: entity.eventTypes ?? [],
+      value_template: `{{ {'event_type': value_json.${entity.key}} | tojson }}`,
+    });
   } else {
     // A binary sensor's JSON boolean renders as True/False; HA's default payloads are ON/OFF.
     config.value_template =

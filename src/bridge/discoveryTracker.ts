@@ -73,7 +73,7 @@ export class DiscoveryTracker {
   ): DiscoveryMessage[] {
     const driver = DRIVERS[device.driver];
     const description = {
-      ...(driver.describe?.(state) ?? driver.model),
+      ...(driver.describe?.(state, device) ?? driver.model),
       expireAfterS: driver.expireAfterS?.(device) ?? expireAfterS,
     };
     const entities = entitiesOf(device, state);

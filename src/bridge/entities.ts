@@ -2,7 +2,7 @@
 // declares for a device (src/drivers/shared/capabilities.ts). Each one reads its value from the
 // device's retained state topic (`<base>/<id>`, JSON) under `key`.
 
-export type EntityComponent = 'sensor' | 'binary_sensor' | 'light';
+export type EntityComponent = 'sensor' | 'binary_sensor' | 'light' | 'scene' | 'event';
 
 export interface EntityDescriptor {
   component: EntityComponent;
@@ -18,6 +18,15 @@ export interface EntityDescriptor {
   icon?: string;
   /** Lights: the brightness value that means full on (HA's `brightness_scale`); absent: on/off only. */
   brightnessScale?: number;
+  /** Lights: the one colour mode besides brightness (HA then needs no `color_mode` in the state). */
+  colorMode?: 'color_temp' | 'hs' | 'rgbw';
+  /** color_temp lights: the warmest and coolest colour temperature the light takes, in kelvin. */
+  minKelvin?: number;
+  maxKelvin?: number;
+  /** Scenes: what the entity publishes on the device's `set` topic to recall it. */
+  commandPayload?: string;
+  /** Events: the event types the device's state `key` may name. */
+  eventTypes?: readonly string[];
 }
 
 /** The device registry entry of a device. */

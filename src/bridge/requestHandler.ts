@@ -109,16 +109,17 @@ export class RequestHandler {
         return faults.inject(fields, this.#driverContext());
       }
       case 'driver':
-        return request.driverRequest.run(request.fields, this.#driverContext());
+        return await request.driverRequest.run(request.fields, this.#driverContext());
     }
   }
 
   #driverContext(): DriverRequestContext {
-    const { devices, send, openContext } = this.#context;
+    const { devices, send, openContext, scan } = this.#context;
     return {
       devices,
       recover: (deviceId, step, reason) => send({ type: 'RECOVER', deviceId, step, reason }),
       openContext,
+      scan,
     };
   }
 }

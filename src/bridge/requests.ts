@@ -181,7 +181,15 @@ export function parseRequestFromText(
   for (const [key, text] of texts) {
     const field = shape[key];
     const number = text.trim() === '' ? Number.NaN : Number(text);
-    object[key] = field && !field.safeParse(text).success && Number.isFinite(number) ? number : text;
+    // A query's values are text: a field that does not take the text gets the number or the boolean it spells.
+    const typed = [
+      ...(Number.isFinite(number) ? [number] : []),
+      ...(text === 'true' ? [true] : text === 'false' ? [false] : []),
+    ];
+    object[key] =
+      field && !field.safeParse(text).success
+        ? (typed.find((value) => field.safeParse(value).success) ?? typed[0] ?? text)
+        : text;
   }
   return parseRequest(name, JSON.stringify(object));
 }

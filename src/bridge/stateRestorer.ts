@@ -28,6 +28,8 @@ export class StateRestorer {
     private readonly send: (event: RootEvent) => void,
     private readonly logger: Logger,
     private readonly event: (type: string, data: Record<string, unknown>) => void,
+    /** A device's `set`s still queued (user commands sent before it came back), oldest first. */
+    private readonly pendingSets: (deviceId: string) => JsonValue[] = () => [],
   ) {}
 
   /** A user's `set` succeeded: what it asked for is the device's desired state from now on. */
@@ -43,8 +45,18 @@ export class StateRestorer {
   /** Sends the desired state again, if the driver restores state and one was ever commanded. */
   restore(device: DeviceConfig, reason: string): void {
     if (!DRIVERS[device.driver].restoresState) return;
-    const state = this.persistence.desired.get(device.id);
-    if (!state) return;
+    const desired = this.persistence.desired.get(device.id);
+    if (!desired) return;
+    // The restore runs after the commands already queued: what they ask for is the newer desired state.
+    const stateFields = stateFieldsOf(DRIVERS[device.driver].capabilities(device, undefined));
+    let state = desired;
+    for (const args of this.pendingSets(device.id)) {
+      if (args === null || typeof args !== 'object' || Array.isArray(args)) continue;
+      state = {
+        ...state,
+        ...Object.fromEntries(Object.entries(args).filter(([key]) => stateFields.has(key))),
+      };
+    }
     if ([...this.#restoring.values()].some((pending) => pending.deviceId === device.id)) return;
     const id = `restore:${randomUUID()}`;
     this.#restoring.set(id, { deviceId: device.id, reason, state });

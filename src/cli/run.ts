@@ -18,6 +18,7 @@ import {
   UsageError,
 } from './io.js';
 import { removeDeviceCommand } from './remove-device.js';
+import { scanCommand } from './scan.js';
 import { simulateCommand } from './simulate.js';
 import { startCommand } from './start.js';
 
@@ -27,6 +28,7 @@ export const COMMANDS: readonly CliCommand[] = [
   checkConfigCommand,
   exportCommand,
   removeDeviceCommand,
+  scanCommand,
   healthCommand,
   decodeCommand(),
   simulateCommand,

@@ -122,8 +122,11 @@ export interface DriverModule<Device extends DeviceBase = DeviceBase, Line = unk
   recoveryStepsFor?(device: DeviceConfig): readonly RecoveryStepSpec[] | undefined;
   /** Manufacturer and model shown in Home Assistant's device registry. */
   readonly model: DeviceModel;
-  /** A better registry entry from what the device reported about itself (a meter's header). */
-  describe?(state: DeviceValues | undefined): DeviceModel | undefined;
+  /**
+   * A better registry entry from what the device reported about itself (a meter's header), or from its
+   * config (a DALI Center device's type code).
+   */
+  describe?(state: DeviceValues | undefined, device?: DeviceConfig): DeviceModel | undefined;
   /**
    * Whether the last commanded state is applied again when a device becomes available or reports a
    * power failure (lamps forget their level; meters have nothing to restore).
@@ -407,12 +410,21 @@ export interface DriverRequestContext {
    * hardware, which a simulation fault acts on) is reached through it, never through a module's global.
    */
   readonly openContext: OpenContext;
+  /**
+   * Runs a scan through the gateway's scanner (which stores what it found and applies it), answering
+   * when it is over: a request that finds devices (DALI Center pairing) goes through it.
+   */
+  scan?(request: ScanRequest): Promise<{ ok: true; data: unknown } | { ok: false; error: string }>;
 }
 
 export interface DriverRequest {
   /** The request's fields (a strict object; `transaction` is added by the bridge). */
   readonly schema: z.ZodObject;
-  run(fields: Record<string, unknown>, context: DriverRequestContext): RequestOutcome;
+  /** Answers at once, or when its work is over (a request that scans). */
+  run(
+    fields: Record<string, unknown>,
+    context: DriverRequestContext,
+  ): RequestOutcome | Promise<RequestOutcome>;
 }
 
 export interface DriverSimulationFaults {
@@ -487,6 +499,12 @@ export interface OpenContext {
    * restarts of its bus, such as a simulated BlueZ whose sensors must stay the same.
    */
   onClose(stop: () => Promise<void>): void;
+  /**
+   * Changes fields of a device stored by a scan or a pairing (a network gateway's new address, found by
+   * rediscovery), for the next start; the running bus already uses them, so nothing restarts. False when
+   * the device is not a stored one (configured by hand: its config file is the user's).
+   */
+  updateFound?(deviceId: string, fields: Record<string, JsonValue>): boolean;
 }
 
 /** Loads a transport's opener on first use: `lazyOpener(() => import('./openBus.js'), (m) => m.open)`. */

@@ -12,6 +12,7 @@ import type {
 import { commandSchema, entitiesOf as entitiesOfCapabilities } from './shared/capabilities.js';
 import { bleDriver } from './ble/index.js';
 import { daliDriver } from './dali/index.js';
+import { daliCenterDriver } from './dalicenter/index.js';
 import { mbusDriver } from './mbus/index.js';
 import { simulatedDriver } from './simulated/index.js';
 
@@ -22,7 +23,7 @@ import { simulatedDriver } from './simulated/index.js';
 // on the meter simulator, DALI lamps on a fake hasseb adapter, BLE sensors on a fake BlueZ), so the
 // whole gateway runs without hardware; the `simulated` driver is the generic fault-injecting device.
 
-const REGISTERED = [mbusDriver, daliDriver, bleDriver, simulatedDriver] as const;
+const REGISTERED = [mbusDriver, daliDriver, bleDriver, daliCenterDriver, simulatedDriver] as const;
 
 /** Each registered module with its own device and line types (the config types derive from them). */
 export type RegisteredDriver = (typeof REGISTERED)[number];

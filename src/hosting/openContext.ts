@@ -1,4 +1,10 @@
-import type { ActorInspector, HeardDevice, OpenContext, TransportCall } from '../drivers/contract.js';
+import type {
+  ActorInspector,
+  HeardDevice,
+  JsonValue,
+  OpenContext,
+  TransportCall,
+} from '../drivers/contract.js';
 import { errorText } from '../errorText.js';
 import type { GatewayClock } from '../machines/clock.js';
 
@@ -9,6 +15,7 @@ import type { GatewayClock } from '../machines/clock.js';
 export interface OpenContextSinks {
   heard?: (device: HeardDevice) => void;
   recordCall?: (call: TransportCall) => void;
+  updateFound?: (deviceId: string, fields: Record<string, JsonValue>) => boolean;
 }
 
 export class GatewayOpenContext implements OpenContext {
@@ -26,6 +33,15 @@ export class GatewayOpenContext implements OpenContext {
 
   recordCall(call: TransportCall): void {
     this.#report('transport-call', () => this.sinks.recordCall?.(call));
+  }
+
+  updateFound(deviceId: string, fields: Record<string, JsonValue>): boolean {
+    try {
+      return this.sinks.updateFound?.(deviceId, fields) ?? false;
+    } catch (error) {
+      process.emitWarning(`stored-device update failed: ${errorText(error)}`);
+      return false;
+    }
   }
 
   onClose(stop: () => Promise<void>): void {

@@ -123,6 +123,18 @@ function configProblems(component: string, config: Config): string[] {
         if (config[legacy] !== undefined) problems.push(`${legacy} is not part of a color-mode JSON light`);
       break;
     }
+    case 'scene':
+      // HA's MQTT scene: a command topic and the payload it publishes there; no state.
+      if (!text(config.command_topic)) problems.push('a scene needs a command_topic');
+      if (config.state_topic !== undefined) problems.push('a scene has no state_topic');
+      break;
+    case 'event': {
+      if (!text(config.state_topic)) problems.push('an event needs a state_topic');
+      const types = config.event_types;
+      if (!Array.isArray(types) || types.length === 0 || types.some((type) => typeof type !== 'string'))
+        problems.push(`event_types ${JSON.stringify(types)} is not a list of event types`);
+      break;
+    }
     default:
       problems.push(`unexpected component ${component}`);
   }
@@ -135,6 +147,20 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** How HA's MQTT sensor and binary sensor take a rendered state. */
 function renderedStateProblems(component: string, config: Config, rendered: string): string[] {
   if (rendered === PAYLOAD_NONE) return [];
+  if (component === 'event') {
+    // HA's MQTT event parses the rendered value as JSON and needs an event_type it was told of.
+    let value: unknown;
+    try {
+      value = JSON.parse(rendered);
+    } catch {
+      return [`event "${rendered}" is not JSON`];
+    }
+    const type = (value as { event_type?: unknown } | null)?.event_type;
+    const types = Array.isArray(config.event_types) ? config.event_types : [];
+    return typeof type === 'string' && types.includes(type)
+      ? []
+      : [`event_type ${JSON.stringify(type)} is not one of event_types`];
+  }
   if (component === 'binary_sensor') {
     const on = text(config.payload_on) ?? 'ON';
     const off = text(config.payload_off) ?? 'OFF';

@@ -1,5 +1,5 @@
 import type { JsonValue } from '../contract.js';
-import { binary, type Capability, light, readOnDemand, text } from '../shared/capabilities.js';
+import { binary, type Capability, connectivity, light, readOnDemand, text } from '../shared/capabilities.js';
 
 // A DALI lamp or group is one Home Assistant light with brightness. HA's brightness scale is the lamp's
 // max level (what the lamp answered at connect), so 100 % in HA is the brightest the lamp is allowed
@@ -27,14 +27,5 @@ export function daliModel(state: Record<string, JsonValue> | undefined): {
 
 /** The adapter device: is it there (connectivity), and its firmware; `get` runs its self-test now. */
 export function daliAdapterCapabilities(): Capability[] {
-  return [
-    readOnDemand(),
-    binary('connected', {
-      objectId: 'connectivity',
-      name: 'Connectivity',
-      deviceClass: 'connectivity',
-      category: 'diagnostic',
-    }),
-    text('firmware', { category: 'diagnostic' }),
-  ];
+  return [readOnDemand(), connectivity(), text('firmware', { category: 'diagnostic' })];
 }

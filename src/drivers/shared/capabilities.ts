@@ -60,12 +60,33 @@ export interface LightOptions {
   brightness?: { max: number; scale?: number };
   /** Accepts `transition` (seconds, up to 90). */
   transition?: boolean;
+  /**
+   * The one colour mode besides brightness (a colour light has one): `color_temp` takes `color_temp`
+   * in kelvin within the light's own limits, `hs` takes `color: {h, s}`, `rgbw` takes `color: {r, g, b, w}`.
+   */
+  color?: { mode: 'color_temp'; minKelvin: number; maxKelvin: number } | { mode: 'hs' } | { mode: 'rgbw' };
 }
 
 /** A Home Assistant JSON light reading `state` (and `brightness`) from the device's state. */
 export interface LightCapability extends LightOptions {
   type: 'light';
   access: number;
+}
+
+/** A scene to recall: `set` with `{ "<key>": true }` (Home Assistant's scene entity sends exactly that). */
+export interface SceneCapability {
+  type: 'scene';
+  key: string;
+  access: typeof ACCESS.SET;
+}
+
+/** Something that happens (a key pressed): each state names one of `types` under `key`. */
+export interface EventCapability {
+  type: 'event';
+  key: string;
+  types: readonly string[];
+  access: typeof ACCESS.STATE;
+  name?: string;
 }
 
 /** Not an entity: `get` with no fields reads the device now (a meter read between its polls). */
@@ -75,7 +96,13 @@ export interface ReadOnDemandCapability {
 }
 
 export type Capability =
-  NumericCapability | TextCapability | BinaryCapability | LightCapability | ReadOnDemandCapability;
+  | NumericCapability
+  | TextCapability
+  | BinaryCapability
+  | LightCapability
+  | SceneCapability
+  | EventCapability
+  | ReadOnDemandCapability;
 
 const STATE_ONLY = ACCESS.STATE;
 const LIGHT_ACCESS = ACCESS.STATE | ACCESS.SET | ACCESS.GET;
@@ -98,6 +125,24 @@ export function binary(key: string, options: ValueOptions = {}): BinaryCapabilit
 
 export function light(options: LightOptions & { access?: number } = {}): LightCapability {
   return { type: 'light', ...options, access: options.access ?? LIGHT_ACCESS };
+}
+
+export function scene(key = 'activate'): SceneCapability {
+  return { type: 'scene', key, access: ACCESS.SET };
+}
+
+export function event(key: string, types: readonly string[], name?: string): EventCapability {
+  return { type: 'event', key, types, access: ACCESS.STATE, ...(name !== undefined ? { name } : {}) };
+}
+
+/** An adapter's or a gateway's diagnostic `connected` entity (HA's connectivity class). */
+export function connectivity(): BinaryCapability {
+  return binary('connected', {
+    objectId: 'connectivity',
+    name: 'Connectivity',
+    deviceClass: 'connectivity',
+    category: 'diagnostic',
+  });
 }
 
 export function readOnDemand(): ReadOnDemandCapability {
@@ -127,14 +172,37 @@ function valueEntity(component: 'sensor' | 'binary_sensor', capability: ValueCap
 
 /** The entity of one capability; none for a capability that is not in the state. */
 function entityOf(capability: Capability): EntityDescriptor | undefined {
+  if (capability.type === 'scene')
+    return {
+      component: 'scene',
+      objectId: 'scene',
+      name: 'Scene',
+      key: capability.key,
+      commandPayload: JSON.stringify({ [capability.key]: true }),
+    };
   if (!(capability.access & ACCESS.STATE)) return undefined;
   switch (capability.type) {
     case 'light': {
       const entity: EntityDescriptor = { component: 'light', objectId: 'light', name: 'Light', key: 'state' };
       if (capability.brightness)
         entity.brightnessScale = capability.brightness.scale ?? capability.brightness.max;
+      if (capability.color) {
+        entity.colorMode = capability.color.mode;
+        if (capability.color.mode === 'color_temp') {
+          entity.minKelvin = capability.color.minKelvin;
+          entity.maxKelvin = capability.color.maxKelvin;
+        }
+      }
       return entity;
     }
+    case 'event':
+      return {
+        component: 'event',
+        objectId: capability.key,
+        name: capability.name ?? defaultName(capability.key),
+        key: capability.key,
+        eventTypes: capability.types,
+      };
     case 'binary':
       return valueEntity('binary_sensor', capability);
     case 'numeric':
@@ -170,23 +238,38 @@ const FLASH = z.union([z.number().min(0).max(3600), z.enum(['short', 'long'])]);
 type Shape = Record<string, z.ZodType>;
 
 /** Every field a light's `set` can have; a light without brightness or transition has fewer. */
+const BYTE = z.number().int('must be a whole number').min(0).max(255);
+const HS_COLOR = z.strictObject({ h: z.number().min(0).max(360), s: z.number().min(0).max(100) });
+const RGBW_COLOR = z.strictObject({ r: BYTE, g: BYTE, b: BYTE, w: BYTE });
+
 const LIGHT_SET = z.strictObject({
   state: LIGHT_STATE.optional(),
   brightness: brightnessField(254).optional(),
   transition: TRANSITION.optional(),
   flash: FLASH.optional(),
+  /** Kelvin (HA's JSON light with `color_temp_kelvin`). */
+  color_temp: z.number().int('must be a whole number').optional(),
+  color: z.union([HS_COLOR, RGBW_COLOR]).optional(),
 });
 
 /** A light's `set`, as its schema infers it. */
 export type LightSet = z.output<typeof LIGHT_SET>;
 
 function lightSetSchema(capability: LightOptions) {
+  const color = capability.color;
   const dimmable = LIGHT_SET.extend({
     brightness: brightnessField(capability.brightness?.max ?? 0).optional(),
+    color_temp: (color?.mode === 'color_temp'
+      ? z.number().int('must be a whole number').min(color.minKelvin).max(color.maxKelvin)
+      : z.number()
+    ).optional(),
+    color: (color?.mode === 'rgbw' ? RGBW_COLOR : HS_COLOR).optional(),
   });
   return dimmable.omit({
     ...(capability.brightness ? {} : { brightness: true }),
     ...(capability.transition ? {} : { transition: true }),
+    ...(color?.mode === 'color_temp' ? {} : { color_temp: true }),
+    ...(color?.mode === 'hs' || color?.mode === 'rgbw' ? {} : { color: true }),
   });
 }
 
@@ -194,6 +277,8 @@ function lightGetShape(capability: LightOptions): Shape {
   return {
     state: ASKED.optional(),
     ...(capability.brightness ? { brightness: ASKED.optional() } : {}),
+    ...(capability.color?.mode === 'color_temp' ? { color_temp: ASKED.optional() } : {}),
+    ...(capability.color && capability.color.mode !== 'color_temp' ? { color: ASKED.optional() } : {}),
   };
 }
 
@@ -219,7 +304,10 @@ function fieldsOf(capability: Capability, operation: 'set' | 'get'): Shape {
   switch (capability.type) {
     case 'light':
       return operation === 'set' ? lightSetSchema(capability).shape : lightGetShape(capability);
+    case 'scene':
+      return { [capability.key]: z.literal(true).optional() };
     case 'read_on_demand':
+    case 'event':
       return {};
     default:
       return { [capability.key]: (operation === 'set' ? valueSetField(capability) : ASKED).optional() };
@@ -261,7 +349,9 @@ export function stateFieldsOf(capabilities: readonly Capability[]): Set<string> 
     if (capability.type === 'light') {
       fields.add('state');
       if (capability.brightness) fields.add('brightness');
-    } else if (capability.type !== 'read_on_demand') {
+      if (capability.color?.mode === 'color_temp') fields.add('color_temp');
+      else if (capability.color) fields.add('color');
+    } else if (capability.type !== 'read_on_demand' && capability.type !== 'scene') {
       fields.add(capability.key);
     }
   }

@@ -1,0 +1,250 @@
+import { connect as tcpConnect } from 'node:net';
+import { abortable } from '../shared/wait.js';
+import { every, type GatewayClock, systemClock } from '../../machines/clock.js';
+import { type DaliCenterProblem, getVersion, type InboundMessage } from './codec/index.js';
+import { GatewayAuthRefused, type GatewayEndpoint, GatewayLink } from './link.js';
+
+// The one MQTT link to a DALI Center gateway, opened on demand and shared by every device of the
+// gateway. It never reconnects by itself: a lost link is reported once, and the devices' connection
+// machines (with their backoff) ask for it again. While the gateway is away a cheap TCP probe of the
+// broker's port says when it is back, so the devices try at once (lights restored within a second of
+// the broker returning, not after a backoff of up to a minute). A refused login is remembered: the
+// broker is not asked again for AUTH_REFUSED_HOLD_MS, the ladder included (only pairing again, which
+// is a new config and a new connection, helps), and the refusal is said once.
+
+export const AUTH_REFUSED_HOLD_MS = 5 * 60_000;
+const PROBE_INTERVAL_MS = 500;
+const PROBE_TIMEOUT_MS = 400;
+
+export interface DaliCenterLog {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface ConnectionOptions {
+  /** The configured serial; undefined: the gateway discovery finds (its serial is then the endpoint's). */
+  serial: string | undefined;
+  /** Where the gateway is (a simulated gateway starts here); undefined: not configured with an address. */
+  endpoint(signal: AbortSignal): Promise<GatewayEndpoint | undefined>;
+  /** Finds the gateway's (new) address by its serial; undefined: it did not answer. */
+  rediscover?(serial: string | undefined, signal: AbortSignal): Promise<GatewayEndpoint | undefined>;
+  clock?: GatewayClock | undefined;
+  log: DaliCenterLog;
+  /** Keeps a new address found by rediscovery for the next start (a paired gateway's stored entry). */
+  remember?(endpoint: GatewayEndpoint): void;
+}
+
+export interface ConnectionEvents {
+  message(message: InboundMessage): void;
+  problem(problem: DaliCenterProblem): void;
+  /** A link is up; `returned` when the gateway had been away (the waiting devices may try at once). */
+  up(link: GatewayLink, returned: boolean): void;
+  /** The link went (lost, or dropped by a recovery step). */
+  gone(reason: string): void;
+  /** The gateway's broker accepts connections again. */
+  present(): void;
+}
+
+export class GatewayConnection {
+  #link: GatewayLink | undefined;
+  #opening: Promise<GatewayLink> | undefined;
+  #rediscovering: Promise<void> | undefined;
+  #endpoint: GatewayEndpoint | undefined;
+  #authRefused: { error: GatewayAuthRefused; until: number } | undefined;
+  #authRefusedSaid = false;
+  #unreachableSaid = false;
+  #stopProbe: (() => void) | undefined;
+  #closed = false;
+  readonly #closing = new AbortController();
+
+  constructor(
+    private readonly options: ConnectionOptions,
+    private readonly events: ConnectionEvents,
+  ) {}
+
+  get serial(): string {
+    return this.#endpoint?.serial || this.options.serial || '(serial not known yet)';
+  }
+
+  /** The open link, if there is one. */
+  get link(): GatewayLink | undefined {
+    return this.#link && !this.#link.closed ? this.#link : undefined;
+  }
+
+  get #clock(): GatewayClock {
+    return this.options.clock ?? systemClock;
+  }
+
+  /** The open link, or one opened now (one attempt at a time, shared); abort ends the wait. */
+  ensure(signal: AbortSignal): Promise<GatewayLink> {
+    if (this.#closed) return Promise.reject(new Error('the gateway connection is closed'));
+    const open = this.link;
+    if (open) return Promise.resolve(open);
+    const refused = this.#authRefused;
+    if (refused && this.#clock.now() < refused.until) return Promise.reject(refused.error);
+    this.#opening ??= this.#open().finally(() => (this.#opening = undefined));
+    return abortable(this.#opening, signal);
+  }
+
+  /** The `reconnect` rung: a link that still answers is kept; a half-open one is dropped and opened again. */
+  async reconnect(signal: AbortSignal): Promise<void> {
+    const open = this.link;
+    if (open) {
+      try {
+        await open.request(getVersion(), signal);
+        return;
+      } catch {
+        this.drop('it did not answer getVersion');
+      }
+    }
+    await this.ensure(signal);
+  }
+
+  /**
+   * The `rediscover` rung. Every device of the gateway climbs its ladder: one discovery serves them all,
+   * and a link another device's step already healed is left alone.
+   */
+  async rediscover(signal: AbortSignal): Promise<void> {
+    if (this.link) return;
+    if (this.#authRefused) throw this.#authRefused.error;
+    this.#rediscovering ??= this.#rediscover().finally(() => (this.#rediscovering = undefined));
+    await abortable(this.#rediscovering, signal);
+    await this.ensure(signal);
+  }
+
+  drop(reason: string): void {
+    const link = this.#link;
+    if (!link) return;
+    this.#link = undefined;
+    link.close();
+    this.events.gone(reason);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closing.abort(new Error('the gateway connection is closed'));
+    this.#stopProbing();
+    this.#link?.close();
+    this.#link = undefined;
+    await this.#opening?.catch(() => undefined);
+  }
+
+  async #rediscover(): Promise<void> {
+    const found = await this.options.rediscover?.(this.options.serial, this.#closing.signal);
+    if (!found) throw new Error(`gateway ${this.serial} did not answer a discovery`);
+    const before = this.#endpoint;
+    this.#endpoint = { ...(before ?? found), host: found.host, port: found.port, tls: found.tls };
+    if (before?.host === found.host && before.port === found.port) return;
+    this.options.log.warn(
+      `DALI Center gateway ${this.serial} found at ${found.host}:${found.port} (was ${before ? `${before.host}:${before.port}` : 'unknown'})`,
+    );
+    this.options.remember?.(this.#endpoint);
+    // The probe watched the old address.
+    this.#stopProbing();
+    this.drop('its address changed');
+  }
+
+  async #open(): Promise<GatewayLink> {
+    const signal = this.#closing.signal;
+    // Not configured with an address: the gateway is looked for on the network.
+    this.#endpoint ??=
+      (await this.options.endpoint(signal)) ?? (await this.options.rediscover?.(this.options.serial, signal));
+    const endpoint = this.#endpoint;
+    if (!endpoint)
+      throw new Error(
+        `DALI Center gateway ${this.serial} has no address and did not answer a discovery: configure its host, or pair it (dalicenter/pair)`,
+      );
+    let link: GatewayLink;
+    try {
+      link = await GatewayLink.open(
+        endpoint,
+        {
+          message: (message) => this.events.message(message),
+          problem: (problem) => this.events.problem(problem),
+          lost: (reason) => this.#lost(link, reason),
+        },
+        signal,
+        () => this.#clock.now(),
+      );
+    } catch (error) {
+      this.#failedToOpen(endpoint, error);
+      throw error;
+    }
+    if (this.#closed) {
+      link.close();
+      throw new Error('the gateway connection is closed');
+    }
+    this.#link = link;
+    this.#authRefused = undefined;
+    this.#authRefusedSaid = false;
+    const returned = this.#stopProbe !== undefined || this.#unreachableSaid;
+    this.#stopProbing();
+    if (this.#unreachableSaid)
+      this.options.log.info(`DALI Center gateway ${endpoint.serial} is reachable again`);
+    this.#unreachableSaid = false;
+    this.options.log.info(
+      `connected to DALI Center gateway ${endpoint.serial} at ${endpoint.host}:${endpoint.port}`,
+    );
+    this.events.up(link, returned);
+    return link;
+  }
+
+  #failedToOpen(endpoint: GatewayEndpoint, error: unknown): void {
+    if (error instanceof GatewayAuthRefused) {
+      // Said once until a login succeeds again; the broker is not asked again while the hold lasts.
+      if (!this.#authRefusedSaid) this.options.log.error(error.message);
+      this.#authRefusedSaid = true;
+      this.#authRefused = { error, until: this.#clock.now() + AUTH_REFUSED_HOLD_MS };
+      return;
+    }
+    // One line when the gateway becomes unreachable; the logger's repeat summaries say the rest.
+    if (!this.#unreachableSaid && !this.#closed) {
+      this.#unreachableSaid = true;
+      this.options.log.warn(
+        `DALI Center gateway ${endpoint.serial} is unreachable at ${endpoint.host}:${endpoint.port}: ${error instanceof Error ? error.message : String(error)} (retrying with backoff)`,
+      );
+    }
+    this.#startProbe(endpoint);
+  }
+
+  #lost(link: GatewayLink, reason: string): void {
+    if (this.#link !== link || this.#closed) return;
+    this.#link = undefined;
+    this.options.log.warn(`lost the link to DALI Center gateway ${this.serial}: ${reason}`);
+    this.events.gone(reason);
+    if (this.#endpoint) this.#startProbe(this.#endpoint);
+  }
+
+  /** While the gateway is away: is its broker's port open again? */
+  #startProbe(endpoint: GatewayEndpoint): void {
+    if (this.#stopProbe || this.#closed) return;
+    let probing = false;
+    this.#stopProbe = every(
+      this.#clock,
+      PROBE_INTERVAL_MS,
+      () => {
+        if (probing) return;
+        probing = true;
+        const socket = tcpConnect({ host: endpoint.host, port: endpoint.port });
+        const done = (open: boolean) => {
+          probing = false;
+          socket.destroy();
+          if (!open || !this.#stopProbe) return;
+          this.#stopProbing();
+          this.events.present();
+        };
+        socket.setTimeout(PROBE_TIMEOUT_MS, () => done(false));
+        socket.once('connect', () => done(true));
+        socket.once('error', () => done(false));
+      },
+      { unref: true },
+    );
+  }
+
+  #stopProbing(): void {
+    this.#stopProbe?.();
+    this.#stopProbe = undefined;
+  }
+}
