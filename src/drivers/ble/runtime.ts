@@ -321,6 +321,15 @@ export class BleBusRuntime implements BusRuntime {
 
   #onDevice(path: string, merged: DeviceProps, changed: DeviceProps): void {
     const now = this.#options.clock.now();
+    // Only what an advertisement carries: a connected device's Connected or ServicesResolved is no sign
+    // that discovery delivers.
+    if (
+      changed.rssi === undefined &&
+      changed.serviceData === undefined &&
+      changed.manufacturerData === undefined
+    ) {
+      return;
+    }
     this.#lastAdvertisementAt = now;
     if (changed.serviceData === undefined && changed.manufacturerData === undefined) return;
     const mac = merged.address ?? macOfPath(path);

@@ -25,6 +25,8 @@ export interface AdapterObservation {
   discovering: boolean;
   /** When Discovering last went true, by this session's clock (ms); null when not discovering. */
   discoveringSince: number | null;
+  /** Since when a connect has our discovery paused; null when not paused. */
+  discoveryPausedSince: number | null;
 }
 
 const VERIFY_MS = 2_000;
@@ -49,6 +51,7 @@ export class AdapterSession {
   #powered = false;
   #discovering = false;
   #discoveringSince: number | null = null;
+  #pausedSince: number | null = null;
 
   private constructor(client: BluezClient, adapter: string, events: SessionEvents, now: () => number) {
     this.#client = client;
@@ -86,6 +89,37 @@ export class AdapterSession {
 
   get discoveringSince(): number | null {
     return this.#discoveringSince;
+  }
+
+  /** The adapter's D-Bus connection, for the connected-BLE layer (gatt/adapter.ts) to share. */
+  get client(): BluezClient {
+    return this.#client;
+  }
+
+  /** Since when (this session's clock) a connect has our discovery paused; null when not paused. */
+  get discoveryPausedSince(): number | null {
+    return this.#pausedSince;
+  }
+
+  /**
+   * ScanControl for connects: StopDiscovery of our session, if it is running. Discovering may stay true
+   * (another client scanning); only our session matters to BlueZ's InProgress and to our own scan.
+   */
+  async pauseDiscovery(signal: AbortSignal): Promise<void> {
+    if (this.#pausedSince !== null || !this.#discovering) return;
+    this.#pausedSince = this.#now();
+    await this.#client.stopDiscovery(this.path, signal).catch((error: unknown) => {
+      // No session of ours any more: nothing to pause.
+      if (!isBluezError(error, 'Error.Failed')) throw error;
+    });
+  }
+
+  /** Starts our discovery again after pauseDiscovery (LE filter first: BlueZ may have dropped it). */
+  async resumeDiscovery(signal: AbortSignal): Promise<void> {
+    if (this.#pausedSince === null) return;
+    this.#pausedSince = null;
+    await this.#client.setDiscoveryFilter(this.path, signal);
+    await this.#start(signal);
   }
 
   /** What is known about a device heard under this adapter. */
@@ -143,12 +177,26 @@ export class AdapterSession {
 
   /** For the watchdog: reads Powered and Discovering now (each Get bounded), so a mute D-Bus shows. */
   async observe(signal: AbortSignal | undefined): Promise<AdapterObservation> {
-    if (!this.#present) return { present: false, powered: false, discovering: false, discoveringSince: null };
+    if (!this.#present) {
+      return {
+        present: false,
+        powered: false,
+        discovering: false,
+        discoveringSince: null,
+        discoveryPausedSince: null,
+      };
+    }
     const powered = await this.#client.getAdapterFlag(this.path, 'Powered', signal);
     const discovering = await this.#client.getAdapterFlag(this.path, 'Discovering', signal);
     this.#powered = powered;
     this.#setDiscovering(discovering);
-    return { present: true, powered, discovering, discoveringSince: this.#discoveringSince };
+    return {
+      present: true,
+      powered,
+      discovering,
+      discoveringSince: this.#discoveringSince,
+      discoveryPausedSince: this.#pausedSince,
+    };
   }
 
   /** Stops our scan (best effort, bounded) and leaves the bus. */

@@ -47,6 +47,11 @@ export interface AdapterCheck {
    * A quiet room cannot be told from a stuck scan, so an adapter with neither is never called stuck.
    */
   expectsAdvertisements: boolean;
+  /**
+   * Since when a connect has our discovery paused (connected BLE pauses it around each connect, see
+   * gatt/adapter.ts); null or absent when not paused. A short pause is not a fault.
+   */
+  discoveryPausedSince?: number | null;
 }
 
 export interface WatchdogContext extends Required<WatchdogSettings> {
@@ -89,6 +94,13 @@ export function diagnose(
 ): string | null {
   if (!check.present) return 'the adapter is not there';
   if (!check.powered) return 'the adapter is powered off';
+  const pausedSince = check.discoveryPausedSince ?? null;
+  if (!check.discovering && pausedSince !== null) {
+    const pausedMs = now - pausedSince;
+    return pausedMs > stuckAfterMs
+      ? `discovery was paused for a connect ${seconds(pausedMs)} s ago and never resumed`
+      : null;
+  }
   if (!check.discovering) return 'discovery is off although the gateway asked for it';
   const last = check.lastAdvertisementAt;
   if (!check.expectsAdvertisements) return null;

@@ -1,6 +1,13 @@
 import type { EventEmitter } from 'node:events';
 import dbus from 'dbus-next';
 import { type CallOutcome, DbusCallStats } from './stats.js';
+import {
+  type BluezMethodCall,
+  DbusCallError,
+  DbusTimeoutError,
+  DEFAULT_DBUS_TIMEOUTS,
+  type DbusTimeouts,
+} from './calls.js';
 import { BUS_NAME, BUS_PATH, type BluezEvent, bluezEventOf, MATCH_RULES } from './signals.js';
 import {
   ADAPTER1,
@@ -14,43 +21,14 @@ import {
 import { errorText } from '../../../errorText.js';
 
 export type { BluezEvent } from './signals.js';
+// The bounds and errors of a call live in calls.ts; importers of the client get them from here too.
+export * from './calls.js';
 
 // The BLE driver's D-Bus client: one connection to the system bus (or `bus_address`), BlueZ's calls with
 // a hard timeout each (dbus-next has none: a wedged bluetoothd would leave a call pending forever), and
 // BlueZ's signals as typed events. It uses dbus-next's low-level API only: proxies drop the signals of a
 // restarted bluetoothd until they see its NameOwnerChanged, so the match rules and the name watch are
 // made here, and a timed-out call's reply handler is removed so hung calls do not pile up.
-
-export interface DbusTimeouts {
-  /** Properties Get/Set and plain methods (SetDiscoveryFilter, StopDiscovery, GetManagedObjects). */
-  methodMs: number;
-  /** One StartDiscovery (bluetoothd may take a while to start a scan). */
-  startDiscoveryMs: number;
-  /** A whole discovery bring-up, its retries included. */
-  bringUpMs: number;
-}
-
-export const DEFAULT_DBUS_TIMEOUTS: DbusTimeouts = {
-  methodMs: 5_000,
-  startDiscoveryMs: 10_000,
-  bringUpMs: 30_000,
-};
-
-/** A D-Bus error answer, with its error name (org.bluez.Error.InProgress, …). */
-export class DbusCallError extends Error {
-  override readonly name = 'DbusCallError';
-  constructor(
-    readonly dbusName: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** A call that got no answer within its bound. */
-export class DbusTimeoutError extends Error {
-  override readonly name = 'DbusTimeoutError';
-}
 
 export interface BluezClientOptions {
   /** unix:path=… of another bus; the system bus when absent. */
@@ -254,6 +232,27 @@ export class BluezClient {
       'Adapter1.StopDiscovery',
       { path, interface: ADAPTER1, member: 'StopDiscovery' },
       this.#timeouts.methodMs,
+      signal,
+    );
+  }
+
+  /**
+   * Any other org.bluez method (Device1.Connect, GattCharacteristic1.WriteValue, Adapter1.RemoveDevice…)
+   * with the same hard timeout and stats as the calls above; the stats key is `Interface.Member` with
+   * the interface's last name part. Returns the reply's body.
+   */
+  async callBluez(call: BluezMethodCall, signal?: AbortSignal): Promise<unknown[]> {
+    const shortInterface = call.interface.split('.').pop() ?? call.interface;
+    return this.#call(
+      `${shortInterface}.${call.member}`,
+      {
+        path: call.path,
+        interface: call.interface,
+        member: call.member,
+        signature: call.signature,
+        body: call.body,
+      },
+      call.timeoutMs ?? this.#timeouts.methodMs,
       signal,
     );
   }

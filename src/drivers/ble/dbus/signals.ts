@@ -8,6 +8,9 @@ import {
   DEVICE1,
   type DeviceProps,
   deviceProps,
+  GATT_CHARACTERISTIC1,
+  type GattCharacteristicProps,
+  gattCharacteristicProps,
   OBJECT_MANAGER,
   PROPERTIES,
   stringList,
@@ -30,6 +33,8 @@ export const MATCH_RULES = [
 export type BluezEvent =
   | { type: 'adapter'; path: string; changed: AdapterProps }
   | { type: 'device'; path: string; changed: DeviceProps }
+  /** A remote characteristic changed: a notification (Value) or Notifying. */
+  | { type: 'characteristic'; path: string; changed: GattCharacteristicProps }
   | { type: 'added'; path: string; object: BluezObject }
   | { type: 'removed'; path: string; adapter: boolean; device: boolean }
   /** org.bluez changed hands: '' while bluetoothd is gone, its new unique name when it is back. */
@@ -61,6 +66,9 @@ export function bluezEventOf(signal: SignalFields, owner: string | undefined): B
     const [iface, changed] = body;
     if (iface === ADAPTER1) return { type: 'adapter', path: signal.path, changed: adapterProps(changed) };
     if (iface === DEVICE1) return { type: 'device', path: signal.path, changed: deviceProps(changed) };
+    if (iface === GATT_CHARACTERISTIC1) {
+      return { type: 'characteristic', path: signal.path, changed: gattCharacteristicProps(changed) };
+    }
     return undefined;
   }
   if (signal.interface !== OBJECT_MANAGER) return undefined;

@@ -1,4 +1,5 @@
 import { DBusError, type InterfaceSpec, type ServiceConnection, Variant } from './dbusService.js';
+import type { AdapterView, FakeGattDevice } from './gattDevice.js';
 import type { Advertisement, SimSensor } from './sensors.js';
 
 // The objects bluetoothd exports, as far as a BLE scanner uses them: one adapter (org.bluez.Adapter1 at
@@ -35,6 +36,8 @@ export interface FakeBluezOptions {
   log: (line: string) => void;
   /** The adapter's power changed (by a client's Set, or a fault). */
   onPowerChange?: (on: boolean) => void;
+  /** Connectable (GATT) devices; they outlive this FakeBluez (a bluetoothd restart re-exports them). */
+  connectables?: () => readonly FakeGattDevice[];
 }
 
 interface DeviceState {
@@ -110,11 +113,50 @@ export class FakeBluez {
     this.#service.add(this.adapterPath, [this.#adapterInterface()]);
     // From bluetoothd's device cache: address and name, no RSSI or data until heard again.
     for (const sensor of cached) this.#addDevice(sensor, undefined);
+    // Connectable devices come back from storage with their GATT cache (unless a client removed them).
+    for (const device of this.#connectables()) {
+      if (!device.forgotten) device.export(this.#service, this.#adapterView(), true);
+    }
+  }
+
+  /** A connectable device bluetoothd knows already (from storage): exported with its GATT cache. */
+  addConnectable(device: FakeGattDevice): void {
+    if (this.#present) device.export(this.#service, this.#adapterView(), true);
+  }
+
+  /** One advertisement of every connectable device not connected (re-exported if a client removed it). */
+  advertiseConnectables(): number {
+    if (!this.#present || !this.#discovering) return 0;
+    let heard = 0;
+    for (const device of this.#connectables()) {
+      if (!device.advertising) continue;
+      if (!device.exported) {
+        device.forgotten = false;
+        device.export(this.#service, this.#adapterView(), false);
+      }
+      device.advertise();
+      heard += 1;
+    }
+    return heard;
+  }
+
+  #connectables(): readonly FakeGattDevice[] {
+    return this.#options.connectables?.() ?? [];
+  }
+
+  #adapterView(): AdapterView {
+    return {
+      path: this.adapterPath,
+      discovering: () => this.#discovering,
+      powered: () => this.#powered,
+      log: this.#options.log,
+    };
   }
 
   /** Devices first, then the adapter, each with InterfacesRemoved, as BlueZ does on unplug. */
   removeAdapter(): void {
     if (!this.#present) return;
+    for (const device of this.#connectables()) device.unexport('adapter removed');
     for (const mac of [...this.#devices.keys()]) this.#removeDevice(mac);
     this.#present = false;
     this.#discovering = false;
@@ -127,6 +169,7 @@ export class FakeBluez {
     this.#powered = on;
     const changed = ['Powered'];
     if (!on) {
+      for (const device of this.#connectables()) device.dropLink('adapter powered off');
       // Powering off ends every discovery session.
       this.#sessions.clear();
       if (this.#discovering) changed.push('Discovering');
@@ -139,6 +182,7 @@ export class FakeBluez {
 
   /** A client left the bus: its discovery session ends, as bluetoothd's client watch does. */
   clientGone(client: string): void {
+    for (const device of this.#connectables()) device.clientGone(client);
     this.#filters.delete(client);
     if (this.#sessions.delete(client)) {
       this.#options.log(`client ${client} left the bus; its discovery session ends`);
@@ -289,6 +333,14 @@ export class FakeBluez {
   }
 
   #removeDeviceByPath(path: unknown): void {
+    const connectable = this.#connectables().find((device) => device.exported && device.path === path);
+    if (connectable !== undefined) {
+      // BlueZ disconnects it first, then forgets it (and its GATT cache) until it is heard again.
+      connectable.unexport('removed by a client');
+      connectable.forgotten = true;
+      this.#options.log(`device ${connectable.spec.mac} removed by a client`);
+      return;
+    }
     const entry = [...this.#devices.entries()].find(([mac]) => devicePath(this.adapterPath, mac) === path);
     if (entry === undefined) throw errors.doesNotExist();
     this.#removeDevice(entry[0]);

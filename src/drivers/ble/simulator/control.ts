@@ -1,3 +1,6 @@
+import { type BluezFaults, describeFaults } from './faults.js';
+import type { FakeGattDevice } from './gattDevice.js';
+import { applyGattFault, GATT_HELP, type GattFaultCommand, parseGattFault } from './gattControl.js';
 import { SENSOR_KINDS, type SensorKind } from './sensors.js';
 
 // The run-time control language of `fieldbridge simulate bluez`: one command per line on stdin, so a
@@ -12,12 +15,16 @@ export type ControlCommand =
   | { kind: 'add-adapter' }
   | { kind: 'restart'; delayMs: number | undefined }
   | { kind: 'add-sensor'; sensor: SensorKind; encrypted: boolean }
+  | { kind: 'add-echo' }
+  | { kind: 'reset-adapter' }
+  | { kind: 'gatt'; mac: string; fault: GattFaultCommand }
   | { kind: 'status' }
   | { kind: 'help' };
 
 export const CONTROL_HELP = `Commands (one per line):
   hang METHOD          never answer calls of METHOD: StartDiscovery, StopDiscovery, SetDiscoveryFilter,
-                       RemoveDevice, Get, Set, GetAll, GetManagedObjects, Introspect, or * for all;
+                       RemoveDevice, Get, Set, GetAll, GetManagedObjects, Introspect, Connect,
+                       Disconnect, StartNotify, StopNotify, WriteValue, ReadValue, or * for all;
                        Interface.Method (Properties.Get) and Set(Powered) narrow it down
   unhang [METHOD]      answer again (calls already hung stay unanswered)
   stuck                Discovering stays true but no advertisements (a power cycle clears it)
@@ -28,6 +35,7 @@ export const CONTROL_HELP = `Commands (one per line):
   add-adapter          hci0 comes back, powered, not discovering (InterfacesAdded)
   restart [MS]         bluetoothd restarts: org.bluez is gone for MS (default 1000) ms, then fresh objects
   add-sensor KIND      a new sensor (bthome, bthome-encrypted, ruuvi, pvvx), seen at its next advertisement
+${GATT_HELP}
   status               adapter, faults, sensors and call counts
   help                 this list`;
 
@@ -86,11 +94,89 @@ export function parseControlCommand(line: string): ControlCommand | undefined {
       }
       return { kind: 'add-sensor', sensor: kind as SensorKind, encrypted: false };
     }
+    case 'add-echo':
+    case 'reset-adapter':
     case 'status':
     case 'help':
       expectArguments(words, 0, 0, name);
-      return { kind: name.toLowerCase() as 'status' | 'help' };
+      return { kind: name.toLowerCase() as 'add-echo' | 'reset-adapter' | 'status' | 'help' };
+    case 'gatt': {
+      if (words.length < 3) throw new ControlError('usage: gatt MAC FAULT [ARG] (try "help")');
+      const mac = (first ?? '').toUpperCase();
+      if (!/^[0-9A-F]{2}(:[0-9A-F]{2}){5}$/.test(mac)) {
+        throw new ControlError(`gatt: "${first ?? ''}" is not a Bluetooth address (AA:BB:CC:DD:EE:FF)`);
+      }
+      return { kind: 'gatt', mac, fault: parseGattFault(words.slice(2)) };
+    }
     default:
       throw new ControlError(`unknown command "${name}" (try "help")`);
+  }
+}
+
+/** What a control command acts on (the BluezSimulator). */
+export interface ControlTarget {
+  readonly faults: BluezFaults;
+  hang(method: string): string;
+  unhang(method?: string): void;
+  setStuck(stuck: boolean): void;
+  powerOn(): void;
+  powerOff(): void;
+  removeAdapter(): void;
+  addAdapter(): void;
+  restart(delayMs?: number): Promise<void>;
+  addSensor(kind: SensorKind, options: { encrypted?: boolean }): { spec: { mac: string } };
+  status(): string[];
+  readonly gattDevices: readonly FakeGattDevice[];
+  addEchoDevice(): FakeGattDevice;
+  resetAdapter(): void;
+}
+
+/** Runs one command; `log`: the answer still wants a log line (the others logged what they did). */
+export async function runControlCommand(
+  target: ControlTarget,
+  command: ControlCommand,
+): Promise<{ answer: string; log: boolean }> {
+  const quiet = (answer: string) => ({ answer, log: false });
+  switch (command.kind) {
+    case 'hang':
+      return quiet(`hanging ${target.hang(command.method)}`);
+    case 'unhang':
+      target.unhang(command.method);
+      return quiet(`faults: ${describeFaults(target.faults)}`);
+    case 'stuck':
+      target.setStuck(command.stuck);
+      return quiet(`faults: ${describeFaults(target.faults)}`);
+    case 'power':
+      if (command.on) target.powerOn();
+      else target.powerOff();
+      return quiet(`powered ${command.on ? 'on' : 'off'}`);
+    case 'remove-adapter':
+      target.removeAdapter();
+      return quiet('adapter removed');
+    case 'add-adapter':
+      target.addAdapter();
+      return quiet('adapter added');
+    case 'restart':
+      await target.restart(command.delayMs);
+      return quiet('restarted');
+    case 'add-sensor':
+      return quiet(
+        `sensor ${target.addSensor(command.sensor, { encrypted: command.encrypted }).spec.mac} added`,
+      );
+    case 'add-echo':
+      return { answer: `echo device ${target.addEchoDevice().spec.mac} added`, log: true };
+    case 'reset-adapter':
+      target.resetAdapter();
+      return { answer: 'adapter reset', log: true };
+    case 'gatt': {
+      const device = target.gattDevices.find((known) => known.spec.mac === command.mac);
+      if (device === undefined)
+        throw new ControlError(`gatt: no connectable device ${command.mac} (add-echo)`);
+      return { answer: applyGattFault(device, command.fault), log: true };
+    }
+    case 'status':
+      return { answer: target.status().join('\n'), log: true };
+    case 'help':
+      return { answer: CONTROL_HELP, log: true };
   }
 }

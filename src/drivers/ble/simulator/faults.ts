@@ -17,6 +17,7 @@ export const NO_FAULTS: BluezFaults = Object.freeze({ hung: Object.freeze([]), s
 const INTERFACES: Readonly<Record<string, string>> = {
   Adapter1: 'org.bluez.Adapter1',
   Device1: 'org.bluez.Device1',
+  GattCharacteristic1: 'org.bluez.GattCharacteristic1',
   Properties: 'org.freedesktop.DBus.Properties',
   ObjectManager: 'org.freedesktop.DBus.ObjectManager',
   Introspectable: 'org.freedesktop.DBus.Introspectable',
@@ -25,6 +26,8 @@ const INTERFACES: Readonly<Record<string, string>> = {
 /** The methods the fake serves, by interface; `hang` accepts these (or `*` for every call). */
 export const HANG_METHODS: Readonly<Record<string, readonly string[]>> = {
   Adapter1: ['StartDiscovery', 'StopDiscovery', 'SetDiscoveryFilter', 'RemoveDevice', 'GetDiscoveryFilters'],
+  Device1: ['Connect', 'Disconnect'],
+  GattCharacteristic1: ['StartNotify', 'StopNotify', 'WriteValue', 'ReadValue'],
   Properties: ['Get', 'Set', 'GetAll'],
   ObjectManager: ['GetManagedObjects'],
   Introspectable: ['Introspect'],

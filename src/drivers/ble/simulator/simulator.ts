@@ -1,7 +1,9 @@
 import { BLUEZ_NAME, type DiscoveryFilter, FakeBluez } from './bluez.js';
-import { CONTROL_HELP, ControlError, parseControlCommand } from './control.js';
+import { ControlError, parseControlCommand, runControlCommand } from './control.js';
 import { type PrivateBus, startPrivateBus } from './daemon.js';
 import { type CallDecision, type IncomingCall, ServiceConnection } from './dbusService.js';
+import { FakeGattDevice, type GattDeviceSpec } from './gattDevice.js';
+import { EchoPeripheral } from './gattPeripheral.js';
 import {
   type BluezFaults,
   CallLog,
@@ -60,6 +62,8 @@ export class BluezSimulator {
   /** Sensors bluetoothd knows (from the start, or heard since): re-exported after a restart or replug. */
   readonly #cached = new Set<SimSensor>();
   readonly #calls = new CallLog();
+  /** Connectable (GATT) devices, kept across bluetoothd restarts as its storage would. */
+  readonly #gattDevices: FakeGattDevice[] = [];
   #faults: BluezFaults = { hung: [], stuck: false };
   #state: BluezSimulatorState = 'stopped';
   #bus: PrivateBus | undefined;
@@ -107,6 +111,38 @@ export class BluezSimulator {
     return this.#sensors;
   }
 
+  get gattDevices(): readonly FakeGattDevice[] {
+    return this.#gattDevices;
+  }
+
+  /**
+   * A connectable device. `known` (default): bluetoothd has it from an earlier connection, so its Device1
+   * and GATT objects are there at once; otherwise it appears when heard during a scan.
+   */
+  addGattDevice(spec: GattDeviceSpec, known = true): FakeGattDevice {
+    const device = new FakeGattDevice(spec);
+    const macs = [...this.#sensors.map((s) => s.spec.mac), ...this.#gattDevices.map((d) => d.spec.mac)];
+    if (macs.includes(device.spec.mac))
+      throw new ControlError(`a device with address ${device.spec.mac} exists already`);
+    this.#gattDevices.push(device);
+    device.forgotten = !known;
+    if (known && this.#bluez?.present === true) this.#bluez.addConnectable(device);
+    return device;
+  }
+
+  /** A generic connectable echo device (gattPeripheral.ts), for trying connected BLE by hand. */
+  addEchoDevice(): FakeGattDevice {
+    const index = this.#gattDevices.length + 1;
+    const mac = `C4:EC:00:00:01:${(index & 0xff).toString(16).padStart(2, '0').toUpperCase()}`;
+    return this.addGattDevice({ mac, name: `ECHO-${index}`, peripheral: new EchoPeripheral() });
+  }
+
+  /** The adapter resets (USB reset, firmware crash): every link drops, its objects go and come back. */
+  resetAdapter(): void {
+    this.removeAdapter();
+    this.addAdapter();
+  }
+
   get faults(): BluezFaults {
     return { hung: [...this.#faults.hung], stuck: this.#faults.stuck };
   }
@@ -147,6 +183,7 @@ export class BluezSimulator {
     this.#service?.disconnect();
     this.#service = undefined;
     this.#bluez = undefined;
+    for (const device of this.#gattDevices) device.detach();
     await this.#bus?.stop();
     this.#bus = undefined;
     this.#log('stopped');
@@ -167,7 +204,7 @@ export class BluezSimulator {
         this.#log(`${sensor.spec.mac} rssi ${advertisement.rssi} ${JSON.stringify(advertisement.values)}`);
       }
     }
-    return heard;
+    return heard + bluez.advertiseConnectables();
   }
 
   /** A new sensor; BlueZ exports it (InterfacesAdded) at its first advertisement during a scan. */
@@ -251,6 +288,8 @@ export class BluezSimulator {
     this.#service?.disconnect();
     this.#service = undefined;
     this.#bluez = undefined;
+    // The links and objects go with bluetoothd; the devices (and their faults) stay.
+    for (const device of this.#gattDevices) device.detach();
     this.#faults = { hung: [], stuck: false };
     this.#log(`bluetoothd stopped; back in ${delayMs} ms`);
     const resumed = await new Promise<boolean>((resolve) => {
@@ -331,39 +370,9 @@ export class BluezSimulator {
     try {
       const command = parseControlCommand(line);
       if (command === undefined) return '';
-      switch (command.kind) {
-        case 'hang':
-          return `hanging ${this.hang(command.method)}`;
-        case 'unhang':
-          this.unhang(command.method);
-          return `faults: ${describeFaults(this.#faults)}`;
-        case 'stuck':
-          this.setStuck(command.stuck);
-          return `faults: ${describeFaults(this.#faults)}`;
-        case 'power':
-          if (command.on) this.powerOn();
-          else this.powerOff();
-          return `powered ${command.on ? 'on' : 'off'}`;
-        case 'remove-adapter':
-          this.removeAdapter();
-          return 'adapter removed';
-        case 'add-adapter':
-          this.addAdapter();
-          return 'adapter added';
-        case 'restart':
-          await this.restart(command.delayMs);
-          return 'restarted';
-        case 'add-sensor': {
-          const sensor = this.addSensor(command.sensor, { encrypted: command.encrypted });
-          return `sensor ${sensor.spec.mac} added`;
-        }
-        case 'status':
-          message = this.status().join('\n');
-          break;
-        case 'help':
-          message = CONTROL_HELP;
-          break;
-      }
+      const { answer, log } = await runControlCommand(this, command);
+      if (!log) return answer;
+      message = answer;
     } catch (error) {
       // A typo, a fault that does not apply now or a failed restart is reported; the simulator carries on.
       message = `error: ${errorText(error)}`;
@@ -391,6 +400,7 @@ export class BluezSimulator {
     });
     try {
       bluez = new FakeBluez(service, {
+        connectables: () => this.#gattDevices,
         adapter: this.#options.adapter ?? 'hci0',
         adapterAddress: this.#options.adapterAddress ?? '00:1A:7D:DA:71:13',
         log: this.#log,

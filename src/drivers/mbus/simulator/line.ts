@@ -1,6 +1,7 @@
 import { MbusError } from '../codec/errors.js';
 import { FrameAssembler, formatHex } from '../codec/frames.js';
 import type { BusAnswer, MbusBus, SimEvent } from './slave.js';
+import { TimerSet } from '../../shared/timerSet.js';
 
 // The meters' side of the wire, in real time: frames from the master go to the bus state machine
 // (slave.ts) and its answers come back at their own moments, each character when the line at the
@@ -28,7 +29,7 @@ export class SimulatedLine {
   readonly #log: (line: string) => void;
   readonly #verbose: boolean;
   readonly #assembler = new FrameAssembler();
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #timers = new TimerSet();
   /** Answers waiting for their meter's turn to start. */
   readonly #pending = new Set<NodeJS.Timeout>();
   /** performance.now() when the last answer on the line ends. */
@@ -62,7 +63,7 @@ export class SimulatedLine {
         continue;
       }
       if (this.#pending.size > 0) {
-        for (const timer of this.#pending) this.#cancel(timer);
+        for (const timer of this.#pending) this.#timers.cancel(timer);
         this.#pending.clear();
         this.#log('dropped an answer not yet started: the master sent a new request first');
       }
@@ -76,7 +77,6 @@ export class SimulatedLine {
 
   /** Stops every answer in flight and forgets half-received frames (the wire was cut). */
   halt(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     this.#pending.clear();
     this.#talkingUntil = 0;
@@ -84,7 +84,7 @@ export class SimulatedLine {
   }
 
   #schedule(answer: BusAnswer): void {
-    const timer = this.#after(answer.delayMs, () => {
+    const timer = this.#timers.after(answer.delayMs, () => {
       this.#pending.delete(timer);
       this.#talkingUntil = Math.max(this.#talkingUntil, performance.now() + answer.wireMs);
       if (this.#verbose) this.#log(`tx ${formatHex(answer.bytes)}`);
@@ -95,20 +95,6 @@ export class SimulatedLine {
 
   #emit(events: readonly SimEvent[]): void {
     for (const event of events) if (event.level === 'info' || this.#verbose) this.#log(event.message);
-  }
-
-  #after(ms: number, action: () => void): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      action();
-    }, ms);
-    this.#timers.add(timer);
-    return timer;
-  }
-
-  #cancel(timer: NodeJS.Timeout): void {
-    clearTimeout(timer);
-    this.#timers.delete(timer);
   }
 
   /**
@@ -130,8 +116,8 @@ export class SimulatedLine {
       if (due > sent) this.#send(bytes.subarray(sent, due));
       sent = Math.max(sent, due);
       if (sent >= bytes.length) return;
-      this.#after(Math.max(1, Math.min(CHUNK_MS, (sent + 1) * byteMs - elapsed)), step);
+      this.#timers.after(Math.max(1, Math.min(CHUNK_MS, (sent + 1) * byteMs - elapsed)), step);
     };
-    this.#after(byteMs, step);
+    this.#timers.after(byteMs, step);
   }
 }
