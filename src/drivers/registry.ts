@@ -6,6 +6,7 @@ import { commandSchema, entitiesOf as entitiesOfCapabilities } from './shared/ca
 import { bleDriver } from './ble/index.js';
 import { daliDriver } from './dali/index.js';
 import { mbusDriver } from './mbus/index.js';
+import { renogyDriver } from './renogy/index.js';
 import { simulatedDriver } from './simulated/index.js';
 
 // The one place that lists the drivers. Everything outside a driver's folder reaches a driver through
@@ -15,7 +16,7 @@ import { simulatedDriver } from './simulated/index.js';
 // on the meter simulator, DALI lamps on a fake hasseb adapter, BLE sensors on a fake BlueZ), so the
 // whole gateway runs without hardware; the `simulated` driver is the generic fault-injecting device.
 
-const REGISTERED = [mbusDriver, daliDriver, bleDriver, simulatedDriver] as const;
+const REGISTERED = [mbusDriver, daliDriver, bleDriver, renogyDriver, simulatedDriver] as const;
 
 /** Each registered module with its own device and line types (the config types derive from them). */
 export type RegisteredDriver = (typeof REGISTERED)[number];

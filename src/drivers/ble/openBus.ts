@@ -6,6 +6,7 @@ import type { WatchdogSettings } from './watchdogMachine.js';
 import { DbusCallStats } from './dbus/stats.js';
 import { BleBusRuntime } from './runtime.js';
 import type { BleSensorSpec } from './sensors.js';
+import { connectedHost } from './connectedHost.js';
 
 // `transport: bluez`: the BLE runtime on the system bus (or the adapter device's `bus_address`). Loaded
 // by the driver's lazy opener, so a gateway without BLE never loads dbus-next; the simulated transport
@@ -59,6 +60,7 @@ export function openOn(
     inspect: context.inspect,
     stats,
     onHeard: (sensor) => context.heard(sensor),
+    host: connectedHost(context, adapter, { busAddress }),
     log: {
       info: (message) => logger.info(message),
       warn: (message) => logger.warn(message),

@@ -9,6 +9,7 @@ import { AdapterMissingError, AdapterSession, type SessionEvents } from './sessi
 import { abortable, waitUntil } from '../shared/wait.js';
 import { adapterState, AdapterWatch, type BleLog } from './watchdog.js';
 import { errorText } from '../../errorText.js';
+import type { ConnectedHost, LineControl } from './connectedHost.js';
 
 export type { BleLog } from './watchdog.js';
 
@@ -39,13 +40,15 @@ export interface BleBusOptions {
   /** A sensor without a configured device, heard for the first time (auto-add, scans). */
   onHeard?: ((sensor: HeardSensor) => void) | undefined;
   log?: BleLog | undefined;
+  /** Lends this line's discovery and power cycle to the connected devices of its adapter (connectedHost.ts). */
+  host?: Pick<ConnectedHost, 'lend' | 'withdraw'> | undefined;
   /** How often connected sensors are checked for silence (default 1000 ms). */
   silenceCheckMs?: number | undefined;
 }
 
 const quiet: BleLog = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 
-export class BleBusRuntime implements BusRuntime {
+export class BleBusRuntime implements BusRuntime, LineControl {
   /** A scan of this line lists the sensors the adapter heard meanwhile (drivers/ble/lineScan.ts). */
   readonly capabilities: Partial<BusCapabilities> = { bleHeardSensors: this };
   readonly #options: BleBusOptions;
@@ -100,10 +103,29 @@ export class BleBusRuntime implements BusRuntime {
             emit: (event) => this.#emit(event),
             log: this.#log,
           });
+    options.host?.lend(this);
   }
 
   get adapter(): string {
     return this.#options.adapter;
+  }
+
+  /** LineControl: our discovery stopped for a connect on this adapter (nothing to do while it is down). */
+  async pauseDiscovery(signal: AbortSignal): Promise<void> {
+    const session = this.#session;
+    if (this.#up && session && !session.closed) await session.pauseDiscovery(signal);
+  }
+
+  async resumeDiscovery(signal: AbortSignal): Promise<void> {
+    const session = this.#session;
+    if (session && !session.closed) await session.resumeDiscovery(signal);
+  }
+
+  /** LineControl: a connected device's power_cycle_adapter, run as the line's own step. */
+  async powerCycle(signal: AbortSignal): Promise<void> {
+    const session = await this.#openSession();
+    await session.powerCycle(signal);
+    this.#setUp(true);
   }
 
   /** The adapter is up: discovery started and verified, not lost since. */
@@ -207,6 +229,7 @@ export class BleBusRuntime implements BusRuntime {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#options.host?.withdraw(this);
     this.#watch?.stop();
     this.#silenceTimer?.();
     this.#silenceTimer = undefined;

@@ -58,17 +58,16 @@ function sensorsFor(sensors: readonly BleDevice[]): SensorSpec[] {
   });
 }
 
-/** The simulated bus, or the generic simulated device when dbus-daemon is not installed. */
-export function openSimulatedBleBus(
-  busId: string,
-  devices: readonly DeviceConfig[],
+/**
+ * The fake BlueZ of `busId` in this gateway, started on first use with `specs` (the demo's sensors when
+ * none), else given the sensors of `specs` it lacks. Connected devices of another driver on the same
+ * simulated adapter use it too, so they share the radio with the sensors as in the field.
+ */
+export function sharedSimulator(
   context: OpenContext,
-): BusRuntime {
-  if (findDbusDaemon() === undefined)
-    return openSimulatedBus(busId, devices, context, false, bleDriver.definition.recoverySteps);
-  const ble = bleDevices(devices);
-  const sensors = ble.filter((device) => device.role !== 'adapter');
-  const specs = sensorsFor(sensors);
+  busId: string,
+  specs: readonly SensorSpec[],
+): RunningSimulator {
   const simulators = simulatedBluezOf(context);
   let running = simulators.get(busId);
   if (running === undefined) {
@@ -90,6 +89,21 @@ export function openSimulatedBleBus(
     const known = new Set(running.simulator.sensors.map((sensor) => sensor.spec.mac));
     for (const spec of specs) if (!known.has(spec.mac)) running.simulator.addSensor(spec);
   }
+  return running;
+}
+
+/** The simulated bus, or the generic simulated device when dbus-daemon is not installed. */
+export function openSimulatedBleBus(
+  busId: string,
+  devices: readonly DeviceConfig[],
+  context: OpenContext,
+): BusRuntime {
+  if (findDbusDaemon() === undefined)
+    return openSimulatedBus(busId, devices, context, false, bleDriver.definition.recoverySteps);
+  const ble = bleDevices(devices);
+  const sensors = ble.filter((device) => device.role !== 'adapter');
+  const specs = sensorsFor(sensors);
+  const running = sharedSimulator(context, busId, specs);
   const current = running;
   return openOn(
     busId,

@@ -1,0 +1,154 @@
+import {
+  addressRequest,
+  candidateIds,
+  decodeReadResponse,
+  guessFamily,
+  idFromAddressResponse,
+  loadStateFromEcho,
+  loadSwitchRequest,
+  type ModbusFamily,
+  readPlan,
+  type RenogyValue,
+  type Topology,
+  type UncertainScales,
+} from './codec/index.js';
+import { RenogyFailure } from './failures.js';
+import type { ModbusLink } from './modbusLink.js';
+
+// What fieldbridge knows of one Renogy device across sessions (each poll is a session of its own: the
+// link is let go between polls so the phone app can connect): its family, its Modbus id once found,
+// its model (which picks a DC-DC charger's reads) and whether the `once` reads were done. A session
+// reads through a ModbusLink; any failure ends it and is thrown as a RenogyFailure.
+
+export interface RenogyDeviceSpec {
+  readonly deviceId: string;
+  readonly mac: string;
+  readonly family: ModbusFamily | undefined;
+  /** The configured Modbus id; absent: discovered. */
+  readonly modbusId: number | undefined;
+  readonly topology: Topology;
+  readonly connectTimeoutMs: number;
+}
+
+export type Reading = Record<string, RenogyValue>;
+
+export class DeviceReader {
+  readonly spec: RenogyDeviceSpec;
+  #family: ModbusFamily | undefined;
+  #scales: Partial<UncertainScales> | undefined;
+  #modbusId: number | undefined;
+  /** Which candidate id the discovery tries next (a silent candidate ends its session). */
+  #candidate = 0;
+  #model: string | undefined;
+  /** The values of the `once` reads (model, address, settings), kept for every later reading. */
+  #onceValues: Reading = {};
+  #onceDone = false;
+
+  constructor(spec: RenogyDeviceSpec) {
+    this.spec = spec;
+    this.#family = spec.family;
+    this.#modbusId = spec.modbusId;
+  }
+
+  get family(): ModbusFamily | undefined {
+    return this.#family;
+  }
+
+  /** The family from the advertised name when none is configured; a module guesses controller. */
+  learnName(name: string | undefined): void {
+    if (this.spec.family !== undefined) return;
+    const guess = name === undefined ? undefined : guessFamily(name);
+    if (guess !== undefined && guess.family !== 'shunt') {
+      this.#family = guess.family;
+      this.#scales = guess.scales;
+    }
+  }
+
+  #familyOrFail(): ModbusFamily {
+    if (this.#family !== undefined) return this.#family;
+    throw new RenogyFailure(
+      'failed',
+      `the family of ${this.spec.mac} is not configured and its advertised name does not tell it (set family: controller, dc_charger, battery or inverter)`,
+    );
+  }
+
+  /** The Modbus id, found when not configured: 0xFF (or the topology's candidates), then its address register. */
+  async #id(link: ModbusLink, signal: AbortSignal): Promise<number> {
+    if (this.#modbusId !== undefined) return this.#modbusId;
+    const family = this.#familyOrFail();
+    const candidates = candidateIds(family, this.spec.topology);
+    for (; this.#candidate < candidates.length; this.#candidate += 1) {
+      const asked = candidates[this.#candidate] ?? 0xff;
+      const response = await link.request(addressRequest(family, asked), signal);
+      const found = idFromAddressResponse(family, asked, response);
+      if (found !== undefined) {
+        this.#modbusId = found;
+        return found;
+      }
+    }
+    this.#candidate = 0;
+    throw new RenogyFailure(
+      'exception',
+      `no id of ${candidates.map((id) => `0x${id.toString(16)}`).join(', ')} answered the address register`,
+    );
+  }
+
+  /** One poll's reads, in the plan's order and pacing; the reading with the family and id. */
+  async read(link: ModbusLink, signal: AbortSignal): Promise<Reading> {
+    const family = this.#familyOrFail();
+    const id = await this.#id(link, signal);
+    const plan = readPlan(family, id, {
+      ...(this.#model !== undefined ? { model: this.#model } : {}),
+      includeOnce: !this.#onceDone,
+    });
+    const values: Reading = {};
+    const once: Reading = {};
+    for (const planned of plan.reads) {
+      const response = await link.request(planned.request, signal);
+      if (response.kind === 'exception') {
+        if (planned.optional) continue;
+        throw new RenogyFailure(
+          'exception',
+          `the ${planned.block} read (0x${planned.request.register.toString(16)}) was refused: ${response.codeName}`,
+        );
+      }
+      if (response.kind !== 'read') {
+        throw new RenogyFailure('stale_session', `a write echo answered the ${planned.block} read`);
+      }
+      const decoded = decodeReadResponse(
+        family,
+        planned.request,
+        response,
+        this.#scales ? { scales: this.#scales } : {},
+      );
+      Object.assign(planned.cadence === 'every_poll' ? values : once, decoded.values);
+    }
+    if (!this.#onceDone) {
+      this.#onceValues = once;
+      this.#onceDone = true;
+      if (typeof once.model === 'string') this.#model = once.model.trim();
+    }
+    return { family, device_id: id, ...this.#onceValues, ...values };
+  }
+
+  /**
+   * Switches the load output: the write, its echo checked, then the values read back, whose `load_on`
+   * (what the device reports) is what is published, not the command.
+   */
+  async switchLoad(link: ModbusLink, on: boolean, signal: AbortSignal): Promise<Reading> {
+    const family = this.#familyOrFail();
+    const id = await this.#id(link, signal);
+    const response = await link.request(loadSwitchRequest(family, id, on), signal);
+    if (response.kind === 'exception') {
+      throw new RenogyFailure('exception', `the load switch was refused: ${response.codeName}`);
+    }
+    if (response.kind !== 'write_echo') {
+      throw new RenogyFailure('stale_session', 'a read answer came back for the load switch');
+    }
+    const echoed = loadStateFromEcho(family, response);
+    if (echoed !== on) {
+      throw new RenogyFailure('garbage_answer', `the load switch echo says ${echoed ? 'on' : 'off'}`);
+    }
+    return this.read(link, signal);
+  }
+}
