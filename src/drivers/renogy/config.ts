@@ -42,8 +42,8 @@ export const renogyDeviceSchema = z
     transport: z.enum(['bluez', 'simulated']).default('bluez'),
     /** The BlueZ adapter the BLE line supervises (hci0): connects on one adapter are serialised. */
     adapter: nonEmptyString().default('hci0'),
-    /** The BT-1/BT-2 module's or the device's own BLE address. */
-    mac: macAddress(),
+    /** The BT-1/BT-2 module's or the device's own BLE address (a simulated one gets its own). */
+    mac: macAddress().optional(),
     /** What is behind the module; absent: guessed from the advertised name (BT-TH-… is a controller). */
     family: z.enum(MODBUS_FAMILIES).optional(),
     /** The Modbus id; absent: 0xFF, then the candidates of `topology`, the address register decides. */
@@ -58,7 +58,15 @@ export const renogyDeviceSchema = z
     poll_interval_ms: pollIntervalMs().default(DEFAULT_RENOGY_POLL_MS),
     timeouts: commonFields.timeouts.transform((timeouts) => ({ ...DEFAULT_OPERATION_TIMEOUTS, ...timeouts })),
   })
-  .superRefine(simulationNeedsSimulatedTransport, whenFieldsValid('transport', 'simulation'));
+  .superRefine(simulationNeedsSimulatedTransport, whenFieldsValid('transport', 'simulation'))
+  .superRefine(
+    (device, ctx) => {
+      if (device.transport !== 'simulated' && device.mac === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['mac'], message: "is required: the BT module's BLE address" });
+      }
+    },
+    whenFieldsValid('transport', 'mac'),
+  );
 
 export type RenogyDevice = z.output<typeof renogyDeviceSchema>;
 

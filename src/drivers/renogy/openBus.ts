@@ -18,7 +18,7 @@ export function renogyDevices(devices: readonly DeviceConfig[]): RenogyDevice[] 
   return devices.flatMap((device) => (device.driver === 'renogy' ? [device] : []));
 }
 
-export function specOf(device: RenogyDevice, mac = device.mac): RenogyDeviceSpec {
+export function specOf(device: RenogyDevice, mac: string): RenogyDeviceSpec {
   return {
     deviceId: device.id,
     mac,
@@ -34,7 +34,7 @@ export function openRenogyOn(
   devices: readonly RenogyDevice[],
   context: OpenContext,
   busAddress: () => Promise<string | undefined>,
-  macOf: (device: RenogyDevice) => string = (device) => device.mac,
+  macOf: (device: RenogyDevice) => string,
 ): RenogyBusRuntime {
   const adapter = devices[0]?.adapter ?? 'hci0';
   const logger = getLogger(busId);
@@ -59,5 +59,12 @@ export function openRenogyBus(
 ): RenogyBusRuntime {
   const renogy = renogyDevices(devices);
   const address = renogy.find((device) => device.bus_address !== undefined)?.bus_address;
-  return openRenogyOn(busId, renogy, context, () => Promise.resolve(address));
+  // The schema requires a MAC on this transport.
+  return openRenogyOn(
+    busId,
+    renogy,
+    context,
+    () => Promise.resolve(address),
+    (device) => device.mac ?? '',
+  );
 }

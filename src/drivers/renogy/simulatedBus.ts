@@ -12,12 +12,14 @@ import { bt1Controller, bt2BatteryHub, proBattery } from './simulator/devices.js
 // family and topology say — so the sensors and the Renogy devices share one simulated radio. Without
 // dbus-daemon, the generic simulated device.
 
-function virtualDevice(device: RenogyDevice): GattDeviceSpec {
-  if (device.family === 'battery') {
-    return device.topology === 'hub' ? bt2BatteryHub(device.mac) : proBattery(device.mac);
-  }
-  return bt1Controller(device.mac);
+function virtualDevice(device: RenogyDevice, mac: string): GattDeviceSpec {
+  if (device.family === 'battery') return device.topology === 'hub' ? bt2BatteryHub(mac) : proBattery(mac);
+  return bt1Controller(mac);
 }
+
+/** A simulated device configured without a MAC gets one by its position (stable across restarts). */
+const macOf = (device: RenogyDevice, index: number): string =>
+  device.mac ?? `C4:D3:6A:00:01:${(index + 1).toString(16).padStart(2, '0').toUpperCase()}`;
 
 /** The simulated adapter's bus (the BLE line's `simulated` one). */
 const SIMULATED_LINE = adapterBus((key) => (key === 'transport' ? 'simulated' : undefined));
@@ -32,11 +34,19 @@ export function openSimulatedRenogyBus(
   const renogy = renogyDevices(devices);
   const running = sharedSimulator(context, SIMULATED_LINE, []);
   const known = new Set(running.simulator.gattDevices.map((device) => device.spec.mac));
+  const macs = new Map(renogy.map((device, index) => [device.id, macOf(device, index)]));
   for (const device of renogy) {
-    if (!known.has(device.mac)) running.simulator.addGattDevice(virtualDevice(device));
+    const mac = macs.get(device.id) ?? '';
+    if (!known.has(mac)) running.simulator.addGattDevice(virtualDevice(device, mac));
   }
-  return openRenogyOn(busId, renogy, context, async () => {
-    await running.started;
-    return running.simulator.address;
-  });
+  return openRenogyOn(
+    busId,
+    renogy,
+    context,
+    async () => {
+      await running.started;
+      return running.simulator.address;
+    },
+    (device) => macs.get(device.id) ?? '',
+  );
 }
