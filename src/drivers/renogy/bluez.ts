@@ -3,11 +3,7 @@
 // generic and belongs in src/drivers/shared/ once a second connected driver needs it; until it moves,
 // every use goes through this file, the one place the driver boundary lets name it (a known offender).
 
-export {
-  type ConnectedHost,
-  connectedHost,
-  type HostOptions,
-} from '../ble/connectedHost.js';
+export { type ConnectedHost, connectedHost, type HostOptions } from '../ble/connectedHost.js';
 export {
   type CharacteristicPair,
   GattAdapter,

@@ -1,13 +1,6 @@
 import type { DeviceConfig } from '../../config/index.js';
 import type { DeviceModel, DeviceValues } from '../contract.js';
-import {
-  ACCESS,
-  binary,
-  type Capability,
-  numeric,
-  text,
-  type ValueOptions,
-} from '../shared/capabilities.js';
+import { ACCESS, binary, type Capability, numeric, text, type ValueOptions } from '../shared/capabilities.js';
 import { familyValues, type ModbusFamily, type ValueDescription } from './codec/index.js';
 
 // What a Renogy device offers Home Assistant, from the codec's description of its family (every value
@@ -100,7 +93,8 @@ const MODELS: Record<ModbusFamily, string> = {
 /** The registry entry: the model the device reports, else its family. */
 export function renogyModel(state: DeviceValues | undefined): DeviceModel | undefined {
   const family = state?.family;
-  const model = typeof state?.model === 'string' && state.model.trim() !== '' ? state.model.trim() : undefined;
+  const model =
+    typeof state?.model === 'string' && state.model.trim() !== '' ? state.model.trim() : undefined;
   if (typeof family !== 'string' || !(family in MODELS)) return undefined;
   return { manufacturer: 'Renogy', model: model ?? MODELS[family as ModbusFamily] };
 }

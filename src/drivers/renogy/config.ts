@@ -31,9 +31,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 const DEFAULT_OPERATION_TIMEOUTS = { poll: 60_000, set: 60_000 };
 
 const dbusAddress = () =>
-  z
-    .string()
-    .regex(/^unix:path=\/\S+$/, 'must be a D-Bus address like unix:path=/run/dbus/system_bus_socket');
+  z.string().regex(/^unix:path=\/\S+$/, 'must be a D-Bus address like unix:path=/run/dbus/system_bus_socket');
 
 export const renogyDeviceSchema = z
   .strictObject({

@@ -86,7 +86,12 @@ export class RenogyBusRuntime implements BusRuntime {
     await slot.link?.disconnect();
   }
 
-  async execute(deviceId: string, operation: string, args: JsonValue, signal: AbortSignal): Promise<JsonValue> {
+  async execute(
+    deviceId: string,
+    operation: string,
+    args: JsonValue,
+    signal: AbortSignal,
+  ): Promise<JsonValue> {
     const slot = this.#slot(deviceId);
     switch (operation) {
       case 'poll':
@@ -115,7 +120,9 @@ export class RenogyBusRuntime implements BusRuntime {
       case 'reconnect': {
         // A fresh session at once, verified by its reading (published as the device's data).
         await slot.link?.disconnect();
-        const reading = await this.#session(slot, 'reconnect', signal, (link) => slot.reader.read(link, signal));
+        const reading = await this.#session(slot, 'reconnect', signal, (link) =>
+          slot.reader.read(link, signal),
+        );
         this.#emit({ type: 'device', deviceId, event: { type: 'data', operation: 'poll', result: reading } });
         return;
       }
@@ -185,9 +192,7 @@ export class RenogyBusRuntime implements BusRuntime {
             this.#options.log.info(`${spec.deviceId}: read again after ${slot.lastFailure.kind}`);
           }
           slot.lastFailure = undefined;
-          this.#options.log.debug(
-            `${spec.deviceId}: ${what} in ${this.#options.clock.now() - started} ms`,
-          );
+          this.#options.log.debug(`${spec.deviceId}: ${what} in ${this.#options.clock.now() - started} ms`);
           return reading;
         } finally {
           if (slot.link === link) slot.link = undefined;

@@ -80,7 +80,10 @@ export function bt2BatteryHub(mac: string): GattDeviceSpec {
 
 /** A Pro battery with built-in BLE (RNGRBP…): current in 0.1 A, the characteristics under two services. */
 export function proBattery(mac: string): GattDeviceSpec {
-  const image = new RegisterImage('battery', batteryValues(5), { deviceId: 0x30, scales: { batteryCurrent: 0.1 } });
+  const image = new RegisterImage('battery', batteryValues(5), {
+    deviceId: 0x30,
+    scales: { batteryCurrent: 0.1 },
+  });
   return module(
     mac,
     `RNGRBP${mac.replace(/:/g, '').slice(-6)}`,

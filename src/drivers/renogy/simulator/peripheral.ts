@@ -1,9 +1,9 @@
+import type { RegisterImage } from '../codec/index.js';
 import {
   encodeException,
   isAppAck,
   NOTIFY_CHARACTERISTIC,
   READ_HOLDING_REGISTERS,
-  RegisterImage,
   VENDOR_DECOY_SERVICE,
   WRITE_CHARACTERISTIC,
 } from '../codec/index.js';
