@@ -55,6 +55,16 @@ function entityConfig(
         ? { supported_color_modes: ['onoff'] }
         : { supported_color_modes: ['brightness'], brightness_scale: entity.brightnessScale },
     );
+  } else if (entity.component === 'switch') {
+    // The command is the `set` of the value ({"load_on": true}); the state is what the device reported.
+    Object.assign(config, {
+      command_topic: `${topics.device(deviceId ?? '')}/set`,
+      payload_on: JSON.stringify({ [entity.key]: true }),
+      payload_off: JSON.stringify({ [entity.key]: false }),
+      state_on: 'ON',
+      state_off: 'OFF',
+      value_template: `{{ 'ON' if value_json.${entity.key} else 'OFF' }}`,
+    });
   } else {
     // A binary sensor's JSON boolean renders as True/False; HA's default payloads are ON/OFF.
     config.value_template =
@@ -68,6 +78,7 @@ function entityConfig(
   if (entity.stateClass) config.state_class = entity.stateClass;
   if (entity.entityCategory) config.entity_category = entity.entityCategory;
   if (entity.icon) config.icon = entity.icon;
+  if (entity.options) config.options = entity.options;
   return config;
 }
 

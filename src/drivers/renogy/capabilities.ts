@@ -45,20 +45,25 @@ function optionsOf(value: ValueDescription): ValueOptions {
 /** The load output: a commanded boolean whose published state is the device's (runtime.ts, loadSwitch). */
 export const LOAD_KEY = 'load_on';
 
+/** The controller's load output as an HA switch (an outlet: what is wired to it is powered or not). */
+const loadSwitch = (name = 'Load output'): Capability =>
+  binary(LOAD_KEY, { name, deviceClass: 'outlet', access: ACCESS.STATE | ACCESS.SET });
+
 function capabilityOf(family: ModbusFamily, value: ValueDescription): Capability {
   switch (value.type) {
     case 'number':
       return numeric(value.key, optionsOf(value));
     case 'text':
-    case 'enum':
       return text(value.key, optionsOf(value));
+    case 'enum':
+      return text(value.key, {
+        ...optionsOf(value),
+        deviceClass: 'enum',
+        ...(value.options ? { options: value.options } : {}),
+      });
     case 'binary':
       if (family === 'controller' && value.key === LOAD_KEY) {
-        return binary(value.key, {
-          ...optionsOf(value),
-          deviceClass: 'power',
-          access: ACCESS.STATE | ACCESS.SET,
-        });
+        return loadSwitch(value.name);
       }
       return binary(value.key, optionsOf(value));
   }
@@ -75,12 +80,15 @@ export function renogyCapabilities(device: DeviceConfig, state: DeviceValues | u
   // a device whose family is not configured accepts the load command, and the runtime refuses it when
   // the device turns out to have no load output.
   if (family === undefined) {
-    return [
-      ...LINK_CAPABILITIES,
-      binary(LOAD_KEY, { name: 'Load output on', deviceClass: 'power', access: ACCESS.STATE | ACCESS.SET }),
-    ];
+    return [...LINK_CAPABILITIES, loadSwitch()];
   }
-  return [...LINK_CAPABILITIES, ...familyValues(family).map((value) => capabilityOf(family, value))];
+  // Before the first reading, only what can be commanded; then what the device reported (a battery
+  // reports as many cells and temperature sensors as it has, of the sixteen its registers could hold).
+  const values = familyValues(family).filter(
+    (value) =>
+      (family === 'controller' && value.key === LOAD_KEY) || (state !== undefined && value.key in state),
+  );
+  return [...LINK_CAPABILITIES, ...values.map((value) => capabilityOf(family, value))];
 }
 
 const MODELS: Record<ModbusFamily, string> = {

@@ -43,6 +43,8 @@ export class DeviceReader {
   /** The values of the `once` reads (model, address, settings), kept for every later reading. */
   #onceValues: Reading = {};
   #onceDone = false;
+  /** Whether the advertised name was looked at (once: it says the family and the scales). */
+  #named = false;
 
   constructor(spec: RenogyDeviceSpec) {
     this.spec = spec;
@@ -54,14 +56,22 @@ export class DeviceReader {
     return this.#family;
   }
 
-  /** The family from the advertised name when none is configured; a module guesses controller. */
+  /** Whether the advertised name is still to be looked at. */
+  get wantsName(): boolean {
+    return !this.#named;
+  }
+
+  /**
+   * What the advertised name says: the family when none is configured (a BT module guesses controller
+   * unless its name says battery), and the scales where the sources disagree (a Pro battery's current
+   * is in 0.1 A, §4.4) when it names the same family as configured.
+   */
   learnName(name: string | undefined): void {
-    if (this.spec.family !== undefined) return;
     const guess = name === undefined ? undefined : guessFamily(name);
-    if (guess !== undefined && guess.family !== 'shunt') {
-      this.#family = guess.family;
-      this.#scales = guess.scales;
-    }
+    if (name !== undefined) this.#named = true;
+    if (guess === undefined || guess.family === 'shunt') return;
+    if (this.spec.family === undefined) this.#family = guess.family;
+    if (guess.family === this.#family) this.#scales = guess.scales;
   }
 
   #familyOrFail(): ModbusFamily {

@@ -177,7 +177,7 @@ export class RenogyBusRuntime implements BusRuntime {
       try {
         const host = this.#options.host;
         const gatt = await host.gatt();
-        if (slot.reader.family === undefined) slot.reader.learnName(await host.deviceName(spec.mac, signal));
+        if (slot.reader.wantsName) slot.reader.learnName(await host.deviceName(spec.mac, signal));
         const link = await gatt.connect(gatt.devicePath(spec.mac), {
           timeoutMs: spec.connectTimeoutMs,
           signal,
