@@ -110,10 +110,13 @@ export class BleBusRuntime implements BusRuntime, LineControl {
     return this.#options.adapter;
   }
 
-  /** LineControl: our discovery stopped for a connect on this adapter (nothing to do while it is down). */
+  /**
+   * LineControl: our discovery stopped for a connect on this adapter. Asked of the session whether or not
+   * the line is up yet: a bring-up that already started discovery counts too (the session knows).
+   */
   async pauseDiscovery(signal: AbortSignal): Promise<void> {
     const session = this.#session;
-    if (this.#up && session && !session.closed) await session.pauseDiscovery(signal);
+    if (session && !session.closed) await session.pauseDiscovery(signal);
   }
 
   async resumeDiscovery(signal: AbortSignal): Promise<void> {
