@@ -98,6 +98,20 @@ export class ConnectedHost {
     if (this.#line === line) this.#line = undefined;
   }
 
+  /**
+   * Runs `work` between connects on this adapter (the line's bring-up and recovery steps: a discovery
+   * started while a connect is under way would abort it). Directly when nothing connects here yet.
+   */
+  async exclusive<T>(what: string, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+    const opened = this.#opened === undefined ? undefined : await this.#opened.catch(() => undefined);
+    return opened === undefined ? work() : opened.gatt.exclusive(what, signal, work);
+  }
+
+  /** The line power-cycled the adapter by its own ladder: it counts towards the shared hourly limit. */
+  powerCycled(now: number): void {
+    this.#powerCycles.push(now);
+  }
+
   /** Whether a BLE line scans on this adapter (its discovery is paused around connects). */
   get lineRuns(): boolean {
     return this.#line !== undefined;

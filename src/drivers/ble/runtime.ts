@@ -41,7 +41,7 @@ export interface BleBusOptions {
   onHeard?: ((sensor: HeardSensor) => void) | undefined;
   log?: BleLog | undefined;
   /** Lends this line's discovery and power cycle to the connected devices of its adapter (connectedHost.ts). */
-  host?: Pick<ConnectedHost, 'lend' | 'withdraw'> | undefined;
+  host?: Pick<ConnectedHost, 'lend' | 'withdraw' | 'exclusive' | 'powerCycled'> | undefined;
   /** How often connected sensors are checked for silence (default 1000 ms). */
   silenceCheckMs?: number | undefined;
 }
@@ -220,9 +220,14 @@ export class BleBusRuntime implements BusRuntime, LineControl {
     let ok = false;
     try {
       const session = await this.#openSession();
-      if (step === 'power_cycle_adapter') await session.powerCycle(signal);
-      else if (this.#up) await session.restartDiscovery(signal);
-      else await session.bringUp(signal);
+      // Never beside a connect of a connected device on this adapter (its discovery pause, its link).
+      await this.#exclusive(step, signal, async () => {
+        if (step === 'power_cycle_adapter') {
+          this.#options.host?.powerCycled(this.#options.clock.now());
+          await session.powerCycle(signal);
+        } else if (this.#up) await session.restartDiscovery(signal);
+        else await session.bringUp(signal);
+      });
       this.#setUp(true);
       ok = true;
     } finally {
@@ -240,6 +245,12 @@ export class BleBusRuntime implements BusRuntime, LineControl {
     this.#setUp(false);
     this.#wake(this.#heardWaiters);
     await this.#dropSession()?.close();
+  }
+
+  /** Runs `work` between the connects of connected devices on this adapter (connectedHost.ts). */
+  #exclusive<T>(what: string, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+    const host = this.#options.host;
+    return host === undefined ? work() : host.exclusive(what, signal, work);
   }
 
   #sensor(deviceId: string): BleSensorSpec {
@@ -279,7 +290,7 @@ export class BleBusRuntime implements BusRuntime, LineControl {
   async #bringUp(): Promise<void> {
     const session = await this.#openSession();
     try {
-      await session.bringUp(undefined);
+      await this.#exclusive('bringing the adapter up', undefined, () => session.bringUp(undefined));
     } catch (error) {
       // Missing bluetoothd or adapter: the connection watches for them and brings the adapter up on return.
       if (error instanceof AdapterMissingError) this.#waitingForReturn = true;
