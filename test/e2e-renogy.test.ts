@@ -80,8 +80,7 @@ async function start(): Promise<Rig> {
   return { sub, sim, controller, battery };
 }
 
-const readings = (sub: Subscriber, id: string) =>
-  sub.json<Record<string, unknown>>(`${base}/${id}/reading`);
+const readings = (sub: Subscriber, id: string) => sub.json<Record<string, unknown>>(`${base}/${id}/reading`);
 const stateOf = (sub: Subscriber, id: string) => sub.json<Record<string, unknown>>(`${base}/${id}`).at(-1);
 const recoveries = (sub: Subscriber, deviceId: string) =>
   sub
