@@ -1,5 +1,5 @@
 import type { DriverDemo } from '../contract.js';
-import { findDbusDaemon } from './simulator/bluezSim.js';
+import { findDbusDaemon } from './dbusDaemon.js';
 
 // The demo reads a Renogy charge controller behind a BT-1 every 30 s (so its values show up soon): with
 // dbus-daemon installed on the simulated BlueZ adapter its BLE sensors advertise on, without it as the

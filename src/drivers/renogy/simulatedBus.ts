@@ -3,7 +3,8 @@ import type { BusRuntime, OpenContext } from '../contract.js';
 import { openSimulatedBus } from '../shared/simulatedBus.js';
 import { renogyDriver } from './index.js';
 import { openRenogyOn, renogyDevices, type RenogyDevice } from './openBus.js';
-import { adapterBus, findDbusDaemon, type GattDeviceSpec, sharedSimulator } from './simulator/bluezSim.js';
+import { findDbusDaemon } from './dbusDaemon.js';
+import { adapterBus, type GattDeviceSpec, sharedSimulator } from './simulator/bluezSim.js';
 import { bt1Controller, bt2BatteryHub, proBattery } from './simulator/devices.js';
 
 // `transport: simulated`: the Renogy runtime on the fake BlueZ the simulated BLE line of this gateway

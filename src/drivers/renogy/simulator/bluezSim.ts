@@ -10,6 +10,5 @@ export type {
 } from '../../ble/simulator/gattPeripheral.js';
 export type { FakeGattDevice, GattDeviceSpec } from '../../ble/simulator/gattDevice.js';
 export { BluezSimulator } from '../../ble/simulator/simulator.js';
-export { findDbusDaemon } from '../../ble/dbusDaemon.js';
 export { sharedSimulator } from '../../ble/simulatedBus.js';
 export { bleBus as adapterBus } from '../../ble/lineConfig.js';
