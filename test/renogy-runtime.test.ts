@@ -44,7 +44,7 @@ function spec(deviceId: string, mac: string, extra: Partial<RenogyDeviceSpec> = 
 }
 
 async function rig(devices: RenogyDeviceSpec[] = []) {
-  const simulator = new BluezSimulator({ sensors: [], intervalMs: 0 });
+  const simulator = new BluezSimulator({ sensors: [], intervalMs: 100 });
   const controller = simulator.addGattDevice(bt1Controller(CONTROLLER));
   const hub = simulator.addGattDevice(bt2BatteryHub(HUB));
   const pro = simulator.addGattDevice(proBattery(PRO));
@@ -162,6 +162,27 @@ describe.skipIf(!HAVE_DBUS)('Renogy runtime on the fake BlueZ', () => {
     await expectFailure('exception');
     expect(failures).toHaveLength(5);
     expect(logs.some((line) => line.includes('read again after'))).toBe(true);
+  });
+
+  it('remove_device: BlueZ forgets the device; the next poll scans until it is heard again (no BLE line here)', async () => {
+    const { runtime, controller } = await rig();
+    await poll(runtime, 'solar');
+    await runtime.runRecoveryStep('remove_device', 'solar', signal());
+    expect(controller.exported).toBe(false);
+    expect((await poll(runtime, 'solar')).battery_soc).toBe(87);
+    expect(controller.exported).toBe(true);
+    await expect(runtime.runRecoveryStep('no_such_step', 'solar', signal())).rejects.toThrow(/no_such_step/);
+  });
+
+  it('reconnect: a fresh session at once, its reading reported as the device’s data', async () => {
+    const { runtime } = await rig();
+    await runtime.connect('solar', signal());
+    const events: unknown[] = [];
+    runtime.watchBus((event) => events.push(event));
+    await runtime.runRecoveryStep('reconnect', 'solar', signal());
+    expect(events).toEqual([
+      expect.objectContaining({ deviceId: 'solar', event: expect.objectContaining({ type: 'data' }) }),
+    ]);
   });
 
   it('a hung Connect fails within its bound', async () => {

@@ -2,7 +2,8 @@ import type { OpenContext } from '../contract.js';
 import { BluezClient, type DbusTimeouts } from './dbus/client.js';
 import { DEVICE1, deviceProps, PROPERTIES } from './dbus/values.js';
 import { GattAdapter, type ScanControl } from './gatt/index.js';
-import { gattFailureOf } from './gatt/failures.js';
+import { GattFailure, gattFailureOf } from './gatt/failures.js';
+import { delay } from '../shared/wait.js';
 
 // One connected-BLE host per adapter and gateway (OpenContext): the D-Bus connection and GattAdapter
 // every runtime that connects to devices on that adapter shares (a Renogy bus today), so that their
@@ -77,6 +78,60 @@ export class ConnectedHost {
       if (gattFailureOf(error, { operation: 'GetAll', path, signal }).kind === 'not_found') return undefined;
       throw error;
     }
+  }
+
+  /**
+   * Waits until BlueZ knows the device again (it was removed, or never heard since bluetoothd started):
+   * BlueZ makes its object when it hears it advertise. With a BLE line on the adapter its discovery
+   * hears it; without one, this host scans itself for the while (between connects, LE only). Rejects
+   * with `not_found` after `timeoutMs`.
+   */
+  async findDevice(mac: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const gatt = await this.gatt();
+    const known = (bounded: AbortSignal) => this.#exists(mac, bounded).catch(() => false);
+    const look = async (bounded: AbortSignal) => {
+      while (!(await known(bounded))) await delay(250, bounded);
+    };
+    const bounded = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+    try {
+      if (this.#line !== undefined) return await look(bounded);
+      const client = (await this.#opened)?.client;
+      if (client === undefined) return await look(bounded);
+      await gatt.exclusive(`looking for ${mac}`, bounded, async () => {
+        await client.setDiscoveryFilter(this.adapterPath, bounded);
+        await client.startDiscovery(this.adapterPath, bounded);
+        try {
+          await look(bounded);
+        } finally {
+          await client
+            .stopDiscovery(this.adapterPath, AbortSignal.timeout(client.timeouts.methodMs))
+            .catch(() => undefined);
+        }
+      });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw new GattFailure(
+        'not_found',
+        `${mac} was not heard within ${timeoutMs} ms (out of range, powered off, or held by another central)`,
+      );
+    }
+  }
+
+  async #exists(mac: string, signal: AbortSignal): Promise<boolean> {
+    const client = (await this.#opened)?.client;
+    const gatt = await this.gatt();
+    if (client === undefined) return false;
+    const [props] = await client.callBluez(
+      {
+        path: gatt.devicePath(mac),
+        interface: PROPERTIES,
+        member: 'GetAll',
+        signature: 's',
+        body: [DEVICE1],
+      },
+      signal,
+    );
+    return deviceProps(props).address !== undefined;
   }
 
   /** Drops the D-Bus connection (a recovery step: the next gatt() opens a fresh one with fresh proxies). */

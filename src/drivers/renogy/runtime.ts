@@ -9,7 +9,7 @@ import {
   WRITE_CHARACTERISTIC,
   type ModbusFamily,
 } from './codec/index.js';
-import type { ConnectedHost, GattLink } from './bluez.js';
+import { type ConnectedHost, GattFailure, type GattLink } from './bluez.js';
 import { RenogyFailure } from './failures.js';
 import { ModbusLink } from './modbusLink.js';
 import { DeviceReader, type Reading, type RenogyDeviceSpec } from './reader.js';
@@ -178,10 +178,18 @@ export class RenogyBusRuntime implements BusRuntime {
         const host = this.#options.host;
         const gatt = await host.gatt();
         if (slot.reader.wantsName) slot.reader.learnName(await host.deviceName(spec.mac, signal));
-        const link = await gatt.connect(gatt.devicePath(spec.mac), {
+        const options = {
           timeoutMs: spec.connectTimeoutMs,
           signal,
           require: [WRITE_CHARACTERISTIC, NOTIFY_CHARACTERISTIC],
+        };
+        const path = gatt.devicePath(spec.mac);
+        const link = await gatt.connect(path, options).catch(async (error: unknown) => {
+          // BlueZ does not know it (removed by remove_device, or not heard since bluetoothd started):
+          // it must be heard advertising first.
+          if (!(error instanceof GattFailure) || error.kind !== 'not_found') throw error;
+          await host.findDevice(spec.mac, spec.connectTimeoutMs, signal);
+          return gatt.connect(path, options);
         });
         slot.link = link;
         try {
