@@ -60,12 +60,14 @@ describe('fieldbridge.example.yaml', () => {
       ['mbus', 'simulated'],
       ['dali', 'simulated'],
       ['ble', 'simulated'],
+      ['renogy', 'simulated'],
     ]);
     expect(config.devices.map(deviceBus)).toEqual([
       'simulated',
       'mbus:simulated',
       'dali:simulated',
       'ble:simulated',
+      'renogy:simulated',
     ]);
     expect(config.mqtt.server).toBe('mqtt://localhost:1883');
   });
@@ -89,7 +91,13 @@ describe('fieldbridge.example.yaml', () => {
       LIVING_ROOM_BIND_KEY: 'a'.repeat(32),
     };
     const config = parseConfig(text, env);
-    expect(config.devices.map((device) => device.transport)).toEqual(['simulated', 'serial', 'hid', 'bluez']);
+    expect(config.devices.map((device) => device.transport)).toEqual([
+      'simulated',
+      'serial',
+      'hid',
+      'bluez',
+      'bluez',
+    ]);
     expect(config.mqtt).toMatchObject({
       user: 'fieldbridge',
       password: 'pw',
