@@ -105,6 +105,11 @@ describe.skipIf(!HAVE_DBUS)('Renogy runtime on the fake BlueZ', () => {
     expect(requests[0]?.startsWith('ff03')).toBe(true);
     expect(requests.slice(1).every((hex) => hex.startsWith('0103'))).toBe(true);
     expect(controller.connected).toBe(false);
+    // Paced as the notes say (§3.4): 0.5 s after each answer before the next request.
+    const times = peripheralOf(controller.spec).requestTimes;
+    const gaps = times.slice(1).map((at, index) => at - (times[index] ?? 0));
+    expect(gaps.length).toBeGreaterThanOrEqual(3);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(480);
   });
 
   it('finds the batteries of a hub by their ids (0xFF collides there) and a Pro battery under two services', async () => {

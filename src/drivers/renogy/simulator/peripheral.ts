@@ -32,8 +32,9 @@ export class RenogyPeripheral implements Peripheral {
   readonly #replyDelayMs: number;
   /** Requests answered with this exception code (the next ones, first first). */
   readonly #exceptions: number[] = [];
-  /** Every request written to ffd1, for tests (hex). */
+  /** Every request written to ffd1, for tests (hex), and when it arrived (wall clock ms). */
   readonly requests: string[] = [];
+  readonly requestTimes: number[] = [];
 
   constructor(images: readonly RegisterImage[], options: RenogyPeripheralOptions = {}) {
     this.images = images;
@@ -58,6 +59,7 @@ export class RenogyPeripheral implements Peripheral {
   written(target: CharacteristicRef, bytes: Uint8Array, link: PeripheralLink): void {
     if (!sameRef(target, WRITE_CHARACTERISTIC) || isAppAck(bytes)) return;
     this.requests.push(Buffer.from(bytes).toString('hex'));
+    this.requestTimes.push(Date.now());
     const id = bytes[0];
     const image =
       id === 0xff
