@@ -24,6 +24,8 @@ if (!HAVE_DBUS) console.warn('skipping the Renogy end-to-end tests: dbus-daemon 
 
 const CONTROLLER = 'C4:D3:6A:00:20:01';
 const BATTERY = 'C4:D3:6A:00:20:02';
+/** A neighbour's controller: heard, offered, never connected to. */
+const NEIGHBOUR = 'C4:D3:6A:00:20:09';
 const POLL_MS = 1_500;
 
 let broker: Mosquitto;
@@ -45,6 +47,7 @@ interface Rig {
   sim: BluezSimulator;
   controller: FakeGattDevice;
   battery: FakeGattDevice;
+  neighbour: FakeGattDevice;
 }
 
 async function start(): Promise<Rig> {
@@ -54,6 +57,7 @@ async function start(): Promise<Rig> {
   simulator = sim;
   const controller = sim.addGattDevice(bt1Controller(CONTROLLER));
   const battery = sim.addGattDevice(proBattery(BATTERY));
+  const neighbour = sim.addGattDevice(bt1Controller(NEIGHBOUR));
   await sim.start();
   const sub = await Subscriber.start(broker.url, [`${base}/#`, 'homeassistant/+/+/+/config']);
   subscribers.push(sub);
@@ -77,7 +81,7 @@ async function start(): Promise<Rig> {
   );
   stop = new AbortController();
   running = runGateway(config, { configSource: '(test)', signal: stop.signal });
-  return { sub, sim, controller, battery };
+  return { sub, sim, controller, battery, neighbour };
 }
 
 const readings = (sub: Subscriber, id: string) => sub.json<Record<string, unknown>>(`${base}/${id}/reading`);
@@ -113,7 +117,7 @@ describeWithMosquitto('Renogy: gateway ↔ fake BlueZ (GATT) ↔ mosquitto', () 
   it.skipIf(!HAVE_DBUS)(
     'reads a controller and a battery every poll with the right values while the BTHome sensors on the adapter keep publishing',
     async () => {
-      const { sub, sim, controller, battery } = await start();
+      const { sub, sim, controller, battery, neighbour } = await start();
       await sub.waitFor('three readings of each', () =>
         ['solar', 'house_battery'].every((id) => readings(sub, id).length >= 3),
       );
@@ -159,6 +163,18 @@ describeWithMosquitto('Renogy: gateway ↔ fake BlueZ (GATT) ↔ mosquitto', () 
       expect(discovery('homeassistant/switch/fieldbridge_solar/load_on/config')).toMatchObject({
         command_topic: `${base}/solar/set`,
       });
+      // A Renogy module nobody configured is offered once, with the line that would read it, and never
+      // connected to.
+      const offers = sub
+        .json<{ type: string; data: { mac?: string; family?: string; config?: string } }>(
+          `${base}/bridge/event`,
+        )
+        .filter((event) => event.type === 'renogy_device_heard');
+      expect(offers).toEqual([
+        expect.objectContaining({ data: expect.objectContaining({ mac: NEIGHBOUR, family: 'controller' }) }),
+      ]);
+      expect(offers[0]?.data.config).toContain(`mac: '${NEIGHBOUR}'`);
+      expect(neighbour.connectCalls).toBe(0);
       // One central at a time: between polls neither device is held.
       await sub.waitFor('a controller poll', () => polls('solar') > solarBefore + solarPolls);
       await new Promise((resolve) => setTimeout(resolve, 300));

@@ -60,6 +60,7 @@ export function openOn(
     inspect: context.inspect,
     stats,
     onHeard: (sensor) => context.heard(sensor),
+    onHeardDevice: (device) => context.heard(device),
     host: connectedHost(context, adapter, { busAddress }),
     log: {
       info: (message) => logger.info(message),

@@ -39,6 +39,8 @@ export interface BleBusOptions {
   stats?: DbusCallStats | undefined;
   /** A sensor without a configured device, heard for the first time (auto-add, scans). */
   onHeard?: ((sensor: HeardSensor) => void) | undefined;
+  /** A named device in no sensor format (HeardNamedDevice), once per run. */
+  onHeardDevice?: ((device: HeardNamedDevice) => void) | undefined;
   log?: BleLog | undefined;
   /** Lends this line's discovery and power cycle to the connected devices of its adapter (connectedHost.ts). */
   host?: Pick<ConnectedHost, 'lend' | 'withdraw' | 'exclusive' | 'powerCycled'> | undefined;
@@ -47,6 +49,15 @@ export interface BleBusOptions {
 }
 
 const quiet: BleLog = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+
+/** A device heard advertising a name, in none of the sensor formats. */
+export interface HeardNamedDevice {
+  busId: string;
+  adapter: string;
+  mac: string;
+  name: string;
+  rssi: number | undefined;
+}
 
 export class BleBusRuntime implements BusRuntime, LineControl {
   /** A scan of this line lists the sensors the adapter heard meanwhile (drivers/ble/lineScan.ts). */
@@ -64,6 +75,8 @@ export class BleBusRuntime implements BusRuntime, LineControl {
   /** Sensors reported lost for silence: their next connect waits until they are heard. */
   readonly #silent = new Set<string>();
   readonly #lastHeard = new Map<string, number>();
+  /** Named devices in no sensor format, reported once each (another driver may know them). */
+  readonly #namedHeard = new Set<string>();
   #session: AdapterSession | undefined;
   #opening: Promise<AdapterSession> | undefined;
   #bringingUp: Promise<void> | undefined;
@@ -368,8 +381,9 @@ export class BleBusRuntime implements BusRuntime, LineControl {
       return;
     }
     this.#lastAdvertisementAt = now;
-    if (changed.serviceData === undefined && changed.manufacturerData === undefined) return;
     const mac = merged.address ?? macOfPath(path);
+    if (mac !== undefined) this.#heardNamed(mac, merged);
+    if (changed.serviceData === undefined && changed.manufacturerData === undefined) return;
     if (mac === undefined) return;
     const outcome = this.#decoder.decode(mac, merged, now, (heard) => this.#options.onHeard?.(heard));
     if (this.#decoder.sensor(mac)) {
@@ -382,6 +396,22 @@ export class BleBusRuntime implements BusRuntime, LineControl {
         ? { type: 'data' as const, operation: 'advertisement', result: outcome.result }
         : { type: 'failure' as const, error: outcome.error };
     this.#emit({ type: 'device', deviceId: outcome.deviceId, event });
+  }
+
+  /**
+   * A device advertising a name in none of the sensor formats: once per run, as a heard device another
+   * driver's auto_add may recognise (a Renogy BT module by its name), never as a sensor.
+   */
+  #heardNamed(mac: string, merged: DeviceProps): void {
+    if (merged.name === undefined || this.#namedHeard.has(mac) || this.#decoder.sensor(mac)) return;
+    this.#namedHeard.add(mac);
+    this.#options.onHeardDevice?.({
+      busId: this.busId,
+      adapter: this.adapter,
+      mac,
+      name: merged.name,
+      rssi: merged.rssi,
+    });
   }
 
   /** bluetoothd, the adapter or the connection is gone: every device reconnects; we watch for the return. */

@@ -3,6 +3,7 @@ import { type RenogyDevice, renogyConfig } from './config.js';
 import { renogyCapabilities, renogyModel } from './capabilities.js';
 import { renogyDecoder } from './decode.js';
 import { renogyDemo } from './demo.js';
+import { RenogyOffers } from './offers.js';
 
 // Renogy solar charge controllers, batteries, DC-DC chargers and inverters behind a BT-1/BT-2 module
 // (or with built-in BLE): Modbus RTU over BLE GATT, on the adapter a BLE line supervises.
@@ -27,6 +28,8 @@ export const renogyDriver: DriverModule<RenogyDevice, never> = {
   capabilities: renogyCapabilities,
   decode: renogyDecoder,
   demo: renogyDemo,
+  // Never added by themselves (one central at a time): a Renogy name a BLE line hears is offered once.
+  autoAdd: (dependencies) => new RenogyOffers(dependencies),
   transports: {
     bluez: lazyOpener(
       () => import('./openBus.js'),
