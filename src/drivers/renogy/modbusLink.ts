@@ -44,6 +44,9 @@ export class ModbusLink {
   /** When the last answer ended, for the pause before the next request. */
   #lastAnswerAt: number | undefined;
   #unusable: RenogyFailure | undefined;
+  /** Where the notifications go while a request waits for its answer; none: they are strays. */
+  #pending: ((piece: Uint8Array) => void) | undefined;
+  #stopListening: (() => void) | undefined;
 
   constructor(link: GattLink, pacing: Pacing, clock: GatewayClock) {
     this.#link = link;
@@ -53,6 +56,13 @@ export class ModbusLink {
 
   /** Subscribes to the answers' characteristic (before the first request). */
   async start(signal: AbortSignal): Promise<void> {
+    // Listening from before StartNotify to the end: bytes while no request waits (a late or repeated
+    // answer) put the session out of step, whenever they come.
+    this.#stopListening = this.#link.onNotification((notification) => {
+      if (notification.pair.characteristic !== NOTIFY_CHARACTERISTIC.characteristic) return;
+      if (this.#pending) this.#pending(notification.value);
+      else this.#stray(notification.value);
+    });
     await this.#link.startNotify(NOTIFY_CHARACTERISTIC, signal);
     await sleep(this.#clock, this.#pacing.settleAfterConnectMs, signal);
   }
@@ -66,6 +76,8 @@ export class ModbusLink {
     if (this.#lastAnswerAt !== undefined) {
       const wait = this.#lastAnswerAt + this.#pacing.requestGapMs - this.#clock.now();
       await sleep(this.#clock, wait, signal);
+      // Bytes nobody asked for may have come during the pause.
+      if (this.#unusable) throw this.#unusable;
     }
     try {
       const response = await this.#exchange(request, signal);
@@ -77,14 +89,33 @@ export class ModbusLink {
     }
   }
 
+  /**
+   * The end of a session's requests: throws when bytes came that no request asked for (the answers
+   * taken may have been stale copies), so the reading is not trusted.
+   */
+  finish(): void {
+    this.#stopListening?.();
+    if (this.#unusable) throw this.#unusable;
+  }
+
+  #stray(piece: Uint8Array): void {
+    this.#unusable ??= new RenogyFailure(
+      'stale_session',
+      `${piece.length} bytes no request asked for (${Buffer.from(piece).toString('hex')}): a late or repeated answer`,
+    );
+  }
+
   async #exchange(request: ModbusRequest, signal: AbortSignal): Promise<ModbusResponse> {
     const assembler = new ResponseAssembler(request);
     let settle: (() => void) | undefined;
     const settled = new Promise<void>((resolve) => (settle = resolve));
-    const stop = this.#link.onNotification((notification) => {
-      if (notification.pair.characteristic !== NOTIFY_CHARACTERISTIC.characteristic) return;
-      if (assembler.push(notification.value).status !== 'incomplete') settle?.();
-    });
+    this.#pending = (piece) => {
+      if (assembler.push(piece).status === 'incomplete') return;
+      // Settled: what comes next is no answer to this request.
+      this.#pending = undefined;
+      settle?.();
+    };
+    const stop = () => (this.#pending = undefined);
     const stopLost = this.#link.onLost(() => settle?.());
     const onAbort = () => settle?.();
     signal.addEventListener('abort', onAbort, { once: true });

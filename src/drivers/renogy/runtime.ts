@@ -11,7 +11,7 @@ import {
 } from './codec/index.js';
 import { type ConnectedHost, GattFailure, type GattLink } from './bluez.js';
 import { RenogyFailure } from './failures.js';
-import { ModbusLink } from './modbusLink.js';
+import { ModbusLink, sleep } from './modbusLink.js';
 import { DeviceReader, type Reading, type RenogyDeviceSpec } from './reader.js';
 import { LOAD_KEY } from './capabilities.js';
 
@@ -47,6 +47,12 @@ interface DeviceSlot {
   link: GattLink | undefined;
   lastFailure: RenogyFailure | undefined;
 }
+
+/**
+ * After the last answer of a session, how long bytes nobody asked for still void it: a device that
+ * answered twice sends the copy right after the first (the next request's 0.5 s gap covers the others).
+ */
+const STRAY_GRACE_MS = 100;
 
 export const RENOGY_STEPS = ['reconnect', 'remove_device', 'power_cycle_adapter'] as const;
 
@@ -196,6 +202,9 @@ export class RenogyBusRuntime implements BusRuntime {
           const modbus = new ModbusLink(link, pacingOf(slot.reader.family), this.#options.clock);
           await modbus.start(signal);
           const reading = await work(modbus);
+          // Give an answer sent twice the time to show before the reading is trusted.
+          await sleep(this.#options.clock, STRAY_GRACE_MS, signal);
+          modbus.finish();
           if (slot.lastFailure) {
             this.#options.log.info(`${spec.deviceId}: read again after ${slot.lastFailure.kind}`);
           }

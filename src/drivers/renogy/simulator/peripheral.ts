@@ -32,6 +32,9 @@ export class RenogyPeripheral implements Peripheral {
   readonly #replyDelayMs: number;
   /** Requests answered with this exception code (the next ones, first first). */
   readonly #exceptions: number[] = [];
+  /** The answers to replay before the next ones (a late answer of an earlier request). */
+  #replays = 0;
+  #lastAnswer: Buffer | undefined;
   /** Every request written to ffd1, for tests (hex), and when it arrived (wall clock ms). */
   readonly requests: string[] = [];
   readonly requestTimes: number[] = [];
@@ -56,6 +59,11 @@ export class RenogyPeripheral implements Peripheral {
     for (let i = 0; i < count; i += 1) this.#exceptions.push(code);
   }
 
+  /** The next answer comes after a late copy of the one before it (a reply out of step). */
+  replayNext(count = 1): void {
+    this.#replays += count;
+  }
+
   written(target: CharacteristicRef, bytes: Uint8Array, link: PeripheralLink): void {
     if (!sameRef(target, WRITE_CHARACTERISTIC) || isAppAck(bytes)) return;
     this.requests.push(Buffer.from(bytes).toString('hex'));
@@ -73,6 +81,12 @@ export class RenogyPeripheral implements Peripheral {
       refusal === undefined
         ? image.answer(bytes)
         : encodeException(id, bytes[1] ?? READ_HOLDING_REGISTERS, refusal);
-    if (answer !== undefined) link.notify(NOTIFY_CHARACTERISTIC, answer, { delayMs: this.#replyDelayMs });
+    if (answer === undefined) return;
+    if (this.#replays > 0 && this.#lastAnswer !== undefined) {
+      this.#replays -= 1;
+      link.notify(NOTIFY_CHARACTERISTIC, this.#lastAnswer, { delayMs: this.#replyDelayMs });
+    }
+    this.#lastAnswer = answer;
+    link.notify(NOTIFY_CHARACTERISTIC, answer, { delayMs: this.#replyDelayMs });
   }
 }
