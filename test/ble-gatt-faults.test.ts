@@ -214,7 +214,7 @@ describe.skipIf(DBUS_DAEMON === undefined)('connected BLE faults and their failu
   });
 
   it("a client that leaves the bus loses its notify sessions, another client's stay", async () => {
-    const { adapter, addEcho, simulator } = await gattRig(cleanups);
+    const { adapter, addEcho, simulator, client } = await gattRig(cleanups);
     const { device, path } = addEcho(1);
     const link = await adapter.connect(path, { timeoutMs: 2_000 });
     const seen = collect(link);
@@ -231,6 +231,16 @@ describe.skipIf(DBUS_DAEMON === undefined)('connected BLE faults and their failu
     await new Promise((resolve) => setTimeout(resolve, 100));
     await link.write(WRITE, bytes(2), { withoutResponse: true });
     await eventually(() => seen.length === 1, { what: 'the echo to the client still there' });
+    // Ours was the last session left: when it stops, Notifying goes false (the passer's went with it).
+    const notifying = async () =>
+      (await client.getManagedObjects()).get(notifyPath)?.gattCharacteristic?.notifying;
+    expect(await notifying()).toBe(true);
+    await client.callBluez({
+      path: notifyPath,
+      interface: 'org.bluez.GattCharacteristic1',
+      member: 'StopNotify',
+    });
+    expect(await notifying()).toBe(false);
   });
 
   it('the control lines drive the same faults (add-echo, gatt MAC FAULT, reset-adapter)', async () => {

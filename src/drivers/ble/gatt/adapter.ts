@@ -17,10 +17,13 @@ import { waitForResolved } from './resolve.js';
 // is pending with org.bluez.Error.InProgress (src/device.c dev_connect), a StartDiscovery/StopDiscovery
 // while one of the same client is pending with InProgress too (src/adapter.c), and field reports
 // (renogy.md §5.3; bleak #1673, #1689; bluez #569) show LE connects aborted (le-connection-abort-by-
-// local) when the controller is scanning, and scanning not always resumed after an LE connect. So the
-// one owner of the adapter stops its own discovery, connects, waits for the services and starts
-// discovery again; only the connect is inside the pause: once the link is up, scanning runs beside it,
-// and the passive sensors on the adapter are deaf only for that window.
+// local) when the controller is scanning, and scanning not always resumed after an LE connect; a scan
+// resumed right after LE Connection Complete can kill the link before its first ATT exchange
+// (stoprocent/noble#136). So the one owner of the adapter stops its own discovery, connects, waits until
+// ServicesResolved and starts discovery again, its LE filter first (bluez #763: a connect may drop the
+// filter; #2309: a discovery without one scans passively). Only the connect is inside the pause: once
+// the services are resolved, scanning runs beside the link, and the passive sensors on the adapter are
+// deaf only for that window (typically well under a second; bounded by the connect's timeoutMs).
 
 /** This process's discovery, as the BLE line runs it (AdapterSession implements it). */
 export interface ScanControl {
