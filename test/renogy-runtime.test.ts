@@ -193,6 +193,21 @@ describe.skipIf(!HAVE_DBUS)('Renogy runtime on the fake BlueZ', () => {
     ]);
   });
 
+  it('power_cycle_adapter: the adapter off and on, at most ten times an hour per adapter', async () => {
+    const { runtime, simulator } = await rig();
+    await runtime.connect('solar', signal());
+    for (let cycle = 0; cycle < 10; cycle += 1) {
+      await runtime.runRecoveryStep('power_cycle_adapter', 'solar', signal());
+    }
+    expect(simulator.callCount('Set(Powered)')).toBe(20);
+    // The eleventh in the hour is refused, whichever device of the adapter asks.
+    await expect(runtime.runRecoveryStep('power_cycle_adapter', 'pro', signal())).rejects.toThrow(
+      /power-cycled 10 times in the last hour/,
+    );
+    expect(simulator.callCount('Set(Powered)')).toBe(20);
+    expect((await poll(runtime, 'solar')).battery_soc).toBe(87);
+  });
+
   it('a hung Connect fails within its bound', async () => {
     const { runtime, controller } = await rig();
     controller.faults.hangConnects = true;
