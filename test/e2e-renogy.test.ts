@@ -245,8 +245,10 @@ describeWithMosquitto('Renogy: gateway ↔ fake BlueZ (GATT) ↔ mosquitto', () 
       // next connect discovers the services afresh; the fake's fault stands until cleared, so the test
       // clears it when the device was removed (what remove_device is for).
       const mark = recoveries(sub, 'solar').length;
+      const removals = sim.callCount('RemoveDevice');
       controller.faults.servicesMissing = true;
-      await sub.waitFor('remove_device', () => controller.forgotten, 30_000);
+      // (The device is back as soon as it advertises again: its RemoveDevice call is what shows.)
+      await sub.waitFor('remove_device', () => sim.callCount('RemoveDevice') > removals, 30_000);
       controller.faults.servicesMissing = false;
       await readingAfter(sub, 'solar', 'a reading after services came back', 30_000);
       await sub.waitFor('remove_device verified', () =>
