@@ -208,6 +208,23 @@ describe.skipIf(!HAVE_DBUS)('Renogy runtime on the fake BlueZ', () => {
     expect((await poll(runtime, 'solar')).battery_soc).toBe(87);
   });
 
+  it('a restarted bus reads on a fresh D-Bus connection of the same adapter', async () => {
+    const { runtime, host } = await rig();
+    await poll(runtime, 'solar');
+    const before = await host.gatt();
+    await runtime.close();
+    const again = new RenogyBusRuntime('renogy:hci0', {
+      host,
+      devices: [spec('solar', CONTROLLER)],
+      clock: systemClock,
+      powerCyclesPerHour: 10,
+      log: { info: () => undefined, warn: () => undefined, debug: () => undefined },
+    });
+    cleanups.push(() => again.close());
+    expect((await poll(again, 'solar')).battery_soc).toBe(87);
+    expect(await host.gatt()).not.toBe(before);
+  });
+
   it('a hung Connect fails within its bound', async () => {
     const { runtime, controller } = await rig();
     controller.faults.hangConnects = true;
