@@ -127,6 +127,13 @@ describe.skipIf(!HAVE_DBUS)('Renogy runtime on the fake BlueZ', () => {
     expect(pro.connected).toBe(false);
   });
 
+  it('a device that refuses its address register is read at the id that answered (0xFF)', async () => {
+    const { runtime, controller } = await rig();
+    peripheralOf(controller.spec).refuseNext(2);
+    const reading = await poll(runtime, 'solar');
+    expect(reading).toMatchObject({ device_id: 0xff, battery_soc: 87 });
+  });
+
   it('switches the load and publishes what the device reads back, not the command', async () => {
     const { runtime, controller } = await rig();
     await poll(runtime, 'solar');

@@ -90,7 +90,12 @@ export class DeviceReader {
     for (; this.#candidate < candidates.length; this.#candidate += 1) {
       const asked = candidates[this.#candidate] ?? 0xff;
       const response = await link.request(addressRequest(family, asked), signal);
-      const found = idFromAddressResponse(family, asked, response);
+      // A device without the address register refuses its read, but it answered this id: use it
+      // (inferred; the notes' procedure assumes the register is there, §2.3).
+      const found =
+        response.kind === 'exception' && response.deviceId === asked
+          ? asked
+          : idFromAddressResponse(family, asked, response);
       if (found !== undefined) {
         this.#modbusId = found;
         return found;
