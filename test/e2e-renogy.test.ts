@@ -279,13 +279,23 @@ describeWithMosquitto('Renogy: gateway ↔ fake BlueZ (GATT) ↔ mosquitto', () 
       const sensors = sensorIds(sim);
       const before = sensors.map((id) => readings(sub, id).length);
       const batteryBefore = readings(sub, 'house_battery').length;
+      // The poll under way when it hung (or the next, within POLL_MS) fails by its 2 s bound, named.
+      const issue = () =>
+        (
+          sub.json<{ health?: { issues?: string[] } }>(`${base}/bridge/health`).at(-1)?.health?.issues ?? []
+        ).find((text) => text.startsWith('solar is degraded') && text.includes('connect_timeout'));
+      await sub.waitFor('solar degraded by connect_timeout', () => issue() !== undefined, 20_000);
+      const failedAfter = Date.now() - hungAt;
+      console.log(
+        `Renogy hung Connect: failed ${failedAfter} ms after it hung (bound 2000 ms, polls every ${POLL_MS} ms): ${issue()}`,
+      );
+      expect(issue()).toMatch(/did not finish within 2000 ms/);
+      expect(failedAfter).toBeLessThan(2_000 + POLL_MS + 2_000);
       await sub.waitFor(
-        'solar unhealthy',
+        'a recovery step',
         () => recoveries(sub, 'solar').some((event) => event.data.outcome === 'started'),
         20_000,
       );
-      const failedAfter = Date.now() - hungAt;
-      console.log(`Renogy hung Connect: the first recovery step started ${failedAfter} ms after it hung`);
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       expect(sensors.every((id, index) => readings(sub, id).length > (before[index] ?? 0) + 3)).toBe(true);
       expect(readings(sub, 'house_battery').length).toBeGreaterThan(batteryBefore);
