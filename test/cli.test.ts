@@ -112,7 +112,7 @@ describe('check-config', () => {
     expect(result.stderr.split('\n')).toEqual([
       'mqtt.password: environment variable MQTT_PASSWORD is not set',
       'mqtt.servr: unknown key (did you mean "server"?)',
-      'devices[0].driver: unknown driver "mbsu" (expected mbus, dali, ble, dalicenter or simulated)',
+      'devices[0].driver: unknown driver "mbsu" (expected mbus, dali, ble, dalicenter, renogy or simulated)',
       'devices[1].id: duplicate id "a" (first used by devices[0])',
       `fieldbridge: 4 problems in the configuration ${path}`,
       '',
@@ -177,7 +177,7 @@ describe('check-config', () => {
       `fieldbridge: no config file found at ${join(empty, 'fieldbridge.yaml')}\n`,
     );
     expect(result.stderr).toContain('running the demo');
-    expect(result.stderr).toContain('config OK: 6 devices on 5 buses\n');
+    expect(result.stderr).toContain('config OK: 7 devices on 6 buses\n');
   });
 
   it('reads ./fieldbridge.yaml by default', async () => {

@@ -167,10 +167,10 @@ describe('device ids', () => {
 describe('device validation', () => {
   it('rejects an unknown driver, naming the valid ones', () => {
     expect(deviceProblems('{ id: a, driver: mbsu }')).toEqual([
-      'devices[0].driver: unknown driver "mbsu" (expected mbus, dali, ble, dalicenter or simulated)',
+      'devices[0].driver: unknown driver "mbsu" (expected mbus, dali, ble, dalicenter, renogy or simulated)',
     ]);
     expect(deviceProblems('{ id: a }')).toEqual([
-      'devices[0].driver: is required (expected mbus, dali, ble, dalicenter or simulated)',
+      'devices[0].driver: is required (expected mbus, dali, ble, dalicenter, renogy or simulated)',
     ]);
   });
 

@@ -61,6 +61,7 @@ describe('fieldbridge.example.yaml', () => {
       ['dali', 'simulated'],
       ['ble', 'simulated'],
       ['dalicenter', 'simulated'],
+      ['renogy', 'simulated'],
     ]);
     expect(config.devices.map(deviceBus)).toEqual([
       'simulated',
@@ -68,6 +69,7 @@ describe('fieldbridge.example.yaml', () => {
       'dali:simulated',
       'ble:simulated',
       'dalicenter:simulated:6A242121110E',
+      'renogy:simulated',
     ]);
     expect(config.mqtt.server).toBe('mqtt://localhost:1883');
   });
@@ -99,6 +101,7 @@ describe('fieldbridge.example.yaml', () => {
       'hid',
       'bluez',
       'mqtt',
+      'bluez',
     ]);
     expect(config.mqtt).toMatchObject({
       user: 'fieldbridge',

@@ -412,7 +412,7 @@ describe('file structure', () => {
       'mqtt.servr: unknown key (did you mean "server"?)',
       'http.port: must be >= 1 (got 0)',
       'device_defaults.commands.queue_size: expected a whole number, got 0.5',
-      'devices[1].driver: unknown driver "mbsu" (expected mbus, dali, ble, dalicenter or simulated)',
+      'devices[1].driver: unknown driver "mbsu" (expected mbus, dali, ble, dalicenter, renogy or simulated)',
       'devices[2].id: must not contain "/" (the id is used as one MQTT topic level, and "/" separates levels)',
       'devices[2].mac: must be a MAC address like AA:BB:CC:DD:EE:FF',
       'devices[1].id: duplicate id "a" (first used by devices[0])',

@@ -10,7 +10,7 @@ import {
   RESTART_ACTOR_STEP,
 } from '../src/drivers/contract.js';
 import { DRIVER_MODULES, DRIVERS, recoveryStepsFor } from '../src/drivers/registry.js';
-import { simulatedBluezOf } from '../src/drivers/ble/simulatedBus.js';
+import { SIMULATED_ADAPTER, simulatedBluezOf } from '../src/drivers/shared/bluez/simulator/perGateway.js';
 import { simulatedDaliAdaptersOf } from '../src/drivers/dali/simulatedAdapters.js';
 import { simulatedDaliCentersOf } from '../src/drivers/dalicenter/simulatedGateways.js';
 import { GatewayOpenContext } from '../src/hosting/openContext.js';
@@ -56,10 +56,10 @@ const SIMULATORS: Partial<Record<string, SimulatorHarness>> = {
       '{ id: demo_thermometer, driver: ble, transport: simulated }',
     ],
     // Without dbus-daemon the BLE driver's simulated transport falls back to the generic device.
-    disturb: ({ busId, runtime, device, context }) =>
+    disturb: ({ runtime, device, context }) =>
       runtime instanceof SimulatedBusRuntime
         ? disturbGeneric(runtime, device.id)
-        : void simulatedBluezOf(context).get(busId)?.simulator.advertiseNow(),
+        : void simulatedBluezOf(context).get(SIMULATED_ADAPTER)?.simulator.advertiseNow(),
     deviceEvents: true,
   },
   dalicenter: {

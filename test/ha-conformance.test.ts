@@ -364,6 +364,53 @@ describeWithJinja('Home Assistant accepts the demo', () => {
   }, 60_000);
 });
 
+describeWithJinja('Home Assistant accepts Renogy devices', () => {
+  it('a controller behind a BT-1, batteries on a hub and a Pro battery, read on the fake BlueZ', async () => {
+    const renogy = devices(`
+devices:
+  - { id: solar, driver: renogy, transport: simulated, mac: 'C4:D3:6A:00:10:01' }
+  - { id: house_battery, driver: renogy, transport: simulated, mac: 'C4:D3:6A:00:10:02', family: battery, topology: hub }
+  - { id: pro_battery, driver: renogy, transport: simulated, mac: 'C4:D3:6A:00:10:03', family: battery }
+`);
+    const results = await runDevices(renogy, systemClock, 0);
+    expect([...new Set(results.map(([id]) => id))].sort()).toEqual(['house_battery', 'pro_battery', 'solar']);
+    const entities = expectAccepted(renogy, results);
+    const config = (suffix: string) => entities.find((entity) => entity.topic.endsWith(suffix))?.config;
+    expect(config('/fieldbridge_solar/battery_soc/config')).toMatchObject({
+      device_class: 'battery',
+      unit_of_measurement: '%',
+      state_class: 'measurement',
+    });
+    expect(config('/fieldbridge_solar/power_generation_total/config')).toMatchObject({
+      device_class: 'energy',
+      unit_of_measurement: 'Wh',
+      state_class: 'total_increasing',
+    });
+    expect(config('/fieldbridge_solar/charging_state/config')).toMatchObject({ device_class: 'enum' });
+    expect(config('/fieldbridge_solar/charging_state/config')?.options).toContain('mppt');
+    expect(config('binary_sensor/fieldbridge_solar/fault_pv_short_circuit/config')).toMatchObject({
+      device_class: 'problem',
+    });
+    expect(config('switch/fieldbridge_solar/load_on/config')).toMatchObject({
+      command_topic: 'fieldbridge/solar/set',
+      payload_on: '{"load_on":true}',
+    });
+    expect(config('/fieldbridge_house_battery/cell_voltage_1/config')).toMatchObject({
+      device_class: 'voltage',
+      unit_of_measurement: 'V',
+    });
+    // A Pro battery configured as a battery still reads its current in 0.1 A (its name says RNGRBP).
+    const { payloads } = published(renogy, results);
+    expect(JSON.parse(payloads.get('fieldbridge/pro_battery') ?? '{}')).toMatchObject({ current: 2.5 });
+    // Four cells reported, four cell entities (not the sixteen the registers could hold).
+    expect(
+      entities.filter((entity) => /fieldbridge_house_battery\/cell_voltage_/.test(entity.topic)),
+    ).toHaveLength(4);
+    // Batteries have no load output: no switch.
+    expect(entities.some((entity) => entity.topic.includes('switch/fieldbridge_pro_battery'))).toBe(false);
+  }, 60_000);
+});
+
 describeWithJinja('the Home Assistant rules catch what HA refuses or warns about', () => {
   const base = { unique_id: 'u', device: { identifiers: ['d'] }, state_topic: 'fb/d' };
   const check = (topic: string, config: Record<string, unknown>, state: Record<string, unknown>) =>

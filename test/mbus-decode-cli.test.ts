@@ -147,7 +147,7 @@ describe('fieldbridge decode mbus', () => {
 
   it('is listed by --help and explains itself with decode --help', async () => {
     expect((await run(['--help'])).stdout).toMatch(
-      /\n {2}decode +Decode an M-Bus, DALI, BTHome, Ruuvi or ATC frame/,
+      /\n {2}decode +Decode an M-Bus, DALI, BTHome, Ruuvi, ATC or Renogy frame/,
     );
     const help = await run(['decode', '--help']);
     expect(help.code).toBe(0);

@@ -1,4 +1,5 @@
-import type { SoakRig } from './rig.js';
+import { RENOGY_DEVICES, type SoakRig } from './rig.js';
+import type { BluezSimulator } from '../../src/drivers/shared/bluez/simulator/simulator.js';
 import { describePlanned, type FaultKind, type PlannedFault } from './schedule.js';
 import { errorText } from '../../src/errorText.js';
 
@@ -204,6 +205,49 @@ async function runBleFault(
       if (clearedBySoak) bluez.setStuck(false);
       return record(start, affected, { measureFrom: start, clearedBySoak });
     }
+    default: {
+      const renogy = readingDevices(rig, 'renogy');
+      await runRenogyFault(fault, bluez, sleep);
+      return record(start, renogy);
+    }
+  }
+}
+
+/**
+ * A fault of the connected Renogy devices, on every one of them (their recovery is measured as the
+ * others': from the end of the fault to their next reading).
+ */
+async function runRenogyFault(fault: PlannedFault, bluez: BluezSimulator, sleep: Sleep): Promise<void> {
+  const devices = bluez.gattDevices.filter((device) =>
+    RENOGY_DEVICES.some(({ mac }) => mac === device.spec.mac),
+  );
+  const hold = () => sleep(fault.durationMs);
+  switch (fault.kind) {
+    case 'renogy_connect_abort':
+      // Every connect for the while is aborted (le-connection-abort-by-local).
+      for (const device of devices) device.faults.failConnects('abort', 1_000);
+      await hold();
+      for (const device of devices) device.faults.clear();
+      return;
+    case 'renogy_garbage': {
+      // Every answer garbled (bad CRC) for the while.
+      const flip = (bytes: Uint8Array) => bytes.map((b, i) => (i === bytes.length - 1 ? b ^ 0xff : b));
+      for (const device of devices) for (let i = 0; i < 1_000; i++) device.faults.garbleNext(flip);
+      await hold();
+      for (const device of devices) device.faults.clear();
+      return;
+    }
+    case 'renogy_taken':
+      for (const device of devices) device.faults.setTakenByOtherCentral(true);
+      await hold();
+      for (const device of devices) device.faults.setTakenByOtherCentral(false);
+      return;
+    case 'renogy_services_missing':
+      // A stale GATT cache; in BlueZ remove_device cures it, here the soak clears it after the while.
+      for (const device of devices) device.faults.servicesMissing = true;
+      await hold();
+      for (const device of devices) device.faults.servicesMissing = false;
+      return;
     default:
       throw new Error(`no injector for ${fault.kind}`);
   }

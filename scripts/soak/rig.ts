@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { freePort, Mosquitto } from '../../bench/broker.js';
 import { sensorSpec } from '../../src/drivers/shared/bluez/simulator/sensors.js';
 import { BluezSimulator } from '../../src/drivers/shared/bluez/simulator/simulator.js';
+import { bt1Controller, proBattery } from '../../src/drivers/renogy/simulator/devices.js';
 import { defaultMeters } from '../../src/drivers/mbus/simulator/meters.js';
 import { MbusSimulator } from '../../src/drivers/mbus/simulator/simulator.js';
 import { BrokerGate } from './gate.js';
@@ -42,6 +43,12 @@ export interface SoakRig {
   log(line: string): void;
 }
 
+/** The Renogy devices on the fake BlueZ adapter (the soak's faults pick them by MAC). */
+export const RENOGY_DEVICES = [
+  { id: 'renogy_solar', mac: 'C4:D3:6A:00:50:01', virtual: bt1Controller },
+  { id: 'renogy_battery', mac: 'C4:D3:6A:00:50:02', virtual: proBattery },
+] as const;
+
 function gatewayConfig(options: {
   gatePort: number;
   base: string;
@@ -68,6 +75,11 @@ function gatewayConfig(options: {
       'ble:',
       `  - { adapter: hci0, bus_address: '${options.bleBus}', offline_after_ms: 60000,`,
       '      watchdog: { interval_ms: 2000, stuck_after_ms: 8000, verify_after_ms: 4000 } }',
+      'devices:',
+      ...RENOGY_DEVICES.map(
+        ({ id, mac }) =>
+          `  - { id: ${id}, driver: renogy, mac: '${mac}', bus_address: '${options.bleBus}', poll_interval_ms: 5000 }`,
+      ),
     );
   }
   return `${lines.join('\n')}\n`;
@@ -150,8 +162,12 @@ export class Rig implements SoakRig {
         intervalMs: 1000,
         log: simLog('bluez'),
       });
+      // A BT-1 with a charge controller and a Pro battery, connected to by the gateway's Renogy driver.
+      for (const { mac, virtual } of RENOGY_DEVICES) this.#bluez.addGattDevice(virtual(mac));
       await this.#bluez.start();
-      this.log(`fake BlueZ: ${sensors.length} sensors on ${this.#bluez.address}`);
+      this.log(
+        `fake BlueZ: ${sensors.length} sensors and ${RENOGY_DEVICES.length} Renogy devices on ${this.#bluez.address}`,
+      );
     }
     const configPath = join(this.dir, 'fieldbridge.yaml');
     writeFileSync(

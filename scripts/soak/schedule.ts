@@ -12,7 +12,20 @@ import { seededRandom } from '../../src/drivers/shared/random.js';
 
 export const MBUS_FAULTS = ['mbus_unplug', 'meter_dead', 'mbus_corrupt'] as const;
 export const DALI_FAULTS = ['dali_unplug', 'dali_power_cut'] as const;
-export const BLE_FAULTS = ['ble_hang', 'ble_stuck', 'ble_adapter_removed', 'bluez_restart'] as const;
+/**
+ * The BLE faults include the Renogy devices' (connected BLE on the same fake BlueZ adapter): they share
+ * the radio with the sensors, so they take the BLE slot rather than running beside its faults.
+ */
+export const BLE_FAULTS = [
+  'ble_hang',
+  'ble_stuck',
+  'ble_adapter_removed',
+  'bluez_restart',
+  'renogy_connect_abort',
+  'renogy_garbage',
+  'renogy_taken',
+  'renogy_services_missing',
+] as const;
 export const INFRA_FAULTS = ['broker_kill', 'gateway_kill'] as const;
 
 export type MbusFault = (typeof MBUS_FAULTS)[number];
@@ -44,6 +57,10 @@ export const DURATION_MS: Readonly<Record<FaultKind, readonly [number, number]>>
   ble_stuck: [0, 0],
   ble_adapter_removed: [4_000, 15_000],
   bluez_restart: [1_000, 5_000],
+  renogy_connect_abort: [5_000, 15_000],
+  renogy_garbage: [5_000, 15_000],
+  renogy_taken: [5_000, 20_000],
+  renogy_services_missing: [5_000, 15_000],
 };
 
 export interface PlannedFault {

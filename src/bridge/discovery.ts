@@ -64,6 +64,16 @@ function entityConfig(
         ? { color_temp_kelvin: true, min_kelvin: entity.minKelvin, max_kelvin: entity.maxKelvin }
         : {},
     );
+  } else if (entity.component === 'switch') {
+    // The command is the `set` of the value ({"load_on": true}); the state is what the device reported.
+    Object.assign(config, {
+      command_topic: `${topics.device(deviceId ?? '')}/set`,
+      payload_on: JSON.stringify({ [entity.key]: true }),
+      payload_off: JSON.stringify({ [entity.key]: false }),
+      state_on: 'ON',
+      state_off: 'OFF',
+      value_template: `{{ 'ON' if value_json.${entity.key} else 'OFF' }}`,
+    });
   } else if (entity.component === 'scene') {
     // A scene has no state: HA publishes its payload on the device's `set` topic to recall it.
     delete config.state_topic;
@@ -90,6 +100,7 @@ function entityConfig(
   if (entity.stateClass) config.state_class = entity.stateClass;
   if (entity.entityCategory) config.entity_category = entity.entityCategory;
   if (entity.icon) config.icon = entity.icon;
+  if (entity.options) config.options = entity.options;
   return config;
 }
 

@@ -2,7 +2,7 @@
 // declares for a device (src/drivers/shared/capabilities.ts). Each one reads its value from the
 // device's retained state topic (`<base>/<id>`, JSON) under `key`.
 
-export type EntityComponent = 'sensor' | 'binary_sensor' | 'light' | 'scene' | 'event';
+export type EntityComponent = 'sensor' | 'binary_sensor' | 'light' | 'switch' | 'scene' | 'event';
 
 export interface EntityDescriptor {
   component: EntityComponent;
@@ -16,6 +16,8 @@ export interface EntityDescriptor {
   stateClass?: 'measurement' | 'total' | 'total_increasing';
   entityCategory?: 'diagnostic' | 'config';
   icon?: string;
+  /** Enum sensors (device class `enum`): every state the value can take. */
+  options?: readonly string[];
   /** Lights: the brightness value that means full on (HA's `brightness_scale`); absent: on/off only. */
   brightnessScale?: number;
   /** Lights: the one colour mode besides brightness (HA then needs no `color_mode` in the state). */

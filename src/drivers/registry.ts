@@ -14,6 +14,7 @@ import { bleDriver } from './ble/index.js';
 import { daliDriver } from './dali/index.js';
 import { daliCenterDriver } from './dalicenter/index.js';
 import { mbusDriver } from './mbus/index.js';
+import { renogyDriver } from './renogy/index.js';
 import { simulatedDriver } from './simulated/index.js';
 
 // The one place that lists the drivers. Everything outside a driver's folder reaches a driver through
@@ -23,7 +24,14 @@ import { simulatedDriver } from './simulated/index.js';
 // on the meter simulator, DALI lamps on a fake hasseb adapter, BLE sensors on a fake BlueZ), so the
 // whole gateway runs without hardware; the `simulated` driver is the generic fault-injecting device.
 
-const REGISTERED = [mbusDriver, daliDriver, bleDriver, daliCenterDriver, simulatedDriver] as const;
+const REGISTERED = [
+  mbusDriver,
+  daliDriver,
+  bleDriver,
+  daliCenterDriver,
+  renogyDriver,
+  simulatedDriver,
+] as const;
 
 /** Each registered module with its own device and line types (the config types derive from them). */
 export type RegisteredDriver = (typeof REGISTERED)[number];

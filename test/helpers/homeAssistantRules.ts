@@ -6,6 +6,7 @@ import {
   NON_NUMERIC,
   SENSOR_DEVICE_CLASS_STATE_CLASSES,
   SENSOR_DEVICE_CLASS_UNITS,
+  SWITCH_DEVICE_CLASSES,
 } from './homeAssistantTables.js';
 
 // Home Assistant's rules for what fieldbridge publishes (tables in homeAssistantTables.ts): a config's
@@ -94,6 +95,13 @@ function configProblems(component: string, config: Config): string[] {
         problems.push(`device_class ${deviceClass} is not a sensor device class`);
         break;
       }
+      // HA's sensor: an enum sensor needs its options and takes no state class (sensor/__init__.py).
+      if (deviceClass === 'enum') {
+        const options = config.options;
+        if (!Array.isArray(options) || options.length === 0 || options.some((o) => typeof o !== 'string'))
+          problems.push('an enum sensor needs options (a list of strings)');
+        if (stateClass !== undefined) problems.push('an enum sensor has no state_class');
+      } else if (config.options !== undefined) problems.push('only an enum sensor has options');
       if (NON_NUMERIC.has(deviceClass) && unit !== undefined)
         problems.push(`a ${deviceClass} sensor has no unit, not "${unit}"`);
       if (
@@ -110,6 +118,14 @@ function configProblems(component: string, config: Config): string[] {
         problems.push(`device_class ${deviceClass} is not a binary_sensor device class`);
       for (const key of ['unit_of_measurement', 'state_class'])
         if (config[key] !== undefined) problems.push(`a binary_sensor has no ${key}`);
+      break;
+    case 'switch':
+      if (!text(config.state_topic)) problems.push('a switch needs a state_topic');
+      if (!text(config.command_topic)) problems.push('a switch needs a command_topic');
+      if (deviceClass !== undefined && !SWITCH_DEVICE_CLASSES.has(deviceClass))
+        problems.push(`device_class ${deviceClass} is not a switch device class`);
+      for (const key of ['unit_of_measurement', 'state_class', 'expire_after'])
+        if (config[key] !== undefined) problems.push(`a switch has no ${key}`);
       break;
     case 'light': {
       if (config.schema !== 'json') problems.push('fieldbridge lights are JSON-schema lights');
@@ -147,6 +163,13 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** How HA's MQTT sensor and binary sensor take a rendered state. */
 function renderedStateProblems(component: string, config: Config, rendered: string): string[] {
   if (rendered === PAYLOAD_NONE) return [];
+  if (component === 'switch') {
+    const on = text(config.state_on) ?? text(config.payload_on) ?? 'ON';
+    const off = text(config.state_off) ?? text(config.payload_off) ?? 'OFF';
+    return rendered === on || rendered === off
+      ? []
+      : [`switch state "${rendered}" is neither ${on} nor ${off}`];
+  }
   if (component === 'event') {
     // HA's MQTT event parses the rendered value as JSON and needs an event_type it was told of.
     let value: unknown;
@@ -169,6 +192,10 @@ function renderedStateProblems(component: string, config: Config, rendered: stri
       : [`binary state "${rendered}" is neither ${on} nor ${off}`];
   }
   const deviceClass = text(config.device_class);
+  if (deviceClass === 'enum') {
+    const options = Array.isArray(config.options) ? config.options.map(String) : [];
+    return options.includes(rendered) ? [] : [`enum state "${rendered}" is not one of its options`];
+  }
   if (deviceClass === 'timestamp') {
     return ISO_WITH_ZONE.test(rendered) && !Number.isNaN(Date.parse(rendered))
       ? []

@@ -201,3 +201,6 @@ export const BINARY_SENSOR_DEVICE_CLASSES: ReadonlySet<string> = new Set([
   'vibration',
   'window',
 ]);
+
+/** homeassistant/components/switch/__init__.py SwitchDeviceClass. */
+export const SWITCH_DEVICE_CLASSES: ReadonlySet<string> = new Set(['outlet', 'switch']);

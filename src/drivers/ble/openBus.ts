@@ -6,6 +6,7 @@ import type { WatchdogSettings } from './watchdogMachine.js';
 import { DbusCallStats } from '../shared/bluez/dbus/stats.js';
 import { BleBusRuntime } from './runtime.js';
 import type { BleSensorSpec } from './sensors.js';
+import { connectedHost } from '../shared/bluez/connectedHost.js';
 
 // `transport: bluez`: the BLE runtime on the system bus (or the adapter device's `bus_address`). Loaded
 // by the driver's lazy opener, so a gateway without BLE never loads dbus-next; the simulated transport
@@ -61,6 +62,8 @@ export function openOn(
     inspect: context.inspect,
     stats,
     onHeard: (sensor) => context.heard(sensor),
+    onHeardDevice: (device) => context.heard(device),
+    host: connectedHost(context, adapter, { busAddress }),
     log: {
       info: (message) => logger.info(message),
       warn: (message) => logger.warn(message),

@@ -9,6 +9,7 @@ import { AdapterMissingError, AdapterSession, type SessionEvents } from '../shar
 import { abortable, waitUntil } from '../shared/wait.js';
 import { adapterState, AdapterWatch, type BleLog } from './watchdog.js';
 import { errorText } from '../../errorText.js';
+import type { ConnectedHost, LineControl } from '../shared/bluez/connectedHost.js';
 
 export type { BleLog } from './watchdog.js';
 
@@ -38,14 +39,27 @@ export interface BleBusOptions {
   stats?: DbusCallStats | undefined;
   /** A sensor without a configured device, heard for the first time (auto-add, scans). */
   onHeard?: ((sensor: HeardSensor) => void) | undefined;
+  /** A named device in no sensor format (HeardNamedDevice), once per run. */
+  onHeardDevice?: ((device: HeardNamedDevice) => void) | undefined;
   log?: BleLog | undefined;
+  /** Lends this line's discovery and power cycle to the connected devices of its adapter (connectedHost.ts). */
+  host?: Pick<ConnectedHost, 'lend' | 'withdraw' | 'exclusive' | 'powerCycled'> | undefined;
   /** How often connected sensors are checked for silence (default 1000 ms). */
   silenceCheckMs?: number | undefined;
 }
 
 const quiet: BleLog = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 
-export class BleBusRuntime implements BusRuntime {
+/** A device heard advertising a name, in none of the sensor formats. */
+export interface HeardNamedDevice {
+  busId: string;
+  adapter: string;
+  mac: string;
+  name: string;
+  rssi: number | undefined;
+}
+
+export class BleBusRuntime implements BusRuntime, LineControl {
   /** A scan of this line lists the sensors the adapter heard meanwhile (drivers/ble/lineScan.ts). */
   readonly capabilities: Partial<BusCapabilities> = { bleHeardSensors: this };
   readonly #options: BleBusOptions;
@@ -61,6 +75,8 @@ export class BleBusRuntime implements BusRuntime {
   /** Sensors reported lost for silence: their next connect waits until they are heard. */
   readonly #silent = new Set<string>();
   readonly #lastHeard = new Map<string, number>();
+  /** Named devices in no sensor format, reported once each (another driver may know them). */
+  readonly #namedHeard = new Set<string>();
   #session: AdapterSession | undefined;
   #opening: Promise<AdapterSession> | undefined;
   #bringingUp: Promise<void> | undefined;
@@ -100,10 +116,32 @@ export class BleBusRuntime implements BusRuntime {
             emit: (event) => this.#emit(event),
             log: this.#log,
           });
+    options.host?.lend(this);
   }
 
   get adapter(): string {
     return this.#options.adapter;
+  }
+
+  /**
+   * LineControl: our discovery stopped for a connect on this adapter. Asked of the session whether or not
+   * the line is up yet: a bring-up that already started discovery counts too (the session knows).
+   */
+  async pauseDiscovery(signal: AbortSignal): Promise<void> {
+    const session = this.#session;
+    if (session && !session.closed) await session.pauseDiscovery(signal);
+  }
+
+  async resumeDiscovery(signal: AbortSignal): Promise<void> {
+    const session = this.#session;
+    if (session && !session.closed) await session.resumeDiscovery(signal);
+  }
+
+  /** LineControl: a connected device's power_cycle_adapter, run as the line's own step. */
+  async powerCycle(signal: AbortSignal): Promise<void> {
+    const session = await this.#openSession();
+    await session.powerCycle(signal);
+    this.#setUp(true);
   }
 
   /** The adapter is up: discovery started and verified, not lost since. */
@@ -195,9 +233,14 @@ export class BleBusRuntime implements BusRuntime {
     let ok = false;
     try {
       const session = await this.#openSession();
-      if (step === 'power_cycle_adapter') await session.powerCycle(signal);
-      else if (this.#up) await session.restartDiscovery(signal);
-      else await session.bringUp(signal);
+      // Never beside a connect of a connected device on this adapter (its discovery pause, its link).
+      await this.#exclusive(step, signal, async () => {
+        if (step === 'power_cycle_adapter') {
+          this.#options.host?.powerCycled(this.#options.clock.now());
+          await session.powerCycle(signal);
+        } else if (this.#up) await session.restartDiscovery(signal);
+        else await session.bringUp(signal);
+      });
       this.#setUp(true);
       ok = true;
     } finally {
@@ -207,6 +250,7 @@ export class BleBusRuntime implements BusRuntime {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#options.host?.withdraw(this);
     this.#watch?.stop();
     this.#silenceTimer?.();
     this.#silenceTimer = undefined;
@@ -214,6 +258,12 @@ export class BleBusRuntime implements BusRuntime {
     this.#setUp(false);
     this.#wake(this.#heardWaiters);
     await this.#dropSession()?.close();
+  }
+
+  /** Runs `work` between the connects of connected devices on this adapter (connectedHost.ts). */
+  #exclusive<T>(what: string, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+    const host = this.#options.host;
+    return host === undefined ? work() : host.exclusive(what, signal, work);
   }
 
   #sensor(deviceId: string): BleSensorSpec {
@@ -253,7 +303,7 @@ export class BleBusRuntime implements BusRuntime {
   async #bringUp(): Promise<void> {
     const session = await this.#openSession();
     try {
-      await session.bringUp(undefined);
+      await this.#exclusive('bringing the adapter up', undefined, () => session.bringUp(undefined));
     } catch (error) {
       // Missing bluetoothd or adapter: the connection watches for them and brings the adapter up on return.
       if (error instanceof AdapterMissingError) this.#waitingForReturn = true;
@@ -331,8 +381,9 @@ export class BleBusRuntime implements BusRuntime {
       return;
     }
     this.#lastAdvertisementAt = now;
-    if (changed.serviceData === undefined && changed.manufacturerData === undefined) return;
     const mac = merged.address ?? macOfPath(path);
+    if (mac !== undefined) this.#heardNamed(mac, merged);
+    if (changed.serviceData === undefined && changed.manufacturerData === undefined) return;
     if (mac === undefined) return;
     const outcome = this.#decoder.decode(mac, merged, now, (heard) => this.#options.onHeard?.(heard));
     if (this.#decoder.sensor(mac)) {
@@ -345,6 +396,22 @@ export class BleBusRuntime implements BusRuntime {
         ? { type: 'data' as const, operation: 'advertisement', result: outcome.result }
         : { type: 'failure' as const, error: outcome.error };
     this.#emit({ type: 'device', deviceId: outcome.deviceId, event });
+  }
+
+  /**
+   * A device advertising a name in none of the sensor formats: once per run, as a heard device another
+   * driver's auto_add may recognise (a Renogy BT module by its name), never as a sensor.
+   */
+  #heardNamed(mac: string, merged: DeviceProps): void {
+    if (merged.name === undefined || this.#namedHeard.has(mac) || this.#decoder.sensor(mac)) return;
+    this.#namedHeard.add(mac);
+    this.#options.onHeardDevice?.({
+      busId: this.busId,
+      adapter: this.adapter,
+      mac,
+      name: merged.name,
+      rssi: merged.rssi,
+    });
   }
 
   /** bluetoothd, the adapter or the connection is gone: every device reconnects; we watch for the return. */

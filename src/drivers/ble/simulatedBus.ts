@@ -1,45 +1,17 @@
 import type { DeviceConfig } from '../../config/index.js';
-import { getLogger } from '../../logging/index.js';
 import type { BusRuntime, OpenContext } from '../contract.js';
 import { openSimulatedBus } from '../shared/simulatedBus.js';
 import { bleDriver } from './index.js';
 import { type BleDevice, bleDevices, openOn } from './openBus.js';
 import { findDbusDaemon } from '../shared/bluez/dbusDaemon.js';
 import { type SensorSpec, sensorSpec } from '../shared/bluez/simulator/sensors.js';
-import { BluezSimulator } from '../shared/bluez/simulator/simulator.js';
+import { SIMULATED_ADAPTER, sharedSimulator } from '../shared/bluez/simulator/perGateway.js';
 
 // `transport: simulated`: the bluez transport's runtime on a fake BlueZ started in this process on a
 // private dbus-daemon, with a simulated sensor for every configured one (and three demo sensors when
 // none is configured, for auto_add to find), so the demo and the tests exercise the whole D-Bus path
 // without Bluetooth. Without dbus-daemon, the generic simulated device. Loaded only when a config has
 // a simulated BLE line.
-
-interface RunningSimulator {
-  simulator: BluezSimulator;
-  started: Promise<void>;
-}
-
-/**
- * The fake BlueZ of each simulated bus of one gateway (its OpenContext), kept across bus restarts (an
- * auto-added sensor restarts the bus; the sensors must stay the same) and stopped with the gateway.
- */
-const simulatorsOf = new WeakMap<OpenContext, Map<string, RunningSimulator>>();
-
-/** The fake BlueZ of each simulated bus of this context (tests make its sensors advertise). */
-export function simulatedBluezOf(context: OpenContext): Map<string, RunningSimulator> {
-  let simulators = simulatorsOf.get(context);
-  if (simulators === undefined) {
-    const created = new Map<string, RunningSimulator>();
-    simulators = created;
-    simulatorsOf.set(context, created);
-    context.onClose(async () => {
-      const running = [...created.values()];
-      created.clear();
-      await Promise.all(running.map(({ simulator }) => simulator.stop().catch(() => undefined)));
-    });
-  }
-  return simulators;
-}
 
 /** Sensor n of a simulated bus whose config gives no MAC (stable across restarts: by position). */
 const simulatedSpec = (index: number) => sensorSpec('bthome', 200 + index);
@@ -69,27 +41,7 @@ export function openSimulatedBleBus(
   const ble = bleDevices(devices);
   const sensors = ble.filter((device) => device.role !== 'adapter');
   const specs = sensorsFor(sensors);
-  const simulators = simulatedBluezOf(context);
-  let running = simulators.get(busId);
-  if (running === undefined) {
-    const logger = getLogger(`${busId}.bluez-sim`);
-    const simulator = new BluezSimulator({
-      // Nothing configured yet: sensors of every kind for auto_add (or a scan) to find.
-      sensors:
-        specs.length > 0 ? specs : [sensorSpec('bthome', 1), sensorSpec('ruuvi', 1), sensorSpec('pvvx', 1)],
-      log: (line) => logger.debug(line),
-    });
-    const created: RunningSimulator = { simulator, started: simulator.start() };
-    created.started.catch(() => {
-      // The next open tries again (the error reaches the devices through the failed bring-up).
-      if (simulators.get(busId) === created) simulators.delete(busId);
-    });
-    running = created;
-    simulators.set(busId, running);
-  } else {
-    const known = new Set(running.simulator.sensors.map((sensor) => sensor.spec.mac));
-    for (const spec of specs) if (!known.has(spec.mac)) running.simulator.addSensor(spec);
-  }
+  const running = sharedSimulator(context, SIMULATED_ADAPTER, specs);
   const current = running;
   return openOn(
     busId,

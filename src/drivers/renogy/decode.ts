@@ -2,7 +2,7 @@ import type { DriverDecoder } from '../contract.js';
 import { describeHex, RenogyError } from './codec/index.js';
 
 // `fieldbridge decode renogy <hex…>`: a Modbus frame between fieldbridge and a Renogy BT-1/BT-2 module
-// (or a Smart Shunt notification), from a log. Not registered yet: the driver module will list it.
+// (or a Smart Shunt notification), from a log.
 
 export const renogyDecoder: DriverDecoder = {
   protocols: ['renogy'],

@@ -30,6 +30,8 @@ export interface ValueOptions {
   stateClass?: EntityDescriptor['stateClass'];
   category?: EntityDescriptor['entityCategory'];
   icon?: string;
+  /** A text value of named states: an `enum` sensor with these options. */
+  options?: readonly string[];
   /** ACCESS flags; default STATE. */
   access?: number;
 }
@@ -155,7 +157,10 @@ function defaultName(key: string): string {
   return key.charAt(0).toUpperCase() + key.slice(1).replace(/_/g, ' ');
 }
 
-function valueEntity(component: 'sensor' | 'binary_sensor', capability: ValueCapability): EntityDescriptor {
+function valueEntity(
+  component: 'sensor' | 'binary_sensor' | 'switch',
+  capability: ValueCapability,
+): EntityDescriptor {
   const entity: EntityDescriptor = {
     component,
     objectId: capability.objectId ?? capability.key,
@@ -167,6 +172,7 @@ function valueEntity(component: 'sensor' | 'binary_sensor', capability: ValueCap
   if (capability.stateClass !== undefined) entity.stateClass = capability.stateClass;
   if (capability.category !== undefined) entity.entityCategory = capability.category;
   if (capability.icon !== undefined) entity.icon = capability.icon;
+  if (capability.options !== undefined) entity.options = capability.options;
   return entity;
 }
 
@@ -204,7 +210,8 @@ function entityOf(capability: Capability): EntityDescriptor | undefined {
         eventTypes: capability.types,
       };
     case 'binary':
-      return valueEntity('binary_sensor', capability);
+      // A commandable on/off value is a switch; its state is the device's, published after the command.
+      return valueEntity(capability.access & ACCESS.SET ? 'switch' : 'binary_sensor', capability);
     case 'numeric':
     case 'text':
       return valueEntity('sensor', capability);

@@ -52,6 +52,12 @@ export class AdapterSession {
   #discovering = false;
   #discoveringSince: number | null = null;
   #pausedSince: number | null = null;
+  /**
+   * When the scan paused for a connect had started: a resume continues that scan for the watchdog, whose
+   * "discovering for N s without a single advertisement" must not start over at every connect (with
+   * connected devices polled more often than stuck_after_ms, a stuck scan would never be seen).
+   */
+  #scanSince: number | null = null;
 
   private constructor(client: BluezClient, adapter: string, events: SessionEvents, now: () => number) {
     this.#client = client;
@@ -108,6 +114,7 @@ export class AdapterSession {
   async pauseDiscovery(signal: AbortSignal): Promise<void> {
     if (this.#pausedSince !== null || !this.#discovering) return;
     this.#pausedSince = this.#now();
+    this.#scanSince = this.#discoveringSince;
     await this.#client.stopDiscovery(this.path, signal).catch((error: unknown) => {
       // No session of ours any more: nothing to pause.
       if (!isBluezError(error, 'Error.Failed')) throw error;
@@ -296,7 +303,10 @@ export class AdapterSession {
   }
 
   #setDiscovering(discovering: boolean): void {
-    if (discovering && !this.#discovering) this.#discoveringSince = this.#now();
+    if (discovering && !this.#discovering) {
+      this.#discoveringSince = this.#pausedSince === null ? (this.#scanSince ?? this.#now()) : this.#now();
+      this.#scanSince = null;
+    }
     if (!discovering) this.#discoveringSince = null;
     this.#discovering = discovering;
     this.#wakeDiscovering();

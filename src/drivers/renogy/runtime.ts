@@ -1,0 +1,243 @@
+import type { GatewayClock } from '../../machines/clock.js';
+import { errorText } from '../../errorText.js';
+import type { BusEvent, BusRuntime, JsonValue } from '../contract.js';
+import { BusLock } from '../shared/busLock.js';
+import { abortable } from '../shared/wait.js';
+import {
+  FAMILY_TABLES,
+  NOTIFY_CHARACTERISTIC,
+  WRITE_CHARACTERISTIC,
+  type ModbusFamily,
+} from './codec/index.js';
+import { type ConnectedHost, GattFailure, type GattLink } from './bluez.js';
+import { RenogyFailure } from './failures.js';
+import { ModbusLink, sleep } from './modbusLink.js';
+import { DeviceReader, type Reading, type RenogyDeviceSpec } from './reader.js';
+import { LOAD_KEY } from './capabilities.js';
+
+// The BusRuntime of the Renogy devices on one adapter. A device is not held connected: every poll (and
+// every load switch) is a session of its own — connect with a hard bound (through the adapter's
+// connected-BLE host: one connect at a time, the BLE line's discovery paused around it), the services
+// and both characteristics found, StartNotify, the paced Modbus requests, Disconnect — because a BT
+// module takes one central at a time and the user's phone app must find it free between polls. Any
+// failure ends the session (an out-of-step link is never trusted) and rejects the operation with a
+// named RenogyFailure; the device's recovery ladder heals what a next session does not.
+
+export interface RenogyLog {
+  info(message: string): void;
+  warn(message: string): void;
+  debug(message: string): void;
+}
+
+export interface RenogyBusOptions {
+  host: ConnectedHost;
+  devices: readonly RenogyDeviceSpec[];
+  clock: GatewayClock;
+  /** The shared hourly limit of power cycles of the adapter (the BLE line's step has the same). */
+  powerCyclesPerHour: number;
+  log: RenogyLog;
+}
+
+interface DeviceSlot {
+  readonly reader: DeviceReader;
+  /** One session of a device at a time (a load switch waits for the poll under way). */
+  readonly lock: BusLock;
+  connected: boolean;
+  /** The link of the session under way, dropped by disconnect() and close(). */
+  link: GattLink | undefined;
+  lastFailure: RenogyFailure | undefined;
+}
+
+/**
+ * After the last answer of a session, how long bytes nobody asked for still void it: a device that
+ * answered twice sends the copy right after the first (the next request's 0.5 s gap covers the others).
+ */
+const STRAY_GRACE_MS = 100;
+
+export const RENOGY_STEPS = ['reconnect', 'remove_device', 'power_cycle_adapter'] as const;
+
+export class RenogyBusRuntime implements BusRuntime {
+  readonly busId: string;
+  readonly #options: RenogyBusOptions;
+  readonly #slots = new Map<string, DeviceSlot>();
+  readonly #watchers = new Set<(event: BusEvent) => void>();
+  #closed = false;
+
+  constructor(busId: string, options: RenogyBusOptions) {
+    this.busId = busId;
+    this.#options = options;
+    for (const spec of options.devices) {
+      this.#slots.set(spec.deviceId, {
+        reader: new DeviceReader(spec),
+        lock: new BusLock(),
+        connected: false,
+        link: undefined,
+        lastFailure: undefined,
+      });
+    }
+  }
+
+  /** The device can be read once the adapter's D-Bus connection is open; the BLE link is per session. */
+  async connect(deviceId: string, signal: AbortSignal): Promise<void> {
+    if (this.#closed) throw new Error(`${this.busId} is closed`);
+    const slot = this.#slot(deviceId);
+    await abortable(this.#options.host.gatt(), signal);
+    slot.connected = true;
+  }
+
+  async disconnect(deviceId: string): Promise<void> {
+    const slot = this.#slots.get(deviceId);
+    if (slot === undefined) return;
+    slot.connected = false;
+    await slot.link?.disconnect();
+  }
+
+  async execute(
+    deviceId: string,
+    operation: string,
+    args: JsonValue,
+    signal: AbortSignal,
+  ): Promise<JsonValue> {
+    const slot = this.#slot(deviceId);
+    switch (operation) {
+      case 'poll':
+      case 'get':
+        return this.#session(slot, operation, signal, (link) => slot.reader.read(link, signal));
+      case 'set': {
+        const on = loadCommand(args);
+        return this.#session(slot, 'load switch', signal, (link) => slot.reader.switchLoad(link, on, signal));
+      }
+      default:
+        throw new Error(`a Renogy device has no operation "${operation}" (poll, get, set)`);
+    }
+  }
+
+  watchBus(onEvent: (event: BusEvent) => void): () => void {
+    this.#watchers.add(onEvent);
+    return () => this.#watchers.delete(onEvent);
+  }
+
+  async runRecoveryStep(step: string, deviceId: string, signal: AbortSignal): Promise<void> {
+    const slot = this.#slot(deviceId);
+    const path = (await this.#options.host.gatt()).devicePath(slot.reader.spec.mac);
+    const why = slot.lastFailure ? ` after ${slot.lastFailure.kind}` : '';
+    this.#options.log.info(`${deviceId}: recovery step ${step}${why}`);
+    switch (step) {
+      case 'reconnect': {
+        // A fresh session at once, verified by its reading (published as the device's data).
+        await slot.link?.disconnect();
+        const reading = await this.#session(slot, 'reconnect', signal, (link) =>
+          slot.reader.read(link, signal),
+        );
+        this.#emit({ type: 'device', deviceId, event: { type: 'data', operation: 'poll', result: reading } });
+        return;
+      }
+      case 'remove_device': {
+        // BlueZ forgets the device and its GATT cache; it comes back when it advertises again, and the
+        // next poll resolves its services afresh.
+        await slot.link?.disconnect();
+        const gatt = await this.#options.host.gatt();
+        await slot.lock.run('remove_device', signal, () => gatt.removeDevice(path, signal));
+        return;
+      }
+      case 'power_cycle_adapter':
+        await this.#options.host.powerCycle(
+          signal,
+          this.#options.powerCyclesPerHour,
+          this.#options.clock.now(),
+        );
+        return;
+      default:
+        throw new Error(`Renogy has no recovery step "${step}" (known: ${RENOGY_STEPS.join(', ')})`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#watchers.clear();
+    await Promise.all([...this.#slots.values()].map((slot) => slot.link?.disconnect()));
+    // This bus is the only user of the adapter's connected-BLE connection: a restart (restart_actor)
+    // starts over on a fresh D-Bus connection with fresh proxies, as the BLE line's does.
+    await this.#options.host.reopen();
+  }
+
+  #slot(deviceId: string): DeviceSlot {
+    const slot = this.#slots.get(deviceId);
+    if (slot === undefined) throw new Error(`no Renogy device "${deviceId}" on ${this.busId}`);
+    return slot;
+  }
+
+  #emit(event: BusEvent): void {
+    for (const watcher of [...this.#watchers]) watcher(event);
+  }
+
+  /** One session: connect, notify, `work` over Modbus, let go. */
+  #session(
+    slot: DeviceSlot,
+    what: string,
+    signal: AbortSignal,
+    work: (link: ModbusLink) => Promise<Reading>,
+  ): Promise<Reading> {
+    const spec = slot.reader.spec;
+    return slot.lock.run(`${what} ${spec.deviceId}`, signal, async () => {
+      if (this.#closed) throw new Error(`${this.busId} is closed`);
+      const started = this.#options.clock.now();
+      try {
+        const host = this.#options.host;
+        const gatt = await host.gatt();
+        if (slot.reader.wantsName) slot.reader.learnName(await host.deviceName(spec.mac, signal));
+        const options = {
+          timeoutMs: spec.connectTimeoutMs,
+          signal,
+          require: [WRITE_CHARACTERISTIC, NOTIFY_CHARACTERISTIC],
+        };
+        const path = gatt.devicePath(spec.mac);
+        const link = await gatt.connect(path, options).catch(async (error: unknown) => {
+          // BlueZ does not know it (removed by remove_device, or not heard since bluetoothd started):
+          // it must be heard advertising first.
+          if (!(error instanceof GattFailure) || error.kind !== 'not_found') throw error;
+          await host.findDevice(spec.mac, spec.connectTimeoutMs, signal);
+          return gatt.connect(path, options);
+        });
+        slot.link = link;
+        try {
+          const modbus = new ModbusLink(link, pacingOf(slot.reader.family), this.#options.clock);
+          await modbus.start(signal);
+          const reading = await work(modbus);
+          // Give an answer sent twice the time to show before the reading is trusted.
+          await sleep(this.#options.clock, STRAY_GRACE_MS, signal);
+          modbus.finish();
+          if (slot.lastFailure) {
+            this.#options.log.info(`${spec.deviceId}: read again after ${slot.lastFailure.kind}`);
+          }
+          slot.lastFailure = undefined;
+          this.#options.log.debug(`${spec.deviceId}: ${what} in ${this.#options.clock.now() - started} ms`);
+          return reading;
+        } finally {
+          if (slot.link === link) slot.link = undefined;
+          // One central at a time: the device is free for the phone app until the next poll.
+          await link.disconnect();
+        }
+      } catch (error) {
+        const failure = RenogyFailure.of(error);
+        slot.lastFailure = failure;
+        this.#options.log.warn(`${spec.deviceId}: ${what} failed: ${errorText(failure)}`);
+        throw failure;
+      }
+    });
+  }
+}
+
+function pacingOf(family: ModbusFamily | undefined) {
+  return FAMILY_TABLES[family ?? 'controller'].pacing;
+}
+
+/** The `set` of a Renogy device: `{ load_on: true | false }` (the registry checked it already). */
+function loadCommand(args: JsonValue): boolean {
+  if (args !== null && typeof args === 'object' && !Array.isArray(args)) {
+    const on = args[LOAD_KEY];
+    if (typeof on === 'boolean') return on;
+  }
+  throw new Error(`a Renogy set takes { "${LOAD_KEY}": true | false }`);
+}

@@ -1,0 +1,98 @@
+import { RegisterImage, type RenogyValue } from '../codec/index.js';
+import type { GattDeviceSpec } from './bluezSim.js';
+import { RenogyPeripheral } from './peripheral.js';
+
+// The virtual Renogy devices of the simulated transport, the demo and the tests: a BT-1 with a Rover
+// charge controller, a BT-2 on a Communication Hub with three batteries (ids 0x30-0x32), and a Pro
+// battery with built-in BLE (a second service with the same characteristic UUIDs, current in 0.1 A).
+
+export const CONTROLLER_VALUES: Readonly<Record<string, RenogyValue>> = {
+  model: 'RNG-CTRL-RVR40',
+  battery_soc: 87,
+  battery_voltage: 13.2,
+  battery_current: 4.5,
+  controller_temperature: 25,
+  battery_temperature: 22,
+  load_voltage: 13.2,
+  load_current: 0.5,
+  load_power: 6,
+  pv_voltage: 18.4,
+  pv_current: 3.1,
+  pv_power: 57,
+  battery_min_voltage_today: 12.6,
+  battery_max_voltage_today: 14.1,
+  max_charging_current_today: 8.2,
+  max_charging_power_today: 112,
+  charging_amp_hours_today: 21,
+  power_generation_today: 280,
+  operating_days: 143,
+  battery_over_discharges: 2,
+  battery_full_charges: 96,
+  total_charging_amp_hours: 4310,
+  power_generation_total: 56100,
+  power_consumption_today: 70,
+  power_consumption_total: 9800,
+  load_on: false,
+  charging_state: 'mppt',
+};
+
+export function batteryValues(index: number): Record<string, RenogyValue> {
+  return {
+    model: 'RBT100LFP12S-G',
+    serial_number: `R1000${index}`,
+    cell_count: 4,
+    cell_voltage_1: 3.3,
+    cell_voltage_2: 3.3,
+    cell_voltage_3: 3.4,
+    cell_voltage_4: 3.3,
+    temperature_sensor_count: 2,
+    cell_temperature_1: 21,
+    cell_temperature_2: 22,
+    current: -2.5 + index,
+    voltage: 13.3,
+    remaining_capacity: 80 + index,
+    full_capacity: 100,
+    cycle_count: 40 + index,
+  };
+}
+
+const module = (mac: string, name: string, peripheral: RenogyPeripheral): GattDeviceSpec => ({
+  mac,
+  name,
+  peripheral,
+  connectDelayMs: 30,
+  resolveDelayMs: 30,
+});
+
+/** A BT-1 module on a Rover charge controller: answers 0xFF and its own id, 1 (its address register says so). */
+export function bt1Controller(mac: string): GattDeviceSpec {
+  const image = new RegisterImage('controller', CONTROLLER_VALUES, { deviceId: 0x01 });
+  return module(mac, `BT-TH-${mac.replace(/:/g, '').slice(-8)}`, new RenogyPeripheral([image]));
+}
+
+/** A BT-2 on a Communication Hub with three batteries at 0x30, 0x31, 0x32 (0xFF collides there). */
+export function bt2BatteryHub(mac: string): GattDeviceSpec {
+  const images = [0x30, 0x31, 0x32].map(
+    (id, index) => new RegisterImage('battery', batteryValues(index), { deviceId: id }),
+  );
+  return module(mac, `BT-TH-${mac.replace(/:/g, '').slice(-4)}BATT`, new RenogyPeripheral(images));
+}
+
+/** A Pro battery with built-in BLE (RNGRBP…): current in 0.1 A, the characteristics under two services. */
+export function proBattery(mac: string): GattDeviceSpec {
+  const image = new RegisterImage('battery', batteryValues(5), {
+    deviceId: 0x30,
+    scales: { batteryCurrent: 0.1 },
+  });
+  return module(
+    mac,
+    `RNGRBP${mac.replace(/:/g, '').slice(-6)}`,
+    new RenogyPeripheral([image], { duplicateService: true }),
+  );
+}
+
+/** The peripheral behind a virtual device (tests look at its images and requests). */
+export function peripheralOf(spec: GattDeviceSpec): RenogyPeripheral {
+  if (spec.peripheral instanceof RenogyPeripheral) return spec.peripheral;
+  throw new Error(`${spec.mac} is not a virtual Renogy device`);
+}

@@ -1,0 +1,247 @@
+import type { OpenContext } from '../../contract.js';
+import { BluezClient, type DbusTimeouts } from './dbus/client.js';
+import { DEVICE1, deviceProps, PROPERTIES } from './dbus/values.js';
+import { GattAdapter, type ScanControl } from './gatt/index.js';
+import { GattFailure, gattFailureOf } from './gatt/failures.js';
+import { delay } from '../wait.js';
+
+// One connected-BLE host per adapter and gateway (OpenContext): the D-Bus connection and GattAdapter
+// every runtime that connects to devices on that adapter shares (a Renogy bus today), so that their
+// connects are serialised by one lock, and the discovery of the BLE line on the same adapter, which
+// its runtime lends here while it runs, is paused around each connect (gatt/adapter.ts says why).
+//
+// Why a host keyed by the OpenContext rather than the BLE bus itself: a bus is run by the driver of its
+// devices, and connected devices are another driver's, on another bus of the same radio; both buses
+// open with the same context, which lives as long as the gateway.
+
+/** What the BLE line's runtime lends the connected devices of its adapter. */
+export interface LineControl extends ScanControl {
+  /** The line's power cycle of the adapter (its session, its watchdog told). */
+  powerCycle(signal: AbortSignal): Promise<void>;
+}
+
+export interface HostOptions {
+  /** /org/bluez/<adapter> is on this bus (a private one in tests and simulations); the system bus when absent. */
+  busAddress: () => Promise<string | undefined>;
+  timeouts?: Partial<DbusTimeouts> | undefined;
+  log?: { warn(message: string): void; debug(message: string): void };
+}
+
+export class ConnectedHost {
+  readonly adapter: string;
+  readonly adapterPath: string;
+  readonly #options: HostOptions;
+  #line: LineControl | undefined;
+  #opened: Promise<{ client: BluezClient; gatt: GattAdapter }> | undefined;
+  #closed = false;
+  /** Power cycles of this adapter (by the line or by a connected device), for the shared hourly limit. */
+  readonly #powerCycles: number[] = [];
+
+  constructor(adapter: string, options: HostOptions) {
+    this.adapter = adapter;
+    this.adapterPath = `/org/bluez/${adapter}`;
+    this.#options = options;
+  }
+
+  /** The adapter's GattAdapter, (re)opened when its D-Bus connection ended (bluetoothd restart). */
+  async gatt(): Promise<GattAdapter> {
+    if (this.#closed) throw new Error(`connected BLE on ${this.adapter} is closed`);
+    const current = this.#opened;
+    if (current !== undefined) {
+      const opened = await current.catch(() => undefined);
+      if (opened !== undefined && !opened.client.closed) return opened.gatt;
+      if (this.#opened === current) this.#opened = undefined;
+    }
+    this.#opened ??= this.#open();
+    const opening = this.#opened;
+    try {
+      return (await opening).gatt;
+    } catch (error) {
+      if (this.#opened === opening) this.#opened = undefined;
+      throw error;
+    }
+  }
+
+  /** The name a device advertises (Device1.Name or Alias), undefined when BlueZ has none or no such device. */
+  async deviceName(mac: string, signal: AbortSignal): Promise<string | undefined> {
+    const gatt = await this.gatt();
+    const client = (await this.#opened)?.client;
+    const path = gatt.devicePath(mac);
+    if (client === undefined) return undefined;
+    try {
+      const [props] = await client.callBluez(
+        { path, interface: PROPERTIES, member: 'GetAll', signature: 's', body: [DEVICE1] },
+        signal,
+      );
+      return deviceProps(props).name;
+    } catch (error) {
+      if (gattFailureOf(error, { operation: 'GetAll', path, signal }).kind === 'not_found') return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Waits until BlueZ knows the device again (it was removed, or never heard since bluetoothd started):
+   * BlueZ makes its object when it hears it advertise. With a BLE line on the adapter its discovery
+   * hears it; without one, this host scans itself for the while (between connects, LE only). Rejects
+   * with `not_found` after `timeoutMs`.
+   */
+  async findDevice(mac: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const gatt = await this.gatt();
+    const known = (bounded: AbortSignal) => this.#exists(mac, bounded).catch(() => false);
+    const look = async (bounded: AbortSignal) => {
+      while (!(await known(bounded))) await delay(250, bounded);
+    };
+    const bounded = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+    try {
+      if (this.#line !== undefined) return await look(bounded);
+      const client = (await this.#opened)?.client;
+      if (client === undefined) return await look(bounded);
+      await gatt.exclusive(`looking for ${mac}`, bounded, async () => {
+        await client.setDiscoveryFilter(this.adapterPath, bounded);
+        await client.startDiscovery(this.adapterPath, bounded);
+        try {
+          await look(bounded);
+        } finally {
+          await client
+            .stopDiscovery(this.adapterPath, AbortSignal.timeout(client.timeouts.methodMs))
+            .catch(() => undefined);
+        }
+      });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw new GattFailure(
+        'not_found',
+        `${mac} was not heard within ${timeoutMs} ms (out of range, powered off, or held by another central)`,
+      );
+    }
+  }
+
+  async #exists(mac: string, signal: AbortSignal): Promise<boolean> {
+    const client = (await this.#opened)?.client;
+    const gatt = await this.gatt();
+    if (client === undefined) return false;
+    const [props] = await client.callBluez(
+      {
+        path: gatt.devicePath(mac),
+        interface: PROPERTIES,
+        member: 'GetAll',
+        signature: 's',
+        body: [DEVICE1],
+      },
+      signal,
+    );
+    return deviceProps(props).address !== undefined;
+  }
+
+  /** Drops the D-Bus connection (a recovery step: the next gatt() opens a fresh one with fresh proxies). */
+  async reopen(): Promise<void> {
+    const current = this.#opened;
+    this.#opened = undefined;
+    const opened = await current?.catch(() => undefined);
+    await opened?.gatt.close();
+    opened?.client.close();
+  }
+
+  /** The BLE line lends its discovery and power cycle while its runtime runs. */
+  lend(line: LineControl): void {
+    this.#line = line;
+  }
+
+  /** Its runtime stopped (a newer runtime of the line may have lent itself already). */
+  withdraw(line: LineControl): void {
+    if (this.#line === line) this.#line = undefined;
+  }
+
+  /**
+   * Runs `work` between connects on this adapter (the line's bring-up and recovery steps: a discovery
+   * started while a connect is under way would abort it). Directly when nothing connects here yet.
+   */
+  async exclusive<T>(what: string, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+    const opened = this.#opened === undefined ? undefined : await this.#opened.catch(() => undefined);
+    return opened === undefined ? work() : opened.gatt.exclusive(what, signal, work);
+  }
+
+  /** The line power-cycled the adapter by its own ladder: it counts towards the shared hourly limit. */
+  powerCycled(now: number): void {
+    this.#powerCycles.push(now);
+  }
+
+  /** Whether a BLE line scans on this adapter (its discovery is paused around connects). */
+  get lineRuns(): boolean {
+    return this.#line !== undefined;
+  }
+
+  /**
+   * Power-cycles the adapter: through the BLE line when it runs (its session, its watchdog), else on
+   * this host's own connection. Refused beyond `maxPerHour` cycles of this adapter in the last hour,
+   * whoever asked for them: the radio is one.
+   */
+  async powerCycle(signal: AbortSignal, maxPerHour: number, now: number): Promise<void> {
+    while (this.#powerCycles.length > 0 && (this.#powerCycles[0] ?? 0) <= now - 3_600_000) {
+      this.#powerCycles.shift();
+    }
+    if (this.#powerCycles.length >= maxPerHour) {
+      throw new Error(
+        `adapter ${this.adapter} was power-cycled ${this.#powerCycles.length} times in the last hour (limit ${maxPerHour})`,
+      );
+    }
+    this.#powerCycles.push(now);
+    const gatt = await this.gatt();
+    await gatt.exclusive(`power cycle ${this.adapter}`, signal, async () => {
+      const line = this.#line;
+      if (line !== undefined) return line.powerCycle(signal);
+      const client = (await this.#opened)?.client;
+      if (client === undefined) throw new Error(`no D-Bus connection to ${this.adapter}`);
+      await client.setPowered(this.adapterPath, false, signal);
+      await client.setPowered(this.adapterPath, true, signal);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.reopen();
+  }
+
+  async #open(): Promise<{ client: BluezClient; gatt: GattAdapter }> {
+    const busAddress = await this.#options.busAddress();
+    const client = await BluezClient.connect({
+      busAddress,
+      ...(this.#options.timeouts ? { timeouts: this.#options.timeouts } : {}),
+    });
+    const scan: ScanControl = {
+      pauseDiscovery: (signal) => this.#line?.pauseDiscovery(signal) ?? Promise.resolve(),
+      resumeDiscovery: (signal) => this.#line?.resumeDiscovery(signal) ?? Promise.resolve(),
+    };
+    const gatt = new GattAdapter({
+      client,
+      adapterPath: this.adapterPath,
+      scan,
+      ...(this.#options.log ? { log: this.#options.log } : {}),
+    });
+    return { client, gatt };
+  }
+}
+
+const hostsOf = new WeakMap<OpenContext, Map<string, ConnectedHost>>();
+
+/** The connected-BLE host of `adapter` in this gateway, made on first use and closed with the gateway. */
+export function connectedHost(context: OpenContext, adapter: string, options: HostOptions): ConnectedHost {
+  let hosts = hostsOf.get(context);
+  if (hosts === undefined) {
+    const created = new Map<string, ConnectedHost>();
+    hosts = created;
+    hostsOf.set(context, created);
+    context.onClose(async () => {
+      const all = [...created.values()];
+      created.clear();
+      await Promise.all(all.map((host) => host.close()));
+    });
+  }
+  let host = hosts.get(adapter);
+  if (host === undefined) {
+    host = new ConnectedHost(adapter, options);
+    hosts.set(adapter, host);
+  }
+  return host;
+}
