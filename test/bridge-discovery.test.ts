@@ -107,26 +107,27 @@ describe('Home Assistant discovery', () => {
   });
 });
 
-describe('discovery after a config reload', () => {
-  function publisher() {
-    let config = parseConfig('devices: [{ id: demo1, driver: simulated }]', {});
-    const published: { topic: string; payload: string }[] = [];
-    const discovery = new DiscoveryPublisher({
-      topics: new Topics('fieldbridge'),
-      version: '0.1.0',
-      config: () => config,
-      devices: new Map(config.devices.map((device): [string, DeviceConfig] => [device.id, device])),
-      states: new Map(),
-      publish: (messages) => published.push(...messages),
-      logger: getLogger('test'),
-    });
-    const reload = (homeassistant: Partial<FieldbridgeConfig['homeassistant']>) => {
-      config = { ...config, homeassistant: { ...config.homeassistant, ...homeassistant } };
-    };
-    const take = () => published.splice(0);
-    return { discovery, reload, take };
-  }
+/** A publisher of the devices of `yaml`, whose config a test may reload, and what it published. */
+function publisher(yaml = 'devices: [{ id: demo1, driver: simulated }]') {
+  let config = parseConfig(yaml, {});
+  const published: { topic: string; payload: string }[] = [];
+  const discovery = new DiscoveryPublisher({
+    topics: new Topics('fieldbridge'),
+    version: '0.1.0',
+    config: () => config,
+    devices: new Map(config.devices.map((device): [string, DeviceConfig] => [device.id, device])),
+    states: new Map(),
+    publish: (messages) => published.push(...messages),
+    logger: getLogger('test'),
+  });
+  const reload = (homeassistant: Partial<FieldbridgeConfig['homeassistant']>) => {
+    config = { ...config, homeassistant: { ...config.homeassistant, ...homeassistant } };
+  };
+  const take = () => published.splice(0);
+  return { discovery, reload, take };
+}
 
+describe('discovery after a config reload', () => {
   it('removes every entity it announced when discovery is switched off, and announces them again when on', () => {
     const { discovery, reload, take } = publisher();
     discovery.publishAll();
@@ -194,23 +195,8 @@ describe('discovery when a device first says what it measures', () => {
     [key]: 1.5,
   });
 
-  function publisher() {
-    const config = parseConfig(yaml, {});
-    const published: { topic: string; payload: string }[] = [];
-    const discovery = new DiscoveryPublisher({
-      topics: new Topics('fieldbridge'),
-      version: '0.1.0',
-      config: () => config,
-      devices: new Map(config.devices.map((device): [string, DeviceConfig] => [device.id, device])),
-      states: new Map(),
-      publish: (messages) => published.push(...messages),
-      logger: getLogger('test'),
-    });
-    return { discovery, take: () => published.splice(0) };
-  }
-
   it("announces only that device's entities, not every device again", () => {
-    const { discovery, take } = publisher();
+    const { discovery, take } = publisher(yaml);
     discovery.publishAll();
     take();
     discovery.deviceReported('m1', reading('volume'));
@@ -223,7 +209,7 @@ describe('discovery when a device first says what it measures', () => {
   });
 
   it('empties the config of an entity the device no longer has, and keeps it out of the stale set', () => {
-    const { discovery, take } = publisher();
+    const { discovery, take } = publisher(yaml);
     discovery.publishAll();
     discovery.deviceReported('m1', reading('volume'));
     take();
