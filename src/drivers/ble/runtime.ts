@@ -10,6 +10,7 @@ import { abortable, waitUntil } from '../shared/wait.js';
 import { adapterState, AdapterWatch, type BleLog } from './watchdog.js';
 import { errorText } from '../../errorText.js';
 import type { ConnectedHost, LineControl } from '../shared/bluez/connectedHost.js';
+import { type AdapterConnection, connectionOf } from '../shared/bluez/adapterConnection.js';
 
 export type { BleLog } from './watchdog.js';
 
@@ -44,6 +45,11 @@ export interface BleBusOptions {
   log?: BleLog | undefined;
   /** Lends this line's discovery and power cycle to the connected devices of its adapter (connectedHost.ts). */
   host?: Pick<ConnectedHost, 'lend' | 'withdraw' | 'exclusive' | 'powerCycled'> | undefined;
+  /**
+   * The adapter's D-Bus connection in this gateway, shared with its connected devices (the host's);
+   * without one, the line opens its own from `busAddress`, `timeouts` and `stats`.
+   */
+  connection?: AdapterConnection | undefined;
   /** How often connected sensors are checked for silence (default 1000 ms). */
   silenceCheckMs?: number | undefined;
 }
@@ -90,6 +96,9 @@ export class BleBusRuntime implements BusRuntime, LineControl {
   #lastAdvertisementAt: number | null = null;
   /** Cancels the periodic silence check. */
   #silenceTimer: (() => void) | undefined;
+  readonly #connection: AdapterConnection;
+  /** Stops copying the shared connection's calls into this line's stats. */
+  readonly #stopStats: () => void;
   #closed = false;
 
   constructor(
@@ -116,6 +125,15 @@ export class BleBusRuntime implements BusRuntime, LineControl {
             emit: (event) => this.#emit(event),
             log: this.#log,
           });
+    ({ connection: this.#connection, stopStats: this.#stopStats } = connectionOf(
+      options.connection,
+      options.adapter,
+      {
+        busAddress: options.busAddress ?? (() => Promise.resolve(undefined)),
+        timeouts: options.timeouts,
+        stats: options.stats,
+      },
+    ));
     options.host?.lend(this);
   }
 
@@ -251,6 +269,7 @@ export class BleBusRuntime implements BusRuntime, LineControl {
   async close(): Promise<void> {
     this.#closed = true;
     this.#options.host?.withdraw(this);
+    this.#stopStats();
     this.#watch?.stop();
     this.#silenceTimer?.();
     this.#silenceTimer = undefined;
@@ -323,14 +342,9 @@ export class BleBusRuntime implements BusRuntime, LineControl {
     if (this.#session && !this.#session.closed) return Promise.resolve(this.#session);
     this.#opening ??= (async () => {
       const generation = ++this.#generation;
-      const busAddress = await this.#options.busAddress?.();
       const session = await AdapterSession.open(
         this.adapter,
-        {
-          busAddress,
-          timeouts: this.#options.timeouts,
-          ...(this.#options.stats ? { stats: this.#options.stats } : {}),
-        },
+        this.#connection,
         this.#sessionEvents(() => generation === this.#generation),
         () => this.#options.clock.now(),
       );

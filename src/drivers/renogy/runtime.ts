@@ -157,8 +157,8 @@ export class RenogyBusRuntime implements BusRuntime {
     this.#closed = true;
     this.#watchers.clear();
     await Promise.all([...this.#slots.values()].map((slot) => slot.link?.disconnect()));
-    // This bus is the only user of the adapter's connected-BLE connection: a restart (restart_actor)
-    // starts over on a fresh D-Bus connection with fresh proxies, as the BLE line's does.
+    // This bus is the only user of the adapter's connected-BLE host: a restart (restart_actor) starts
+    // over with fresh proxies, on a fresh D-Bus connection unless the BLE line holds the current one.
     await this.#options.host.reopen();
   }
 
