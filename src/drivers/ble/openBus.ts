@@ -67,6 +67,7 @@ export function openOn(
     onHeardDevice: (device) => context.heard(device),
     host,
     connection: host.connection,
+    powerCycles: host.powerCycles,
     log: {
       info: (message) => logger.info(message),
       warn: (message) => logger.warn(message),

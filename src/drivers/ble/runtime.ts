@@ -11,6 +11,7 @@ import { adapterState, AdapterWatch, type BleLog } from './watchdog.js';
 import { errorText } from '../../errorText.js';
 import type { ConnectedHost, LineControl } from '../shared/bluez/connectedHost.js';
 import { type AdapterConnection, connectionOf } from '../shared/bluez/adapterConnection.js';
+import { PowerCycleBudget, PowerCycleRefused } from '../shared/bluez/powerCycles.js';
 
 export type { BleLog } from './watchdog.js';
 
@@ -44,7 +45,12 @@ export interface BleBusOptions {
   onHeardDevice?: ((device: HeardNamedDevice) => void) | undefined;
   log?: BleLog | undefined;
   /** Lends this line's discovery and power cycle to the connected devices of its adapter (connectedHost.ts). */
-  host?: Pick<ConnectedHost, 'lend' | 'withdraw' | 'exclusive' | 'powerCycled'> | undefined;
+  host?: Pick<ConnectedHost, 'lend' | 'withdraw' | 'exclusive'> | undefined;
+  /**
+   * The power cycles of the adapter, shared with its connected devices (the host's): one hourly limit
+   * for the radio; without it, the line counts its own.
+   */
+  powerCycles?: PowerCycleBudget | undefined;
   /**
    * The adapter's D-Bus connection in this gateway, shared with its connected devices (the host's);
    * without one, the line opens its own from `busAddress`, `timeouts` and `stats`.
@@ -97,6 +103,7 @@ export class BleBusRuntime implements BusRuntime, LineControl {
   /** Cancels the periodic silence check. */
   #silenceTimer: (() => void) | undefined;
   readonly #connection: AdapterConnection;
+  readonly #powerCycles: PowerCycleBudget;
   /** Stops copying the shared connection's calls into this line's stats. */
   readonly #stopStats: () => void;
   #closed = false;
@@ -134,6 +141,7 @@ export class BleBusRuntime implements BusRuntime, LineControl {
         stats: options.stats,
       },
     ));
+    this.#powerCycles = options.powerCycles ?? new PowerCycleBudget(options.adapter);
     options.host?.lend(this);
   }
 
@@ -254,13 +262,18 @@ export class BleBusRuntime implements BusRuntime, LineControl {
       // Never beside a connect of a connected device on this adapter (its discovery pause, its link).
       await this.#exclusive(step, signal, async () => {
         if (step === 'power_cycle_adapter') {
-          this.#options.host?.powerCycled(this.#options.clock.now());
+          this.#powerCycles.take(`the BLE line ${this.busId}`, this.#options.clock.now());
           await session.powerCycle(signal);
         } else if (this.#up) await session.restartDiscovery(signal);
         else await session.bringUp(signal);
       });
       this.#setUp(true);
       ok = true;
+    } catch (error) {
+      // Not run: the adapter's hourly limit is spent (by the connected devices too). The step fails, so
+      // the ladder goes on to restart_actor instead of waiting for a cycle others may keep taking.
+      if (error instanceof PowerCycleRefused) this.#log.warn(`${error.message}; the ladder goes on`);
+      throw error;
     } finally {
       this.#watch?.stepDone(step, ok);
     }

@@ -4,6 +4,7 @@ import { DEVICE1, deviceProps, PROPERTIES } from './dbus/values.js';
 import { GattAdapter, type ScanControl } from './gatt/index.js';
 import { GattFailure, gattFailureOf } from './gatt/failures.js';
 import { AdapterConnection, type ConnectionLease } from './adapterConnection.js';
+import { PowerCycleBudget } from './powerCycles.js';
 import { delay } from '../wait.js';
 
 // One connected-BLE host per adapter and gateway (OpenContext): the GattAdapter (its lock, its cached
@@ -11,7 +12,8 @@ import { delay } from '../wait.js';
 // their connects are serialised by one lock, and the discovery of the BLE line on the same adapter,
 // which its runtime lends here while it runs, is paused around each connect (gatt/adapter.ts says why).
 // The host also carries what the line and the connected devices share of the adapter: its one D-Bus
-// connection (adapterConnection.ts), on which the host holds a lease while it has a GattAdapter.
+// connection (adapterConnection.ts), on which the host holds a lease while it has a GattAdapter, and
+// the count of its power cycles, under one hourly limit (powerCycles.ts).
 //
 // Why a host keyed by the OpenContext rather than the BLE bus itself: a bus is run by the driver of its
 // devices, and connected devices are another driver's, on another bus of the same radio; both buses
@@ -44,18 +46,19 @@ export class ConnectedHost {
   readonly adapterPath: string;
   /** The adapter's one D-Bus connection in this gateway (the BLE line's session holds it too). */
   readonly connection: AdapterConnection;
+  /** The power cycles of this adapter, by the line or by a connected device: one hourly limit. */
+  readonly powerCycles: PowerCycleBudget;
   readonly #options: HostOptions;
   #line: LineControl | undefined;
   #opened: Promise<Opened> | undefined;
   #closed = false;
-  /** Power cycles of this adapter (by the line or by a connected device), for the shared hourly limit. */
-  readonly #powerCycles: number[] = [];
 
   constructor(adapter: string, options: HostOptions) {
     this.adapter = adapter;
     this.adapterPath = `/org/bluez/${adapter}`;
     this.#options = options;
     this.connection = options.connection ?? new AdapterConnection(adapter, options);
+    this.powerCycles = new PowerCycleBudget(adapter);
   }
 
   /** The adapter's GattAdapter, (re)opened when its D-Bus connection ended (bluetoothd restart). */
@@ -160,31 +163,19 @@ export class ConnectedHost {
     return opened === undefined ? work() : opened.gatt.exclusive(what, signal, work);
   }
 
-  /** The line power-cycled the adapter by its own ladder: it counts towards the shared hourly limit. */
-  powerCycled(now: number): void {
-    this.#powerCycles.push(now);
-  }
-
   /** Whether a BLE line scans on this adapter (its discovery is paused around connects). */
   get lineRuns(): boolean {
     return this.#line !== undefined;
   }
 
   /**
-   * Power-cycles the adapter: through the BLE line when it runs (its session, its watchdog), else on
-   * this host's own connection. Refused beyond `maxPerHour` cycles of this adapter in the last hour,
-   * whoever asked for them: the radio is one.
+   * Power-cycles the adapter for a connected device (`by` names it): through the BLE line when it runs
+   * (its session, its watchdog), else on the adapter's connection. Throws PowerCycleRefused, without
+   * touching the adapter, when the adapter had its hourly limit of power cycles, whoever ran them (the
+   * line's own count in the same budget): the radio is one.
    */
-  async powerCycle(signal: AbortSignal, maxPerHour: number, now: number): Promise<void> {
-    while (this.#powerCycles.length > 0 && (this.#powerCycles[0] ?? 0) <= now - 3_600_000) {
-      this.#powerCycles.shift();
-    }
-    if (this.#powerCycles.length >= maxPerHour) {
-      throw new Error(
-        `adapter ${this.adapter} was power-cycled ${this.#powerCycles.length} times in the last hour (limit ${maxPerHour})`,
-      );
-    }
-    this.#powerCycles.push(now);
+  async powerCycle(signal: AbortSignal, by: string, now: number): Promise<void> {
+    this.powerCycles.take(by, now);
     const { client, gatt } = await this.#current();
     await gatt.exclusive(`power cycle ${this.adapter}`, signal, async () => {
       const line = this.#line;
