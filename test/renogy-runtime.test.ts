@@ -70,7 +70,6 @@ async function rig(devices: RenogyDeviceSpec[] = []) {
       ...devices,
     ],
     clock: systemClock,
-    powerCyclesPerHour: 10,
     log,
   });
   cleanups.push(() => runtime.close());
@@ -224,7 +223,6 @@ describe.skipIf(!HAVE_DBUS)('Renogy runtime on the fake BlueZ', () => {
       host,
       devices: [spec('solar', CONTROLLER)],
       clock: systemClock,
-      powerCyclesPerHour: 10,
       log: { info: () => undefined, warn: () => undefined, debug: () => undefined },
     });
     cleanups.push(() => again.close());

@@ -8,6 +8,7 @@ import { bleDecoder } from './decode.js';
 import { bleSimulator } from './simulator/hook.js';
 import { bleDemo } from './demo.js';
 import { powerCycleRequest } from './adapterRequest.js';
+import { ADAPTER_POWER_CYCLES_PER_HOUR } from '../shared/bluez/powerCycles.js';
 
 // BLE sensors (BTHome, Ruuvi, Xiaomi custom firmwares) heard through BlueZ over D-Bus.
 
@@ -21,7 +22,7 @@ export const bleDriver: DriverModule<BleDevice, BleLine> = {
     // connection always looks healthy at first.
     recoverySteps: [
       { name: 'stop_discovery' },
-      { name: 'power_cycle_adapter', maxPerHour: 10 },
+      { name: 'power_cycle_adapter', maxPerHour: ADAPTER_POWER_CYCLES_PER_HOUR },
       { name: 'restart_actor' },
     ],
   },

@@ -41,6 +41,8 @@ export function openOn(
   stats.listen((operation, ms, outcome) =>
     context.recordCall({ driver: 'ble', operation, seconds: ms / 1000, outcome }),
   );
+  // The adapter's one D-Bus connection in this gateway, shared with its connected devices (Renogy).
+  const host = connectedHost(context, adapter, { busAddress });
   return new BleBusRuntime(busId, {
     adapter,
     adapterDeviceId: adapterDevice?.id,
@@ -63,7 +65,9 @@ export function openOn(
     stats,
     onHeard: (sensor) => context.heard(sensor),
     onHeardDevice: (device) => context.heard(device),
-    host: connectedHost(context, adapter, { busAddress }),
+    host,
+    connection: host.connection,
+    powerCycles: host.powerCycles,
     log: {
       info: (message) => logger.info(message),
       warn: (message) => logger.warn(message),

@@ -10,6 +10,8 @@ import { abortable, waitUntil } from '../shared/wait.js';
 import { adapterState, AdapterWatch, type BleLog } from './watchdog.js';
 import { errorText } from '../../errorText.js';
 import type { ConnectedHost, LineControl } from '../shared/bluez/connectedHost.js';
+import { type AdapterConnection, connectionOf } from '../shared/bluez/adapterConnection.js';
+import { PowerCycleBudget, PowerCycleRefused } from '../shared/bluez/powerCycles.js';
 
 export type { BleLog } from './watchdog.js';
 
@@ -43,7 +45,17 @@ export interface BleBusOptions {
   onHeardDevice?: ((device: HeardNamedDevice) => void) | undefined;
   log?: BleLog | undefined;
   /** Lends this line's discovery and power cycle to the connected devices of its adapter (connectedHost.ts). */
-  host?: Pick<ConnectedHost, 'lend' | 'withdraw' | 'exclusive' | 'powerCycled'> | undefined;
+  host?: Pick<ConnectedHost, 'lend' | 'withdraw' | 'exclusive'> | undefined;
+  /**
+   * The power cycles of the adapter, shared with its connected devices (the host's): one hourly limit
+   * for the radio; without it, the line counts its own.
+   */
+  powerCycles?: PowerCycleBudget | undefined;
+  /**
+   * The adapter's D-Bus connection in this gateway, shared with its connected devices (the host's);
+   * without one, the line opens its own from `busAddress`, `timeouts` and `stats`.
+   */
+  connection?: AdapterConnection | undefined;
   /** How often connected sensors are checked for silence (default 1000 ms). */
   silenceCheckMs?: number | undefined;
 }
@@ -90,6 +102,10 @@ export class BleBusRuntime implements BusRuntime, LineControl {
   #lastAdvertisementAt: number | null = null;
   /** Cancels the periodic silence check. */
   #silenceTimer: (() => void) | undefined;
+  readonly #connection: AdapterConnection;
+  readonly #powerCycles: PowerCycleBudget;
+  /** Stops copying the shared connection's calls into this line's stats. */
+  readonly #stopStats: () => void;
   #closed = false;
 
   constructor(
@@ -116,6 +132,16 @@ export class BleBusRuntime implements BusRuntime, LineControl {
             emit: (event) => this.#emit(event),
             log: this.#log,
           });
+    ({ connection: this.#connection, stopStats: this.#stopStats } = connectionOf(
+      options.connection,
+      options.adapter,
+      {
+        busAddress: options.busAddress ?? (() => Promise.resolve(undefined)),
+        timeouts: options.timeouts,
+        stats: options.stats,
+      },
+    ));
+    this.#powerCycles = options.powerCycles ?? new PowerCycleBudget(options.adapter);
     options.host?.lend(this);
   }
 
@@ -236,13 +262,18 @@ export class BleBusRuntime implements BusRuntime, LineControl {
       // Never beside a connect of a connected device on this adapter (its discovery pause, its link).
       await this.#exclusive(step, signal, async () => {
         if (step === 'power_cycle_adapter') {
-          this.#options.host?.powerCycled(this.#options.clock.now());
+          this.#powerCycles.take(`the BLE line ${this.busId}`, this.#options.clock.now());
           await session.powerCycle(signal);
         } else if (this.#up) await session.restartDiscovery(signal);
         else await session.bringUp(signal);
       });
       this.#setUp(true);
       ok = true;
+    } catch (error) {
+      // Not run: the adapter's hourly limit is spent (by the connected devices too). The step fails, so
+      // the ladder goes on to restart_actor instead of waiting for a cycle others may keep taking.
+      if (error instanceof PowerCycleRefused) this.#log.warn(`${error.message}; the ladder goes on`);
+      throw error;
     } finally {
       this.#watch?.stepDone(step, ok);
     }
@@ -251,6 +282,7 @@ export class BleBusRuntime implements BusRuntime, LineControl {
   async close(): Promise<void> {
     this.#closed = true;
     this.#options.host?.withdraw(this);
+    this.#stopStats();
     this.#watch?.stop();
     this.#silenceTimer?.();
     this.#silenceTimer = undefined;
@@ -323,14 +355,9 @@ export class BleBusRuntime implements BusRuntime, LineControl {
     if (this.#session && !this.#session.closed) return Promise.resolve(this.#session);
     this.#opening ??= (async () => {
       const generation = ++this.#generation;
-      const busAddress = await this.#options.busAddress?.();
       const session = await AdapterSession.open(
         this.adapter,
-        {
-          busAddress,
-          timeouts: this.#options.timeouts,
-          ...(this.#options.stats ? { stats: this.#options.stats } : {}),
-        },
+        this.#connection,
         this.#sessionEvents(() => generation === this.#generation),
         () => this.#options.clock.now(),
       );

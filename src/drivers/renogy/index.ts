@@ -4,6 +4,7 @@ import { renogyCapabilities, renogyModel } from './capabilities.js';
 import { renogyDecoder } from './decode.js';
 import { renogyDemo } from './demo.js';
 import { RenogyOffers } from './offers.js';
+import { ADAPTER_POWER_CYCLES_PER_HOUR } from '../shared/bluez/powerCycles.js';
 
 // Renogy solar charge controllers, batteries, DC-DC chargers and inverters behind a BT-1/BT-2 module
 // (or with built-in BLE): Modbus RTU over BLE GATT, on the adapter a BLE line supervises.
@@ -18,7 +19,7 @@ export const renogyDriver: DriverModule<RenogyDevice, never> = {
     recoverySteps: [
       { name: 'reconnect' },
       { name: 'remove_device' },
-      { name: 'power_cycle_adapter', maxPerHour: 10 },
+      { name: 'power_cycle_adapter', maxPerHour: ADAPTER_POWER_CYCLES_PER_HOUR },
       { name: 'restart_actor' },
     ],
   },

@@ -11,9 +11,6 @@ import { RenogyBusRuntime } from './runtime.js';
 
 export type RenogyDevice = Extract<DeviceConfig, { driver: 'renogy' }>;
 
-/** As many power cycles of one adapter per hour as the BLE line's own step allows. */
-export const POWER_CYCLES_PER_HOUR = 10;
-
 export function renogyDevices(devices: readonly DeviceConfig[]): RenogyDevice[] {
   return devices.flatMap((device) => (device.driver === 'renogy' ? [device] : []));
 }
@@ -47,7 +44,6 @@ export function openRenogyOn(
     host: connectedHost(context, adapter, { busAddress, log }),
     devices: devices.map((device) => specOf(device, macOf(device))),
     clock: context.clock,
-    powerCyclesPerHour: POWER_CYCLES_PER_HOUR,
     log,
   });
 }

@@ -9,7 +9,7 @@ import {
   WRITE_CHARACTERISTIC,
   type ModbusFamily,
 } from './codec/index.js';
-import { type ConnectedHost, GattFailure, type GattLink } from './bluez.js';
+import { type ConnectedHost, GattFailure, type GattLink, PowerCycleRefused } from './bluez.js';
 import { RenogyFailure } from './failures.js';
 import { ModbusLink, sleep } from './modbusLink.js';
 import { DeviceReader, type Reading, type RenogyDeviceSpec } from './reader.js';
@@ -33,8 +33,6 @@ export interface RenogyBusOptions {
   host: ConnectedHost;
   devices: readonly RenogyDeviceSpec[];
   clock: GatewayClock;
-  /** The shared hourly limit of power cycles of the adapter (the BLE line's step has the same). */
-  powerCyclesPerHour: number;
   log: RenogyLog;
 }
 
@@ -141,11 +139,15 @@ export class RenogyBusRuntime implements BusRuntime {
         return;
       }
       case 'power_cycle_adapter':
-        await this.#options.host.powerCycle(
-          signal,
-          this.#options.powerCyclesPerHour,
-          this.#options.clock.now(),
-        );
+        try {
+          await this.#options.host.powerCycle(signal, `Renogy device ${deviceId}`, this.#options.clock.now());
+        } catch (error) {
+          // Not run: the adapter's hourly limit (shared with the BLE line) is spent. The step fails, so
+          // the ladder goes on to restart_actor instead of asking for a cycle again.
+          if (error instanceof PowerCycleRefused)
+            this.#options.log.warn(`${error.message}; the ladder goes on`);
+          throw error;
+        }
         return;
       default:
         throw new Error(`Renogy has no recovery step "${step}" (known: ${RENOGY_STEPS.join(', ')})`);
@@ -157,8 +159,8 @@ export class RenogyBusRuntime implements BusRuntime {
     this.#closed = true;
     this.#watchers.clear();
     await Promise.all([...this.#slots.values()].map((slot) => slot.link?.disconnect()));
-    // This bus is the only user of the adapter's connected-BLE connection: a restart (restart_actor)
-    // starts over on a fresh D-Bus connection with fresh proxies, as the BLE line's does.
+    // This bus is the only user of the adapter's connected-BLE host: a restart (restart_actor) starts
+    // over with fresh proxies, on a fresh D-Bus connection unless the BLE line holds the current one.
     await this.#options.host.reopen();
   }
 

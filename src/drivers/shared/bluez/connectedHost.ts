@@ -1,14 +1,19 @@
 import type { OpenContext } from '../../contract.js';
-import { BluezClient, type DbusTimeouts } from './dbus/client.js';
+import type { BluezClient, DbusTimeouts } from './dbus/client.js';
 import { DEVICE1, deviceProps, PROPERTIES } from './dbus/values.js';
 import { GattAdapter, type ScanControl } from './gatt/index.js';
 import { GattFailure, gattFailureOf } from './gatt/failures.js';
+import { AdapterConnection, type ConnectionLease } from './adapterConnection.js';
+import { PowerCycleBudget } from './powerCycles.js';
 import { delay } from '../wait.js';
 
-// One connected-BLE host per adapter and gateway (OpenContext): the D-Bus connection and GattAdapter
-// every runtime that connects to devices on that adapter shares (a Renogy bus today), so that their
-// connects are serialised by one lock, and the discovery of the BLE line on the same adapter, which
-// its runtime lends here while it runs, is paused around each connect (gatt/adapter.ts says why).
+// One connected-BLE host per adapter and gateway (OpenContext): the GattAdapter (its lock, its cached
+// proxies) every runtime that connects to devices on that adapter shares (a Renogy bus today), so that
+// their connects are serialised by one lock, and the discovery of the BLE line on the same adapter,
+// which its runtime lends here while it runs, is paused around each connect (gatt/adapter.ts says why).
+// The host also carries what the line and the connected devices share of the adapter: its one D-Bus
+// connection (adapterConnection.ts), on which the host holds a lease while it has a GattAdapter, and
+// the count of its power cycles, under one hourly limit (powerCycles.ts).
 //
 // Why a host keyed by the OpenContext rather than the BLE bus itself: a bus is run by the driver of its
 // devices, and connected devices are another driver's, on another bus of the same radio; both buses
@@ -25,49 +30,46 @@ export interface HostOptions {
   busAddress: () => Promise<string | undefined>;
   timeouts?: Partial<DbusTimeouts> | undefined;
   log?: { warn(message: string): void; debug(message: string): void };
+  /** The adapter's shared connection; one of the host's own (from the options above) when absent. */
+  connection?: AdapterConnection | undefined;
+}
+
+/** The GattAdapter of one connection, and the host's lease on that connection. */
+interface Opened {
+  lease: ConnectionLease;
+  client: BluezClient;
+  gatt: GattAdapter;
 }
 
 export class ConnectedHost {
   readonly adapter: string;
   readonly adapterPath: string;
+  /** The adapter's one D-Bus connection in this gateway (the BLE line's session holds it too). */
+  readonly connection: AdapterConnection;
+  /** The power cycles of this adapter, by the line or by a connected device: one hourly limit. */
+  readonly powerCycles: PowerCycleBudget;
   readonly #options: HostOptions;
   #line: LineControl | undefined;
-  #opened: Promise<{ client: BluezClient; gatt: GattAdapter }> | undefined;
+  #opened: Promise<Opened> | undefined;
   #closed = false;
-  /** Power cycles of this adapter (by the line or by a connected device), for the shared hourly limit. */
-  readonly #powerCycles: number[] = [];
 
   constructor(adapter: string, options: HostOptions) {
     this.adapter = adapter;
     this.adapterPath = `/org/bluez/${adapter}`;
     this.#options = options;
+    this.connection = options.connection ?? new AdapterConnection(adapter, options);
+    this.powerCycles = new PowerCycleBudget(adapter);
   }
 
   /** The adapter's GattAdapter, (re)opened when its D-Bus connection ended (bluetoothd restart). */
   async gatt(): Promise<GattAdapter> {
-    if (this.#closed) throw new Error(`connected BLE on ${this.adapter} is closed`);
-    const current = this.#opened;
-    if (current !== undefined) {
-      const opened = await current.catch(() => undefined);
-      if (opened !== undefined && !opened.client.closed) return opened.gatt;
-      if (this.#opened === current) this.#opened = undefined;
-    }
-    this.#opened ??= this.#open();
-    const opening = this.#opened;
-    try {
-      return (await opening).gatt;
-    } catch (error) {
-      if (this.#opened === opening) this.#opened = undefined;
-      throw error;
-    }
+    return (await this.#current()).gatt;
   }
 
   /** The name a device advertises (Device1.Name or Alias), undefined when BlueZ has none or no such device. */
   async deviceName(mac: string, signal: AbortSignal): Promise<string | undefined> {
-    const gatt = await this.gatt();
-    const client = (await this.#opened)?.client;
+    const { client, gatt } = await this.#current();
     const path = gatt.devicePath(mac);
-    if (client === undefined) return undefined;
     try {
       const [props] = await client.callBluez(
         { path, interface: PROPERTIES, member: 'GetAll', signature: 's', body: [DEVICE1] },
@@ -87,7 +89,7 @@ export class ConnectedHost {
    * with `not_found` after `timeoutMs`.
    */
   async findDevice(mac: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    const gatt = await this.gatt();
+    const { client, gatt } = await this.#current();
     const known = (bounded: AbortSignal) => this.#exists(mac, bounded).catch(() => false);
     const look = async (bounded: AbortSignal) => {
       while (!(await known(bounded))) await delay(250, bounded);
@@ -95,8 +97,6 @@ export class ConnectedHost {
     const bounded = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
     try {
       if (this.#line !== undefined) return await look(bounded);
-      const client = (await this.#opened)?.client;
-      if (client === undefined) return await look(bounded);
       await gatt.exclusive(`looking for ${mac}`, bounded, async () => {
         await client.setDiscoveryFilter(this.adapterPath, bounded);
         await client.startDiscovery(this.adapterPath, bounded);
@@ -118,9 +118,7 @@ export class ConnectedHost {
   }
 
   async #exists(mac: string, signal: AbortSignal): Promise<boolean> {
-    const client = (await this.#opened)?.client;
-    const gatt = await this.gatt();
-    if (client === undefined) return false;
+    const { client, gatt } = await this.#current();
     const [props] = await client.callBluez(
       {
         path: gatt.devicePath(mac),
@@ -134,13 +132,16 @@ export class ConnectedHost {
     return deviceProps(props).address !== undefined;
   }
 
-  /** Drops the D-Bus connection (a recovery step: the next gatt() opens a fresh one with fresh proxies). */
+  /**
+   * Drops the GattAdapter and lets the connection go (a restart of the bus: the next gatt() has fresh
+   * proxies, on a fresh connection unless the BLE line holds the current one).
+   */
   async reopen(): Promise<void> {
     const current = this.#opened;
     this.#opened = undefined;
     const opened = await current?.catch(() => undefined);
     await opened?.gatt.close();
-    opened?.client.close();
+    opened?.lease.release();
   }
 
   /** The BLE line lends its discovery and power cycle while its runtime runs. */
@@ -162,37 +163,23 @@ export class ConnectedHost {
     return opened === undefined ? work() : opened.gatt.exclusive(what, signal, work);
   }
 
-  /** The line power-cycled the adapter by its own ladder: it counts towards the shared hourly limit. */
-  powerCycled(now: number): void {
-    this.#powerCycles.push(now);
-  }
-
   /** Whether a BLE line scans on this adapter (its discovery is paused around connects). */
   get lineRuns(): boolean {
     return this.#line !== undefined;
   }
 
   /**
-   * Power-cycles the adapter: through the BLE line when it runs (its session, its watchdog), else on
-   * this host's own connection. Refused beyond `maxPerHour` cycles of this adapter in the last hour,
-   * whoever asked for them: the radio is one.
+   * Power-cycles the adapter for a connected device (`by` names it): through the BLE line when it runs
+   * (its session, its watchdog), else on the adapter's connection. Throws PowerCycleRefused, without
+   * touching the adapter, when the adapter had its hourly limit of power cycles, whoever ran them (the
+   * line's own count in the same budget): the radio is one.
    */
-  async powerCycle(signal: AbortSignal, maxPerHour: number, now: number): Promise<void> {
-    while (this.#powerCycles.length > 0 && (this.#powerCycles[0] ?? 0) <= now - 3_600_000) {
-      this.#powerCycles.shift();
-    }
-    if (this.#powerCycles.length >= maxPerHour) {
-      throw new Error(
-        `adapter ${this.adapter} was power-cycled ${this.#powerCycles.length} times in the last hour (limit ${maxPerHour})`,
-      );
-    }
-    this.#powerCycles.push(now);
-    const gatt = await this.gatt();
+  async powerCycle(signal: AbortSignal, by: string, now: number): Promise<void> {
+    this.powerCycles.take(by, now);
+    const { client, gatt } = await this.#current();
     await gatt.exclusive(`power cycle ${this.adapter}`, signal, async () => {
       const line = this.#line;
       if (line !== undefined) return line.powerCycle(signal);
-      const client = (await this.#opened)?.client;
-      if (client === undefined) throw new Error(`no D-Bus connection to ${this.adapter}`);
       await client.setPowered(this.adapterPath, false, signal);
       await client.setPowered(this.adapterPath, true, signal);
     });
@@ -203,12 +190,32 @@ export class ConnectedHost {
     await this.reopen();
   }
 
-  async #open(): Promise<{ client: BluezClient; gatt: GattAdapter }> {
-    const busAddress = await this.#options.busAddress();
-    const client = await BluezClient.connect({
-      busAddress,
-      ...(this.#options.timeouts ? { timeouts: this.#options.timeouts } : {}),
-    });
+  /** The GattAdapter on the open connection: a new one (and a new lease) when the connection dropped. */
+  async #current(): Promise<Opened> {
+    if (this.#closed) throw new Error(`connected BLE on ${this.adapter} is closed`);
+    const current = this.#opened;
+    if (current !== undefined) {
+      const opened = await current.catch(() => undefined);
+      if (opened !== undefined && !opened.client.closed) return opened;
+      if (this.#opened === current) {
+        this.#opened = undefined;
+        await opened?.gatt.close();
+        opened?.lease.release();
+      }
+    }
+    this.#opened ??= this.#open();
+    const opening = this.#opened;
+    try {
+      return await opening;
+    } catch (error) {
+      if (this.#opened === opening) this.#opened = undefined;
+      throw error;
+    }
+  }
+
+  async #open(): Promise<Opened> {
+    const lease = await this.connection.acquire();
+    const client = lease.client;
     const scan: ScanControl = {
       pauseDiscovery: (signal) => this.#line?.pauseDiscovery(signal) ?? Promise.resolve(),
       resumeDiscovery: (signal) => this.#line?.resumeDiscovery(signal) ?? Promise.resolve(),
@@ -219,13 +226,17 @@ export class ConnectedHost {
       scan,
       ...(this.#options.log ? { log: this.#options.log } : {}),
     });
-    return { client, gatt };
+    return { lease, client, gatt };
   }
 }
 
 const hostsOf = new WeakMap<OpenContext, Map<string, ConnectedHost>>();
 
-/** The connected-BLE host of `adapter` in this gateway, made on first use and closed with the gateway. */
+/**
+ * The connected-BLE host of `adapter` in this gateway, with the adapter's one D-Bus connection: made on
+ * first use (by the BLE line or by a connected device, whichever opens first; the options of the first
+ * are kept), closed with the gateway.
+ */
 export function connectedHost(context: OpenContext, adapter: string, options: HostOptions): ConnectedHost {
   let hosts = hostsOf.get(context);
   if (hosts === undefined) {
@@ -236,6 +247,7 @@ export function connectedHost(context: OpenContext, adapter: string, options: Ho
       const all = [...created.values()];
       created.clear();
       await Promise.all(all.map((host) => host.close()));
+      for (const host of all) host.connection.close();
     });
   }
   let host = hosts.get(adapter);

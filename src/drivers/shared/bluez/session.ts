@@ -1,12 +1,16 @@
-import { BluezClient, type BluezClientOptions, type BluezEvent, DbusCallError } from './dbus/client.js';
+import type { BluezClient, BluezClientOptions, BluezEvent } from './dbus/client.js';
+import { DbusCallError } from './dbus/client.js';
 import type { DeviceProps } from './dbus/values.js';
+import { AdapterConnection, type ConnectionLease } from './adapterConnection.js';
 import { boundedSignal, delay } from '../wait.js';
 
 // One D-Bus connection's view of one adapter: what BlueZ says about it (present, powered, discovering,
 // since when), the Device1 objects under it, and the adapter operations of the BLE driver, each verified
 // (a StartDiscovery is done when Discovering reads true, not when the call returned) and bounded
-// (every call by the client's table, a whole bring-up or recovery step by `bringUpMs`). A restart of the
-// adapter's actor closes the session and opens a new one, so nothing in here outlives its connection.
+// (every call by the client's table, a whole bring-up or recovery step by `bringUpMs`). The session
+// holds a lease on the adapter's connection (adapterConnection.ts), which the connected devices of the
+// adapter may share: a restart of the adapter's actor closes the session (its scan stopped, its lease
+// released) and opens a new one, so nothing in here outlives the session, nor its connection.
 
 export interface SessionEvents {
   /** A Device1 under this adapter changed; `merged` is everything known about it now. */
@@ -43,6 +47,9 @@ function isBluezError(error: unknown, suffix: string): boolean {
 export class AdapterSession {
   readonly path: string;
   readonly #client: BluezClient;
+  readonly #lease: ConnectionLease;
+  readonly #unsubscribe: () => void;
+  #released = false;
   readonly #events: SessionEvents;
   readonly #now: () => number;
   readonly #devices = new Map<string, DeviceProps>();
@@ -59,26 +66,39 @@ export class AdapterSession {
    */
   #scanSince: number | null = null;
 
-  private constructor(client: BluezClient, adapter: string, events: SessionEvents, now: () => number) {
-    this.#client = client;
+  private constructor(lease: ConnectionLease, adapter: string, events: SessionEvents, now: () => number) {
+    this.#lease = lease;
+    this.#client = lease.client;
     this.path = `/org/bluez/${adapter}`;
     this.#events = events;
     this.#now = now;
-    client.onEvent((event) => this.#onEvent(event));
+    this.#unsubscribe = lease.client.onEvent((event) => this.#onEvent(event));
   }
 
+  /**
+   * A session on the adapter's shared connection (`AdapterConnection`), or on a connection of its own
+   * (client options), closed with the session.
+   */
   static async open(
     adapter: string,
-    options: BluezClientOptions,
+    connection: AdapterConnection | BluezClientOptions,
     events: SessionEvents,
     now: () => number = Date.now,
   ): Promise<AdapterSession> {
-    const client = await BluezClient.connect(options);
-    return new AdapterSession(client, adapter, events, now);
+    const shared =
+      connection instanceof AdapterConnection
+        ? connection
+        : new AdapterConnection(adapter, {
+            busAddress: () => Promise.resolve(connection.busAddress),
+            timeouts: connection.timeouts,
+            stats: connection.stats,
+          });
+    return new AdapterSession(await shared.acquire(), adapter, events, now);
   }
 
+  /** Closed by close(), or its connection ended. */
   get closed(): boolean {
-    return this.#client.closed;
+    return this.#released || this.#client.closed;
   }
 
   get bluezOwner(): string {
@@ -206,15 +226,25 @@ export class AdapterSession {
     };
   }
 
-  /** Stops our scan (best effort, bounded) and leaves the bus. */
+  /**
+   * Stops our scan (best effort, bounded) and lets the connection go: it leaves the bus unless the
+   * connected devices of the adapter still hold it.
+   */
   async close(): Promise<void> {
+    if (this.#released) return;
     if (!this.#client.closed && this.#present) {
       await this.#client
         .stopDiscovery(this.path, AbortSignal.timeout(this.#client.timeouts.methodMs))
         .catch(() => undefined);
     }
-    this.#client.close();
+    this.#release();
     this.#wakeDiscovering();
+  }
+
+  #release(): void {
+    this.#released = true;
+    this.#unsubscribe();
+    this.#lease.release();
   }
 
   async #bounded(
@@ -239,7 +269,7 @@ export class AdapterSession {
         return;
       } catch (error) {
         // Missing hardware or a closed connection will not change by trying again right now.
-        if (signal.aborted || this.#client.closed || error instanceof AdapterMissingError) throw error;
+        if (signal.aborted || this.closed || error instanceof AdapterMissingError) throw error;
         await delay(300, signal);
       }
     }
@@ -287,7 +317,8 @@ export class AdapterSession {
       );
       const wake = () => {
         if (this.#discovering) done();
-        else if (this.#client.closed) done(new Error('the D-Bus connection ended while starting discovery'));
+        else if (this.closed)
+          done(new Error('the session or its D-Bus connection ended while starting discovery'));
       };
       const onAbort = () => done(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
       const done = (error?: Error) => {
@@ -363,6 +394,8 @@ export class AdapterSession {
       case 'closed':
         this.#present = false;
         this.#setDiscovering(false);
+        // A dropped connection is nobody's any more: the next session's lease opens a new one.
+        this.#lease.release();
         this.#events.closed(event.reason);
         return;
     }
