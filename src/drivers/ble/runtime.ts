@@ -1,10 +1,10 @@
-import { every, type GatewayClock, unref } from '../../machines/clock.js';
+import { type GatewayClock, unref } from '../../machines/clock.js';
 import type { AdapterCheck, WatchdogSettings } from './watchdogMachine.js';
 import type { ActorInspector, BusCapabilities, BusEvent, BusRuntime, JsonValue } from '../contract.js';
 import type { DbusTimeouts } from '../shared/bluez/dbus/client.js';
 import type { DbusCallStats } from '../shared/bluez/dbus/stats.js';
-import { type DeviceProps, macOfPath } from '../shared/bluez/dbus/values.js';
-import { type BleSensorSpec, type HeardSensor, SensorDecoder } from './sensors.js';
+import type { BleSensorSpec, HeardSensor } from './sensors.js';
+import { type HeardNamedDevice, SensorWatch } from './sensorWatch.js';
 import { AdapterMissingError, AdapterSession, type SessionEvents } from '../shared/bluez/session.js';
 import { abortable, waitUntil } from '../shared/wait.js';
 import { adapterState, AdapterWatch, type BleLog } from './watchdog.js';
@@ -14,12 +14,13 @@ import { type AdapterConnection, connectionOf } from '../shared/bluez/adapterCon
 import { PowerCycleBudget, PowerCycleRefused } from '../shared/bluez/powerCycles.js';
 
 export type { BleLog } from './watchdog.js';
+export type { HeardNamedDevice } from './sensorWatch.js';
 
 // One BlueZ adapter and the BLE sensors heard on it. The adapter device (`ble_hci0`) owns the adapter:
 // its connect brings it up (D-Bus connection, Powered, LE filter, StartDiscovery, Discovering verified),
 // its watchdog runs while it is connected, its recovery steps are stop_discovery and power_cycle_adapter,
 // and its disconnect stops discovery and leaves the bus, so a restart_actor really starts from a new
-// connection. Sensors are passive: connected once the adapter is up, their readings arrive as link data,
+// connection. Sensors are passive (sensorWatch.ts): connected once the adapter is up, their readings arrive as link data,
 // and one not heard for its `offlineAfterMs` is reported lost (its next connect waits until it is heard).
 // bluetoothd leaving the bus or the adapter disappearing makes every device `reconnecting` (bus lost); the
 // open connection keeps watching, and when the name or the adapter returns the adapter is brought up again
@@ -62,33 +63,15 @@ export interface BleBusOptions {
 
 const quiet: BleLog = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 
-/** A device heard advertising a name, in none of the sensor formats. */
-export interface HeardNamedDevice {
-  busId: string;
-  adapter: string;
-  mac: string;
-  name: string;
-  rssi: number | undefined;
-}
-
 export class BleBusRuntime implements BusRuntime, LineControl {
   /** A scan of this line lists the sensors the adapter heard meanwhile (drivers/ble/lineScan.ts). */
   readonly capabilities: Partial<BusCapabilities> = { bleHeardSensors: this };
   readonly #options: BleBusOptions;
   readonly #log: BleLog;
-  readonly #decoder: SensorDecoder;
-  readonly #sensors = new Map<string, BleSensorSpec>();
+  readonly #sensors: SensorWatch;
   readonly #watchers = new Set<(event: BusEvent) => void>();
   /** Woken whenever the adapter's state changes or the bus closes. */
   readonly #upWaiters = new Set<() => void>();
-  readonly #heardWaiters = new Set<() => void>();
-  /** Connected sensors → when they connected (the start of their silence clock). */
-  readonly #connected = new Map<string, number>();
-  /** Sensors reported lost for silence: their next connect waits until they are heard. */
-  readonly #silent = new Set<string>();
-  readonly #lastHeard = new Map<string, number>();
-  /** Named devices in no sensor format, reported once each (another driver may know them). */
-  readonly #namedHeard = new Set<string>();
   #session: AdapterSession | undefined;
   #opening: Promise<AdapterSession> | undefined;
   #bringingUp: Promise<void> | undefined;
@@ -99,9 +82,6 @@ export class BleBusRuntime implements BusRuntime, LineControl {
   #waitingForReturn = false;
   /** The watchdog of the adapter device, running while that device is connected. */
   readonly #watch: AdapterWatch | undefined;
-  #lastAdvertisementAt: number | null = null;
-  /** Cancels the periodic silence check. */
-  #silenceTimer: (() => void) | undefined;
   readonly #connection: AdapterConnection;
   readonly #powerCycles: PowerCycleBudget;
   /** Stops copying the shared connection's calls into this line's stats. */
@@ -114,10 +94,17 @@ export class BleBusRuntime implements BusRuntime, LineControl {
   ) {
     this.#options = options;
     this.#log = options.log ?? quiet;
-    for (const sensor of options.sensors) this.#sensors.set(sensor.deviceId, sensor);
-    this.#decoder = new SensorDecoder({ busId, adapter: options.adapter }, options.sensors, (message) =>
-      this.#log.warn(message),
-    );
+    this.#sensors = new SensorWatch({
+      busId,
+      adapter: options.adapter,
+      sensors: options.sensors,
+      clock: options.clock,
+      silenceCheckMs: options.silenceCheckMs,
+      onHeard: options.onHeard,
+      onHeardDevice: options.onHeardDevice,
+      emit: (event) => this.#emit(event),
+      warn: (message) => this.#log.warn(message),
+    });
     const deviceId = options.adapterDeviceId;
     this.#watch =
       deviceId === undefined
@@ -177,11 +164,11 @@ export class BleBusRuntime implements BusRuntime, LineControl {
 
   /** Every sensor heard in a known format since the bus opened (configured or not). */
   heard(): HeardSensor[] {
-    return this.#decoder.heard();
+    return this.#sensors.heard();
   }
 
   get lastAdvertisementAt(): number | null {
-    return this.#lastAdvertisementAt;
+    return this.#sensors.lastAdvertisementAt;
   }
 
   async connect(deviceId: string, signal: AbortSignal): Promise<void> {
@@ -193,7 +180,7 @@ export class BleBusRuntime implements BusRuntime, LineControl {
       unref(this.#options.clock.setTimeout(() => void this.#watch?.report(), 50));
       return;
     }
-    const sensor = this.#sensor(deviceId);
+    const sensor = this.#sensors.sensor(deviceId);
     if (sensor.mac === '') {
       throw new Error(
         `${deviceId} has no mac: add mac: AA:BB:CC:DD:EE:FF (the sensor's Bluetooth address) to it`,
@@ -202,18 +189,12 @@ export class BleBusRuntime implements BusRuntime, LineControl {
     if (this.#options.adapterDeviceId === undefined) await this.#ensureUp(signal);
     else await waitUntil(() => this.#up || this.#closed, this.#upWaiters, signal);
     if (this.#closed) throw new Error(`${this.busId} is closed`);
-    if (this.#silent.has(deviceId)) {
-      const since = this.#options.clock.now();
-      await waitUntil(() => (this.#lastHeard.get(sensor.mac) ?? 0) >= since, this.#heardWaiters, signal);
-    }
-    this.#silent.delete(deviceId);
-    this.#connected.set(deviceId, this.#options.clock.now());
-    this.#startSilenceWatch();
+    await this.#sensors.connect(deviceId, signal);
   }
 
   async disconnect(deviceId: string): Promise<void> {
     if (deviceId !== this.#options.adapterDeviceId) {
-      this.#connected.delete(deviceId);
+      this.#sensors.disconnect(deviceId);
       return;
     }
     this.#watch?.stop();
@@ -231,7 +212,7 @@ export class BleBusRuntime implements BusRuntime, LineControl {
     signal: AbortSignal,
   ): Promise<JsonValue> {
     if (deviceId !== this.#options.adapterDeviceId) {
-      this.#sensor(deviceId);
+      this.#sensors.sensor(deviceId);
       throw new Error(`BLE sensors only report by advertising; "${operation}" cannot be asked of them`);
     }
     if (operation !== 'get' && operation !== 'poll') {
@@ -247,7 +228,7 @@ export class BleBusRuntime implements BusRuntime, LineControl {
 
   async runRecoveryStep(step: string, deviceId: string, signal: AbortSignal): Promise<void> {
     if (deviceId !== this.#options.adapterDeviceId) {
-      this.#sensor(deviceId);
+      this.#sensors.sensor(deviceId);
       throw new Error(
         `${deviceId} is a BLE sensor: it has no recovery step of its own ("${step}" asked; it is heard whenever it advertises; the watchdog of adapter ${this.adapter} looks after the adapter)`,
       );
@@ -284,11 +265,9 @@ export class BleBusRuntime implements BusRuntime, LineControl {
     this.#options.host?.withdraw(this);
     this.#stopStats();
     this.#watch?.stop();
-    this.#silenceTimer?.();
-    this.#silenceTimer = undefined;
+    this.#sensors.close();
     this.#watchers.clear();
     this.#setUp(false);
-    this.#wake(this.#heardWaiters);
     await this.#dropSession()?.close();
   }
 
@@ -296,12 +275,6 @@ export class BleBusRuntime implements BusRuntime, LineControl {
   #exclusive<T>(what: string, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
     const host = this.#options.host;
     return host === undefined ? work() : host.exclusive(what, signal, work);
-  }
-
-  #sensor(deviceId: string): BleSensorSpec {
-    const sensor = this.#sensors.get(deviceId);
-    if (!sensor) throw new Error(`no BLE device "${deviceId}" on ${this.busId}`);
-    return sensor;
   }
 
   #emit(event: BusEvent): void {
@@ -376,7 +349,7 @@ export class BleBusRuntime implements BusRuntime, LineControl {
   #sessionEvents(current: () => boolean): SessionEvents {
     return {
       device: (path, merged, changed) => {
-        if (current()) this.#onDevice(path, merged, changed);
+        if (current()) this.#sensors.onDevice(path, merged, changed);
       },
       adapterPresence: (present) => {
         if (!current()) return;
@@ -396,58 +369,13 @@ export class BleBusRuntime implements BusRuntime, LineControl {
     };
   }
 
-  #onDevice(path: string, merged: DeviceProps, changed: DeviceProps): void {
-    const now = this.#options.clock.now();
-    // Only what an advertisement carries: a connected device's Connected or ServicesResolved is no sign
-    // that discovery delivers.
-    if (
-      changed.rssi === undefined &&
-      changed.serviceData === undefined &&
-      changed.manufacturerData === undefined
-    ) {
-      return;
-    }
-    this.#lastAdvertisementAt = now;
-    const mac = merged.address ?? macOfPath(path);
-    if (mac !== undefined) this.#heardNamed(mac, merged);
-    if (changed.serviceData === undefined && changed.manufacturerData === undefined) return;
-    if (mac === undefined) return;
-    const outcome = this.#decoder.decode(mac, merged, now, (heard) => this.#options.onHeard?.(heard));
-    if (this.#decoder.sensor(mac)) {
-      this.#lastHeard.set(mac, now);
-      this.#wake(this.#heardWaiters);
-    }
-    if (outcome.kind === 'none' || !this.#connected.has(outcome.deviceId)) return;
-    const event =
-      outcome.kind === 'reading'
-        ? { type: 'data' as const, operation: 'advertisement', result: outcome.result }
-        : { type: 'failure' as const, error: outcome.error };
-    this.#emit({ type: 'device', deviceId: outcome.deviceId, event });
-  }
-
-  /**
-   * A device advertising a name in none of the sensor formats: once per run, as a heard device another
-   * driver's auto_add may recognise (a Renogy BT module by its name), never as a sensor.
-   */
-  #heardNamed(mac: string, merged: DeviceProps): void {
-    if (merged.name === undefined || this.#namedHeard.has(mac) || this.#decoder.sensor(mac)) return;
-    this.#namedHeard.add(mac);
-    this.#options.onHeardDevice?.({
-      busId: this.busId,
-      adapter: this.adapter,
-      mac,
-      name: merged.name,
-      rssi: merged.rssi,
-    });
-  }
-
   /** bluetoothd, the adapter or the connection is gone: every device reconnects; we watch for the return. */
   #lose(reason: string): void {
     const alreadyDown = this.#waitingForReturn && !this.#up;
     this.#waitingForReturn = true;
     this.#setUp(false);
     this.#watch?.stop();
-    this.#connected.clear();
+    this.#sensors.disconnectAll();
     if (alreadyDown) return;
     this.#log.warn(`${reason}; every device on ${this.busId} waits for it to come back`);
     this.#emit({ type: 'lost', error: reason });
@@ -460,33 +388,6 @@ export class BleBusRuntime implements BusRuntime, LineControl {
     void this.#ensureUp(AbortSignal.timeout(60_000)).catch((error: unknown) =>
       this.#log.debug(`bringing ${this.adapter} up after its return failed: ${errorText(error)}`),
     );
-  }
-
-  #startSilenceWatch(): void {
-    if (this.#silenceTimer !== undefined) return;
-    this.#silenceTimer = every(
-      this.#options.clock,
-      this.#options.silenceCheckMs ?? 1000,
-      () => this.#checkSilence(),
-      { unref: true },
-    );
-  }
-
-  #checkSilence(): void {
-    const now = this.#options.clock.now();
-    for (const [deviceId, connectedAt] of this.#connected) {
-      const sensor = this.#sensors.get(deviceId);
-      if (!sensor || sensor.offlineAfterMs <= 0) continue;
-      const last = Math.max(this.#lastHeard.get(sensor.mac) ?? 0, connectedAt);
-      if (now - last <= sensor.offlineAfterMs) continue;
-      this.#connected.delete(deviceId);
-      this.#silent.add(deviceId);
-      const problem = this.#decoder.problemOf(sensor.mac);
-      const error =
-        problem ??
-        `not heard for ${Math.round((now - last) / 1000)} s (offline after ${sensor.offlineAfterMs} ms)`;
-      this.#emit({ type: 'device', deviceId, event: { type: 'lost', error } });
-    }
   }
 
   async #check(signal: AbortSignal): Promise<AdapterCheck> {
@@ -507,8 +408,8 @@ export class BleBusRuntime implements BusRuntime, LineControl {
   /** Sensors configured here make silence suspicious even before the first advertisement. */
   #advertisementFacts(): Pick<AdapterCheck, 'lastAdvertisementAt' | 'expectsAdvertisements'> {
     return {
-      lastAdvertisementAt: this.#lastAdvertisementAt,
-      expectsAdvertisements: this.#lastAdvertisementAt !== null || this.#sensors.size > 0,
+      lastAdvertisementAt: this.#sensors.lastAdvertisementAt,
+      expectsAdvertisements: this.#sensors.expectsAdvertisements,
     };
   }
 }
