@@ -1,7 +1,7 @@
 import type { DeviceConfig } from '../../config/index.js';
 import type { DeviceModel, DeviceValues } from '../contract.js';
 import { ACCESS, binary, type Capability, numeric, text, type ValueOptions } from '../shared/capabilities.js';
-import { familyValues, type ModbusFamily, type ValueDescription } from './codec/index.js';
+import { familyValues, RENOGY_FAMILIES, type RenogyFamily, type ValueDescription } from './codec/index.js';
 
 // What a Renogy device offers Home Assistant, from the codec's description of its family (every value
 // with its unit and hints): sensors with device and state classes, fault bits as problem binary
@@ -13,15 +13,10 @@ import { familyValues, type ModbusFamily, type ValueDescription } from './codec/
 // offers only what every Renogy device has (the connection's diagnostics).
 
 /** The family a device is read as: configured, or as its last state says. */
-export function familyOf(device: DeviceConfig, state: DeviceValues | undefined): ModbusFamily | undefined {
+export function familyOf(device: DeviceConfig, state: DeviceValues | undefined): RenogyFamily | undefined {
   if (device.driver === 'renogy' && device.family !== undefined) return device.family;
   const reported = state?.family;
-  return reported === 'controller' ||
-    reported === 'dc_charger' ||
-    reported === 'battery' ||
-    reported === 'inverter'
-    ? reported
-    : undefined;
+  return RENOGY_FAMILIES.find((family) => family === reported);
 }
 
 /** Values that are the device's identity or settings, shown as diagnostics rather than as readings. */
@@ -49,7 +44,7 @@ export const LOAD_KEY = 'load_on';
 const loadSwitch = (name = 'Load output'): Capability =>
   binary(LOAD_KEY, { name, deviceClass: 'outlet', access: ACCESS.STATE | ACCESS.SET });
 
-function capabilityOf(family: ModbusFamily, value: ValueDescription): Capability {
+function capabilityOf(family: RenogyFamily, value: ValueDescription): Capability {
   switch (value.type) {
     case 'number':
       return numeric(value.key, optionsOf(value));
@@ -88,14 +83,17 @@ export function renogyCapabilities(device: DeviceConfig, state: DeviceValues | u
     (value) =>
       (family === 'controller' && value.key === LOAD_KEY) || (state !== undefined && value.key in state),
   );
-  return [...LINK_CAPABILITIES, ...values.map((value) => capabilityOf(family, value))];
+  // A Smart Shunt speaks no Modbus: no Modbus id.
+  const link = family === 'shunt' ? [] : LINK_CAPABILITIES;
+  return [...link, ...values.map((value) => capabilityOf(family, value))];
 }
 
-const MODELS: Record<ModbusFamily, string> = {
+const MODELS: Record<RenogyFamily, string> = {
   controller: 'Solar charge controller',
   dc_charger: 'DC-DC charger',
   battery: 'LiFePO4 battery',
   inverter: 'Inverter',
+  shunt: 'Smart Shunt',
 };
 
 /** The registry entry: the model the device reports, else its family. */
@@ -104,5 +102,5 @@ export function renogyModel(state: DeviceValues | undefined): DeviceModel | unde
   const model =
     typeof state?.model === 'string' && state.model.trim() !== '' ? state.model.trim() : undefined;
   if (typeof family !== 'string' || !(family in MODELS)) return undefined;
-  return { manufacturer: 'Renogy', model: model ?? MODELS[family as ModbusFamily] };
+  return { manufacturer: 'Renogy', model: model ?? MODELS[family as RenogyFamily] };
 }

@@ -34,7 +34,8 @@ export function sleep(clock: GatewayClock, ms: number, signal: AbortSignal): Pro
   });
 }
 
-const abortReason = (signal: AbortSignal): Error =>
+/** Why `signal` fired, as an Error. */
+export const abortReason = (signal: AbortSignal): Error =>
   signal.reason instanceof Error ? signal.reason : new Error('aborted');
 
 export class ModbusLink {

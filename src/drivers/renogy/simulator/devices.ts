@@ -1,10 +1,12 @@
 import { RegisterImage, type RenogyValue } from '../codec/index.js';
 import type { GattDeviceSpec } from './bluezSim.js';
 import { RenogyPeripheral } from './peripheral.js';
+import { ShuntPeripheral } from './shunt.js';
 
 // The virtual Renogy devices of the simulated transport, the demo and the tests: a BT-1 with a Rover
-// charge controller, a BT-2 on a Communication Hub with three batteries (ids 0x30-0x32), and a Pro
-// battery with built-in BLE (a second service with the same characteristic UUIDs, current in 0.1 A).
+// charge controller, a BT-2 on a Communication Hub with three batteries (ids 0x30-0x32), a Pro
+// battery with built-in BLE (a second service with the same characteristic UUIDs, current in 0.1 A),
+// and a Smart Shunt 300.
 
 export const CONTROLLER_VALUES: Readonly<Record<string, RenogyValue>> = {
   model: 'RNG-CTRL-RVR40',
@@ -56,7 +58,15 @@ export function batteryValues(index: number): Record<string, RenogyValue> {
   };
 }
 
-const module = (mac: string, name: string, peripheral: RenogyPeripheral): GattDeviceSpec => ({
+export const SHUNT_VALUES: Readonly<Record<string, number>> = {
+  current: -12.345,
+  voltage: 13.275,
+  starter_voltage: 12.61,
+  battery_soc: 76.5,
+  battery_temperature: 18.5,
+};
+
+const module = (mac: string, name: string, peripheral: GattDeviceSpec['peripheral']): GattDeviceSpec => ({
   mac,
   name,
   peripheral,
@@ -89,6 +99,21 @@ export function proBattery(mac: string): GattDeviceSpec {
     `RNGRBP${mac.replace(/:/g, '').slice(-6)}`,
     new RenogyPeripheral([image], { duplicateService: true }),
   );
+}
+
+/** A Smart Shunt 300 (RTMShunt…): no Modbus, live frames streamed on c411 every `intervalMs`. */
+export function smartShunt(mac: string, intervalMs?: number): GattDeviceSpec {
+  return module(
+    mac,
+    `RTMShunt300${mac.replace(/:/g, '').slice(-4)}`,
+    new ShuntPeripheral(SHUNT_VALUES, intervalMs === undefined ? {} : { intervalMs }),
+  );
+}
+
+/** The virtual shunt behind a device. */
+export function shuntOf(spec: GattDeviceSpec): ShuntPeripheral {
+  if (spec.peripheral instanceof ShuntPeripheral) return spec.peripheral;
+  throw new Error(`${spec.mac} is not a virtual Smart Shunt`);
 }
 
 /** The peripheral behind a virtual device (tests look at its images and requests). */
