@@ -365,17 +365,19 @@ describeWithJinja('Home Assistant accepts the demo', () => {
 });
 
 describeWithJinja('Home Assistant accepts Renogy devices', () => {
-  it('a controller behind a BT-1, batteries on a hub, a Pro battery and a Smart Shunt, read on the fake BlueZ', async () => {
+  it('a controller behind a BT-1, batteries on a hub, a Pro battery, an inverter and a Smart Shunt, read on the fake BlueZ', async () => {
     const renogy = devices(`
 devices:
   - { id: solar, driver: renogy, transport: simulated, mac: 'C4:D3:6A:00:10:01' }
   - { id: house_battery, driver: renogy, transport: simulated, mac: 'C4:D3:6A:00:10:02', family: battery, topology: hub }
   - { id: pro_battery, driver: renogy, transport: simulated, mac: 'C4:D3:6A:00:10:03', family: battery }
   - { id: shunt, driver: renogy, transport: simulated, mac: 'C4:D3:6A:00:10:04', family: shunt }
+  - { id: inverter, driver: renogy, transport: simulated, mac: 'C4:D3:6A:00:10:05', family: inverter }
 `);
     const results = await runDevices(renogy, systemClock, 0);
     expect([...new Set(results.map(([id]) => id))].sort()).toEqual([
       'house_battery',
+      'inverter',
       'pro_battery',
       'shunt',
       'solar',
@@ -425,6 +427,15 @@ devices:
     });
     expect(entities.filter((entity) => entity.topic.includes('/fieldbridge_shunt/'))).toHaveLength(5);
     expect(JSON.parse(payloads.get('fieldbridge/shunt') ?? '{}')).toMatchObject({ voltage: 13.275 });
+    // The inverter, read once its ffd4 was: frequencies in Hz, apparent power in VA.
+    expect(config('/fieldbridge_inverter/output_frequency/config')).toMatchObject({
+      device_class: 'frequency',
+      unit_of_measurement: 'Hz',
+    });
+    expect(config('/fieldbridge_inverter/load_apparent_power/config')).toMatchObject({
+      device_class: 'apparent_power',
+      unit_of_measurement: 'VA',
+    });
     // Batteries have no load output: no switch.
     expect(entities.some((entity) => entity.topic.includes('switch/fieldbridge_pro_battery'))).toBe(false);
   }, 60_000);

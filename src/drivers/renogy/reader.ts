@@ -124,7 +124,7 @@ export class DeviceReader {
     const values: Reading = {};
     const once: Reading = {};
     for (const planned of plan.reads) {
-      const response = await link.request(planned.request, signal);
+      const response = await link.request(planned.request, signal, planned.attempts);
       if (response.kind === 'exception') {
         if (planned.optional) continue;
         throw new RenogyFailure(

@@ -190,11 +190,13 @@ export class RenogyBusRuntime implements BusRuntime {
   /** Modbus on a link: notify, `work`'s paced requests, and no stray answer after the last one. */
   async #modbusSession(
     link: GattLink,
-    family: RenogyFamily | undefined,
+    slot: DeviceSlot,
     signal: AbortSignal,
     work: (link: ModbusLink) => Promise<Reading>,
   ): Promise<Reading> {
-    const modbus = new ModbusLink(link, pacingOf(family), this.#options.clock);
+    const modbus = new ModbusLink(link, pacingOf(slot.reader.family), this.#options.clock, (message) =>
+      this.#options.log.debug(`${slot.reader.spec.deviceId}: ${message}`),
+    );
     await modbus.start(signal);
     const reading = await work(modbus);
     // Give an answer sent twice the time to show before the reading is trusted.
@@ -241,7 +243,7 @@ export class RenogyBusRuntime implements BusRuntime {
           const reading =
             family === 'shunt'
               ? await work.shunt(link)
-              : await this.#modbusSession(link, family, signal, work.modbus);
+              : await this.#modbusSession(link, slot, signal, work.modbus);
           if (slot.lastFailure) {
             this.#options.log.info(`${spec.deviceId}: read again after ${slot.lastFailure.kind}`);
           }

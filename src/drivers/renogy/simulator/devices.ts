@@ -6,7 +6,7 @@ import { ShuntPeripheral } from './shunt.js';
 // The virtual Renogy devices of the simulated transport, the demo and the tests: a BT-1 with a Rover
 // charge controller, a BT-2 on a Communication Hub with three batteries (ids 0x30-0x32), a Pro
 // battery with built-in BLE (a second service with the same characteristic UUIDs, current in 0.1 A),
-// and a Smart Shunt 300.
+// an inverter with built-in BLE that answers only after its ffd4 was read, and a Smart Shunt 300.
 
 export const CONTROLLER_VALUES: Readonly<Record<string, RenogyValue>> = {
   model: 'RNG-CTRL-RVR40',
@@ -58,6 +58,31 @@ export function batteryValues(index: number): Record<string, RenogyValue> {
   };
 }
 
+/** The RIV4835CSH1S captures of notes §7.2 (9), under a model that answers its model register. */
+export const INVERTER_VALUES: Readonly<Record<string, RenogyValue>> = {
+  model: 'RIV1230RCH-SPS',
+  ac_input_voltage: 113.5,
+  ac_input_current: 17,
+  ac_output_voltage: 113.1,
+  ac_output_current: 0.3,
+  output_frequency: 60.01,
+  battery_voltage: 51.2,
+  temperature: 55.1,
+  input_frequency: 60.01,
+  battery_soc: 60,
+  battery_current: -49.5,
+  pv_voltage: 61.7,
+  pv_current: 10.5,
+  pv_power: 650,
+  charging_state: 'constant_voltage',
+  charging_power: 2535,
+  load_current: 0.2,
+  load_active_power: 20,
+  load_apparent_power: 22,
+  line_charging_current: 36.9,
+  load_percentage: 0,
+};
+
 export const SHUNT_VALUES: Readonly<Record<string, number>> = {
   current: -12.345,
   voltage: 13.275,
@@ -98,6 +123,16 @@ export function proBattery(mac: string): GattDeviceSpec {
     mac,
     `RNGRBP${mac.replace(/:/g, '').slice(-6)}`,
     new RenogyPeripheral([image], { duplicateService: true }),
+  );
+}
+
+/** An inverter with built-in BLE (BTRIC…) at id 0x20 that answers nothing until its ffd4 was read. */
+export function inverter(mac: string): GattDeviceSpec {
+  const image = new RegisterImage('inverter', INVERTER_VALUES, { deviceId: 0x20 });
+  return module(
+    mac,
+    `BTRIC${mac.replace(/:/g, '').slice(-9)}`,
+    new RenogyPeripheral([image], { requireInitRead: true }),
   );
 }
 
