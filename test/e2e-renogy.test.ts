@@ -332,7 +332,9 @@ describeWithMosquitto('Renogy: gateway ↔ fake BlueZ (GATT) ↔ mosquitto', () 
         unit_of_measurement: 'A',
         state_class: 'measurement',
       });
-      expect(sub.on('homeassistant/switch/fieldbridge_shunt/load_on/config').at(-1)?.payload ?? '').toBe('');
+      // Neither a switch nor a Modbus id, not even before its first reading told its family.
+      expect(sub.on('homeassistant/switch/fieldbridge_shunt/load_on/config')).toEqual([]);
+      expect(sub.on('homeassistant/sensor/fieldbridge_shunt/device_id/config')).toEqual([]);
 
       // Silent: the failure is named in the health report and the ladder climbs; once the shunt streams
       // again it is read and healthy, without a restart of the process or of its actor.

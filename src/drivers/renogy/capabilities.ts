@@ -9,8 +9,9 @@ import { familyValues, RENOGY_FAMILIES, type RenogyFamily, type ValueDescription
 // commandable value whose state is what the device reported after the write (echo, then read-back).
 //
 // The family is the configured one, else the one the device's state says it was read as (the runtime
-// guessed it from the advertised name): before the first reading a device without a configured family
-// offers only what every Renogy device has (the connection's diagnostics).
+// guessed it from the advertised name). Before the first reading a device without a configured family
+// announces nothing: it may turn out to be a battery or a shunt, with neither a load output nor a
+// Modbus id, and an entity announced then taken back is a flicker in Home Assistant.
 
 /** The family a device is read as: configured, or as its last state says. */
 export function familyOf(device: DeviceConfig, state: DeviceValues | undefined): RenogyFamily | undefined {
@@ -41,8 +42,14 @@ function optionsOf(value: ValueDescription): ValueOptions {
 export const LOAD_KEY = 'load_on';
 
 /** The controller's load output as an HA switch (an outlet: what is wired to it is powered or not). */
-const loadSwitch = (name = 'Load output'): Capability =>
+const loadSwitch = (name: string): Capability =>
   binary(LOAD_KEY, { name, deviceClass: 'outlet', access: ACCESS.STATE | ACCESS.SET });
+
+/**
+ * The load command of a device whose family is not known yet: accepted (it may be a controller), but
+ * no entity (no STATE access) until a reading shows a controller with a load output.
+ */
+const loadCommandOnly: Capability = binary(LOAD_KEY, { access: ACCESS.SET });
 
 function capabilityOf(family: RenogyFamily, value: ValueDescription): Capability {
   switch (value.type) {
@@ -74,14 +81,14 @@ export function renogyCapabilities(device: DeviceConfig, state: DeviceValues | u
   // What can be commanded must not depend on the state (a command is checked with state undefined):
   // a device whose family is not configured accepts the load command, and the runtime refuses it when
   // the device turns out to have no load output.
-  if (family === undefined) {
-    return [...LINK_CAPABILITIES, loadSwitch()];
-  }
-  // Before the first reading, only what can be commanded; then what the device reported (a battery
-  // reports as many cells and temperature sensors as it has, of the sixteen its registers could hold).
+  if (family === undefined) return [loadCommandOnly];
+  // What the device reported (a battery reports as many cells and temperature sensors as it has, of
+  // the sixteen its registers could hold); a configured controller's load switch from the start.
+  const configured = device.driver === 'renogy' && device.family !== undefined;
   const values = familyValues(family).filter(
     (value) =>
-      (family === 'controller' && value.key === LOAD_KEY) || (state !== undefined && value.key in state),
+      (configured && family === 'controller' && value.key === LOAD_KEY) ||
+      (state !== undefined && value.key in state),
   );
   // A Smart Shunt speaks no Modbus: no Modbus id.
   const link = family === 'shunt' ? [] : LINK_CAPABILITIES;
