@@ -19,12 +19,13 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function rig(family?: 'shunt') {
+async function rig(family?: 'shunt', known = true) {
   const { runtime, devices, logs } = await renogyRuntimeRig(
     cleanups,
     [smartShunt(SHUNT, 60)],
     [renogySpec('shunt', SHUNT, family === undefined ? {} : { family })],
     fastClock(5),
+    { known },
   );
   const [device] = devices;
   if (device === undefined) throw new Error('no virtual shunt');
@@ -44,6 +45,12 @@ describe.skipIf(!HAVE_DBUS)('Renogy Smart Shunt on the fake BlueZ', () => {
     expect(shunt.writes).toEqual([]);
     shunt.update({ current: 3.2, battery_temperature: -4.5 });
     expect(await pollOnce(runtime, 'shunt')).toMatchObject({ current: 3.2, battery_temperature: -4.5 });
+  });
+
+  it('a shunt BlueZ has not heard yet is scanned for, and read as a shunt from the name it advertises', async () => {
+    const { runtime, shunt } = await rig(undefined, false);
+    expect(await pollOnce(runtime, 'shunt')).toEqual({ family: 'shunt', ...SHUNT_VALUES });
+    expect(shunt.writes).toEqual([]);
   });
 
   it('a shunt streaming no live frame fails as no_live_frame; reconnect reads it once it does', async () => {

@@ -48,9 +48,11 @@ export async function renogyRuntimeRig(
   virtual: readonly GattDeviceSpec[],
   specs: readonly RenogyDeviceSpec[],
   clock: GatewayClock,
+  options: { known?: boolean } = {},
 ): Promise<RenogyRuntimeRig> {
   const simulator = new BluezSimulator({ sensors: [], intervalMs: 100 });
-  const devices = virtual.map((spec) => simulator.addGattDevice(spec));
+  // Not known: BlueZ has no object for them until a scan hears them.
+  const devices = virtual.map((spec) => simulator.addGattDevice(spec, options.known ?? true));
   await simulator.start();
   cleanups.push(() => simulator.stop());
   const host = new ConnectedHost('hci0', {

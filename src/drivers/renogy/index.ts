@@ -6,7 +6,8 @@ import { renogyDemo } from './demo.js';
 import { RenogyOffers } from './offers.js';
 
 // Renogy solar charge controllers, batteries, DC-DC chargers and inverters behind a BT-1/BT-2 module
-// (or with built-in BLE): Modbus RTU over BLE GATT, on the adapter a BLE line supervises.
+// (or with built-in BLE): Modbus RTU over BLE GATT, on the adapter a BLE line supervises; and the
+// Smart Shunt 300, read from the frames it streams.
 
 export const renogyDriver: DriverModule<RenogyDevice, never> = {
   name: 'renogy',

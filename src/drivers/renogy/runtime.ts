@@ -222,22 +222,26 @@ export class RenogyBusRuntime implements BusRuntime {
       try {
         const host = this.#options.host;
         const gatt = await host.gatt();
-        if (slot.reader.wantsName) slot.reader.learnName(await host.deviceName(spec.mac, signal));
-        const family = slot.reader.family;
-        const options = {
+        const learnName = async () => {
+          if (slot.reader.wantsName) slot.reader.learnName(await host.deviceName(spec.mac, signal));
+        };
+        const options = () => ({
           timeoutMs: spec.connectTimeoutMs,
           signal,
           // The shunt's c411 is looked up once connected, under whichever service holds it.
-          require: family === 'shunt' ? [] : [WRITE_CHARACTERISTIC, NOTIFY_CHARACTERISTIC],
-        };
+          require: slot.reader.family === 'shunt' ? [] : [WRITE_CHARACTERISTIC, NOTIFY_CHARACTERISTIC],
+        });
+        await learnName();
         const path = gatt.devicePath(spec.mac);
-        const link = await gatt.connect(path, options).catch(async (error: unknown) => {
+        const link = await gatt.connect(path, options()).catch(async (error: unknown) => {
           // BlueZ does not know it (removed by remove_device, or not heard since bluetoothd started):
-          // it must be heard advertising first.
+          // it must be heard advertising first, and then its name may tell its family.
           if (!(error instanceof GattFailure) || error.kind !== 'not_found') throw error;
           await host.findDevice(spec.mac, spec.connectTimeoutMs, signal);
-          return gatt.connect(path, options);
+          await learnName();
+          return gatt.connect(path, options());
         });
+        const family = slot.reader.family;
         slot.link = link;
         try {
           const reading =
