@@ -222,6 +222,17 @@ describe('device validation', () => {
     ]);
   });
 
+  it('takes a Renogy Smart Shunt, refusing a Modbus id for it (it speaks no Modbus)', () => {
+    const shunt = "{ id: s, driver: renogy, mac: 'C4:D3:6A:00:00:01', family: shunt";
+    expect(parseDevice(`${shunt} }`)).toMatchObject({ family: 'shunt', bus: 'renogy:hci0' });
+    expect(deviceProblems(`${shunt}, device_id: 1 }`)).toEqual([
+      'devices[0].device_id: a Smart Shunt speaks no Modbus: it has no device_id (remove it)',
+    ]);
+    expect(deviceProblems("{ id: s, driver: renogy, mac: 'C4:D3:6A:00:00:01', family: shnut }")[0]).toMatch(
+      /devices\[0\]\.family: .*shunt/,
+    );
+  });
+
   it.each(['AA:BB:CC:DD:EE', 'AA-BB-CC-DD-EE-FF', 'GG:BB:CC:DD:EE:FF', 'AABBCCDDEEFF'])(
     'rejects MAC %s',
     (mac) => {

@@ -6,7 +6,14 @@ import { findDbusDaemon } from '../src/drivers/shared/bluez/simulator/daemon.js'
 import type { FakeGattDevice } from '../src/drivers/shared/bluez/simulator/gattDevice.js';
 import { defaultSensors } from '../src/drivers/shared/bluez/simulator/sensors.js';
 import { BluezSimulator } from '../src/drivers/shared/bluez/simulator/simulator.js';
-import { bt1Controller, peripheralOf, proBattery } from '../src/drivers/renogy/simulator/devices.js';
+import {
+  bt1Controller,
+  peripheralOf,
+  proBattery,
+  SHUNT_VALUES,
+  shuntOf,
+  smartShunt,
+} from '../src/drivers/renogy/simulator/devices.js';
 import { parseConfig } from '../src/config/index.js';
 import { runGateway } from '../src/gateway.js';
 import { gapsIn, readingSeqs, Subscriber } from './helpers/gatewayRig.js';
@@ -26,6 +33,7 @@ const CONTROLLER = 'C4:D3:6A:00:20:01';
 const BATTERY = 'C4:D3:6A:00:20:02';
 /** A neighbour's controller: heard, offered, never connected to. */
 const NEIGHBOUR = 'C4:D3:6A:00:20:09';
+const SHUNT = 'C4:D3:6A:00:20:03';
 const POLL_MS = 1_500;
 
 let broker: Mosquitto;
@@ -48,9 +56,11 @@ interface Rig {
   controller: FakeGattDevice;
   battery: FakeGattDevice;
   neighbour: FakeGattDevice;
+  shunt: FakeGattDevice | undefined;
 }
 
-async function start(): Promise<Rig> {
+/** `shunt`: a Smart Shunt too, configured with its MAC only (its name says what it is). */
+async function start(options: { shunt?: boolean } = {}): Promise<Rig> {
   runs += 1;
   base = `rn${runs}`;
   const sim = new BluezSimulator({ sensors: defaultSensors(2, 4), seed: 4, intervalMs: 100 });
@@ -58,6 +68,7 @@ async function start(): Promise<Rig> {
   const controller = sim.addGattDevice(bt1Controller(CONTROLLER));
   const battery = sim.addGattDevice(proBattery(BATTERY));
   const neighbour = sim.addGattDevice(bt1Controller(NEIGHBOUR));
+  const shunt = options.shunt ? sim.addGattDevice(smartShunt(SHUNT)) : undefined;
   await sim.start();
   const sub = await Subscriber.start(broker.url, [`${base}/#`, 'homeassistant/+/+/+/config']);
   subscribers.push(sub);
@@ -75,13 +86,14 @@ async function start(): Promise<Rig> {
       'devices:',
       `  - { id: solar, name: Solar, mac: '${CONTROLLER}', ${renogy} }`,
       `  - { id: house_battery, mac: '${BATTERY}', ${renogy} }`,
+      ...(options.shunt ? [`  - { id: shunt, mac: '${SHUNT}', ${renogy} }`] : []),
     ].join('\n'),
     {},
     '(test)',
   );
   stop = new AbortController();
   running = runGateway(config, { configSource: '(test)', signal: stop.signal });
-  return { sub, sim, controller, battery, neighbour };
+  return { sub, sim, controller, battery, neighbour, shunt };
 }
 
 const readings = (sub: Subscriber, id: string) => sub.json<Record<string, unknown>>(`${base}/${id}/reading`);
@@ -303,6 +315,67 @@ describeWithMosquitto('Renogy: gateway ↔ fake BlueZ (GATT) ↔ mosquitto', () 
       await readingAfter(sub, 'solar', 'a reading once Connect answers', 30_000);
     },
     60_000,
+  );
+
+  it.skipIf(!HAVE_DBUS)(
+    'reads a Smart Shunt from its stream without a write; a silent one is healed through the ladder',
+    async () => {
+      const { sub, shunt: device } = await start({ shunt: true });
+      if (device === undefined) throw new Error('no virtual shunt');
+      const shunt = shuntOf(device.spec);
+      await sub.waitFor('two shunt readings', () => readings(sub, 'shunt').length >= 2, 20_000);
+      expect(readings(sub, 'shunt').at(-1)).toMatchObject({ family: 'shunt', ...SHUNT_VALUES });
+      const discovery = (topic: string) =>
+        JSON.parse(sub.on(topic).at(-1)?.payload ?? '{}') as Record<string, unknown>;
+      expect(discovery('homeassistant/sensor/fieldbridge_shunt/current/config')).toMatchObject({
+        device_class: 'current',
+        unit_of_measurement: 'A',
+        state_class: 'measurement',
+      });
+      // Neither a switch nor a Modbus id, not even before its first reading told its family.
+      expect(sub.on('homeassistant/switch/fieldbridge_shunt/load_on/config')).toEqual([]);
+      expect(sub.on('homeassistant/sensor/fieldbridge_shunt/device_id/config')).toEqual([]);
+
+      // Silent: the failure is named in the health report and the ladder climbs; once the shunt streams
+      // again it is read and healthy, without a restart of the process or of its actor.
+      const mark = recoveries(sub, 'shunt').length;
+      shunt.silent = true;
+      const health = () =>
+        sub
+          .json<{
+            health?: { issues?: string[] };
+            devices?: Record<string, { state?: string; restarts?: number }>;
+          }>(`${base}/bridge/health`)
+          .at(-1);
+      await sub.waitFor(
+        'shunt degraded by no_live_frame',
+        () =>
+          (health()?.health?.issues ?? []).some(
+            (text) => text.startsWith('shunt is degraded') && text.includes('no_live_frame'),
+          ),
+        20_000,
+      );
+      await sub.waitFor(
+        'a recovery step',
+        () =>
+          recoveries(sub, 'shunt')
+            .slice(mark)
+            .some((event) => event.data.outcome === 'started'),
+        20_000,
+      );
+      shunt.silent = false;
+      await readingAfter(sub, 'shunt', 'a shunt reading after the silence', 20_000);
+      await sub.waitFor('shunt healthy', () => health()?.devices?.shunt?.state === 'connected.healthy');
+      const steps = recoveries(sub, 'shunt')
+        .slice(mark)
+        .map((event) => `${event.data.step} ${event.data.outcome}`);
+      console.log(`Renogy silent shunt: ${steps.join(' → ')}`);
+      expect(steps[0]).toBe('reconnect started');
+      expect(health()?.devices?.shunt?.restarts).toBe(0);
+      expect(readings(sub, 'shunt').at(-1)).toMatchObject(SHUNT_VALUES);
+      expect(shunt.writes).toEqual([]);
+    },
+    90_000,
   );
 
   it.skipIf(!HAVE_DBUS)(

@@ -365,15 +365,23 @@ describeWithJinja('Home Assistant accepts the demo', () => {
 });
 
 describeWithJinja('Home Assistant accepts Renogy devices', () => {
-  it('a controller behind a BT-1, batteries on a hub and a Pro battery, read on the fake BlueZ', async () => {
+  it('a controller behind a BT-1, batteries on a hub, a Pro battery, an inverter and a Smart Shunt, read on the fake BlueZ', async () => {
     const renogy = devices(`
 devices:
   - { id: solar, driver: renogy, transport: simulated, mac: 'C4:D3:6A:00:10:01' }
   - { id: house_battery, driver: renogy, transport: simulated, mac: 'C4:D3:6A:00:10:02', family: battery, topology: hub }
   - { id: pro_battery, driver: renogy, transport: simulated, mac: 'C4:D3:6A:00:10:03', family: battery }
+  - { id: shunt, driver: renogy, transport: simulated, mac: 'C4:D3:6A:00:10:04', family: shunt }
+  - { id: inverter, driver: renogy, transport: simulated, mac: 'C4:D3:6A:00:10:05', family: inverter }
 `);
     const results = await runDevices(renogy, systemClock, 0);
-    expect([...new Set(results.map(([id]) => id))].sort()).toEqual(['house_battery', 'pro_battery', 'solar']);
+    expect([...new Set(results.map(([id]) => id))].sort()).toEqual([
+      'house_battery',
+      'inverter',
+      'pro_battery',
+      'shunt',
+      'solar',
+    ]);
     const entities = expectAccepted(renogy, results);
     const config = (suffix: string) => entities.find((entity) => entity.topic.endsWith(suffix))?.config;
     expect(config('/fieldbridge_solar/battery_soc/config')).toMatchObject({
@@ -406,6 +414,28 @@ devices:
     expect(
       entities.filter((entity) => /fieldbridge_house_battery\/cell_voltage_/.test(entity.topic)),
     ).toHaveLength(4);
+    // The Smart Shunt: its five readings with their classes, no Modbus id, no switch.
+    const shunt = (key: string) => config(`sensor/fieldbridge_shunt/${key}/config`);
+    expect(shunt('current')).toMatchObject({ device_class: 'current', unit_of_measurement: 'A' });
+    expect(shunt('voltage')).toMatchObject({ device_class: 'voltage', unit_of_measurement: 'V' });
+    expect(shunt('starter_voltage')).toMatchObject({ device_class: 'voltage', unit_of_measurement: 'V' });
+    expect(shunt('battery_soc')).toMatchObject({ device_class: 'battery', unit_of_measurement: '%' });
+    expect(shunt('battery_temperature')).toMatchObject({
+      device_class: 'temperature',
+      unit_of_measurement: '°C',
+      state_class: 'measurement',
+    });
+    expect(entities.filter((entity) => entity.topic.includes('/fieldbridge_shunt/'))).toHaveLength(5);
+    expect(JSON.parse(payloads.get('fieldbridge/shunt') ?? '{}')).toMatchObject({ voltage: 13.275 });
+    // The inverter, read once its ffd4 was: frequencies in Hz, apparent power in VA.
+    expect(config('/fieldbridge_inverter/output_frequency/config')).toMatchObject({
+      device_class: 'frequency',
+      unit_of_measurement: 'Hz',
+    });
+    expect(config('/fieldbridge_inverter/load_apparent_power/config')).toMatchObject({
+      device_class: 'apparent_power',
+      unit_of_measurement: 'VA',
+    });
     // Batteries have no load output: no switch.
     expect(entities.some((entity) => entity.topic.includes('switch/fieldbridge_pro_battery'))).toBe(false);
   }, 60_000);

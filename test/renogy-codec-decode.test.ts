@@ -191,6 +191,18 @@ describe('Smart Shunt notifications (§4.6; no capture in the notes: frames buil
     expect(frames[0] && decodeShuntFrame(frames[0])).toEqual(expected);
   });
 
+  it('drops a frame that lost a piece when the next header comes inside it, and reads that next frame', () => {
+    const truncated = Buffer.concat([liveFrame().subarray(0, 40), liveFrame().subarray(60)]);
+    const assembler = new ShuntAssembler();
+    const frames = [
+      ...assembler.push(truncated),
+      ...assembler.push(bytes('61 d2 00 6e')),
+      ...assembler.push(liveFrame()),
+    ];
+    expect(frames).toHaveLength(1);
+    expect(frames[0] && decodeShuntFrame(frames[0])).toEqual(expected);
+  });
+
   it('is decoded by the decode command, prefix or not', () => {
     expect(decode(`61d2006e${liveFrame().toString('hex')}`)).toEqual({
       json: { type: 'shunt_frame', values: expected },

@@ -83,6 +83,9 @@ describe('read plans from the tables', () => {
     ]);
     expect(plan.reads.slice(5).map((read) => read.request.register)).toEqual([4422, 4430, 4452, 4456]);
     expect(plan.reads.find((read) => read.block === 'model')?.optional).toBe(true);
+    // renogy-ble sends the main read twice when the first gets no answer in time; the others once.
+    expect(plan.reads.map((read) => read.attempts)).toEqual([2, 1, 1, 1, 1, 1, 1, 1, 1]);
+    expect(readPlan('controller', 0xff).reads.every((read) => read.attempts === 1)).toBe(true);
     expect(plan.pacing).toMatchObject({
       requestGapMs: 300,
       responseTimeoutMs: 10_000,

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../src/machines/clock.js';
-import { ConnectedHost } from '../src/drivers/shared/bluez/connectedHost.js';
 import { findDbusDaemon } from '../src/drivers/shared/bluez/simulator/daemon.js';
-import { BluezSimulator } from '../src/drivers/shared/bluez/simulator/simulator.js';
+import type { FakeGattDevice } from '../src/drivers/shared/bluez/simulator/gattDevice.js';
 import { RenogyBusRuntime } from '../src/drivers/renogy/runtime.js';
 import type { RenogyDeviceSpec } from '../src/drivers/renogy/reader.js';
 import {
@@ -11,7 +10,7 @@ import {
   peripheralOf,
   proBattery,
 } from '../src/drivers/renogy/simulator/devices.js';
-import { SHORT_TIMEOUTS } from './helpers/gattRig.js';
+import { renogyRuntimeRig, renogySpec } from './helpers/renogyRuntime.js';
 
 // The Renogy runtime against virtual devices on the fake BlueZ over a private dbus-daemon: a BT-1 with
 // a charge controller (family guessed from its name, id found through 0xFF and its address register),
@@ -31,48 +30,27 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function spec(deviceId: string, mac: string, extra: Partial<RenogyDeviceSpec> = {}): RenogyDeviceSpec {
-  return {
-    deviceId,
-    mac,
-    family: undefined,
-    modbusId: undefined,
-    topology: 'standalone',
-    connectTimeoutMs: 3_000,
-    ...extra,
-  };
-}
+const spec = renogySpec;
 
 async function rig(devices: RenogyDeviceSpec[] = []) {
-  const simulator = new BluezSimulator({ sensors: [], intervalMs: 100 });
-  const controller = simulator.addGattDevice(bt1Controller(CONTROLLER));
-  const hub = simulator.addGattDevice(bt2BatteryHub(HUB));
-  const pro = simulator.addGattDevice(proBattery(PRO));
-  await simulator.start();
-  cleanups.push(() => simulator.stop());
-  const host = new ConnectedHost('hci0', {
-    busAddress: () => Promise.resolve(simulator.address),
-    timeouts: SHORT_TIMEOUTS,
-  });
-  cleanups.push(() => host.close());
-  const logs: string[] = [];
-  const log = {
-    info: (line: string) => logs.push(line),
-    warn: (line: string) => logs.push(line),
-    debug: () => undefined,
-  };
-  const runtime = new RenogyBusRuntime('renogy:hci0', {
+  const {
+    simulator,
     host,
-    devices: [
+    runtime,
+    devices: fakes,
+    logs,
+  } = await renogyRuntimeRig(
+    cleanups,
+    [bt1Controller(CONTROLLER), bt2BatteryHub(HUB), proBattery(PRO)],
+    [
       spec('solar', CONTROLLER),
       spec('house_battery', HUB, { family: 'battery', topology: 'hub' }),
       spec('pro', PRO),
       ...devices,
     ],
-    clock: systemClock,
-    log,
-  });
-  cleanups.push(() => runtime.close());
+    systemClock,
+  );
+  const [controller, hub, pro] = fakes as [FakeGattDevice, FakeGattDevice, FakeGattDevice];
   return { simulator, host, runtime, controller, hub, pro, logs };
 }
 

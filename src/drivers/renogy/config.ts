@@ -13,7 +13,7 @@ import {
   wholeNumber,
 } from '../../config/fields/fields.js';
 import type { DriverConfig, FieldReader } from '../contract.js';
-import { MODBUS_FAMILIES, FAMILY_TABLES } from './codec/index.js';
+import { FAMILY_TABLES, RENOGY_FAMILIES } from './codec/index.js';
 
 // A Renogy device in the configuration file: three lines are enough (id, driver, mac); the family is
 // guessed from the name the device advertises, the Modbus id found by asking (0xFF first, then the
@@ -42,8 +42,11 @@ export const renogyDeviceSchema = z
     adapter: nonEmptyString().default('hci0'),
     /** The BT-1/BT-2 module's or the device's own BLE address (a simulated one gets its own). */
     mac: macAddress().optional(),
-    /** What is behind the module; absent: guessed from the advertised name (BT-TH-… is a controller). */
-    family: z.enum(MODBUS_FAMILIES).optional(),
+    /**
+     * What is behind the module; absent: guessed from the advertised name (BT-TH-… is a controller,
+     * RTMShunt… a Smart Shunt).
+     */
+    family: z.enum(RENOGY_FAMILIES).optional(),
     /** The Modbus id; absent: 0xFF, then the candidates of `topology`, the address register decides. */
     device_id: wholeNumber(1, 255).optional(),
     /** Several devices behind one BT-2 answer their own ids (daisy chain, Communication Hub). */
@@ -64,6 +67,18 @@ export const renogyDeviceSchema = z
       }
     },
     whenFieldsValid('transport', 'mac'),
+  )
+  .superRefine(
+    (device, ctx) => {
+      if (device.family === 'shunt' && device.device_id !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['device_id'],
+          message: 'a Smart Shunt speaks no Modbus: it has no device_id (remove it)',
+        });
+      }
+    },
+    whenFieldsValid('family', 'device_id'),
   );
 
 export type RenogyDevice = z.output<typeof renogyDeviceSchema>;

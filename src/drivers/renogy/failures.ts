@@ -5,7 +5,8 @@ import { GattFailure, type GattFailureKind } from './bluez.js';
 // Every way reading a Renogy device fails, by name, for the logs, the device's last error and the
 // recovery ladder: the connected-BLE failures (connect aborted, InProgress, a hung connect, services
 // or characteristics missing after a reconnect, the device held by another central) and the Modbus
-// ones (garbage, a late answer that puts the session out of step, no answer at all).
+// ones (garbage, a late answer that puts the session out of step, no answer at all), and a Smart Shunt
+// that streams nothing live.
 
 export type RenogyFailureKind =
   | GattFailureKind
@@ -18,7 +19,9 @@ export type RenogyFailureKind =
   /** No complete answer in time (nothing, or notifications lost mid-frame). */
   | 'no_answer'
   /** The device refused a read every poll needs with a Modbus exception. */
-  | 'exception';
+  | 'exception'
+  /** A Smart Shunt sent no live frame in time after its notifications were started (silent, or history only). */
+  | 'no_live_frame';
 
 export class RenogyFailure extends Error {
   override readonly name = 'RenogyFailure';

@@ -7,7 +7,8 @@ import { RenogyOffers } from './offers.js';
 import { ADAPTER_POWER_CYCLES_PER_HOUR } from '../shared/bluez/powerCycles.js';
 
 // Renogy solar charge controllers, batteries, DC-DC chargers and inverters behind a BT-1/BT-2 module
-// (or with built-in BLE): Modbus RTU over BLE GATT, on the adapter a BLE line supervises.
+// (or with built-in BLE): Modbus RTU over BLE GATT, on the adapter a BLE line supervises; and the
+// Smart Shunt 300, read from the frames it streams.
 
 export const renogyDriver: DriverModule<RenogyDevice, never> = {
   name: 'renogy',

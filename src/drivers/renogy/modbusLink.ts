@@ -1,4 +1,5 @@
 import type { GatewayClock } from '../../machines/clock.js';
+import { errorText } from '../../errorText.js';
 import {
   encodeRequest,
   type ModbusRequest,
@@ -15,7 +16,11 @@ import { RenogyFailure } from './failures.js';
 // its answer reassembled from the notifications of fff1, paced (a gap after every answer). A response
 // carries no register address, so any failure (bad CRC, another device's id, a late answer to an
 // earlier request, a timeout) leaves the link out of step: the session is unusable from then on and
-// the caller drops it rather than trust the next answer.
+// the caller drops it rather than trust the next answer. One exception, as renogy-ble makes it for an
+// inverter's main read: a request allowed more than one attempt is sent again after a timeout (the
+// same request: a late answer to the first attempt is an answer to it too, and a second copy after it
+// is a stray that voids the session as any is). An inverter also has its ffd4 read once after the
+// settle time, before any request (§4.5).
 
 /** Waits `ms` on the gateway's clock; rejects when `signal` fires. */
 export function sleep(clock: GatewayClock, ms: number, signal: AbortSignal): Promise<void> {
@@ -34,7 +39,8 @@ export function sleep(clock: GatewayClock, ms: number, signal: AbortSignal): Pro
   });
 }
 
-const abortReason = (signal: AbortSignal): Error =>
+/** Why `signal` fired, as an Error. */
+export const abortReason = (signal: AbortSignal): Error =>
   signal.reason instanceof Error ? signal.reason : new Error('aborted');
 
 export class ModbusLink {
@@ -48,10 +54,14 @@ export class ModbusLink {
   #pending: ((piece: Uint8Array) => void) | undefined;
   #stopListening: (() => void) | undefined;
 
-  constructor(link: GattLink, pacing: Pacing, clock: GatewayClock) {
+  readonly #note: (message: string) => void;
+
+  /** `note`: what the session may want in its debug log (an init read that failed and was let be). */
+  constructor(link: GattLink, pacing: Pacing, clock: GatewayClock, note: (message: string) => void) {
     this.#link = link;
     this.#pacing = pacing;
     this.#clock = clock;
+    this.#note = note;
   }
 
   /** Subscribes to the answers' characteristic (before the first request). */
@@ -65,27 +75,59 @@ export class ModbusLink {
     });
     await this.#link.startNotify(NOTIFY_CHARACTERISTIC, signal);
     await sleep(this.#clock, this.#pacing.settleAfterConnectMs, signal);
+    const init = this.#pacing.initReadCharacteristic;
+    if (init !== undefined) await this.#initRead(init, signal);
+  }
+
+  /**
+   * ReadValue of `characteristic` (under whichever service has it readable), bounded by the answer
+   * timeout. Its failure is let be, as renogy-ble lets it (a device that needed it then answers no
+   * request, which fails the session by name); a link that ended with it is not.
+   */
+  async #initRead(characteristic: string, signal: AbortSignal): Promise<void> {
+    const [pair] = this.#link.pairsWithCharacteristic(characteristic, 'read');
+    if (pair === undefined) {
+      this.#note(`no readable ${characteristic}: the requests go without the init read`);
+      return;
+    }
+    try {
+      await this.#link.read(pair, { signal, timeoutMs: this.#pacing.responseTimeoutMs });
+    } catch (error) {
+      if (signal.aborted) throw abortReason(signal);
+      if (this.#link.closed) throw RenogyFailure.of(error);
+      this.#note(`the init read of ${characteristic} failed, the requests go on: ${errorText(error)}`);
+    }
   }
 
   /**
    * Sends `request` and resolves with its answer (an exception answer too: the caller decides whether
-   * it is fatal). Rejects with a RenogyFailure, after which this session refuses every request.
+   * it is fatal); sent up to `attempts` times while no answer comes in time. Rejects with a
+   * RenogyFailure, after which this session refuses every request.
    */
-  async request(request: ModbusRequest, signal: AbortSignal): Promise<ModbusResponse> {
-    if (this.#unusable) throw this.#unusable;
-    if (this.#lastAnswerAt !== undefined) {
-      const wait = this.#lastAnswerAt + this.#pacing.requestGapMs - this.#clock.now();
-      await sleep(this.#clock, wait, signal);
-      // Bytes nobody asked for may have come during the pause.
+  async request(request: ModbusRequest, signal: AbortSignal, attempts = 1): Promise<ModbusResponse> {
+    for (let attempt = 1; ; attempt += 1) {
       if (this.#unusable) throw this.#unusable;
-    }
-    try {
-      const response = await this.#exchange(request, signal);
-      this.#lastAnswerAt = this.#clock.now();
-      return response;
-    } catch (error) {
-      this.#unusable = RenogyFailure.of(error);
-      throw this.#unusable;
+      if (this.#lastAnswerAt !== undefined) {
+        const wait = this.#lastAnswerAt + this.#pacing.requestGapMs - this.#clock.now();
+        await sleep(this.#clock, wait, signal);
+        // Bytes nobody asked for may have come during the pause.
+        if (this.#unusable) throw this.#unusable;
+      }
+      try {
+        const response = await this.#exchange(request, signal);
+        this.#lastAnswerAt = this.#clock.now();
+        return response;
+      } catch (error) {
+        const failure = RenogyFailure.of(error);
+        if (failure.kind === 'no_answer' && attempt < attempts && !this.#link.closed && !signal.aborted) {
+          this.#note(`${failure.message}; sending it again (attempt ${attempt + 1} of ${attempts})`);
+          // The pause before the next request counts from the timeout.
+          this.#lastAnswerAt = this.#clock.now();
+          continue;
+        }
+        this.#unusable = failure;
+        throw failure;
+      }
     }
   }
 

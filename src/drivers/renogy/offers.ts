@@ -48,12 +48,6 @@ export class RenogyOffers implements AutoAdd {
       adapter: device.adapter,
       ...(device.rssi === undefined ? {} : { rssi: device.rssi }),
     };
-    // The Smart Shunt speaks no Modbus: this driver does not read it yet.
-    if (guess.family === 'shunt') {
-      this.#dependencies.log(`Renogy Smart Shunt ${device.name} (${device.mac}) heard; not supported yet`);
-      this.#dependencies.offer?.('renogy_device_heard', { ...heard, supported: false });
-      return;
-    }
     const id = `renogy_${device.mac.replace(/:/g, '').toLowerCase()}`;
     const adapter = device.adapter === 'hci0' ? '' : `, adapter: ${device.adapter}`;
     const config = `{ id: ${id}, driver: renogy, mac: '${device.mac}'${adapter}, family: ${guess.family} }`;
@@ -63,7 +57,6 @@ export class RenogyOffers implements AutoAdd {
     this.#dependencies.offer?.('renogy_device_heard', {
       ...heard,
       family: guess.family,
-      supported: true,
       config,
     });
   }

@@ -4,10 +4,12 @@ import {
   decodeReadResponse,
   guessFamily,
   idFromAddressResponse,
+  isModbusFamily,
   loadStateFromEcho,
   loadSwitchRequest,
   type ModbusFamily,
   readPlan,
+  type RenogyFamily,
   type RenogyValue,
   type Topology,
   type UncertainScales,
@@ -18,12 +20,13 @@ import type { ModbusLink } from './modbusLink.js';
 // What fieldbridge knows of one Renogy device across sessions (each poll is a session of its own: the
 // link is let go between polls so the phone app can connect): its family, its Modbus id once found,
 // its model (which picks a DC-DC charger's reads) and whether the `once` reads were done. A session
-// reads through a ModbusLink; any failure ends it and is thrown as a RenogyFailure.
+// reads through a ModbusLink; any failure ends it and is thrown as a RenogyFailure. A Smart Shunt
+// answers no Modbus: its sessions read its notifications instead (shuntSession.ts).
 
 export interface RenogyDeviceSpec {
   readonly deviceId: string;
   readonly mac: string;
-  readonly family: ModbusFamily | undefined;
+  readonly family: RenogyFamily | undefined;
   /** The configured Modbus id; absent: discovered. */
   readonly modbusId: number | undefined;
   readonly topology: Topology;
@@ -34,7 +37,7 @@ export type Reading = Record<string, RenogyValue>;
 
 export class DeviceReader {
   readonly spec: RenogyDeviceSpec;
-  #family: ModbusFamily | undefined;
+  #family: RenogyFamily | undefined;
   #scales: Partial<UncertainScales> | undefined;
   #modbusId: number | undefined;
   /** Which candidate id the discovery tries next (a silent candidate ends its session). */
@@ -52,7 +55,7 @@ export class DeviceReader {
     this.#modbusId = spec.modbusId;
   }
 
-  get family(): ModbusFamily | undefined {
+  get family(): RenogyFamily | undefined {
     return this.#family;
   }
 
@@ -63,22 +66,24 @@ export class DeviceReader {
 
   /**
    * What the advertised name says: the family when none is configured (a BT module guesses controller
-   * unless its name says battery), and the scales where the sources disagree (a Pro battery's current
+   * unless its name says battery; RTMShunt… is a Smart Shunt), and the scales where the sources disagree (a Pro battery's current
    * is in 0.1 A, §4.4) when it names the same family as configured.
    */
   learnName(name: string | undefined): void {
     const guess = name === undefined ? undefined : guessFamily(name);
     if (name !== undefined) this.#named = true;
-    if (guess === undefined || guess.family === 'shunt') return;
+    if (guess === undefined) return;
     if (this.spec.family === undefined) this.#family = guess.family;
     if (guess.family === this.#family) this.#scales = guess.scales;
   }
 
   #familyOrFail(): ModbusFamily {
-    if (this.#family !== undefined) return this.#family;
+    if (isModbusFamily(this.#family)) return this.#family;
     throw new RenogyFailure(
       'failed',
-      `the family of ${this.spec.mac} is not configured and its advertised name does not tell it (set family: controller, dc_charger, battery or inverter)`,
+      this.#family === 'shunt'
+        ? `${this.spec.mac} is a Smart Shunt: it answers no Modbus`
+        : `the family of ${this.spec.mac} is not configured and its advertised name does not tell it (set family: controller, dc_charger, battery, inverter or shunt)`,
     );
   }
 
@@ -119,7 +124,7 @@ export class DeviceReader {
     const values: Reading = {};
     const once: Reading = {};
     for (const planned of plan.reads) {
-      const response = await link.request(planned.request, signal);
+      const response = await link.request(planned.request, signal, planned.attempts);
       if (response.kind === 'exception') {
         if (planned.optional) continue;
         throw new RenogyFailure(

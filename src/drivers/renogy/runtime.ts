@@ -5,15 +5,17 @@ import { BusLock } from '../shared/busLock.js';
 import { abortable } from '../shared/wait.js';
 import {
   FAMILY_TABLES,
+  isModbusFamily,
   NOTIFY_CHARACTERISTIC,
+  type RenogyFamily,
   WRITE_CHARACTERISTIC,
-  type ModbusFamily,
 } from './codec/index.js';
 import { type ConnectedHost, GattFailure, type GattLink, PowerCycleRefused } from './bluez.js';
 import { RenogyFailure } from './failures.js';
 import { ModbusLink, sleep } from './modbusLink.js';
 import { DeviceReader, type Reading, type RenogyDeviceSpec } from './reader.js';
 import { LOAD_KEY } from './capabilities.js';
+import { readShuntFrame } from './shuntSession.js';
 
 // The BusRuntime of the Renogy devices on one adapter. A device is not held connected: every poll (and
 // every load switch) is a session of its own — connect with a hard bound (through the adapter's
@@ -21,7 +23,9 @@ import { LOAD_KEY } from './capabilities.js';
 // and both characteristics found, StartNotify, the paced Modbus requests, Disconnect — because a BT
 // module takes one central at a time and the user's phone app must find it free between polls. Any
 // failure ends the session (an out-of-step link is never trusted) and rejects the operation with a
-// named RenogyFailure; the device's recovery ladder heals what a next session does not.
+// named RenogyFailure; the device's recovery ladder heals what a next session does not. A Smart Shunt
+// is read the same way (a session per poll, so the phone app finds it free in between), except that
+// nothing is written to it: the session takes the first live frame it streams (shuntSession.ts).
 
 export interface RenogyLog {
   info(message: string): void;
@@ -51,6 +55,12 @@ interface DeviceSlot {
  * answered twice sends the copy right after the first (the next request's 0.5 s gap covers the others).
  */
 const STRAY_GRACE_MS = 100;
+
+/** What a session does once connected: Modbus requests, or a Smart Shunt's frames on the bare link. */
+interface SessionWork {
+  modbus(link: ModbusLink): Promise<Reading>;
+  shunt(link: GattLink): Promise<Reading>;
+}
 
 export const RENOGY_STEPS = ['reconnect', 'remove_device', 'power_cycle_adapter'] as const;
 
@@ -100,10 +110,17 @@ export class RenogyBusRuntime implements BusRuntime {
     switch (operation) {
       case 'poll':
       case 'get':
-        return this.#session(slot, operation, signal, (link) => slot.reader.read(link, signal));
+        return this.#read(slot, operation, signal);
       case 'set': {
         const on = loadCommand(args);
-        return this.#session(slot, 'load switch', signal, (link) => slot.reader.switchLoad(link, on, signal));
+        const family = slot.reader.family;
+        if (family !== undefined && (!isModbusFamily(family) || !FAMILY_TABLES[family].loadSwitch)) {
+          throw new Error(`${deviceId} is a ${family}: it has no load output to switch`);
+        }
+        return this.#session(slot, 'load switch', signal, {
+          modbus: (link) => slot.reader.switchLoad(link, on, signal),
+          shunt: () => Promise.reject(new RenogyFailure('failed', 'a Smart Shunt has no load output')),
+        });
       }
       default:
         throw new Error(`a Renogy device has no operation "${operation}" (poll, get, set)`);
@@ -124,9 +141,7 @@ export class RenogyBusRuntime implements BusRuntime {
       case 'reconnect': {
         // A fresh session at once, verified by its reading (published as the device's data).
         await slot.link?.disconnect();
-        const reading = await this.#session(slot, 'reconnect', signal, (link) =>
-          slot.reader.read(link, signal),
-        );
+        const reading = await this.#read(slot, 'reconnect', signal);
         this.#emit({ type: 'device', deviceId, event: { type: 'data', operation: 'poll', result: reading } });
         return;
       }
@@ -174,13 +189,34 @@ export class RenogyBusRuntime implements BusRuntime {
     for (const watcher of [...this.#watchers]) watcher(event);
   }
 
-  /** One session: connect, notify, `work` over Modbus, let go. */
-  #session(
+  /** Modbus on a link: notify, `work`'s paced requests, and no stray answer after the last one. */
+  async #modbusSession(
+    link: GattLink,
     slot: DeviceSlot,
-    what: string,
     signal: AbortSignal,
     work: (link: ModbusLink) => Promise<Reading>,
   ): Promise<Reading> {
+    const modbus = new ModbusLink(link, pacingOf(slot.reader.family), this.#options.clock, (message) =>
+      this.#options.log.debug(`${slot.reader.spec.deviceId}: ${message}`),
+    );
+    await modbus.start(signal);
+    const reading = await work(modbus);
+    // Give an answer sent twice the time to show before the reading is trusted.
+    await sleep(this.#options.clock, STRAY_GRACE_MS, signal);
+    modbus.finish();
+    return reading;
+  }
+
+  /** A reading: a Smart Shunt's first live frame, any other device's reads over Modbus. */
+  #read(slot: DeviceSlot, what: string, signal: AbortSignal): Promise<Reading> {
+    return this.#session(slot, what, signal, {
+      modbus: (link) => slot.reader.read(link, signal),
+      shunt: (link) => readShuntFrame(link, this.#options.clock, signal),
+    });
+  }
+
+  /** One session: connect, then `work` over Modbus or, for a Smart Shunt, on the bare link; let go. */
+  #session(slot: DeviceSlot, what: string, signal: AbortSignal, work: SessionWork): Promise<Reading> {
     const spec = slot.reader.spec;
     return slot.lock.run(`${what} ${spec.deviceId}`, signal, async () => {
       if (this.#closed) throw new Error(`${this.busId} is closed`);
@@ -188,28 +224,32 @@ export class RenogyBusRuntime implements BusRuntime {
       try {
         const host = this.#options.host;
         const gatt = await host.gatt();
-        if (slot.reader.wantsName) slot.reader.learnName(await host.deviceName(spec.mac, signal));
-        const options = {
+        const learnName = async () => {
+          if (slot.reader.wantsName) slot.reader.learnName(await host.deviceName(spec.mac, signal));
+        };
+        const options = () => ({
           timeoutMs: spec.connectTimeoutMs,
           signal,
-          require: [WRITE_CHARACTERISTIC, NOTIFY_CHARACTERISTIC],
-        };
+          // The shunt's c411 is looked up once connected, under whichever service holds it.
+          require: slot.reader.family === 'shunt' ? [] : [WRITE_CHARACTERISTIC, NOTIFY_CHARACTERISTIC],
+        });
+        await learnName();
         const path = gatt.devicePath(spec.mac);
-        const link = await gatt.connect(path, options).catch(async (error: unknown) => {
+        const link = await gatt.connect(path, options()).catch(async (error: unknown) => {
           // BlueZ does not know it (removed by remove_device, or not heard since bluetoothd started):
-          // it must be heard advertising first.
+          // it must be heard advertising first, and then its name may tell its family.
           if (!(error instanceof GattFailure) || error.kind !== 'not_found') throw error;
           await host.findDevice(spec.mac, spec.connectTimeoutMs, signal);
-          return gatt.connect(path, options);
+          await learnName();
+          return gatt.connect(path, options());
         });
+        const family = slot.reader.family;
         slot.link = link;
         try {
-          const modbus = new ModbusLink(link, pacingOf(slot.reader.family), this.#options.clock);
-          await modbus.start(signal);
-          const reading = await work(modbus);
-          // Give an answer sent twice the time to show before the reading is trusted.
-          await sleep(this.#options.clock, STRAY_GRACE_MS, signal);
-          modbus.finish();
+          const reading =
+            family === 'shunt'
+              ? await work.shunt(link)
+              : await this.#modbusSession(link, slot, signal, work.modbus);
           if (slot.lastFailure) {
             this.#options.log.info(`${spec.deviceId}: read again after ${slot.lastFailure.kind}`);
           }
@@ -231,8 +271,8 @@ export class RenogyBusRuntime implements BusRuntime {
   }
 }
 
-function pacingOf(family: ModbusFamily | undefined) {
-  return FAMILY_TABLES[family ?? 'controller'].pacing;
+function pacingOf(family: RenogyFamily | undefined) {
+  return FAMILY_TABLES[isModbusFamily(family) ? family : 'controller'].pacing;
 }
 
 /** The `set` of a Renogy device: `{ load_on: true | false }` (the registry checked it already). */

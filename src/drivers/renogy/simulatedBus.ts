@@ -5,17 +5,25 @@ import { renogyDriver } from './index.js';
 import { openRenogyOn, renogyDevices, type RenogyDevice } from './openBus.js';
 import { findDbusDaemon } from './dbusDaemon.js';
 import { type GattDeviceSpec, SIMULATED_ADAPTER, sharedSimulator } from './simulator/bluezSim.js';
-import { bt1Controller, bt2BatteryHub, proBattery } from './simulator/devices.js';
+import { bt1Controller, bt2BatteryHub, inverter, proBattery, smartShunt } from './simulator/devices.js';
 
 // `transport: simulated`: the Renogy runtime on the fake BlueZ the simulated BLE line of this gateway
 // runs (one is started when no line did), with a virtual device for every configured one that is not
-// there yet — a BT-1 with a charge controller, a BT-2 on a hub of batteries, or a Pro battery, as its
-// family and topology say — so the sensors and the Renogy devices share one simulated radio. Without
-// dbus-daemon, the generic simulated device.
+// there yet — a BT-1 with a charge controller, a BT-2 on a hub of batteries, a Pro battery, an
+// inverter or a Smart Shunt, as its family and topology say — so the sensors and the Renogy devices
+// share one simulated radio. Without dbus-daemon, the generic simulated device.
 
 function virtualDevice(device: RenogyDevice, mac: string): GattDeviceSpec {
-  if (device.family === 'battery') return device.topology === 'hub' ? bt2BatteryHub(mac) : proBattery(mac);
-  return bt1Controller(mac);
+  switch (device.family) {
+    case 'battery':
+      return device.topology === 'hub' ? bt2BatteryHub(mac) : proBattery(mac);
+    case 'inverter':
+      return inverter(mac);
+    case 'shunt':
+      return smartShunt(mac);
+    default:
+      return bt1Controller(mac);
+  }
 }
 
 /** A simulated device configured without a MAC gets one by its position (stable across restarts). */

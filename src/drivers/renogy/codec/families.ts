@@ -12,6 +12,11 @@ export type ModbusFamily = 'controller' | 'dc_charger' | 'battery' | 'inverter';
 export type RenogyFamily = ModbusFamily | 'shunt';
 
 export const MODBUS_FAMILIES: readonly ModbusFamily[] = ['controller', 'dc_charger', 'battery', 'inverter'];
+export const RENOGY_FAMILIES: readonly RenogyFamily[] = [...MODBUS_FAMILIES, 'shunt'];
+
+export function isModbusFamily(family: RenogyFamily | undefined): family is ModbusFamily {
+  return family !== undefined && family !== 'shunt';
+}
 
 /** How the runtime paces one device's requests (notes §3 and §5). */
 export interface Pacing {

@@ -128,6 +128,8 @@ export interface Block {
   readonly cadence: 'once' | 'every_poll';
   /** A device that answers it with an exception lacks it (older firmware, another model): skip, do not fail. */
   readonly optional: boolean;
+  /** How often it is sent when no answer comes in time (1: once; the session ends at its timeout). */
+  readonly attempts: number;
   readonly fields: readonly Field[];
 }
 
@@ -136,6 +138,8 @@ export interface BlockOptions {
   readonly optional?: boolean;
   /** Start the read before the first field (renogy-ble reads battery info from 0x13F0). */
   readonly from?: number;
+  /** Sent again when nothing answered in time; default 1. */
+  readonly attempts?: number;
 }
 
 /** A block whose extent is that of its fields: the read covers exactly what is decoded. */
@@ -149,6 +153,7 @@ export function block(name: string, fields: readonly Field[], options: BlockOpti
     words: end - register,
     cadence: options.cadence ?? 'every_poll',
     optional: options.optional ?? false,
+    attempts: options.attempts ?? 1,
     fields,
   };
 }

@@ -16,7 +16,9 @@ import {
 
 // Inverters: RIV1230RCH, RIV1220PU/RIV1230PU, RIV4835CSH1S, Rego (RNGRIU), notes §4.5. Device id 0x20.
 // Reads as renogy-bt: (4000, 10), (4109, 1), (4311, 8), (4327, 7), (4408, 6), and renogy-ble's four
-// single settings. The RIV4835CSH1S does not answer 4311 (the model), so it is optional.
+// single settings. The RIV4835CSH1S does not answer 4311 (the model), so it is optional. The main 4000
+// read is sent twice when the first gets no answer in time, as renogy-ble does (`retries=2`: two
+// attempts; notes §4.5).
 
 /** §4.5, 4332. */
 const INVERTER_CHARGING_STATES: Readonly<Record<number, string>> = {
@@ -40,17 +42,21 @@ function setting(key: string, register: number, name: string, unit: 'V' | 'A'): 
 }
 
 export const INVERTER_BLOCKS = [
-  block('ac', [
-    num('ac_input_voltage', 4000, 'AC input voltage', volts(0.1)),
-    num('ac_input_current', 4001, 'AC input current', amps(0.01)),
-    num('ac_output_voltage', 4002, 'AC output voltage', volts(0.1)),
-    num('ac_output_current', 4003, 'AC output current', amps(0.01)),
-    num('output_frequency', 4004, 'Output frequency', hertz(0.01)),
-    num('battery_voltage', 4005, 'Battery voltage', volts(0.1)),
-    // §4.5 lists U16, §6 says inverter temperatures are S16 ×0.1: signed reads the same above 0 °C.
-    num('temperature', 4006, 'Temperature', celsius(0.1), { signedness: 'signed' }),
-    num('input_frequency', 4009, 'Input frequency', hertz(0.01)),
-  ]),
+  block(
+    'ac',
+    [
+      num('ac_input_voltage', 4000, 'AC input voltage', volts(0.1)),
+      num('ac_input_current', 4001, 'AC input current', amps(0.01)),
+      num('ac_output_voltage', 4002, 'AC output voltage', volts(0.1)),
+      num('ac_output_current', 4003, 'AC output current', amps(0.01)),
+      num('output_frequency', 4004, 'Output frequency', hertz(0.01)),
+      num('battery_voltage', 4005, 'Battery voltage', volts(0.1)),
+      // §4.5 lists U16, §6 says inverter temperatures are S16 ×0.1: signed reads the same above 0 °C.
+      num('temperature', 4006, 'Temperature', celsius(0.1), { signedness: 'signed' }),
+      num('input_frequency', 4009, 'Input frequency', hertz(0.01)),
+    ],
+    { attempts: 2 },
+  ),
   block('address', [INVERTER_ADDRESS], { cadence: 'once', optional: true }),
   block('model', [text('model', 4311, 'Model', 8, 'trailing_nul')], { cadence: 'once', optional: true }),
   block('battery', [

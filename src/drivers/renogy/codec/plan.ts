@@ -20,6 +20,8 @@ export interface PlannedRead {
   /** An exception answer means the device lacks it: skip, keep polling. */
   readonly optional: boolean;
   readonly cadence: Block['cadence'];
+  /** How often the request is sent when no answer comes in time. */
+  readonly attempts: number;
 }
 
 export interface ReadPlan {
@@ -44,6 +46,7 @@ export function readPlan(family: ModbusFamily, deviceId: number, options: PlanOp
       request: readHoldingRegisters(deviceId, entry.register, entry.words),
       optional: entry.optional,
       cadence: entry.cadence,
+      attempts: entry.attempts,
     }));
   return { family, reads, pacing: FAMILY_TABLES[family].pacing };
 }

@@ -1,7 +1,8 @@
 import { fail, hexRegister } from './errors.js';
 import { type Field, type HaHints, type Unit } from './fields.js';
 import type { ReadRequest, ReadResponse } from './modbus.js';
-import { familyFields, type ModbusFamily } from './families.js';
+import { familyFields, type ModbusFamily, type RenogyFamily } from './families.js';
+import { SHUNT_FIELDS } from './shunt.js';
 import { decodeFields, type DecodedValues, type DecodeOptions } from './values.js';
 
 // Values from a read's answer: every field of the family in the registers read, plus what is derived
@@ -55,7 +56,8 @@ export interface ValueDescription {
   readonly unit?: Unit;
   readonly ha?: HaHints;
   readonly options?: readonly string[];
-  readonly register: number;
+  /** Where it is read (none for the Smart Shunt: its values come in a frame, not registers). */
+  readonly register?: number;
 }
 
 function describeField(field: Field): ValueDescription[] {
@@ -84,7 +86,10 @@ function describeField(field: Field): ValueDescription[] {
 }
 
 /** Every value a device of `family` can publish (battery_soc included), once each. */
-export function familyValues(family: ModbusFamily): ValueDescription[] {
+export function familyValues(family: RenogyFamily): ValueDescription[] {
+  if (family === 'shunt') {
+    return SHUNT_FIELDS.map(({ key, name, unit, ha }) => ({ key, name, type: 'number', unit, ha }));
+  }
   const seen = new Set<string>();
   const described = familyFields(family)
     .flatMap(describeField)

@@ -9,6 +9,11 @@ import type { HaHints, Unit } from './fields.js';
 export const SHUNT_LIVE_HEADER = Buffer.from([0x42, 0x57, 0x01, 0x19]);
 export const SHUNT_HISTORY_HEADER = Buffer.from([0x42, 0x57, 0x01, 0x0b]);
 export const SHUNT_FRAME_LENGTH = 110;
+/**
+ * How long a read waits for the first live frame after subscribing (renogy-ble's `read_device`: 3 s; the
+ * shunt streams unasked, so a live one comes well within that when it works).
+ */
+export const SHUNT_FRAME_WAIT_MS = 3_000;
 
 interface ShuntField {
   readonly key: string;
@@ -118,6 +123,12 @@ export class ShuntAssembler {
         this.buffer = this.buffer.subarray(4);
         continue;
       }
+      // A header inside the frame's bytes: a piece of this frame was lost and the next one began.
+      const next = this.nextHeader(1);
+      if (next > 0 && next < SHUNT_FRAME_LENGTH) {
+        this.buffer = this.buffer.subarray(next);
+        continue;
+      }
       if (this.buffer.length < SHUNT_FRAME_LENGTH) return frames;
       const frame = Buffer.from(this.buffer.subarray(0, SHUNT_FRAME_LENGTH));
       this.buffer = this.buffer.subarray(SHUNT_FRAME_LENGTH);
@@ -125,9 +136,9 @@ export class ShuntAssembler {
     }
   }
 
-  private nextHeader(): number {
-    const live = this.buffer.indexOf(SHUNT_LIVE_HEADER);
-    const history = this.buffer.indexOf(SHUNT_HISTORY_HEADER);
+  private nextHeader(from = 0): number {
+    const live = this.buffer.indexOf(SHUNT_LIVE_HEADER, from);
+    const history = this.buffer.indexOf(SHUNT_HISTORY_HEADER, from);
     if (live < 0) return history;
     return history < 0 ? live : Math.min(live, history);
   }

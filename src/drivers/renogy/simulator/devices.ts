@@ -1,10 +1,12 @@
 import { RegisterImage, type RenogyValue } from '../codec/index.js';
 import type { GattDeviceSpec } from './bluezSim.js';
 import { RenogyPeripheral } from './peripheral.js';
+import { ShuntPeripheral } from './shunt.js';
 
 // The virtual Renogy devices of the simulated transport, the demo and the tests: a BT-1 with a Rover
-// charge controller, a BT-2 on a Communication Hub with three batteries (ids 0x30-0x32), and a Pro
-// battery with built-in BLE (a second service with the same characteristic UUIDs, current in 0.1 A).
+// charge controller, a BT-2 on a Communication Hub with three batteries (ids 0x30-0x32), a Pro
+// battery with built-in BLE (a second service with the same characteristic UUIDs, current in 0.1 A),
+// an inverter with built-in BLE that answers only after its ffd4 was read, and a Smart Shunt 300.
 
 export const CONTROLLER_VALUES: Readonly<Record<string, RenogyValue>> = {
   model: 'RNG-CTRL-RVR40',
@@ -56,7 +58,40 @@ export function batteryValues(index: number): Record<string, RenogyValue> {
   };
 }
 
-const module = (mac: string, name: string, peripheral: RenogyPeripheral): GattDeviceSpec => ({
+/** The RIV4835CSH1S captures of notes §7.2 (9), under a model that answers its model register. */
+export const INVERTER_VALUES: Readonly<Record<string, RenogyValue>> = {
+  model: 'RIV1230RCH-SPS',
+  ac_input_voltage: 113.5,
+  ac_input_current: 17,
+  ac_output_voltage: 113.1,
+  ac_output_current: 0.3,
+  output_frequency: 60.01,
+  battery_voltage: 51.2,
+  temperature: 55.1,
+  input_frequency: 60.01,
+  battery_soc: 60,
+  battery_current: -49.5,
+  pv_voltage: 61.7,
+  pv_current: 10.5,
+  pv_power: 650,
+  charging_state: 'constant_voltage',
+  charging_power: 2535,
+  load_current: 0.2,
+  load_active_power: 20,
+  load_apparent_power: 22,
+  line_charging_current: 36.9,
+  load_percentage: 0,
+};
+
+export const SHUNT_VALUES: Readonly<Record<string, number>> = {
+  current: -12.345,
+  voltage: 13.275,
+  starter_voltage: 12.61,
+  battery_soc: 76.5,
+  battery_temperature: 18.5,
+};
+
+const module = (mac: string, name: string, peripheral: GattDeviceSpec['peripheral']): GattDeviceSpec => ({
   mac,
   name,
   peripheral,
@@ -89,6 +124,31 @@ export function proBattery(mac: string): GattDeviceSpec {
     `RNGRBP${mac.replace(/:/g, '').slice(-6)}`,
     new RenogyPeripheral([image], { duplicateService: true }),
   );
+}
+
+/** An inverter with built-in BLE (BTRIC…) at id 0x20 that answers nothing until its ffd4 was read. */
+export function inverter(mac: string): GattDeviceSpec {
+  const image = new RegisterImage('inverter', INVERTER_VALUES, { deviceId: 0x20 });
+  return module(
+    mac,
+    `BTRIC${mac.replace(/:/g, '').slice(-9)}`,
+    new RenogyPeripheral([image], { requireInitRead: true }),
+  );
+}
+
+/** A Smart Shunt 300 (RTMShunt…): no Modbus, live frames streamed on c411 every `intervalMs`. */
+export function smartShunt(mac: string, intervalMs?: number): GattDeviceSpec {
+  return module(
+    mac,
+    `RTMShunt300${mac.replace(/:/g, '').slice(-4)}`,
+    new ShuntPeripheral(SHUNT_VALUES, intervalMs === undefined ? {} : { intervalMs }),
+  );
+}
+
+/** The virtual shunt behind a device. */
+export function shuntOf(spec: GattDeviceSpec): ShuntPeripheral {
+  if (spec.peripheral instanceof ShuntPeripheral) return spec.peripheral;
+  throw new Error(`${spec.mac} is not a virtual Smart Shunt`);
 }
 
 /** The peripheral behind a virtual device (tests look at its images and requests). */

@@ -2,6 +2,6 @@
 // (Renogy BT-1/BT-2, …). Generic: no device protocol is known here.
 
 export { GattAdapter, type ConnectOptions, type GattAdapterOptions, type ScanControl } from './adapter.js';
-export { GattLink, type GattNotification, type WriteOptions } from './link.js';
+export { GattLink, type GattNotification, type ReadOptions, type WriteOptions } from './link.js';
 export { GattFailure, type GattFailureKind } from './failures.js';
 export { type CharacteristicPair, fullUuid } from './tree.js';

@@ -23,6 +23,12 @@ export interface WriteOptions {
   signal?: AbortSignal;
 }
 
+export interface ReadOptions {
+  signal?: AbortSignal;
+  /** The ReadValue call's bound; the client's method timeout when absent. */
+  timeoutMs?: number;
+}
+
 /** What a link needs of its adapter. */
 export interface LinkContext {
   client: BluezClient;
@@ -81,6 +87,19 @@ export class GattLink {
     return entry;
   }
 
+  /**
+   * The characteristics with this UUID under any service that have `flag` (read, notify, …), as pairs
+   * to use with the other calls; none when the device has no such characteristic. For characteristics
+   * whose service is not known: a device may put them under a service of its own.
+   */
+  pairsWithCharacteristic(characteristic: string, flag: string): CharacteristicPair[] {
+    this.#throwIfEnded('looking up a characteristic');
+    return this.#context.tree
+      .findAnywhere(this.devicePath, characteristic)
+      .filter((entry) => entry.flags.includes(flag))
+      .map((entry) => ({ service: entry.serviceUuid, characteristic: entry.uuid }));
+  }
+
   async startNotify(pair: CharacteristicPair, signal?: AbortSignal): Promise<void> {
     const entry = this.characteristic(pair);
     if (!entry.flags.includes('notify') && !entry.flags.includes('indicate')) {
@@ -108,9 +127,12 @@ export class GattLink {
     );
   }
 
-  async read(pair: CharacteristicPair, signal?: AbortSignal): Promise<Uint8Array> {
+  /** ReadValue, bounded by `timeoutMs` (default: the client's method timeout). */
+  async read(pair: CharacteristicPair, options: ReadOptions = {}): Promise<Uint8Array> {
     const entry = this.characteristic(pair);
-    const [value] = await this.#gattCall('ReadValue', entry.path, [{}], 'a{sv}', signal);
+    const [value] = await this.#gattCall('ReadValue', entry.path, [{}], 'a{sv}', options.signal, {
+      timeoutMs: options.timeoutMs,
+    });
     const bytes = bytesOf(value);
     if (bytes === undefined) throw new GattFailure('failed', `ReadValue on ${entry.path} answered no bytes`);
     return bytes;
@@ -228,11 +250,19 @@ export class GattLink {
     body: unknown[],
     signature: string,
     signal: AbortSignal | undefined,
+    bound: { timeoutMs?: number | undefined } = {},
   ): Promise<unknown[]> {
     this.#throwIfEnded(operation);
     try {
       return await this.#context.client.callBluez(
-        { path, interface: GATT_CHARACTERISTIC1, member: operation, signature, body },
+        {
+          path,
+          interface: GATT_CHARACTERISTIC1,
+          member: operation,
+          signature,
+          body,
+          ...(bound.timeoutMs === undefined ? {} : { timeoutMs: bound.timeoutMs }),
+        },
         signal,
       );
     } catch (error) {

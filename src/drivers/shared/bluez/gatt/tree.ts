@@ -122,6 +122,22 @@ export class GattTree {
     return found;
   }
 
+  /**
+   * Every characteristic under the device with this UUID, whatever its service, in object-path order
+   * (for characteristics whose service is not known, renogy.md §1.2).
+   */
+  findAnywhere(devicePath: string, characteristic: string): CharacteristicEntry[] {
+    const uuid = fullUuid(characteristic);
+    const found: CharacteristicEntry[] = [];
+    for (const [path, props] of this.#characteristics) {
+      if (props.devicePath !== devicePath || props.uuid !== uuid || props.service === undefined) continue;
+      const owner = this.#services.get(props.service);
+      if (owner === undefined) continue;
+      found.push({ path, devicePath, uuid, serviceUuid: owner.uuid, flags: props.flags ?? [] });
+    }
+    return found.sort((a, b) => a.path.localeCompare(b.path));
+  }
+
   /** How many GATT objects the device has now (0 after "services missing"). */
   gattObjectCount(devicePath: string): number {
     let count = 0;
