@@ -366,6 +366,12 @@ describeWithMosquitto('Renogy: gateway ↔ fake BlueZ (GATT) ↔ mosquitto', () 
       shunt.silent = false;
       await readingAfter(sub, 'shunt', 'a shunt reading after the silence', 20_000);
       await sub.waitFor('shunt healthy', () => health()?.devices?.shunt?.state === 'connected.healthy');
+      // The step that healed it is named: verified by a good read, even when a poll beside it healed first.
+      await sub.waitFor('the healing step verified', () =>
+        recoveries(sub, 'shunt')
+          .slice(mark)
+          .some((event) => event.data.outcome === 'verified'),
+      );
       const steps = recoveries(sub, 'shunt')
         .slice(mark)
         .map((event) => `${event.data.step} ${event.data.outcome}`);

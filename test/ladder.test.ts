@@ -129,6 +129,33 @@ describe('recovery ladder in the bus supervisor', () => {
     t.stop();
   });
 
+  it('a step that ends while the device is already healthy is verified by its next good poll', async () => {
+    // A poll may heal the device while a step runs (Renogy: a poll beside the reconnect step): no status
+    // change follows the step, so only the next good operation can say the step is behind a well device.
+    const t = treeHarness([{ busId: 'busA', devices: [{ id: 'm1' }] }], { pollIntervalMs: 1_000 });
+    await advance(t.clock, 100);
+    expect(t.statusOf('m1')).toBe('connected.healthy');
+    t.root.send({ type: 'RECOVER', deviceId: 'm1', step: 'reopen', reason: 'manual' });
+    await advance(t.clock, 200, 10);
+    const outcomes = () =>
+      t
+        .of('supervisor.recovery')
+        .filter((r) => r.step === 'reopen')
+        .map((r) => r.outcome);
+    expect(outcomes()).toEqual(['started', 'succeeded']);
+    expect(t.bus('busA').watches.m1?.unverifiedStep).toBe('reopen');
+    await advance(t.clock, 1_500, 100);
+    expect(outcomes()).toEqual(['started', 'succeeded', 'verified']);
+    expect(t.bus('busA').watches.m1?.unverifiedStep).toBeNull();
+    // A later incident starts from the first rung, not as "did not help" of this step.
+    const bus = t.runtime('busA');
+    bus.script('m1', 'fail');
+    bus.dropDevice('m1');
+    await advance(t.clock, 2_000, 10);
+    expect(outcomes()).not.toContain('did_not_help');
+    t.stop();
+  });
+
   it('a refused manual request does not hold back the automatic climb of a device that goes down later', async () => {
     const t = treeHarness([{ busId: 'busA', devices: [{ id: 'm1' }] }], FAST_GIVE_UP);
     await advance(t.clock, 100);

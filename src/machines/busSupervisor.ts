@@ -181,6 +181,16 @@ export const busSupervisorMachine = setup({
       }
       deliver(enqueue, system, commandRejection(context, event, nowOf(system)));
     }),
+    confirmStep: enqueueActions(({ context, event, enqueue, system }) => {
+      if (event.type !== 'STEP_CONFIRMED' || !context.running.includes(event.deviceId)) return;
+      verifyRecovery(
+        enqueue,
+        context,
+        system,
+        event.deviceId,
+        `a ${event.operation} succeeded after the step`,
+      );
+    }),
     forwardDeviceEvent: enqueueActions(({ context, event, enqueue, system }) => {
       if (event.type === 'DEVICE_EVENT' && context.running.includes(event.deviceId)) {
         enqueue.sendTo(event.deviceId, event.event);
@@ -253,6 +263,7 @@ export const busSupervisorMachine = setup({
             'device.status': { actions: 'trackStatus' },
             COMMAND: { actions: 'forwardCommand' },
             DEVICE_EVENT: { actions: 'forwardDeviceEvent' },
+            STEP_CONFIRMED: { actions: 'confirmStep' },
             LINK_RELEASE: {
               actions: sendTo(BUS_WATCH_ID, ({ event }): ReleaseLink => ({
                 type: 'RELEASE',

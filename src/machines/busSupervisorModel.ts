@@ -75,6 +75,8 @@ export type BusSupervisorEvent =
   | { type: 'DEVICE_EVENT'; deviceId: string; event: ConnectionEvent }
   /** From a device leaving `connected`: its link is to be released by the bus watcher. */
   | { type: 'LINK_RELEASE'; deviceId: string }
+  /** From a connected device: an operation succeeded after a recovery step (its RETRY) found it connected. */
+  | { type: 'STEP_CONFIRMED'; deviceId: string; operation: string }
   | { type: 'RESTART_DEVICE'; deviceId: string; reason: string }
   | { type: 'RECOVER'; deviceId: string; step: string | null; reason: string }
   | { type: 'BUS_LOST'; error: string }

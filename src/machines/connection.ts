@@ -83,11 +83,21 @@ export const connectionMachine = setup({
     pollingEnabled: ({ context }) => context.policy.pollIntervalMs > 0,
     linkUp: stateIn({ link: 'connected' }),
     headWaitsForRetry: ({ context }) => (context.commands[0]?.retryAt ?? null) !== null,
+    confirmsStep: and([
+      ({ context }) => Boolean(context.confirmAfterStep),
+      stateIn({ link: { connected: 'healthy' } }),
+    ]),
   },
   actions: {
     /** Asks the bus supervisor to release this device's link (the bus's I/O actor does it). */
     releaseLink: enqueueActions(({ context, enqueue: queue, self }) => {
       if (self._parent) queue.sendParent({ type: 'LINK_RELEASE', deviceId: context.deviceId });
+    }),
+    /** Tells the supervisor that a good operation followed the recovery step it waits to verify. */
+    confirmStep: enqueueActions(({ context, enqueue: queue, self }) => {
+      const operation = currentOperationName(context);
+      if (self._parent) queue.sendParent({ type: 'STEP_CONFIRMED', deviceId: context.deviceId, operation });
+      queue.assign({ confirmAfterStep: null });
     }),
     /** Tells the supervisor, when there is one, and through it the rest of the gateway. */
     notify: enqueueActions(({ enqueue: queue, self, system }, notice: DeviceNoticeDraft) => {
@@ -128,6 +138,7 @@ export const connectionMachine = setup({
     pollDueAt: null,
     commands: [],
     current: null,
+    confirmAfterStep: null,
   }),
   states: {
     link: {
@@ -244,10 +255,16 @@ export const connectionMachine = setup({
                 lastError: event.error,
               })),
             },
+            // A recovery step ended with the link up: nothing to reopen; the next good operation verifies it.
+            RETRY: { actions: assign(({ event }) => ({ confirmAfterStep: event.reason })) },
           },
           states: {
             healthy: {
-              entry: { type: 'notify', params: statusNotice('connected.healthy') },
+              // Becoming healthy is itself what verifies a waiting step (the supervisor sees the status).
+              entry: [
+                { type: 'notify', params: statusNotice('connected.healthy') },
+                assign({ confirmAfterStep: null }),
+              ],
               always: {
                 guard: 'degradedThresholdReached',
                 target: 'degraded',
@@ -377,7 +394,10 @@ export const connectionMachine = setup({
             id: 'runOperation',
             src: 'runOperation',
             input: ({ context }) => operationInput(context),
-            onDone: { target: 'idle', actions: 'operationSucceeded' },
+            onDone: [
+              { guard: 'confirmsStep', target: 'idle', actions: ['confirmStep', 'operationSucceeded'] },
+              { target: 'idle', actions: 'operationSucceeded' },
+            ],
             onError: {
               target: 'idle',
               actions: {

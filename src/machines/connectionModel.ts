@@ -42,6 +42,12 @@ export interface ConnectionContext extends ConnectionInput {
   pollDueAt: number | null;
   commands: CommandQueue;
   current: CurrentOperation | null;
+  /**
+   * A recovery step ended while the device was connected (its RETRY had nothing to reopen): its next
+   * good operation tells the supervisor, which otherwise sees no status change to verify the step by.
+   * Absent in snapshots persisted before it existed.
+   */
+  confirmAfterStep?: string | null;
 }
 
 export type ConnectionEvent =
