@@ -14,6 +14,7 @@ import {
   reportTopic,
 } from './codec/index.js';
 import { abortable, boundedSignal } from '../shared/wait.js';
+import { BusLinkDown } from '../contract.js';
 
 // One MQTT connection to a DALI Center gateway's own broker (notes §3-§4): MQTT 3.1.1, QoS 0, the two
 // fixed topics, a client id unique per connection (the broker kicks a duplicate id). mqtt.js never
@@ -33,7 +34,7 @@ export interface GatewayEndpoint {
 }
 
 /** The broker refused the login (CONNACK 4 bad user name or password, 5 not authorised): pairing is stale. */
-export class GatewayAuthRefused extends Error {
+export class GatewayAuthRefused extends BusLinkDown {
   override readonly name = 'GatewayAuthRefused';
   constructor(
     readonly serial: string,
