@@ -2,7 +2,7 @@ import { connect as tcpConnect } from 'node:net';
 import { abortable } from '../shared/wait.js';
 import { every, type GatewayClock, systemClock } from '../../machines/clock.js';
 import { type DaliCenterProblem, getVersion, type InboundMessage } from './codec/index.js';
-import { GatewayAuthRefused, type GatewayEndpoint, GatewayLink } from './link.js';
+import { type GatewayEndpoint, GatewayLink, GatewayRefusal } from './link.js';
 import { BusLinkDown } from '../contract.js';
 import { errorText } from '../../errorText.js';
 import { type Logger, RepeatedFailureLog } from '../../logging/index.js';
@@ -11,15 +11,16 @@ import { type Logger, RepeatedFailureLog } from '../../logging/index.js';
 // gateway. It never reconnects by itself: a lost link is reported once, and the devices' connection
 // machines (with their backoff) ask for it again. While the gateway is away a cheap TCP probe of the
 // broker's port says when it is back, so the devices try at once (lights restored within a second of
-// the broker returning, not after a backoff of up to a minute). A refused login is remembered: the
-// broker is not asked again for AUTH_REFUSED_HOLD_MS, the ladder included (only pairing again, which
-// is a new config and a new connection, helps), and the refusal is said once.
+// the broker returning, not after a backoff of up to a minute). A refused login, or a certificate the
+// configured CA does not trust, is remembered: the broker is not asked again for REFUSAL_HOLD_MS, the
+// ladder included (only pairing again or another CA, which is a new config and a new connection, helps),
+// and the refusal is said once.
 //
 // The gateway's outage is logged here, once for all its devices: one line when the link goes (or
 // cannot be opened), summaries while it stays away, one line when it is back. Every failure to open
 // is a BusLinkDown and the loss a `logged` one, so the devices' own transitions for it stay at debug.
 
-export const AUTH_REFUSED_HOLD_MS = 5 * 60_000;
+export const REFUSAL_HOLD_MS = 5 * 60_000;
 const PROBE_INTERVAL_MS = 500;
 const PROBE_TIMEOUT_MS = 400;
 /** The RepeatedFailureLog key of the gateway's outage. */
@@ -54,8 +55,9 @@ export class GatewayConnection {
   #opening: Promise<GatewayLink> | undefined;
   #rediscovering: Promise<void> | undefined;
   #endpoint: GatewayEndpoint | undefined;
-  #authRefused: { error: GatewayAuthRefused; until: number } | undefined;
-  #authRefusedSaid = false;
+  /** A refusal only the user can end (a stale login, an untrusted certificate), held for REFUSAL_HOLD_MS. */
+  #refused: { error: GatewayRefusal; until: number } | undefined;
+  #refusalSaid = false;
   /** The gateway's outage: its first line, its summaries and the line that ends it. */
   readonly #outage: RepeatedFailureLog;
   #stopProbe: (() => void) | undefined;
@@ -92,7 +94,7 @@ export class GatewayConnection {
     if (this.#closed) return Promise.reject(new Error('the gateway connection is closed'));
     const open = this.link;
     if (open) return Promise.resolve(open);
-    const refused = this.#authRefused;
+    const refused = this.#refused;
     if (refused && this.#clock.now() < refused.until) return Promise.reject(refused.error);
     this.#opening ??= this.#open().finally(() => (this.#opening = undefined));
     return abortable(this.#opening, signal);
@@ -118,7 +120,7 @@ export class GatewayConnection {
    */
   async rediscover(signal: AbortSignal): Promise<void> {
     if (this.link) return;
-    if (this.#authRefused) throw this.#authRefused.error;
+    if (this.#refused) throw this.#refused.error;
     this.#rediscovering ??= this.#rediscover().finally(() => (this.#rediscovering = undefined));
     await abortable(this.#rediscovering, signal);
     await this.ensure(signal);
@@ -191,8 +193,8 @@ export class GatewayConnection {
       throw new Error('the gateway connection is closed');
     }
     this.#link = link;
-    this.#authRefused = undefined;
-    this.#authRefusedSaid = false;
+    this.#refused = undefined;
+    this.#refusalSaid = false;
     const returned = this.#stopProbe !== undefined || this.#away;
     this.#stopProbing();
     const where = `${endpoint.host}:${endpoint.port}`;
@@ -205,11 +207,11 @@ export class GatewayConnection {
 
   /** Says why the gateway could not be reached (once per outage), and what the devices are told. */
   #failedToOpen(endpoint: GatewayEndpoint, error: unknown): BusLinkDown {
-    if (error instanceof GatewayAuthRefused) {
+    if (error instanceof GatewayRefusal) {
       // Said once until a login succeeds again; the broker is not asked again while the hold lasts.
-      if (!this.#authRefusedSaid) this.options.log.error(error.message);
-      this.#authRefusedSaid = true;
-      this.#authRefused = { error, until: this.#clock.now() + AUTH_REFUSED_HOLD_MS };
+      if (!this.#refusalSaid) this.options.log.error(error.message);
+      this.#refusalSaid = true;
+      this.#refused = { error, until: this.#clock.now() + REFUSAL_HOLD_MS };
       return error;
     }
     const reason = errorText(error);
