@@ -11,7 +11,7 @@ import {
 import { errorText } from '../../../errorText.js';
 import { isUsableSerial } from '../codec/index.js';
 import { executeControl } from './control.js';
-import { DEFAULT_SIMULATED_CREDENTIALS, DEFAULT_SIMULATED_SERIAL } from './defaults.js';
+import { DEFAULT_SIMULATED_CREDENTIALS, DEFAULT_SIMULATED_SERIAL } from '../simulatedDefaults.js';
 import { SimulatedDaliCenter } from './gateway.js';
 
 // `fieldbridge simulate dalicenter`: a DALI Center gateway on this machine, for trying fieldbridge's

@@ -18,7 +18,7 @@ import { foundDevice, handleRequest, type HandlerContext } from './handlers.js';
 import { type LineSpec, type SimDevice, VirtualLine } from './line.js';
 import { SimulatedMqttServer } from './mqttServer.js';
 import { GatewayPushes } from './pushes.js';
-import { DEFAULT_SIMULATED_CREDENTIALS, DEFAULT_SIMULATED_SERIAL } from './defaults.js';
+import { DEFAULT_SIMULATED_CREDENTIALS, DEFAULT_SIMULATED_SERIAL } from '../simulatedDefaults.js';
 
 // A protocol-level Sunricher DALI Center gateway: the encrypted UDP discovery (credentials only while
 // its button is pressed), its own MQTT broker with user name and password on the fixed topics, a

@@ -1,7 +1,7 @@
 // The DALI Center simulator's public API: a virtual gateway (discovery, broker, line, faults) and its parts.
 
 export { SimulatedDaliCenter, type SimulatedGatewayOptions } from './gateway.js';
-export { DEFAULT_SIMULATED_CREDENTIALS, DEFAULT_SIMULATED_SERIAL } from './defaults.js';
+export { DEFAULT_SIMULATED_CREDENTIALS, DEFAULT_SIMULATED_SERIAL } from '../simulatedDefaults.js';
 export { type DiscoveryEvent, type ReplyRoute } from './discoveryServer.js';
 export {
   defaultLineSpec,

@@ -1,4 +1,4 @@
-import { DEFAULT_SIMULATED_CREDENTIALS, DEFAULT_SIMULATED_SERIAL } from './defaults.js';
+import { DEFAULT_SIMULATED_CREDENTIALS, DEFAULT_SIMULATED_SERIAL } from '../simulatedDefaults.js';
 
 // `fieldbridge simulate dalicenter --help`, apart from the simulator so the CLI shows it without loading any.
 

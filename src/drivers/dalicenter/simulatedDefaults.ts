@@ -1,7 +1,8 @@
-import type { GatewayCredentials } from '../codec/index.js';
+import type { GatewayCredentials } from './codec/index.js';
 
 // The simulated gateway's defaults, in one place: the gateway takes them, the CLI's help names them,
 // and the simulated transport logs in with what the gateway it created reveals, never a copy of these.
+// Apart from the simulator (declarations only): the help text shows them without loading it.
 
 /** gwSn of a simulated gateway without one (the HA core fixtures' serial). */
 export const DEFAULT_SIMULATED_SERIAL = '6A242121110E';
