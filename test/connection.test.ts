@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BusLinkDown } from '../src/drivers/contract.js';
 import { nominalBackoffDelay } from '../src/machines/backoff.js';
 import { deviceStatusOf } from '../src/machines/connectionModel.js';
 import { DEFAULT_RECONNECT } from '../src/machines/policy.js';
@@ -111,6 +112,51 @@ describe('connection machine: hotplug and link loss', () => {
     await advance(h.clock, 60);
     expect(deviceStatusOf(h.snapshot().value)).toBe('connected.healthy');
     expect(h.snapshot().context.attempts).toBe(0);
+    h.stop();
+  });
+});
+
+describe("connection machine: an outage of the bus's shared link", () => {
+  const linkDownFlags = (h: ReturnType<typeof deviceHarness>) =>
+    h.notices.flatMap((n) => (n.type === 'device.status' ? [[n.status, n.busLinkDown === true]] : []));
+
+  it('marks the transitions it causes, through the failed attempts, until the device is back', async () => {
+    const h = deviceHarness({ policy: { reconnect: { ...DEFAULT_RECONNECT, initialMs: 100, maxMs: 100 } } });
+    await connected(h);
+    const connect = h.runtime.connect.bind(h.runtime);
+    h.runtime.connect = async () => {
+      throw new BusLinkDown('the gateway is unreachable');
+    };
+    h.send({ type: 'LINK_LOST', error: 'the gateway went', busLinkDown: true });
+    await advance(h.clock, 150);
+    h.runtime.connect = connect;
+    await advance(h.clock, 200);
+    expect(deviceStatusOf(h.snapshot().value)).toBe('connected.healthy');
+    expect(linkDownFlags(h)).toEqual([
+      ['connecting', false],
+      ['connected.healthy', false],
+      ['reconnecting', true],
+      ['connecting', true],
+      ['reconnecting', true],
+      ['connecting', true],
+      ['connected.healthy', false],
+    ]);
+    h.stop();
+  });
+
+  it("a device's own failure is not the bus's: a plain loss, a connect error of its own", async () => {
+    const h = deviceHarness({ policy: { reconnect: { ...DEFAULT_RECONNECT, initialMs: 100, maxMs: 100 } } });
+    await connected(h);
+    h.runtime.connect = async () => {
+      throw new Error('the lamp does not answer');
+    };
+    h.send({ type: 'LINK_LOST', error: 'the gateway went', busLinkDown: true });
+    await advance(h.clock, 150);
+    expect(linkDownFlags(h).slice(2)).toEqual([
+      ['reconnecting', true],
+      ['connecting', true],
+      ['reconnecting', false],
+    ]);
     h.stop();
   });
 });

@@ -3,8 +3,12 @@ import {
   answers,
   DeviceListGatherer,
   expectedReply,
+  getDeviceParameters,
+  getSensorArguments,
+  getSensorOnOff,
   getVersion,
   type InboundMessage,
+  readDevices,
   readGroup,
   readScene,
   searchCachedDevices,
@@ -54,6 +58,37 @@ describe('DALI Center reply matching', () => {
     expect(
       answers(message({ cmd: 'writeSceneRes', ack: true }), expectedReply(writeScene(0, 2))!, '9-1'),
     ).toBe(true);
+  });
+
+  it("a read about a device by that device: two reads outstanding never take each other's answers", () => {
+    const lamp = (address: number) => ({ devType: '0102', channel: 0, address });
+    const parameters = (address: number, msgId?: string) =>
+      message({
+        cmd: 'getDevParamRes',
+        ...lamp(address),
+        ...(msgId !== undefined ? { msgId } : {}),
+        paramer: { colourTempMin: 2700 },
+      });
+    const forLamp1 = expectedReply(getDeviceParameters(lamp(1)))!;
+    const forLamp2 = expectedReply(getDeviceParameters(lamp(2)))!;
+    // Without a msgId echo (unverified), the device tells the two apart.
+    expect(answers(parameters(2), forLamp1, '7-1')).toBe(false);
+    expect(answers(parameters(2), forLamp2, '7-2')).toBe(true);
+    // A msgId that matches does not make an answer about another device one.
+    expect(answers(parameters(2, '7-1'), forLamp1, '7-1')).toBe(false);
+    expect(answers(parameters(1, '7-1'), forLamp1, '7-1')).toBe(true);
+    const sensor = { devType: '0201', channel: 1, address: 10 };
+    const argv = message({ cmd: 'getSensorArgvRes', ...sensor, data: { coverage: 50 } });
+    expect(answers(argv, expectedReply(getSensorArguments(sensor))!, 'x')).toBe(true);
+    expect(answers(argv, expectedReply(getSensorArguments({ ...sensor, channel: 0 }))!, 'x')).toBe(false);
+    const onOff = message({ cmd: 'getSensorOnOffRes', ...sensor, value: true });
+    expect(answers(onOff, expectedReply(getSensorOnOff({ ...sensor, address: 11 }))!, 'x')).toBe(false);
+    const status = message({
+      cmd: 'readDevRes',
+      data: { ...lamp(3), property: [{ dpid: 20, value: true }] },
+    });
+    expect(answers(status, expectedReply(readDevices([lamp(3), lamp(4)]))!, 'x')).toBe(true);
+    expect(answers(status, expectedReply(readDevices([lamp(4)]))!, 'x')).toBe(false);
   });
 
   it('a search by its flag, whatever msgId its messages carry', () => {

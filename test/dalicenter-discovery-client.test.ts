@@ -110,6 +110,40 @@ describe('DALI Center discovery client', () => {
     ]);
   });
 
+  it('two runs at once (pairing while a rediscovery runs) both hear every answer on the one reply port', async () => {
+    const listenPort = await freeUdpPort();
+    // Unicast replies to one port: two sockets bound to it would each get only some of them.
+    const requestPort = await startGateways(listenPort, 2);
+    const common = { interfaces: ['127.0.0.1'], requestPort, listenPorts: [listenPort], resendMs: 100 };
+    // The rediscoveries listen first, the pairing last: on Linux a unicast datagram to a port bound by
+    // several sockets goes to the last one only.
+    let listening = 0;
+    let allListening = () => undefined as void;
+    const ready = new Promise<void>((resolve) => (allListening = resolve));
+    const rediscoveries = SERIALS.map((serial) =>
+      discoverGateways({
+        ...common,
+        targetSerial: serial,
+        timeoutMs: 1_500,
+        onListening: () => ++listening === SERIALS.length && allListening(),
+      }),
+    );
+    await ready;
+    const pairing = discoverGateways({ ...common, timeoutMs: 1_500 });
+    const [paired, ...rediscovered] = await Promise.all([pairing, ...rediscoveries]);
+    expect(paired.map((gateway) => gateway.serial).sort()).toEqual(['26250205591A', '362502056106']);
+    expect(rediscovered.map((found) => found.map((gateway) => gateway.serial))).toEqual(
+      SERIALS.map((serial) => [serial]),
+    );
+    // The shared listener is gone with the last run: the port is free again.
+    const again = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.bind(listenPort, '0.0.0.0', () => resolve());
+    });
+    again.close();
+  });
+
   it('ends early on abort, reports garbage replies, and refuses to run without an interface', async () => {
     const listenPort = await freeUdpPort();
     const problems: DaliCenterProblem[] = [];

@@ -9,6 +9,7 @@ import { daliCenterLight } from '../src/drivers/dalicenter/capabilities.js';
 import { eventually } from './helpers/eventually.js';
 import { simulatedClock } from './helpers/time.js';
 import { seededRandom } from '../src/drivers/shared/random.js';
+import { captureLogs, getLogger, type LogCapture } from '../src/logging/index.js';
 
 // The DALI Center runtime against the simulated gateway (its real broker over TCP): one shared link,
 // state from what the gateway reports, the auth hold, rediscovery and what it remembers; and the pure
@@ -17,8 +18,11 @@ import { seededRandom } from '../src/drivers/shared/random.js';
 const SERIAL = '6A242121110E';
 let gateway: SimulatedDaliCenter | undefined;
 let runtime: DaliCenterBusRuntime | undefined;
+let capture: LogCapture | undefined;
 
 afterEach(async () => {
+  capture?.stop();
+  capture = undefined;
   await runtime?.close();
   await gateway?.stop();
   runtime = undefined;
@@ -38,13 +42,13 @@ async function setUp(options: { password?: string } = {}) {
     password: options.password ?? 'password123',
   });
   const remembered: GatewayEndpoint[] = [];
-  const logs: string[] = [];
-  const clock = simulatedClock();
-  const log = {
-    info: (m: string) => logs.push(m),
-    warn: (m: string) => logs.push(m),
-    error: (m: string) => logs.push(m),
+  capture = captureLogs({ level: 'info' });
+  const logged = capture.entries;
+  const logs = {
+    filter: (keep: (line: string) => boolean) => logged.map((entry) => entry.msg).filter(keep),
   };
+  const clock = simulatedClock();
+  const log = getLogger('dalicenter:test');
   runtime = new DaliCenterBusRuntime('dalicenter:test', {
     serial: SERIAL,
     endpoint: async () => endpoint(),

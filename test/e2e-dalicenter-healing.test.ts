@@ -160,6 +160,47 @@ describeWithMosquitto('DALI Center healing: gateway ↔ simulated DALI Center ga
     console.info(`DALI Center reboot: restored ${restoredAfterMs} ms after the broker came back`);
   }, 60_000);
 
+  it('a reboot of a gateway with many devices: one line when it goes, one when it is back, none per device', async () => {
+    const [serial] = SERIALS as [string];
+    const light = `${prefix(serial)}_light_0`;
+    // Groups come last (they ask the gateway for their members first).
+    const sub = await start(
+      [gatewayDevice(serial)],
+      [light, `${prefix(serial)}_panel_24`, `${prefix(serial)}_group_0`, `${prefix(serial)}_group_1`],
+    );
+    const devices = new Set(logged().flatMap((line) => /"ns":"(device\.[^"]+)"/.exec(line)?.[1] ?? []));
+    expect(devices.size).toBeGreaterThan(10);
+    const before = logged().length;
+    const gateway = simulated(serial);
+    await gateway.reboot(2_500);
+    await gateway.whenUp();
+    await sub.waitFor(
+      'every device back',
+      () =>
+        [...devices].every(
+          (ns) => sub.on(`${base}/${ns.slice('device.'.length)}/availability`).at(-1)?.payload === 'online',
+        ),
+      20_000,
+    );
+    const outage = logged()
+      .slice(before)
+      .map((line) => JSON.parse(line) as { ns: string; msg: string })
+      .filter(
+        (entry) =>
+          entry.ns.startsWith('device.') ||
+          entry.ns.startsWith('supervisor.') ||
+          entry.ns.startsWith('dalicenter:'),
+      );
+    expect(outage.map((entry) => `${entry.ns}: ${entry.msg}`)).toEqual([
+      `dalicenter:${serial}: lost the link to DALI Center gateway ${serial}: the connection closed`,
+      expect.stringMatching(
+        new RegExp(
+          `^dalicenter:${serial}: DALI Center gateway ${serial} is back at 127\\.0\\.0\\.1:\\d+ after \\d+ failures? over`,
+        ),
+      ),
+    ]);
+  }, 60_000);
+
   it('unreachable at start: one log line, then quiet; the other gateway is unaffected', async () => {
     const [serial] = SERIALS as [string];
     const light = `${prefix(serial)}_light_0`;
@@ -175,6 +216,11 @@ describeWithMosquitto('DALI Center healing: gateway ↔ simulated DALI Center ga
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     const unreachable = logged().filter((line) => line.includes('0A0B0C0D0E0F is unreachable'));
     expect(unreachable).toHaveLength(1);
+    // Its device says nothing of it but that it started: the gateway's line is the one.
+    const own = logged().filter((line) => line.includes('"ns":"device.gw_away"'));
+    expect(own.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual([
+      'disconnected → connecting (start)',
+    ]);
     expect(sub.on(`${base}/gw_away/availability`).at(-1)?.payload).not.toBe('online');
   }, 60_000);
 
@@ -219,12 +265,14 @@ describeWithMosquitto('DALI Center healing: gateway ↔ simulated DALI Center ga
       expect(await answerOf(sub, light, `gw${index}`)).toMatchObject({ status: 'ok' });
     }
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    // The driver says it once (each device's status transitions also carry the reason, in their own lines).
+    // The driver says it once; its devices' transitions carry the reason at debug only.
     const refusals = logged().filter(
       (line) => line.includes(`"ns":"dalicenter:${failing}"`) && line.includes('refused the login'),
     );
     expect(refusals).toHaveLength(1);
     expect(refusals[0]).toContain('pair it again');
+    // Not asked again while the refusal holds: one refused login, not one per device and retry.
+    expect(simulated(failing).refusedLogins).toBe(1);
   }, 60_000);
 
   it('garbage from the gateway is logged once per kind and ignored; the lights keep working', async () => {

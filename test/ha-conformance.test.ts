@@ -41,8 +41,8 @@ function expectAccepted(
   devicesOf: readonly DeviceConfig[],
   results: readonly (readonly [string, JsonValue])[],
 ) {
-  const { entities, payloads } = published(devicesOf, results);
-  expect(homeAssistantProblems(entities, payloads)).toEqual([]);
+  const { entities, payloads, notRetained } = published(devicesOf, results);
+  expect(homeAssistantProblems(entities, payloads, notRetained)).toEqual([]);
   return entities;
 }
 
@@ -489,5 +489,19 @@ describeWithJinja('the Home Assistant rules catch what HA refuses or warns about
     expect(check(light, { ...config, brightness: true }, { state: 'ON', brightness: 3 })).toEqual([
       `${light}: brightness is not part of a color-mode JSON light`,
     ]);
+  });
+
+  it('an event on a retained topic (HA fires it again after a restart), or of a type it was not told of', () => {
+    const event = 'homeassistant/event/fieldbridge_d/event/config';
+    const config = { event_types: ['press'] };
+    expect(check(event, config, { event_type: 'press' })).toEqual([`${event}: events on fb/d are retained`]);
+    const sent = (payload: Record<string, unknown>) =>
+      homeAssistantProblems(
+        [{ topic: event, config: { ...base, ...config } }],
+        new Map([['fb/d', JSON.stringify(payload)]]),
+        new Set(['fb/d']),
+      );
+    expect(sent({ event_type: 'press', key: 1 })).toEqual([]);
+    expect(sent({ event_type: 'hold' })).toEqual([`${event}: event_type "hold" is not one of event_types`]);
   });
 });

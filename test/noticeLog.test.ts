@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NoticeLog } from '../src/gateway/noticeLog.js';
 import { captureLogs, type LogCapture } from '../src/logging/index.js';
-import type { GatewayNotice } from '../src/machines/notices.js';
+import type { DeviceStatusNotice, GatewayNotice } from '../src/machines/notices.js';
 
 let logs: LogCapture | undefined;
 afterEach(() => logs?.stop());
@@ -55,5 +55,68 @@ describe('notice log', () => {
     });
     const closing = logs.entries.map((e) => e.msg).filter((msg) => msg.includes('ended: it is healthy'));
     expect(closing).toHaveLength(1);
+  });
+});
+
+describe("notice log: an outage of a bus's shared link", () => {
+  const status = (
+    deviceId: string,
+    status: DeviceStatusNotice['status'],
+    busLinkDown: boolean,
+    reason = 'link lost: DALI Center gateway 6A24: the connection closed',
+  ): GatewayNotice => ({
+    type: 'device.status',
+    deviceId,
+    busId: 'dalicenter:6A24',
+    status,
+    reason,
+    attempts: 0,
+    consecutiveFailures: 0,
+    lastError: null,
+    lastSuccessAt: null,
+    nextAttemptAt: null,
+    ...(busLinkDown ? { busLinkDown: true as const } : {}),
+    at: 0,
+  });
+  const devices = ['light_0', 'light_1', 'panel_22', 'motion_10'];
+
+  it("is not logged by each device: the bus's runtime says it once", () => {
+    logs = captureLogs({ repeatSummaryMs: 60_000 });
+    const log = new NoticeLog(() => 0);
+    for (const id of devices) log.handle(status(id, 'connected.healthy', false, 'connect succeeded'));
+    logs.clear();
+    for (const id of devices) log.handle(status(id, 'reconnecting', true));
+    for (const id of devices) log.handle(status(id, 'connecting', true, 'retry'));
+    for (const id of devices) log.handle(status(id, 'offline', true, 'gave up after 3 attempts'));
+    for (const id of devices)
+      log.handle({
+        type: 'supervisor.recovery',
+        busId: 'dalicenter:6A24',
+        deviceId: id,
+        step: 'reconnect',
+        outcome: 'started',
+        detail: 'gave up after 3 attempts',
+        at: 0,
+      });
+    // The ladder's restart_actor: a new actor starts from disconnected.
+    for (const id of devices) log.handle(status(id, 'connecting', false, 'start'));
+    for (const id of devices) log.handle(status(id, 'connected.healthy', false, 'connect succeeded'));
+    expect(logs.entries.filter((entry) => entry.level !== 'debug').map((entry) => entry.msg)).toEqual([]);
+  });
+
+  it('a device that then fails on its own is logged, and so is its recovery', () => {
+    logs = captureLogs({ repeatSummaryMs: 60_000 });
+    const log = new NoticeLog(() => 0);
+    log.handle(status('light_0', 'connected.healthy', false, 'connect succeeded'));
+    log.handle(status('light_0', 'reconnecting', true));
+    log.handle(status('light_0', 'connecting', true, 'device present again'));
+    logs.clear();
+    log.handle(status('light_0', 'reconnecting', false, 'connect failed: gateway reports light_0 offline'));
+    log.handle(status('light_0', 'connecting', false, 'retry'));
+    log.handle(status('light_0', 'connected.healthy', false, 'connect succeeded'));
+    expect(logs.entries.filter((entry) => entry.level !== 'debug').map((entry) => entry.msg)).toEqual([
+      'connecting → reconnecting (connect failed: gateway reports light_0 offline)',
+      expect.stringMatching(/^connecting → connected.healthy \(connect succeeded\): recovered after/),
+    ]);
   });
 });

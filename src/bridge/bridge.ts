@@ -11,6 +11,7 @@ import { CommandRelay } from './commandRelay.js';
 import { DiscoveryPublisher } from './discoveryPublisher.js';
 import { OutboxDrainer, type PublishLink } from './drainer.js';
 import { GoneDevices } from './goneDevices.js';
+import { DeviceEvents } from './deviceEvents.js';
 import { DeviceStatusTracker } from './deviceStatus.js';
 import { comingUp, type DeviceHealth } from './health.js';
 import { HealthReporter } from './healthReporter.js';
@@ -98,7 +99,12 @@ export class Bridge {
       options.config.homeassistant.discovery_prefix,
       options.config.homeassistant.status_topic,
     );
-    this.#readings = new ReadingWriter(options.persistence, this.topics, () => this.#drainer.kick());
+    this.#readings = new ReadingWriter(
+      options.persistence,
+      this.topics,
+      () => this.#drainer.kick(),
+      new DeviceEvents(this.topics, this.#devices),
+    );
     this.#retained = new RetainedDeviceTopics({
       topics: this.topics,
       persistence: options.persistence,

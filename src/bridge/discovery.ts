@@ -82,10 +82,12 @@ function entityConfig(
       payload_on: entity.commandPayload ?? '{}',
     });
   } else if (entity.component === 'event') {
-    // Each state of the device is one event: its `key` names the event type.
+    // Not the state topic: HA fires on every message of the topic, and the retained state comes again
+    // after each HA restart and with every other change of the device. The event topic carries one
+    // message per event, `{"event_type", …}` as HA reads it (DeviceEvents).
     Object.assign(config, {
+      state_topic: topics.deviceEvent(deviceId ?? ''),
       event_types: entity.eventTypes ?? [],
-      value_template: `{{ {'event_type': value_json.${entity.key}} | tojson }}`,
     });
   } else {
     // A binary sensor's JSON boolean renders as True/False; HA's default payloads are ON/OFF.

@@ -1,6 +1,7 @@
 // What a device looks like to Home Assistant: the entities derived from the capabilities a driver
 // declares for a device (src/drivers/shared/capabilities.ts). Each one reads its value from the
-// device's retained state topic (`<base>/<id>`, JSON) under `key`.
+// device's retained state topic (`<base>/<id>`, JSON) under `key`; an event, from the device's event
+// topic (`<base>/<id>/event`).
 
 export type EntityComponent = 'sensor' | 'binary_sensor' | 'light' | 'switch' | 'scene' | 'event';
 
@@ -27,7 +28,7 @@ export interface EntityDescriptor {
   maxKelvin?: number;
   /** Scenes: what the entity publishes on the device's `set` topic to recall it. */
   commandPayload?: string;
-  /** Events: the event types the device's state `key` may name. */
+  /** Events: the event types a report may name under `key`. */
   eventTypes?: readonly string[];
 }
 

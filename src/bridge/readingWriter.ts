@@ -1,6 +1,7 @@
 import type { JsonValue } from '../drivers/contract.js';
 import { getLogger, RepeatedFailureLog } from '../logging/index.js';
 import type { OutboxDraft, Persistence } from '../persistence/index.js';
+import type { DeviceEvents } from './deviceEvents.js';
 import type { Topics } from './topics.js';
 import { errorText } from '../errorText.js';
 
@@ -56,10 +57,14 @@ export class ReadingWriter {
     summary: 'still failing to save readings',
   });
 
-  constructor(persistence: Persistence, topics: Topics, afterCommit: () => void) {
+  readonly #events: DeviceEvents | undefined;
+
+  /** Without `events`, every value of a report is state (a bridge whose devices have no events). */
+  constructor(persistence: Persistence, topics: Topics, afterCommit: () => void, events?: DeviceEvents) {
     this.#persistence = persistence;
     this.#topics = topics;
     this.#afterCommit = afterCommit;
+    this.#events = events;
   }
 
   /**
@@ -120,21 +125,24 @@ export class ReadingWriter {
     // With it go the pending device states and actor snapshots: one commit per burst, not two.
     this.#persistence.transactionWithPending(() => {
       const latest = new Map<string, number>();
+      // The readings' events, in their order, before the states: each in the commit of its reading.
+      const others: OutboxDraft[] = [];
       for (const { deviceId, values, at } of batch) {
-        this.states.set(deviceId, { ...this.states.get(deviceId), ...values });
+        const { state, event } = this.#events?.split(deviceId, values) ?? { state: values };
+        this.states.set(deviceId, { ...this.states.get(deviceId), ...state });
+        if (event) others.push(event);
         latest.set(deviceId, at);
       }
       // A device's state message once per batch, after its readings: a retained state replaces the
       // unpublished one before it anyway, so earlier ones would only be written to be deleted.
-      const states: OutboxDraft[] = [];
-      for (const [deviceId, at] of latest) states.push(this.#stateMessage(deviceId, at));
+      for (const [deviceId, at] of latest) others.push(this.#stateMessage(deviceId, at));
       this.#persistence.enqueueReadings(
         batch.map(({ deviceId, at }) => ({ deviceId, topic: this.#topics.reading(deviceId), ts: at })),
         (index, seq) => {
           const { values, at } = batch[index] as PendingReading;
           return JSON.stringify({ seq, ts: isoTime(at), ...values });
         },
-        states,
+        others,
       );
     });
   }

@@ -37,6 +37,10 @@ export class Topics {
   device(deviceId: string): string {
     return `${this.base}/${deviceId}`;
   }
+  /** A device's events (a key pressed), one message each, not retained. */
+  deviceEvent(deviceId: string): string {
+    return `${this.base}/${deviceId}/event`;
+  }
   availability(deviceId: string): string {
     return `${this.base}/${deviceId}/availability`;
   }

@@ -17,8 +17,11 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 
 /** Something a driver noticed about one device without being asked, reported while it is connected. */
 export type LinkEvent =
-  /** The link to this device is gone (port closed, adapter unplugged): the device goes `reconnecting`. */
-  | { type: 'lost'; error: string }
+  /**
+   * The link to this device is gone (port closed, adapter unplugged): the device goes `reconnecting`.
+   * `logged`: it went with the bus's shared link, which the runtime logged (see BusLinkDown).
+   */
+  | { type: 'lost'; error: string; logged?: true }
   /** A passive observation (a BLE advertisement, a meter's spontaneous frame) that counts as a success. */
   | { type: 'data'; operation: string; result: JsonValue }
   /** A passive failure (a garbled frame) that counts towards `degraded`. */
@@ -27,8 +30,12 @@ export type LinkEvent =
 /** Something a bus runtime noticed, about the whole bus or one device on it. */
 export type BusEvent =
   | { type: 'device'; deviceId: string; event: LinkEvent }
-  /** Every device on the bus lost its link (the converter was unplugged). */
-  | { type: 'lost'; error: string }
+  /**
+   * Every device on the bus lost its link (the converter was unplugged). `logged`: the runtime said so
+   * itself, one line for the bus (a gateway's link); the devices' transitions it causes are then not
+   * logged once more each (see BusLinkDown).
+   */
+  | { type: 'lost'; error: string; logged?: true }
   /** The bus hardware is present again (hotplug): waiting devices should try at once. */
   | { type: 'present' }
   /**
@@ -45,6 +52,15 @@ export interface RecoveryStepSpec {
 }
 
 export const RESTART_ACTOR_STEP = 'restart_actor';
+
+/**
+ * What `connect` rejects with when the bus's shared link (a network gateway) is down and the runtime
+ * has logged that itself, once for the bus: one outage of a gateway with fifty devices is one line and
+ * its summaries, not fifty. The devices' transitions it causes are logged at debug (gateway/noticeLog.ts).
+ */
+export class BusLinkDown extends Error {
+  override readonly name: string = 'BusLinkDown';
+}
 
 export interface BusRuntime {
   readonly busId: string;

@@ -11,6 +11,9 @@ import type {
 // starts, summarised at most every `repeat_summary_ms` while it lasts ("still offline after 37
 // attempts over 1h 2m") and closed by one recovery line — never a line per retry. Commands that fail
 // or are refused (a flood fills a device's queue) are one line per kind and interval, with the count.
+// A device down because its bus's shared link is (a network gateway's, `busLinkDown`) is not logged
+// at all above debug, its recovery steps neither: the bus's runtime logs that outage once, with its
+// reason and summaries, where the devices would say it once each.
 
 const OUTAGE: ReadonlySet<DeviceStatus> = new Set(['connecting', 'reconnecting', 'offline']);
 
@@ -18,6 +21,8 @@ interface DeviceLog {
   logger: Logger;
   failures: RepeatedFailureLog;
   status: DeviceStatus;
+  /** In an outage of its bus's shared link, which the bus's runtime logs (see #quietForBusLink). */
+  busLinkDown?: boolean;
   /** Made at the first failed command: most devices never have one. */
   commands?: BurstLog;
 }
@@ -52,6 +57,11 @@ export class NoticeLog {
       case 'supervisor.recovery': {
         const line = `recovery of ${notice.deviceId}: ${notice.step} ${notice.outcome.replace('_', ' ')} (${notice.detail})`;
         const supervision = this.#supervision(notice.busId);
+        // Every device of a gateway that is away climbs its ladder: the gateway's own lines say it.
+        if (this.#devices.get(notice.deviceId)?.busLinkDown) {
+          supervision.logger.debug(line, { ...notice });
+          return;
+        }
         // A device that stays down climbs its ladder for as long as it is down: the first step is
         // logged, the rest summarised, and the device coming back closes it with one line.
         if (notice.outcome === 'succeeded') supervision.logger.debug(line, { ...notice });
@@ -71,6 +81,10 @@ export class NoticeLog {
       }
       case 'supervisor.restart': {
         const line = `restarting ${notice.actorId} in ${notice.delayMs} ms (${notice.reason})`;
+        if (this.#devices.get(notice.actorId)?.busLinkDown) {
+          this.#supervision(notice.busId).logger.debug(line, { ...notice });
+          return;
+        }
         this.#supervision(notice.busId).failures.failure(
           `restart:${notice.actorId}`,
           line,
@@ -164,7 +178,9 @@ export class NoticeLog {
     if (notice.status === 'connected.healthy') this.#recovered(notice.busId, notice.deviceId);
     const line = `${from} → ${notice.status} (${notice.reason})`;
     const inOutage = device.failures.failureCount('link') > 0;
-    if (from === notice.status) {
+    if (this.#quietForBusLink(device, notice)) {
+      device.logger.debug(line, meta);
+    } else if (from === notice.status) {
       device.logger.debug(`${notice.status} (${notice.reason})`, meta);
     } else if (notice.status === 'reconnecting' || notice.status === 'offline') {
       device.failures.failure('link', line, meta, { summary: `still ${notice.status}` });
@@ -181,5 +197,24 @@ export class NoticeLog {
     } else {
       logTransition(device.logger, { ...meta, reason: notice.reason });
     }
+  }
+
+  /**
+   * Whether a transition belongs to an outage of the device's bus link (logged by the bus's runtime):
+   * from a transition that says so, through the attempts while it lasts, to the device back. A device
+   * that then fails for a reason of its own, or that was failing on its own before, is logged again.
+   */
+  #quietForBusLink(device: DeviceLog, notice: DeviceStatusNotice): boolean {
+    if (notice.busLinkDown) {
+      device.busLinkDown = true;
+      return true;
+    }
+    if (!device.busLinkDown) return false;
+    // A new attempt, or the actor restarted by the ladder: still the bus's outage.
+    if (notice.status === 'connecting' || notice.status === 'disconnected') return true;
+    device.busLinkDown = false;
+    const failingOnItsOwn =
+      device.failures.failureCount('link') > 0 || device.failures.failureCount('health') > 0;
+    return notice.status.startsWith('connected') && !failingOnItsOwn;
   }
 }

@@ -88,7 +88,8 @@ function summarize(actor: AnyActorRef): string {
 }
 
 function toSupervisorEvent(event: BusEvent): BusSupervisorEvent {
-  if (event.type === 'lost') return { type: 'BUS_LOST', error: event.error };
+  if (event.type === 'lost')
+    return { type: 'BUS_LOST', error: event.error, ...(event.logged ? { logged: true as const } : {}) };
   if (event.type === 'present') return { type: 'BUS_PRESENT' };
   if (event.type === 'recover') {
     return { type: 'RECOVER', deviceId: event.deviceId, step: null, reason: event.reason };
@@ -96,7 +97,11 @@ function toSupervisorEvent(event: BusEvent): BusSupervisorEvent {
   const { deviceId, event: link } = event;
   switch (link.type) {
     case 'lost':
-      return { type: 'DEVICE_EVENT', deviceId, event: { type: 'LINK_LOST', error: link.error } };
+      return {
+        type: 'DEVICE_EVENT',
+        deviceId,
+        event: { type: 'LINK_LOST', error: link.error, ...(link.logged ? { busLinkDown: true } : {}) },
+      };
     case 'data':
       return {
         type: 'DEVICE_EVENT',

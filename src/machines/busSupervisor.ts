@@ -205,7 +205,7 @@ export const busSupervisorMachine = setup({
     broadcast: enqueueActions(({ context, event, enqueue }) => {
       const message =
         event.type === 'BUS_LOST'
-          ? { type: 'LINK_LOST' as const, error: event.error }
+          ? { type: 'LINK_LOST' as const, error: event.error, busLinkDown: event.logged === true }
           : { type: 'DEVICE_PRESENT' as const };
       for (const deviceId of context.running) enqueue.sendTo(deviceId, message);
     }),

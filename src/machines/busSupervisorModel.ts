@@ -79,7 +79,8 @@ export type BusSupervisorEvent =
   | { type: 'STEP_CONFIRMED'; deviceId: string; operation: string }
   | { type: 'RESTART_DEVICE'; deviceId: string; reason: string }
   | { type: 'RECOVER'; deviceId: string; step: string | null; reason: string }
-  | { type: 'BUS_LOST'; error: string }
+  /** `logged`: the bus's runtime logged the loss once for the bus (BusEvent `lost`). */
+  | { type: 'BUS_LOST'; error: string; logged?: true }
   | { type: 'BUS_PRESENT' }
   | { type: 'STOP'; reason: string }
   /**

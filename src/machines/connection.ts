@@ -8,6 +8,7 @@ import {
   connectTimeoutError,
   currentOperationName,
   giveUp,
+  isBusLinkDown,
   type LinkInput,
   nextOperation,
   notify,
@@ -171,6 +172,7 @@ export const connectionMachine = setup({
               actions: assign(({ system }) => ({
                 attempts: 0,
                 nextAttemptAt: null,
+                busLinkDown: false,
                 reason: 'connect succeeded',
                 lastSuccessAt: nowOf(system),
                 pollDueAt: nowOf(system),
@@ -180,18 +182,22 @@ export const connectionMachine = setup({
               {
                 guard: 'attemptsExhausted',
                 target: 'offline',
-                actions: assign(({ event, context }) => giveUp(context, errorText(event.error))),
+                actions: assign(({ event, context }) => ({
+                  ...giveUp(context, errorText(event.error)),
+                  busLinkDown: isBusLinkDown(event.error),
+                })),
               },
               {
                 target: 'reconnecting',
-                actions: assign(({ event, context, system }) =>
-                  scheduleAttempt(
+                actions: assign(({ event, context, system }) => ({
+                  ...scheduleAttempt(
                     context,
                     nowOf(system),
                     `connect failed: ${errorText(event.error)}`,
                     Math.random(),
                   ),
-                ),
+                  busLinkDown: isBusLinkDown(event.error),
+                })),
               },
             ],
           },
@@ -226,14 +232,15 @@ export const connectionMachine = setup({
             },
             LINK_LOST: {
               target: 'reconnecting',
-              actions: assign(({ event, context, system }) =>
-                scheduleAttempt(
+              actions: assign(({ event, context, system }) => ({
+                ...scheduleAttempt(
                   { ...context, attempts: 0 },
                   nowOf(system),
                   `link lost: ${event.error}`,
                   Math.random(),
                 ),
-              ),
+                busLinkDown: event.busLinkDown === true,
+              })),
             },
             LINK_DATA: {
               actions: [

@@ -1,5 +1,5 @@
 import type { AnyActorRef } from 'xstate';
-import type { JsonValue } from '../drivers/contract.js';
+import { BusLinkDown, type JsonValue } from '../drivers/contract.js';
 import { backoffDelay } from './backoff.js';
 import {
   type Command,
@@ -38,6 +38,12 @@ export interface ConnectionContext extends ConnectionInput {
   lastError: string | null;
   /** Why the last transition of the link happened (logged and published with it). */
   reason: string;
+  /**
+   * The device is down because its bus's shared link is (BusLinkDown, or a bus-wide loss its runtime
+   * logged): its transitions say so, and the log does not repeat the bus's line for each device.
+   * Absent in snapshots of older versions: false.
+   */
+  busLinkDown?: boolean;
   nextAttemptAt: number | null;
   pollDueAt: number | null;
   commands: CommandQueue;
@@ -57,7 +63,8 @@ export type ConnectionEvent =
   | { type: 'DEVICE_PRESENT' }
   /** The supervisor's `reopen`: try again now with a fresh attempt budget. */
   | { type: 'RETRY'; reason: string }
-  | { type: 'LINK_LOST'; error: string }
+  /** `busLinkDown`: the bus's shared link went, and its runtime logged it (see BusLinkDown). */
+  | { type: 'LINK_LOST'; error: string; busLinkDown?: boolean }
   | { type: 'LINK_DATA'; operation: string; result: JsonValue }
   | { type: 'LINK_FAILURE'; error: string }
   | { type: 'COMMAND'; id: string; operation: string; args: JsonValue }
@@ -139,7 +146,13 @@ export function statusNotice(status: DeviceStatus) {
     lastError: context.lastError,
     lastSuccessAt: context.lastSuccessAt,
     nextAttemptAt: status === 'reconnecting' ? context.nextAttemptAt : null,
+    ...(context.busLinkDown ? { busLinkDown: true } : {}),
   });
+}
+
+/** Whether a failed connect failed because the bus's shared link is down (see BusLinkDown). */
+export function isBusLinkDown(error: unknown): boolean {
+  return error instanceof BusLinkDown;
 }
 
 export function commandResult(

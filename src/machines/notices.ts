@@ -20,6 +20,8 @@ export interface DeviceStatusNotice {
   lastSuccessAt: number | null;
   /** When the next connection attempt is due (only while `reconnecting`). */
   nextAttemptAt: number | null;
+  /** Down because the bus's shared link is, which its runtime logged once for the bus (BusLinkDown). */
+  busLinkDown?: true;
   at: number;
 }
 

@@ -41,8 +41,8 @@ export class GatewayClient {
       reconnectPeriod: 0,
       connectTimeout: 3_000,
       clientId: `test_${gateway.serial}_${Date.now()}_${Math.random().toString(16).slice(2, 8)}`,
-      username: 'admin',
-      password: 'password123',
+      // As a client paired with it: what it was set up with.
+      ...gateway.pairingCredentials,
       ...options,
     });
     const wrapper = new GatewayClient(client, gateway);

@@ -243,6 +243,8 @@ function lightStateProblems(config: Config, payload: string): string[] {
 export function homeAssistantProblems(
   entities: readonly PublishedEntity[],
   payloads: ReadonlyMap<string, string>,
+  /** The topics of `payloads` whose messages are not retained (events). */
+  notRetained: ReadonlySet<string> = new Set(),
 ): string[] {
   const problems: string[] = [];
   const jobs: (TemplateJob & { check?: (rendered: string) => string[] })[] = [];
@@ -254,6 +256,15 @@ export function homeAssistantProblems(
     const payload = stateTopic === undefined ? undefined : payloads.get(stateTopic);
     if (stateTopic !== undefined && payload === undefined) say(`nothing is published on ${stateTopic}`);
     if (payload !== undefined && component === 'light') lightStateProblems(config, payload).forEach(say);
+    if (stateTopic !== undefined && payload !== undefined) {
+      // HA fires an event on every message of its topic: a retained one again after each HA restart.
+      const retained = !notRetained.has(stateTopic);
+      if (component === 'event' && retained) say(`events on ${stateTopic} are retained`);
+      if (component !== 'event' && !retained) say(`the state on ${stateTopic} is not retained`);
+    }
+    // Without a template HA takes the payload as it is.
+    if (payload !== undefined && component === 'event' && config.value_template === undefined)
+      renderedStateProblems(component, config, payload).forEach(say);
     for (const [key, template] of Object.entries(config)) {
       if (!key.endsWith('_template') || typeof template !== 'string' || payload === undefined) continue;
       jobs.push({

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonValue } from '../../src/drivers/contract.js';
 import { DRIVERS, entitiesOf } from '../../src/drivers/registry.js';
+import { DeviceEvents } from '../../src/bridge/deviceEvents.js';
 import { DiscoveryTracker } from '../../src/bridge/discoveryTracker.js';
 import { freshHealth, healthPayload } from '../../src/bridge/health.js';
 import { ReadingWriter } from '../../src/bridge/readingWriter.js';
@@ -22,7 +23,10 @@ import type { PublishedEntity } from './homeAssistantRules.js';
 
 export interface Published {
   entities: PublishedEntity[];
+  /** What each topic carries last. */
   payloads: Map<string, string>;
+  /** The topics of `payloads` whose messages are not retained (events). */
+  notRetained: Set<string>;
 }
 
 const topics = new Topics('fieldbridge');
@@ -35,12 +39,17 @@ export function published(
   const dir = mkdtempSync(join(tmpdir(), 'fb-ha-'));
   const persistence = openPersistence({ path: join(dir, 'db.sqlite') });
   try {
-    const writer = new ReadingWriter(persistence, topics, () => undefined);
+    const byId = new Map(devices.map((device) => [device.id, device]));
+    const writer = new ReadingWriter(persistence, topics, () => undefined, new DeviceEvents(topics, byId));
     for (const [deviceId, result] of results) writer.add(deviceId, result, Date.now());
     if (!writer.flush()) throw new Error('the readings could not be committed');
     const payloads = new Map<string, string>();
-    for (const message of persistence.outbox.peek(1_000_000))
-      if (message.kind === 'state') payloads.set(message.topic, message.payload);
+    const notRetained = new Set<string>();
+    for (const message of persistence.outbox.peek(1_000_000)) {
+      if (message.kind === 'reading') continue;
+      payloads.set(message.topic, message.payload);
+      if (!message.retain) notRetained.add(message.topic);
+    }
     payloads.set(topics.bridgeState, BRIDGE_ONLINE);
     for (const device of devices) payloads.set(topics.availability(device.id), 'online');
     const now = Date.now();
@@ -59,7 +68,7 @@ export function published(
       topic: message.topic,
       config: JSON.parse(message.payload) as Record<string, unknown>,
     }));
-    return { entities, payloads };
+    return { entities, payloads, notRetained };
   } finally {
     persistence.close();
     rmSync(dir, { recursive: true, force: true });

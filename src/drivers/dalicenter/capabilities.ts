@@ -13,12 +13,13 @@ import {
   text,
 } from '../shared/capabilities.js';
 import { classifyDeviceType, DEFAULT_KELVIN_LIMITS, type PanelEventName } from './codec/index.js';
+import { PANEL_EVENT_ATTRIBUTES } from './deviceStates.js';
 
 // What a DALI Center gateway's devices offer Home Assistant. A light (and a group, which switches its
 // members with one command) is a JSON light whose brightness is HA's 0-255, mapped to the gateway's
 // 0-1000 by the codec (0 is off, 255 is full, a non-zero level never reads as off). Sensors report by
-// push; a panel's last key event is published as `event` (button_<key>_<event>). The gateway device
-// itself shows its connectivity and versions; `get` runs a getVersion round trip.
+// push; a panel's key event is an HA event (button_<key>_<event>) with its key, action and rotation.
+// The gateway device itself shows its connectivity and versions; `get` runs a getVersion round trip.
 
 /** What a DALI Center group (and a DT6 light) accepts: on/off and HA's 0-255 brightness. */
 // `transition` is taken (HA's JSON light may send it) and not acted on: the gateway fades at each
@@ -94,7 +95,12 @@ export function daliCenterCapabilities(device: DeviceConfig): Capability[] {
     case 'illuminance':
       return [numeric('illuminance', { deviceClass: 'illuminance', unit: 'lx', stateClass: 'measurement' })];
     case 'panel':
-      return [event('event', panelEventTypes(device.dev_type), 'Button')];
+      return [
+        event('event', panelEventTypes(device.dev_type), {
+          name: 'Button',
+          attributes: PANEL_EVENT_ATTRIBUTES,
+        }),
+      ];
   }
 }
 

@@ -2,25 +2,29 @@ import { connect as tcpConnect } from 'node:net';
 import { abortable } from '../shared/wait.js';
 import { every, type GatewayClock, systemClock } from '../../machines/clock.js';
 import { type DaliCenterProblem, getVersion, type InboundMessage } from './codec/index.js';
-import { GatewayAuthRefused, type GatewayEndpoint, GatewayLink } from './link.js';
+import { type GatewayEndpoint, GatewayLink, GatewayRefusal } from './link.js';
+import { BusLinkDown } from '../contract.js';
+import { errorText } from '../../errorText.js';
+import { type Logger, RepeatedFailureLog } from '../../logging/index.js';
 
 // The one MQTT link to a DALI Center gateway, opened on demand and shared by every device of the
 // gateway. It never reconnects by itself: a lost link is reported once, and the devices' connection
 // machines (with their backoff) ask for it again. While the gateway is away a cheap TCP probe of the
 // broker's port says when it is back, so the devices try at once (lights restored within a second of
-// the broker returning, not after a backoff of up to a minute). A refused login is remembered: the
-// broker is not asked again for AUTH_REFUSED_HOLD_MS, the ladder included (only pairing again, which
-// is a new config and a new connection, helps), and the refusal is said once.
+// the broker returning, not after a backoff of up to a minute). A refused login, or a certificate the
+// configured CA does not trust, is remembered: the broker is not asked again for REFUSAL_HOLD_MS, the
+// ladder included (only pairing again or another CA, which is a new config and a new connection, helps),
+// and the refusal is said once.
+//
+// The gateway's outage is logged here, once for all its devices: one line when the link goes (or
+// cannot be opened), summaries while it stays away, one line when it is back. Every failure to open
+// is a BusLinkDown and the loss a `logged` one, so the devices' own transitions for it stay at debug.
 
-export const AUTH_REFUSED_HOLD_MS = 5 * 60_000;
+export const REFUSAL_HOLD_MS = 5 * 60_000;
 const PROBE_INTERVAL_MS = 500;
 const PROBE_TIMEOUT_MS = 400;
-
-export interface DaliCenterLog {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+/** The RepeatedFailureLog key of the gateway's outage. */
+const OUTAGE = 'link';
 
 export interface ConnectionOptions {
   /** The configured serial; undefined: the gateway discovery finds (its serial is then the endpoint's). */
@@ -30,7 +34,7 @@ export interface ConnectionOptions {
   /** Finds the gateway's (new) address by its serial; undefined: it did not answer. */
   rediscover?(serial: string | undefined, signal: AbortSignal): Promise<GatewayEndpoint | undefined>;
   clock?: GatewayClock | undefined;
-  log: DaliCenterLog;
+  log: Logger;
   /** Keeps a new address found by rediscovery for the next start (a paired gateway's stored entry). */
   remember?(endpoint: GatewayEndpoint): void;
 }
@@ -51,9 +55,11 @@ export class GatewayConnection {
   #opening: Promise<GatewayLink> | undefined;
   #rediscovering: Promise<void> | undefined;
   #endpoint: GatewayEndpoint | undefined;
-  #authRefused: { error: GatewayAuthRefused; until: number } | undefined;
-  #authRefusedSaid = false;
-  #unreachableSaid = false;
+  /** A refusal only the user can end (a stale login, an untrusted certificate), held for REFUSAL_HOLD_MS. */
+  #refused: { error: GatewayRefusal; until: number } | undefined;
+  #refusalSaid = false;
+  /** The gateway's outage: its first line, its summaries and the line that ends it. */
+  readonly #outage: RepeatedFailureLog;
   #stopProbe: (() => void) | undefined;
   #closed = false;
   readonly #closing = new AbortController();
@@ -61,7 +67,14 @@ export class GatewayConnection {
   constructor(
     private readonly options: ConnectionOptions,
     private readonly events: ConnectionEvents,
-  ) {}
+  ) {
+    this.#outage = new RepeatedFailureLog(options.log, { now: () => this.#clock.now() });
+  }
+
+  /** Whether the gateway is away (lost, or never reached): an outage is being logged. */
+  get #away(): boolean {
+    return this.#outage.failureCount(OUTAGE) > 0;
+  }
 
   get serial(): string {
     return this.#endpoint?.serial || this.options.serial || '(serial not known yet)';
@@ -81,7 +94,7 @@ export class GatewayConnection {
     if (this.#closed) return Promise.reject(new Error('the gateway connection is closed'));
     const open = this.link;
     if (open) return Promise.resolve(open);
-    const refused = this.#authRefused;
+    const refused = this.#refused;
     if (refused && this.#clock.now() < refused.until) return Promise.reject(refused.error);
     this.#opening ??= this.#open().finally(() => (this.#opening = undefined));
     return abortable(this.#opening, signal);
@@ -107,7 +120,7 @@ export class GatewayConnection {
    */
   async rediscover(signal: AbortSignal): Promise<void> {
     if (this.link) return;
-    if (this.#authRefused) throw this.#authRefused.error;
+    if (this.#refused) throw this.#refused.error;
     this.#rediscovering ??= this.#rediscover().finally(() => (this.#rediscovering = undefined));
     await abortable(this.#rediscovering, signal);
     await this.ensure(signal);
@@ -118,6 +131,7 @@ export class GatewayConnection {
     if (!link) return;
     this.#link = undefined;
     link.close();
+    this.#outageFailure(`dropped the link to DALI Center gateway ${this.serial}: ${reason}`);
     this.events.gone(reason);
   }
 
@@ -152,10 +166,13 @@ export class GatewayConnection {
     this.#endpoint ??=
       (await this.options.endpoint(signal)) ?? (await this.options.rediscover?.(this.options.serial, signal));
     const endpoint = this.#endpoint;
-    if (!endpoint)
-      throw new Error(
+    if (!endpoint) {
+      const error = new BusLinkDown(
         `DALI Center gateway ${this.serial} has no address and did not answer a discovery: configure its host, or pair it (dalicenter/pair)`,
       );
+      if (!this.#closed) this.#outageFailure(error.message);
+      throw error;
+    }
     let link: GatewayLink;
     try {
       link = await GatewayLink.open(
@@ -169,52 +186,57 @@ export class GatewayConnection {
         () => this.#clock.now(),
       );
     } catch (error) {
-      this.#failedToOpen(endpoint, error);
-      throw error;
+      throw this.#failedToOpen(endpoint, error);
     }
     if (this.#closed) {
       link.close();
       throw new Error('the gateway connection is closed');
     }
     this.#link = link;
-    this.#authRefused = undefined;
-    this.#authRefusedSaid = false;
-    const returned = this.#stopProbe !== undefined || this.#unreachableSaid;
+    this.#refused = undefined;
+    this.#refusalSaid = false;
+    const returned = this.#stopProbe !== undefined || this.#away;
     this.#stopProbing();
-    if (this.#unreachableSaid)
-      this.options.log.info(`DALI Center gateway ${endpoint.serial} is reachable again`);
-    this.#unreachableSaid = false;
-    this.options.log.info(
-      `connected to DALI Center gateway ${endpoint.serial} at ${endpoint.host}:${endpoint.port}`,
-    );
+    const where = `${endpoint.host}:${endpoint.port}`;
+    if (this.#away)
+      this.#outage.success(OUTAGE, `DALI Center gateway ${endpoint.serial} is back at ${where}`);
+    else this.options.log.info(`connected to DALI Center gateway ${endpoint.serial} at ${where}`);
     this.events.up(link, returned);
     return link;
   }
 
-  #failedToOpen(endpoint: GatewayEndpoint, error: unknown): void {
-    if (error instanceof GatewayAuthRefused) {
+  /** Says why the gateway could not be reached (once per outage), and what the devices are told. */
+  #failedToOpen(endpoint: GatewayEndpoint, error: unknown): BusLinkDown {
+    if (error instanceof GatewayRefusal) {
       // Said once until a login succeeds again; the broker is not asked again while the hold lasts.
-      if (!this.#authRefusedSaid) this.options.log.error(error.message);
-      this.#authRefusedSaid = true;
-      this.#authRefused = { error, until: this.#clock.now() + AUTH_REFUSED_HOLD_MS };
-      return;
+      if (!this.#refusalSaid) this.options.log.error(error.message);
+      this.#refusalSaid = true;
+      this.#refused = { error, until: this.#clock.now() + REFUSAL_HOLD_MS };
+      return error;
     }
-    // One line when the gateway becomes unreachable; the logger's repeat summaries say the rest.
-    if (!this.#unreachableSaid && !this.#closed) {
-      this.#unreachableSaid = true;
-      this.options.log.warn(
-        `DALI Center gateway ${endpoint.serial} is unreachable at ${endpoint.host}:${endpoint.port}: ${error instanceof Error ? error.message : String(error)} (retrying with backoff)`,
+    const reason = errorText(error);
+    if (!this.#closed) {
+      this.#outageFailure(
+        `DALI Center gateway ${endpoint.serial} is unreachable at ${endpoint.host}:${endpoint.port}: ${reason} (retrying with backoff)`,
       );
+      this.#startProbe(endpoint);
     }
-    this.#startProbe(endpoint);
+    return new BusLinkDown(reason, { cause: error });
   }
 
   #lost(link: GatewayLink, reason: string): void {
     if (this.#link !== link || this.#closed) return;
     this.#link = undefined;
-    this.options.log.warn(`lost the link to DALI Center gateway ${this.serial}: ${reason}`);
+    this.#outageFailure(`lost the link to DALI Center gateway ${this.serial}: ${reason}`);
     this.events.gone(reason);
     if (this.#endpoint) this.#startProbe(this.#endpoint);
+  }
+
+  /** The first line of an outage, or one more failure of it (summarised). */
+  #outageFailure(line: string): void {
+    this.#outage.failure(OUTAGE, line, undefined, {
+      summary: `DALI Center gateway ${this.serial} still unreachable`,
+    });
   }
 
   /** While the gateway is away: is its broker's port open again? */

@@ -52,7 +52,10 @@ export function groupStateOf(members: readonly (LightState | undefined)[]): Devi
   return on.length > 0 ? { state: 'ON', brightness } : { state: 'OFF', brightness: 0 };
 }
 
-/** A panel event as the published state: the HA event type and its key. */
+/** What a panel report says about its press besides the event type: they go with the event. */
+export const PANEL_EVENT_ATTRIBUTES = ['key', 'action', 'rotation'] as const;
+
+/** A panel event as reported: the HA event type under `event`, and its key, action and rotation. */
 export function panelStateOf(event: PanelEvent): DeviceState {
   return {
     event: event.name,

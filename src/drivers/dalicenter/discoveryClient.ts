@@ -14,11 +14,12 @@ import {
   type DiscoveryTargetStyle,
   parseDiscoveryResponse,
 } from './codec/index.js';
+import { listenForReplies } from './discoveryListener.js';
 
 // The client side of the UDP discovery (notes §2.1, §11.1): one listener on 50569 (then 50570-50578,
-// then any port) joined to 239.255.255.250 on every interface, the encrypted request multicast from each
-// interface every 2 s, and every gateway that answers collected, not just the first (the SDK stops at
-// the first). A gateway's reply with credentials (its button was pressed) replaces one without. What is
+// then any port) joined to 239.255.255.250 on every interface, shared by the runs going on at once
+// (discoveryListener.ts), the encrypted request multicast from each interface every 2 s, and every
+// gateway that answers collected, not just the first (the SDK stops at the first). A gateway's reply with credentials (its button was pressed) replaces one without. What is
 // kept: gateways with credentials, and gateways already paired (known serials), whose new address is
 // what a rediscovery is for.
 
@@ -62,29 +63,6 @@ export function discoveryInterfaces(): string[] {
     .map((entry) => entry.address);
 }
 
-async function bindFirst(ports: number[]): Promise<Socket> {
-  let lastError: unknown;
-  for (const port of ports) {
-    const socket = createSocket({ type: 'udp4', reuseAddr: true });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.bind(port, '0.0.0.0', () => {
-          socket.off('error', reject);
-          resolve();
-        });
-      });
-      return socket;
-    } catch (error) {
-      lastError = error;
-      socket.close();
-    }
-  }
-  throw new Error(`no UDP port to listen on for discovery replies (tried ${ports.join(', ')})`, {
-    cause: lastError,
-  });
-}
-
 async function senderFor(address: string): Promise<Socket> {
   const socket = createSocket('udp4');
   socket.on('error', () => undefined);
@@ -101,26 +79,14 @@ export async function discoverGateways(options: DiscoveryRunOptions = {}): Promi
   if (interfaces.length === 0)
     throw new Error('no network interface with an IPv4 address to discover gateways on');
   const found = new Map<string, DiscoveredGateway>();
-  const listener = await bindFirst(
-    options.listenPorts ?? [DISCOVERY_REPLY_PORT, ...DISCOVERY_REPLY_FALLBACK_PORTS, 0],
-  );
-  const senders: Socket[] = [];
-  const timers: unknown[] = [];
   let finish = () => undefined as void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
-  try {
-    listener.on('error', () => undefined);
-    for (const address of interfaces) {
-      try {
-        listener.addMembership(DISCOVERY_MULTICAST_ADDRESS, address);
-      } catch {
-        // An interface without multicast: unicast replies still arrive.
-      }
-    }
-    options.onListening?.(listener.address().port);
-    listener.on('message', (datagram, remote) => {
-      const reply = parseDiscoveryResponse(datagram, remote.address);
-      if (!reply.ok) return options.onProblem?.(reply.problem, remote.address);
+  const listener = await listenForReplies(
+    options.listenPorts ?? [DISCOVERY_REPLY_PORT, ...DISCOVERY_REPLY_FALLBACK_PORTS, 0],
+    interfaces,
+    (datagram, from) => {
+      const reply = parseDiscoveryResponse(datagram, from);
+      if (!reply.ok) return options.onProblem?.(reply.problem, from);
       const gateway = reply.value;
       if (options.targetSerial !== undefined && gateway.serial !== options.targetSerial) return;
       const before = found.get(gateway.serial);
@@ -129,7 +95,12 @@ export async function discoverGateways(options: DiscoveryRunOptions = {}): Promi
       found.set(gateway.serial, gateway);
       if (changed) options.onGateway?.(gateway);
       if (options.targetSerial !== undefined) finish();
-    });
+    },
+  );
+  const senders: Socket[] = [];
+  const timers: unknown[] = [];
+  try {
+    options.onListening?.(listener.port);
     for (const address of interfaces) senders.push(await senderFor(address));
     const request = buildDiscoveryRequest({
       ...(options.targetSerial !== undefined ? { targetSerial: options.targetSerial } : {}),
@@ -152,7 +123,8 @@ export async function discoverGateways(options: DiscoveryRunOptions = {}): Promi
     options.signal?.removeEventListener('abort', finish);
   } finally {
     for (const timer of timers) clock.clearTimeout(timer);
-    for (const socket of [listener, ...senders]) socket.close();
+    listener.release();
+    for (const socket of senders) socket.close();
   }
   const known = options.knownSerials ?? new Set<string>();
   return [...found.values()].filter(

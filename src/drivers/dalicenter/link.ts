@@ -14,6 +14,8 @@ import {
   reportTopic,
 } from './codec/index.js';
 import { abortable, boundedSignal } from '../shared/wait.js';
+import { BusLinkDown } from '../contract.js';
+import { errorText } from '../../errorText.js';
 
 // One MQTT connection to a DALI Center gateway's own broker (notes §3-§4): MQTT 3.1.1, QoS 0, the two
 // fixed topics, a client id unique per connection (the broker kicks a duplicate id). mqtt.js never
@@ -32,8 +34,14 @@ export interface GatewayEndpoint {
   caFile?: string | undefined;
 }
 
+/**
+ * The gateway cannot be used until the user acts (pair again, give the right CA): trying again does not
+ * help, so it is said once and the gateway not asked again for a while (connection.ts).
+ */
+export class GatewayRefusal extends BusLinkDown {}
+
 /** The broker refused the login (CONNACK 4 bad user name or password, 5 not authorised): pairing is stale. */
-export class GatewayAuthRefused extends Error {
+export class GatewayAuthRefused extends GatewayRefusal {
   override readonly name = 'GatewayAuthRefused';
   constructor(
     readonly serial: string,
@@ -41,6 +49,44 @@ export class GatewayAuthRefused extends Error {
   ) {
     super(
       `DALI Center gateway ${serial} refused the login (CONNACK ${code}: ${code === 4 ? 'bad user name or password' : 'not authorised'}): pair it again (press its button and send dalicenter/pair)`,
+    );
+  }
+}
+
+/** The gateway's TLS certificate is not trusted by the configured CA, or the CA file cannot be read. */
+export class GatewayTlsRefused extends GatewayRefusal {
+  override readonly name = 'GatewayTlsRefused';
+}
+
+/** What OpenSSL says (Node's error codes) when a certificate chain does not verify against the CA given. */
+const CERTIFICATE_NOT_TRUSTED = new Set([
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_CHAIN_TOO_LONG',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+]);
+
+const LEAVE_CA_OUT = 'or leave ca_file out to connect without verifying it (as the vendor SDK does)';
+
+/** The CA to verify a TLS gateway with, read now: a file that cannot be read is the user's to fix. */
+function caOf(endpoint: GatewayEndpoint, caFile: string): Buffer {
+  try {
+    return readFileSync(caFile);
+  } catch (error) {
+    throw new GatewayTlsRefused(
+      `cannot read ca_file ${caFile} of DALI Center gateway ${endpoint.serial}: ${errorText(error)}: fix the path, ${LEAVE_CA_OUT}`,
+      { cause: error },
     );
   }
 }
@@ -100,7 +146,7 @@ export class GatewayLink {
       ...(endpoint.tls
         ? endpoint.caFile !== undefined
           ? {
-              ca: readFileSync(endpoint.caFile),
+              ca: caOf(endpoint, endpoint.caFile),
               rejectUnauthorized: true,
               checkServerIdentity: () => undefined,
             }
@@ -126,7 +172,12 @@ export class GatewayLink {
           settle(
             error.code === 4 || error.code === 5
               ? new GatewayAuthRefused(endpoint.serial, error.code)
-              : new Error(`cannot reach ${where}: ${error.message}`),
+              : typeof error.code === 'string' && CERTIFICATE_NOT_TRUSTED.has(error.code)
+                ? new GatewayTlsRefused(
+                    `the TLS certificate of ${where} is not trusted by ca_file ${endpoint.caFile ?? '(none)'} (${error.message}): give the CA that signed the gateway's certificate in ca_file, ${LEAVE_CA_OUT}`,
+                    { cause: error },
+                  )
+                : new Error(`cannot reach ${where}: ${error.message}`),
           );
         const onClose = () => settle(new Error(`${where} closed the connection before logging in`));
         const onAbort = () => settle(new Error(`connecting to ${where} was cancelled`));

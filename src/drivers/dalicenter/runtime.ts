@@ -27,9 +27,9 @@ import type { DaliCenterDeviceSpec, DaliCenterTarget } from './targets.js';
 type LightTarget = Extract<DaliCenterTarget, { role: 'light' }>;
 
 // One DALI Center gateway and the devices of its inventory, over one shared link (connection.ts): a
-// lost link is a bus-wide `lost` (and the gateway device's own, with the reason), the gateway back is
-// `present`. State is what the gateway reports: its status, online and energy pushes become the
-// devices' data; a command is confirmed by the status the gateway sends (else a read).
+// lost link is a bus-wide `lost` (logged once, by the connection), the gateway back is `present`.
+// State is what the gateway reports: its status, online and energy pushes become the devices' data;
+// a command is confirmed by the status the gateway sends (else a read).
 
 declare module '../contract.js' {
   interface BusCapabilities {
@@ -171,14 +171,14 @@ export class DaliCenterBusRuntime implements BusRuntime {
 
   /**
    * The gateway device hears why its link went (its own `lost`, with the reason), then every device of
-   * the bus the bus-wide `lost`.
+   * the bus the bus-wide `lost`; both say the connection logged it.
    */
   #linkGone(reason: string): void {
     const error = `DALI Center gateway ${this.#serial}: ${reason}`;
     for (const [deviceId, target] of this.#targets)
       if (target.role === 'gateway' && this.#connected.has(deviceId))
-        this.#emit({ type: 'device', deviceId, event: { type: 'lost', error } });
-    this.#emit({ type: 'lost', error });
+        this.#emit({ type: 'device', deviceId, event: { type: 'lost', error, logged: true } });
+    this.#emit({ type: 'lost', error, logged: true });
   }
 
   // ---- reports ----

@@ -5,6 +5,7 @@ import type { GatewayEndpoint } from './link.js';
 import { DaliCenterBusRuntime } from './runtime.js';
 import { simulatedDaliCentersOf } from './simulatedGateways.js';
 import { DEFAULT_SIMULATED_SERIAL, SimulatedDaliCenter } from './simulator/index.js';
+import type { DaliCenterDevice } from './config.js';
 import { daliCenterDevices, specsOf } from './targets.js';
 
 // `transport: simulated`: the mqtt transport's runtime against an in-process simulated gateway (its
@@ -12,7 +13,12 @@ import { daliCenterDevices, specsOf } from './targets.js';
 // demo and the end-to-end tests run the real protocol without the hardware. The gateway is kept across
 // restarts of its bus (its lights keep their state, as a real one) and stopped with the gateway.
 
-function endpointOf(gateway: SimulatedDaliCenter): GatewayEndpoint {
+/**
+ * Where the simulated gateway is now, and the login: the gateway device's `username`/`password` when
+ * the config gives them (configured by hand, as for a real gateway: a wrong one is refused), else what
+ * the simulated gateway revealed when it was set up (as if paired with it).
+ */
+function endpointOf(gateway: SimulatedDaliCenter, configured: DaliCenterDevice | undefined): GatewayEndpoint {
   const announced = gateway.announcement();
   const url = new URL(gateway.mqttUrl);
   return {
@@ -20,8 +26,8 @@ function endpointOf(gateway: SimulatedDaliCenter): GatewayEndpoint {
     host: announced?.address ?? url.hostname,
     port: announced?.port ?? gateway.mqttPort,
     tls: false,
-    username: 'admin',
-    password: 'password123',
+    username: configured?.username ?? gateway.pairingCredentials.username,
+    password: configured?.password ?? gateway.pairingCredentials.password,
   };
 }
 
@@ -32,6 +38,7 @@ export function openSimulatedDaliCenterBus(
 ): DaliCenterBusRuntime {
   const own = daliCenterDevices(devices);
   const serial = own[0]?.serial ?? DEFAULT_SIMULATED_SERIAL;
+  const configured = own.find((device) => device.role === 'gateway');
   const simulatedGateways = simulatedDaliCentersOf(context);
   let gateway = simulatedGateways.get(busId);
   let started: Promise<void> = Promise.resolve();
@@ -50,12 +57,12 @@ export function openSimulatedDaliCenterBus(
     serial,
     endpoint: async () => {
       await started;
-      return endpointOf(simulated);
+      return endpointOf(simulated, configured);
     },
     devices: specsOf(own),
     clock: context.clock,
     log: getLogger(`dalicenter:${serial}`),
     // The simulated network: the gateway says where it is now (after a simulated address change).
-    rediscover: async () => (simulated.isDown ? undefined : endpointOf(simulated)),
+    rediscover: async () => (simulated.isDown ? undefined : endpointOf(simulated, configured)),
   });
 }

@@ -72,7 +72,10 @@ export const daliCenterSimulationFaults: DriverSimulationFaults = {
         for (const clientId of gateway.clientIds()) gateway.kickClient(clientId);
         break;
       case 'credentials':
-        gateway.changeCredentials({ username: 'admin', password: `changed-${Date.now()}` });
+        gateway.changeCredentials({
+          username: gateway.pairingCredentials.username,
+          password: `changed-${Date.now()}`,
+        });
         break;
       case 'garbage':
         void gateway.injectInvalidUtf8();

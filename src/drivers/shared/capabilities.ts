@@ -82,11 +82,18 @@ export interface SceneCapability {
   access: typeof ACCESS.SET;
 }
 
-/** Something that happens (a key pressed): each state names one of `types` under `key`. */
+/**
+ * Something that happens (a key pressed): a report naming one of `types` under `key` is one event. It
+ * is published once, on the device's non-retained event topic, not kept in its retained state (there a
+ * restarted Home Assistant, or the next state change of the device, would replay it). `attributes` are
+ * the report's other fields that describe the event (which key, how far a knob turned): they go with
+ * it, not into the state. A device has at most one: its event topic is one entity's.
+ */
 export interface EventCapability {
   type: 'event';
   key: string;
   types: readonly string[];
+  attributes?: readonly string[];
   access: typeof ACCESS.STATE;
   name?: string;
 }
@@ -133,8 +140,20 @@ export function scene(key = 'activate'): SceneCapability {
   return { type: 'scene', key, access: ACCESS.SET };
 }
 
-export function event(key: string, types: readonly string[], name?: string): EventCapability {
-  return { type: 'event', key, types, access: ACCESS.STATE, ...(name !== undefined ? { name } : {}) };
+export function event(
+  key: string,
+  types: readonly string[],
+  options: { name?: string; attributes?: readonly string[] } = {},
+): EventCapability {
+  return { type: 'event', key, types, access: ACCESS.STATE, ...options };
+}
+
+/** A device's event capability (at most one: see EventCapability), if it has one. */
+export function eventCapabilityOf(capabilities: readonly Capability[]): EventCapability | undefined {
+  const events = capabilities.filter((capability) => capability.type === 'event');
+  // Two would share one event topic, and Home Assistant could not tell whose event came.
+  if (events.length > 1) throw new Error(`two event capabilities (${events.map((e) => e.key).join(', ')})`);
+  return events[0];
 }
 
 /** An adapter's or a gateway's diagnostic `connected` entity (HA's connectivity class). */

@@ -1,5 +1,6 @@
 import { COMMAND_NAMES, type CommandName, type DaliCenterCommand } from './commands.js';
 import { badArgument, type Parsed, parsed, problem, refused } from './errors.js';
+import { type DeviceAddress, deviceKey } from './identity.js';
 import type { InboundMessage } from './inboundTypes.js';
 import { type JsonObject, readJsonObject } from './json.js';
 
@@ -67,16 +68,36 @@ export function encodeCommand(command: DaliCenterCommand, envelope: Envelope): s
 }
 
 /**
- * What answers a command, for correlation: the reply's cmd and, where the SDK matches replies by more
- * than cmd, the key fields. undefined: no reply is documented (searchDev stop, addGroup...).
+ * What answers a command, for correlation: the reply's cmd and the key fields that tell two requests of
+ * one cmd apart: the group, the scene, the search, or the device a read is about (two reads of
+ * different devices outstanding at once must not take each other's answers). undefined: no reply is
+ * documented (searchDev stop, addGroup...).
  */
 export interface ExpectedReply {
   cmd: string;
-  key?: { groupId: number; channel: number } | { sceneId: number; channel: number } | { searchFlag: string };
+  key?:
+    | { groupId: number; channel: number }
+    | { sceneId: number; channel: number }
+    | { searchFlag: string }
+    | { devices: readonly DeviceAddress[] };
 }
+
+/** The reply of a read about devices, keyed by them. */
+const aboutDevices = (cmd: string, devices: readonly DeviceAddress[]): ExpectedReply => ({
+  cmd,
+  key: { devices },
+});
 
 export function expectedReply(command: DaliCenterCommand): ExpectedReply | undefined {
   switch (command.cmd) {
+    case 'getDevParam':
+    case 'getSensorOnOff':
+    case 'getSensorArgv':
+      return aboutDevices(`${command.cmd}Res`, [command]);
+    case 'readDev':
+      return aboutDevices('readDevRes', command.data);
+    case 'getEnergy':
+      return aboutDevices('getEnergyRes', command.data);
     case 'searchDev':
       return command.searchFlag === 'stop'
         ? undefined
@@ -96,17 +117,37 @@ export function expectedReply(command: DaliCenterCommand): ExpectedReply | undef
   }
 }
 
+/** The devices a reply is about (empty for a reply that names none). */
+function devicesOf(message: InboundMessage): DeviceAddress[] {
+  switch (message.cmd) {
+    case 'readDevRes':
+    case 'getDevParamRes':
+    case 'getSensorOnOffRes':
+    case 'getSensorArgvRes':
+      return [message.device];
+    case 'getEnergyRes':
+      return message.entries.map((entry) => entry.device);
+    default:
+      return [];
+  }
+}
+
 /**
  * Whether `message` answers the request that expected `reply` with `msgId`. A reply that echoes a msgId
- * is matched by it; one without (the echo is unverified) by cmd and, for readGroup/readScene/searchDev,
- * the key fields, as the SDK matches.
+ * is matched by it; one without (the echo is unverified) by cmd and the key fields: readGroup/readScene/
+ * searchDev as the SDK matches, a read about devices by the device it names. A reply about a device
+ * is about that device whatever msgId it echoes: it never answers a read of another.
  */
 export function answers(message: InboundMessage, reply: ExpectedReply, msgId: string): boolean {
   if (message.cmd !== reply.cmd) return false;
+  const key = reply.key;
+  if (key !== undefined && 'devices' in key) {
+    const wanted = new Set(key.devices.map(deviceKey));
+    if (!devicesOf(message).some((device) => wanted.has(deviceKey(device)))) return false;
+  }
   // A scan's stream is one search whatever msgIds its messages carry: matched by its flag.
   if (message.msgId !== undefined && message.cmd !== 'searchDevRes') return message.msgId === msgId;
-  const key = reply.key;
-  if (key === undefined) return true;
+  if (key === undefined || 'devices' in key) return true;
   if ('groupId' in key)
     return (
       message.cmd === 'readGroupRes' &&

@@ -11,6 +11,7 @@ import {
 import { errorText } from '../../../errorText.js';
 import { isUsableSerial } from '../codec/index.js';
 import { executeControl } from './control.js';
+import { DEFAULT_SIMULATED_CREDENTIALS, DEFAULT_SIMULATED_SERIAL } from '../simulatedDefaults.js';
 import { SimulatedDaliCenter } from './gateway.js';
 
 // `fieldbridge simulate dalicenter`: a DALI Center gateway on this machine, for trying fieldbridge's
@@ -57,7 +58,7 @@ export async function runDaliCenterSimulate(
   runtime: SimulateRuntime,
 ): Promise<number> {
   const options = parseCommandArgs(args, OPTIONS);
-  const serial = options.serial ?? '6A242121110E';
+  const serial = options.serial ?? DEFAULT_SIMULATED_SERIAL;
   if (!isUsableSerial(serial))
     throw new UsageError(`--serial must be letters and digits (the gateway's MAC), got "${serial}"`);
   const host = address(options.host, '--host') ?? '127.0.0.1';
@@ -75,7 +76,10 @@ export async function runDaliCenterSimulate(
     host,
     mqttPort: port(options.port, '--port', 1883),
     ...(announce !== undefined ? { announceAddress: announce } : {}),
-    credentials: { username: options.user ?? 'admin', password: options.password ?? 'password123' },
+    credentials: {
+      username: options.user ?? DEFAULT_SIMULATED_CREDENTIALS.username,
+      password: options.password ?? DEFAULT_SIMULATED_CREDENTIALS.password,
+    },
     discovery: {
       bindAddress: address(options.bind, '--bind') ?? '0.0.0.0',
       port: port(options['discovery-port'], '--discovery-port', 1900),
@@ -103,7 +107,7 @@ export async function runDaliCenterSimulate(
   };
   await runInteractively(runtime, control, { SIGUSR1: 'press 30', SIGUSR2: 'reboot 5' }, () => {
     log(
-      `gateway ${serial}: broker ${gateway.mqttUrl} (user ${options.user ?? 'admin'}), discovery on UDP ${gateway.discoveryPort}`,
+      `gateway ${serial}: broker ${gateway.mqttUrl} (user ${gateway.pairingCredentials.username}), discovery on UDP ${gateway.discoveryPort}`,
     );
     log(
       `topics ${gateway.commandTopic} (commands) and ${gateway.reportTopic} (reports); ${gateway.line.devices.size} devices`,

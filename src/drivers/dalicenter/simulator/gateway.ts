@@ -18,6 +18,7 @@ import { foundDevice, handleRequest, type HandlerContext } from './handlers.js';
 import { type LineSpec, type SimDevice, VirtualLine } from './line.js';
 import { SimulatedMqttServer } from './mqttServer.js';
 import { GatewayPushes } from './pushes.js';
+import { DEFAULT_SIMULATED_CREDENTIALS, DEFAULT_SIMULATED_SERIAL } from '../simulatedDefaults.js';
 
 // A protocol-level Sunricher DALI Center gateway: the encrypted UDP discovery (credentials only while
 // its button is pressed), its own MQTT broker with user name and password on the fixed topics, a
@@ -73,7 +74,6 @@ export interface SimulatedGatewayOptions {
   log?: (line: string) => void;
 }
 
-export const DEFAULT_SIMULATED_SERIAL = '6A242121110E';
 /** How long after acknowledging restartGateway the simulated gateway goes down. */
 const RESTART_AFTER_MS = 100;
 /** How long a mid-stream reset waits for the messages before it to be written out (wall clock: sockets). */
@@ -92,6 +92,11 @@ export class SimulatedDaliCenter {
   private readonly clock: GatewayClock;
   private readonly mqtt: SimulatedMqttServer;
   private readonly discovery: SimulatedDiscoveryServer | undefined;
+  /**
+   * What its button revealed when it was set up (its options): what a client paired with it logs in
+   * with. changeCredentials (a reset by an installer) leaves it: such a client is refused then.
+   */
+  readonly pairingCredentials: Readonly<GatewayCredentials>;
   private credentials: GatewayCredentials;
   private buttonUntil = 0;
   private down = false;
@@ -106,7 +111,8 @@ export class SimulatedDaliCenter {
     this.options = options;
     this.serial = options.serial ?? DEFAULT_SIMULATED_SERIAL;
     this.clock = options.clock ?? wallClock;
-    this.credentials = options.credentials ?? { username: 'admin', password: 'password123' };
+    this.pairingCredentials = { ...(options.credentials ?? DEFAULT_SIMULATED_CREDENTIALS) };
+    this.credentials = { ...this.pairingCredentials };
     this.line = new VirtualLine(options.line);
     this.mqtt = new SimulatedMqttServer({
       host: options.host ?? '127.0.0.1',
@@ -184,6 +190,11 @@ export class SimulatedDaliCenter {
   /** Logged-in client ids. */
   clientIds(): string[] {
     return this.mqtt.clientIds();
+  }
+
+  /** How many logins its broker refused (wrong credentials). */
+  get refusedLogins(): number {
+    return this.mqtt.refusedLogins;
   }
 
   /** What discovery announces now; undefined while the gateway is down. */

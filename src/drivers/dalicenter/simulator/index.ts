@@ -1,6 +1,7 @@
 // The DALI Center simulator's public API: a virtual gateway (discovery, broker, line, faults) and its parts.
 
-export { DEFAULT_SIMULATED_SERIAL, SimulatedDaliCenter, type SimulatedGatewayOptions } from './gateway.js';
+export { SimulatedDaliCenter, type SimulatedGatewayOptions } from './gateway.js';
+export { DEFAULT_SIMULATED_CREDENTIALS, DEFAULT_SIMULATED_SERIAL } from '../simulatedDefaults.js';
 export { type DiscoveryEvent, type ReplyRoute } from './discoveryServer.js';
 export {
   defaultLineSpec,

@@ -84,6 +84,8 @@ export class SimulatedMqttServer {
   private readonly clients = new Map<string, Client>();
   private silent = false;
   private boundPort: number | undefined;
+  /** Logins refused since it was made (a client retrying a stale login without pause shows here). */
+  refusedLogins = 0;
 
   constructor(private options: MqttServerOptions) {}
 
@@ -130,6 +132,7 @@ export class SimulatedMqttServer {
         const { credentials } = this.options;
         if (username === credentials.username && password?.toString('utf8') === credentials.password)
           return done(null, true);
+        this.refusedLogins += 1;
         done(refusal(this.options.refusalCode), false);
       },
     });

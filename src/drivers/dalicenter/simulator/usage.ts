@@ -1,3 +1,5 @@
+import { DEFAULT_SIMULATED_CREDENTIALS, DEFAULT_SIMULATED_SERIAL } from '../simulatedDefaults.js';
+
 // `fieldbridge simulate dalicenter --help`, apart from the simulator so the CLI shows it without loading any.
 
 export const DALICENTER_SIMULATE_USAGE = `Usage: fieldbridge simulate dalicenter [options]
@@ -8,7 +10,7 @@ while its button is pressed), its own MQTT broker with a user name and password 
 device type, motion and illuminance sensors and button panels. Runs until Ctrl-C or SIGTERM.
 
 Options:
-      --serial SN        gwSn, 12 hex digits (default 6A242121110E)
+      --serial SN        gwSn, 12 hex digits (default ${DEFAULT_SIMULATED_SERIAL})
       --host ADDR        Where the broker listens (default 127.0.0.1; 0.0.0.0 for the network)
       --port PORT        The broker's port (default 1883; 0 picks a free one)
       --announce ADDR    gwIp announced by discovery (default: --host, 127.0.0.1 for 0.0.0.0)
@@ -16,8 +18,8 @@ Options:
       --bind ADDR        The discovery socket's address (default 0.0.0.0)
       --interface ADDR   Join 239.255.255.250 on this interface address (default: --announce)
       --reply-port PORT  Where discovery replies go, unicast and multicast (default 50569)
-      --user NAME        The broker's user name (default admin)
-      --password TEXT    The broker's password (default password123)
+      --user NAME        The broker's user name (default ${DEFAULT_SIMULATED_CREDENTIALS.username})
+      --password TEXT    The broker's password (default ${DEFAULT_SIMULATED_CREDENTIALS.password})
       --button SECONDS   Press the button at start for this long (pairing without typing "press")
   -v, --verbose          Log every command received
   -h, --help             Show this help
