@@ -1,33 +1,19 @@
-import { and, assign, enqueueActions, fromPromise, not, setup, stateIn } from 'xstate';
+import { and, assign, not } from 'xstate';
 import { nowOf } from './clock.js';
 import { enqueue, releaseHead } from './commandQueue.js';
 import {
-  type ConnectionContext,
-  type ConnectionEvent,
-  type ConnectionInput,
   connectTimeoutError,
-  currentOperationName,
   giveUp,
   isBusLinkDown,
-  type LinkInput,
   nextOperation,
-  notify,
-  type OperationInput,
-  type OperationOutput,
   operationInput,
-  operationTimeout,
   operationTimeoutError,
-  outcomeOfExpiry,
-  outcomeOfFailure,
-  outcomeOfStop,
-  outcomeOfSuccess,
   queueFullRefusal,
   scheduleAttempt,
-  settle,
   statusNotice,
 } from './connectionModel.js';
-import type { DeviceNoticeDraft } from './notices.js';
 import { errorText } from '../errorText.js';
+import { connectionSetup } from './connectionSetup.js';
 
 // One machine definition serves every device of every driver. Two parallel regions:
 // - `link`: disconnected → connecting → connected (healthy | degraded) → reconnecting → offline, with the
@@ -36,96 +22,15 @@ import { errorText } from '../errorText.js';
 // All I/O is in the two invoked actors (`connectLink`, `runOperation`), which a bus binds to its transport
 // (src/hosting/deviceActors.ts); link events arrive from the bus supervisor, and leaving `connected` asks it
 // to release the link (`LINK_RELEASE`), so an idle connected device has no child actor at all. The
-// definition itself is pure; its data and decisions are in connectionModel.ts. Every timer is derived
-// from a deadline kept in context, so a restored snapshot (XState persists no timers) re-arms them on
-// `RESUME`; a device restored as `connected` opens its link again then, the old transport being gone.
+// definition itself is pure; its data and decisions are in connectionModel.ts, its named delays, guards
+// and actions in connectionSetup.ts. Every timer is derived from a deadline kept in context, so a
+// restored snapshot (XState persists no timers) re-arms them on `RESUME`; a device restored as
+// `connected` opens its link again then, the old transport being gone.
 
 /** Bumped whenever a change makes older persisted snapshots unusable. */
 export const CONNECTION_MACHINE_VERSION = 1;
 
-const unbound = (what: string) => () => {
-  throw new Error(`connection machine used without a transport: ${what} is not bound (see deviceActors.ts)`);
-};
-
-export const connectionMachine = setup({
-  types: {
-    context: {} as ConnectionContext,
-    events: {} as ConnectionEvent,
-    input: {} as ConnectionInput,
-  },
-  actors: {
-    connectLink: fromPromise<void, LinkInput>(unbound('connectLink')),
-    runOperation: fromPromise<OperationOutput, OperationInput>(unbound('runOperation')),
-  },
-  delays: {
-    connectTimeout: ({ context }) => context.policy.timeouts.connect,
-    untilNextAttempt: ({ context, system }) => Math.max(0, (context.nextAttemptAt ?? 0) - nowOf(system)),
-    untilHeadExpires: ({ context, system }) => {
-      const now = nowOf(system);
-      return Math.max(0, (context.commands[0]?.expiresAt ?? now) - now);
-    },
-    untilPollDue: ({ context, system }) => {
-      const now = nowOf(system);
-      return Math.max(0, (context.pollDueAt ?? now) - now);
-    },
-    untilHeadRetry: ({ context, system }) => {
-      const now = nowOf(system);
-      return Math.max(0, (context.commands[0]?.retryAt ?? now) - now);
-    },
-    operationTimeout: ({ context }) => operationTimeout(context.policy, currentOperationName(context)),
-  },
-  guards: {
-    attemptsExhausted: ({ context }) => context.attempts >= context.policy.reconnect.maxAttempts,
-    degradedThresholdReached: ({ context }) =>
-      context.consecutiveFailures >= context.policy.health.failureThreshold,
-    noFailures: ({ context }) => context.consecutiveFailures === 0,
-    hasCommands: ({ context }) => context.commands.length > 0,
-    queueFull: ({ context }) => context.commands.length >= context.policy.commands.queueSize,
-    pollingEnabled: ({ context }) => context.policy.pollIntervalMs > 0,
-    linkUp: stateIn({ link: 'connected' }),
-    headWaitsForRetry: ({ context }) => (context.commands[0]?.retryAt ?? null) !== null,
-    confirmsStep: and([
-      ({ context }) => Boolean(context.confirmAfterStep),
-      stateIn({ link: { connected: 'healthy' } }),
-    ]),
-  },
-  actions: {
-    /** Asks the bus supervisor to release this device's link (the bus's I/O actor does it). */
-    releaseLink: enqueueActions(({ context, enqueue: queue, self }) => {
-      if (self._parent) queue.sendParent({ type: 'LINK_RELEASE', deviceId: context.deviceId });
-    }),
-    /** Tells the supervisor that a good operation followed the recovery step it waits to verify. */
-    confirmStep: enqueueActions(({ context, enqueue: queue, self }) => {
-      const operation = currentOperationName(context);
-      if (self._parent) queue.sendParent({ type: 'STEP_CONFIRMED', deviceId: context.deviceId, operation });
-      queue.assign({ confirmAfterStep: null });
-    }),
-    /** Tells the supervisor, when there is one, and through it the rest of the gateway. */
-    notify: enqueueActions(({ enqueue: queue, self, system }, notice: DeviceNoticeDraft) => {
-      notify(queue, self, notice, nowOf(system));
-    }),
-    expireCommands: enqueueActions(({ context, system, self, enqueue: queue }) => {
-      const now = nowOf(system);
-      settle(queue, self, outcomeOfExpiry(context, now), now);
-    }),
-    answerAllCommands: enqueueActions(
-      ({ context, system, self, enqueue: queue }, params: { error: string }) => {
-        settle(queue, self, outcomeOfStop(context, params.error), nowOf(system));
-      },
-    ),
-    operationSucceeded: enqueueActions(({ context, event, system, self, enqueue: queue }) => {
-      const now = nowOf(system);
-      const output = ('output' in event ? event.output : { result: null, durationMs: 0 }) as OperationOutput;
-      settle(queue, self, outcomeOfSuccess(context, now, output), now);
-    }),
-    operationFailed: enqueueActions(
-      ({ context, system, self, enqueue: queue }, params: { error: string }) => {
-        const now = nowOf(system);
-        settle(queue, self, outcomeOfFailure(context, now, params.error), now);
-      },
-    ),
-  },
-}).createMachine({
+export const connectionMachine = connectionSetup.createMachine({
   id: 'connection',
   type: 'parallel',
   context: ({ input }) => ({
