@@ -79,15 +79,33 @@ export function loadedBy(entry: string): Set<string> {
   return new Set([...loaded].map((file) => relative(SRC, file)));
 }
 
+/**
+ * Whether loading `file` evaluates a module outside its own folder. One that does not (a leaf, or
+ * drivers/contract.ts re-exporting the contract's other files beside it) leads nowhere: importing it
+ * cannot close a cycle, whatever else its folder holds.
+ */
+function leavesItsFolder(file: string, imports: Map<string, string[]>): boolean {
+  const folder = nodeOf(file);
+  const seen = new Set<string>();
+  const pending = [file];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (seen.has(next)) continue;
+    seen.add(next);
+    for (const target of imports.get(next) ?? []) {
+      if (nodeOf(target) !== folder) return true;
+      pending.push(target);
+    }
+  }
+  return false;
+}
+
 export function folderGraph(): FolderGraph {
   const imports = fileImports();
   const graph: FolderGraph = new Map();
   for (const [file, targets] of imports) {
     const from = nodeOf(file);
     for (const target of targets) {
-      // A leaf (a module without runtime imports of its own, such as drivers/contract.ts) leads nowhere:
-      // importing it cannot close a cycle, whatever else its folder holds.
-      if ((imports.get(target) ?? []).length === 0) continue;
+      if (!leavesItsFolder(target, imports)) continue;
       const to = nodeOf(target);
       if (to === from || to.startsWith('..')) continue;
       const edges = graph.get(from) ?? new Map<string, string>();
