@@ -255,6 +255,8 @@ describe('Bridge: a device that is gone', () => {
         nextAttemptAt: null,
         at: 1,
       });
+      persistence.desired.merge('gone', { on: true, brightness: 200 }, 1);
+      persistence.desired.merge('keep', { on: true }, 1);
       bridge.drain(0).catch(() => undefined);
       const before = retainedQueued(persistence);
       const goneConfigs = [...before.keys()].filter((topic) => topic.includes('/fieldbridge_gone/'));
@@ -271,6 +273,9 @@ describe('Bridge: a device that is gone', () => {
         [...after].filter(([topic, payload]) => topic.includes('fieldbridge_keep') && payload === ''),
       ).toEqual([]);
       expect(persistence.states.all().map((stored) => stored.deviceId)).not.toContain('gone');
+      // A device configured under its id later is not switched to what this one was last asked.
+      expect(persistence.desired.get('gone')).toBeUndefined();
+      expect(persistence.desired.get('keep')).toEqual({ on: true });
       const events = persistence.outbox
         .peek(10_000)
         .filter((message) => message.topic === 'fieldbridge/bridge/event')

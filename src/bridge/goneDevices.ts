@@ -8,9 +8,11 @@ import type { RetainedDeviceTopics } from './retainedDeviceTopics.js';
 // Devices that are gone (removed on request, dropped from the config by a reload, or dropped while the
 // gateway was stopped) leave nothing behind on the broker: their retained state and availability and
 // every Home Assistant config they announced are emptied through the outbox (so a broker offline now
-// gets them later), their stored state and snapshot are deleted, and `device_removed` is published on
-// bridge/event. Their reading sequence numbers stay: a device added again under the same id never
-// reuses a `seq`. What a gone device still says in this run (its actor stopping) is not published.
+// gets them later), their stored state, snapshot and last commanded state are deleted (another lamp
+// configured under the same id later must not be switched to what this one was asked), and
+// `device_removed` is published on bridge/event. Their reading sequence numbers stay: a device added
+// again under the same id never reuses a `seq`. What a gone device still says in this run (its actor
+// stopping) is not published.
 
 export interface GoneDevicesOptions {
   persistence: Persistence;
@@ -63,6 +65,7 @@ export class GoneDevices {
         readings.states.delete(deviceId);
         retained.forget(deviceId);
         persistence.snapshots.remove(deviceId);
+        persistence.desired.remove(deviceId);
         this.options.publishEvent('device_removed', { id: deviceId, reason });
       }
       discovery.removeDevices(deviceIds);

@@ -14,6 +14,7 @@ interface Row {
 export class DesiredStateStore {
   readonly #get: Database.Statement<[string], Row>;
   readonly #save: Database.Statement<[string, string, number]>;
+  readonly #remove: Database.Statement<[string]>;
 
   constructor(db: Database.Database) {
     this.#get = db.prepare<[string], Row>('SELECT state FROM desired_states WHERE device_id = ?');
@@ -21,6 +22,12 @@ export class DesiredStateStore {
       `INSERT INTO desired_states (device_id, state, at) VALUES (?, ?, ?)
        ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, at = excluded.at`,
     );
+    this.#remove = db.prepare<[string]>('DELETE FROM desired_states WHERE device_id = ?');
+  }
+
+  /** The device is gone: a new device later configured under its id starts with nothing to restore. */
+  remove(deviceId: string): void {
+    this.#remove.run(deviceId);
   }
 
   get(deviceId: string): DesiredState | undefined {
