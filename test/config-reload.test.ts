@@ -87,8 +87,8 @@ describe('applyServiceSettings', () => {
     const calls: string[] = [];
     const parts: LiveParts = {
       mqtt: {
-        reconfigure: async (next) => {
-          calls.push(`mqtt ${next.server ?? ''}`);
+        reconfigure: async (next, discoveryPrefix) => {
+          calls.push(`mqtt ${next.server ?? ''} ${discoveryPrefix}`);
           return true;
         },
       },
@@ -113,13 +113,22 @@ describe('applyServiceSettings', () => {
       mqtt: 'reconnected',
       http: 'http://127.0.0.1:8081',
     });
-    expect(calls).toEqual(['mqtt mqtt://b:1884', 'persistence 50 normal', 'http 8081']);
+    expect(calls).toEqual(['mqtt mqtt://b:1884 homeassistant', 'persistence 50 normal', 'http 8081']);
     calls.length = 0;
     // queue.inflight is the drainer's (through the bridge's config): no part here is touched.
     expect(await applyServiceSettings(next, ['queue.inflight'], parts)).toEqual({
       settings: ['queue.inflight'],
     });
     expect(calls).toEqual([]);
+    // A moved discovery prefix reaches the embedded broker's rules, without a reconnect of the link.
+    const moved = await loadConfigFile(
+      configFile('mqtt: { server: mqtt://b:1884 }\nhomeassistant: { discovery_prefix: ha2 }\n').path,
+      {},
+    );
+    expect(await applyServiceSettings(moved, ['homeassistant.discovery_prefix'], parts)).toEqual({
+      settings: ['homeassistant.discovery_prefix'],
+    });
+    expect(calls).toEqual(['mqtt mqtt://b:1884 ha2']);
   });
 });
 

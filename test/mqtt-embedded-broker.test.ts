@@ -258,6 +258,24 @@ describe('embedded broker with mqtt.user and mqtt.password', () => {
     );
   });
 
+  it('keeps other logins off the discovery configs under a prefix a reload moved', async () => {
+    const port = await freePort();
+    const { opened, withLogin } = await gatewayMqtt(LOGINS, port);
+    const config = parseConfig(`mqtt: { ${LOGINS}, embedded_port: ${port} }`, {});
+    expect(await opened.reconfigure(config.mqtt, 'ha2')).toBe(false);
+    const watcher = await recorder(withLogin('fieldbridge:gw-secret'), 'ha2/#');
+    const intruder = await connectAsync(withLogin('ha:ha-secret'), { reconnectPeriod: 0 });
+    const closed = new Promise<void>((resolve) => intruder.once('close', () => resolve()));
+    intruder.publish('ha2/sensor/fieldbridge_heat1/energy/config', 'forged', { qos: 0, retain: true });
+    await closed;
+    await intruder.endAsync(true);
+    // The gateway itself still publishes there (its link back once the broker's new rules let it in).
+    await eventually(() => opened.link.state === 'online', { what: 'the gateway online again' });
+    await opened.link.publish('ha2/sensor/fieldbridge_heat1/energy/config', '{}', { retain: true });
+    await watcher.waitFor((message) => message.topic === 'ha2/sensor/fieldbridge_heat1/energy/config');
+    expect(watcher.messages.filter((message) => message.payload === 'forged')).toEqual([]);
+  });
+
   it("refuses another login that asks for the gateway's client id (it would take over the gateway's session)", async () => {
     const { opened, withLogin } = await gatewayMqtt(LOGINS);
     const states: string[] = [];

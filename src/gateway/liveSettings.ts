@@ -14,7 +14,7 @@ import type { Persistence } from '../persistence/index.js';
 //   the drainer's window, and discovery republished (removed first when switched off or moved).
 
 export interface LiveParts {
-  mqtt: { reconfigure(next: MqttConfig): Promise<boolean> };
+  mqtt: { reconfigure(next: MqttConfig, discoveryPrefix: string): Promise<boolean> };
   persistence: Pick<Persistence, 'reconfigure'>;
   http: { rebind(http: HttpConfig): Promise<string | null> };
   log: Logger;
@@ -35,9 +35,14 @@ export async function applyServiceSettings(
   if (changed.length === 0) return {};
   const done: Record<string, unknown> = { settings: [...changed] };
   const mqtt = changedIn(changed, 'mqtt');
-  if (mqtt.length > 0) {
-    parts.log.info(`${mqtt.join(', ')} changed: reconnecting the MQTT link with the new settings`);
-    done.mqtt = (await parts.mqtt.reconfigure(next.mqtt)) ? 'reconnected' : 'unchanged';
+  // The embedded broker keeps others' logins off fieldbridge's discovery configs: under the new prefix.
+  const prefixMoved = changed.includes('homeassistant.discovery_prefix');
+  if (mqtt.length > 0 || prefixMoved) {
+    if (mqtt.length > 0) {
+      parts.log.info(`${mqtt.join(', ')} changed: reconnecting the MQTT link with the new settings`);
+    }
+    const replaced = await parts.mqtt.reconfigure(next.mqtt, next.homeassistant.discovery_prefix);
+    if (mqtt.length > 0) done.mqtt = replaced ? 'reconnected' : 'unchanged';
   }
   const storage = [...changedIn(changed, 'persistence'), ...changedIn(changed, 'queue')].filter(
     (key) => key !== 'queue.inflight',

@@ -45,9 +45,10 @@ export interface OpenedMqtt {
    * settings, and the embedded broker is started, moved or stopped as `server` and the `embedded_*`
    * keys say (new logins or TLS files restart it).
    * Resolves with whether the link was replaced (false when nothing it uses changed). Rejects, with
-   * nothing changed, when a new embedded broker cannot start.
+   * nothing changed, when a new embedded broker cannot start. `discoveryPrefix`: a reloaded
+   * `homeassistant.discovery_prefix`, the one whose fieldbridge configs only the gateway may publish.
    */
-  reconfigure(next: MqttConfig): Promise<boolean>;
+  reconfigure(next: MqttConfig, discoveryPrefix?: string): Promise<boolean>;
   /** Waits for the link to have stopped (offline message, clean disconnect), then stops the embedded broker. */
   close(): Promise<void>;
 }
@@ -87,7 +88,8 @@ function embeddedOptions(config: MqttConfig, port: number, discoveryPrefix: stri
  * business: it keeps trying.
  */
 export async function openMqtt(config: MqttConfig, options: OpenMqttOptions = {}): Promise<OpenedMqtt> {
-  const { embeddedPort, discoveryPrefix = 'homeassistant', ...linkOptions } = options;
+  const { embeddedPort, ...linkOptions } = options;
+  let discoveryPrefix = options.discoveryPrefix ?? 'homeassistant';
   let broker =
     config.server === undefined
       ? await startEmbeddedBroker(embeddedOptions(config, embeddedPort ?? 1883, discoveryPrefix))
@@ -100,9 +102,10 @@ export async function openMqtt(config: MqttConfig, options: OpenMqttOptions = {}
     get broker() {
       return broker;
     },
-    reconfigure: async (next) => {
-      const nextOptions = embeddedOptions(next, next.embedded_port, discoveryPrefix);
+    reconfigure: async (next, nextPrefix = discoveryPrefix) => {
+      const nextOptions = embeddedOptions(next, next.embedded_port, nextPrefix);
       const before = embeddedOptions(current, current.embedded_port, discoveryPrefix);
+      discoveryPrefix = nextPrefix;
       // New logins apply to the running broker; new listeners (host, ports, TLS files) need a new one.
       const keepBroker = broker !== null && sameListeners(nextOptions, before);
       let nextBroker: EmbeddedBroker | null = keepBroker ? broker : null;
