@@ -15,7 +15,7 @@ import { RenogyFailure } from './failures.js';
 import { ModbusLink, sleep } from './modbusLink.js';
 import { DeviceReader, type Reading, type RenogyDeviceSpec } from './reader.js';
 import { LOAD_KEY } from './capabilities.js';
-import { readShuntFrame } from './shuntSession.js';
+import { problemsText, readShuntFrame, type ShuntDrop } from './shuntSession.js';
 
 // The BusRuntime of the Renogy devices on one adapter. A device is not held connected: every poll (and
 // every load switch) is a session of its own — connect with a hard bound (through the adapter's
@@ -48,6 +48,8 @@ interface DeviceSlot {
   /** The link of the session under way, dropped by disconnect() and close(). */
   link: GattLink | undefined;
   lastFailure: RenogyFailure | undefined;
+  /** The kinds of implausible Smart Shunt value already logged (each once: a noisy shunt sends many). */
+  readonly implausibleLogged: Set<string>;
 }
 
 /**
@@ -81,6 +83,7 @@ export class RenogyBusRuntime implements BusRuntime {
         connected: false,
         link: undefined,
         lastFailure: undefined,
+        implausibleLogged: new Set(),
       });
     }
   }
@@ -211,8 +214,24 @@ export class RenogyBusRuntime implements BusRuntime {
   #read(slot: DeviceSlot, what: string, signal: AbortSignal): Promise<Reading> {
     return this.#session(slot, what, signal, {
       modbus: (link) => slot.reader.read(link, signal),
-      shunt: (link) => readShuntFrame(link, this.#options.clock, signal),
+      shunt: (link) =>
+        readShuntFrame(link, this.#options.clock, signal, (problem) => this.#noteImplausible(slot, problem)),
     });
+  }
+
+  /**
+   * An implausible shunt frame, logged the first time its kind (what was dropped, for which values) is
+   * seen: a noisy shunt sends many. A poll that fails for it is logged apart, as every failure is.
+   */
+  #noteImplausible(slot: DeviceSlot, dropped: ShuntDrop): void {
+    const keys = dropped.problems.map((problem) => problem.key).join(',');
+    const kind = `${dropped.what}:${keys}`;
+    if (slot.implausibleLogged.has(kind)) return;
+    slot.implausibleLogged.add(kind);
+    const cost = dropped.what === 'frame' ? 'live frame dropped' : 'value withheld';
+    this.#options.log.warn(
+      `${slot.reader.spec.deviceId}: implausible ${problemsText(dropped.problems)}: ${cost} (logged once for ${keys})`,
+    );
   }
 
   /** One session: connect, then `work` over Modbus or, for a Smart Shunt, on the bare link; let go. */
