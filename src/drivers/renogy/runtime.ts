@@ -10,7 +10,13 @@ import {
   type RenogyFamily,
   WRITE_CHARACTERISTIC,
 } from './codec/index.js';
-import { type ConnectedHost, GattFailure, type GattLink, PowerCycleRefused } from './bluez.js';
+import {
+  type CallListener,
+  type ConnectedHost,
+  GattFailure,
+  type GattLink,
+  PowerCycleRefused,
+} from './bluez.js';
 import { RenogyFailure } from './failures.js';
 import { ModbusLink, sleep } from './modbusLink.js';
 import { DeviceReader, type Reading, type RenogyDeviceSpec } from './reader.js';
@@ -38,6 +44,8 @@ export interface RenogyBusOptions {
   devices: readonly RenogyDeviceSpec[];
   clock: GatewayClock;
   log: RenogyLog;
+  /** Hears every D-Bus call made for these devices while the bus is open (/metrics). */
+  recordCall?: CallListener | undefined;
 }
 
 interface DeviceSlot {
@@ -71,11 +79,15 @@ export class RenogyBusRuntime implements BusRuntime {
   readonly #options: RenogyBusOptions;
   readonly #slots = new Map<string, DeviceSlot>();
   readonly #watchers = new Set<(event: BusEvent) => void>();
+  readonly #stopRecordingCalls: () => void;
   #closed = false;
 
   constructor(busId: string, options: RenogyBusOptions) {
     this.busId = busId;
     this.#options = options;
+    // The host's calls are this bus's (its only user); a restarted bus listens afresh, so none twice.
+    const stop = options.recordCall ? options.host.calls.listen(options.recordCall) : undefined;
+    this.#stopRecordingCalls = () => void stop?.();
     for (const spec of options.devices) {
       this.#slots.set(spec.deviceId, {
         reader: new DeviceReader(spec),
@@ -176,10 +188,15 @@ export class RenogyBusRuntime implements BusRuntime {
     if (this.#closed) return;
     this.#closed = true;
     this.#watchers.clear();
-    await Promise.all([...this.#slots.values()].map((slot) => slot.link?.disconnect()));
-    // This bus is the only user of the adapter's connected-BLE host: a restart (restart_actor) starts
-    // over with fresh proxies, on a fresh D-Bus connection unless the BLE line holds the current one.
-    await this.#options.host.reopen();
+    try {
+      await Promise.all([...this.#slots.values()].map((slot) => slot.link?.disconnect()));
+      // This bus is the only user of the adapter's connected-BLE host: a restart (restart_actor) starts
+      // over with fresh proxies, on a fresh D-Bus connection unless the BLE line holds the current one.
+      await this.#options.host.reopen();
+    } finally {
+      // The Disconnects above were this bus's calls too.
+      this.#stopRecordingCalls();
+    }
   }
 
   #slot(deviceId: string): DeviceSlot {
