@@ -46,7 +46,7 @@ const measure = (deviceClass: string): HaHints => ({ deviceClass, stateClass: 'm
 // renogy-ble drops a frame whose voltage is outside 6-80 V or whose current exceeds 500 A either way,
 // and leaves out a temperature outside -40..100 °C. The bounds below say why each is what it is.
 // renogy-ble's third check, |V × I| over 10 kW, is not taken: a 48 V bank drawing the shunt's rated
-// 300 A is over 15 kW, so it would drop real readings, and the two bounds above already bound power.
+// 300 A is over 15 kW, so it would drop real readings; the voltage and current bounds bound power anyway.
 
 /** §4.6, renogy-bt ShuntClient and renogy-ble shunt.py; big-endian. */
 export const SHUNT_FIELDS: readonly ShuntField[] = [
