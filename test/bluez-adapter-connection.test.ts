@@ -8,12 +8,18 @@ import type { BluezSimulator } from '../src/drivers/shared/bluez/simulator/simul
 import { buildTree } from '../src/gateway/tree.js';
 import type { BusRegistry } from '../src/hosting/busRegistry.js';
 import { GatewayOpenContext } from '../src/hosting/openContext.js';
+import { GatewayMetrics } from '../src/http/index.js';
+import { transportCallMetrics } from '../src/drivers/registry.js';
 import { systemClock } from '../src/machines/clock.js';
 import { eventually } from './helpers/eventually.js';
 
 // One D-Bus connection per adapter and gateway: the BLE line's session and the connected devices of the
 // same adapter (a Renogy bus) share it, whichever starts first; closing one leaves it to the other;
-// when it drops, it is opened again once for both, and both carry on.
+// when it drops, it is opened again once for both, and both carry on. Each counts its own calls on it:
+// a Renogy bus's (its connects, GATT calls, lookups) go to /metrics once, as Renogy's
+// (`fieldbridge_transport_call_duration_seconds{driver="renogy"}`), whether or not a line runs; the
+// line's series (`fieldbridge_dbus_call_duration_seconds`) keeps the line's own (counted against the
+// calls the fake BlueZ received).
 
 const HAVE_DBUS = findDbusDaemon() !== undefined;
 if (!HAVE_DBUS) console.warn('bluez-adapter-connection.test.ts: dbus-daemon is not installed; skipped');
@@ -41,11 +47,16 @@ interface Gateway {
   connects: () => number;
   /** The connections the gateway opened, in order. */
   clients: () => Promise<BluezClient[]>;
+  /** Calls of `operation` that ended ok on /metrics, in Renogy's series and in the BLE line's. */
+  counted: (operation: string) => Promise<{ renogy: number; ble: number }>;
 }
 
 async function gateway(): Promise<Gateway> {
   const connect = vi.spyOn(BluezClient, 'connect');
-  const context = new GatewayOpenContext(systemClock, {});
+  const metrics = new GatewayMetrics({ defaultMetrics: false, transportCallMetrics: transportCallMetrics() });
+  const context = new GatewayOpenContext(systemClock, {
+    recordCall: (call) => metrics.recordTransportCall(call),
+  });
   const { input, registry } = buildTree(parseConfig(CONFIG, {}), context);
   cleanups.push(() => registry.closeAll());
   const busOf = (driver: string) => input.buses.find((bus) => bus.driver === driver)?.busId ?? '';
@@ -61,6 +72,19 @@ async function gateway(): Promise<Gateway> {
     // The fake BlueZ's own connection is made with dbus-next directly: these are the gateway's.
     connects: () => connect.mock.calls.length,
     clients: () => Promise.all(connect.mock.results.map((result) => result.value as Promise<BluezClient>)),
+    counted: async (operation) => {
+      const text = await metrics.text();
+      const count = (prefix: string) => {
+        const line = text.split('\n').find((entry) => entry.startsWith(prefix));
+        return line === undefined ? 0 : Number(line.split(' ').at(-1));
+      };
+      return {
+        renogy: count(
+          `fieldbridge_transport_call_duration_seconds_count{driver="renogy",operation="${operation}",outcome="ok"}`,
+        ),
+        ble: count(`fieldbridge_dbus_call_duration_seconds_count{operation="${operation}",outcome="ok"}`),
+      };
+    },
   };
 }
 
@@ -133,5 +157,42 @@ describe.skipIf(!HAVE_DBUS)('one D-Bus connection per adapter in a gateway', () 
       what: 'the line scanning again',
     });
     expect(simulator.adapterStatus().scanningClients).toEqual(callers(simulator));
+  }, 30_000);
+});
+
+/** The calls of Renogy polls, each counted once, as Renogy's: as many as the fake BlueZ received. */
+async function expectRenogyCalls(gw: Gateway): Promise<void> {
+  for (const operation of ['Device1.Connect', 'Device1.Disconnect', 'GattCharacteristic1.WriteValue']) {
+    const received = gw.simulator().callCount(operation);
+    expect(received, operation).toBeGreaterThan(0);
+    expect(await gw.counted(operation), operation).toEqual({ renogy: received, ble: 0 });
+  }
+}
+
+describe.skipIf(!HAVE_DBUS)("each user's calls on the shared connection, on /metrics", () => {
+  it('Renogy calls are recorded as Renogy calls when no BLE line runs, and once after the bus restarts', async () => {
+    const gw = await gateway();
+    let renogy = await gw.registry.openBus(gw.renogyBus);
+    await poll(renogy);
+    await expectRenogyCalls(gw);
+    // A restarted bus records its calls afresh, the old one's listener gone: still one count per call.
+    await gw.registry.closeBus(gw.renogyBus);
+    renogy = await gw.registry.openBus(gw.renogyBus);
+    await poll(renogy);
+    await expectRenogyCalls(gw);
+  }, 30_000);
+
+  it('Renogy calls are recorded once, as Renogy calls, while a BLE line shares the connection; the line keeps its own', async () => {
+    const gw = await gateway();
+    const line = await gw.registry.openBus(gw.lineBus);
+    await line.connect('ble_hci0', signal());
+    const renogy = await gw.registry.openBus(gw.renogyBus);
+    await poll(renogy);
+    expect(gw.connects()).toBe(1);
+    await expectRenogyCalls(gw);
+    // The line's discovery (started at bring-up, resumed after each connect) is the line's alone.
+    const started = gw.simulator().callCount('Adapter1.StartDiscovery');
+    expect(started).toBeGreaterThan(1);
+    expect(await gw.counted('Adapter1.StartDiscovery')).toEqual({ renogy: 0, ble: started });
   }, 30_000);
 });

@@ -1,26 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { findDbusDaemon } from '../src/drivers/shared/bluez/simulator/daemon.js';
-import { parseConfig } from '../src/config/index.js';
-import { runGateway } from '../src/gateway.js';
-import { Subscriber } from './helpers/gatewayRig.js';
-import { describeWithMosquitto, Mosquitto } from './helpers/mosquitto.js';
+import { beforeAll, expect, it } from 'vitest';
+import { BluezGatewayRig, describeWithBluez } from './helpers/bluezGatewayRig.js';
+import type { Subscriber } from './helpers/gatewayRig.js';
 
 // A BLE sensor auto_add took, removed on request, is not taken again while it keeps advertising: the
 // gateway keeps it in the forgotten-devices store by its driver's forget key (the MAC) and hands the
 // BLE driver's auto_add its own forgotten keys, without naming the driver. In-process, on a fake BlueZ.
 
 const BASE = 'forgot';
-const describeWithBluez = findDbusDaemon() === undefined ? () => undefined : describeWithMosquitto;
-if (findDbusDaemon() === undefined) console.warn('skipping the forgotten BLE sensor test: no dbus-daemon');
-
-let broker: Mosquitto;
-let dir: string;
+const rig = new BluezGatewayRig('forgotten');
 let sub: Subscriber;
-const stop = new AbortController();
-let running: Promise<number> | undefined;
 
 const sensorsOnline = () =>
   sub.messages
@@ -28,28 +16,15 @@ const sensorsOnline = () =>
     .map((m) => m.topic.split('/')[1] ?? '');
 
 describeWithBluez('BLE auto_add and a sensor removed on request', () => {
+  rig.register();
   beforeAll(async () => {
-    broker = await Mosquitto.start();
-    dir = mkdtempSync(join(tmpdir(), 'fieldbridge-e2e-forgotten-'));
-    sub = await Subscriber.start(broker.url, [`${BASE}/#`]);
-    const config = parseConfig(
-      [
-        `mqtt: { server: ${broker.url}, base_topic: ${BASE} }`,
-        `persistence: { path: ${join(dir, 'fieldbridge.db')} }`,
-        'logging: { level: warn }',
-        'ble: [{ transport: simulated }]',
-      ].join('\n'),
-      {},
-      '(test)',
-    );
-    running = runGateway(config, { configSource: '(test)', signal: stop.signal });
-  });
-  afterAll(async () => {
-    stop.abort();
-    await running;
-    await sub?.close();
-    await broker?.dispose();
-    rmSync(dir, { recursive: true, force: true });
+    // One gateway for the file's one test (the rig stops it after the test). The simulated line starts
+    // its own fake BlueZ, with sensors nobody configured for auto_add.
+    ({ sub } = await rig.run({
+      base: BASE,
+      filters: (base) => [`${base}/#`],
+      config: () => ['ble: [{ transport: simulated }]'],
+    }));
   });
 
   it('is offered as removed, never added again, while it keeps advertising', async () => {

@@ -19,13 +19,13 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function rig(family?: 'shunt', known = true) {
+async function rig(family?: 'shunt', known = true, onLog?: (line: string) => void) {
   const { runtime, devices, logs } = await renogyRuntimeRig(
     cleanups,
     [smartShunt(SHUNT, 60)],
     [renogySpec('shunt', SHUNT, family === undefined ? {} : { family })],
     fastClock(5),
-    { known },
+    { known, ...(onLog ? { onLog } : {}) },
   );
   const [device] = devices;
   if (device === undefined) throw new Error('no virtual shunt');
@@ -73,6 +73,40 @@ describe.skipIf(!HAVE_DBUS)('Renogy Smart Shunt on the fake BlueZ', () => {
     ]);
     expect(logs).toContain('shunt: read again after no_live_frame');
     expect(shunt.writes).toEqual([]);
+  });
+
+  it('a garbled live frame is dropped, named in the log, and the next good frame is the reading', async () => {
+    const seen: string[] = [];
+    const { runtime, shunt } = await rig('shunt', true, (line) => {
+      seen.push(line);
+      // The first garbled frame was judged: the stream turns good again within the same session.
+      if (line.includes('implausible')) shunt.garbleLiveFrames = 0;
+    });
+    shunt.garbleLiveFrames = Infinity;
+    expect(await pollOnce(runtime, 'shunt')).toEqual({ family: 'shunt', ...SHUNT_VALUES });
+    expect(seen.filter((line) => line.includes('implausible'))).toEqual([
+      expect.stringMatching(
+        /^shunt: implausible current -?[\d.]+ A is outside -500\.\.500 A; voltage [\d.]+ V is outside 6\.\.80 V; battery_soc [\d.]+ % is outside 0\.\.100 %: live frame dropped \(logged once for current,voltage,battery_soc\)$/,
+      ),
+    ]);
+  });
+
+  it('a shunt streaming only garbled live frames fails as implausible_frame, logged once per kind; reconnect heals it', async () => {
+    const { runtime, shunt, logs } = await rig('shunt');
+    await runtime.connect('shunt', AbortSignal.timeout(5_000));
+    shunt.garbleLiveFrames = Infinity;
+    for (let poll = 0; poll < 2; poll += 1) {
+      await expect(runtime.execute('shunt', 'poll', null, AbortSignal.timeout(20_000))).rejects.toThrow(
+        /^implausible_frame: \d+ live frames? within 3000 ms of subscribing, none plausible \(the last: current -?[\d.]+ A is outside -500\.\.500 A; voltage [\d.]+ V is outside 6\.\.80 V; battery_soc [\d.]+ % is outside 0\.\.100 %\)$/,
+      );
+    }
+    expect(shunt.sent.garbled).toBeGreaterThan(2);
+    // Many frames over two polls, one line for the kind (each failed poll is logged on its own).
+    expect(logs.filter((line) => line.startsWith('shunt: implausible'))).toHaveLength(1);
+    shunt.garbleLiveFrames = 0;
+    await runtime.runRecoveryStep('reconnect', 'shunt', AbortSignal.timeout(10_000));
+    expect(logs).toContain('shunt: read again after implausible_frame');
+    expect(await pollOnce(runtime, 'shunt')).toEqual({ family: 'shunt', ...SHUNT_VALUES });
   });
 
   it('refuses a load switch without connecting: a shunt has no load output', async () => {

@@ -48,7 +48,7 @@ export async function renogyRuntimeRig(
   virtual: readonly GattDeviceSpec[],
   specs: readonly RenogyDeviceSpec[],
   clock: GatewayClock,
-  options: { known?: boolean } = {},
+  options: { known?: boolean; onLog?: (line: string) => void } = {},
 ): Promise<RenogyRuntimeRig> {
   const simulator = new BluezSimulator({ sensors: [], intervalMs: 100 });
   // Not known: BlueZ has no object for them until a scan hears them.
@@ -61,11 +61,15 @@ export async function renogyRuntimeRig(
   });
   cleanups.push(() => host.close());
   const logs: string[] = [];
+  const logged = (line: string) => {
+    logs.push(line);
+    options.onLog?.(line);
+  };
   const runtime = new RenogyBusRuntime('renogy:hci0', {
     host,
     devices: specs,
     clock,
-    log: { info: (line) => logs.push(line), warn: (line) => logs.push(line), debug: () => undefined },
+    log: { info: logged, warn: logged, debug: () => undefined },
   });
   cleanups.push(() => runtime.close());
   return { simulator, host, runtime, devices, logs };

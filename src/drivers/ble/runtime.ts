@@ -10,7 +10,7 @@ import { abortable, waitUntil } from '../shared/wait.js';
 import { adapterState, AdapterWatch, type BleLog } from './watchdog.js';
 import { errorText } from '../../errorText.js';
 import type { ConnectedHost, LineControl } from '../shared/bluez/connectedHost.js';
-import { type AdapterConnection, connectionOf } from '../shared/bluez/adapterConnection.js';
+import { AdapterConnection } from '../shared/bluez/adapterConnection.js';
 import { PowerCycleBudget, PowerCycleRefused } from '../shared/bluez/powerCycles.js';
 
 export type { BleLog } from './watchdog.js';
@@ -54,7 +54,8 @@ export interface BleBusOptions {
   powerCycles?: PowerCycleBudget | undefined;
   /**
    * The adapter's D-Bus connection in this gateway, shared with its connected devices (the host's);
-   * without one, the line opens its own from `busAddress`, `timeouts` and `stats`.
+   * without one, the line opens its own from `busAddress` and `timeouts`. Either way `stats` hears the
+   * line's own calls only.
    */
   connection?: AdapterConnection | undefined;
   /** How often connected sensors are checked for silence (default 1000 ms). */
@@ -84,8 +85,6 @@ export class BleBusRuntime implements BusRuntime, LineControl {
   readonly #watch: AdapterWatch | undefined;
   readonly #connection: AdapterConnection;
   readonly #powerCycles: PowerCycleBudget;
-  /** Stops copying the shared connection's calls into this line's stats. */
-  readonly #stopStats: () => void;
   #closed = false;
 
   constructor(
@@ -119,15 +118,13 @@ export class BleBusRuntime implements BusRuntime, LineControl {
             emit: (event) => this.#emit(event),
             log: this.#log,
           });
-    ({ connection: this.#connection, stopStats: this.#stopStats } = connectionOf(
-      options.connection,
-      options.adapter,
-      {
+    this.#connection =
+      options.connection ??
+      new AdapterConnection(options.adapter, {
         busAddress: options.busAddress ?? (() => Promise.resolve(undefined)),
         timeouts: options.timeouts,
         stats: options.stats,
-      },
-    ));
+      });
     this.#powerCycles = options.powerCycles ?? new PowerCycleBudget(options.adapter);
     options.host?.lend(this);
   }
@@ -263,7 +260,6 @@ export class BleBusRuntime implements BusRuntime, LineControl {
   async close(): Promise<void> {
     this.#closed = true;
     this.#options.host?.withdraw(this);
-    this.#stopStats();
     this.#watch?.stop();
     this.#sensors.close();
     this.#watchers.clear();
@@ -330,7 +326,8 @@ export class BleBusRuntime implements BusRuntime, LineControl {
       const generation = ++this.#generation;
       const session = await AdapterSession.open(
         this.adapter,
-        this.#connection,
+        // Only the line's own calls go to its stats, not those of the connected devices sharing it.
+        { shared: this.#connection, stats: this.#options.stats },
         this.#sessionEvents(() => generation === this.#generation),
         () => this.#options.clock.now(),
       );

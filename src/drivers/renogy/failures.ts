@@ -6,7 +6,7 @@ import { GattFailure, type GattFailureKind } from './bluez.js';
 // recovery ladder: the connected-BLE failures (connect aborted, InProgress, a hung connect, services
 // or characteristics missing after a reconnect, the device held by another central) and the Modbus
 // ones (garbage, a late answer that puts the session out of step, no answer at all), and a Smart Shunt
-// that streams nothing live.
+// that streams nothing live or nothing believable.
 
 export type RenogyFailureKind =
   | GattFailureKind
@@ -21,7 +21,9 @@ export type RenogyFailureKind =
   /** The device refused a read every poll needs with a Modbus exception. */
   | 'exception'
   /** A Smart Shunt sent no live frame in time after its notifications were started (silent, or history only). */
-  | 'no_live_frame';
+  | 'no_live_frame'
+  /** A Smart Shunt streamed live frames, but every one had a value no battery monitor reads (noise). */
+  | 'implausible_frame';
 
 export class RenogyFailure extends Error {
   override readonly name = 'RenogyFailure';

@@ -45,6 +45,9 @@ export function openRenogyOn(
     devices: devices.map((device) => specOf(device, macOf(device))),
     clock: context.clock,
     log,
+    // No series of its own: the generic one, fieldbridge_transport_call_duration_seconds{driver="renogy"}.
+    recordCall: (operation, ms, outcome) =>
+      context.recordCall({ driver: 'renogy', operation, seconds: ms / 1000, outcome }),
   });
 }
 

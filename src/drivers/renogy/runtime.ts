@@ -10,12 +10,18 @@ import {
   type RenogyFamily,
   WRITE_CHARACTERISTIC,
 } from './codec/index.js';
-import { type ConnectedHost, GattFailure, type GattLink, PowerCycleRefused } from './bluez.js';
+import {
+  type CallListener,
+  type ConnectedHost,
+  GattFailure,
+  type GattLink,
+  PowerCycleRefused,
+} from './bluez.js';
 import { RenogyFailure } from './failures.js';
 import { ModbusLink, sleep } from './modbusLink.js';
 import { DeviceReader, type Reading, type RenogyDeviceSpec } from './reader.js';
 import { LOAD_KEY } from './capabilities.js';
-import { readShuntFrame } from './shuntSession.js';
+import { problemsText, readShuntFrame, type ShuntDrop } from './shuntSession.js';
 
 // The BusRuntime of the Renogy devices on one adapter. A device is not held connected: every poll (and
 // every load switch) is a session of its own — connect with a hard bound (through the adapter's
@@ -38,6 +44,8 @@ export interface RenogyBusOptions {
   devices: readonly RenogyDeviceSpec[];
   clock: GatewayClock;
   log: RenogyLog;
+  /** Hears every D-Bus call made for these devices while the bus is open (/metrics). */
+  recordCall?: CallListener | undefined;
 }
 
 interface DeviceSlot {
@@ -48,6 +56,8 @@ interface DeviceSlot {
   /** The link of the session under way, dropped by disconnect() and close(). */
   link: GattLink | undefined;
   lastFailure: RenogyFailure | undefined;
+  /** The kinds of implausible Smart Shunt value already logged (each once: a noisy shunt sends many). */
+  readonly implausibleLogged: Set<string>;
 }
 
 /**
@@ -69,11 +79,15 @@ export class RenogyBusRuntime implements BusRuntime {
   readonly #options: RenogyBusOptions;
   readonly #slots = new Map<string, DeviceSlot>();
   readonly #watchers = new Set<(event: BusEvent) => void>();
+  readonly #stopRecordingCalls: () => void;
   #closed = false;
 
   constructor(busId: string, options: RenogyBusOptions) {
     this.busId = busId;
     this.#options = options;
+    // The host's calls are this bus's (its only user); a restarted bus listens afresh, so none twice.
+    const stop = options.recordCall ? options.host.calls.listen(options.recordCall) : undefined;
+    this.#stopRecordingCalls = () => void stop?.();
     for (const spec of options.devices) {
       this.#slots.set(spec.deviceId, {
         reader: new DeviceReader(spec),
@@ -81,6 +95,7 @@ export class RenogyBusRuntime implements BusRuntime {
         connected: false,
         link: undefined,
         lastFailure: undefined,
+        implausibleLogged: new Set(),
       });
     }
   }
@@ -173,10 +188,15 @@ export class RenogyBusRuntime implements BusRuntime {
     if (this.#closed) return;
     this.#closed = true;
     this.#watchers.clear();
-    await Promise.all([...this.#slots.values()].map((slot) => slot.link?.disconnect()));
-    // This bus is the only user of the adapter's connected-BLE host: a restart (restart_actor) starts
-    // over with fresh proxies, on a fresh D-Bus connection unless the BLE line holds the current one.
-    await this.#options.host.reopen();
+    try {
+      await Promise.all([...this.#slots.values()].map((slot) => slot.link?.disconnect()));
+      // This bus is the only user of the adapter's connected-BLE host: a restart (restart_actor) starts
+      // over with fresh proxies, on a fresh D-Bus connection unless the BLE line holds the current one.
+      await this.#options.host.reopen();
+    } finally {
+      // The Disconnects above were this bus's calls too.
+      this.#stopRecordingCalls();
+    }
   }
 
   #slot(deviceId: string): DeviceSlot {
@@ -211,8 +231,24 @@ export class RenogyBusRuntime implements BusRuntime {
   #read(slot: DeviceSlot, what: string, signal: AbortSignal): Promise<Reading> {
     return this.#session(slot, what, signal, {
       modbus: (link) => slot.reader.read(link, signal),
-      shunt: (link) => readShuntFrame(link, this.#options.clock, signal),
+      shunt: (link) =>
+        readShuntFrame(link, this.#options.clock, signal, (problem) => this.#noteImplausible(slot, problem)),
     });
+  }
+
+  /**
+   * An implausible shunt frame, logged the first time its kind (what was dropped, for which values) is
+   * seen: a noisy shunt sends many. A poll that fails for it is logged apart, as every failure is.
+   */
+  #noteImplausible(slot: DeviceSlot, dropped: ShuntDrop): void {
+    const keys = dropped.problems.map((problem) => problem.key).join(',');
+    const kind = `${dropped.what}:${keys}`;
+    if (slot.implausibleLogged.has(kind)) return;
+    slot.implausibleLogged.add(kind);
+    const cost = dropped.what === 'frame' ? 'live frame dropped' : 'value withheld';
+    this.#options.log.warn(
+      `${slot.reader.spec.deviceId}: implausible ${problemsText(dropped.problems)}: ${cost} (logged once for ${keys})`,
+    );
   }
 
   /** One session: connect, then `work` over Modbus or, for a Smart Shunt, on the bare link; let go. */

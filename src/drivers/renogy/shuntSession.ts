@@ -1,9 +1,10 @@
 import type { GatewayClock } from '../../machines/clock.js';
 import {
-  decodeShuntFrame,
+  judgeShuntFrame,
   SHUNT_FRAME_WAIT_MS,
   SHUNT_NOTIFY_CHARACTERISTIC,
   ShuntAssembler,
+  type ShuntImplausibility,
 } from './codec/index.js';
 import type { GattLink } from './bluez.js';
 import { RenogyFailure } from './failures.js';
@@ -16,11 +17,26 @@ import type { Reading } from './reader.js';
 // shunt let go in between like every Renogy device. The notes do not say which service holds c411, so
 // it is looked up by characteristic alone, under whatever service the shunt puts it (every one that
 // notifies is subscribed, each with its own assembler: two streams are never mixed).
+//
+// A shunt frame has no checksum, so a live frame is believed only when its values are plausible
+// (codec/shunt.ts): one that is not is dropped, told to `onImplausible`, and the next one waited for.
+// A session that sees only implausible frames fails as `implausible_frame`, never with their values.
+
+/** What a session did with an implausible live frame: dropped it, or withheld some of its values. */
+export interface ShuntDrop {
+  readonly what: 'frame' | 'values';
+  readonly problems: readonly ShuntImplausibility[];
+}
+
+/** "current -5925.5 A is outside -500..500 A; voltage …". */
+export const problemsText = (problems: readonly ShuntImplausibility[]) =>
+  problems.map((problem) => problem.message).join('; ');
 
 export async function readShuntFrame(
   link: GattLink,
   clock: GatewayClock,
   signal: AbortSignal,
+  onImplausible: (dropped: ShuntDrop) => void,
 ): Promise<Reading> {
   const pairs = link.pairsWithCharacteristic(SHUNT_NOTIFY_CHARACTERISTIC, 'notify');
   if (pairs.length === 0) {
@@ -31,15 +47,27 @@ export async function readShuntFrame(
   }
   const assemblers = new Map(pairs.map((pair) => [pair.service, new ShuntAssembler()]));
   let received = 0;
-  let frame: Buffer | undefined;
+  let reading: Record<string, number> | undefined;
+  let dropped = 0;
+  let lastDropped: readonly ShuntImplausibility[] | undefined;
   let settle: (() => void) | undefined;
   const settled = new Promise<void>((resolve) => (settle = resolve));
   const stopNotifications = link.onNotification(({ pair, value }) => {
     const assembler = assemblers.get(pair.service);
-    if (assembler === undefined || frame !== undefined) return;
+    if (assembler === undefined || reading !== undefined) return;
     received += value.length;
-    frame = assembler.push(value)[0];
-    if (frame !== undefined) settle?.();
+    for (const frame of assembler.push(value)) {
+      const judged = judgeShuntFrame(frame);
+      if (judged.kind === 'reading') {
+        if (judged.withheld.length > 0) onImplausible({ what: 'values', problems: judged.withheld });
+        reading = judged.values;
+        settle?.();
+        return;
+      }
+      dropped += 1;
+      lastDropped = judged.problems;
+      onImplausible({ what: 'frame', problems: judged.problems });
+    }
   });
   const stopLost = link.onLost(() => settle?.());
   const onAbort = () => settle?.();
@@ -54,9 +82,15 @@ export async function readShuntFrame(
     stopLost();
     signal.removeEventListener('abort', onAbort);
   }
-  if (frame !== undefined) return { family: 'shunt', ...decodeShuntFrame(frame) };
+  if (reading !== undefined) return { family: 'shunt', ...reading };
   if (signal.aborted) throw abortReason(signal);
   if (link.closed) throw RenogyFailure.of(link.endedBy ?? new Error('the link dropped'));
+  if (lastDropped !== undefined) {
+    throw new RenogyFailure(
+      'implausible_frame',
+      `${dropped} live frame${dropped === 1 ? '' : 's'} within ${SHUNT_FRAME_WAIT_MS} ms of subscribing, none plausible (the last: ${problemsText(lastDropped)})`,
+    );
+  }
   throw new RenogyFailure(
     'no_live_frame',
     `no live frame within ${SHUNT_FRAME_WAIT_MS} ms of subscribing (${received === 0 ? 'nothing' : `${received} bytes of history or noise`} received)`,

@@ -12,7 +12,7 @@ import {
   wordsOf,
 } from './modbus.js';
 import { decodeRead } from './readings.js';
-import { decodeShuntFrame, SHUNT_LIVE_HEADER } from './shunt.js';
+import { decodeShuntFrame, SHUNT_LIVE_HEADER, shuntImplausibilities } from './shunt.js';
 import { FAMILY_TABLES, familyFields, familyTable, MODBUS_FAMILIES, type ModbusFamily } from './families.js';
 import type { RenogyValue } from './values.js';
 
@@ -127,7 +127,13 @@ export function describeFrame(bytes: Buffer, options: DescribeOptions = {}): Ren
     };
   const shuntAt = bytes.indexOf(SHUNT_LIVE_HEADER);
   if (shuntAt === 0 || (shuntAt === 4 && bytes[0] === 0x61 && bytes[1] === 0xd2)) {
-    return { type: 'shunt_frame', values: decodeShuntFrame(bytes.subarray(shuntAt)) };
+    // Every value shown, implausible ones too, each named: the runtime would not publish this frame.
+    const values = decodeShuntFrame(bytes.subarray(shuntAt));
+    const implausible = shuntImplausibilities(values).map(
+      (problem) =>
+        `implausible: ${problem.message} (${problem.otherwise === 'drop_frame' ? 'the frame is dropped' : 'the value is withheld'})`,
+    );
+    return { type: 'shunt_frame', values, ...(implausible.length > 0 ? { warnings: implausible } : {}) };
   }
   if (bytes.length < EXCEPTION_LENGTH)
     fail('bad_frame', `${bytes.length} bytes are too short for a Modbus frame`);

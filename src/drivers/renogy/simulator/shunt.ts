@@ -2,6 +2,7 @@ import {
   encodeShuntFrame,
   NOTIFY_CHARACTERISTIC,
   SHUNT_HISTORY_HEADER,
+  SHUNT_LIVE_HEADER,
   SHUNT_NOTIFY_CHARACTERISTIC,
   WRITE_CHARACTERISTIC,
 } from '../codec/index.js';
@@ -31,9 +32,15 @@ export class ShuntPeripheral implements Peripheral {
   /** Every write a central made (hex): there must be none. */
   readonly writes: string[] = [];
   /** Frames streamed so far, by kind, for tests. */
-  readonly sent = { live: 0, prefixed: 0, history: 0 };
+  readonly sent = { live: 0, prefixed: 0, history: 0, garbled: 0 };
   /** Streams history frames only: a central waiting for a live one waits in vain. */
   silent = false;
+  /**
+   * How many of the next live frames are garbled: the live header, then every byte XORed with 0x5A, as
+   * a corrupted stream would bring them (no checksum shows it; the voltage lands in the thousands of
+   * volts, whatever the values). `Infinity`: all of them.
+   */
+  garbleLiveFrames = 0;
   readonly #intervalMs: number;
   #values: Record<string, number>;
   #timer: NodeJS.Timeout | undefined;
@@ -100,6 +107,11 @@ export class ShuntPeripheral implements Peripheral {
       return HISTORY_FRAME;
     }
     const live = encodeShuntFrame(this.#values);
+    if (this.garbleLiveFrames > 0) {
+      this.garbleLiveFrames -= 1;
+      this.sent.garbled += 1;
+      for (let at = SHUNT_LIVE_HEADER.length; at < live.length; at += 1) live[at] = (live[at] ?? 0) ^ 0x5a;
+    }
     if (kind === 1) {
       this.sent.prefixed += 1;
       return Buffer.concat([PREFIX, live]);

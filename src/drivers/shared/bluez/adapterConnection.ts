@@ -13,12 +13,16 @@ import { DbusCallStats } from './dbus/stats.js';
 // closing it under the other; when only one user restarts, it comes back on the same connection. When
 // the connection drops (a dbus-daemon restart, a broken socket), the next lease opens a new one, once
 // for every user asking at the same time. What a gateway keeps of it ends with its OpenContext.
+//
+// Each lease's client records the calls made through it in the stats its user gave (a view of the one
+// connection, BluezClient.recordingInto): the line's calls are the BLE driver's, the connected devices'
+// are theirs, each counted once, whether or not the other user runs.
 
 export interface AdapterConnectionOptions {
   /** /org/bluez/<adapter> is on this bus (a private one in tests and simulations); the system bus when absent. */
   busAddress: () => Promise<string | undefined>;
   timeouts?: Partial<DbusTimeouts> | undefined;
-  /** Where every call on the connection is recorded (a fresh one when absent). */
+  /** Where the calls of a lease taken without stats of its own are recorded (a fresh one when absent). */
   stats?: DbusCallStats | undefined;
 }
 
@@ -30,12 +34,14 @@ export interface ConnectionLease {
 }
 
 interface Lease extends ConnectionLease {
+  /** The connection itself (`client` is the user's view of it). */
+  readonly connection: BluezClient;
   released: boolean;
 }
 
 export class AdapterConnection {
   readonly adapter: string;
-  /** Every call made on the connection, whoever made it. */
+  /** The calls made through leases taken without stats of their own. */
   readonly stats: DbusCallStats;
   readonly #options: AdapterConnectionOptions;
   readonly #leases = new Set<Lease>();
@@ -59,14 +65,15 @@ export class AdapterConnection {
 
   /**
    * A lease on the open connection; opens it when there is none or the last one dropped. A connection
-   * that drops while the lease is being made is opened again once; a second drop is an error.
+   * that drops while the lease is being made is opened again once; a second drop is an error. The calls
+   * made through the lease's client (and those that open the connection for it) go to `stats`.
    */
-  async acquire(): Promise<ConnectionLease> {
+  async acquire(stats: DbusCallStats = this.stats): Promise<ConnectionLease> {
     this.#acquiring += 1;
     try {
       for (let attempt = 0; ; attempt += 1) {
-        const client = await this.#open();
-        if (!client.closed) return this.#lease(client);
+        const client = await this.#open(stats);
+        if (!client.closed) return this.#lease(client, stats);
         if (attempt > 0) {
           throw new Error(`the D-Bus connection for ${this.adapter} dropped again as soon as it was opened`);
         }
@@ -84,12 +91,13 @@ export class AdapterConnection {
     this.#client = undefined;
   }
 
-  #lease(client: BluezClient): ConnectionLease {
+  #lease(client: BluezClient, stats: DbusCallStats): ConnectionLease {
     if (this.#closed) {
       throw new Error(`the D-Bus connection for ${this.adapter} is closed (the gateway is stopping)`);
     }
     const lease: Lease = {
-      client,
+      client: client.recordingInto(stats),
+      connection: client,
       released: false,
       release: () => {
         if (lease.released) return;
@@ -103,7 +111,7 @@ export class AdapterConnection {
   }
 
   /** The current connection, or a new one (a single opening shared by every caller meanwhile). */
-  #open(): Promise<BluezClient> {
+  #open(stats: DbusCallStats): Promise<BluezClient> {
     if (this.#closed) {
       return Promise.reject(
         new Error(`the D-Bus connection for ${this.adapter} is closed (the gateway is stopping)`),
@@ -115,7 +123,8 @@ export class AdapterConnection {
       const busAddress = await this.#options.busAddress();
       const client = await BluezClient.connect({
         busAddress,
-        stats: this.stats,
+        // Its setup calls (the match rules, who owns org.bluez) are made for the user that opens it.
+        stats,
         ...(this.#options.timeouts ? { timeouts: this.#options.timeouts } : {}),
       });
       this.#opened += 1;
@@ -135,27 +144,8 @@ export class AdapterConnection {
   #closeUnused(): void {
     const client = this.#client;
     if (client === undefined || this.#acquiring > 0) return;
-    for (const lease of this.#leases) if (lease.client === client) return;
+    for (const lease of this.#leases) if (lease.connection === client) return;
     this.#client = undefined;
     client.close();
   }
-}
-
-/**
- * A user's view of the adapter's connection: the shared one when given, else one of its own from
- * `own`; with `own.stats` hearing every call on it (on a shared connection, the other users' calls
- * too: they are calls to the same bluetoothd) until `stopStats`.
- */
-export function connectionOf(
-  shared: AdapterConnection | undefined,
-  adapter: string,
-  own: AdapterConnectionOptions,
-): { connection: AdapterConnection; stopStats: () => void } {
-  const connection = shared ?? new AdapterConnection(adapter, own);
-  const stats = own.stats;
-  if (stats === undefined || stats === connection.stats) return { connection, stopStats: () => undefined };
-  return {
-    connection,
-    stopStats: connection.stats.listen((operation, ms, outcome) => stats.record(operation, ms, outcome)),
-  };
 }

@@ -1,5 +1,6 @@
 import type { OpenContext } from '../../contract.js';
 import type { BluezClient, DbusTimeouts } from './dbus/client.js';
+import { DbusCallStats } from './dbus/stats.js';
 import { DEVICE1, deviceProps, PROPERTIES } from './dbus/values.js';
 import { GattAdapter, type ScanControl } from './gatt/index.js';
 import { GattFailure, gattFailureOf } from './gatt/failures.js';
@@ -48,6 +49,12 @@ export class ConnectedHost {
   readonly connection: AdapterConnection;
   /** The power cycles of this adapter, by the line or by a connected device: one hourly limit. */
   readonly powerCycles: PowerCycleBudget;
+  /**
+   * The D-Bus calls made for the connected devices (their connects, GATT calls and lookups; their scans
+   * and power cycles when no line runs), apart from the line's own on the same connection: the driver
+   * of the devices reports them under its name (a power cycle the line runs for them is the line's).
+   */
+  readonly calls = new DbusCallStats();
   readonly #options: HostOptions;
   #line: LineControl | undefined;
   #opened: Promise<Opened> | undefined;
@@ -214,7 +221,7 @@ export class ConnectedHost {
   }
 
   async #open(): Promise<Opened> {
-    const lease = await this.connection.acquire();
+    const lease = await this.connection.acquire(this.calls);
     const client = lease.client;
     const scan: ScanControl = {
       pauseDiscovery: (signal) => this.#line?.pauseDiscovery(signal) ?? Promise.resolve(),

@@ -1,5 +1,6 @@
 import type { BluezClient, BluezClientOptions, BluezEvent } from './dbus/client.js';
 import { DbusCallError } from './dbus/client.js';
+import type { DbusCallStats } from './dbus/stats.js';
 import type { DeviceProps } from './dbus/values.js';
 import { AdapterConnection, type ConnectionLease } from './adapterConnection.js';
 import { boundedSignal, delay } from '../wait.js';
@@ -21,6 +22,12 @@ export interface SessionEvents {
   owner(owner: string): void;
   /** The D-Bus connection ended. */
   closed(reason: string): void;
+}
+
+/** The adapter's connection shared with others, and where the calls of this session on it go. */
+export interface SharedConnection {
+  readonly shared: AdapterConnection;
+  readonly stats?: DbusCallStats | undefined;
 }
 
 export interface AdapterObservation {
@@ -76,24 +83,24 @@ export class AdapterSession {
   }
 
   /**
-   * A session on the adapter's shared connection (`AdapterConnection`), or on a connection of its own
-   * (client options), closed with the session.
+   * A session on the adapter's shared connection (its calls recorded in `stats`, only this session's),
+   * or on a connection of its own (client options), closed with the session.
    */
   static async open(
     adapter: string,
-    connection: AdapterConnection | BluezClientOptions,
+    connection: SharedConnection | BluezClientOptions,
     events: SessionEvents,
     now: () => number = Date.now,
   ): Promise<AdapterSession> {
-    const shared =
-      connection instanceof AdapterConnection
-        ? connection
-        : new AdapterConnection(adapter, {
+    const lease =
+      'shared' in connection
+        ? await connection.shared.acquire(connection.stats)
+        : await new AdapterConnection(adapter, {
             busAddress: () => Promise.resolve(connection.busAddress),
             timeouts: connection.timeouts,
             stats: connection.stats,
-          });
-    return new AdapterSession(await shared.acquire(), adapter, events, now);
+          }).acquire();
+    return new AdapterSession(lease, adapter, events, now);
   }
 
   /** Closed by close(), or its connection ended. */

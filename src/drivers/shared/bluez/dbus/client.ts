@@ -56,27 +56,47 @@ interface BusInternals {
   name: string | null;
 }
 
+/** What every view of one connection shares (recordingInto): it is one connection to one bluetoothd. */
+interface ConnectionState {
+  readonly listeners: Set<(event: BluezEvent) => void>;
+  /** Our own pending calls, so a lost connection fails them at once instead of at their timeout. */
+  readonly pending: Set<(error: Error) => void>;
+  closed: string | undefined;
+  /** The unique name owning org.bluez, '' while nobody does; undefined until known. */
+  owner: string | undefined;
+}
+
 export class BluezClient {
   readonly #bus: MessageBus;
   readonly #timeouts: DbusTimeouts;
+  /** Where this view's calls are recorded (each user of a shared connection has its own). */
   readonly #stats: DbusCallStats;
-  readonly #listeners = new Set<(event: BluezEvent) => void>();
-  /** Our own pending calls, so a lost connection fails them at once instead of at their timeout. */
-  readonly #pending = new Set<(error: Error) => void>();
-  #closed: string | undefined;
-  /** The unique name owning org.bluez, '' while nobody does; undefined until known. */
-  #owner: string | undefined;
+  readonly #state: ConnectionState;
 
-  private constructor(bus: MessageBus, options: BluezClientOptions) {
+  private constructor(bus: MessageBus, timeouts: DbusTimeouts, stats: DbusCallStats, state: ConnectionState) {
     this.#bus = bus;
-    this.#timeouts = { ...DEFAULT_DBUS_TIMEOUTS, ...options.timeouts };
-    this.#stats = options.stats ?? new DbusCallStats();
+    this.#timeouts = timeouts;
+    this.#stats = stats;
+    this.#state = state;
+  }
+
+  /**
+   * The same connection (its calls, events and end), its calls recorded in `stats`: how the users of a
+   * shared connection each count their own calls, once, under their own name.
+   */
+  recordingInto(stats: DbusCallStats): BluezClient {
+    return new BluezClient(this.#bus, this.#timeouts, stats, this.#state);
   }
 
   /** Connects, adds the match rules and learns who owns org.bluez; bounded by the method timeout. */
   static async connect(options: BluezClientOptions = {}): Promise<BluezClient> {
     const bus = options.busAddress ? dbus.sessionBus({ busAddress: options.busAddress }) : dbus.systemBus();
-    const client = new BluezClient(bus, options);
+    const client = new BluezClient(
+      bus,
+      { ...DEFAULT_DBUS_TIMEOUTS, ...options.timeouts },
+      options.stats ?? new DbusCallStats(),
+      { listeners: new Set(), pending: new Set(), closed: undefined, owner: undefined },
+    );
     // An error event without a listener would throw from the socket's callback and end the process.
     bus.on('error', (error: unknown) => client.#lose(`D-Bus connection error: ${errorText(error)}`));
     const where = options.busAddress ?? 'the system bus';
@@ -110,7 +130,7 @@ export class BluezClient {
           bound,
         );
       }
-      client.#owner = await client.nameOwner(BLUEZ);
+      client.#state.owner = await client.nameOwner(BLUEZ);
       return client;
     } catch (error) {
       client.close();
@@ -121,12 +141,12 @@ export class BluezClient {
   }
 
   get closed(): boolean {
-    return this.#closed !== undefined;
+    return this.#state.closed !== undefined;
   }
 
   /** The unique name owning org.bluez now ('' when bluetoothd is not on the bus). */
   get bluezOwner(): string {
-    return this.#owner ?? '';
+    return this.#state.owner ?? '';
   }
 
   /** Replies dbus-next is still waiting for (hung calls whose handler was not dropped would show here). */
@@ -139,8 +159,8 @@ export class BluezClient {
   }
 
   onEvent(listener: (event: BluezEvent) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    this.#state.listeners.add(listener);
+    return () => this.#state.listeners.delete(listener);
   }
 
   async nameOwner(name: string, signal?: AbortSignal): Promise<string> {
@@ -259,9 +279,9 @@ export class BluezClient {
 
   /** Leaves the bus (BlueZ ends our discovery session when we go). Idempotent. */
   close(): void {
-    if (this.#closed === undefined) this.#closed = 'closed';
+    if (this.#state.closed === undefined) this.#state.closed = 'closed';
     this.#failPending(new Error('the D-Bus connection was closed'));
-    this.#listeners.clear();
+    this.#state.listeners.clear();
     try {
       this.#bus.disconnect();
     } catch {
@@ -279,9 +299,9 @@ export class BluezClient {
     const started = performance.now();
     const finish = (outcome: CallOutcome) =>
       this.#stats.record(operation, performance.now() - started, outcome);
-    if (this.#closed !== undefined) {
+    if (this.#state.closed !== undefined) {
       finish('error');
-      throw new Error(`${operation}: the D-Bus connection is gone (${this.#closed})`);
+      throw new Error(`${operation}: the D-Bus connection is gone (${this.#state.closed})`);
     }
     signal?.throwIfAborted();
     const message = new dbus.Message({
@@ -312,7 +332,7 @@ export class BluezClient {
     const onAbort = () =>
       fail(signal?.reason instanceof Error ? signal.reason : new Error(`${operation} aborted`));
     signal?.addEventListener('abort', onAbort, { once: true });
-    this.#pending.add(fail);
+    this.#state.pending.add(fail);
     // A reply after our timeout (or after close) has nobody waiting: not an unhandled rejection.
     reply.catch(() => undefined);
     try {
@@ -333,21 +353,21 @@ export class BluezClient {
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      this.#pending.delete(fail);
+      this.#state.pending.delete(fail);
     }
   }
 
   #failPending(error: Error): void {
-    for (const fail of [...this.#pending]) fail(error);
-    this.#pending.clear();
+    for (const fail of [...this.#state.pending]) fail(error);
+    this.#state.pending.clear();
   }
 
   #lose(reason: string): void {
-    if (this.#closed !== undefined) return;
-    this.#closed = reason;
+    if (this.#state.closed !== undefined) return;
+    this.#state.closed = reason;
     this.#failPending(new Error(reason));
     this.#emit({ type: 'closed', reason });
-    this.#listeners.clear();
+    this.#state.listeners.clear();
     try {
       this.#bus.disconnect();
     } catch {
@@ -356,7 +376,7 @@ export class BluezClient {
   }
 
   #emit(event: BluezEvent): void {
-    for (const listener of [...this.#listeners]) listener(event);
+    for (const listener of [...this.#state.listeners]) listener(event);
   }
 
   #onMessage(message: Message): void {
@@ -369,9 +389,9 @@ export class BluezClient {
         sender: message.sender,
         body: (message.body ?? []) as unknown[],
       },
-      this.#owner,
+      this.#state.owner,
     );
-    if (event?.type === 'owner') this.#owner = event.owner;
+    if (event?.type === 'owner') this.#state.owner = event.owner;
     if (event) this.#emit(event);
   }
 }
