@@ -94,6 +94,13 @@ function identifierRejected(): AuthenticateError {
 /** No logins: everyone is let in and may publish anything (but $SYS, as Aedes does by default). */
 const OPEN: BrokerAccessRules = { others: [], baseTopic: '', discoveryPrefix: '' };
 
+/** Who may log in, and the gateway's session: what a client's login was checked against. */
+const logins = (rules: BrokerAccessRules) => ({
+  gateway: rules.gateway,
+  others: rules.others,
+  gatewayClientId: rules.gatewayClientId,
+});
+
 /** The Aedes hooks that log clients in and refuse foreign publishes to the gateway's topics. */
 function accessHooks(current: () => BrokerAccessRules, log: Logger): Partial<AedesOptions> {
   const roles = new WeakMap<Client, BrokerRole>();
@@ -208,7 +215,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     setAccess: (next) => {
       const rules = next ?? OPEN;
       if (JSON.stringify(rules) === JSON.stringify(access)) return;
+      const sameLogins = JSON.stringify(logins(rules)) === JSON.stringify(logins(access));
       access = rules;
+      // Topic rules are asked at each publish: clients logged in under the same logins stay.
+      if (sameLogins) return;
       log.info(
         `the embedded MQTT broker's logins changed: disconnected ${clients.size} client(s) to log in again`,
       );
