@@ -3,6 +3,7 @@ import {
   BRIDGE_NODE_ID,
   bridgeDiscovery,
   deviceDiscovery,
+  isOurDiscoveryConfig,
   isOurDiscoveryTopic,
   staleDiscovery,
 } from '../src/bridge/discovery.js';
@@ -105,7 +106,39 @@ describe('Home Assistant discovery', () => {
     expect(isOurDiscoveryTopic(topics, 'homeassistant/sensor/zigbee2mqtt_x/energy/config')).toBe(false);
     expect(isOurDiscoveryTopic(topics, 'homeassistant/sensor/fieldbridge_x/config')).toBe(false);
   });
+
+  it("takes as its own only configs that read its base topic, never another fieldbridge's on the broker", () => {
+    const topic = 'homeassistant/sensor/fieldbridge_gone/energy/config';
+    const config = (base: string) =>
+      Buffer.from(
+        JSON.stringify({ state_topic: `${base}/gone`, availability: [{ topic: `${base}/bridge/state` }] }),
+      );
+    expect(isOurDiscoveryConfig(topics, topic, config('fieldbridge'))).toBe(true);
+    // The demo on the same broker (base topic fieldbridge-demo), or a second gateway.
+    expect(isOurDiscoveryConfig(topics, topic, config('fieldbridge-demo'))).toBe(false);
+    expect(isOurDiscoveryConfig(topics, topic, Buffer.from('not json'))).toBe(false);
+    expect(isOurDiscoveryConfig(topics, topic, Buffer.from('{}'))).toBe(false);
+    const { discovery, take } = publisher();
+    discovery.publishAll();
+    take();
+    discovery.learn(topic, config('fieldbridge-demo'));
+    discovery.learn('homeassistant/sensor/fieldbridge_old/energy/config', ourConfig('old'));
+    discovery.removeStale();
+    expect(take()).toEqual([{ topic: 'homeassistant/sensor/fieldbridge_old/energy/config', payload: '' }]);
+  });
 });
+
+/** A retained discovery config as this gateway (base topic `fieldbridge`) announces one. */
+const ourConfig = (deviceId: string) =>
+  Buffer.from(
+    JSON.stringify({
+      state_topic: `fieldbridge/${deviceId}`,
+      availability: [
+        { topic: 'fieldbridge/bridge/state' },
+        { topic: `fieldbridge/${deviceId}/availability` },
+      ],
+    }),
+  );
 
 /** A publisher of the devices of `yaml`, whose config a test may reload, and what it published. */
 function publisher(yaml = 'devices: [{ id: demo1, driver: simulated }]') {
@@ -131,7 +164,7 @@ describe('discovery after a config reload', () => {
   it('removes every entity it announced when discovery is switched off, and announces them again when on', () => {
     const { discovery, reload, take } = publisher();
     discovery.publishAll();
-    discovery.learn('homeassistant/sensor/fieldbridge_old/energy/config', Buffer.from('{}'));
+    discovery.learn('homeassistant/sensor/fieldbridge_old/energy/config', ourConfig('old'));
     const announced = take().map((message) => message.topic);
     expect(announced).toContain('homeassistant/light/fieldbridge_demo1/light/config');
 
@@ -166,7 +199,7 @@ describe('discovery after a config reload', () => {
     );
     expect(configs.every((message) => message.payload !== '')).toBe(true);
     // The bridge stays subscribed to the old prefix: what still arrives there is not tracked any more.
-    discovery.learn(announced[0] ?? '', Buffer.from('{}'));
+    discovery.learn(announced[0] ?? '', ourConfig('demo1'));
     discovery.removeStale();
     expect(take()).toEqual([]);
   });
@@ -223,7 +256,7 @@ describe('discovery when a device first says what it measures', () => {
       'homeassistant/sensor/fieldbridge_m1/12345678_volume_2/config',
     );
     // The new entity is current: a stale sweep does not remove it.
-    discovery.learn('homeassistant/sensor/fieldbridge_m1/12345678_volume_2/config', Buffer.from('{}'));
+    discovery.learn('homeassistant/sensor/fieldbridge_m1/12345678_volume_2/config', ourConfig('m1'));
     discovery.removeStale();
     expect(take()).toEqual([]);
   });

@@ -198,7 +198,34 @@ export function staleDiscovery(
   return [...announced].filter((topic) => !keep.has(topic)).map((topic) => ({ topic, payload: '' }));
 }
 
-/** Whether a retained discovery topic found on the broker is one of ours. */
+/**
+ * Whether a retained discovery config found on the broker was announced by this gateway: its topic has
+ * our shape, and its payload reads our topics. Another fieldbridge on the same broker (the demo, a
+ * second gateway under another base topic) names its nodes the same way; its configs are not ours to
+ * empty.
+ */
+export function isOurDiscoveryConfig(topics: Topics, topic: string, payload: Buffer): boolean {
+  if (!isOurDiscoveryTopic(topics, topic)) return false;
+  let config: unknown;
+  try {
+    config = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return false;
+  }
+  if (typeof config !== 'object' || config === null) return false;
+  const fields = config as Record<string, unknown>;
+  const availability = Array.isArray(fields.availability) ? (fields.availability as unknown[]) : [];
+  const read = [
+    fields.state_topic,
+    fields.command_topic,
+    ...availability.map((entry) =>
+      typeof entry === 'object' && entry !== null ? (entry as { topic?: unknown }).topic : undefined,
+    ),
+  ];
+  return read.some((value) => typeof value === 'string' && value.startsWith(`${topics.base}/`));
+}
+
+/** Whether a discovery topic has the shape of ours: <prefix>/<component>/fieldbridge_<node>/<object>/config. */
 export function isOurDiscoveryTopic(topics: Topics, topic: string): boolean {
   const parts = topic.split('/');
   return (

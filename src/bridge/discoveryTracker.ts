@@ -4,7 +4,7 @@ import {
   bridgeDiscovery,
   deviceDiscovery,
   type DiscoveryMessage,
-  isOurDiscoveryTopic,
+  isOurDiscoveryConfig,
   NODE_PREFIX,
   staleDiscovery,
 } from './discovery.js';
@@ -30,7 +30,7 @@ export class DiscoveryTracker {
 
   /** A retained config seen on the broker (the gateway subscribes to the discovery prefix). */
   learn(topic: string, payload: Buffer): void {
-    if (isOurDiscoveryTopic(this.topics, topic) && payload.length > 0) this.#announced.add(topic);
+    if (payload.length > 0 && isOurDiscoveryConfig(this.topics, topic, payload)) this.#announced.add(topic);
   }
 
   /** The configs of the bridge and of every device, which become "what exists now". */
