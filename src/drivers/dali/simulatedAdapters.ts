@@ -1,4 +1,5 @@
 import type { OpenContext } from '../contract.js';
+import { perGateway } from '../shared/perGateway.js';
 import type { FakeHidEnumerator } from './simulator/index.js';
 
 // Apart from the simulated transport (simulatedBus.ts), so the simulation faults request can reach the
@@ -9,18 +10,10 @@ import type { FakeHidEnumerator } from './simulator/index.js';
  * keep their levels when the gateway's actors restart, as real lamps do) and dropped with the gateway:
  * two gateways in one process (tests) never share a fake adapter.
  */
-const adaptersOf = new WeakMap<OpenContext, Map<string, FakeHidEnumerator>>();
-
 /**
  * The simulated adapter of each simulated DALI bus of this context, by bus id. The simulated transport
  * and a scan open them here, the simulation faults request and tests pull their plug or cut a lamp's
  * power.
  */
-export function simulatedDaliAdaptersOf(context: OpenContext): Map<string, FakeHidEnumerator> {
-  let adapters = adaptersOf.get(context);
-  if (adapters === undefined) {
-    adapters = new Map();
-    adaptersOf.set(context, adapters);
-  }
-  return adapters;
-}
+export const simulatedDaliAdaptersOf: (context: OpenContext) => Map<string, FakeHidEnumerator> =
+  perGateway<FakeHidEnumerator>();

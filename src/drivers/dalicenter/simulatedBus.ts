@@ -47,10 +47,6 @@ export function openSimulatedDaliCenterBus(
     gateway = created;
     simulatedGateways.set(busId, created);
     started = created.start();
-    context.onClose(async () => {
-      simulatedGateways.delete(busId);
-      await created.stop();
-    });
   }
   const simulated = gateway;
   return new DaliCenterBusRuntime(busId, {

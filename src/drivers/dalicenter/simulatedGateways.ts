@@ -1,4 +1,5 @@
 import type { OpenContext } from '../contract.js';
+import { perGateway } from '../shared/perGateway.js';
 import type { SimulatedDaliCenter } from './simulator/index.js';
 
 // Apart from the simulator (simulatedBus.ts fills it), so the simulation faults request and tests reach
@@ -8,14 +9,8 @@ import type { SimulatedDaliCenter } from './simulator/index.js';
  * The simulated DALI Center gateways of one gateway (its OpenContext), one per bus, stopped with it: two
  * gateways in one process (tests) never share a simulated DALI Center.
  */
-const gatewaysOf = new WeakMap<OpenContext, Map<string, SimulatedDaliCenter>>();
-
 /** The simulated DALI Center of each simulated bus of this context, by bus id. */
-export function simulatedDaliCentersOf(context: OpenContext): Map<string, SimulatedDaliCenter> {
-  let gateways = gatewaysOf.get(context);
-  if (gateways === undefined) {
-    gateways = new Map();
-    gatewaysOf.set(context, gateways);
-  }
-  return gateways;
-}
+export const simulatedDaliCentersOf: (context: OpenContext) => Map<string, SimulatedDaliCenter> =
+  perGateway<SimulatedDaliCenter>(async (gateways) => {
+    await Promise.all(gateways.map((gateway) => gateway.stop()));
+  });

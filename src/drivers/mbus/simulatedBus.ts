@@ -1,5 +1,6 @@
 import type { DeviceConfig } from '../../config/index.js';
 import type { OpenContext } from '../contract.js';
+import { perGateway } from '../shared/perGateway.js';
 import { parseSecondaryAddress } from './codec/master.js';
 import { type MbusDevice, mbusDevices, openOn } from './openBus.js';
 import type { MbusBusRuntime } from './runtime.js';
@@ -16,20 +17,11 @@ import { MbusBus } from './simulator/slave.js';
  * killed stays dead, as on a real line) and dropped with the gateway: two gateways in one process
  * (tests) never share a segment.
  */
-const segmentsOf = new WeakMap<OpenContext, Map<string, MbusBus>>();
-
 /**
  * The simulated segment of each simulated M-Bus bus of this context, by bus id. Tests reach them for
  * faults: `simulatedMbusSegmentsOf(context).get(busId)?.findMeter(1).alive = false`.
  */
-export function simulatedMbusSegmentsOf(context: OpenContext): Map<string, MbusBus> {
-  let segments = segmentsOf.get(context);
-  if (segments === undefined) {
-    segments = new Map();
-    segmentsOf.set(context, segments);
-  }
-  return segments;
-}
+export const simulatedMbusSegmentsOf: (context: OpenContext) => Map<string, MbusBus> = perGateway<MbusBus>();
 
 /**
  * When the simulated counters started: a fixed date, so a meter's counters keep growing across

@@ -1,4 +1,5 @@
 import type { OpenContext } from '../../contract.js';
+import { perGateway } from '../perGateway.js';
 import type { BluezClient, DbusTimeouts } from './dbus/client.js';
 import { DbusCallStats } from './dbus/stats.js';
 import { DEVICE1, deviceProps, PROPERTIES } from './dbus/values.js';
@@ -237,7 +238,10 @@ export class ConnectedHost {
   }
 }
 
-const hostsOf = new WeakMap<OpenContext, Map<string, ConnectedHost>>();
+const hostsOf = perGateway<ConnectedHost>(async (hosts) => {
+  await Promise.all(hosts.map((host) => host.close()));
+  for (const host of hosts) host.connection.close();
+});
 
 /**
  * The connected-BLE host of `adapter` in this gateway, with the adapter's one D-Bus connection: made on
@@ -245,18 +249,7 @@ const hostsOf = new WeakMap<OpenContext, Map<string, ConnectedHost>>();
  * are kept), closed with the gateway.
  */
 export function connectedHost(context: OpenContext, adapter: string, options: HostOptions): ConnectedHost {
-  let hosts = hostsOf.get(context);
-  if (hosts === undefined) {
-    const created = new Map<string, ConnectedHost>();
-    hosts = created;
-    hostsOf.set(context, created);
-    context.onClose(async () => {
-      const all = [...created.values()];
-      created.clear();
-      await Promise.all(all.map((host) => host.close()));
-      for (const host of all) host.connection.close();
-    });
-  }
+  const hosts = hostsOf(context);
   let host = hosts.get(adapter);
   if (host === undefined) {
     host = new ConnectedHost(adapter, options);

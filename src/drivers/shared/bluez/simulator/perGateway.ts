@@ -1,5 +1,6 @@
 import { getLogger } from '../../../../logging/index.js';
 import type { OpenContext } from '../../../contract.js';
+import { perGateway } from '../../perGateway.js';
 import { type SensorSpec, sensorSpec } from './sensors.js';
 import { BluezSimulator } from './simulator.js';
 
@@ -18,23 +19,11 @@ export interface RunningSimulator {
  * The fake BlueZ of each simulated bus of one gateway (its OpenContext), kept across bus restarts (an
  * auto-added sensor restarts the bus; the sensors must stay the same) and stopped with the gateway.
  */
-const simulatorsOf = new WeakMap<OpenContext, Map<string, RunningSimulator>>();
-
 /** The fake BlueZ of each simulated adapter of this context (tests make its sensors advertise). */
-export function simulatedBluezOf(context: OpenContext): Map<string, RunningSimulator> {
-  let simulators = simulatorsOf.get(context);
-  if (simulators === undefined) {
-    const created = new Map<string, RunningSimulator>();
-    simulators = created;
-    simulatorsOf.set(context, created);
-    context.onClose(async () => {
-      const running = [...created.values()];
-      created.clear();
-      await Promise.all(running.map(({ simulator }) => simulator.stop().catch(() => undefined)));
-    });
-  }
-  return simulators;
-}
+export const simulatedBluezOf: (context: OpenContext) => Map<string, RunningSimulator> =
+  perGateway<RunningSimulator>(async (running) => {
+    await Promise.all(running.map(({ simulator }) => simulator.stop().catch(() => undefined)));
+  });
 
 /**
  * The fake BlueZ of `adapter` in this gateway, started on first use with `specs` (the demo's sensors when
